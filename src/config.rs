@@ -1,0 +1,72 @@
+//! Store configuration, given as JSON to `ss_store_open`.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::json;
+use crate::session_type::SessionType;
+use serde::{Deserialize, Deserializer};
+
+/// Default cap on one session's JSON: large enough for long transcripts, small enough that a runaway
+/// caller is told so instead of exhausting memory.
+pub const DEFAULT_MAX_SESSION_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    #[serde(deserialize_with = "mode")]
+    pub mode: SessionType,
+    pub max_session_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { mode: SessionType::Agent, max_session_bytes: DEFAULT_MAX_SESSION_BYTES }
+    }
+}
+
+impl Config {
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let text = json::checked_text(bytes)?;
+        let config: Config = json::from_object(text, "config", ErrorKind::InvalidArgument)?;
+        if config.max_session_bytes == 0 {
+            return Err(Error::invalid_argument("config: max_session_bytes must be at least 1"));
+        }
+        Ok(config)
+    }
+}
+
+fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<SessionType, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    SessionType::parse(&name).map_err(|e| serde::de::Error::custom(e.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_gives_defaults() {
+        assert_eq!(Config::parse(b"{}").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn fields_are_read() {
+        let c = Config::parse(br#"{"mode":"workflow_v2","max_session_bytes":100}"#).unwrap();
+        assert_eq!(c, Config { mode: SessionType::WorkflowV2, max_session_bytes: 100 });
+    }
+
+    #[test]
+    fn bad_configs_are_rejected_with_the_right_kind() {
+        for (bad, kind) in [
+            (&br#"{"mode":"robot"}"#[..], ErrorKind::InvalidArgument),
+            (br#"{"mod":"agent"}"#, ErrorKind::InvalidArgument),
+            (br#"{"max_session_bytes":0}"#, ErrorKind::InvalidArgument),
+            (br#"{"max_session_bytes":-1}"#, ErrorKind::InvalidArgument),
+            (br#"{"max_session_bytes":"big"}"#, ErrorKind::InvalidArgument),
+            (br#"[]"#, ErrorKind::InvalidArgument),
+            (br#"{"mode":"agent""#, ErrorKind::InvalidJson),
+            (b"\xff", ErrorKind::InvalidJson),
+        ] {
+            assert_eq!(Config::parse(bad).unwrap_err().kind, kind, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Listings: by user and entity, most recent, and Agno 2-style queries.
+
+use super::panic::guard;
+use super::ptr;
+use super::status::ss_status;
+use crate::store::Store;
+use crate::tables::Filter;
+use std::ffi::c_char;
+
+/// Writes to `*out_json` a JSON array of the ids of this handle's sessions, in first-insertion order,
+/// filtered by `user_id` and by `entity_id` (matched against agent_id, team_id or workflow_id according
+/// to the handle's mode). A NULL or empty filter matches everything.
+///
+/// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL, a filter not UTF-8) or
+/// SS_STATUS_INTERNAL. Thread-safe; the listing reflects one consistent state of the store.
+#[no_mangle]
+pub extern "C" fn ss_get_all_session_ids(
+    store: *const Store,
+    user_id: *const c_char,
+    entity_id: *const c_char,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let filter = filter(user_id, entity_id)?;
+        ptr::write_string(out_json, out_len, store.get_all_session_ids(filter));
+        Ok(())
+    })
+}
+
+/// As ss_get_all_session_ids(), but writes a JSON array of the sessions themselves.
+#[no_mangle]
+pub extern "C" fn ss_get_all_sessions(
+    store: *const Store,
+    user_id: *const c_char,
+    entity_id: *const c_char,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let filter = filter(user_id, entity_id)?;
+        ptr::write_string(out_json, out_len, store.get_all_sessions(filter));
+        Ok(())
+    })
+}
+
+/// Writes to `*out_json` a JSON array of at most `limit` of this handle's sessions matching the filters
+/// (as in ss_get_all_session_ids()), newest "created_at" first; sessions created in the same second come
+/// most recently inserted first. A negative `limit` means no limit. The cost grows with `limit` and the
+/// filtered index, not with the size of the store.
+///
+/// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT or SS_STATUS_INTERNAL. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ss_get_recent_sessions(
+    store: *const Store,
+    user_id: *const c_char,
+    entity_id: *const c_char,
+    limit: i64,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let filter = filter(user_id, entity_id)?;
+        ptr::write_string(out_json, out_len, store.get_recent_sessions(filter, limit));
+        Ok(())
+    })
+}
+
+/// Lists this handle's sessions by a JSON query (`query_len` bytes; NULL means `{}`) with optional keys:
+/// "user_id", "entity_id" (strings); "session_name" (case-insensitive substring of
+/// session_data.session_name; unnamed sessions never match); "created_after", "created_before",
+/// "updated_after", "updated_before" (inclusive unix seconds); "sort_by": "created_at" (default),
+/// "updated_at" or "session_id"; "sort_order": "desc" (default) or "asc"; "limit" (page size, default
+/// all) and "offset" (default 0). Null values mean the default. Unknown keys are rejected.
+///
+/// Writes `{"sessions":[...],"total":N}` to `*out_json`, where "total" counts every match before paging.
+/// `*out_json` is owned by the caller: free it with ss_string_free().
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL, unknown key, bad value),
+/// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe; one consistent state.
+#[no_mangle]
+pub extern "C" fn ss_query(
+    store: *const Store,
+    query_json: *const c_char,
+    query_len: usize,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let query = ptr::opt_bytes(query_json, query_len, "query_json")?;
+        ptr::write_string(out_json, out_len, store.query_json(query)?);
+        Ok(())
+    })
+}
+
+fn filter<'a>(user_id: *const c_char, entity_id: *const c_char) -> crate::Result<Filter<'a>> {
+    Ok(Filter::new(ptr::opt_c_str(user_id, "user_id")?, ptr::opt_c_str(entity_id, "entity_id")?))
+}

@@ -1,0 +1,154 @@
+//! Writing, reading, renaming and deleting individual sessions.
+
+use super::panic::guard;
+use super::ptr;
+use super::status::ss_status;
+use crate::store::Store;
+use std::ffi::c_char;
+
+/// Stores one session, replacing any session with the same id, and writes the stored JSON to
+/// `*out_json`.
+///
+/// `session_json` (`session_len` bytes, no NUL needed) is a JSON object with a non-empty string
+/// "session_id". Optional well-known fields: "user_id", "agent_id", "team_id", "workflow_id" (string or
+/// null), "created_at", "updated_at" (integer unix seconds or null), "session_data" (object or null)
+/// whose "session_name" (string or null) names the session. Every other field is stored verbatim.
+/// The stored JSON gets "session_type" set to this handle's mode, "updated_at" set to now, and
+/// "created_at" taken from the input, else kept from the stored session, else set to now.
+///
+/// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free(). Pass NULL
+/// for `out_json` to skip producing it.
+///
+/// Returns SS_STATUS_OK; SS_STATUS_INVALID_ARGUMENT (store or session_json NULL);
+/// SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
+/// handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
+/// (over max_session_bytes); SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
+#[no_mangle]
+pub extern "C" fn ss_upsert(
+    store: *mut Store,
+    session_json: *const c_char,
+    session_len: usize,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let json = ptr::bytes(session_json, session_len, "session_json")?;
+        store.upsert_with(json, |stored| ptr::write_str(out_json, out_len, stored))
+    })
+}
+
+/// Stores every session of a JSON array (`sessions_len` bytes), as ss_upsert() would, or none of them:
+/// if any element is invalid or conflicts, nothing is stored and the message names the element's index
+/// ("sessions[3]: ..."). Writes the stored sessions, as a JSON array in input order, to `*out_json`
+/// (owned by the caller, free with ss_string_free(); pass NULL to skip producing it).
+///
+/// Returns the statuses of ss_upsert(); SS_STATUS_INVALID_ARGUMENT also when the payload is not an
+/// array. Thread-safe and atomic.
+#[no_mangle]
+pub extern "C" fn ss_upsert_many(
+    store: *mut Store,
+    sessions_json: *const c_char,
+    sessions_len: usize,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let json = ptr::bytes(sessions_json, sessions_len, "sessions_json")?;
+        ptr::write_string(out_json, out_len, store.upsert_many(json)?);
+        Ok(())
+    })
+}
+
+/// Reads one session: writes its stored JSON to `*out_json` when it exists, has this handle's type and,
+/// when `user_id` is neither NULL nor empty, belongs to that user.
+///
+/// `session_id` is required; `user_id` may be NULL. Both are NUL-terminated UTF-8. `*out_json` (length in
+/// `*out_len`) is owned by the caller: free it with ss_string_free().
+///
+/// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, another type or another user: nothing is
+/// written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
+/// SS_STATUS_INTERNAL. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ss_read(
+    store: *const Store,
+    session_id: *const c_char,
+    user_id: *const c_char,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let id = ptr::c_str(session_id, "session_id")?;
+        let user = ptr::opt_c_str(user_id, "user_id")?;
+        store.read_with(id, user, |json| ptr::write_str(out_json, out_len, json))
+    })
+}
+
+/// Renames a session of this handle's type: sets "session_data"."session_name" to `session_name`
+/// (creating "session_data" when it is null or absent), sets "updated_at" to now, and writes the stored
+/// JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).
+///
+/// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
+/// session_name NULL, not UTF-8) or SS_STATUS_INTERNAL. Thread-safe and atomic.
+#[no_mangle]
+pub extern "C" fn ss_rename_session(
+    store: *mut Store,
+    session_id: *const c_char,
+    session_name: *const c_char,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let id = ptr::c_str(session_id, "session_id")?;
+        let name = ptr::c_str(session_name, "session_name")?;
+        store.rename_session_with(id, name, |json| ptr::write_str(out_json, out_len, json))
+    })
+}
+
+/// Deletes the session `session_id` if it has this handle's type, and writes how many sessions were
+/// removed (0 or 1) to `*out_removed`. An absent id is not an error.
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
+/// SS_STATUS_INTERNAL. Thread-safe and atomic.
+#[no_mangle]
+pub extern "C" fn ss_delete_session(
+    store: *mut Store,
+    session_id: *const c_char,
+    out_removed: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let removed = store.delete_session(ptr::c_str(session_id, "session_id")?);
+        ptr::write(out_removed, removed);
+        Ok(())
+    })
+}
+
+/// Deletes the sessions named by a JSON array of id strings (`session_ids_len` bytes) that have this
+/// handle's type, and writes how many were removed to `*out_removed`. Absent ids are not errors.
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an array of strings),
+/// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe and atomic.
+#[no_mangle]
+pub extern "C" fn ss_delete_sessions(
+    store: *mut Store,
+    session_ids_json: *const c_char,
+    session_ids_len: usize,
+    out_removed: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let ids = ptr::bytes(session_ids_json, session_ids_len, "session_ids_json")?;
+        ptr::write(out_removed, store.delete_sessions(ids)?);
+        Ok(())
+    })
+}

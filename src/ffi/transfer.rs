@@ -1,0 +1,54 @@
+//! Export and import: "bring your own dictionary" across the C ABI.
+
+use super::panic::guard;
+use super::ptr;
+use super::status::ss_status;
+use crate::store::Store;
+use std::ffi::c_char;
+
+/// Writes every session in the store, of every type, to `*out_json` as one JSON object
+/// {"<session_id>": session, ...} in first-insertion order: the shape of Agno's `storage_dict`, so it
+/// can be saved anywhere and loaded later with ss_import() (or by Agno itself).
+///
+/// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe;
+/// the export reflects one consistent state.
+#[no_mangle]
+pub extern "C" fn ss_export(
+    store: *const Store,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        ptr::write_string(out_json, out_len, ptr::store(store)?.export());
+        Ok(())
+    })
+}
+
+/// Merges an export (`data_len` bytes: a JSON object mapping each session_id to its session) into the
+/// store, replacing sessions with the same ids, and writes the number of records to `*out_count`.
+/// Timestamps are kept as given (a missing "created_at" or "updated_at" is filled as ss_upsert() would).
+/// A record's "session_type" says its type; records without one take this handle's mode. Each key must
+/// equal its record's "session_id". All or nothing: on any error nothing is stored and the message names
+/// the record ("import[\"id\"]: ...").
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
+/// SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or
+/// SS_STATUS_INTERNAL. Thread-safe and atomic.
+#[no_mangle]
+pub extern "C" fn ss_import(
+    store: *mut Store,
+    data_json: *const c_char,
+    data_len: usize,
+    out_count: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let data = ptr::bytes(data_json, data_len, "data_json")?;
+        ptr::write(out_count, store.import(data)?);
+        Ok(())
+    })
+}

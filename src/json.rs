@@ -1,0 +1,200 @@
+//! JSON handling shared by every entry point: UTF-8 and depth checks, objects kept as raw text so that
+//! fields we do not know are handed back byte for byte, and string escaping for what we write.
+
+use crate::error::{Error, ErrorKind, Result};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Deepest nesting accepted anywhere in an input. Far above what agent transcripts use, and low enough
+/// that every JSON parser our bindings hand the data to (V8's, Go's, nlohmann's) copes with it.
+pub const MAX_DEPTH: usize = 256;
+
+const DUPLICATE_KEY: &str = "duplicate key";
+
+/// Checks that `bytes` is UTF-8 and nests no deeper than [`MAX_DEPTH`]; returns it as text.
+///
+/// serde_json skips raw values iteratively, so depth never overflows the stack; this scan exists to
+/// turn hostile depth into an error instead of storing data that other parsers would choke on.
+pub fn checked_text(bytes: &[u8]) -> Result<&str> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Error::invalid_json(format!("input is not valid UTF-8 (at byte {})", e.valid_up_to()))
+    })?;
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Error::invalid_json(format!(
+                        "input nests deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(text)
+}
+
+/// Maps a serde_json error to our kinds: malformed text is `InvalidJson`, a well-formed value of the
+/// wrong shape is `shape_kind` (the caller knows whether that is a bad session or a bad argument).
+pub fn classify(err: serde_json::Error, text: &str, shape_kind: ErrorKind) -> Error {
+    let message = err.to_string();
+    if message.starts_with(DUPLICATE_KEY) {
+        return Error::invalid_json(message);
+    }
+    match err.classify() {
+        serde_json::error::Category::Data => {
+            // A shape error can be reported before the parser has seen the rest of the text; make sure
+            // malformed text is always called malformed.
+            if let Err(syntax) = serde_json::from_str::<de::IgnoredAny>(text) {
+                return Error::invalid_json(syntax.to_string());
+            }
+            Error::new(shape_kind, message)
+        }
+        _ => Error::invalid_json(message),
+    }
+}
+
+/// Deserialises a struct from `text`, which must be a JSON object: serde's derive would also accept an
+/// array of the fields' values, which no caller means. Shape errors get `shape_kind`, prefixed by `what`.
+pub fn from_object<'a, T: Deserialize<'a>>(text: &'a str, what: &str, shape_kind: ErrorKind) -> Result<T> {
+    if !text.trim_start().starts_with('{') {
+        let error = serde_json::from_str::<de::IgnoredAny>(text).err();
+        return Err(match error {
+            Some(syntax) => Error::invalid_json(syntax.to_string()),
+            None => Error::new(shape_kind, "expected a JSON object"),
+        }
+        .at(what));
+    }
+    serde_json::from_str(text).map_err(|e| classify(e, text, shape_kind).at(what))
+}
+
+/// A JSON object whose values stay unparsed text, in input order, with duplicate keys rejected.
+#[derive(Debug, Default)]
+pub struct RawObject<'a> {
+    pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> RawObject<'a> {
+    pub fn parse(text: &'a str, shape_kind: ErrorKind) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| classify(e, text, shape_kind))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
+                let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if fields.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format_args!("{DUPLICATE_KEY} {key:?}")));
+                    }
+                    fields.push((key, map.next_value()?));
+                }
+                Ok(RawObject { fields })
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    let needs_escape = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+    if needs_escape {
+        // serde_json writes valid UTF-8 into a String-backed buffer, so this cannot fail.
+        out.push_str(&serde_json::to_string(s).expect("a str always serialises"));
+    } else {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
+/// Appends a JSON array of already-serialised values.
+pub fn write_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_is_limited_outside_strings_only() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(checked_text(deep.as_bytes()).unwrap_err().kind, ErrorKind::InvalidJson);
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(checked_text(ok.as_bytes()).is_ok());
+        let brackets_in_string = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(1000), "{".repeat(1000));
+        assert!(checked_text(brackets_in_string.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn invalid_utf8_is_invalid_json() {
+        let err = checked_text(b"{\"session_id\":\"\xff\"}").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidJson);
+        assert!(err.message.contains("UTF-8"), "{}", err.message);
+    }
+
+    #[test]
+    fn raw_object_keeps_order_and_text_and_rejects_duplicates() {
+        let obj = RawObject::parse(r#"{"b": [1, 2 ], "a":{"x" :1.50}}"#, ErrorKind::InvalidSession).unwrap();
+        let keys: Vec<_> = obj.fields.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(keys, ["b", "a"]);
+        assert_eq!(obj.get("a").unwrap().get(), r#"{"x" :1.50}"#);
+        let dup = RawObject::parse(r#"{"a":1,"a":2}"#, ErrorKind::InvalidSession).unwrap_err();
+        assert_eq!(dup.kind, ErrorKind::InvalidJson);
+    }
+
+    #[test]
+    fn shape_errors_and_syntax_errors_are_told_apart() {
+        assert_eq!(RawObject::parse("[1,2]", ErrorKind::InvalidSession).unwrap_err().kind, ErrorKind::InvalidSession);
+        assert_eq!(RawObject::parse("[1,2", ErrorKind::InvalidSession).unwrap_err().kind, ErrorKind::InvalidJson);
+        assert_eq!(RawObject::parse("{\"a\":", ErrorKind::InvalidSession).unwrap_err().kind, ErrorKind::InvalidJson);
+        assert_eq!(RawObject::parse("", ErrorKind::InvalidSession).unwrap_err().kind, ErrorKind::InvalidJson);
+    }
+
+    #[test]
+    fn strings_are_escaped_only_when_needed() {
+        let mut out = String::new();
+        write_str(&mut out, "plain");
+        write_str(&mut out, "q\"\n\\");
+        assert_eq!(out, r#""plain""q\"\n\\""#);
+    }
+}

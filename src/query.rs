@@ -1,0 +1,173 @@
+//! Agno 2-style listing: filters, sorting and paging, with the total number of matches.
+
+use crate::error::{ErrorKind, Result};
+use crate::json;
+use crate::session_type::SessionType;
+use crate::tables::{Filter, Record, Tables};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    /// Empty (or null in JSON) matches every user.
+    #[serde(default, deserialize_with = "empty_if_null")]
+    pub user_id: String,
+    /// Empty (or null in JSON) matches every entity.
+    #[serde(default, deserialize_with = "empty_if_null")]
+    pub entity_id: String,
+    /// Case-insensitive substring of `session_data.session_name`; sessions without a name never match.
+    pub session_name: Option<String>,
+    /// Bounds on `created_at` and `updated_at`, inclusive.
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub updated_after: Option<i64>,
+    pub updated_before: Option<i64>,
+    pub sort_by: Option<SortBy>,
+    pub sort_order: Option<SortOrder>,
+    /// Page size; absent or null means every match.
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    SessionId,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl Query {
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let text = json::checked_text(bytes)?;
+        json::from_object(text, "query", ErrorKind::InvalidArgument)
+    }
+
+    /// Runs the query over the sessions of `ty`; returns `{"sessions":[...],"total":N}`.
+    pub(crate) fn run(&self, tables: &Tables, ty: SessionType) -> String {
+        let filter = Filter::new(Some(&self.user_id), Some(&self.entity_id));
+        let created = self.created_after.unwrap_or(i64::MIN)..=self.created_before.unwrap_or(i64::MAX);
+        let updated = self.updated_after.unwrap_or(i64::MIN)..=self.updated_before.unwrap_or(i64::MAX);
+        let needle = self.session_name.as_deref().map(Needle::new);
+        let matches = tables.matching(ty, filter, created).filter(|r| {
+            updated.contains(&r.updated_at)
+                && needle.as_ref().map_or(true, |n| r.name.as_deref().is_some_and(|name| n.found_in(name)))
+        });
+        let offset = usize::try_from(self.offset.unwrap_or(0)).unwrap_or(usize::MAX);
+        let limit = self.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        let descending = self.sort_order.unwrap_or_default() == SortOrder::Desc;
+
+        let (page, total) = match self.sort_by.unwrap_or_default() {
+            // The index is already in (created_at, insertion) order.
+            SortBy::CreatedAt if descending => page_and_count(matches.rev(), offset, limit),
+            SortBy::CreatedAt => page_and_count(matches, offset, limit),
+            sort_by => {
+                let mut all: Vec<&Record> = matches.collect();
+                match sort_by {
+                    SortBy::UpdatedAt => all.sort_unstable_by_key(|r| (r.updated_at, r.seq)),
+                    _ => all.sort_unstable_by(|a, b| a.id.cmp(&b.id)),
+                }
+                if descending {
+                    all.reverse();
+                }
+                let total = all.len();
+                (all.into_iter().skip(offset).take(limit).collect(), total)
+            }
+        };
+
+        let mut out = String::with_capacity(page.iter().map(|r| r.json.len() + 1).sum::<usize>() + 32);
+        out.push_str("{\"sessions\":");
+        json::write_array(&mut out, page.iter().map(|r| &*r.json));
+        out.push_str(",\"total\":");
+        out.push_str(&total.to_string());
+        out.push('}');
+        out
+    }
+}
+
+fn empty_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn page_and_count<'a>(
+    records: impl Iterator<Item = &'a Record>,
+    offset: usize,
+    limit: usize,
+) -> (Vec<&'a Record>, usize) {
+    let mut page = Vec::new();
+    let mut total = 0;
+    for record in records {
+        if total >= offset && page.len() < limit {
+            page.push(record);
+        }
+        total += 1;
+    }
+    (page, total)
+}
+
+/// A case-insensitive substring search that avoids allocating when both sides are ASCII.
+struct Needle {
+    lower: String,
+}
+
+impl Needle {
+    fn new(needle: &str) -> Self {
+        Needle { lower: needle.to_lowercase() }
+    }
+
+    fn found_in(&self, haystack: &str) -> bool {
+        if self.lower.is_ascii() && haystack.is_ascii() {
+            let needle = self.lower.as_bytes();
+            return needle.is_empty()
+                || haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+        }
+        haystack.to_lowercase().contains(&self.lower)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_invalid_arguments() {
+        for bad in [
+            &br#"{"user":"u"}"#[..],
+            br#"{"sort_by":"name"}"#,
+            br#"{"sort_order":"up"}"#,
+            br#"{"limit":-1}"#,
+            br#"{"offset":1.5}"#,
+            br#"{"created_after":"now"}"#,
+            br#"[]"#,
+            br#"[null,null,null,null,null,null,null,null,null,null,null]"#,
+            br#""user_id""#,
+        ] {
+            assert_eq!(Query::parse(bad).unwrap_err().kind, ErrorKind::InvalidArgument);
+        }
+        assert_eq!(Query::parse(b"{").unwrap_err().kind, ErrorKind::InvalidJson);
+    }
+
+    #[test]
+    fn nulls_mean_defaults() {
+        let q = Query::parse(br#"{"limit":null,"sort_by":null,"user_id":null}"#).unwrap();
+        assert_eq!(q, Query::default());
+    }
+
+    #[test]
+    fn needle_is_case_insensitive_for_ascii_and_unicode() {
+        assert!(Needle::new("TRIP").found_in("my trip to Rome"));
+        assert!(Needle::new("").found_in("anything"));
+        assert!(!Needle::new("paris").found_in("Rome"));
+        assert!(Needle::new("ÉTÉ").found_in("un été à Nice"));
+        assert!(Needle::new("straße").found_in("STRASSE straße"));
+    }
+}

@@ -1,0 +1,382 @@
+//! A handle on a session store: every operation of the data model, thread-safe and atomic.
+//!
+//! All handles made by [`Store::share`] see the same data, each through its own mode. One read-write
+//! lock guards the data: each operation takes it once, so every operation is atomic and every listing
+//! sees one consistent state. Parsing and validation happen before the lock is taken.
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::json::{self, RawObject};
+use crate::query::Query;
+use crate::session::{self, SessionInput};
+use crate::session_type::SessionType;
+use crate::tables::{Filter, NewRecord, Record, Tables};
+use parking_lot::RwLock;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+struct Shared {
+    tables: RwLock<Tables>,
+    max_session_bytes: usize,
+}
+
+/// One handle. Cloning is [`Store::share`] with the same mode; the data lives until the last handle goes.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+    mode: SessionType,
+}
+
+/// Counts returned by [`Store::stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub mode: SessionType,
+    pub by_type: [usize; 4],
+    pub bytes: usize,
+}
+
+impl Stats {
+    pub fn sessions(&self) -> usize {
+        self.by_type.iter().sum()
+    }
+
+    pub fn to_json(&self) -> String {
+        let [agent, team, workflow, workflow_v2] = self.by_type;
+        format!(
+            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}}}}",
+            self.mode,
+            self.sessions(),
+            self.bytes
+        )
+    }
+}
+
+/// Unix seconds now. A clock before 1970 is reported as 0 rather than failing an upsert.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    pub fn open(config: Config) -> Store {
+        Store {
+            shared: Arc::new(Shared {
+                tables: RwLock::new(Tables::default()),
+                max_session_bytes: config.max_session_bytes,
+            }),
+            mode: config.mode,
+        }
+    }
+
+    /// Opens a store from a JSON config; `None` means the defaults.
+    pub fn open_json(config: Option<&[u8]>) -> Result<Store> {
+        Ok(Store::open(config.map(Config::parse).transpose()?.unwrap_or_default()))
+    }
+
+    /// Another handle on the same data, with `mode` or, when `None`, this handle's mode.
+    pub fn share(&self, mode: Option<SessionType>) -> Store {
+        Store { shared: self.shared.clone(), mode: mode.unwrap_or(self.mode) }
+    }
+
+    pub fn mode(&self) -> SessionType {
+        self.mode
+    }
+
+    pub fn max_session_bytes(&self) -> usize {
+        self.shared.max_session_bytes
+    }
+
+    /// Stores one session and hands its stored JSON to `output` (still under the lock, so the text
+    /// is exactly what was stored even if another thread updates the session right after).
+    pub fn upsert_with<R>(&self, json: &[u8], output: impl FnOnce(&str) -> R) -> Result<R> {
+        self.check_size(json.len())?;
+        let text = json::checked_text(json)?;
+        let input = self.parse_input(text)?;
+        let now = now();
+        let mut tables = self.shared.tables.write();
+        let record = self.apply(&mut tables, &input, input.created_at, now)?;
+        Ok(output(&record.json))
+    }
+
+    pub fn upsert(&self, json: &[u8]) -> Result<String> {
+        self.upsert_with(json, str::to_owned)
+    }
+
+    /// Stores every session of a JSON array, or none of them; returns the stored sessions as an array.
+    pub fn upsert_many(&self, json: &[u8]) -> Result<String> {
+        let text = json::checked_text(json)?;
+        let elements: Vec<&RawValue> = serde_json::from_str(text)
+            .map_err(|e| json::classify(e, text, ErrorKind::InvalidArgument).at("sessions"))?;
+        let inputs = elements
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                self.check_size(raw.get().len())
+                    .and_then(|()| self.parse_input(raw.get()))
+                    .map_err(|e| e.at(format_args!("sessions[{i}]")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let now = now();
+        let mut tables = self.shared.tables.write();
+        for (i, input) in inputs.iter().enumerate() {
+            self.check_conflict(&tables, &input.session_id).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
+        }
+        let mut out = String::with_capacity(json.len() + inputs.len() * 64 + 2);
+        out.push('[');
+        for (i, input) in inputs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let record = self.apply(&mut tables, input, input.created_at, now).expect("conflicts checked above");
+            out.push_str(&record.json);
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// Hands the session's JSON to `output` when it exists, has this handle's type and, when `user_id`
+    /// is given (and not empty), belongs to that user.
+    pub fn read_with<R>(&self, session_id: &str, user_id: Option<&str>, output: impl FnOnce(&str) -> R) -> Result<R> {
+        let tables = self.shared.tables.read();
+        match self.visible(&tables, session_id, user_id) {
+            Some(record) => Ok(output(&record.json)),
+            None => Err(self.not_found(session_id)),
+        }
+    }
+
+    pub fn read(&self, session_id: &str, user_id: Option<&str>) -> Result<String> {
+        self.read_with(session_id, user_id, str::to_owned)
+    }
+
+    /// Ids of this handle's sessions matching `filter`, as a JSON array in first-insertion order.
+    pub fn get_all_session_ids(&self, filter: Filter) -> String {
+        let tables = self.shared.tables.read();
+        let records = self.in_insertion_order(&tables, filter);
+        let mut out = String::with_capacity(records.iter().map(|r| r.id.len() + 3).sum::<usize>() + 2);
+        out.push('[');
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_str(&mut out, &record.id);
+        }
+        out.push(']');
+        out
+    }
+
+    /// This handle's sessions matching `filter`, as a JSON array in first-insertion order.
+    pub fn get_all_sessions(&self, filter: Filter) -> String {
+        let tables = self.shared.tables.read();
+        render_sessions(&self.in_insertion_order(&tables, filter))
+    }
+
+    /// Newest first by `created_at`, ties going to the most recently inserted; `limit < 0` means all.
+    pub fn get_recent_sessions(&self, filter: Filter, limit: i64) -> String {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let tables = self.shared.tables.read();
+        let records: Vec<&Record> = tables.matching(self.mode, filter, i64::MIN..=i64::MAX).rev().take(limit).collect();
+        render_sessions(&records)
+    }
+
+    /// Runs an Agno 2-style query (see [`Query`]); returns `{"sessions":[...],"total":N}`.
+    pub fn query(&self, query: &Query) -> String {
+        query.run(&self.shared.tables.read(), self.mode)
+    }
+
+    pub fn query_json(&self, query: Option<&[u8]>) -> Result<String> {
+        let query = query.map(Query::parse).transpose()?.unwrap_or_default();
+        Ok(self.query(&query))
+    }
+
+    /// Sets `session_data.session_name`, touches `updated_at` and hands the stored JSON to `output`.
+    pub fn rename_session_with<R>(&self, session_id: &str, name: &str, output: impl FnOnce(&str) -> R) -> Result<R> {
+        let now = now();
+        let mut tables = self.shared.tables.write();
+        let record = self.visible(&tables, session_id, None).ok_or_else(|| self.not_found(session_id))?;
+        let json = session::rename(&record.json, name, now)?;
+        let (user, entity, created_at) = (record.user.clone(), record.entity.clone(), record.created_at);
+        let record = tables.put(NewRecord {
+            id: session_id,
+            ty: self.mode,
+            user: user.as_deref(),
+            entity: entity.as_deref(),
+            name: Some(name),
+            created_at,
+            updated_at: now,
+            json,
+        });
+        Ok(output(&record.json))
+    }
+
+    pub fn rename_session(&self, session_id: &str, name: &str) -> Result<String> {
+        self.rename_session_with(session_id, name, str::to_owned)
+    }
+
+    /// Removes the session if it has this handle's type; returns how many were removed (0 or 1).
+    pub fn delete_session(&self, session_id: &str) -> usize {
+        let mut tables = self.shared.tables.write();
+        self.remove_if_mine(&mut tables, session_id)
+    }
+
+    /// Removes the sessions named by a JSON array of ids; returns how many were removed.
+    pub fn delete_sessions(&self, ids_json: &[u8]) -> Result<usize> {
+        let text = json::checked_text(ids_json)?;
+        let ids: Vec<String> = serde_json::from_str(text)
+            .map_err(|e| json::classify(e, text, ErrorKind::InvalidArgument).at("session ids"))?;
+        let mut tables = self.shared.tables.write();
+        Ok(ids.iter().map(|id| self.remove_if_mine(&mut tables, id)).sum())
+    }
+
+    /// Removes every session of this handle's type; returns how many were removed.
+    pub fn drop_sessions(&self) -> usize {
+        self.shared.tables.write().remove_type(self.mode)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let tables = self.shared.tables.read();
+        Stats { mode: self.mode, by_type: SessionType::ALL.map(|t| tables.len(t)), bytes: tables.bytes() }
+    }
+
+    /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
+    pub fn export(&self) -> String {
+        let tables = self.shared.tables.read();
+        let records = tables.all_in_insertion_order();
+        let mut out = String::with_capacity(tables.bytes() + records.iter().map(|r| r.id.len() + 4).sum::<usize>() + 2);
+        out.push('{');
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_str(&mut out, &record.id);
+            out.push(':');
+            out.push_str(&record.json);
+        }
+        out.push('}');
+        out
+    }
+
+    /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
+    /// filled like an upsert's); records without `session_type` take this handle's mode.
+    pub fn import(&self, json: &[u8]) -> Result<usize> {
+        let text = json::checked_text(json)?;
+        let object = RawObject::parse(text, ErrorKind::InvalidArgument).map_err(|e| e.at("import"))?;
+        let mut inputs = Vec::with_capacity(object.fields.len());
+        for (key, raw) in &object.fields {
+            let at = |e: Error| e.at(format_args!("import[{key:?}]"));
+            self.check_size(raw.get().len()).map_err(at)?;
+            let input = SessionInput::parse(raw.get()).map_err(at)?;
+            if input.session_id != *key {
+                return Err(at(Error::invalid_session(format!(
+                    "the record's session_id {:?} differs from its key",
+                    input.session_id
+                ))));
+            }
+            inputs.push(input);
+        }
+        let now = now();
+        let mut tables = self.shared.tables.write();
+        for input in &inputs {
+            let ty = input.session_type.unwrap_or(self.mode);
+            self.typed(ty).check_conflict(&tables, &input.session_id).map_err(|e| e.at(format_args!("import[{:?}]", input.session_id)))?;
+        }
+        for input in &inputs {
+            let ty = input.session_type.unwrap_or(self.mode);
+            let updated_at = input.updated_at.unwrap_or(now);
+            self.typed(ty).apply(&mut tables, input, input.created_at, updated_at).expect("conflicts checked above");
+        }
+        Ok(inputs.len())
+    }
+
+    fn typed(&self, mode: SessionType) -> Store {
+        self.share(Some(mode))
+    }
+
+    fn check_size(&self, len: usize) -> Result<()> {
+        let max = self.shared.max_session_bytes;
+        if len > max {
+            return Err(Error::too_large(format!("session is {len} bytes; this store's max_session_bytes is {max}")));
+        }
+        Ok(())
+    }
+
+    fn parse_input<'a>(&self, text: &'a str) -> Result<SessionInput<'a>> {
+        let input = SessionInput::parse(text)?;
+        match input.session_type {
+            Some(ty) if ty != self.mode => Err(Error::invalid_session(format!(
+                "session_type is {ty:?} but this store handle's mode is {:?}",
+                self.mode.as_str()
+            ))),
+            _ => Ok(input),
+        }
+    }
+
+    fn check_conflict(&self, tables: &Tables, session_id: &str) -> Result<()> {
+        match tables.get(session_id) {
+            Some(existing) if existing.ty != self.mode => Err(Error::conflict(format!(
+                "session {session_id:?} already exists as a {} session; this handle's mode is {}",
+                existing.ty, self.mode
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Stores `input` as a session of this handle's type.
+    fn apply<'t>(
+        &self,
+        tables: &'t mut Tables,
+        input: &SessionInput,
+        created_at: Option<i64>,
+        updated_at: i64,
+    ) -> Result<&'t Record> {
+        self.check_conflict(tables, &input.session_id)?;
+        let created_at = created_at
+            .or_else(|| tables.get(&input.session_id).map(|existing| existing.created_at))
+            .unwrap_or(updated_at);
+        let record = tables.put(NewRecord {
+            id: &input.session_id,
+            ty: self.mode,
+            user: input.user_id.as_deref(),
+            entity: input.entity_id(self.mode),
+            name: input.session_name.as_deref(),
+            created_at,
+            updated_at,
+            json: input.render(self.mode, created_at, updated_at),
+        });
+        Ok(record)
+    }
+
+    fn visible<'t>(&self, tables: &'t Tables, session_id: &str, user_id: Option<&str>) -> Option<&'t Record> {
+        tables.get(session_id).filter(|r| {
+            r.ty == self.mode && user_id.filter(|u| !u.is_empty()).map_or(true, |u| r.user.as_deref() == Some(u))
+        })
+    }
+
+    fn not_found(&self, session_id: &str) -> Error {
+        Error::not_found(format!("no {} session {session_id:?}", self.mode))
+    }
+
+    fn remove_if_mine(&self, tables: &mut Tables, session_id: &str) -> usize {
+        match tables.get(session_id) {
+            Some(record) if record.ty == self.mode => usize::from(tables.remove(session_id).is_some()),
+            _ => 0,
+        }
+    }
+
+    fn in_insertion_order<'t>(&self, tables: &'t Tables, filter: Filter<'t>) -> Vec<&'t Record> {
+        let mut records: Vec<&Record> = tables.matching(self.mode, filter, i64::MIN..=i64::MAX).collect();
+        records.sort_unstable_by_key(|r| r.seq);
+        records
+    }
+
+    /// Checks the internal indexes against the primary map; for tests and stress runs.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        self.shared.tables.read().check_invariants()
+    }
+}
+
+fn render_sessions(records: &[&Record]) -> String {
+    let mut out = String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 2);
+    json::write_array(&mut out, records.iter().map(|r| &*r.json));
+    out
+}
