@@ -1,0 +1,62 @@
+# sessionstore: `make` builds the library and header, `make test` tests everything, `make demo` runs
+# the walk-through, `make install PREFIX=...` installs for C and C++ users. See README.md.
+
+CARGO     ?= cargo
+CC        ?= cc
+PREFIX    ?= /usr/local
+RELEASE   := target/release
+BUILD     := target/c
+LIB_MAJOR := $(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.toml | head -n 1)
+SONAME    := libsessionstore.so.$(LIB_MAJOR)
+CFLAGS_C  := -std=c11 -Wall -Wextra -Werror -g -Iinclude
+LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthread
+SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
+
+.PHONY: all lib test demo clean check-header test-rust test-c tools
+
+all: lib
+
+# The library, its soname link (what programs linked against it look for) and the header.
+lib:
+	$(CARGO) build --release --locked
+	ln -sf libsessionstore.so $(RELEASE)/$(SONAME)
+
+# Tools the tests run that a fresh machine may lack.
+tools:
+	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
+
+test: check-header test-rust test-c
+	@echo "make test: all suites passed"
+
+# build.rs regenerates the header on every build; a difference from the committed one means the
+# committed header is stale.
+check-header: lib
+	@git diff --quiet -- include/sessionstore.h || { \
+	  echo "include/sessionstore.h is stale: commit the regenerated header"; \
+	  git --no-pager diff --stat -- include/sessionstore.h; exit 1; }
+
+test-rust:
+	$(CARGO) test --release --locked
+
+$(BUILD)/%: tests/c/%.c include/sessionstore.h lib | $(BUILD)
+	$(CC) $(CFLAGS_C) $< $(LDFLAGS_C) -o $@
+
+$(BUILD)/%-asan: tests/c/%.c include/sessionstore.h lib | $(BUILD)
+	$(CC) $(CFLAGS_C) $(SANITIZE) $< $(LDFLAGS_C) -o $@
+
+$(BUILD):
+	mkdir -p $@
+
+# The C tests three ways: plain, under ASan+UBSan, and under valgrind's leak checker.
+test-c: tools $(BUILD)/test_api $(BUILD)/test_api-asan
+	$(BUILD)/test_api
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_api-asan
+	$(VALGRIND) $(BUILD)/test_api
+
+demo: lib | $(BUILD)
+	$(CC) $(CFLAGS_C) examples/demo.c $(LDFLAGS_C) -o $(BUILD)/demo
+	$(BUILD)/demo
+
+clean:
+	$(CARGO) clean

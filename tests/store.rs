@@ -1,0 +1,355 @@
+//! One test per documented behaviour of the store, through the Rust API.
+
+use serde_json::{json, Value};
+use sessionstore::{now, Config, ErrorKind, Filter, Query, SessionType, Store, DEFAULT_MAX_SESSION_BYTES};
+
+fn open(mode: SessionType) -> Store {
+    Store::open(Config { mode, ..Config::default() })
+}
+
+fn upsert(store: &Store, session: Value) -> Value {
+    serde_json::from_str(&store.upsert(session.to_string().as_bytes()).unwrap()).unwrap()
+}
+
+fn kind_of_upsert(store: &Store, session: &str) -> ErrorKind {
+    store.upsert(session.as_bytes()).unwrap_err().kind
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+fn ids(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap()
+}
+
+fn session_ids(text: &str) -> Vec<String> {
+    parse(text).as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_owned()).collect()
+}
+
+fn any() -> Filter<'static> {
+    Filter::default()
+}
+
+#[test]
+fn open_json_accepts_null_defaults_and_rejects_unknown_keys() {
+    assert_eq!(Store::open_json(None).unwrap().mode(), SessionType::Agent);
+    assert_eq!(Store::open_json(None).unwrap().max_session_bytes(), DEFAULT_MAX_SESSION_BYTES);
+    let team = Store::open_json(Some(br#"{"mode":"team","max_session_bytes":10}"#)).unwrap();
+    assert_eq!((team.mode(), team.max_session_bytes()), (SessionType::Team, 10));
+    let err = Store::open_json(Some(br#"{"mode":"agent","max_bytes":10}"#)).err().unwrap();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(err.message.contains("max_bytes"), "{}", err.message);
+}
+
+#[test]
+fn upsert_sets_type_and_timestamps_and_keeps_unknown_fields_verbatim() {
+    let store = open(SessionType::Agent);
+    let before = now();
+    let text = r#"{"session_id":"s1","memory":{"runs":[{"role":"user","content":"hi"}],"n":1.50},"extra":[1,"é"],"custom":null}"#;
+    let stored = store.upsert(text.as_bytes()).unwrap();
+    let after = now();
+    assert!(stored.starts_with(r#"{"session_id":"s1","memory":{"runs":[{"role":"user","content":"hi"}],"n":1.50},"extra":[1,"é"],"custom":null,"session_type":"agent","created_at":"#), "{stored}");
+    let v = parse(&stored);
+    let updated = v["updated_at"].as_i64().unwrap();
+    assert!((before..=after).contains(&updated));
+    assert_eq!(v["created_at"], v["updated_at"]);
+    assert_eq!(store.read("s1", None).unwrap(), stored);
+}
+
+#[test]
+fn upsert_keeps_the_stored_created_at_when_the_input_has_none() {
+    let store = open(SessionType::Agent);
+    upsert(&store, json!({"session_id": "s", "created_at": 100, "updated_at": 100}));
+    let v = upsert(&store, json!({"session_id": "s", "memory": {"runs": [1]}}));
+    assert_eq!(v["created_at"], 100);
+    assert!(v["updated_at"].as_i64().unwrap() >= now() - 5, "updated_at is set to now, not taken from input");
+    let v = upsert(&store, json!({"session_id": "s", "created_at": null}));
+    assert_eq!(v["created_at"], 100, "null counts as absent");
+    let v = upsert(&store, json!({"session_id": "s", "created_at": 7}));
+    assert_eq!(v["created_at"], 7, "an explicit created_at wins");
+}
+
+#[test]
+fn session_type_in_the_input_must_match_the_handle_mode() {
+    let store = open(SessionType::Team);
+    assert_eq!(upsert(&store, json!({"session_id": "t", "session_type": "team"}))["session_type"], "team");
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"t2","session_type":"agent"}"#), ErrorKind::InvalidSession);
+    assert!(store.read("t2", None).is_err());
+}
+
+#[test]
+fn an_id_stored_with_another_type_is_a_conflict_and_changes_nothing() {
+    let agent = open(SessionType::Agent);
+    let team = agent.share(Some(SessionType::Team));
+    let stored = agent.upsert(br#"{"session_id":"x","user_id":"u"}"#).unwrap();
+    let err = team.upsert(br#"{"session_id":"x","user_id":"v"}"#).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(err.message.contains("agent"), "{}", err.message);
+    assert_eq!(agent.read("x", None).unwrap(), stored);
+    assert_eq!(team.read("x", None).unwrap_err().kind, ErrorKind::NotFound, "no team session x");
+}
+
+#[test]
+fn invalid_sessions_are_rejected_with_specific_kinds() {
+    let store = Store::open(Config { max_session_bytes: 64, ..Config::default() });
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a","user_id":5}"#), ErrorKind::InvalidSession);
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":""}"#), ErrorKind::InvalidSession);
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a""#), ErrorKind::InvalidJson);
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a","a":1,"a":2}"#), ErrorKind::InvalidJson);
+    let big = format!(r#"{{"session_id":"a","m":"{}"}}"#, "x".repeat(64));
+    assert_eq!(kind_of_upsert(&store, &big), ErrorKind::TooLarge);
+    let deep = format!(r#"{{"session_id":"a","m":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+    let store = open(SessionType::Agent);
+    assert_eq!(kind_of_upsert(&store, &deep), ErrorKind::InvalidJson);
+    assert_eq!(store.upsert(b"{\"session_id\":\"\xc3\x28\"}").unwrap_err().kind, ErrorKind::InvalidJson);
+    assert_eq!(store.stats().sessions(), 0, "nothing was stored");
+}
+
+#[test]
+fn upsert_many_is_atomic_and_names_the_failing_index() {
+    let store = open(SessionType::Agent);
+    let out = store.upsert_many(br#"[{"session_id":"a"},{"session_id":"b","agent_id":"x"}]"#).unwrap();
+    assert_eq!(session_ids(&out), ["a", "b"]);
+    let err = store.upsert_many(br#"[{"session_id":"c"},{"session_id":"d","user_id":[]}]"#).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidSession);
+    assert!(err.message.starts_with("sessions[1]:"), "{}", err.message);
+    assert_eq!(store.read("c", None).unwrap_err().kind, ErrorKind::NotFound, "c was not stored");
+
+    let team = store.share(Some(SessionType::Team));
+    let err = team.upsert_many(br#"[{"session_id":"t"},{"session_id":"a"}]"#).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(err.message.starts_with("sessions[1]:"), "{}", err.message);
+    assert_eq!(team.read("t", None).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(store.upsert_many(br#"{"session_id":"a"}"#).unwrap_err().kind, ErrorKind::InvalidArgument);
+    assert_eq!(store.upsert_many(b"[]").unwrap(), "[]");
+}
+
+#[test]
+fn read_finds_only_this_handles_type_and_the_given_user() {
+    let agent = open(SessionType::Agent);
+    let team = agent.share(Some(SessionType::Team));
+    upsert(&agent, json!({"session_id": "a", "user_id": "u1"}));
+    upsert(&team, json!({"session_id": "t", "user_id": "u1"}));
+    assert!(agent.read("a", Some("u1")).is_ok());
+    assert!(agent.read("a", None).is_ok());
+    assert!(agent.read("a", Some("")).is_ok(), "empty user means no filter");
+    assert_eq!(agent.read("a", Some("u2")).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(agent.read("t", None).unwrap_err().kind, ErrorKind::NotFound, "a team session is not an agent session");
+    assert_eq!(agent.read("zzz", None).unwrap_err().kind, ErrorKind::NotFound);
+}
+
+#[test]
+fn shared_handles_see_each_other_and_outlive_the_first() {
+    let first = open(SessionType::Workflow);
+    let second = first.share(None);
+    assert_eq!(second.mode(), SessionType::Workflow);
+    upsert(&first, json!({"session_id": "w", "workflow_id": "wf"}));
+    drop(first);
+    assert!(second.read("w", None).is_ok());
+    assert_eq!(ids(&second.get_all_session_ids(Filter::new(None, Some("wf")))), ["w"]);
+}
+
+#[test]
+fn listings_filter_by_user_and_entity_in_every_mode() {
+    for mode in SessionType::ALL {
+        let store = open(mode);
+        let entity = mode.entity_field();
+        for (id, user, ent) in [("s1", "u1", "e1"), ("s2", "u2", "e1"), ("s3", "u1", "e2"), ("s4", "u1", "e1")] {
+            upsert(&store, json!({"session_id": id, "user_id": user, entity: ent}));
+        }
+        upsert(&store, json!({"session_id": "s5"}));
+        let list = |u, e| ids(&store.get_all_session_ids(Filter::new(u, e)));
+        assert_eq!(list(None, None), ["s1", "s2", "s3", "s4", "s5"], "{mode}");
+        assert_eq!(list(Some("u1"), None), ["s1", "s3", "s4"], "{mode}");
+        assert_eq!(list(None, Some("e1")), ["s1", "s2", "s4"], "{mode}");
+        assert_eq!(list(Some("u1"), Some("e1")), ["s1", "s4"], "{mode}");
+        assert_eq!(list(Some(""), Some("")), list(None, None), "{mode}: empty strings mean no filter");
+        assert!(list(Some("nobody"), None).is_empty());
+        assert_eq!(session_ids(&store.get_all_sessions(Filter::new(Some("u2"), None))), ["s2"]);
+    }
+}
+
+#[test]
+fn listings_keep_first_insertion_order_across_updates_and_other_types() {
+    let agent = open(SessionType::Agent);
+    let team = agent.share(Some(SessionType::Team));
+    for (id, created) in [("c", 30), ("a", 10), ("b", 20)] {
+        upsert(&agent, json!({"session_id": id, "created_at": created}));
+    }
+    upsert(&team, json!({"session_id": "t"}));
+    upsert(&agent, json!({"session_id": "c", "memory": "updated"}));
+    assert_eq!(ids(&agent.get_all_session_ids(any())), ["c", "a", "b"]);
+    assert_eq!(ids(&team.get_all_session_ids(any())), ["t"]);
+    agent.delete_session("c");
+    upsert(&agent, json!({"session_id": "c"}));
+    assert_eq!(ids(&agent.get_all_session_ids(any())), ["a", "b", "c"], "re-inserted after delete goes last");
+}
+
+#[test]
+fn recent_sessions_are_newest_first_with_ties_to_the_latest_inserted() {
+    let store = open(SessionType::Agent);
+    for (id, created) in [("old", 1), ("tie1", 5), ("tie2", 5), ("new", 9), ("tie3", 5)] {
+        upsert(&store, json!({"session_id": id, "user_id": "u", "created_at": created}));
+    }
+    upsert(&store, json!({"session_id": "other", "user_id": "v", "created_at": 100}));
+    let recent = |limit| session_ids(&store.get_recent_sessions(Filter::new(Some("u"), None), limit));
+    assert_eq!(recent(2), ["new", "tie3"]);
+    assert_eq!(recent(-1), ["new", "tie3", "tie2", "tie1", "old"]);
+    assert_eq!(recent(i64::MIN), recent(-1));
+    assert!(recent(0).is_empty());
+    assert_eq!(session_ids(&store.get_recent_sessions(any(), 1)), ["other"]);
+    upsert(&store, json!({"session_id": "tie1", "user_id": "u"}));
+    assert_eq!(recent(3), ["new", "tie3", "tie2"], "an update keeps the session's place among ties");
+}
+
+fn query(store: &Store, q: Value) -> (Vec<String>, u64) {
+    let out = parse(&store.query_json(Some(q.to_string().as_bytes())).unwrap());
+    let ids = out["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_owned()).collect();
+    (ids, out["total"].as_u64().unwrap())
+}
+
+#[test]
+fn query_filters_sorts_pages_and_counts() {
+    let store = open(SessionType::Agent);
+    let rows = [
+        ("a", "u1", "x", 10, 100, Some("Trip to ROME")),
+        ("b", "u1", "y", 20, 90, Some("rome again")),
+        ("c", "u2", "x", 30, 80, Some("Paris")),
+        ("d", "u1", "x", 40, 70, None),
+    ];
+    // Import keeps updated_at as given, which lets the test control it.
+    let data: serde_json::Map<String, Value> = rows
+        .iter()
+        .map(|(id, u, e, c, up, name)| {
+            let mut s = json!({"session_id": id, "user_id": u, "agent_id": e, "created_at": c, "updated_at": up});
+            if let Some(n) = name {
+                s["session_data"] = json!({"session_name": n});
+            }
+            (id.to_string(), s)
+        })
+        .collect();
+    assert_eq!(store.import(Value::Object(data).to_string().as_bytes()).unwrap(), 4);
+
+    assert_eq!(query(&store, json!({})), (vec!["d".into(), "c".into(), "b".into(), "a".into()], 4));
+    assert_eq!(query(&store, json!({"user_id": "u1"})).1, 3);
+    assert_eq!(query(&store, json!({"entity_id": "x", "user_id": "u1"})).0, ["d", "a"]);
+    assert_eq!(query(&store, json!({"session_name": "rOmE", "sort_order": "asc"})).0, ["a", "b"]);
+    assert_eq!(query(&store, json!({"created_after": 20, "created_before": 30})).0, ["c", "b"]);
+    assert_eq!(query(&store, json!({"updated_after": 80, "updated_before": 90, "sort_by": "updated_at"})).0, ["b", "c"]);
+    assert_eq!(query(&store, json!({"sort_by": "session_id", "sort_order": "asc", "limit": 2, "offset": 1})), (vec!["b".into(), "c".into()], 4));
+    assert_eq!(query(&store, json!({"sort_by": "updated_at", "sort_order": "asc", "limit": 1})).0, ["d"]);
+    assert_eq!(query(&store, json!({"offset": 10})), (vec![], 4));
+    assert_eq!(query(&store, json!({"limit": 0})), (vec![], 4));
+    assert_eq!(query(&store, json!({"created_after": 50, "created_before": 10})), (vec![], 0));
+    assert_eq!(store.query(&Query::default()), store.query_json(None).unwrap());
+    let err = store.query_json(Some(br#"{"user":"u1"}"#)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    assert!(err.message.contains("user"), "{}", err.message);
+}
+
+#[test]
+fn rename_sets_the_name_and_touches_updated_at() {
+    let store = open(SessionType::Agent);
+    upsert(&store, json!({"session_id": "s", "created_at": 5, "updated_at": 5, "session_data": {"k": 1}}));
+    let v = parse(&store.rename_session("s", "New name").unwrap());
+    assert_eq!(v["session_data"], json!({"k": 1, "session_name": "New name"}));
+    assert_eq!(v["created_at"], 5);
+    assert!(v["updated_at"].as_i64().unwrap() >= now() - 5);
+    assert_eq!(query(&store, json!({"session_name": "new"})).0, ["s"]);
+    assert_eq!(store.rename_session("missing", "x").unwrap_err().kind, ErrorKind::NotFound);
+    let team = store.share(Some(SessionType::Team));
+    assert_eq!(team.rename_session("s", "x").unwrap_err().kind, ErrorKind::NotFound);
+}
+
+#[test]
+fn deletes_count_what_they_removed_and_spare_other_types() {
+    let agent = open(SessionType::Agent);
+    let team = agent.share(Some(SessionType::Team));
+    for id in ["a1", "a2", "a3"] {
+        upsert(&agent, json!({"session_id": id, "user_id": "u"}));
+    }
+    upsert(&team, json!({"session_id": "t1"}));
+    assert_eq!(agent.delete_session("a1"), 1);
+    assert_eq!(agent.delete_session("a1"), 0, "an absent id is not an error");
+    assert_eq!(agent.delete_session("t1"), 0, "a team session is not deleted through an agent handle");
+    assert_eq!(agent.delete_sessions(br#"["a2","t1","nope"]"#).unwrap(), 1);
+    assert_eq!(agent.delete_sessions(br#"[1]"#).unwrap_err().kind, ErrorKind::InvalidArgument);
+    assert_eq!(agent.delete_sessions(br#"["#).unwrap_err().kind, ErrorKind::InvalidJson);
+    assert_eq!(agent.drop_sessions(), 1);
+    assert_eq!(agent.stats().by_type, [0, 1, 0, 0]);
+    assert!(team.read("t1", None).is_ok());
+    assert!(agent.get_recent_sessions(Filter::new(Some("u"), None), -1) == "[]");
+    agent.check_invariants().unwrap();
+}
+
+#[test]
+fn stats_count_every_type_and_the_bytes_held() {
+    let agent = open(SessionType::Agent);
+    let wf2 = agent.share(Some(SessionType::WorkflowV2));
+    let a = agent.upsert(br#"{"session_id":"a"}"#).unwrap();
+    let w = wf2.upsert(br#"{"session_id":"w","runs":[]}"#).unwrap();
+    let stats = parse(&wf2.stats().to_json());
+    assert_eq!(
+        stats,
+        json!({"mode": "workflow_v2", "sessions": 2, "bytes": a.len() + w.len(),
+               "by_type": {"agent": 1, "team": 0, "workflow": 0, "workflow_v2": 1}})
+    );
+}
+
+#[test]
+fn export_then_import_restores_every_type_with_its_timestamps() {
+    let agent = open(SessionType::Agent);
+    let team = agent.share(Some(SessionType::Team));
+    upsert(&agent, json!({"session_id": "a", "user_id": "u", "created_at": 1, "memory": {"runs": [{"content": "hi"}]}}));
+    upsert(&team, json!({"session_id": "t", "team_id": "tm"}));
+    let export = agent.export();
+    let as_dict = parse(&export);
+    assert_eq!(as_dict.as_object().unwrap().keys().collect::<Vec<_>>(), ["a", "t"]);
+    assert_eq!(as_dict["t"]["session_type"], "team");
+
+    let restored = open(SessionType::Agent);
+    assert_eq!(restored.import(export.as_bytes()).unwrap(), 2);
+    assert_eq!(restored.export(), export, "a round trip is exact, timestamps included");
+    assert_eq!(ids(&restored.share(Some(SessionType::Team)).get_all_session_ids(Filter::new(None, Some("tm")))), ["t"]);
+}
+
+#[test]
+fn import_fills_the_type_from_the_handle_and_is_atomic() {
+    let wf = open(SessionType::Workflow);
+    let n = wf.import(br#"{"w1":{"session_id":"w1","workflow_id":"f","created_at":3,"updated_at":4}}"#).unwrap();
+    assert_eq!(n, 1);
+    let v = parse(&wf.read("w1", None).unwrap());
+    assert_eq!((v["session_type"].as_str(), v["created_at"].as_i64(), v["updated_at"].as_i64()), (Some("workflow"), Some(3), Some(4)));
+
+    let before = wf.export();
+    let cases: [(&[u8], ErrorKind); 5] = [
+        (br#"{"ok":{"session_id":"ok"},"bad":{"session_id":"other"}}"#, ErrorKind::InvalidSession),
+        (br#"{"ok":{"session_id":"ok"},"w1":{"session_id":"w1","session_type":"team"}}"#, ErrorKind::Conflict),
+        (br#"{"ok":{"session_id":"ok"},"x":{"session_id":"x","session_type":"robot"}}"#, ErrorKind::InvalidSession),
+        (br#"[{"session_id":"ok"}]"#, ErrorKind::InvalidArgument),
+        (br#"{"ok":{"session_id":"ok"},"ok":{"session_id":"ok"}}"#, ErrorKind::InvalidJson),
+    ];
+    for (data, kind) in cases {
+        let err = wf.import(data).unwrap_err();
+        assert_eq!(err.kind, kind, "{}", String::from_utf8_lossy(data));
+        assert_eq!(wf.export(), before, "a failed import changes nothing");
+    }
+    let err = wf.import(br#"{"ok":{"session_id":"ok"},"bad":{"session_id":"other"}}"#).unwrap_err();
+    assert!(err.message.starts_with(r#"import["bad"]:"#), "{}", err.message);
+}
+
+#[test]
+fn indexes_stay_consistent_through_moves_between_users_entities_and_times() {
+    let store = open(SessionType::Agent);
+    for i in 0..200 {
+        let s = json!({"session_id": format!("s{}", i % 50), "user_id": format!("u{}", i % 7), "agent_id": format!("a{}", i % 3), "created_at": i % 11});
+        upsert(&store, s);
+        if i % 13 == 0 {
+            store.delete_session(&format!("s{}", i % 17));
+        }
+        store.check_invariants().unwrap();
+    }
+    let total: usize = (0..7).map(|u| ids(&store.get_all_session_ids(Filter::new(Some(&format!("u{u}")), None))).len()).sum();
+    assert_eq!(total, store.stats().sessions());
+}
