@@ -5,6 +5,7 @@ use crate::error::{Error, ErrorKind, Result};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 /// Deepest nesting accepted anywhere in an input. Far above what agent transcripts use, and low enough
@@ -12,6 +13,7 @@ use std::fmt;
 pub const MAX_DEPTH: usize = 256;
 
 const DUPLICATE_KEY: &str = "duplicate key";
+const SCAN_LIMIT: usize = 32;
 
 /// Checks that `bytes` is UTF-8 and nests no deeper than [`MAX_DEPTH`]; returns it as text.
 ///
@@ -112,11 +114,21 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
                 let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                // Sessions have a handful of fields, where a scan beats hashing; an import has one per
+                // session, where only a set keeps the check linear.
+                let mut seen: Option<HashSet<Cow<'de, str>>> = None;
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if fields.iter().any(|(k, _)| *k == key) {
+                    let duplicate = match &mut seen {
+                        Some(seen) => !seen.insert(key.clone()),
+                        None => fields.iter().any(|(k, _)| *k == key),
+                    };
+                    if duplicate {
                         return Err(de::Error::custom(format_args!("{DUPLICATE_KEY} {key:?}")));
                     }
                     fields.push((key, map.next_value()?));
+                    if seen.is_none() && fields.len() == SCAN_LIMIT {
+                        seen = Some(fields.iter().map(|(k, _)| k.clone()).collect());
+                    }
                 }
                 Ok(RawObject { fields })
             }
@@ -180,6 +192,13 @@ mod tests {
         assert_eq!(obj.get("a").unwrap().get(), r#"{"x" :1.50}"#);
         let dup = RawObject::parse(r#"{"a":1,"a":2}"#, ErrorKind::InvalidSession).unwrap_err();
         assert_eq!(dup.kind, ErrorKind::InvalidJson);
+        for at in [1, SCAN_LIMIT - 1, SCAN_LIMIT, SCAN_LIMIT + 1, 500] {
+            let mut keys: Vec<String> = (0..600).map(|i| format!("\"k{i}\":{i}")).collect();
+            keys.push(format!("\"k{at}\":0"));
+            let text = format!("{{{}}}", keys.join(","));
+            let err = RawObject::parse(&text, ErrorKind::InvalidSession).unwrap_err();
+            assert!(err.message.contains(&format!("k{at}")), "{}", err.message);
+        }
     }
 
     #[test]
