@@ -317,6 +317,7 @@ const char *ss_status_str(uint32_t status);
  *  - "mode": "agent" (default), "team", "workflow" or "workflow_v2": the type of the sessions this
  *    handle reads and writes, and the entity field its filters use (agent_id, team_id, workflow_id);
  *  - "max_session_bytes": the largest session accepted, in bytes (default 33554432, i.e. 32 MiB).
+ *
  * Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
  *
  * `out_store` is required. The handle is owned by the caller: release it with ss_store_close().

@@ -44,9 +44,7 @@ impl<'a> SessionInput<'a> {
                 "session_id" => session_id = optional_string(raw, "session_id")?,
                 "session_type" => {
                     input.session_type = optional_string(raw, "session_type")?
-                        .map(|name| {
-                            SessionType::parse(&name).map_err(|e| Error::invalid_session(e.message))
-                        })
+                        .map(|name| SessionType::parse(&name).map_err(|e| Error::invalid_session(e.message)))
                         .transpose()?
                 }
                 "user_id" => input.user_id = optional_string(raw, "user_id")?,
@@ -103,10 +101,7 @@ pub fn rename(stored: &str, name: &str, updated_at: i64) -> Result<String> {
         ),
         _ => format!("{{\"session_name\":{name_json}}}"),
     };
-    Ok(render_object(
-        &object,
-        &[("session_data", &session_data), ("updated_at", &updated_at.to_string())],
-    ))
+    Ok(render_object(&object, &[("session_data", &session_data), ("updated_at", &updated_at.to_string())]))
 }
 
 /// Writes `object` with the values of `overrides` (JSON texts) replacing or, when absent, appended to
@@ -158,9 +153,7 @@ fn optional_string(raw: &RawValue, field: &str) -> Result<Option<String>> {
     if !raw.get().starts_with('"') {
         return Err(Error::invalid_session(format!("{field} must be a string or null")));
     }
-    serde_json::from_str(raw.get())
-        .map(Some)
-        .map_err(|e| Error::invalid_session(format!("{field}: {e}")))
+    serde_json::from_str(raw.get()).map(Some).map_err(|e| Error::invalid_session(format!("{field}: {e}")))
 }
 
 fn optional_timestamp(raw: &RawValue, field: &str) -> Result<Option<i64>> {
@@ -182,8 +175,8 @@ fn session_name(session_data: &RawValue) -> Result<Option<String>> {
     if !session_data.get().starts_with('{') {
         return Err(Error::invalid_session("session_data must be an object or null"));
     }
-    let object = RawObject::parse(session_data.get(), ErrorKind::InvalidSession)
-        .map_err(|e| e.at("session_data"))?;
+    let object =
+        RawObject::parse(session_data.get(), ErrorKind::InvalidSession).map_err(|e| e.at("session_data"))?;
     match object.get("session_name") {
         Some(raw) => optional_string(raw, "session_data.session_name"),
         None => Ok(None),

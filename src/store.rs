@@ -119,7 +119,8 @@ impl Store {
         let now = now();
         let mut tables = self.shared.tables.write();
         for (i, input) in inputs.iter().enumerate() {
-            self.check_conflict(&tables, &input.session_id).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
+            self.check_conflict(&tables, &input.session_id)
+                .map_err(|e| e.at(format_args!("sessions[{i}]")))?;
         }
         let mut out = String::with_capacity(json.len() + inputs.len() * 64 + 2);
         out.push('[');
@@ -127,7 +128,8 @@ impl Store {
             if i > 0 {
                 out.push(',');
             }
-            let record = self.apply(&mut tables, input, input.created_at, now).expect("conflicts checked above");
+            let record =
+                self.apply(&mut tables, input, input.created_at, now).expect("conflicts checked above");
             out.push_str(&record.json);
         }
         out.push(']');
@@ -136,7 +138,12 @@ impl Store {
 
     /// Hands the session's JSON to `output` when it exists, has this handle's type and, when `user_id`
     /// is given (and not empty), belongs to that user.
-    pub fn read_with<R>(&self, session_id: &str, user_id: Option<&str>, output: impl FnOnce(&str) -> R) -> Result<R> {
+    pub fn read_with<R>(
+        &self,
+        session_id: &str,
+        user_id: Option<&str>,
+        output: impl FnOnce(&str) -> R,
+    ) -> Result<R> {
         let tables = self.shared.tables.read();
         match self.visible(&tables, session_id, user_id) {
             Some(record) => Ok(output(&record.json)),
@@ -174,7 +181,8 @@ impl Store {
     pub fn get_recent_sessions(&self, filter: Filter, limit: i64) -> String {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let tables = self.shared.tables.read();
-        let records: Vec<&Record> = tables.matching(self.mode, filter, i64::MIN..=i64::MAX).rev().take(limit).collect();
+        let records: Vec<&Record> =
+            tables.matching(self.mode, filter, i64::MIN..=i64::MAX).rev().take(limit).collect();
         render_sessions(&records)
     }
 
@@ -189,7 +197,12 @@ impl Store {
     }
 
     /// Sets `session_data.session_name`, touches `updated_at` and hands the stored JSON to `output`.
-    pub fn rename_session_with<R>(&self, session_id: &str, name: &str, output: impl FnOnce(&str) -> R) -> Result<R> {
+    pub fn rename_session_with<R>(
+        &self,
+        session_id: &str,
+        name: &str,
+        output: impl FnOnce(&str) -> R,
+    ) -> Result<R> {
         let now = now();
         let mut tables = self.shared.tables.write();
         let record = self.visible(&tables, session_id, None).ok_or_else(|| self.not_found(session_id))?;
@@ -241,7 +254,8 @@ impl Store {
     pub fn export(&self) -> String {
         let tables = self.shared.tables.read();
         let records = tables.all_in_insertion_order();
-        let mut out = String::with_capacity(tables.bytes() + records.iter().map(|r| r.id.len() + 4).sum::<usize>() + 2);
+        let mut out =
+            String::with_capacity(tables.bytes() + records.iter().map(|r| r.id.len() + 4).sum::<usize>() + 2);
         out.push('{');
         for (i, record) in records.iter().enumerate() {
             if i > 0 {
@@ -277,12 +291,16 @@ impl Store {
         let mut tables = self.shared.tables.write();
         for input in &inputs {
             let ty = input.session_type.unwrap_or(self.mode);
-            self.typed(ty).check_conflict(&tables, &input.session_id).map_err(|e| e.at(format_args!("import[{:?}]", input.session_id)))?;
+            self.typed(ty)
+                .check_conflict(&tables, &input.session_id)
+                .map_err(|e| e.at(format_args!("import[{:?}]", input.session_id)))?;
         }
         for input in &inputs {
             let ty = input.session_type.unwrap_or(self.mode);
             let updated_at = input.updated_at.unwrap_or(now);
-            self.typed(ty).apply(&mut tables, input, input.created_at, updated_at).expect("conflicts checked above");
+            self.typed(ty)
+                .apply(&mut tables, input, input.created_at, updated_at)
+                .expect("conflicts checked above");
         }
         Ok(inputs.len())
     }
@@ -294,7 +312,9 @@ impl Store {
     fn check_size(&self, len: usize) -> Result<()> {
         let max = self.shared.max_session_bytes;
         if len > max {
-            return Err(Error::too_large(format!("session is {len} bytes; this store's max_session_bytes is {max}")));
+            return Err(Error::too_large(format!(
+                "session is {len} bytes; this store's max_session_bytes is {max}"
+            )));
         }
         Ok(())
     }
@@ -347,7 +367,8 @@ impl Store {
 
     fn visible<'t>(&self, tables: &'t Tables, session_id: &str, user_id: Option<&str>) -> Option<&'t Record> {
         tables.get(session_id).filter(|r| {
-            r.ty == self.mode && user_id.filter(|u| !u.is_empty()).map_or(true, |u| r.user.as_deref() == Some(u))
+            r.ty == self.mode
+                && user_id.filter(|u| !u.is_empty()).map_or(true, |u| r.user.as_deref() == Some(u))
         })
     }
 

@@ -221,7 +221,7 @@ impl Tables {
         if bytes != self.bytes {
             return Err(format!("bytes counter {} but {bytes} held", self.bytes));
         }
-        for (&ref id, &slot) in &self.by_id {
+        for (id, &slot) in &self.by_id {
             let r = self.slot(slot);
             if r.id.as_ref() != id.as_ref() {
                 return Err(format!("id {id:?} points at {:?}", r.id));

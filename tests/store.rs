@@ -74,7 +74,10 @@ fn upsert_keeps_the_stored_created_at_when_the_input_has_none() {
 fn session_type_in_the_input_must_match_the_handle_mode() {
     let store = open(SessionType::Team);
     assert_eq!(upsert(&store, json!({"session_id": "t", "session_type": "team"}))["session_type"], "team");
-    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"t2","session_type":"agent"}"#), ErrorKind::InvalidSession);
+    assert_eq!(
+        kind_of_upsert(&store, r#"{"session_id":"t2","session_type":"agent"}"#),
+        ErrorKind::InvalidSession
+    );
     assert!(store.read("t2", None).is_err());
 }
 
@@ -135,7 +138,11 @@ fn read_finds_only_this_handles_type_and_the_given_user() {
     assert!(agent.read("a", None).is_ok());
     assert!(agent.read("a", Some("")).is_ok(), "empty user means no filter");
     assert_eq!(agent.read("a", Some("u2")).unwrap_err().kind, ErrorKind::NotFound);
-    assert_eq!(agent.read("t", None).unwrap_err().kind, ErrorKind::NotFound, "a team session is not an agent session");
+    assert_eq!(
+        agent.read("t", None).unwrap_err().kind,
+        ErrorKind::NotFound,
+        "a team session is not an agent session"
+    );
     assert_eq!(agent.read("zzz", None).unwrap_err().kind, ErrorKind::NotFound);
 }
 
@@ -155,7 +162,9 @@ fn listings_filter_by_user_and_entity_in_every_mode() {
     for mode in SessionType::ALL {
         let store = open(mode);
         let entity = mode.entity_field();
-        for (id, user, ent) in [("s1", "u1", "e1"), ("s2", "u2", "e1"), ("s3", "u1", "e2"), ("s4", "u1", "e1")] {
+        for (id, user, ent) in
+            [("s1", "u1", "e1"), ("s2", "u2", "e1"), ("s3", "u1", "e2"), ("s4", "u1", "e1")]
+        {
             upsert(&store, json!({"session_id": id, "user_id": user, entity: ent}));
         }
         upsert(&store, json!({"session_id": "s5"}));
@@ -205,7 +214,12 @@ fn recent_sessions_are_newest_first_with_ties_to_the_latest_inserted() {
 
 fn query(store: &Store, q: Value) -> (Vec<String>, u64) {
     let out = parse(&store.query_json(Some(q.to_string().as_bytes())).unwrap());
-    let ids = out["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_owned()).collect();
+    let ids = out["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap().to_owned())
+        .collect();
     (ids, out["total"].as_u64().unwrap())
 }
 
@@ -222,7 +236,8 @@ fn query_filters_sorts_pages_and_counts() {
     let data: serde_json::Map<String, Value> = rows
         .iter()
         .map(|(id, u, e, c, up, name)| {
-            let mut s = json!({"session_id": id, "user_id": u, "agent_id": e, "created_at": c, "updated_at": up});
+            let mut s =
+                json!({"session_id": id, "user_id": u, "agent_id": e, "created_at": c, "updated_at": up});
             if let Some(n) = name {
                 s["session_data"] = json!({"session_name": n});
             }
@@ -236,8 +251,14 @@ fn query_filters_sorts_pages_and_counts() {
     assert_eq!(query(&store, json!({"entity_id": "x", "user_id": "u1"})).0, ["d", "a"]);
     assert_eq!(query(&store, json!({"session_name": "rOmE", "sort_order": "asc"})).0, ["a", "b"]);
     assert_eq!(query(&store, json!({"created_after": 20, "created_before": 30})).0, ["c", "b"]);
-    assert_eq!(query(&store, json!({"updated_after": 80, "updated_before": 90, "sort_by": "updated_at"})).0, ["b", "c"]);
-    assert_eq!(query(&store, json!({"sort_by": "session_id", "sort_order": "asc", "limit": 2, "offset": 1})), (vec!["b".into(), "c".into()], 4));
+    assert_eq!(
+        query(&store, json!({"updated_after": 80, "updated_before": 90, "sort_by": "updated_at"})).0,
+        ["b", "c"]
+    );
+    assert_eq!(
+        query(&store, json!({"sort_by": "session_id", "sort_order": "asc", "limit": 2, "offset": 1})),
+        (vec!["b".into(), "c".into()], 4)
+    );
     assert_eq!(query(&store, json!({"sort_by": "updated_at", "sort_order": "asc", "limit": 1})).0, ["d"]);
     assert_eq!(query(&store, json!({"offset": 10})), (vec![], 4));
     assert_eq!(query(&store, json!({"limit": 0})), (vec![], 4));
@@ -301,7 +322,10 @@ fn stats_count_every_type_and_the_bytes_held() {
 fn export_then_import_restores_every_type_with_its_timestamps() {
     let agent = open(SessionType::Agent);
     let team = agent.share(Some(SessionType::Team));
-    upsert(&agent, json!({"session_id": "a", "user_id": "u", "created_at": 1, "memory": {"runs": [{"content": "hi"}]}}));
+    upsert(
+        &agent,
+        json!({"session_id": "a", "user_id": "u", "created_at": 1, "memory": {"runs": [{"content": "hi"}]}}),
+    );
     upsert(&team, json!({"session_id": "t", "team_id": "tm"}));
     let export = agent.export();
     let as_dict = parse(&export);
@@ -311,22 +335,35 @@ fn export_then_import_restores_every_type_with_its_timestamps() {
     let restored = open(SessionType::Agent);
     assert_eq!(restored.import(export.as_bytes()).unwrap(), 2);
     assert_eq!(restored.export(), export, "a round trip is exact, timestamps included");
-    assert_eq!(ids(&restored.share(Some(SessionType::Team)).get_all_session_ids(Filter::new(None, Some("tm")))), ["t"]);
+    assert_eq!(
+        ids(&restored.share(Some(SessionType::Team)).get_all_session_ids(Filter::new(None, Some("tm")))),
+        ["t"]
+    );
 }
 
 #[test]
 fn import_fills_the_type_from_the_handle_and_is_atomic() {
     let wf = open(SessionType::Workflow);
-    let n = wf.import(br#"{"w1":{"session_id":"w1","workflow_id":"f","created_at":3,"updated_at":4}}"#).unwrap();
+    let n =
+        wf.import(br#"{"w1":{"session_id":"w1","workflow_id":"f","created_at":3,"updated_at":4}}"#).unwrap();
     assert_eq!(n, 1);
     let v = parse(&wf.read("w1", None).unwrap());
-    assert_eq!((v["session_type"].as_str(), v["created_at"].as_i64(), v["updated_at"].as_i64()), (Some("workflow"), Some(3), Some(4)));
+    assert_eq!(
+        (v["session_type"].as_str(), v["created_at"].as_i64(), v["updated_at"].as_i64()),
+        (Some("workflow"), Some(3), Some(4))
+    );
 
     let before = wf.export();
     let cases: [(&[u8], ErrorKind); 5] = [
         (br#"{"ok":{"session_id":"ok"},"bad":{"session_id":"other"}}"#, ErrorKind::InvalidSession),
-        (br#"{"ok":{"session_id":"ok"},"w1":{"session_id":"w1","session_type":"team"}}"#, ErrorKind::Conflict),
-        (br#"{"ok":{"session_id":"ok"},"x":{"session_id":"x","session_type":"robot"}}"#, ErrorKind::InvalidSession),
+        (
+            br#"{"ok":{"session_id":"ok"},"w1":{"session_id":"w1","session_type":"team"}}"#,
+            ErrorKind::Conflict,
+        ),
+        (
+            br#"{"ok":{"session_id":"ok"},"x":{"session_id":"x","session_type":"robot"}}"#,
+            ErrorKind::InvalidSession,
+        ),
         (br#"[{"session_id":"ok"}]"#, ErrorKind::InvalidArgument),
         (br#"{"ok":{"session_id":"ok"},"ok":{"session_id":"ok"}}"#, ErrorKind::InvalidJson),
     ];
@@ -350,6 +387,8 @@ fn indexes_stay_consistent_through_moves_between_users_entities_and_times() {
         }
         store.check_invariants().unwrap();
     }
-    let total: usize = (0..7).map(|u| ids(&store.get_all_session_ids(Filter::new(Some(&format!("u{u}")), None))).len()).sum();
+    let total: usize = (0..7)
+        .map(|u| ids(&store.get_all_session_ids(Filter::new(Some(&format!("u{u}")), None))).len())
+        .sum();
     assert_eq!(total, store.stats().sessions());
 }

@@ -54,7 +54,10 @@ mod tests {
     fn header_version_constants_follow_the_crate_version() {
         let parts: Vec<u32> = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse().unwrap()).collect();
         assert_eq!(parts, [SS_VERSION_MAJOR, SS_VERSION_MINOR, SS_VERSION_PATCH]);
-        assert_eq!(SS_VERSION_NUMBER, SS_VERSION_MAJOR * 1_000_000 + SS_VERSION_MINOR * 1000 + SS_VERSION_PATCH);
+        assert_eq!(
+            SS_VERSION_NUMBER,
+            SS_VERSION_MAJOR * 1_000_000 + SS_VERSION_MINOR * 1000 + SS_VERSION_PATCH
+        );
         let cbindgen_toml = include_str!("../../cbindgen.toml");
         let define = format!("#define SS_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION"));
         assert!(cbindgen_toml.contains(&define), "cbindgen.toml must carry {define}");

@@ -37,9 +37,9 @@ pub(crate) fn opt_c_str<'a>(s: *const c_char, what: &str) -> Result<Option<&'a s
     }
     // SAFETY: a non-NULL string argument is NUL-terminated (caller's contract).
     let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
-    std::str::from_utf8(bytes)
-        .map(Some)
-        .map_err(|e| Error::invalid_argument(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to())))
+    std::str::from_utf8(bytes).map(Some).map_err(|e| {
+        Error::invalid_argument(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to()))
+    })
 }
 
 /// A required (pointer, length) payload.

@@ -13,6 +13,7 @@ use std::ffi::c_char;
 ///  - "mode": "agent" (default), "team", "workflow" or "workflow_v2": the type of the sessions this
 ///    handle reads and writes, and the entity field its filters use (agent_id, team_id, workflow_id);
 ///  - "max_session_bytes": the largest session accepted, in bytes (default 33554432, i.e. 32 MiB).
+///
 /// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
 ///
 /// `out_store` is required. The handle is owned by the caller: release it with ss_store_close().
@@ -102,7 +103,11 @@ pub extern "C" fn ss_stats(
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe
 /// and atomic.
 #[no_mangle]
-pub extern "C" fn ss_drop(store: *mut Store, out_removed: *mut usize, out_error: *mut *mut c_char) -> ss_status {
+pub extern "C" fn ss_drop(
+    store: *mut Store,
+    out_removed: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
     guard(out_error, || {
         let removed = ptr::store(store)?.drop_sessions();
         ptr::write(out_removed, removed);
