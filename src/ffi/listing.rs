@@ -27,7 +27,7 @@ pub extern "C" fn ss_get_all_session_ids(
     guard(out_error, || {
         let store = ptr::store(store)?;
         let filter = filter(user_id, entity_id)?;
-        ptr::write_string(out_json, out_len, store.get_all_session_ids(filter));
+        ptr::write_json_owned(out_json, out_len, store.get_all_session_ids(filter));
         Ok(())
     })
 }
@@ -45,7 +45,7 @@ pub extern "C" fn ss_get_all_sessions(
     guard(out_error, || {
         let store = ptr::store(store)?;
         let filter = filter(user_id, entity_id)?;
-        ptr::write_string(out_json, out_len, store.get_all_sessions(filter));
+        ptr::write_json_owned(out_json, out_len, store.get_all_sessions(filter));
         Ok(())
     })
 }
@@ -71,7 +71,7 @@ pub extern "C" fn ss_get_recent_sessions(
     guard(out_error, || {
         let store = ptr::store(store)?;
         let filter = filter(user_id, entity_id)?;
-        ptr::write_string(out_json, out_len, store.get_recent_sessions(filter, limit));
+        ptr::write_json_owned(out_json, out_len, store.get_recent_sessions(filter, limit));
         Ok(())
     })
 }
@@ -100,7 +100,7 @@ pub extern "C" fn ss_query(
     guard(out_error, || {
         let store = ptr::store(store)?;
         let query = ptr::opt_bytes(query_json, query_len, "query_json")?;
-        ptr::write_string(out_json, out_len, store.query_json(query)?);
+        ptr::write_json_owned(out_json, out_len, store.query_json(query)?);
         Ok(())
     })
 }

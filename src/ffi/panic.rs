@@ -18,7 +18,7 @@ pub(crate) fn guard(out_error: *mut *mut c_char, body: impl FnOnce() -> Result<(
         Ok(Err(error)) => (ss_status::from(error.kind), error.message),
         Err(payload) => (ss_status::Internal, format!("internal error: {}", panic_message(&*payload))),
     };
-    ptr::write_string(out_error, std::ptr::null_mut(), message);
+    ptr::write_message(out_error, message);
     status
 }
 

@@ -66,35 +66,48 @@ pub(crate) fn write<T>(out: *mut T, value: T) {
     }
 }
 
-/// Hands `text` to the caller as a new NUL-terminated string, with its length, unless `out` is NULL.
-pub(crate) fn write_str(out: *mut *mut c_char, out_len: *mut usize, text: &str) {
+/// Hands JSON text to the caller as a new NUL-terminated string, with its length, unless `out` is NULL.
+pub(crate) fn write_json(out: *mut *mut c_char, out_len: *mut usize, json: &str) {
     if !out.is_null() {
-        let mut bytes = Vec::with_capacity(text.len() + 1);
-        bytes.extend_from_slice(text.as_bytes());
-        write_bytes(out, out_len, bytes);
+        let mut bytes = Vec::with_capacity(json.len() + 1);
+        bytes.extend_from_slice(json.as_bytes());
+        hand_over(out, out_len, bytes);
     }
 }
 
-pub(crate) fn write_string(out: *mut *mut c_char, out_len: *mut usize, text: String) {
+pub(crate) fn write_json_owned(out: *mut *mut c_char, out_len: *mut usize, json: String) {
     if !out.is_null() {
-        write_bytes(out, out_len, text.into_bytes());
+        hand_over(out, out_len, json.into_bytes());
     }
 }
 
-fn write_bytes(out: *mut *mut c_char, out_len: *mut usize, bytes: Vec<u8>) {
-    // JSON we produce never holds a NUL byte (JSON escapes control characters), but a message may echo
-    // one from the caller's input; spell it out rather than truncate.
-    let c_string = CString::new(bytes).unwrap_or_else(|e| {
-        let escaped = String::from_utf8_lossy(&e.into_vec()).replace('\0', "\\u0000");
-        CString::new(escaped).expect("NUL bytes were replaced")
-    });
-    write(out_len, c_string.as_bytes().len());
+/// JSON text never holds a NUL byte: a raw control character is a syntax error, every input is validated,
+/// and everything the engine writes itself is escaped. So JSON skips the scan `CString::new` would make.
+fn hand_over(out: *mut *mut c_char, out_len: *mut usize, mut bytes: Vec<u8>) {
+    debug_assert!(!bytes.contains(&0), "JSON output holds a NUL byte");
+    let len = bytes.len();
+    bytes.push(0);
+    // SAFETY: no interior NUL (see above), and the terminator was just pushed.
+    let c_string = unsafe { CString::from_vec_with_nul_unchecked(bytes) };
+    write(out_len, len);
     write(out, c_string.into_raw());
+}
+
+/// Hands an error message to the caller. A message may echo a NUL byte from the caller's input (in a
+/// JSON key, say); it is spelled out rather than allowed to truncate the message.
+pub(crate) fn write_message(out: *mut *mut c_char, message: String) {
+    if !out.is_null() {
+        let c_string = CString::new(message).unwrap_or_else(|e| {
+            let escaped = String::from_utf8_lossy(&e.into_vec()).replace('\0', "\\u0000");
+            CString::new(escaped).expect("NUL bytes were replaced")
+        });
+        write(out, c_string.into_raw());
+    }
 }
 
 pub(crate) fn free_string(s: *mut c_char) {
     if !s.is_null() {
-        // SAFETY: `s` came from `write_bytes` (CString::into_raw) and is freed once (caller's contract).
+        // SAFETY: `s` came from `hand_over` or `write_message` (CString::into_raw) and is freed once (caller's contract).
         drop(unsafe { CString::from_raw(s) });
     }
 }

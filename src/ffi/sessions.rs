@@ -35,7 +35,7 @@ pub extern "C" fn ss_upsert(
     guard(out_error, || {
         let store = ptr::store(store)?;
         let json = ptr::bytes(session_json, session_len, "session_json")?;
-        store.upsert_with(json, |stored| ptr::write_str(out_json, out_len, stored))
+        store.upsert_with(json, |stored| ptr::write_json(out_json, out_len, stored))
     })
 }
 
@@ -58,7 +58,7 @@ pub extern "C" fn ss_upsert_many(
     guard(out_error, || {
         let store = ptr::store(store)?;
         let json = ptr::bytes(sessions_json, sessions_len, "sessions_json")?;
-        ptr::write_string(out_json, out_len, store.upsert_many(json)?);
+        ptr::write_json_owned(out_json, out_len, store.upsert_many(json)?);
         Ok(())
     })
 }
@@ -85,7 +85,7 @@ pub extern "C" fn ss_read(
         let store = ptr::store(store)?;
         let id = ptr::c_str(session_id, "session_id")?;
         let user = ptr::opt_c_str(user_id, "user_id")?;
-        store.read_with(id, user, |json| ptr::write_str(out_json, out_len, json))
+        store.read_with(id, user, |json| ptr::write_json(out_json, out_len, json))
     })
 }
 
@@ -108,7 +108,7 @@ pub extern "C" fn ss_rename_session(
         let store = ptr::store(store)?;
         let id = ptr::c_str(session_id, "session_id")?;
         let name = ptr::c_str(session_name, "session_name")?;
-        store.rename_session_with(id, name, |json| ptr::write_str(out_json, out_len, json))
+        store.rename_session_with(id, name, |json| ptr::write_json(out_json, out_len, json))
     })
 }
 

@@ -92,7 +92,7 @@ pub extern "C" fn ss_stats(
 ) -> ss_status {
     guard(out_error, || {
         let stats = ptr::store(store)?.stats();
-        ptr::write_string(out_json, out_len, stats.to_json());
+        ptr::write_json_owned(out_json, out_len, stats.to_json());
         Ok(())
     })
 }

@@ -22,7 +22,7 @@ pub extern "C" fn ss_export(
     out_error: *mut *mut c_char,
 ) -> ss_status {
     guard(out_error, || {
-        ptr::write_string(out_json, out_len, ptr::store(store)?.export());
+        ptr::write_json_owned(out_json, out_len, ptr::store(store)?.export());
         Ok(())
     })
 }

@@ -90,6 +90,12 @@ static void test_open_share_close(void) {
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_store_open(bad_size, strlen(bad_size), &store, out_error));
     EXPECT(SS_STATUS_INVALID_JSON, ss_store_open("\xff", 1, &store, out_error));
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_store_open(NULL, 0, NULL, out_error));
+    /* A message echoing a NUL from the input spells it out instead of being cut short. */
+    const char *nul_key = "{\"a\\u0000b\":1}";
+    char *message = NULL;
+    CHECK(ss_store_open(nul_key, strlen(nul_key), &store, &message) == SS_STATUS_INVALID_ARGUMENT);
+    CHECK(contains(message, "a\\u0000b"));
+    ss_string_free(message);
     CHECK(store == NULL);
     /* The config need not be NUL-terminated: only config_len bytes are read. */
     const char config[] = "{\"mode\":\"team\"}XXXX";
@@ -182,6 +188,14 @@ static void test_upsert_and_read(void) {
     deep[n + 2 * depth] = '}';
     EXPECT(SS_STATUS_INVALID_JSON, ss_upsert(store, deep, n + 2 * depth + 1, NULL, NULL, out_error));
     free(deep);
+
+    /* An escaped NUL stays escaped: the returned string's length is its strlen. */
+    const char *escaped_nul = "{\"session_id\":\"z\",\"note\":\"a\\u0000b\"}";
+    EXPECT(SS_STATUS_OK, ss_upsert(store, escaped_nul, strlen(escaped_nul), &json, &len, out_error));
+    CHECK(contains(json, "\"note\":\"a\\u0000b\"") && len == strlen(json));
+    ss_string_free(json);
+    size_t removed = 0;
+    EXPECT(SS_STATUS_OK, ss_delete_session(store, "z", &removed, out_error));
 
     /* Payload length is honoured: the bytes after it are never read. */
     const char padded[] = "{\"session_id\":\"p\"}GARBAGE";
