@@ -110,8 +110,6 @@ typedef uint32_t ss_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-typedef struct SessionType SessionType;
-
 /**
  * One handle. Cloning is [`Store::share`] with the same mode; the data lives until the last handle goes.
  */
@@ -269,7 +267,8 @@ ss_status ss_read(const ss_store *store,
  * JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).
  *
  * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
- * session_name NULL, not UTF-8) or SS_STATUS_INTERNAL. Thread-safe and atomic.
+ * session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
+ * max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
  */
 ss_status ss_rename_session(ss_store *store,
                             const char *session_id,

@@ -207,6 +207,7 @@ impl Store {
         let mut tables = self.shared.tables.write();
         let record = self.visible(&tables, session_id, None).ok_or_else(|| self.not_found(session_id))?;
         let json = session::rename(&record.json, name, now)?;
+        self.check_size(json.len())?;
         let (user, entity, created_at) = (record.user.clone(), record.entity.clone(), record.created_at);
         let record = tables.put(NewRecord {
             id: session_id,
@@ -333,8 +334,8 @@ impl Store {
     fn check_conflict(&self, tables: &Tables, session_id: &str) -> Result<()> {
         match tables.get(session_id) {
             Some(existing) if existing.ty != self.mode => Err(Error::conflict(format!(
-                "session {session_id:?} already exists as a {} session; this handle's mode is {}",
-                existing.ty, self.mode
+                "session {session_id:?} already exists with session_type {:?}; this handle's mode is {:?}",
+                existing.ty.as_str(), self.mode.as_str()
             ))),
             _ => Ok(()),
         }

@@ -284,6 +284,15 @@ fn rename_sets_the_name_and_touches_updated_at() {
 }
 
 #[test]
+fn rename_respects_max_session_bytes() {
+    let store = Store::open(Config { max_session_bytes: 100, ..Config::default() });
+    let stored = store.upsert(br#"{"session_id":"s"}"#).unwrap();
+    let err = store.rename_session("s", &"n".repeat(200)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge);
+    assert_eq!(store.read("s", None).unwrap(), stored, "a refused rename changes nothing");
+}
+
+#[test]
 fn deletes_count_what_they_removed_and_spare_other_types() {
     let agent = open(SessionType::Agent);
     let team = agent.share(Some(SessionType::Team));

@@ -94,7 +94,8 @@ pub extern "C" fn ss_read(
 /// JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
-/// session_name NULL, not UTF-8) or SS_STATUS_INTERNAL. Thread-safe and atomic.
+/// session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
+/// max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
 #[no_mangle]
 pub extern "C" fn ss_rename_session(
     store: *mut Store,
