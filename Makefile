@@ -13,7 +13,7 @@ LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthr
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
 
-.PHONY: all lib test demo clean check-header test-rust test-c tools
+.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp tools
 
 all: lib
 
@@ -26,7 +26,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: check-header test-rust test-c
+test: check-header test-rust test-c test-cpp
 	@echo "make test: all suites passed"
 
 # build.rs regenerates the header on every build; a difference from the committed one means the
@@ -54,9 +54,18 @@ test-c: tools $(BUILD)/test_api $(BUILD)/test_api-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_api-asan
 	$(VALGRIND) $(BUILD)/test_api
 
+# C++: the wrapper's tests (plain, sanitizers, valgrind) and the install/pkg-config/CMake consumers.
+test-cpp: lib
+	$(MAKE) -C bindings/cpp test
+
 demo: lib | $(BUILD)
 	$(CC) $(CFLAGS_C) examples/demo.c $(LDFLAGS_C) -o $(BUILD)/demo
 	$(BUILD)/demo
+	$(MAKE) -C bindings/cpp demo
+
+# Libraries, headers, pkg-config file and CMake package under $(PREFIX) (DESTDIR is honoured).
+install: lib
+	sh packaging/install.sh "$(PREFIX)"
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,667 @@
+// sessionstore.hpp: header-only C++17 binding of the sessionstore C ABI (sessionstore.h).
+//
+//   #include <sessionstore.hpp>
+//
+//   auto store = sessionstore::Store::open();                       // an agent store
+//   store.upsert(R"({"session_id":"s1","user_id":"u1","agent_id":"a1"})");
+//   std::optional<std::string> s = store.read("s1");               // std::nullopt when absent
+//
+// Design:
+//  - sessionstore::Store is move-only and owns its ss_store handle through a std::unique_ptr whose
+//    deleter calls ss_store_close(). Copies do not compile; moves transfer the handle. A moved-from,
+//    default-constructed or close()d Store throws sessionstore::Error with code() == Status::Closed
+//    instead of handing a dangling pointer to the library.
+//  - Every failure throws sessionstore::Error (a std::runtime_error) carrying the library's status and
+//    message. The one exception is read(), which returns std::nullopt for SS_STATUS_NOT_FOUND.
+//  - Payloads (sessions, arrays, queries, configs, exports) are std::string_view and go to the library
+//    as pointer + length, without a copy. Ids, user ids, entity ids, names and modes must be
+//    NUL-terminated for the C API: a const char* or a std::string is passed as is; a std::string_view is
+//    copied into a small stack buffer (heap only past 127 bytes).
+//  - Every string the library returns is held by an OwnedString (a std::unique_ptr whose deleter is
+//    ss_string_free) until it has been copied or parsed, so it is freed even when that throws.
+//  - Methods that return JSON take the result type as a template argument, std::string by default:
+//      R = std::string                 a copy (the default)
+//      R = sessionstore::OwnedString   the library's own buffer, no copy (view(), c_str(), str())
+//      R = nlohmann::json / nlohmann::ordered_json   parsed (when <nlohmann/json.hpp> is available)
+//      R = void                        (upsert, upsert_many, rename_session) the result is not produced
+//    When <nlohmann/json.hpp> can be included (and SESSIONSTORE_NO_NLOHMANN is not defined), the methods
+//    taking a JSON payload also accept a nlohmann::json (or ordered_json) and then return one.
+//  - Thread safety: the library's handles are thread-safe, so any number of threads may call methods
+//    on the same Store object at once. Moving, assigning or close()-ing a Store while another thread
+//    uses it is a data race (as for any C++ object).
+#ifndef SESSIONSTORE_HPP
+#define SESSIONSTORE_HPP
+
+#if !defined(__cplusplus) || (__cplusplus < 201703L && (!defined(_MSVC_LANG) || _MSVC_LANG < 201703L))
+#error "sessionstore.hpp needs C++17 or later"
+#endif
+
+#include "sessionstore.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#if !defined(SESSIONSTORE_NO_NLOHMANN) && defined(__has_include)
+#if __has_include(<nlohmann/json.hpp>)
+#include <nlohmann/json.hpp>
+#define SESSIONSTORE_HAS_NLOHMANN 1
+#endif
+#endif
+#ifndef SESSIONSTORE_HAS_NLOHMANN
+#define SESSIONSTORE_HAS_NLOHMANN 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SESSIONSTORE_COLD __attribute__((cold, noinline))
+#else
+#define SESSIONSTORE_COLD
+#endif
+
+namespace sessionstore {
+
+// ---------------------------------------------------------------------------------------------------
+// Versions
+
+/// The version of the headers this program was compiled with, e.g. "0.1.0".
+inline constexpr std::string_view header_version = SS_VERSION_STRING;
+inline constexpr int header_version_major = SS_VERSION_MAJOR;
+inline constexpr int header_version_minor = SS_VERSION_MINOR;
+inline constexpr int header_version_patch = SS_VERSION_PATCH;
+inline constexpr long header_version_number = SS_VERSION_NUMBER;
+
+/// The version of the library loaded at run time (ss_version()); equal to header_version when the
+/// header and the library match.
+inline std::string_view version() noexcept { return std::string_view(ss_version()); }
+
+// ---------------------------------------------------------------------------------------------------
+// Status and Error
+
+/// The status of a failed call. The values 0-7 are the library's ss_status values; Closed is
+/// produced by this binding only, for a Store that no longer owns a handle (moved from, closed or
+/// default-constructed). Other values may come from a newer library: treat them as errors.
+enum class Status : std::uint32_t {
+  Ok = static_cast<std::uint32_t>(SS_STATUS_OK),
+  NotFound = static_cast<std::uint32_t>(SS_STATUS_NOT_FOUND),
+  InvalidArgument = static_cast<std::uint32_t>(SS_STATUS_INVALID_ARGUMENT),
+  InvalidJson = static_cast<std::uint32_t>(SS_STATUS_INVALID_JSON),
+  InvalidSession = static_cast<std::uint32_t>(SS_STATUS_INVALID_SESSION),
+  Conflict = static_cast<std::uint32_t>(SS_STATUS_CONFLICT),
+  TooLarge = static_cast<std::uint32_t>(SS_STATUS_TOO_LARGE),
+  Internal = static_cast<std::uint32_t>(SS_STATUS_INTERNAL),
+  Closed = 0x10000u,
+};
+
+/// The status' name as in the C header without its prefix: "NOT_FOUND", "CLOSED", "UNKNOWN"...
+constexpr std::string_view status_name(Status s) noexcept {
+  switch (s) {
+    case Status::Ok: return "OK";
+    case Status::NotFound: return "NOT_FOUND";
+    case Status::InvalidArgument: return "INVALID_ARGUMENT";
+    case Status::InvalidJson: return "INVALID_JSON";
+    case Status::InvalidSession: return "INVALID_SESSION";
+    case Status::Conflict: return "CONFLICT";
+    case Status::TooLarge: return "TOO_LARGE";
+    case Status::Internal: return "INTERNAL";
+    case Status::Closed: return "CLOSED";
+  }
+  return "UNKNOWN";
+}
+
+/// What every failing call throws. what() is "sessionstore: <STATUS_NAME>: <message>"; message() is the
+/// library's own message (or, when it gave none, its text for the status).
+class Error : public std::runtime_error {
+ public:
+  Error(Status code, std::string_view message)
+      : std::runtime_error(format(code, message)), code_(code), prefix_(prefix_size(code)) {}
+
+  /// The status as this binding's enum.
+  Status code() const noexcept { return code_; }
+  /// The status as the C API's ss_status (Closed is 0x10000, a value the library never returns).
+  ss_status status() const noexcept { return static_cast<ss_status>(static_cast<std::uint32_t>(code_)); }
+  /// The library's message, without the "sessionstore: STATUS: " prefix of what().
+  std::string_view message() const noexcept { return std::string_view(what()).substr(prefix_); }
+
+ private:
+  static constexpr std::string_view kPrefix = "sessionstore: ";
+  static std::size_t prefix_size(Status code) noexcept {
+    return kPrefix.size() + status_name(code).size() + 2;
+  }
+  static std::string format(Status code, std::string_view message) {
+    std::string_view name = status_name(code);
+    std::string s;
+    s.reserve(prefix_size(code) + message.size());
+    s.append(kPrefix).append(name).append(": ").append(message);
+    return s;
+  }
+
+  Status code_;
+  std::size_t prefix_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// OwnedString: a string returned by the library, freed with ss_string_free.
+
+namespace detail {
+struct StringFree {
+  void operator()(char* s) const noexcept { ss_string_free(s); }
+};
+}  // namespace detail
+
+/// Owns a NUL-terminated string allocated by the library and frees it with ss_string_free(). Move-only.
+/// Use it as a result type (e.g. store.read<sessionstore::OwnedString>(id)) to read without a copy.
+class OwnedString {
+ public:
+  OwnedString() noexcept = default;
+  /// Takes ownership of `s` (which must come from this library, or be NULL); `size` is its strlen.
+  OwnedString(char* s, std::size_t size) noexcept : ptr_(s), size_(s ? size : 0) {}
+  /// Takes ownership of `s` (from this library, or NULL), measuring it.
+  explicit OwnedString(char* s) noexcept : ptr_(s), size_(s ? std::strlen(s) : 0) {}
+
+  OwnedString(OwnedString&& other) noexcept
+      : ptr_(std::move(other.ptr_)), size_(std::exchange(other.size_, 0)) {}
+  OwnedString& operator=(OwnedString&& other) noexcept {
+    ptr_ = std::move(other.ptr_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+  OwnedString(const OwnedString&) = delete;
+  OwnedString& operator=(const OwnedString&) = delete;
+
+  const char* data() const noexcept { return ptr_ ? ptr_.get() : ""; }
+  const char* c_str() const noexcept { return data(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::string_view view() const noexcept { return std::string_view(data(), size_); }
+  operator std::string_view() const noexcept { return view(); }
+  /// A copy as a std::string.
+  std::string str() const { return std::string(data(), size_); }
+  /// Gives up ownership; the caller must free the result with ss_string_free().
+  char* release() noexcept {
+    size_ = 0;
+    return ptr_.release();
+  }
+
+  friend bool operator==(const OwnedString& a, std::string_view b) noexcept { return a.view() == b; }
+  friend bool operator==(std::string_view a, const OwnedString& b) noexcept { return a == b.view(); }
+  friend bool operator!=(const OwnedString& a, std::string_view b) noexcept { return a.view() != b; }
+  friend bool operator!=(std::string_view a, const OwnedString& b) noexcept { return a != b.view(); }
+
+ private:
+  std::unique_ptr<char, detail::StringFree> ptr_;
+  std::size_t size_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// CStrArg: how ids, names and modes are passed.
+
+/// A NUL-terminated argument for the C API, built implicitly from:
+///  - const char*: used as is (NULL means "absent": no filter, or the default mode);
+///  - const std::string&: its c_str() is used as is (after checking it holds no NUL byte);
+///  - std::string_view: copied into an inline buffer (or the heap past 127 bytes) and terminated.
+/// An argument with an embedded NUL byte throws Error(Status::InvalidArgument). For filters (user_id,
+/// entity_id) an empty string means "no filter", as in the C API. Only use it as a parameter type.
+class CStrArg {
+ public:
+  CStrArg() noexcept : ptr_(nullptr) {}
+  CStrArg(std::nullptr_t) noexcept : ptr_(nullptr) {}
+  CStrArg(const char* s) noexcept : ptr_(s) {}
+  CStrArg(const std::string& s) : ptr_(s.c_str()) { check(s); }
+  CStrArg(std::string_view s) : ptr_(nullptr) {
+    check(s);
+    char* dst = small_;
+    if (s.size() >= sizeof(small_)) {
+      heap_.reset(new char[s.size() + 1]);
+      dst = heap_.get();
+    }
+    if (!s.empty()) std::memcpy(dst, s.data(), s.size());
+    dst[s.size()] = '\0';
+    ptr_ = dst;
+  }
+  CStrArg(const CStrArg&) = delete;
+  CStrArg& operator=(const CStrArg&) = delete;
+
+  /// The NUL-terminated string, or NULL when absent.
+  const char* get() const noexcept { return ptr_; }
+
+ private:
+  static void check(std::string_view s) {
+    if (!s.empty() && std::memchr(s.data(), '\0', s.size()) != nullptr) throw_nul();
+  }
+  [[noreturn]] SESSIONSTORE_COLD static void throw_nul() {
+    throw Error(Status::InvalidArgument, "an id, name or mode argument contains a NUL byte");
+  }
+
+  const char* ptr_;
+  std::unique_ptr<char[]> heap_;
+  char small_[128];
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Mode
+
+/// The session type a handle reads and writes.
+enum class Mode { Agent, Team, Workflow, WorkflowV2 };
+
+/// "agent", "team", "workflow" or "workflow_v2".
+constexpr const char* mode_name(Mode m) noexcept {
+  switch (m) {
+    case Mode::Agent: return "agent";
+    case Mode::Team: return "team";
+    case Mode::Workflow: return "workflow";
+    case Mode::WorkflowV2: return "workflow_v2";
+  }
+  return "agent";
+}
+
+/// Passed as `limit` to get_recent_sessions for "every session".
+inline constexpr std::int64_t all = -1;
+
+// ---------------------------------------------------------------------------------------------------
+// detail
+
+namespace detail {
+
+template <class T>
+inline constexpr bool always_false = false;
+
+#if SESSIONSTORE_HAS_NLOHMANN
+template <class J>
+inline constexpr bool is_json = std::is_same_v<J, nlohmann::json> || std::is_same_v<J, nlohmann::ordered_json>;
+#else
+template <class J>
+inline constexpr bool is_json = false;
+#endif
+
+template <class R>
+inline constexpr bool is_result = std::is_same_v<R, std::string> || std::is_same_v<R, OwnedString> || is_json<R>;
+
+struct StoreClose {
+  void operator()(ss_store* s) const noexcept { ss_store_close(s); }
+};
+
+/// Throws the Error for a failed call, freeing the library's message in every case.
+[[noreturn]] SESSIONSTORE_COLD inline void raise(ss_status status, char* error) {
+  OwnedString guard(error);  // freed even when building the exception throws
+  const auto code = static_cast<Status>(static_cast<std::uint32_t>(status));
+  if (error != nullptr) throw Error(code, guard.view());
+  throw Error(code, ss_status_str(static_cast<std::uint32_t>(status)));
+}
+
+[[noreturn]] SESSIONSTORE_COLD inline void raise_closed() {
+  throw Error(Status::Closed, "the store is closed (moved from, close()d or default-constructed)");
+}
+
+/// Call it in a statement after the call that wrote `error` (an argument list would not sequence them).
+inline void check(ss_status status, char* error) {
+  if (status != SS_STATUS_OK) raise(status, error);
+}
+
+/// A payload pointer the library accepts: never NULL, so that "" is reported as bad JSON.
+inline const char* payload(std::string_view s) noexcept { return s.data() != nullptr ? s.data() : ""; }
+
+template <class R>
+R convert(OwnedString&& s) {
+  if constexpr (std::is_same_v<R, std::string>) {
+    return std::string(s.data(), s.size());
+  } else if constexpr (std::is_same_v<R, OwnedString>) {
+    return std::move(s);
+  } else if constexpr (is_json<R>) {
+    return R::parse(s.data(), s.data() + s.size());
+  } else {
+    static_assert(always_false<R>,
+                  "sessionstore: result type must be std::string, sessionstore::OwnedString or nlohmann::json");
+  }
+}
+
+/// Calls `call(char** out_json, size_t* out_len, char** out_error)` and converts its result to R
+/// (R = void: asks for no result).
+template <class R, class Call>
+R json_result(Call&& call) {
+  char* error = nullptr;
+  if constexpr (std::is_void_v<R>) {
+    const ss_status status = call(static_cast<char**>(nullptr), static_cast<std::size_t*>(nullptr), &error);
+    check(status, error);
+  } else {
+    static_assert(is_result<R>,
+                  "sessionstore: result type must be std::string, sessionstore::OwnedString or nlohmann::json");
+    char* out = nullptr;
+    std::size_t len = 0;
+    const ss_status status = call(&out, &len, &error);
+    check(status, error);
+    return convert<R>(OwnedString(out, len));
+  }
+}
+
+/// Appends `s` to `out` as a JSON string literal.
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      out.append("\\u00");
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+template <class T, class = void>
+struct is_id_range : std::false_type {};
+template <class T>
+struct is_id_range<T, std::void_t<decltype(std::begin(std::declval<const T&>())),
+                                  decltype(std::end(std::declval<const T&>()))>>
+    : std::bool_constant<std::is_convertible_v<decltype(*std::begin(std::declval<const T&>())), std::string_view> &&
+                         !std::is_convertible_v<const T&, std::string_view> && !is_json<T>> {};
+
+template <class Range>
+std::string json_array_of(const Range& ids) {
+  std::string out = "[";
+  bool first = true;
+  for (const auto& id : ids) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, std::string_view(id));
+  }
+  out.push_back(']');
+  return out;
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------------
+// Store
+
+/// A handle on a session store. Move-only; closes its handle when destroyed. See the top of this file.
+class Store {
+ public:
+  /// A Store that owns no handle: every call throws Error(Status::Closed) until one is assigned.
+  Store() noexcept = default;
+  /// Takes ownership of a handle from ss_store_open()/ss_store_share() (NULL gives a closed Store).
+  explicit Store(ss_store* handle) noexcept : handle_(handle) {}
+
+  Store(Store&&) noexcept = default;
+  Store& operator=(Store&&) noexcept = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store() = default;
+
+  // --- opening ---------------------------------------------------------------------------------------
+
+  /// Opens a new, empty store whose handle has `mode` (sessions up to 32 MiB).
+  static Store open(Mode mode = Mode::Agent) {
+    std::string config = R"({"mode":")";
+    config.append(mode_name(mode)).append("\"}");
+    return from_config(config);
+  }
+
+  /// Opens a new, empty store whose handle has `mode` and accepts sessions up to `max_session_bytes`.
+  static Store open(Mode mode, std::size_t max_session_bytes) {
+    std::string config = R"({"mode":")";
+    config.append(mode_name(mode)).append(R"(","max_session_bytes":)").append(std::to_string(max_session_bytes));
+    config.push_back('}');
+    return from_config(config);
+  }
+
+  /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...}); an empty
+  /// view means the defaults.
+  static Store from_config(std::string_view config_json) {
+    ss_store* handle = nullptr;
+    char* error = nullptr;
+    const ss_status status =
+        ss_store_open(config_json.empty() ? nullptr : config_json.data(), config_json.size(), &handle, &error);
+    detail::check(status, error);
+    return Store(handle);
+  }
+
+  /// A second handle on the same data with the same mode.
+  Store share() const { return share_raw(nullptr); }
+  /// A second handle on the same data with another mode.
+  Store share(Mode mode) const { return share_raw(mode_name(mode)); }
+  /// A second handle on the same data with a mode given by name (NULL: the same mode).
+  Store share(const CStrArg& mode) const { return share_raw(mode.get()); }
+
+  // --- the handle ------------------------------------------------------------------------------------
+
+  bool is_open() const noexcept { return handle_ != nullptr; }
+  explicit operator bool() const noexcept { return is_open(); }
+  /// Closes the handle now (the data stays while other handles share it). Further calls throw Closed.
+  void close() noexcept { handle_.reset(); }
+  /// The C handle (NULL when closed), still owned by this Store.
+  ss_store* native_handle() const noexcept { return handle_.get(); }
+  /// Gives up the C handle; the caller must ss_store_close() it.
+  ss_store* release() noexcept { return handle_.release(); }
+  void swap(Store& other) noexcept { handle_.swap(other.handle_); }
+  friend void swap(Store& a, Store& b) noexcept { a.swap(b); }
+
+  /// The library's run-time version (ss_version()).
+  static std::string_view version() noexcept { return sessionstore::version(); }
+
+  // --- writing ---------------------------------------------------------------------------------------
+
+  /// Stores one session (a JSON object) and returns the stored JSON (R = void: returns nothing).
+  template <class R = std::string>
+  R upsert(std::string_view session_json) {
+    ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_upsert(h, detail::payload(session_json), session_json.size(), out, len, err);
+    });
+  }
+
+  /// Stores a JSON array of sessions, all or none; returns the stored sessions as a JSON array.
+  template <class R = std::string>
+  R upsert_many(std::string_view sessions_json) {
+    ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_upsert_many(h, detail::payload(sessions_json), sessions_json.size(), out, len, err);
+    });
+  }
+
+  /// Sets session_data.session_name and returns the stored session; throws NotFound when absent.
+  template <class R = std::string>
+  R rename_session(const CStrArg& session_id, const CStrArg& session_name) {
+    ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_rename_session(h, session_id.get(), session_name.get(), out, len, err);
+    });
+  }
+
+  /// Deletes one session of this handle's type; returns how many were removed (0 or 1).
+  std::size_t delete_session(const CStrArg& session_id) {
+    std::size_t removed = 0;
+    char* error = nullptr;
+    const ss_status status = ss_delete_session(handle(), session_id.get(), &removed, &error);
+    detail::check(status, error);
+    return removed;
+  }
+
+  /// Deletes the sessions named by a JSON array of ids; returns how many were removed.
+  std::size_t delete_sessions(std::string_view session_ids_json) {
+    std::size_t removed = 0;
+    char* error = nullptr;
+    const ss_status status =
+        ss_delete_sessions(handle(), detail::payload(session_ids_json), session_ids_json.size(), &removed, &error);
+    detail::check(status, error);
+    return removed;
+  }
+
+  /// Deletes the sessions with these ids: store.delete_sessions({"a", "b"}).
+  std::size_t delete_sessions(std::initializer_list<std::string_view> session_ids) {
+    return delete_sessions(std::string_view(detail::json_array_of(session_ids)));
+  }
+
+  /// Deletes the sessions with the ids of a container of strings (std::vector<std::string>...).
+  template <class Range, std::enable_if_t<detail::is_id_range<Range>::value, int> = 0>
+  std::size_t delete_sessions(const Range& session_ids) {
+    return delete_sessions(std::string_view(detail::json_array_of(session_ids)));
+  }
+
+  /// Removes every session of this handle's type; returns how many were removed.
+  std::size_t drop() {
+    std::size_t removed = 0;
+    char* error = nullptr;
+    const ss_status status = ss_drop(handle(), &removed, &error);
+    detail::check(status, error);
+    return removed;
+  }
+
+  /// Merges an export ({"<id>": session, ...}), all or nothing; returns the number of records.
+  std::size_t import_json(std::string_view data_json) {
+    std::size_t count = 0;
+    char* error = nullptr;
+    const ss_status status = ss_import(handle(), detail::payload(data_json), data_json.size(), &count, &error);
+    detail::check(status, error);
+    return count;
+  }
+
+  // --- reading ---------------------------------------------------------------------------------------
+
+  /// The session, or std::nullopt when it is absent, of another type, or (user_id given) another
+  /// user's. Other failures throw.
+  template <class R = std::string>
+  std::optional<R> read(const CStrArg& session_id, const CStrArg& user_id = {}) const {
+    static_assert(detail::is_result<R>,
+                  "sessionstore: result type must be std::string, sessionstore::OwnedString or nlohmann::json");
+    char* out = nullptr;
+    std::size_t len = 0;
+    char* error = nullptr;
+    const ss_status st = ss_read(handle(), session_id.get(), user_id.get(), &out, &len, &error);
+    if (st != SS_STATUS_OK) {
+      if (st == SS_STATUS_NOT_FOUND) {
+        ss_string_free(error);
+        return std::nullopt;
+      }
+      detail::raise(st, error);
+    }
+    return std::optional<R>(detail::convert<R>(OwnedString(out, len)));
+  }
+
+  /// A JSON array of the ids of this handle's sessions (insertion order), filtered by user and
+  /// entity (empty = no filter).
+  template <class R = std::string>
+  R get_all_session_ids(const CStrArg& user_id = {}, const CStrArg& entity_id = {}) const {
+    const ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_get_all_session_ids(h, user_id.get(), entity_id.get(), out, len, err);
+    });
+  }
+
+  /// A JSON array of this handle's sessions (insertion order), filtered by user and entity.
+  template <class R = std::string>
+  R get_all_sessions(const CStrArg& user_id = {}, const CStrArg& entity_id = {}) const {
+    const ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_get_all_sessions(h, user_id.get(), entity_id.get(), out, len, err);
+    });
+  }
+
+  /// A JSON array of at most `limit` sessions (sessionstore::all: every one), newest created_at first.
+  /// The default limit, 2, is Agno's.
+  template <class R = std::string>
+  R get_recent_sessions(const CStrArg& user_id = {}, const CStrArg& entity_id = {}, std::int64_t limit = 2) const {
+    const ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_get_recent_sessions(h, user_id.get(), entity_id.get(), limit, out, len, err);
+    });
+  }
+
+  /// {"sessions":[...],"total":N} for a JSON query (see ss_query); an empty view means {}.
+  template <class R = std::string>
+  R query(std::string_view query_json = {}) const {
+    const ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_query(h, query_json.empty() ? nullptr : query_json.data(), query_json.size(), out, len, err);
+    });
+  }
+
+  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...}}.
+  template <class R = std::string>
+  R stats() const {
+    const ss_store* h = handle();
+    return detail::json_result<R>(
+        [&](char** out, std::size_t* len, char** err) { return ss_stats(h, out, len, err); });
+  }
+
+  /// Every session of every type as {"<id>": session, ...} (Agno's storage_dict), for import_json.
+  template <class R = std::string>
+  R export_json() const {
+    const ss_store* h = handle();
+    return detail::json_result<R>(
+        [&](char** out, std::size_t* len, char** err) { return ss_export(h, out, len, err); });
+  }
+
+#if SESSIONSTORE_HAS_NLOHMANN
+  // --- nlohmann::json overloads: a JSON value in, the same JSON type out --------------------------------
+  // (The leading pack keeps them out of calls that name a result type, e.g. upsert<nlohmann::json>(text).)
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  static Store from_config(const J& config) {
+    return from_config(std::string_view(config.dump()));
+  }
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  J upsert(const J& session) {
+    return upsert<J>(std::string_view(session.dump()));
+  }
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  J upsert_many(const J& sessions) {
+    return upsert_many<J>(std::string_view(sessions.dump()));
+  }
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  J query(const J& query_value) const {
+    return query<J>(std::string_view(query_value.dump()));
+  }
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  std::size_t delete_sessions(const J& session_ids) {
+    return delete_sessions(std::string_view(session_ids.dump()));
+  }
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  std::size_t import_json(const J& data) {
+    return import_json(std::string_view(data.dump()));
+  }
+#endif
+
+ private:
+  ss_store* handle() const {
+    ss_store* h = handle_.get();
+    if (h == nullptr) detail::raise_closed();
+    return h;
+  }
+
+  Store share_raw(const char* mode) const {
+    const ss_store* h = handle();
+    ss_store* shared = nullptr;
+    char* error = nullptr;
+    const ss_status status = ss_store_share(h, mode, &shared, &error);
+    detail::check(status, error);
+    return Store(shared);
+  }
+
+  std::unique_ptr<ss_store, detail::StoreClose> handle_;
+};
+
+}  // namespace sessionstore
+
+#undef SESSIONSTORE_COLD
+
+#endif  // SESSIONSTORE_HPP

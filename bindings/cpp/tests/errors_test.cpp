@@ -1,0 +1,291 @@
+// Every status as an exception, the Error type, and the closed / moved-from Store.
+#include <sessionstore.hpp>
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+using sessionstore::Error;
+using sessionstore::Mode;
+using sessionstore::OwnedString;
+using sessionstore::Status;
+using sessionstore::Store;
+
+namespace {
+
+// Runs f, expects an Error with `code`, returns it for further checks.
+template <class F>
+Error expect_error(Status code, F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_EQ(static_cast<std::uint32_t>(e.status()), static_cast<std::uint32_t>(code));
+    EXPECT_FALSE(e.message().empty());
+    return e;
+  }
+  ADD_FAILURE() << "no exception; expected " << sessionstore::status_name(code);
+  return Error(Status::Ok, "none");
+}
+
+std::string nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+}  // namespace
+
+// --- the Error type -------------------------------------------------------------------------------
+
+TEST(ErrorType, IsARuntimeErrorWithStatusAndMessage) {
+  static_assert(std::is_base_of_v<std::runtime_error, Error>);
+  static_assert(std::is_nothrow_copy_constructible_v<Error>);
+  Error e(Status::Conflict, "session \"x\" exists");
+  EXPECT_EQ(e.code(), Status::Conflict);
+  EXPECT_EQ(e.status(), SS_STATUS_CONFLICT);
+  EXPECT_EQ(e.message(), "session \"x\" exists");
+  EXPECT_STREQ(e.what(), "sessionstore: CONFLICT: session \"x\" exists");
+  Error copy = e;
+  EXPECT_EQ(copy.message(), e.message());
+  const std::runtime_error& base = e;
+  EXPECT_STREQ(base.what(), e.what());
+}
+
+TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Ok), static_cast<std::uint32_t>(SS_STATUS_OK));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::NotFound), 1u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::InvalidArgument), 2u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::InvalidJson), 3u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::InvalidSession), 4u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Conflict), 5u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::TooLarge), 6u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Internal), 7u);
+  EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
+  EXPECT_EQ(sessionstore::status_name(Status::NotFound), "NOT_FOUND");
+  EXPECT_EQ(sessionstore::status_name(Status::InvalidArgument), "INVALID_ARGUMENT");
+  EXPECT_EQ(sessionstore::status_name(Status::InvalidJson), "INVALID_JSON");
+  EXPECT_EQ(sessionstore::status_name(Status::InvalidSession), "INVALID_SESSION");
+  EXPECT_EQ(sessionstore::status_name(Status::Conflict), "CONFLICT");
+  EXPECT_EQ(sessionstore::status_name(Status::TooLarge), "TOO_LARGE");
+  EXPECT_EQ(sessionstore::status_name(Status::Internal), "INTERNAL");
+  EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
+  EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
+}
+
+// --- one test per status ---------------------------------------------------------------------------
+
+TEST(Status, NotFound) {
+  Store s = Store::open();
+  EXPECT_FALSE(s.read("absent").has_value()) << "read reports NOT_FOUND as std::nullopt";
+  Error e = expect_error(Status::NotFound, [&] { s.rename_session("absent", "name"); });
+  EXPECT_NE(std::string(e.what()).find("NOT_FOUND"), std::string::npos);
+}
+
+TEST(Status, InvalidArgument) {
+  expect_error(Status::InvalidArgument, [] { Store::from_config(R"({"bogus":1})"); });
+  expect_error(Status::InvalidArgument, [] { Store::from_config(R"({"mode":"robot"})"); });
+  expect_error(Status::InvalidArgument, [] { Store::open(Mode::Agent, 0); });
+  Store s = Store::open();
+  expect_error(Status::InvalidArgument, [&] { s.share("robot"); });
+  expect_error(Status::InvalidArgument, [&] { s.query(R"({"colour":"red"})"); });
+  expect_error(Status::InvalidArgument, [&] { s.query(R"({"limit":-1})"); });
+  expect_error(Status::InvalidArgument, [&] { s.query(R"({"sort_by":"colour"})"); });
+  expect_error(Status::InvalidArgument, [&] { s.upsert_many(R"({"session_id":"not an array"})"); });
+  expect_error(Status::InvalidArgument, [&] { s.delete_sessions(R"([1,2])"); });
+  expect_error(Status::InvalidArgument, [&] { s.import_json("[]"); });
+  // Ids: NULL, not UTF-8, or (caught by the binding) holding a NUL byte.
+  expect_error(Status::InvalidArgument, [&] { s.read(nullptr); });
+  expect_error(Status::InvalidArgument, [&] { s.read("\xff\xfe"); });
+  expect_error(Status::InvalidArgument, [&] { s.get_all_sessions("\xc3"); });
+  expect_error(Status::InvalidArgument, [&] { s.delete_session(nullptr); });
+  expect_error(Status::InvalidArgument, [&] { s.rename_session("x", nullptr); });
+  Error nul = expect_error(Status::InvalidArgument, [&] { s.read(std::string_view("a\0b", 3)); });
+  EXPECT_NE(nul.message().find("NUL"), std::string_view::npos);
+  expect_error(Status::InvalidArgument, [&] { s.read(std::string("a\0b", 3)); });
+  expect_error(Status::InvalidArgument, [&] { s.delete_session(std::string(200, '\0')); });
+}
+
+TEST(Status, InvalidJson) {
+  Store s = Store::open();
+  expect_error(Status::InvalidJson, [&] { s.upsert("{"); });
+  expect_error(Status::InvalidJson, [&] { s.upsert(""); });
+  expect_error(Status::InvalidJson, [&] { s.upsert(std::string_view()); });
+  expect_error(Status::InvalidJson, [&] { s.upsert(R"({"session_id":"a","session_id":"b"})"); });
+  expect_error(Status::InvalidJson, [&] { s.upsert("{\"session_id\":\"\xff\"}"); });
+  expect_error(Status::InvalidJson, [&] { s.upsert_many(nested(300)); });
+  expect_error(Status::InvalidJson, [&] { s.query("{"); });
+  expect_error(Status::InvalidJson, [&] { s.delete_sessions("[\"a\""); });
+  expect_error(Status::InvalidJson, [&] { s.import_json("{"); });
+  expect_error(Status::InvalidJson, [] { Store::from_config("{"); });
+  EXPECT_EQ(s.get_all_session_ids(), "[]");
+}
+
+TEST(Status, InvalidSession) {
+  Store s = Store::open();
+  expect_error(Status::InvalidSession, [&] { s.upsert("[]"); });
+  expect_error(Status::InvalidSession, [&] { s.upsert("{}"); });
+  expect_error(Status::InvalidSession, [&] { s.upsert(R"({"session_id":""})"); });
+  expect_error(Status::InvalidSession, [&] { s.upsert(R"({"session_id":7})"); });
+  expect_error(Status::InvalidSession, [&] { s.upsert(R"({"session_id":"a","user_id":5})"); });
+  expect_error(Status::InvalidSession, [&] { s.upsert(R"({"session_id":"a","created_at":"today"})"); });
+  expect_error(Status::InvalidSession, [&] { s.upsert(R"({"session_id":"a","session_type":"team"})"); });
+  expect_error(Status::InvalidSession, [&] { s.import_json(R"({"a":{"session_id":"b"}})"); });
+  EXPECT_EQ(s.get_all_session_ids(), "[]");
+}
+
+TEST(Status, Conflict) {
+  Store agents = Store::open();
+  Store teams = agents.share(Mode::Team);
+  agents.upsert(R"({"session_id":"shared-id","agent_id":"a"})");
+  Error e = expect_error(Status::Conflict, [&] { teams.upsert(R"({"session_id":"shared-id"})"); });
+  EXPECT_NE(e.message().find("shared-id"), std::string_view::npos);
+  expect_error(Status::Conflict, [&] { teams.upsert_many(R"([{"session_id":"new"},{"session_id":"shared-id"}])"); });
+  EXPECT_FALSE(teams.read("new").has_value()) << "upsert_many is atomic";
+  expect_error(Status::Conflict,
+               [&] { teams.import_json(R"({"shared-id":{"session_id":"shared-id","session_type":"team"}})"); });
+  EXPECT_EQ(agents.read("shared-id").has_value(), true);
+}
+
+TEST(Status, TooLarge) {
+  Store s = Store::open(Mode::Agent, 64);
+  const std::string big = R"({"session_id":"big","pad":")" + std::string(100, 'x') + "\"}";
+  expect_error(Status::TooLarge, [&] { s.upsert(big); });
+  expect_error(Status::TooLarge, [&] { s.upsert_many("[" + big + "]"); });
+  expect_error(Status::TooLarge, [&] { s.import_json(R"({"big":)" + big + "}"); });
+  // Not asserted: ss_rename_session does not apply max_session_bytes (reported to the core).
+}
+
+TEST(Status, InternalAndUnknownStatusesFromTheLibrary) {
+  // SS_STATUS_INTERNAL means a caught panic: a library bug that cannot be provoked on purpose, so the
+  // conversion of a failed call into an exception is exercised directly. A NULL message falls back to
+  // ss_status_str; a status from a newer library keeps its number.
+  try {
+    sessionstore::detail::raise(SS_STATUS_INTERNAL, nullptr);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Status::Internal);
+    EXPECT_EQ(e.message(), ss_status_str(SS_STATUS_INTERNAL));
+  }
+  try {
+    sessionstore::detail::raise(static_cast<ss_status>(42u), nullptr);
+  } catch (const Error& e) {
+    EXPECT_EQ(static_cast<std::uint32_t>(e.code()), 42u);
+    EXPECT_EQ(e.message(), "unknown status");
+    EXPECT_NE(std::string(e.what()).find("UNKNOWN"), std::string::npos);
+  }
+  // And with a real message owned by the library (freed by raise): a NULL store's INVALID_ARGUMENT.
+  char* error = nullptr;
+  ASSERT_NE(ss_upsert(nullptr, "{", 1, nullptr, nullptr, &error), SS_STATUS_OK);
+  ASSERT_NE(error, nullptr);
+  std::string expected = error;
+  try {
+    sessionstore::detail::raise(SS_STATUS_INTERNAL, error);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Status::Internal);
+    EXPECT_EQ(e.message(), expected);
+  }
+}
+
+// --- closed and moved-from stores ------------------------------------------------------------------
+
+TEST(Move, StoreIsMoveOnly) {
+  static_assert(!std::is_copy_constructible_v<Store>);
+  static_assert(!std::is_copy_assignable_v<Store>);
+  static_assert(std::is_nothrow_move_constructible_v<Store>);
+  static_assert(std::is_nothrow_move_assignable_v<Store>);
+  static_assert(std::is_nothrow_destructible_v<Store>);
+  static_assert(!std::is_copy_constructible_v<OwnedString>);
+  static_assert(std::is_nothrow_move_constructible_v<OwnedString>);
+  static_assert(sizeof(Store) == sizeof(void*), "the unique_ptr's deleter is empty");
+}
+
+TEST(Move, MoveConstructAndAssignTransferTheHandle) {
+  Store a = Store::open();
+  a.upsert(R"({"session_id":"s"})");
+  ss_store* raw = a.native_handle();
+  Store b = std::move(a);
+  EXPECT_FALSE(a.is_open());  // NOLINT(bugprone-use-after-move): the point of the test
+  EXPECT_EQ(a.native_handle(), nullptr);
+  EXPECT_EQ(b.native_handle(), raw);
+  EXPECT_TRUE(b.read("s").has_value());
+
+  Store c = Store::open(Mode::Team);
+  c.upsert(R"({"session_id":"c-only"})");
+  Store keep_c = c.share();
+  c = std::move(b);  // closes c's previous handle; keep_c keeps that data alive
+  EXPECT_EQ(c.native_handle(), raw);
+  EXPECT_TRUE(c.read("s").has_value());
+  EXPECT_TRUE(keep_c.read("c-only").has_value());
+
+  Store& alias = c;
+  c = std::move(alias);  // self-move-assignment leaves a valid (possibly closed) Store, no crash
+  Store d;
+  d.swap(keep_c);
+  EXPECT_TRUE(d.read("c-only").has_value());
+  EXPECT_FALSE(keep_c.is_open());
+  using std::swap;
+  swap(d, keep_c);
+  EXPECT_TRUE(keep_c.read("c-only").has_value());
+}
+
+TEST(Move, ReleaseAndAdopt) {
+  Store a = Store::open();
+  a.upsert(R"({"session_id":"r"})");
+  ss_store* raw = a.release();
+  EXPECT_FALSE(a.is_open());
+  Store adopted(raw);
+  EXPECT_TRUE(adopted.read("r").has_value());
+  Store null_adopted(nullptr);
+  EXPECT_FALSE(null_adopted.is_open());
+}
+
+TEST(Move, EveryMethodOnAClosedStoreThrowsClosed) {
+  Store moved_from = Store::open();
+  Store taker = std::move(moved_from);
+  Store closed = Store::open();
+  closed.close();
+  closed.close();  // idempotent
+  Store defaulted;
+  for (Store* s : {&moved_from, &closed, &defaulted}) {
+    EXPECT_FALSE(s->is_open());
+    EXPECT_FALSE(static_cast<bool>(*s));
+    std::vector<std::function<void()>> calls = {
+        [&] { s->share(); },
+        [&] { s->share(Mode::Team); },
+        [&] { s->share("team"); },
+        [&] { s->upsert(R"({"session_id":"x"})"); },
+        [&] { s->upsert<void>(R"({"session_id":"x"})"); },
+        [&] { s->upsert_many("[]"); },
+        [&] { s->read("x"); },
+        [&] { s->read<OwnedString>("x"); },
+        [&] { s->get_all_session_ids(); },
+        [&] { s->get_all_sessions(); },
+        [&] { s->get_recent_sessions(); },
+        [&] { s->query(); },
+        [&] { s->rename_session("x", "y"); },
+        [&] { s->delete_session("x"); },
+        [&] { s->delete_sessions("[]"); },
+        [&] { s->delete_sessions({"x"}); },
+        [&] { s->drop(); },
+        [&] { s->stats(); },
+        [&] { s->export_json(); },
+        [&] { s->import_json("{}"); },
+    };
+    for (auto& call : calls) {
+      Error e = expect_error(Status::Closed, call);
+      EXPECT_NE(std::string(e.what()).find("CLOSED"), std::string::npos);
+      EXPECT_NE(e.message().find("closed"), std::string_view::npos);
+    }
+  }
+  EXPECT_TRUE(taker.is_open());
+  EXPECT_NO_THROW(taker.stats());
+}
+
+TEST(Move, ClosedStoreCanBeReassigned) {
+  Store s;
+  s = Store::open(Mode::Workflow);
+  EXPECT_NO_THROW(s.upsert(R"({"session_id":"w"})"));
+  s.close();
+  s = Store::open();
+  EXPECT_EQ(s.get_all_session_ids(), "[]");
+}

@@ -1,0 +1,47 @@
+// sessionstore.hpp compiled on its own (with nlohmann when it is installed, and with
+// -DSESSIONSTORE_NO_NLOHMANN), under strict warnings. The function below is never run: it makes the
+// compiler instantiate every template of the header.
+#include "sessionstore.hpp"
+
+std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_view sv, const std::string& str) {
+  using sessionstore::OwnedString;
+  std::size_t n = sessionstore::version().size() + sessionstore::Store::version().size();
+  sessionstore::Store a = sessionstore::Store::open();
+  sessionstore::Store b = sessionstore::Store::open(sessionstore::Mode::WorkflowV2, 1024);
+  sessionstore::Store c = sessionstore::Store::from_config(sv);
+  sessionstore::Store d = s.share();
+  sessionstore::Store e = s.share(sessionstore::Mode::Team);
+  sessionstore::Store f = s.share("team");
+  n += s.upsert(sv).size() + s.upsert<OwnedString>(str).size();
+  s.upsert<void>("{}");
+  n += s.upsert_many(sv).size() + s.upsert_many<OwnedString>(sv).size();
+  s.upsert_many<void>(sv);
+  n += s.read(sv)->size() + s.read<OwnedString>(str, "u")->size();
+  n += s.get_all_session_ids().size() + s.get_all_session_ids<OwnedString>("u", sv).size();
+  n += s.get_all_sessions(str).size() + s.get_all_sessions<OwnedString>().size();
+  n += s.get_recent_sessions().size() + s.get_recent_sessions<OwnedString>("u", "e", sessionstore::all).size();
+  n += s.query().size() + s.query<OwnedString>(sv).size();
+  n += s.rename_session("id", sv).size() + s.rename_session<OwnedString>(str, "x").size();
+  s.rename_session<void>("id", "name");
+  n += s.delete_session(sv) + s.delete_sessions(sv) + s.delete_sessions({"a", "b"});
+  n += s.delete_sessions(std::initializer_list<const char*>{"a"});
+  n += s.drop() + s.import_json(sv);
+  n += s.stats().size() + s.stats<OwnedString>().size();
+  n += s.export_json().size() + s.export_json<OwnedString>().size();
+  try {
+    s.close();
+  } catch (const sessionstore::Error& err) {
+    n += static_cast<std::size_t>(err.status()) + err.message().size() + sessionstore::status_name(err.code()).size();
+  }
+#if SESSIONSTORE_HAS_NLOHMANN
+  nlohmann::json j = s.upsert(nlohmann::json::object());
+  nlohmann::ordered_json oj = s.upsert_many(nlohmann::ordered_json::array());
+  j = s.query(j);
+  j = s.upsert<nlohmann::json>(sv);
+  j = *s.read<nlohmann::json>("id");
+  j = s.get_all_sessions<nlohmann::json>();
+  n += s.delete_sessions(j) + s.import_json(oj) + j.size();
+  sessionstore::Store g = sessionstore::Store::from_config(nlohmann::json::object());
+#endif
+  return n;
+}

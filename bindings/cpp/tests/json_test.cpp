@@ -1,0 +1,133 @@
+// The nlohmann::json overloads (compiled only where <nlohmann/json.hpp> is available).
+#include <sessionstore.hpp>
+
+#include <gtest/gtest.h>
+
+#if !SESSIONSTORE_HAS_NLOHMANN
+#error "json_test.cpp needs <nlohmann/json.hpp> (make test installs nlohmann-json3-dev)"
+#endif
+
+#include <string>
+#include <type_traits>
+#include <vector>
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+using sessionstore::Mode;
+using sessionstore::Status;
+using sessionstore::Store;
+
+TEST(Json, UpsertTakesAndReturnsJson) {
+  Store s = Store::open();
+  json in = {{"session_id", "j1"}, {"user_id", "u"}, {"agent_id", "a"}, {"memory", {{"runs", {1, 2, 3}}}}};
+  static_assert(std::is_same_v<decltype(s.upsert(in)), json>);
+  json stored = s.upsert(in);
+  EXPECT_EQ(stored["session_type"], "agent");
+  EXPECT_EQ(stored["memory"]["runs"], json({1, 2, 3}));
+  EXPECT_TRUE(stored.contains("created_at"));
+}
+
+TEST(Json, StringInputCanAskForJsonOutput) {
+  Store s = Store::open();
+  static_assert(std::is_same_v<decltype(s.upsert("{}")), std::string>);
+  static_assert(std::is_same_v<decltype(s.upsert<json>("{}")), json>);
+  static_assert(std::is_same_v<decltype(s.upsert<json>(std::string("{}"))), json>);
+  json stored = s.upsert<json>(std::string(R"({"session_id":"j2"})"));
+  EXPECT_EQ(stored["session_id"], "j2");
+  json many = s.upsert_many<json>(R"([{"session_id":"j3"}])");
+  EXPECT_EQ(many.size(), 1u);
+}
+
+TEST(Json, UpsertManyQueryDeleteImport) {
+  Store s = Store::open();
+  json batch = json::array();
+  for (int i = 0; i < 5; ++i)
+    batch.push_back({{"session_id", "b" + std::to_string(i)}, {"user_id", "u"}, {"created_at", 100 + i}});
+  json stored = s.upsert_many(batch);
+  ASSERT_TRUE(stored.is_array());
+  EXPECT_EQ(stored.size(), 5u);
+
+  json page = s.query(json{{"user_id", "u"}, {"sort_order", "asc"}, {"limit", 2}, {"offset", 1}});
+  EXPECT_EQ(page["total"], 5);
+  EXPECT_EQ(page["sessions"][0]["session_id"], "b1");
+  json everything = s.query<json>();
+  EXPECT_EQ(everything["total"], 5);
+
+  EXPECT_EQ(s.delete_sessions(json{"b0", "b1", "missing"}), 2u);
+
+  json exported = s.export_json<json>();
+  EXPECT_EQ(exported.size(), 3u);
+  Store other = Store::open();
+  EXPECT_EQ(other.import_json(exported), 3u);
+  EXPECT_EQ(other.export_json<json>(), exported);
+}
+
+TEST(Json, ResultTypesOfTheReadingMethods) {
+  Store s = Store::open();
+  s.upsert(json{{"session_id", "r1"}, {"user_id", "u"}, {"agent_id", "a"}, {"created_at", 10}});
+  s.upsert(json{{"session_id", "r2"}, {"user_id", "u"}, {"agent_id", "a"}, {"created_at", 20}});
+  std::optional<json> r = s.read<json>("r1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["created_at"], 10);
+  EXPECT_FALSE(s.read<json>("absent"));
+  EXPECT_EQ(s.get_all_session_ids<json>().get<std::vector<std::string>>(), (std::vector<std::string>{"r1", "r2"}));
+  EXPECT_EQ(s.get_all_sessions<json>("u", "a").size(), 2u);
+  EXPECT_EQ(s.get_recent_sessions<json>("u", {}, 1)[0]["session_id"], "r2");
+  EXPECT_EQ(s.stats<json>()["sessions"], 2);
+  EXPECT_EQ(s.rename_session<json>("r1", "Named")["session_data"]["session_name"], "Named");
+}
+
+TEST(Json, OrderedJsonKeepsKeyOrder) {
+  Store s = Store::open();
+  ordered_json in;
+  in["session_id"] = "o1";
+  in["zeta"] = 1;
+  in["alpha"] = 2;
+  ordered_json stored = s.upsert(in);
+  static_assert(std::is_same_v<decltype(s.upsert(in)), ordered_json>);
+  std::vector<std::string> keys;
+  for (auto it = stored.begin(); it != stored.end(); ++it) keys.push_back(it.key());
+  ASSERT_GE(keys.size(), 3u);
+  EXPECT_EQ(keys[0], "session_id");
+  EXPECT_EQ(keys[1], "zeta");
+  EXPECT_EQ(keys[2], "alpha");
+  EXPECT_EQ(s.read<ordered_json>("o1")->begin().key(), "session_id");
+}
+
+TEST(Json, FromConfig) {
+  Store s = Store::from_config(json{{"mode", "team"}, {"max_session_bytes", 100}});
+  EXPECT_EQ(s.stats<json>()["mode"], "team");
+  try {
+    s.upsert(json{{"session_id", "x"}, {"pad", std::string(200, 'p')}});
+    FAIL() << "expected TOO_LARGE";
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), Status::TooLarge);
+  }
+  try {
+    Store::from_config(json{{"mode", "team"}, {"typo", true}});
+    FAIL() << "expected INVALID_ARGUMENT";
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), Status::InvalidArgument);
+  }
+}
+
+TEST(Json, ErrorsPropagate) {
+  Store agents = Store::open();
+  Store teams = agents.share(Mode::Team);
+  agents.upsert(json{{"session_id", "same"}});
+  EXPECT_THROW(teams.upsert(json{{"session_id", "same"}}), sessionstore::Error);
+  EXPECT_THROW(agents.upsert(json::array()), sessionstore::Error);
+  EXPECT_THROW(agents.query(json{{"nope", 1}}), sessionstore::Error);
+  EXPECT_THROW(agents.delete_sessions(json{{"not", "an array"}}), sessionstore::Error);
+  EXPECT_THROW(agents.import_json(json::array()), sessionstore::Error);
+  // nlohmann refuses to serialise invalid UTF-8 itself (json::type_error), before the library is called.
+  EXPECT_THROW(agents.upsert(json{{"session_id", "\xff"}}), json::type_error);
+  // Moved-from stores throw Closed from the json overloads too.
+  Store gone = std::move(agents);
+  try {
+    agents.upsert(json{{"session_id", "x"}});  // NOLINT(bugprone-use-after-move)
+    FAIL();
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), Status::Closed);
+  }
+}
