@@ -13,7 +13,7 @@ LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthr
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
 
-.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp tools
+.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node tools
 
 all: lib
 
@@ -26,7 +26,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: check-header test-rust test-c test-cpp
+test: check-header test-rust test-c test-cpp test-node
 	@echo "make test: all suites passed"
 
 # build.rs regenerates the header on every build; a difference from the committed one means the
@@ -58,10 +58,15 @@ test-c: tools $(BUILD)/test_api $(BUILD)/test_api-asan
 test-cpp: lib
 	$(MAKE) -C bindings/cpp test
 
+# Node: npm ci from the lock file, node --test (including 100k open/close cycles) and the tsc check.
+test-node: lib
+	$(MAKE) -C bindings/node test
+
 demo: lib | $(BUILD)
 	$(CC) $(CFLAGS_C) examples/demo.c $(LDFLAGS_C) -o $(BUILD)/demo
 	$(BUILD)/demo
 	$(MAKE) -C bindings/cpp demo
+	$(MAKE) -C bindings/node demo
 
 # Libraries, headers, pkg-config file and CMake package under $(PREFIX) (DESTDIR is honoured).
 install: lib

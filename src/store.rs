@@ -324,7 +324,8 @@ impl Store {
         let input = SessionInput::parse(text)?;
         match input.session_type {
             Some(ty) if ty != self.mode => Err(Error::invalid_session(format!(
-                "session_type is {ty:?} but this store handle's mode is {:?}",
+                "session_type is {:?} but this store handle's mode is {:?}",
+                ty.as_str(),
                 self.mode.as_str()
             ))),
             _ => Ok(input),

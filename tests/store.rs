@@ -74,10 +74,9 @@ fn upsert_keeps_the_stored_created_at_when_the_input_has_none() {
 fn session_type_in_the_input_must_match_the_handle_mode() {
     let store = open(SessionType::Team);
     assert_eq!(upsert(&store, json!({"session_id": "t", "session_type": "team"}))["session_type"], "team");
-    assert_eq!(
-        kind_of_upsert(&store, r#"{"session_id":"t2","session_type":"agent"}"#),
-        ErrorKind::InvalidSession
-    );
+    let err = store.upsert(br#"{"session_id":"t2","session_type":"agent"}"#).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidSession);
+    assert_eq!(err.message, r#"session_type is "agent" but this store handle's mode is "team""#);
     assert!(store.read("t2", None).is_err());
 }
 

@@ -1,0 +1,225 @@
+// TypeScript declarations for the sessionstore Node binding (index.js / index.mjs).
+
+/** The session type a handle works on. */
+export type SessionMode = 'agent' | 'team' | 'workflow' | 'workflow_v2';
+
+/** Error codes carried by SessionStoreError#code. */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_JSON'
+  | 'INVALID_SESSION'
+  | 'CONFLICT'
+  | 'TOO_LARGE'
+  | 'INTERNAL'
+  | 'CLOSED';
+
+/** Numeric statuses of the C ABI (ss_status), plus CLOSED = -1 which only the bindings produce. */
+export declare const Status: Readonly<{
+  OK: 0;
+  NOT_FOUND: 1;
+  INVALID_ARGUMENT: 2;
+  INVALID_JSON: 3;
+  INVALID_SESSION: 4;
+  CONFLICT: 5;
+  TOO_LARGE: 6;
+  INTERNAL: 7;
+  CLOSED: -1;
+}>;
+
+/** session_data: the display name lives at session_data.session_name; every other key is kept verbatim. */
+export interface SessionData {
+  session_name?: string | null;
+  [key: string]: unknown;
+}
+
+/**
+ * A session as given to upsert: a JSON object with a non-empty string session_id. The well-known fields are
+ * typed; every other field (memory, runs, agent_data, extra_data, ...) is kept verbatim.
+ */
+export interface Session {
+  session_id: string;
+  session_type?: SessionMode;
+  user_id?: string | null;
+  agent_id?: string | null;
+  team_id?: string | null;
+  workflow_id?: string | null;
+  /** Unix seconds. */
+  created_at?: number | null;
+  /** Unix seconds; set by the store on every upsert. */
+  updated_at?: number | null;
+  session_data?: SessionData | null;
+  [key: string]: unknown;
+}
+
+/** A session as the store returns it: session_type and the timestamps are always present. */
+export interface StoredSession extends Session {
+  session_type: SessionMode;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Filters of the listing calls; entityId is agent_id, team_id or workflow_id depending on the mode. */
+export interface FilterOptions {
+  userId?: string | null;
+  entityId?: string | null;
+}
+
+export interface RecentOptions extends FilterOptions {
+  /** How many sessions (default 2, like Agno); negative or null = all. */
+  limit?: number | bigint | null;
+}
+
+export type SortBy = 'created_at' | 'updated_at' | 'session_id';
+export type SortOrder = 'asc' | 'desc';
+
+/** Query keys (camelCase; the library's snake_case names are accepted too). Timestamps are inclusive. */
+export interface Query {
+  userId?: string | null;
+  entityId?: string | null;
+  /** Case-insensitive substring of session_data.session_name. */
+  sessionName?: string | null;
+  /** Unix seconds (a Date is converted). */
+  createdAfter?: number | Date | null;
+  createdBefore?: number | Date | null;
+  updatedAfter?: number | Date | null;
+  updatedBefore?: number | Date | null;
+  /** Default created_at. */
+  sortBy?: SortBy | null;
+  /** Default desc. */
+  sortOrder?: SortOrder | null;
+  /** null = all. */
+  limit?: number | null;
+  offset?: number | null;
+}
+
+export interface QueryResult<T extends Session = StoredSession> {
+  sessions: T[];
+  /** Matches before paging (limit/offset). */
+  total: number;
+}
+
+export interface Stats {
+  /** This handle's mode. */
+  mode: SessionMode;
+  /** Sessions in the store, every type (all handles sharing the data). */
+  sessions: number;
+  /** Bytes of their stored JSON. */
+  bytes: number;
+  /** Sessions per type. */
+  by_type: Record<SessionMode, number>;
+}
+
+/** Every session of every type keyed by session_id (Agno's storage_dict shape). */
+export type ExportData = Record<string, Session>;
+
+export interface OpenOptions {
+  /** Default 'agent'. */
+  mode?: SessionMode;
+  /** Largest accepted session in bytes of JSON (default 32 MiB). */
+  maxSessionBytes?: number;
+  /** The shared library to load; else $SESSIONSTORE_LIB, else ../../target/release/libsessionstore.so. */
+  libraryPath?: string;
+}
+
+/** A raw JSON payload: text (sent as UTF-8) or bytes. */
+export type JsonInput = string | Uint8Array;
+
+export declare class SessionStoreError extends Error {
+  constructor(message: string, code: ErrorCode, status: number, options?: { cause?: unknown });
+  readonly code: ErrorCode;
+  /** The ss_status number (-1 for CLOSED). */
+  readonly status: number;
+}
+export declare class NotFoundError extends SessionStoreError {}
+export declare class InvalidArgumentError extends SessionStoreError {}
+export declare class InvalidJsonError extends SessionStoreError {}
+export declare class InvalidSessionError extends SessionStoreError {}
+export declare class ConflictError extends SessionStoreError {}
+export declare class TooLargeError extends SessionStoreError {}
+export declare class InternalError extends SessionStoreError {}
+export declare class ClosedError extends SessionStoreError {}
+
+export declare class SessionStore {
+  /** Opens a new, empty store. Throws SessionStoreError (INVALID_ARGUMENT for a bad option). */
+  constructor(options?: OpenOptions);
+  /** Same as new SessionStore(options). */
+  static open(options?: OpenOptions): SessionStore;
+
+  readonly mode: SessionMode;
+  readonly closed: boolean;
+  /** The shared library this store was loaded from. */
+  readonly libraryPath: string;
+
+  upsert<T extends Session = StoredSession>(session: Session): T;
+  upsertRaw(sessionJson: JsonInput): string;
+  /** Atomic: all sessions are stored or none. */
+  upsertMany<T extends Session = StoredSession>(sessions: readonly Session[]): T[];
+  upsertManyRaw(sessionsJson: JsonInput): string;
+
+  /** null when absent, of another type, or owned by another user than userId. */
+  read<T extends Session = StoredSession>(sessionId: string, userId?: string | null): T | null;
+  readRaw(sessionId: string, userId?: string | null): string | null;
+
+  getAllSessionIds(options?: FilterOptions): string[];
+  getAllSessionIdsRaw(options?: FilterOptions): string;
+  getAllSessions<T extends Session = StoredSession>(options?: FilterOptions): T[];
+  getAllSessionsRaw(options?: FilterOptions): string;
+  getRecentSessions<T extends Session = StoredSession>(options?: RecentOptions): T[];
+  getRecentSessionsRaw(options?: RecentOptions): string;
+
+  query<T extends Session = StoredSession>(query?: Query | null): QueryResult<T>;
+  /** Query as JSON text with the library's snake_case keys; null = {}. */
+  queryRaw(queryJson?: JsonInput | null): string;
+
+  /** Throws NotFoundError when the session is absent. */
+  renameSession<T extends Session = StoredSession>(sessionId: string, sessionName: string): T;
+  renameSessionRaw(sessionId: string, sessionName: string): string;
+
+  /** Returns how many sessions were removed (absent ids are not errors). */
+  deleteSession(sessionId: string): number;
+  deleteSessions(sessionIds: readonly string[]): number;
+  deleteSessionsRaw(sessionIdsJson: JsonInput): number;
+  /** Removes every session of this handle's type; returns how many. */
+  drop(): number;
+
+  stats(): Stats;
+  statsRaw(): string;
+  export(): ExportData;
+  exportRaw(): string;
+  /** Atomic merge of an export; returns the number of records. */
+  import(data: ExportData): number;
+  importRaw(dataJson: JsonInput): number;
+
+  /** A new handle on the same data (in another mode, or this one). Close it on its own. */
+  share(mode?: SessionMode | null): SessionStore;
+  /** Idempotent. Every other method throws a ClosedError (code 'CLOSED') afterwards. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The native library's version, e.g. "0.1.0". */
+export declare function version(options?: { libraryPath?: string }): string;
+
+/** Where the library is looked for last: ../../target/release/libsessionstore.so next to the package. */
+export declare const DEFAULT_LIBRARY_PATH: string;
+/** This package's version. */
+export declare const BINDING_VERSION: string;
+
+declare const sessionstore: {
+  SessionStore: typeof SessionStore;
+  SessionStoreError: typeof SessionStoreError;
+  NotFoundError: typeof NotFoundError;
+  InvalidArgumentError: typeof InvalidArgumentError;
+  InvalidJsonError: typeof InvalidJsonError;
+  InvalidSessionError: typeof InvalidSessionError;
+  ConflictError: typeof ConflictError;
+  TooLargeError: typeof TooLargeError;
+  InternalError: typeof InternalError;
+  ClosedError: typeof ClosedError;
+  Status: typeof Status;
+  version: typeof version;
+  DEFAULT_LIBRARY_PATH: string;
+  BINDING_VERSION: string;
+};
+export default sessionstore;

@@ -1,0 +1,10 @@
+// Type-checked with `tsc -p tsconfig.json`: the ESM entry (index.d.mts), named and default imports.
+import sessionstore, { SessionStore, version, type StoredSession } from 'sessionstore';
+
+const s = new SessionStore({ mode: 'team' });
+const stored: StoredSession = s.upsert({ session_id: 't', team_id: 'T' });
+const v1: string = version();
+const v2: string = sessionstore.version();
+const same: typeof SessionStore = sessionstore.SessionStore;
+s.close();
+void [stored, v1, v2, same];

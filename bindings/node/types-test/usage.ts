@@ -1,0 +1,95 @@
+// Type-checked with `tsc -p tsconfig.json` (no emit): the declarations in index.d.ts, used from CommonJS.
+import {
+  SessionStore,
+  SessionStoreError,
+  NotFoundError,
+  ClosedError,
+  Status,
+  version,
+  type Session,
+  type StoredSession,
+  type QueryResult,
+  type Stats,
+  type ExportData,
+  type ErrorCode,
+  type SessionMode,
+} from 'sessionstore';
+
+interface AgentSession extends Session {
+  agent_id: string;
+  memory?: { facts: string[] };
+}
+
+const v: string = version();
+const store: SessionStore = SessionStore.open({ mode: 'agent', maxSessionBytes: 1 << 20 });
+const mode: SessionMode = store.mode;
+const isClosed: boolean = store.closed;
+
+const stored: StoredSession = store.upsert({ session_id: 's1', user_id: 'u1', agent_id: 'a1', memory: { facts: [] } });
+const created: number = stored.created_at;
+const typed = store.read<AgentSession>('s1', 'u1');
+if (typed !== null) {
+  const facts: string[] | undefined = typed.memory?.facts;
+  void facts;
+}
+const maybe: StoredSession | null = store.read('s1');
+const raw: string | null = store.readRaw('s1');
+const text: string = store.upsertRaw(Buffer.from('{"session_id":"s2"}'));
+const many: StoredSession[] = store.upsertMany([{ session_id: 'a' }, { session_id: 'b', session_data: { session_name: 'n' } }]);
+const ids: string[] = store.getAllSessionIds({ userId: 'u1', entityId: null });
+const all: StoredSession[] = store.getAllSessions();
+const recent: StoredSession[] = store.getRecentSessions({ userId: 'u1', limit: 5 });
+const everything = store.getRecentSessions({ limit: null });
+const q: QueryResult = store.query({ sessionName: 'trip', sortBy: 'updated_at', sortOrder: 'asc', limit: 10, offset: 0 });
+const total: number = q.total;
+const qr: string = store.queryRaw(null);
+const renamed: StoredSession = store.renameSession('s1', 'Trip');
+const removed: number = store.deleteSession('a') + store.deleteSessions(['b']) + store.drop();
+const stats: Stats = store.stats();
+const byTeam: number = stats.by_type.team;
+const dump: ExportData = store.export();
+const imported: number = store.import(dump) + store.importRaw(store.exportRaw());
+const team: SessionStore = store.share('team');
+team.close();
+
+try {
+  store.renameSession('missing', 'x');
+} catch (e) {
+  if (e instanceof SessionStoreError) {
+    const code: ErrorCode = e.code;
+    const status: number = e.status;
+    void code;
+    void status;
+  }
+  if (e instanceof NotFoundError) console.log(e.message);
+}
+const closedStatus: -1 = Status.CLOSED;
+
+function scoped(): void {
+  using s = new SessionStore({ mode: 'workflow_v2' });
+  s.upsert({ session_id: 'w', workflow_id: 'wf', runs: [] });
+}
+scoped();
+store.close();
+try {
+  store.stats();
+} catch (e) {
+  if (e instanceof ClosedError && e.code === 'CLOSED') console.log('closed');
+}
+
+// Wrong uses must not type-check.
+// @ts-expect-error: mode must be a SessionMode
+new SessionStore({ mode: 'robot' });
+// @ts-expect-error: unknown option
+new SessionStore({ maxSessionByte: 3 });
+// @ts-expect-error: session_id is required
+store.upsert({ user_id: 'u' });
+// @ts-expect-error: sortBy is a fixed set
+store.query({ sortBy: 'name' });
+// @ts-expect-error: read takes an id string
+store.read(42);
+// @ts-expect-error: listing filters are an object
+store.getAllSessionIds('u1');
+
+void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
+void [removed, byTeam, imported, closedStatus];
