@@ -13,7 +13,7 @@ LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthr
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
 
-.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node tools
+.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node check-readme tools
 
 all: lib
 
@@ -26,7 +26,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: check-header test-rust test-c test-cpp test-node
+test: check-header check-readme test-rust test-c test-cpp test-node
 	@echo "make test: all suites passed"
 
 # build.rs regenerates the header on every build; a difference from the committed one means the
@@ -35,6 +35,10 @@ check-header: lib
 	@git diff --quiet -- include/sessionstore.h || { \
 	  echo "include/sessionstore.h is stale: commit the regenerated header"; \
 	  git --no-pager diff --stat -- include/sessionstore.h; exit 1; }
+
+# The README's code blocks are the example programs the bindings' tests build and run.
+check-readme:
+	sh tests/readme_snippets.sh
 
 test-rust:
 	$(CARGO) test --release --locked
