@@ -13,7 +13,7 @@ LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthr
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
 
-.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node check-readme tools
+.PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node test-go check-readme tools
 
 all: lib
 
@@ -26,7 +26,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: check-header check-readme test-rust test-c test-cpp test-node
+test: check-header check-readme test-rust test-c test-cpp test-node test-go
 	@echo "make test: all suites passed"
 
 # build.rs regenerates the header on every build; a difference from the committed one means the
@@ -66,11 +66,16 @@ test-cpp: lib
 test-node: lib
 	$(MAKE) -C bindings/node test
 
+# Go: gofmt, go vet and go test -race against the static library (the default link), then the shared one.
+test-go: lib
+	$(MAKE) -C bindings/go test test-shared
+
 demo: lib | $(BUILD)
 	$(CC) $(CFLAGS_C) examples/demo.c $(LDFLAGS_C) -o $(BUILD)/demo
 	$(BUILD)/demo
 	$(MAKE) -C bindings/cpp demo
 	$(MAKE) -C bindings/node demo
+	$(MAKE) -C bindings/go demo
 
 # Libraries, headers, pkg-config file and CMake package under $(PREFIX) (DESTDIR is honoured).
 install: lib

@@ -1,0 +1,37 @@
+// Package sessionstore is the Go binding of sessionstore, a fast, thread-safe,
+// in-memory session store for AI-agent frameworks (agent, team and workflow
+// sessions, as in Agno), implemented in Rust behind a C ABI.
+//
+// # Linking
+//
+// The package links target/release/libsessionstore.a of the checkout it lives
+// in, so binaries need nothing at run time; build the library first with
+// `make lib` at the top of the repository. With -tags sessionstore_shared it
+// links libsessionstore.so instead, with an rpath to the same directory. Use
+// the module from another module through a replace directive pointing at the
+// checkout (see README.md).
+//
+// # Handles
+//
+// Open returns a *Store: a handle in one mode (ModeAgent, ModeTeam,
+// ModeWorkflow or ModeWorkflowV2) that reads and writes sessions of that type.
+// Share returns another handle on the same data, possibly in another mode.
+// Every method is safe for concurrent use. Close is idempotent and may run
+// while other goroutines use the Store: it waits for calls in flight, and
+// every later call returns ErrClosed.
+//
+// # Sessions
+//
+// Session models the fields the store understands and keeps every other field
+// as raw JSON, so read-modify-write cycles never lose data. Methods with a
+// JSON suffix take and return raw JSON for callers that only pass it through;
+// the Append methods reuse the caller's buffer and are the fastest way to
+// read in a loop.
+//
+// # Errors
+//
+// Failures are *Error values carrying the library's status and message.
+// Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
+// ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal and
+// ErrClosed.
+package sessionstore

@@ -1,0 +1,228 @@
+package sessionstore_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+
+	sessionstore "github.com/sessionstore/sessionstore/bindings/go"
+)
+
+func Example() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	if _, err := store.Upsert(&sessionstore.Session{SessionID: "s1", UserID: "ava", AgentID: "helper"}); err != nil {
+		log.Fatal(err)
+	}
+	sess, err := store.Read("s1", "ava")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sess.SessionID, sess.SessionType, sess.UserID, sess.AgentID, sess.CreatedAt > 0)
+	// Output: s1 agent ava helper true
+}
+
+func ExampleOpen() {
+	store, err := sessionstore.Open(
+		sessionstore.WithMode(sessionstore.ModeWorkflowV2),
+		sessionstore.WithMaxSessionBytes(1<<20),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	fmt.Println(store.Mode())
+
+	_, err = sessionstore.Open(sessionstore.WithMode("robot"))
+	fmt.Println(errors.Is(err, sessionstore.ErrInvalidArgument))
+	// Output:
+	// workflow_v2
+	// true
+}
+
+// Unknown errors are reported, never swallowed: every error of the library
+// matches one sentinel with errors.Is and carries the library's message.
+func Example_errors() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = store.UpsertJSON([]byte(`{"user_id":"ava"}`))
+	fmt.Println(errors.Is(err, sessionstore.ErrInvalidSession))
+	var e *sessionstore.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Op, e.Status)
+	}
+
+	_, err = store.Read("nope", "")
+	fmt.Println(errors.Is(err, sessionstore.ErrNotFound))
+
+	store.Close()
+	_, err = store.Read("nope", "")
+	fmt.Println(errors.Is(err, sessionstore.ErrClosed))
+	// Output:
+	// true
+	// upsert invalid session
+	// true
+	// true
+}
+
+func ExampleStore_Share() {
+	agents, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer agents.Close()
+	teams, err := agents.Share(sessionstore.ModeTeam)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer teams.Close()
+
+	if _, err := agents.UpsertJSON([]byte(`{"session_id":"a1"}`)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := teams.UpsertJSON([]byte(`{"session_id":"t1"}`)); err != nil {
+		log.Fatal(err)
+	}
+	agentIDs, _ := agents.GetAllSessionIDs(sessionstore.Filter{})
+	teamIDs, _ := teams.GetAllSessionIDs(sessionstore.Filter{})
+	stats, _ := teams.Stats()
+	fmt.Println(agentIDs, teamIDs, stats.Sessions)
+	// Output: [a1] [t1] 2
+}
+
+func ExampleStore_GetRecentSessions() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for i, id := range []string{"monday", "tuesday", "wednesday"} {
+		s := &sessionstore.Session{SessionID: id, UserID: "ava", CreatedAt: int64(1000 + i)}
+		if _, err := store.Upsert(s); err != nil {
+			log.Fatal(err)
+		}
+	}
+	recent, err := store.GetRecentSessions(sessionstore.Filter{UserID: "ava"}, 2)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range recent {
+		fmt.Println(s.SessionID)
+	}
+	// Output:
+	// wednesday
+	// tuesday
+}
+
+func ExampleStore_Query() {
+	store, err := sessionstore.Open(sessionstore.WithMode(sessionstore.ModeTeam))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for i, name := range []string{"Weekly report", "Lisbon trip", "Monthly REPORT", "Budget"} {
+		s := &sessionstore.Session{SessionID: fmt.Sprintf("t%d", i), TeamID: "office", CreatedAt: int64(100 * (i + 1))}
+		s.SetName(name)
+		if _, err := store.Upsert(s); err != nil {
+			log.Fatal(err)
+		}
+	}
+	res, err := store.Query(sessionstore.Query{
+		EntityID:    "office",
+		SessionName: "report", // case-insensitive substring
+		SortBy:      sessionstore.SortByCreatedAt,
+		SortOrder:   sessionstore.Asc,
+		Limit:       1,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Total, res.Sessions[0].Name())
+	// Output: 2 Weekly report
+}
+
+// Reading into a buffer kept from call to call allocates nothing.
+func ExampleStore_AppendReadJSON() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for _, id := range []string{"a", "b"} {
+		if _, err := store.UpsertJSON([]byte(`{"session_id":"` + id + `","created_at":1,"updated_at":1}`)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	buf := make([]byte, 0, 4096)
+	for _, id := range []string{"a", "b"} {
+		buf, err = store.AppendReadJSON(buf[:0], id, "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		var s struct {
+			ID   string `json:"session_id"`
+			Type string `json:"session_type"`
+		}
+		if err := json.Unmarshal(buf, &s); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(s.ID, s.Type)
+	}
+	// Output:
+	// a agent
+	// b agent
+}
+
+func ExampleStore_Export() {
+	old, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := old.UpsertJSON([]byte(`{"session_id":"s1","created_at":1700000000,"memory":{"runs":["hi"]}}`)); err != nil {
+		log.Fatal(err)
+	}
+	data, err := old.Export() // save it anywhere: a file, S3, Redis...
+	old.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	n, err := store.Import(data)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := store.Read("s1", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, s.CreatedAt, string(s.Extra["memory"]))
+	// Output: 1 1700000000 {"runs":["hi"]}
+}
+
+// Fields the Session type does not model survive a read-modify-write.
+func ExampleSession() {
+	var s sessionstore.Session
+	in := `{"session_id":"s1","agent_data":{"model":"gpt-4o"},"session_data":{"session_name":"Plans","n":12345678901234567890}}`
+	if err := json.Unmarshal([]byte(in), &s); err != nil {
+		log.Fatal(err)
+	}
+	s.SetName("Holiday plans")
+	out, err := json.Marshal(s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(out))
+	// Output: {"session_id":"s1","session_data":{"n":12345678901234567890,"session_name":"Holiday plans"},"agent_data":{"model":"gpt-4o"}}
+}

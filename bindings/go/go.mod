@@ -1,0 +1,3 @@
+module github.com/sessionstore/sessionstore/bindings/go
+
+go 1.24

@@ -1,0 +1,897 @@
+package sessionstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// raw builds a session JSON object from key/value pairs.
+func raw(t *testing.T, kv ...any) []byte {
+	t.Helper()
+	m := map[string]any{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func decodeMap(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+	return m
+}
+
+func mustUpsert(t *testing.T, s *Store, kv ...any) *Session {
+	t.Helper()
+	out, err := s.UpsertJSON(raw(t, kv...))
+	if err != nil {
+		t.Fatalf("UpsertJSON: %v", err)
+	}
+	sess, err := decodeSession(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+func ids(ss []*Session) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.SessionID
+	}
+	return out
+}
+
+// wantErr checks that err matches sentinel, is an *Error when it comes from
+// the library, and matches no other sentinel.
+func wantErr(t *testing.T, err, sentinel error) {
+	t.Helper()
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("got error %v, want %v", err, sentinel)
+	}
+	for _, other := range allSentinels {
+		if other != sentinel && errors.Is(err, other) {
+			t.Fatalf("error %v also matches %v", err, other)
+		}
+	}
+	if sentinel == ErrClosed {
+		return
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T) is not an *Error", err, err)
+	}
+	if e.Message == "" || e.Op == "" {
+		t.Fatalf("error %#v lacks an op or a message", e)
+	}
+}
+
+var allSentinels = []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
+	ErrConflict, ErrTooLarge, ErrInternal, ErrClosed}
+
+func TestVersion(t *testing.T) {
+	v := Version()
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(v) {
+		t.Fatalf("Version() = %q, not a semantic version", v)
+	}
+}
+
+func TestOpenDefaults(t *testing.T) {
+	s := open(t)
+	if s.Mode() != ModeAgent {
+		t.Fatalf("Mode() = %q, want agent", s.Mode())
+	}
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode != ModeAgent || st.Sessions != 0 {
+		t.Fatalf("Stats() = %+v, want an empty agent store", st)
+	}
+}
+
+func TestOpenOptions(t *testing.T) {
+	for _, m := range []Mode{ModeAgent, ModeTeam, ModeWorkflow, ModeWorkflowV2} {
+		s := open(t, WithMode(m))
+		st, err := s.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Mode() != m || st.Mode != m {
+			t.Fatalf("mode %q: Mode() = %q, Stats().Mode = %q", m, s.Mode(), st.Mode)
+		}
+		sess := mustUpsert(t, s, "session_id", "x")
+		if sess.SessionType != m {
+			t.Fatalf("mode %q: stored session_type %q", m, sess.SessionType)
+		}
+	}
+	for name, opts := range map[string][]Option{
+		"unknown mode":   {WithMode("galaxy")},
+		"empty mode":     {WithMode("")},
+		"zero max bytes": {WithMaxSessionBytes(0)},
+		"negative max":   {WithMaxSessionBytes(-5)},
+	} {
+		s, err := Open(opts...)
+		if s != nil {
+			s.Close()
+			t.Fatalf("%s: Open succeeded", name)
+		}
+		wantErr(t, err, ErrInvalidArgument)
+		var e *Error
+		errors.As(err, &e)
+		if e.Op != "open" || e.Status != StatusInvalidArgument {
+			t.Fatalf("%s: error %#v", name, e)
+		}
+	}
+}
+
+func TestUpsertAndRead(t *testing.T) {
+	s := open(t)
+	before := time.Now().Unix()
+	out, err := s.UpsertJSON([]byte(`{"session_id":"s1","user_id":"u1","agent_id":"a1","memory":{"runs":[1,2]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decodeMap(t, out)
+	if m["session_type"] != "agent" || m["session_id"] != "s1" || m["user_id"] != "u1" {
+		t.Fatalf("stored %s", out)
+	}
+	for _, k := range []string{"created_at", "updated_at"} {
+		n, err := m[k].(json.Number).Int64()
+		if err != nil || n < before || n > time.Now().Unix()+1 {
+			t.Fatalf("%s = %v, want about now (%d)", k, m[k], before)
+		}
+	}
+	got, err := s.ReadJSON("s1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(decodeMap(t, got), m) {
+		t.Fatalf("ReadJSON = %s, want %s", got, out)
+	}
+	if _, err := s.ReadJSON("s1", "u1"); err != nil {
+		t.Fatalf("read with the right user: %v", err)
+	}
+	_, err = s.ReadJSON("s1", "u2")
+	wantErr(t, err, ErrNotFound)
+	_, err = s.Read("nope", "")
+	wantErr(t, err, ErrNotFound)
+
+	sess, err := s.Read("s1", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.SessionID != "s1" || sess.UserID != "u1" || sess.AgentID != "a1" || sess.SessionType != ModeAgent {
+		t.Fatalf("Read = %+v", sess)
+	}
+	if string(sess.Extra["memory"]) != `{"runs":[1,2]}` {
+		t.Fatalf("memory = %s", sess.Extra["memory"])
+	}
+}
+
+func TestUpsertKeepsCreatedAt(t *testing.T) {
+	s := open(t)
+	first := mustUpsert(t, s, "session_id", "s1", "created_at", 100)
+	if first.CreatedAt != 100 {
+		t.Fatalf("created_at = %d, want 100 as given", first.CreatedAt)
+	}
+	second := mustUpsert(t, s, "session_id", "s1", "user_id", "u")
+	if second.CreatedAt != 100 {
+		t.Fatalf("created_at = %d after an upsert without one, want 100 kept", second.CreatedAt)
+	}
+	if second.UpdatedAt < time.Now().Unix()-5 {
+		t.Fatalf("updated_at = %d, want now", second.UpdatedAt)
+	}
+	if second.UserID != "u" {
+		t.Fatalf("upsert did not replace the session: %+v", second)
+	}
+}
+
+func TestUpsertTyped(t *testing.T) {
+	s := open(t, WithMode(ModeTeam))
+	in := &Session{SessionID: "t1", UserID: "u1", TeamID: "team-a", CreatedAt: 42,
+		SessionData: map[string]any{"session_name": "Planning"}}
+	if err := in.SetField("team_data", map[string]any{"members": []string{"x", "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Upsert(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.SessionType != ModeTeam || out.TeamID != "team-a" || out.CreatedAt != 42 || out.Name() != "Planning" {
+		t.Fatalf("Upsert returned %+v", out)
+	}
+	var td struct{ Members []string }
+	if ok, err := out.Field("team_data", &td); !ok || err != nil || !slices.Equal(td.Members, []string{"x", "y"}) {
+		t.Fatalf("team_data = %+v (%v, %v)", td, ok, err)
+	}
+	// What Upsert returned must be what is stored.
+	read, err := s.Read("t1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(read, out) {
+		t.Fatalf("Read = %+v, Upsert returned %+v", read, out)
+	}
+}
+
+func TestUpsertMany(t *testing.T) {
+	s := open(t)
+	in := []*Session{{SessionID: "b", UserID: "u"}, {SessionID: "a", UserID: "u"}, {SessionID: "c"}}
+	out, err := s.UpsertMany(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(out); !slices.Equal(got, []string{"b", "a", "c"}) {
+		t.Fatalf("UpsertMany returned %v, want input order", got)
+	}
+	for _, o := range out {
+		if o.SessionType != ModeAgent || o.CreatedAt == 0 {
+			t.Fatalf("stored %+v", o)
+		}
+	}
+
+	// Atomic: one bad session and nothing is stored; the message names it.
+	_, err = s.UpsertManyJSON([]byte(`[{"session_id":"d"},{"user_id":"no id"},{"session_id":"e"}]`))
+	wantErr(t, err, ErrInvalidSession)
+	if !strings.Contains(err.Error(), "sessions[1]") {
+		t.Fatalf("error %q does not name sessions[1]", err)
+	}
+	all, err := s.GetAllSessionIDs(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(all, []string{"b", "a", "c"}) {
+		t.Fatalf("after a failed UpsertMany the store holds %v", all)
+	}
+
+	empty, err := s.UpsertMany(nil)
+	if err != nil || len(empty) != 0 {
+		t.Fatalf("UpsertMany(nil) = %v, %v", empty, err)
+	}
+	_, err = s.UpsertMany([]*Session{{SessionID: "ok"}, nil})
+	wantErr(t, err, ErrInvalidSession)
+}
+
+func TestListings(t *testing.T) {
+	s := open(t)
+	team, err := s.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer team.Close()
+	mustUpsert(t, s, "session_id", "s1", "user_id", "u1", "agent_id", "a1")
+	mustUpsert(t, s, "session_id", "s2", "user_id", "u2", "agent_id", "a1")
+	mustUpsert(t, team, "session_id", "t1", "user_id", "u1", "team_id", "a1")
+	mustUpsert(t, s, "session_id", "s3", "user_id", "u1", "agent_id", "a2")
+	mustUpsert(t, s, "session_id", "s1", "user_id", "u1", "agent_id", "a1") // update keeps its place
+
+	cases := []struct {
+		f    Filter
+		want []string
+	}{
+		{Filter{}, []string{"s1", "s2", "s3"}},
+		{Filter{UserID: "u1"}, []string{"s1", "s3"}},
+		{Filter{EntityID: "a1"}, []string{"s1", "s2"}},
+		{Filter{UserID: "u1", EntityID: "a2"}, []string{"s3"}},
+		{Filter{UserID: "nobody"}, []string{}},
+	}
+	for _, c := range cases {
+		got, err := s.GetAllSessionIDs(c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("GetAllSessionIDs(%+v) = %v, want %v", c.f, got, c.want)
+		}
+		sessions, err := s.GetAllSessions(c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(sessions), c.want) {
+			t.Errorf("GetAllSessions(%+v) = %v, want %v", c.f, ids(sessions), c.want)
+		}
+		raw, err := s.GetAllSessionsJSON(c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var arr []json.RawMessage
+		if err := json.Unmarshal(raw, &arr); err != nil || len(arr) != len(c.want) {
+			t.Errorf("GetAllSessionsJSON(%+v) = %s", c.f, raw)
+		}
+	}
+	teamIDs, err := team.GetAllSessionIDs(Filter{EntityID: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(teamIDs, []string{"t1"}) {
+		t.Fatalf("team listing = %v, want [t1]", teamIDs)
+	}
+	// A team session is invisible to the agent handle, even by id.
+	_, err = s.Read("t1", "")
+	wantErr(t, err, ErrNotFound)
+}
+
+func TestGetRecentSessions(t *testing.T) {
+	s := open(t)
+	mustUpsert(t, s, "session_id", "old", "user_id", "u", "created_at", 100)
+	mustUpsert(t, s, "session_id", "new", "user_id", "u", "created_at", 300)
+	mustUpsert(t, s, "session_id", "mid1", "user_id", "u", "created_at", 200)
+	mustUpsert(t, s, "session_id", "mid2", "user_id", "u", "created_at", 200)
+	mustUpsert(t, s, "session_id", "other", "user_id", "v", "created_at", 999)
+
+	cases := []struct {
+		f     Filter
+		limit int
+		want  []string
+	}{
+		{Filter{UserID: "u"}, 2, []string{"new", "mid2"}}, // tie: most recently inserted first
+		{Filter{UserID: "u"}, -1, []string{"new", "mid2", "mid1", "old"}},
+		{Filter{UserID: "u"}, 0, []string{}},
+		{Filter{}, 1, []string{"other"}},
+		{Filter{}, 100, []string{"other", "new", "mid2", "mid1", "old"}},
+	}
+	for _, c := range cases {
+		got, err := s.GetRecentSessions(c.f, c.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(got), c.want) {
+			t.Errorf("GetRecentSessions(%+v, %d) = %v, want %v", c.f, c.limit, ids(got), c.want)
+		}
+	}
+	raw, err := s.GetRecentSessionsJSON(Filter{UserID: "v"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arr []map[string]any
+	if err := json.Unmarshal(raw, &arr); err != nil || len(arr) != 1 || arr[0]["session_id"] != "other" {
+		t.Fatalf("GetRecentSessionsJSON = %s (%v)", raw, err)
+	}
+}
+
+func TestQuery(t *testing.T) {
+	s := open(t, WithMode(ModeWorkflow))
+	for i, name := range []string{"Daily Report", "weekly report", "Invoice", "REPORT archive"} {
+		mustUpsert(t, s, "session_id", fmt.Sprintf("w%d", i), "user_id", "u", "workflow_id", fmt.Sprintf("wf%d", i%2),
+			"created_at", 1000+i*10, "session_data", map[string]any{"session_name": name})
+	}
+	mustUpsert(t, s, "session_id", "w9", "user_id", "x", "created_at", 5000)
+
+	cases := []struct {
+		q     Query
+		want  []string
+		total int
+	}{
+		{Query{}, []string{"w9", "w3", "w2", "w1", "w0"}, 5},
+		{Query{SessionName: "report"}, []string{"w3", "w1", "w0"}, 3},
+		{Query{SessionName: "REPORT", SortBy: SortBySessionID, SortOrder: Asc}, []string{"w0", "w1", "w3"}, 3},
+		{Query{UserID: "u", EntityID: "wf1"}, []string{"w3", "w1"}, 2},
+		{Query{CreatedAfter: 1010, CreatedBefore: 1020}, []string{"w2", "w1"}, 2},
+		{Query{UserID: "u", SortOrder: Asc, Limit: 2, Offset: 1}, []string{"w1", "w2"}, 4},
+		{Query{UpdatedAfter: time.Now().Unix() + 3600}, []string{}, 0},
+	}
+	for _, c := range cases {
+		r, err := s.Query(c.q)
+		if err != nil {
+			t.Fatalf("Query(%+v): %v", c.q, err)
+		}
+		if !slices.Equal(ids(r.Sessions), c.want) || r.Total != c.total {
+			t.Errorf("Query(%+v) = %v total %d, want %v total %d", c.q, ids(r.Sessions), r.Total, c.want, c.total)
+		}
+	}
+
+	all, err := s.QueryJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Sessions []json.RawMessage
+		Total    int
+	}
+	if err := json.Unmarshal(all, &r); err != nil || r.Total != 5 || len(r.Sessions) != 5 {
+		t.Fatalf("QueryJSON(nil) = %s", all)
+	}
+	for _, bad := range []string{`{"colour":"red"}`, `{"sort_by":"colour"}`, `{"limit":-1}`, `{"sort_order":"up"}`} {
+		_, err := s.QueryJSON([]byte(bad))
+		wantErr(t, err, ErrInvalidArgument)
+	}
+	_, err = s.Query(Query{SortBy: "colour"})
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = s.QueryJSON([]byte(`{"limit":`))
+	wantErr(t, err, ErrInvalidJSON)
+}
+
+func TestRenameSession(t *testing.T) {
+	s := open(t)
+	mustUpsert(t, s, "session_id", "s1", "created_at", 10, "updated_at", 10, "memory", []int{1},
+		"session_data", map[string]any{"session_state": map[string]any{"k": 1}})
+	out, err := s.RenameSession("s1", "Trip to Lisbon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Name() != "Trip to Lisbon" || out.UpdatedAt <= 10 || out.CreatedAt != 10 {
+		t.Fatalf("RenameSession returned %+v", out)
+	}
+	if string(out.Extra["memory"]) != "[1]" || out.SessionData["session_state"] == nil {
+		t.Fatalf("rename lost data: %+v", out)
+	}
+	read, err := s.Read("s1", "")
+	if err != nil || read.Name() != "Trip to Lisbon" {
+		t.Fatalf("Read after rename = %+v, %v", read, err)
+	}
+	rawOut, err := s.RenameSessionJSON("s1", "Lisbon")
+	if err != nil || decodeMap(t, rawOut)["session_data"].(map[string]any)["session_name"] != "Lisbon" {
+		t.Fatalf("RenameSessionJSON = %s, %v", rawOut, err)
+	}
+	_, err = s.RenameSession("missing", "x")
+	wantErr(t, err, ErrNotFound)
+}
+
+func TestDelete(t *testing.T) {
+	s := open(t)
+	team, err := s.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer team.Close()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		mustUpsert(t, s, "session_id", id)
+	}
+	mustUpsert(t, team, "session_id", "t")
+
+	if ok, err := s.DeleteSession("a"); !ok || err != nil {
+		t.Fatalf("DeleteSession(a) = %v, %v", ok, err)
+	}
+	if ok, err := s.DeleteSession("a"); ok || err != nil {
+		t.Fatalf("second DeleteSession(a) = %v, %v", ok, err)
+	}
+	if ok, err := s.DeleteSession("t"); ok || err != nil {
+		t.Fatalf("agent DeleteSession of a team session = %v, %v", ok, err)
+	}
+	if n, err := s.DeleteSessions([]string{"b", "c", "zzz", "t"}); n != 2 || err != nil {
+		t.Fatalf("DeleteSessions = %d, %v; want 2", n, err)
+	}
+	if n, err := s.DeleteSessions(nil); n != 0 || err != nil {
+		t.Fatalf("DeleteSessions(nil) = %d, %v", n, err)
+	}
+	mustUpsert(t, s, "session_id", "e")
+	if n, err := s.Drop(); n != 2 || err != nil {
+		t.Fatalf("Drop = %d, %v; want 2 (d, e)", n, err)
+	}
+	if got, _ := s.GetAllSessionIDs(Filter{}); len(got) != 0 {
+		t.Fatalf("after Drop: %v", got)
+	}
+	if got, _ := team.GetAllSessionIDs(Filter{}); !slices.Equal(got, []string{"t"}) {
+		t.Fatalf("agent Drop touched team sessions: %v", got)
+	}
+}
+
+func TestStats(t *testing.T) {
+	s := open(t)
+	team, err := s.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer team.Close()
+	mustUpsert(t, s, "session_id", "a1")
+	mustUpsert(t, s, "session_id", "a2")
+	mustUpsert(t, team, "session_id", "t1")
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode != ModeAgent || st.ByType[ModeAgent] != 2 || st.ByType[ModeTeam] != 1 || st.ByType[ModeWorkflow] != 0 {
+		t.Fatalf("Stats = %+v", st)
+	}
+	if st.Bytes <= 0 {
+		t.Fatalf("Stats.Bytes = %d", st.Bytes)
+	}
+	tst, err := team.Stats()
+	if err != nil || tst.Mode != ModeTeam || !reflect.DeepEqual(tst.ByType, st.ByType) {
+		t.Fatalf("team Stats = %+v, %v", tst, err)
+	}
+}
+
+func TestExportImport(t *testing.T) {
+	src := open(t)
+	team, err := src.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer team.Close()
+	mustUpsert(t, src, "session_id", "a1", "user_id", "u", "created_at", 100, "memory", map[string]any{"runs": []string{"hi"}})
+	mustUpsert(t, team, "session_id", "t1", "created_at", 200)
+	data, err := src.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := decodeMap(t, data)
+	if len(exported) != 2 || exported["a1"] == nil || exported["t1"] == nil {
+		t.Fatalf("Export = %s", data)
+	}
+
+	dst := open(t)
+	n, err := dst.Import(data)
+	if err != nil || n != 2 {
+		t.Fatalf("Import = %d, %v", n, err)
+	}
+	a1, err := dst.ReadJSON("a1", "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(decodeMap(t, a1), exported["a1"]) {
+		t.Fatalf("imported a1 = %s, exported %v", a1, exported["a1"])
+	}
+	dstTeam, err := dst.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dstTeam.Close()
+	if got, _ := dstTeam.GetAllSessionIDs(Filter{}); !slices.Equal(got, []string{"t1"}) {
+		t.Fatalf("imported team sessions = %v", got)
+	}
+	// The imported store continues: an upsert keeps the imported created_at.
+	cont := mustUpsert(t, dst, "session_id", "a1", "user_id", "u", "memory", map[string]any{"runs": []string{"hi", "again"}})
+	if cont.CreatedAt != 100 {
+		t.Fatalf("created_at after continuing = %d, want 100", cont.CreatedAt)
+	}
+
+	// Records without session_type take the handle's mode.
+	wf := open(t, WithMode(ModeWorkflow))
+	if n, err := wf.Import([]byte(`{"w1":{"session_id":"w1"}}`)); n != 1 || err != nil {
+		t.Fatalf("Import = %d, %v", n, err)
+	}
+	if w1, err := wf.Read("w1", ""); err != nil || w1.SessionType != ModeWorkflow || w1.CreatedAt == 0 {
+		t.Fatalf("imported w1 = %+v, %v", w1, err)
+	}
+
+	// Atomic and checked: a bad record imports nothing.
+	empty := open(t)
+	_, err = empty.Import([]byte(`{"x":{"session_id":"x"},"y":{"session_id":"not y"}}`))
+	var e *Error
+	if !errors.As(err, &e) || e.Op != "import" {
+		t.Fatalf("import with a mismatched key: %v", err)
+	}
+	if got, _ := empty.GetAllSessionIDs(Filter{}); len(got) != 0 {
+		t.Fatalf("failed Import left %v", got)
+	}
+	_, err = empty.Import([]byte(`{"x":`))
+	wantErr(t, err, ErrInvalidJSON)
+}
+
+func TestShare(t *testing.T) {
+	a := open(t)
+	b, err := a.Share("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Mode() != ModeAgent {
+		t.Fatalf("Share(\"\").Mode() = %q", b.Mode())
+	}
+	mustUpsert(t, a, "session_id", "s1")
+	if _, err := b.Read("s1", ""); err != nil {
+		t.Fatalf("the shared handle does not see s1: %v", err)
+	}
+	wf, err := b.Share(ModeWorkflowV2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wf.Mode() != ModeWorkflowV2 {
+		t.Fatalf("Mode() = %q", wf.Mode())
+	}
+	mustUpsert(t, wf, "session_id", "w1", "runs", []any{})
+	// Closing handles does not free data others still use.
+	a.Close()
+	b.Close()
+	w1, err := wf.Read("w1", "")
+	if err != nil || w1.SessionType != ModeWorkflowV2 {
+		t.Fatalf("after closing the other handles: %+v, %v", w1, err)
+	}
+	st, err := wf.Stats()
+	if err != nil || st.ByType[ModeAgent] != 1 {
+		t.Fatalf("agent session gone after closing the agent handles: %+v, %v", st, err)
+	}
+	wf.Close()
+
+	c := open(t)
+	_, err = c.Share("galaxy")
+	wantErr(t, err, ErrInvalidArgument)
+}
+
+// TestErrorSentinels produces every sentinel through a real call, except
+// ErrInternal, which only a bug can cause.
+func TestErrorSentinels(t *testing.T) {
+	s := open(t)
+	small := open(t, WithMaxSessionBytes(200))
+	mustUpsert(t, s, "session_id", "x")
+	team, err := s.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer team.Close()
+	closed, _ := Open()
+	closed.Close()
+
+	cases := []struct {
+		name string
+		want error
+		call func() error
+	}{
+		{"read missing", ErrNotFound, func() error { _, err := s.Read("missing", ""); return err }},
+		{"bad mode", ErrInvalidArgument, func() error { _, err := Open(WithMode("x")); return err }},
+		{"NUL in id", ErrInvalidArgument, func() error { _, err := s.ReadJSON("a\x00b", ""); return err }},
+		{"id not UTF-8", ErrInvalidArgument, func() error { _, err := s.ReadJSON("\xff", ""); return err }},
+		{"not an array", ErrInvalidArgument, func() error { _, err := s.UpsertManyJSON([]byte(`{"session_id":"a"}`)); return err }},
+		{"syntax", ErrInvalidJSON, func() error { _, err := s.UpsertJSON([]byte(`{"session_id":`)); return err }},
+		{"duplicate key", ErrInvalidJSON, func() error {
+			_, err := s.UpsertJSON([]byte(`{"session_id":"d","session_id":"e"}`))
+			return err
+		}},
+		{"invalid UTF-8", ErrInvalidJSON, func() error { _, err := s.UpsertJSON([]byte("{\"session_id\":\"\xff\"}")); return err }},
+		{"empty payload", ErrInvalidJSON, func() error { _, err := s.UpsertJSON(nil); return err }},
+		{"no id", ErrInvalidSession, func() error { _, err := s.UpsertJSON([]byte(`{"user_id":"u"}`)); return err }},
+		{"empty id", ErrInvalidSession, func() error { _, err := s.UpsertJSON([]byte(`{"session_id":""}`)); return err }},
+		{"not an object", ErrInvalidSession, func() error { _, err := s.UpsertJSON([]byte(`[1]`)); return err }},
+		{"wrong type", ErrInvalidSession, func() error {
+			_, err := s.UpsertJSON([]byte(`{"session_id":"y","session_type":"team"}`))
+			return err
+		}},
+		{"bad created_at", ErrInvalidSession, func() error {
+			_, err := s.UpsertJSON([]byte(`{"session_id":"y","created_at":"yesterday"}`))
+			return err
+		}},
+		{"conflict", ErrConflict, func() error { _, err := team.UpsertJSON([]byte(`{"session_id":"x"}`)); return err }},
+		{"too large", ErrTooLarge, func() error {
+			_, err := small.UpsertJSON(raw(t, "session_id", "big", "memory", strings.Repeat("m", 300)))
+			return err
+		}},
+		{"closed", ErrClosed, func() error { _, err := closed.Read("x", ""); return err }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { wantErr(t, c.call(), c.want) })
+	}
+	// The conflict changed nothing.
+	if x, err := s.Read("x", ""); err != nil || x.SessionType != ModeAgent {
+		t.Fatalf("after the conflict: %+v, %v", x, err)
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	for st, want := range map[Status]error{
+		StatusNotFound: ErrNotFound, StatusInvalidArgument: ErrInvalidArgument,
+		StatusInvalidJSON: ErrInvalidJSON, StatusInvalidSession: ErrInvalidSession,
+		StatusConflict: ErrConflict, StatusTooLarge: ErrTooLarge, StatusInternal: ErrInternal,
+	} {
+		err := error(&Error{Op: "op", Status: st, Message: "boom"})
+		wrapped := fmt.Errorf("context: %w", err)
+		if !errors.Is(wrapped, want) || errors.Is(wrapped, ErrClosed) {
+			t.Errorf("status %d: errors.Is(%v, %v) is false", st, wrapped, want)
+		}
+		if got := err.Error(); got != "sessionstore: op: boom" {
+			t.Errorf("Error() = %q", got)
+		}
+		if st.Sentinel() != want || st.String() == "" {
+			t.Errorf("status %d: Sentinel() = %v, String() = %q", st, st.Sentinel(), st)
+		}
+	}
+	for _, c := range []struct {
+		e    *Error
+		want string
+	}{
+		{&Error{Op: "query", Message: "query: unknown field"}, "sessionstore: query: unknown field"},
+		{&Error{Op: "import", Message: `import["x"]: bad`}, `sessionstore: import["x"]: bad`},
+		{&Error{Op: "upsert_many", Message: "sessions[1]: bad"}, "sessionstore: upsert_many: sessions[1]: bad"},
+		{&Error{Op: "read", Status: StatusNotFound}, "sessionstore: read: not found"},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("Error() = %q, want %q", got, c.want)
+		}
+	}
+	unknown := &Error{Status: 99}
+	for _, s := range allSentinels {
+		if errors.Is(unknown, s) {
+			t.Errorf("unknown status matches %v", s)
+		}
+	}
+	if unknown.Error() != "sessionstore: status 99" || StatusOK.Sentinel() != nil {
+		t.Errorf("unknown.Error() = %q", unknown.Error())
+	}
+}
+
+// TestClosed calls every method after Close.
+func TestClosed(t *testing.T) {
+	s, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+	var nilStore *Store
+	for _, st := range []*Store{s, nilStore, {}} {
+		calls := map[string]func() error{
+			"Share":                 func() error { _, err := st.Share(""); return err },
+			"Upsert":                func() error { _, err := st.Upsert(&Session{SessionID: "x"}); return err },
+			"UpsertJSON":            func() error { _, err := st.UpsertJSON([]byte(`{"session_id":"x"}`)); return err },
+			"UpsertMany":            func() error { _, err := st.UpsertMany([]*Session{{SessionID: "x"}}); return err },
+			"UpsertManyJSON":        func() error { _, err := st.UpsertManyJSON([]byte(`[]`)); return err },
+			"Read":                  func() error { _, err := st.Read("x", ""); return err },
+			"ReadJSON":              func() error { _, err := st.ReadJSON("x", ""); return err },
+			"GetAllSessionIDs":      func() error { _, err := st.GetAllSessionIDs(Filter{}); return err },
+			"GetAllSessions":        func() error { _, err := st.GetAllSessions(Filter{}); return err },
+			"GetAllSessionsJSON":    func() error { _, err := st.GetAllSessionsJSON(Filter{}); return err },
+			"GetRecentSessions":     func() error { _, err := st.GetRecentSessions(Filter{}, 2); return err },
+			"GetRecentSessionsJSON": func() error { _, err := st.GetRecentSessionsJSON(Filter{}, 2); return err },
+			"Query":                 func() error { _, err := st.Query(Query{}); return err },
+			"QueryJSON":             func() error { _, err := st.QueryJSON(nil); return err },
+			"RenameSession":         func() error { _, err := st.RenameSession("x", "n"); return err },
+			"RenameSessionJSON":     func() error { _, err := st.RenameSessionJSON("x", "n"); return err },
+			"DeleteSession":         func() error { _, err := st.DeleteSession("x"); return err },
+			"DeleteSessions":        func() error { _, err := st.DeleteSessions([]string{"x"}); return err },
+			"Drop":                  func() error { _, err := st.Drop(); return err },
+			"Stats":                 func() error { _, err := st.Stats(); return err },
+			"Export":                func() error { _, err := st.Export(); return err },
+			"Import":                func() error { _, err := st.Import([]byte(`{}`)); return err },
+		}
+		for name, call := range calls {
+			if err := call(); err != ErrClosed {
+				t.Errorf("%s on a closed store = %v, want ErrClosed", name, err)
+			}
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	}
+}
+
+// TestLongStrings covers ids and names longer than the stack buffers.
+func TestLongStrings(t *testing.T) {
+	s := open(t)
+	id := strings.Repeat("i", 300)
+	user := strings.Repeat("u", 200)
+	name := strings.Repeat("n", 500)
+	mustUpsert(t, s, "session_id", id, "user_id", user, "agent_id", user)
+	if _, err := s.Read(id, user); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetAllSessionIDs(Filter{UserID: user, EntityID: user}); err != nil || !slices.Equal(got, []string{id}) {
+		t.Fatalf("GetAllSessionIDs = %v, %v", got, err)
+	}
+	if r, err := s.RenameSession(id, name); err != nil || r.Name() != name {
+		t.Fatalf("RenameSession = %v", err)
+	}
+	if ok, err := s.DeleteSession(id); !ok || err != nil {
+		t.Fatalf("DeleteSession = %v, %v", ok, err)
+	}
+	// Unicode ids pass through unchanged.
+	mustUpsert(t, s, "session_id", "séance-会话-🙂")
+	if got, err := s.Read("séance-会话-🙂", ""); err != nil || got.SessionID != "séance-会话-🙂" {
+		t.Fatalf("unicode id: %+v, %v", got, err)
+	}
+	for _, call := range []func() error{
+		func() error { _, err := s.GetAllSessions(Filter{UserID: "a\x00"}); return err },
+		func() error { _, err := s.RenameSession("x", "a\x00b"); return err },
+		func() error { _, err := s.DeleteSession("\x00"); return err },
+		func() error { _, err := s.Share("agent\x00"); return err },
+	} {
+		wantErr(t, call(), ErrInvalidArgument)
+	}
+}
+
+// TestAppendVariants covers the buffer-reusing methods: with and without
+// room in dst, keeping what dst already holds, and allocating nothing in a
+// steady loop.
+func TestAppendVariants(t *testing.T) {
+	s := open(t)
+	payload := raw(t, "session_id", "s1", "user_id", "u", "created_at", 5, "memory", strings.Repeat("x", 2000))
+	want, err := s.UpsertJSON(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRecent, err := s.GetRecentSessionsJSON(Filter{UserID: "u"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, room := range []int{0, 10, 8192} { // none, too little, enough
+		prefix := []byte("prefix:")
+		dst := append(make([]byte, 0, len(prefix)+room), prefix...)
+		got, err := s.AppendReadJSON(dst, "s1", "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != "prefix:"+string(want) {
+			t.Fatalf("room %d: AppendReadJSON = %.40q...", room, got)
+		}
+		got, err = s.AppendRecentSessionsJSON(dst, Filter{UserID: "u"}, 5)
+		if err != nil || string(got) != "prefix:"+string(wantRecent) {
+			t.Fatalf("room %d: AppendRecentSessionsJSON = %.40q..., %v", room, got, err)
+		}
+		got, err = s.AppendUpsertJSON(dst, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(got[len(prefix):], &m); err != nil || m["session_id"] != "s1" || string(got[:len(prefix)]) != "prefix:" {
+			t.Fatalf("room %d: AppendUpsertJSON = %.40q..., %v", room, got, err)
+		}
+	}
+
+	// Errors leave dst as it was.
+	dst := []byte("keep")
+	got, err := s.AppendReadJSON(dst, "missing", "")
+	wantErr(t, err, ErrNotFound)
+	if string(got) != "keep" {
+		t.Fatalf("AppendReadJSON on error returned %q", got)
+	}
+	got, err = s.AppendUpsertJSON(dst, []byte(`{`))
+	wantErr(t, err, ErrInvalidJSON)
+	if string(got) != "keep" {
+		t.Fatalf("AppendUpsertJSON on error returned %q", got)
+	}
+
+	buf := make([]byte, 0, 8192)
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if buf, err = s.AppendReadJSON(buf[:0], "s1", ""); err != nil {
+			t.Fatal(err)
+		}
+		if buf, err = s.AppendRecentSessionsJSON(buf[:0], Filter{UserID: "u"}, 5); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("AppendReadJSON into a large enough buffer allocates %v times per call", allocs)
+	}
+}
+
+func TestModeEntityField(t *testing.T) {
+	for m, want := range map[Mode]string{ModeAgent: "agent_id", ModeTeam: "team_id",
+		ModeWorkflow: "workflow_id", ModeWorkflowV2: "workflow_id"} {
+		if got := m.EntityField(); got != want {
+			t.Errorf("%s.EntityField() = %q, want %q", m, got, want)
+		}
+		// The store filters by that field: a session whose field holds "e"
+		// is found by EntityID "e".
+		s := open(t, WithMode(m))
+		mustUpsert(t, s, "session_id", "x", want, "e")
+		mustUpsert(t, s, "session_id", "y")
+		if got, err := s.GetAllSessionIDs(Filter{EntityID: "e"}); err != nil || !slices.Equal(got, []string{"x"}) {
+			t.Errorf("mode %s: GetAllSessionIDs(EntityID e) = %v, %v", m, got, err)
+		}
+	}
+	var nilStore *Store
+	if nilStore.Mode() != "" {
+		t.Error("nil Store has a mode")
+	}
+}
