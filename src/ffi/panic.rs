@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Runs `body`; on failure writes the message to `out_error` (when it is not NULL).
 ///
 /// Catching a panic is sound here because the engine validates before it mutates, so a panic cannot
-/// leave the tables half-changed, and parking_lot locks do not poison.
+/// leave the tables half-changed (and the store ignores the lock poisoning such a panic would cause).
 pub(crate) fn guard(out_error: *mut *mut c_char, body: impl FnOnce() -> Result<()>) -> ss_status {
     let (status, message) = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return ss_status::Ok,
