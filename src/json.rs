@@ -65,21 +65,19 @@ pub fn checked_text(bytes: &[u8]) -> Result<&str> {
 
 /// Maps a serde_json error to our kinds: malformed text is `InvalidJson`, a well-formed value of the
 /// wrong shape is `shape_kind` (the caller knows whether that is a bad session or a bad argument).
+///
+/// serde_json's own categories cannot be trusted for this: it calls an out-of-range number or a
+/// non-string enum value a syntax error, and may report a shape error before it has seen the rest of
+/// the text. So the text is checked for syntax on its own, which costs a second parse on errors only.
 pub fn classify(err: serde_json::Error, text: &str, shape_kind: ErrorKind) -> Error {
     let message = err.to_string();
-    if message.starts_with(DUPLICATE_KEY) {
+    // Our own visitor says "duplicate key", serde's derive says "duplicate field".
+    if message.starts_with(DUPLICATE_KEY) || message.starts_with("duplicate field") {
         return Error::invalid_json(message);
     }
-    match err.classify() {
-        serde_json::error::Category::Data => {
-            // A shape error can be reported before the parser has seen the rest of the text; make sure
-            // malformed text is always called malformed.
-            if let Err(syntax) = serde_json::from_str::<de::IgnoredAny>(text) {
-                return Error::invalid_json(syntax.to_string());
-            }
-            Error::new(shape_kind, message)
-        }
-        _ => Error::invalid_json(message),
+    match serde_json::from_str::<de::IgnoredAny>(text) {
+        Err(syntax) => Error::invalid_json(syntax.to_string()),
+        Ok(_) => Error::new(shape_kind, message),
     }
 }
 

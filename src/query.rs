@@ -22,15 +22,16 @@ pub struct Query {
     pub created_before: Option<i64>,
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
+    #[serde(default, deserialize_with = "sort_by")]
     pub sort_by: Option<SortBy>,
+    #[serde(default, deserialize_with = "sort_order")]
     pub sort_order: Option<SortOrder>,
     /// Page size; absent or null means every match.
     pub limit: Option<u64>,
     pub offset: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SortBy {
     #[default]
     CreatedAt,
@@ -38,8 +39,7 @@ pub enum SortBy {
     SessionId,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SortOrder {
     Asc,
     #[default]
@@ -94,6 +94,34 @@ impl Query {
     }
 }
 
+// Only the documented strings: serde's derive would also take {"updated_at": null} for a unit variant.
+fn sort_by<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<SortBy>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|name| match name.as_str() {
+            "created_at" => Ok(SortBy::CreatedAt),
+            "updated_at" => Ok(SortBy::UpdatedAt),
+            "session_id" => Ok(SortBy::SessionId),
+            _ => Err(serde::de::Error::custom(format_args!(
+                "unknown sort_by {name:?}: expected \"created_at\", \"updated_at\" or \"session_id\""
+            ))),
+        })
+        .transpose()
+}
+
+fn sort_order<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<SortOrder>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|name| match name.as_str() {
+            "asc" => Ok(SortOrder::Asc),
+            "desc" => Ok(SortOrder::Desc),
+            _ => Err(serde::de::Error::custom(format_args!(
+                "unknown sort_order {name:?}: expected \"asc\" or \"desc\""
+            ))),
+        })
+        .transpose()
+}
+
 fn empty_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
     Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
@@ -119,9 +147,15 @@ struct Needle {
     lower: String,
 }
 
+/// Lower-cases one character at a time: `str::to_lowercase` applies context rules (the Greek final
+/// sigma) that would make "ΑΣ" fold differently alone and inside "ΑΣΟΣ".
+fn fold(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
 impl Needle {
     fn new(needle: &str) -> Self {
-        Needle { lower: needle.to_lowercase() }
+        Needle { lower: fold(needle) }
     }
 
     fn found_in(&self, haystack: &str) -> bool {
@@ -130,7 +164,7 @@ impl Needle {
             return needle.is_empty()
                 || haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
         }
-        haystack.to_lowercase().contains(&self.lower)
+        fold(haystack).contains(&self.lower)
     }
 }
 
@@ -169,5 +203,6 @@ mod tests {
         assert!(!Needle::new("paris").found_in("Rome"));
         assert!(Needle::new("ÉTÉ").found_in("un été à Nice"));
         assert!(Needle::new("straße").found_in("STRASSE straße"));
+        assert!(Needle::new("ΑΣ").found_in("ΑΣΟΣ"), "no final-sigma context rule");
     }
 }

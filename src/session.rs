@@ -58,6 +58,10 @@ impl<'a> SessionInput<'a> {
             }
         }
         input.session_id = match session_id {
+            Some(id) if id.contains('\0') => {
+                // No C caller could name it: ids are NUL-terminated there.
+                return Err(Error::invalid_session("session_id must not contain U+0000"));
+            }
             Some(id) if !id.is_empty() => id,
             Some(_) => return Err(Error::invalid_session("session_id must not be empty")),
             None => return Err(Error::invalid_session("session_id is required")),
@@ -228,6 +232,7 @@ mod tests {
         for bad in [
             r#"{}"#,
             r#"{"session_id":""}"#,
+            r#"{"session_id":"a\u0000b"}"#,
             r#"{"session_id":7}"#,
             r#"{"session_id":null}"#,
             r#"{"session_id":"s","user_id":1}"#,
