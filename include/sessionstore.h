@@ -80,8 +80,9 @@ enum ss_status
    */
   SS_STATUS_INVALID_ARGUMENT = 2,
   /**
-   * The input is not acceptable JSON: a syntax error, invalid UTF-8, duplicate keys in an object, or
-   * nesting deeper than 256 levels.
+   * The input is not acceptable JSON: a syntax error, invalid UTF-8, nesting deeper than 256 levels,
+   * or duplicate keys in an object the store reads (a session's top level or its session_data, a
+   * query, a config, an import). Opaque values are kept byte for byte, duplicates and all.
    */
   SS_STATUS_INVALID_JSON = 3,
   /**

@@ -17,8 +17,9 @@ pub enum ss_status {
     /// A missing or malformed argument: a required pointer is NULL, a mode, config key or query key is
     /// unknown, a value is out of range, or an id is not UTF-8.
     InvalidArgument = 2,
-    /// The input is not acceptable JSON: a syntax error, invalid UTF-8, duplicate keys in an object, or
-    /// nesting deeper than 256 levels.
+    /// The input is not acceptable JSON: a syntax error, invalid UTF-8, nesting deeper than 256 levels,
+    /// or duplicate keys in an object the store reads (a session's top level or its session_data, a
+    /// query, a config, an import). Opaque values are kept byte for byte, duplicates and all.
     InvalidJson = 3,
     /// Well-formed JSON that breaks the session schema (e.g. a missing `session_id`, a `user_id` that is
     /// not a string, a `session_type` other than the handle's mode).
