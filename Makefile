@@ -17,6 +17,10 @@ VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indi
 
 all: lib
 
+# Long model and stress runs, cargo-fuzz, Rust sanitizers: make test-long, make fuzz, make sanitize.
+# (The bounded model, stress and hostile-input suites run in test-rust.)
+include mk/reliability.mk
+
 # The library, its soname link (what programs linked against it look for) and the header.
 lib:
 	$(CARGO) build --release --locked
