@@ -144,10 +144,14 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
     }
 }
 
+/// Whether `s` needs escaping to be written as a JSON string.
+pub fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
-    let needs_escape = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
-    if needs_escape {
+    if needs_escape(s) {
         // serde_json writes valid UTF-8 into a String-backed buffer, so this cannot fail.
         out.push_str(&serde_json::to_string(s).expect("a str always serialises"));
     } else {

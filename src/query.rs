@@ -95,7 +95,9 @@ impl Query {
 }
 
 // Only the documented strings: serde's derive would also take {"updated_at": null} for a unit variant.
-fn sort_by<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<SortBy>, D::Error> {
+fn sort_by<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<SortBy>, D::Error> {
     Option::<String>::deserialize(deserializer)?
         .map(|name| match name.as_str() {
             "created_at" => Ok(SortBy::CreatedAt),

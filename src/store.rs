@@ -179,7 +179,7 @@ impl Store {
             if i > 0 {
                 out.push(',');
             }
-            json::write_str(&mut out, &record.id);
+            record.write_id(&mut out);
         }
         out.push(']');
         out
@@ -276,7 +276,7 @@ impl Store {
             if i > 0 {
                 out.push(',');
             }
-            json::write_str(&mut out, &record.id);
+            record.write_id(&mut out);
             out.push(':');
             out.push_str(&record.json);
         }
@@ -346,14 +346,20 @@ impl Store {
         }
     }
 
-    fn check_conflict(&self, tables: &Tables, session_id: &str) -> Result<()> {
+    /// The stored session with this id, when it has this handle's type; a conflict when it has another.
+    fn existing<'t>(&self, tables: &'t Tables, session_id: &str) -> Result<Option<&'t Record>> {
         match tables.get(session_id) {
             Some(existing) if existing.ty != self.mode => Err(Error::conflict(format!(
                 "session {session_id:?} already exists with session_type {:?}; this handle's mode is {:?}",
-                existing.ty.as_str(), self.mode.as_str()
+                existing.ty.as_str(),
+                self.mode.as_str()
             ))),
-            _ => Ok(()),
+            existing => Ok(existing),
         }
+    }
+
+    fn check_conflict(&self, tables: &Tables, session_id: &str) -> Result<()> {
+        self.existing(tables, session_id).map(|_| ())
     }
 
     /// Stores `input` as a session of this handle's type.
@@ -364,10 +370,8 @@ impl Store {
         created_at: Option<i64>,
         updated_at: i64,
     ) -> Result<&'t Record> {
-        self.check_conflict(tables, &input.session_id)?;
-        let created_at = created_at
-            .or_else(|| tables.get(&input.session_id).map(|existing| existing.created_at))
-            .unwrap_or(updated_at);
+        let stored_created_at = self.existing(tables, &input.session_id)?.map(|existing| existing.created_at);
+        let created_at = created_at.or(stored_created_at).unwrap_or(updated_at);
         let record = tables.put(NewRecord {
             id: &input.session_id,
             ty: self.mode,

@@ -5,6 +5,7 @@
 //! answers "recent" directly (walk it backwards) and creation-time ranges; insertion-order listings
 //! re-sort their result by `seq`, which costs the size of the result.
 
+use crate::json;
 use crate::session_type::SessionType;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
@@ -15,6 +16,9 @@ use std::sync::Arc;
 pub struct Record {
     pub id: Arc<str>,
     pub ty: SessionType,
+    /// The id needs no escaping in JSON. Listings copy ids without looking at each byte: that check,
+    /// queued behind the cache miss of every id, was most of the cost of a long listing.
+    id_is_plain: bool,
     pub user: Option<Arc<str>>,
     pub entity: Option<Arc<str>>,
     pub name: Option<Box<str>>,
@@ -23,6 +27,20 @@ pub struct Record {
     /// Position in first-insertion order; kept when the session is updated.
     pub seq: u64,
     pub json: Box<str>,
+}
+
+impl Record {
+    /// Appends the id as a JSON string.
+    pub fn write_id(&self, out: &mut String) {
+        if self.id_is_plain {
+            out.reserve(self.id.len() + 2);
+            out.push('"');
+            out.push_str(&self.id);
+            out.push('"');
+        } else {
+            json::write_str(out, &self.id);
+        }
+    }
 }
 
 /// What a caller wants stored under an id; the tables decide the rest.
@@ -102,6 +120,7 @@ impl Tables {
         let record = Record {
             id: Arc::from(new.id),
             ty: new.ty,
+            id_is_plain: !json::needs_escape(new.id),
             user: new.user.map(|u| intern(&index.by_user, u)),
             entity: new.entity.map(|e| intern(&index.by_entity, e)),
             name: new.name.map(Box::from),

@@ -400,3 +400,15 @@ fn indexes_stay_consistent_through_moves_between_users_entities_and_times() {
         .sum();
     assert_eq!(total, store.stats().sessions());
 }
+
+#[test]
+fn ids_that_need_escaping_are_listed_and_exported_as_valid_json() {
+    let store = open(SessionType::Agent);
+    let id = "quote\" back\\slash\ttab é";
+    upsert(&store, json!({"session_id": id, "user_id": "u"}));
+    upsert(&store, json!({"session_id": "plain", "user_id": "u"}));
+    assert_eq!(ids(&store.get_all_session_ids(Filter::new(Some("u"), None))), [id, "plain"]);
+    let export = parse(&store.export());
+    assert_eq!(export[id]["session_id"], id);
+    assert_eq!(export["plain"]["session_id"], "plain");
+}
