@@ -20,6 +20,8 @@ all: lib
 # Long model and stress runs, cargo-fuzz, Rust sanitizers: make test-long, make fuzz, make sanitize.
 # (The bounded model, stress and hostile-input suites run in test-rust.)
 include mk/reliability.mk
+# The cross-language benchmark (make bench) and its one-minute smoke run (make bench-smoke).
+include mk/bench.mk
 
 # The library, its soname link (what programs linked against it look for) and the header.
 lib:
@@ -30,7 +32,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: check-header check-readme test-rust test-c test-cpp test-node test-go
+test: check-header check-readme test-rust test-c test-cpp test-node test-go bench-smoke
 	@echo "make test: all suites passed"
 
 # build.rs regenerates the header on every build; a difference from the committed one means the

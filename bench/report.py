@@ -1,0 +1,466 @@
+#!/usr/bin/env python3
+"""Turns a results.jsonl of bench/run.py into the markdown report (docs/bench.md): per store size, the
+median and p99 of every operation for every row with each row's ratio to the floor, memory, thread
+scaling, the bindings' overheads, criterion's figures and the targets, met or missed.
+
+    python3 bench/report.py target/bench-run/results.jsonl docs/bench.md
+
+Standard library only. write() returns the problems a smoke run must fail on (failed rows, rows that
+disagree on what the same query returned).
+"""
+
+import json
+import os
+import sys
+
+ROW_ORDER = ["floor", "rust", "c", "c++", "go", "node", "agno", "redis"]
+ROW_LABEL = {
+    "floor": "floor (Rust)", "rust": "engine from Rust", "c": "engine from C", "c++": "C++ binding",
+    "go": "Go binding", "node": "Node binding", "agno": "Agno 1.8.4", "redis": "Redis 7 (hiredis)",
+}
+OPS = ["read", "update", "insert", "recent", "ids", "query", "export", "import"]
+OP_LABEL = {
+    "read": "read (random id)",
+    "update": "upsert: update",
+    "insert": "upsert: insert",
+    "recent": "get_recent_sessions(user, 5)",
+    "ids": "get_all_session_ids(entity)",
+    "query": "query: name, by updated_at, page of 20",
+    "export": "export (whole store)",
+    "import": "import (whole store)",
+}
+CHECKED_OPS = ("recent", "ids", "query")
+
+
+def fmt_ns(ns):
+    if ns is None:
+        return "n/a"
+    if ns < 1_000:
+        return f"{ns:.0f} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:.3g} µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1e6:.3g} ms"
+    return f"{ns / 1e9:.3g} s"
+
+
+def fmt_bytes(b):
+    if b is None:
+        return "n/a"
+    if b >= 1 << 30:
+        return f"{b / (1 << 30):.2f} GiB"
+    if b >= 1 << 20:
+        return f"{b / (1 << 20):.1f} MiB"
+    return f"{b / 1024:.0f} KiB"
+
+
+def size_label(n, size):
+    count = f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
+        f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+    return f"{count} sessions × {size // 1024} KiB"
+
+
+def load(path):
+    cond, recs = {}, []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            if "conditions" in r:
+                cond = r["conditions"]
+            else:
+                recs.append(r)
+    return cond, recs
+
+
+class Results:
+    def __init__(self, recs):
+        self.recs = recs
+        self.by = {}
+        self.errors = {}
+        for r in recs:
+            if "error" in r:
+                self.errors.setdefault((r["row"], r.get("n"), r.get("size")), []).append(r["error"])
+            elif "op" in r and "n" in r:
+                self.by[(r["row"], r["n"], r["size"], r["op"])] = r
+        self.configs = sorted({(r["n"], r["size"]) for r in recs if "n" in r and r.get("src") != "binding"
+                               and r.get("n") is not None}, key=lambda c: (c[0], c[1]))
+
+    def get(self, row, n, size, op):
+        return self.by.get((row, n, size, op))
+
+    def median(self, row, n, size, op):
+        r = self.get(row, n, size, op)
+        if r is None:
+            return None
+        return r.get("median_ns", r.get("ns_per_op"))
+
+    def rows_present(self, n, size):
+        present = {r["row"] for r in self.recs if r.get("n") == n and r.get("size") == size}
+        present |= {k[0] for k in self.errors if k[1] == n and k[2] == size}
+        return [row for row in ROW_ORDER if row in present]
+
+
+def mbps(rec):
+    if rec and rec.get("bytes") and rec.get("median_ns"):
+        return rec["bytes"] / (rec["median_ns"] / 1e9) / 1e6
+    return None
+
+
+def cell(res, row, n, size, op):
+    r = res.get(row, n, size, op)
+    if r is None:
+        err = res.errors.get((row, n, size))
+        return "n/a" if not err else "n/a¹"
+    if "timeout_s" in r:
+        return f"> {r['timeout_s']:.0f} s (gave up)"
+    if "ns_per_op" in r and "median_ns" not in r:
+        text = f"{fmt_ns(r['ns_per_op'])} (mean)"
+    else:
+        text = f"{fmt_ns(r['median_ns'])} / {fmt_ns(r['p99_ns'])}"
+    floor = res.median("floor", n, size, op)
+    mine = r.get("median_ns", r.get("ns_per_op"))
+    if op in ("export", "import"):
+        rate = mbps(r)
+        if rate is not None:
+            text += f", {rate:,.0f} MB/s"
+    if floor and row != "floor" and mine is not None and r.get("src") != "binding":
+        text += f" ({mine / floor:.1f}×)"
+    if r.get("samples") is not None and r["samples"] < 20:
+        text += f" [{r['samples']}]"
+    return text
+
+
+def table(res, n, size):
+    rows = res.rows_present(n, size)
+    out = ["| operation | " + " | ".join(ROW_LABEL[r] for r in rows) + " |",
+           "|---|" + "---|" * len(rows)]
+    for op in OPS:
+        if not any(res.get(r, n, size, op) for r in rows):
+            continue
+        out.append(f"| {OP_LABEL[op]} | " + " | ".join(cell(res, r, n, size, op) for r in rows) + " |")
+    notes = []
+    for r in rows:
+        for e in res.errors.get((r, n, size), []):
+            notes.append(f"¹ {ROW_LABEL[r]}: {e}")
+    return "\n".join(out) + ("\n\n" + "\n".join(f"- {x}" for x in notes) if notes else "")
+
+
+def memory_table(res):
+    out = ["| store | row | sessions | JSON bytes | RSS growth | × JSON bytes | peak growth | load time |",
+           "|---|---|---|---|---|---|---|---|"]
+    for n, size in res.configs:
+        for row in ROW_ORDER:
+            m = res.get(row, n, size, "memory")
+            if not m:
+                continue
+            ratio = m["rss_growth"] / m["json_bytes"] if m["json_bytes"] else 0
+            out.append(f"| {size_label(n, size)} | {ROW_LABEL[row]} | {m['sessions']:,} | {fmt_bytes(m['json_bytes'])} | "
+                       f"{fmt_bytes(m['rss_growth'])} | {ratio:.2f} | {fmt_bytes(m['peak_growth'])} | {m['load_s']:.1f} s |")
+    return "\n".join(out)
+
+
+def threads_table(res):
+    out = ["| store | 1 thread reads | 2 threads reads | scaling | 1 thread, 10% upserts | 2 threads, 10% upserts | scaling |",
+           "|---|---|---|---|---|---|---|"]
+    found = False
+    for n, size in res.configs:
+        t = res.get("c", n, size, "threads")
+        if not t:
+            continue
+        found = True
+        out.append(f"| {size_label(n, size)} | {t['read_1'] / 1e6:.2f} M/s | {t['read_2'] / 1e6:.2f} M/s | "
+                   f"{t['read_2'] / t['read_1']:.2f}× | {t['mixed_1'] / 1e6:.2f} M/s | {t['mixed_2'] / 1e6:.2f} M/s | "
+                   f"{t['mixed_2'] / t['mixed_1']:.2f}× |")
+    return "\n".join(out) if found else "No thread measurements in this run."
+
+
+def bindings_table(res):
+    recs = [r for r in res.recs if r.get("src") == "binding"]
+    if not recs:
+        return "Not run (`--rows` without `bindings`)."
+    out = ["| binding | operation | ns/op (binding) | ns/op (C, same run) | overhead over C |", "|---|---|---|---|---|"]
+    notes = []
+    for r in recs:
+        if "error" in r:
+            notes.append(f"- {ROW_LABEL.get(r['row'], r['row'])}: n/a — {r['error']}")
+            continue
+        if "warning" in r:
+            notes.append(f"- {ROW_LABEL.get(r['row'], r['row'])}: {r['warning']}")
+            continue
+        c = r.get("c_ns_per_op")
+        over = f"{r['ns_per_op'] - c:+.0f} ns" if c is not None else "n/a"
+        out.append(f"| {r['row']} | {r['op']} | {r['ns_per_op']:.1f} | {c if c is not None else 'n/a'} | {over} |")
+    text = "\n".join(out) if len(out) > 2 else ""
+    return text + ("\n\n" + "\n".join(notes) if notes else "")
+
+
+def criterion_table(res):
+    recs = [r for r in res.recs if r.get("row") == "criterion"]
+    if not recs:
+        return "Not run (`--rows` without `criterion`)."
+    errs = [r["error"] for r in recs if "error" in r]
+    if errs:
+        return "n/a: " + "; ".join(errs)
+    out = ["| benchmark | median | 95% interval of the median |", "|---|---|---|"]
+    for r in sorted(recs, key=lambda r: r["bench"]):
+        out.append(f"| {r['bench']} | {fmt_ns(r['median_ns'])} | {fmt_ns(r['median_lo'])} – {fmt_ns(r['median_hi'])} |")
+    return "\n".join(out)
+
+
+def crit(res, name):
+    for r in res.recs:
+        if r.get("row") == "criterion" and r.get("bench") == name:
+            return r["median_ns"]
+    return None
+
+
+def targets(res):
+    """[(number, target, figures, status)] with status 'met', 'missed' or 'not measured'."""
+    out = []
+    one_k = [c for c in res.configs if c[1] == 1024]
+
+    def verdict(oks):
+        oks = [o for o in oks if o is not None]
+        if not oks:
+            return "not measured"
+        return "met" if all(oks) else "missed"
+
+    # 1. read from C <= 2x floor
+    figs, oks = [], []
+    for n, s in one_k:
+        c, f = res.median("c", n, s, "read"), res.median("floor", n, s, "read")
+        if c and f:
+            figs.append(f"{size_label(n, s)}: C {fmt_ns(c)}, floor {fmt_ns(f)} = {c / f:.2f}×")
+            oks.append(c <= 2 * f)
+    out.append((1, "Read of a 1 KiB session from C ≤ 2× the floor", "; ".join(figs), verdict(oks)))
+
+    # 2. recent at 1M < 10 us and <= 1.5x its 10k figure
+    big, small = res.median("c", 1_000_000, 1024, "recent"), res.median("c", 10_000, 1024, "recent")
+    figs, oks = [], []
+    if big:
+        figs.append(f"1M: {fmt_ns(big)}")
+        oks.append(big < 10_000)
+    if big and small:
+        figs.append(f"10k: {fmt_ns(small)}, ratio {big / small:.2f}×")
+        oks.append(big <= 1.5 * small)
+    fb, fs = res.median("floor", 1_000_000, 1024, "recent"), res.median("floor", 10_000, 1024, "recent")
+    if fb and fs:
+        figs.append(f"the floor itself: 1M {fmt_ns(fb)}, 10k {fmt_ns(fs)}, {fb / fs:.2f}×")
+    cb, cs = crit(res, "get_recent_sessions/1000000"), crit(res, "get_recent_sessions/10000")
+    if cb and cs:
+        figs.append(f"criterion (Rust, back-to-back calls): 1M {fmt_ns(cb)}, 10k {fmt_ns(cs)}, {cb / cs:.2f}×")
+    out.append((2, "get_recent_sessions(user, 5) from C at 1M sessions < 10 µs and ≤ 1.5× its 10k figure",
+                "; ".join(figs), verdict(oks) if len(oks) == 2 else ("missed" if oks and not all(oks) else "not measured")))
+
+    # 3. upsert 1 KiB from C < 2 us median
+    figs, oks, met_at = [], [], []
+    for n, s in one_k:
+        u, i, f = res.median("c", n, s, "update"), res.median("c", n, s, "insert"), res.median("floor", n, s, "update")
+        if u:
+            figs.append(f"{size_label(n, s)}: update {fmt_ns(u)}" + (f", insert {fmt_ns(i)}" if i else "")
+                        + (f" (floor: update {fmt_ns(f)})" if f else ""))
+            oks.append(u < 2000)
+            if u < 2000:
+                met_at.append(size_label(n, s).split(" ")[0])
+    v = verdict(oks)
+    if v == "missed" and met_at:
+        v = f"missed (met at {', '.join(met_at)} only)"
+    out.append((3, "Upsert of a 1 KiB session from C < 2 µs median", "; ".join(figs), v))
+
+    # 4. binding overheads on read
+    limits = {"go": 200, "node": 500, "c++": 20}
+    figs, oks = [], []
+    for lang, limit in limits.items():
+        r = next((x for x in res.recs if x.get("src") == "binding" and x.get("row") == lang and x.get("op") == "read"
+                  and "ns_per_op" in x), None)
+        if r and r.get("c_ns_per_op") is not None:
+            over = r["ns_per_op"] - r["c_ns_per_op"]
+            figs.append(f"{lang}: {over:+.0f} ns (limit +{limit})")
+            oks.append(over <= limit)
+        else:
+            figs.append(f"{lang}: n/a")
+            oks.append(None)
+    v = verdict(oks)
+    if v == "met" and any(o is None for o in oks):
+        v = "partly measured (met where measured)"
+    out.append((4, "Overhead over C of a 1 KiB read: Go ≤ +200 ns, Node ≤ +500 ns, C++ ≤ +20 ns", "; ".join(figs), v))
+
+    # 5. memory at 1M x 1 KiB <= 1.3x JSON bytes
+    m = res.get("c", 1_000_000, 1024, "memory")
+    if m:
+        ratio = m["rss_growth"] / m["json_bytes"]
+        out.append((5, "1M sessions of 1 KiB held in ≤ 1.3× their JSON bytes (RSS growth)",
+                    f"{fmt_bytes(m['rss_growth'])} for {fmt_bytes(m['json_bytes'])} of JSON = {ratio:.2f}× "
+                    f"(peak {m['peak_growth'] / m['json_bytes']:.2f}×)", "met" if ratio <= 1.3 else "missed"))
+    else:
+        out.append((5, "1M sessions of 1 KiB held in ≤ 1.3× their JSON bytes (RSS growth)", "", "not measured"))
+
+    # 6. against agno at 100k
+    figs, oks = [], []
+    for op, want in (("recent", 100), ("ids", 100), ("update", 5)):
+        for s in (1024, 16384):
+            a, c = res.median("agno", 100_000, s, op), res.median("c", 100_000, s, op)
+            if a and c:
+                figs.append(f"{op} {s // 1024} KiB: Agno {fmt_ns(a)} / C {fmt_ns(c)} = {a / c:,.0f}× (want ≥ {want}×)")
+                oks.append(a / c >= want)
+    for op in ("ids",):
+        a, f = res.median("agno", 100_000, 1024, op), res.median("floor", 100_000, 1024, op)
+        if a and f:
+            figs.append(f"(the floor's {op} at 100k × 1 KiB: {a / f:,.0f}× Agno)")
+    out.append((6, "Against Agno at 100k sessions: ≥ 100× on get_recent_sessions and get_all_session_ids(entity); ≥ 5× on upsert",
+                "; ".join(figs), verdict(oks)))
+
+    # 7. against redis: >= 50x lower median on read and recent
+    figs, oks = [], []
+    for n, s in res.configs:
+        for op in ("read", "recent"):
+            r, c, f = res.median("redis", n, s, op), res.median("c", n, s, op), res.median("floor", n, s, op)
+            if r and c:
+                figs.append(f"{size_label(n, s)} {op}: {r / c:,.0f}×" + (f" (floor {r / f:,.0f}×)" if f else ""))
+                oks.append(r / c >= 50)
+    v = verdict(oks)
+    met_at = [size_label(n, s) for n, s in res.configs
+              if all(res.median("redis", n, s, op) and res.median("c", n, s, op)
+                     and res.median("redis", n, s, op) / res.median("c", n, s, op) >= 50 for op in ("read", "recent"))]
+    if v == "missed" and met_at:
+        v = f"missed (met at {', '.join(met_at)} only)"
+    out.append((7, "Against Redis: ≥ 50× lower median latency on read and get_recent_sessions", "; ".join(figs), v))
+
+    # 8. threads
+    figs, oks = [], []
+    for n, s in res.configs:
+        t = res.get("c", n, s, "threads")
+        if t:
+            r2, m2 = t["read_2"] / t["read_1"], t["mixed_2"] / t["mixed_1"]
+            figs.append(f"{size_label(n, s)}: reads {r2:.2f}×, 10% writes {m2:.2f}×")
+            oks += [r2 >= 1.7, m2 >= 1.4]
+    out.append((8, "Two threads: reads ≥ 1.7× one thread's throughput; with 10% writes ≥ 1.4×", "; ".join(figs), verdict(oks)))
+
+    # 9. export / import of 1M at >= 300 MB/s
+    figs, oks = [], []
+    for op in ("export", "import"):
+        r = res.get("c", 1_000_000, 1024, op)
+        if r is None:
+            continue
+        if "timeout_s" in r:
+            figs.append(f"{op}: gave up after {r['timeout_s']:.0f} s (< {r.get('bytes', 1.2e9) / r['timeout_s'] / 1e6:.0f} MB/s)"
+                        if r.get("bytes") else f"{op}: gave up after {r['timeout_s']:.0f} s")
+            oks.append(False)
+        else:
+            rate = mbps(r)
+            figs.append(f"{op}: {fmt_bytes(r['bytes'])} in {fmt_ns(r['median_ns'])} = {rate:,.0f} MB/s")
+            oks.append(rate >= 300)
+    out.append((9, "Export and import of 1M sessions at ≥ 300 MB/s", "; ".join(figs), verdict(oks)))
+    return out
+
+
+def consistency(res):
+    problems = []
+    for n, size in res.configs:
+        for op in CHECKED_OPS:
+            vals = {}
+            for row in ROW_ORDER:
+                r = res.get(row, n, size, op)
+                if r and "check" in r:
+                    vals[row] = r["check"]
+            if len(set(vals.values())) > 1:
+                problems.append(f"{size_label(n, size)}: rows disagree on {op} of the plan's first call: {vals}")
+    return problems
+
+
+def write(results_path, md_path):
+    cond, recs = load(results_path)
+    res = Results(recs)
+    problems = consistency(res)
+    failed = [f"{row} at n={n} size={size}: {'; '.join(e)}" for (row, n, size), e in res.errors.items()
+              if row in ("floor", "rust", "c")]
+    L = []
+    L.append("# sessionstore benchmark")
+    L.append("")
+    L.append("Generated by `make bench` (bench/run.py → bench/report.py); do not edit by hand. "
+             "Every row ran on the same generated workload, in one run, on one machine.")
+    L.append("")
+    L.append("## Conditions")
+    L.append("")
+    L.append(f"- {cond.get('mode', '?')} run, {cond.get('date', '?')}, {cond.get('duration_s', '?')} s; "
+             f"load average at start {' '.join(cond.get('loadavg', []))}, at end {' '.join(cond.get('loadavg_end', []))}")
+    L.append(f"- {cond.get('cpu', '?')}, {cond.get('cores', '?')} cores, {cond.get('memory_gib', '?')} GiB, Linux {cond.get('kernel', '?')}")
+    L.append(f"- commit {cond.get('commit', '?')}; {cond.get('rustc', '')}; {cond.get('cc', '')}; Python {cond.get('python', '')}; "
+             f"{cond.get('redis', '')}; hiredis {cond.get('hiredis') or 'n/a'}; agno {cond.get('agno') or 'n/a'}; "
+             f"Redis server and client pinned with: {cond.get('redis_pinning', 'none')}")
+    L.append(f"- per operation and row: at most {cond.get('max_samples')} timed calls or {cond.get('time_cap_s')} s, "
+             f"whichever comes first; export/import: at most {cond.get('big_samples')} calls, "
+             f"given up after {cond.get('deadline_s')} s for one call")
+    L.append("")
+    L.append("## Targets")
+    L.append("")
+    L.append("| # | target | measured | verdict |")
+    L.append("|---|---|---|---|")
+    for num, text, figs, status in targets(res):
+        mark = {"met": "**met**", "missed": "**missed**"}.get(status, status)
+        L.append(f"| {num} | {text} | {figs or 'n/a'} | {mark} |")
+    L.append("")
+    L.append("## Latency per operation")
+    L.append("")
+    L.append("Each cell: median / p99 of single calls (the timer's own cost subtracted), and in parentheses "
+             "the median's ratio to the floor's. Export and import also give their throughput (MB = 10⁶ bytes "
+             "of the exported JSON per second). `[k]`: only k calls fitted in the time cap, so the p99 is the "
+             "slowest of them. n/a: the row was not run or failed (reason below the table).")
+    for n, size in res.configs:
+        L.append("")
+        L.append(f"### {size_label(n, size)}")
+        L.append("")
+        L.append(table(res, n, size))
+    L.append("")
+    L.append("## Memory")
+    L.append("")
+    L.append("RSS growth of the process holding the store (for Redis: of redis-server) from the empty store to "
+             "the loaded one, sessions streamed from the file one at a time; peak: the high-water mark's "
+             "growth over the same baseline. JSON bytes: the sessions as generated (one compact line each).")
+    L.append("")
+    L.append(memory_table(res))
+    L.append("")
+    L.append("## Two threads on one store (C)")
+    L.append("")
+    L.append("Throughput of random reads, then of a mix with one upsert (update) in ten calls, by one thread and by "
+             "two threads sharing one handle, each for the same time.")
+    L.append("")
+    L.append(threads_table(res))
+    L.append("")
+    L.append("## Bindings (their own `make -C bindings/<lang> bench`, 10k sessions of about 1 KiB)")
+    L.append("")
+    L.append("Figures as the bindings report them (ns per call, with C measured in the same run by the same "
+             "program); their workloads are the bindings' own, not bench/gen_sessions.py's.")
+    L.append("")
+    L.append(bindings_table(res))
+    L.append("")
+    L.append("## Criterion (benches/engine.rs, engine from Rust)")
+    L.append("")
+    L.append(criterion_table(res))
+    L.append("")
+    if problems or failed:
+        L.append("## Problems in this run")
+        L.append("")
+        for p in problems + failed:
+            L.append(f"- {p}")
+        L.append("")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for extra in ("method.md", "analysis.md"):
+        path = os.path.join(here, extra)
+        if os.path.exists(path):
+            with open(path) as f:
+                L.append(f.read().rstrip())
+                L.append("")
+    with open(md_path, "w") as f:
+        f.write("\n".join(L))
+    return problems + failed
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    for p in write(sys.argv[1], sys.argv[2]):
+        print("problem:", p, file=sys.stderr)

@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Runs the benchmark: every row on the same generated workload, in one run on one machine.
+
+    python3 bench/run.py --full  --out docs               # what `make bench` runs
+    python3 bench/run.py --smoke --out target/bench-smoke # what `make bench-smoke` runs (1k sessions)
+
+Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke):
+    floor      target/bench-bin/ss-bench-rust --row floor   the least any in-process store must do
+    rust       target/bench-bin/ss-bench-rust --row rust    the engine through its Rust API
+    c          target/bench-bin/ss_driver                   the engine through the C ABI
+    redis      target/bench-bin/redis_driver                Redis 7 on loopback (started and stopped here)
+    agno       target/bench-venv/bin/python bench/agno_driver.py   agno 1.8.4 InMemoryStorage
+    bindings   `make -C bindings/<lang> bench` for cpp, go, node, when that target exists
+    criterion  `cargo bench --bench engine` (benches/engine.rs)
+
+Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ...; one "memory" line;
+"timeout_s" when an export or import call outran --deadline). This script collects them into
+<out-of-tree>/results.jsonl, then writes <out>/bench.md (bench/report.py) and <out>/bench.png
+(bench/plot.py, with the virtualenv's matplotlib). A row that is missing or fails is reported as "n/a"
+with the reason; it never stops the run. In --smoke mode, a failing row or rows that disagree on the
+results of the same query make the exit status non-zero (the smoke test is part of `make test`).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import gen_sessions  # noqa: E402
+
+BIN = os.path.join(ROOT, "target", "bench-bin")
+VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
+FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
+SMOKE_SIZES = [(1000, 1024)]
+ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion"]
+SMOKE_ROWS = ["floor", "rust", "c"]
+CHECKED_OPS = ("recent", "ids", "query")
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        return ""
+
+
+def conditions():
+    cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -n1")
+    mem = sh("free -g | awk '/^Mem:/ {print $2}'")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "host": platform.node(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem,
+        "kernel": platform.release(),
+        "loadavg": open("/proc/loadavg").read().split()[:3],
+        "commit": sh(f"git -C {ROOT} rev-parse --short HEAD") + (" (with uncommitted changes)" if sh(f"git -C {ROOT} status --porcelain") else ""),
+        "rustc": sh("rustc --version"),
+        "cc": sh("cc --version | head -n1"),
+        "python": platform.python_version(),
+        "redis": sh("redis-server --version"),
+        "hiredis": sh("dpkg-query -W -f='${Version}' libhiredis-dev 2>/dev/null"),
+        "agno": sh(f"{VENV_PY} -c 'import importlib.metadata as m; print(m.version(\"agno\"))' 2>/dev/null") if os.path.exists(VENV_PY) else "",
+    }
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# redis-server and its client both run on CPU 0 when taskset exists: on this kind of VM a round trip
+# between two vCPUs pays for waking the idle one (measured: ~40 µs instead of ~17 µs per GET), an
+# artifact that would flatter the in-process rows. One CPU gives Redis its best loopback latency.
+PIN = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+
+
+class Redis:
+    """A redis-server of our own on a free loopback port, no persistence; stopped by stop()."""
+
+    def __init__(self, workdir):
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            PIN + ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "yes",
+             "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", workdir,
+             "--logfile", os.path.join(workdir, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_driver(cmd, timeout, env=None):
+    """Runs one driver; returns (records, error). Lines printed before a failure are kept."""
+    records, err = [], None
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+        out, stderr, code = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        stderr, code = f"timed out after {timeout} s", None
+    except OSError as e:
+        return [], str(e)
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                pass
+    if code != 0:
+        tail = (stderr or "").strip().splitlines()[-3:]
+        err = f"exit status {code}: " + " | ".join(tail) if code is not None else stderr
+    return records, err
+
+
+def binding_has_bench(lang):
+    mk = os.path.join(ROOT, "bindings", lang, "Makefile")
+    if not os.path.exists(mk):
+        return False
+    with open(mk) as f:
+        return any(re.match(r"^bench\s*:", line) for line in f)
+
+
+def run_bindings(timeout):
+    """The bindings' own benchmarks: {"lang":..., "op":..., "ns_per_op":...} lines, with C from the same run."""
+    out = []
+    for lang in ("cpp", "go", "node"):
+        row = {"cpp": "c++"}.get(lang, lang)
+        if not binding_has_bench(lang):
+            out.append({"row": row, "src": "binding", "error": f"bindings/{lang}/Makefile has no bench target"})
+            continue
+        log(f"bindings/{lang}: make bench")
+        recs, err = run_driver(["make", "--no-print-directory", "-C", f"bindings/{lang}", "bench"], timeout)
+        lines = [r for r in recs if "lang" in r and "op" in r and "ns_per_op" in r]
+        if not lines:
+            out.append({"row": row, "src": "binding", "error": err or "no JSON lines with lang/op/ns_per_op"})
+            continue
+        c_of = {r["op"]: r["ns_per_op"] for r in lines if r["lang"] == "c"}
+        for r in lines:
+            if r["lang"] == "c":
+                continue
+            rec = {"row": row, "src": "binding", "n": r.get("n", 10_000), "size": r.get("size", 1024),
+                   "op": r["op"], "ns_per_op": r["ns_per_op"], "c_ns_per_op": c_of.get(r["op"])}
+            for k in ("median_ns", "p99_ns", "samples"):
+                if k in r:
+                    rec[k] = r[k]
+            out.append(rec)
+        if err:
+            out.append({"row": row, "src": "binding", "warning": err})
+    return out
+
+
+def build_criterion(timeout):
+    """Builds benches/engine.rs now, so that it measures the same sources as the other rows even if they
+    change during the run; returns (executable, error)."""
+    log("criterion: cargo bench --no-run --bench engine")
+    try:
+        p = subprocess.run(["cargo", "bench", "--locked", "--no-run", "--bench", "engine", "--message-format=json"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"build timed out after {timeout} s"
+    exe = None
+    for line in p.stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable") and "bench" in msg.get("target", {}).get("kind", []):
+            exe = msg["executable"]
+    if p.returncode != 0 or not exe:
+        return None, "cargo bench --no-run failed: " + " | ".join(p.stderr.strip().splitlines()[-3:])
+    snapshot = os.path.join(BIN, "engine-criterion")
+    shutil.copy2(exe, snapshot)
+    return snapshot, None
+
+
+def run_criterion(exe, timeout, data_root):
+    log("criterion: benches/engine.rs")
+    base = os.path.join(ROOT, "target", "criterion")
+    shutil.rmtree(base, ignore_errors=True)  # only this run's estimates are read back
+    env = dict(os.environ, SS_BENCH_DATA=data_root, CRITERION_HOME=base)
+    try:
+        p = subprocess.run([exe, "--bench"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return [{"row": "criterion", "error": f"timed out after {timeout} s"}]
+    if p.returncode != 0:
+        return [{"row": "criterion", "error": "benches/engine.rs failed: " + " | ".join(p.stderr.strip().splitlines()[-3:])}]
+    out = []
+    for dirpath, _, files in os.walk(base):
+        if "estimates.json" in files and dirpath.endswith(os.path.join("new")):
+            bench_dir = os.path.dirname(dirpath)
+            with open(os.path.join(dirpath, "estimates.json")) as f:
+                est = json.load(f)
+            name = os.path.relpath(bench_dir, base)
+            bm = os.path.join(dirpath, "benchmark.json")
+            if os.path.exists(bm):
+                with open(bm) as f:
+                    name = json.load(f).get("full_id", name)
+            out.append({"row": "criterion", "bench": name, "median_ns": est["median"]["point_estimate"],
+                        "median_lo": est["median"]["confidence_interval"]["lower_bound"],
+                        "median_hi": est["median"]["confidence_interval"]["upper_bound"],
+                        "mean_ns": est["mean"]["point_estimate"]})
+    if not out:
+        out.append({"row": "criterion", "error": "no estimates found under target/criterion"})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--full", action="store_true")
+    mode.add_argument("--smoke", action="store_true")
+    ap.add_argument("--out", required=True, help="directory for bench.md and bench.png")
+    ap.add_argument("--rows", help="comma-separated rows (see above)")
+    ap.add_argument("--sizes", help="comma-separated SESSIONS:BYTES, e.g. 10000:1024,1000000:1024")
+    ap.add_argument("--time-cap", type=float, help="seconds per operation and row (default 1, smoke 0.05)")
+    ap.add_argument("--max-samples", type=int, help="calls per small operation (default 20000, smoke 2000)")
+    ap.add_argument("--big-samples", type=int, help="calls per export/import (default 3, smoke 2)")
+    ap.add_argument("--deadline", type=float, help="give up on one export/import call after this (default 90 s)")
+    ap.add_argument("--agno-max", type=int, default=1_000_000, help="largest store the agno row runs on")
+    a = ap.parse_args()
+
+    smoke = a.smoke
+    rows = (a.rows.split(",") if a.rows else (SMOKE_ROWS if smoke else ALL_ROWS))
+    sizes = ([tuple(int(x) for x in s.split(":")) for s in a.sizes.split(",")] if a.sizes
+             else (SMOKE_SIZES if smoke else FULL_SIZES))
+    time_cap = a.time_cap or (0.05 if smoke else 1.0)
+    max_samples = a.max_samples or (2000 if smoke else 20000)
+    big = a.big_samples or (2 if smoke else 3)
+    deadline = a.deadline or (20 if smoke else 90)
+    threads_s = 0.05 if smoke else 1.0
+    timeout = 120 if smoke else 1200
+    data_root = os.path.join(ROOT, "target", "bench-data")
+    work = os.path.join(ROOT, "target", "bench-smoke-run" if smoke else "bench-run")
+    os.makedirs(work, exist_ok=True)
+    out_dir = os.path.join(ROOT, a.out) if not os.path.isabs(a.out) else a.out
+    os.makedirs(out_dir, exist_ok=True)
+
+    started = time.time()
+    cond = conditions()
+    cond.update({"redis_pinning": " ".join(PIN) or "none", "mode": "smoke" if smoke else "full", "rows": rows, "sizes": sizes, "time_cap_s": time_cap,
+                 "max_samples": max_samples, "big_samples": big, "deadline_s": deadline})
+    log(f"{cond['mode']} run: rows {','.join(rows)}; sizes {sizes}; load {' '.join(cond['loadavg'])}")
+    results = []
+    criterion_exe = None
+    if "criterion" in rows:
+        criterion_exe, err = build_criterion(1800)
+        if err:
+            results.append({"row": "criterion", "error": err})
+    common = ["--time-cap", str(time_cap), "--max-samples", str(max_samples), "--big-samples", str(big)]
+
+    for n, size in sizes:
+        t = time.time()
+        data = gen_sessions.generate(n, size, data_root, quiet=True)
+        log(f"data n={n} size={size}: {data} ({time.time() - t:.1f} s)")
+        for row in rows:
+            if row in ("bindings", "criterion"):
+                continue
+            cmd, env, redis = None, None, None
+            # Thread scaling: measured by the C row, on the smallest and the largest 1 KiB stores.
+            one_k = [c for c in sizes if c[1] == 1024]
+            scaling = size == 1024 and one_k and n in (one_k[0][0], one_k[-1][0])
+            threads = ["--threads", str(threads_s)] if row == "c" and scaling else []
+            if row in ("floor", "rust"):
+                exe = os.path.join(BIN, "ss-bench-rust")
+                cmd = [exe, "--row", row, "--data", data, "--deadline", str(deadline)] + common
+                if not os.path.exists(exe):
+                    cmd = None
+                    why = "target/bench-bin/ss-bench-rust is not built (make bench-build)"
+            elif row == "c":
+                exe = os.path.join(BIN, "ss_driver")
+                cmd = [exe, "--data", data, "--deadline", str(deadline)] + threads + common
+                if not os.path.exists(exe):
+                    cmd = None
+                    why = "target/bench-bin/ss_driver is not built (make bench-build)"
+            elif row == "redis":
+                exe = os.path.join(BIN, "redis_driver")
+                if not os.path.exists(exe) or not shutil.which("redis-server"):
+                    cmd = None
+                    why = "redis-server or the hiredis driver is missing (make bench-deps)"
+                else:
+                    cmd = PIN + [exe, "--data", data, "--deadline", str(deadline)] + common
+            elif row == "agno":
+                if not os.path.exists(VENV_PY):
+                    cmd = None
+                    why = "target/bench-venv is missing (make bench-venv)"
+                elif n > a.agno_max:
+                    cmd = None
+                    why = f"skipped above {a.agno_max} sessions (--agno-max)"
+                else:
+                    cmd = [VENV_PY, os.path.join(ROOT, "bench", "agno_driver.py"), "--data", data,
+                           "--deadline", str(deadline)] + common
+            else:
+                log(f"unknown row {row}; skipped")
+                continue
+            if cmd is None:
+                results.append({"row": row, "n": n, "size": size, "error": why})
+                log(f"  {row}: n/a ({why})")
+                continue
+            t = time.time()
+            try:
+                if row == "redis":
+                    redis = Redis(os.path.join(work, "redis"))
+                    cmd += ["--redis-port", str(redis.port)]
+                recs, err = run_driver(cmd, timeout, env)
+            except Exception as e:  # a row must never stop the run
+                recs, err = [], str(e)
+            finally:
+                if redis:
+                    redis.stop()
+            results.extend(recs)
+            if err:
+                results.append({"row": row, "n": n, "size": size, "error": err})
+            log(f"  {row}: {len(recs)} records in {time.time() - t:.1f} s" + (f"; error: {err}" if err else ""))
+
+    if "bindings" in rows:
+        results.extend(run_bindings(600))
+    if criterion_exe:
+        results.extend(run_criterion(criterion_exe, 1800, data_root))
+
+    cond["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    cond["duration_s"] = round(time.time() - started, 1)
+    res_path = os.path.join(work, "results.jsonl")
+    with open(res_path, "w") as f:
+        f.write(json.dumps({"conditions": cond}) + "\n")
+        for r in results:
+            f.write(json.dumps(r) + "\n")
+    log(f"results: {os.path.relpath(res_path, ROOT)} ({cond['duration_s']} s)")
+
+    import report
+    problems = report.write(res_path, os.path.join(out_dir, "bench.md"))
+    log(f"report: {os.path.relpath(os.path.join(out_dir, 'bench.md'), ROOT)}")
+    if os.path.exists(VENV_PY) and not smoke:
+        p = subprocess.run([VENV_PY, os.path.join(ROOT, "bench", "plot.py"), res_path,
+                            os.path.join(out_dir, "bench.png")], capture_output=True, text=True)
+        if p.returncode == 0:
+            log(f"plot: {os.path.relpath(os.path.join(out_dir, 'bench.png'), ROOT)}")
+        else:
+            log("plot failed: " + p.stderr.strip()[-500:])
+    elif not smoke:
+        log("plot skipped: no virtualenv with matplotlib (make bench-venv)")
+    if smoke and problems:
+        for p in problems:
+            log(f"smoke: {p}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

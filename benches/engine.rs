@@ -1,0 +1,109 @@
+//! Criterion micro-benchmarks of the engine called from Rust, on the benchmark's workload
+//! (bench/gen_sessions.py: Agno-shaped sessions of about 1 KiB, one user per 10 sessions, 10 agents).
+//!
+//!     cargo bench --bench engine                    # everything, 10k and 1M sessions
+//!     cargo bench --bench engine -- get_recent      # a filter, as usual with criterion
+//!
+//! The data comes from $SS_BENCH_DATA (default target/bench-data) and is generated there by
+//! `python3 bench/gen_sessions.py` when missing. `make bench` runs this and copies the medians into
+//! docs/bench.md; get_recent_sessions at 10k and at 1M sessions is the pair the README quotes.
+
+use criterion::{black_box, Criterion};
+use sessionstore::{Filter, Store};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const SIZES: [usize; 2] = [10_000, 1_000_000];
+
+struct Data {
+    dir: PathBuf,
+}
+
+impl Data {
+    /// The workload directory for `n` sessions of about 1 KiB, generated when missing.
+    fn get(n: usize) -> Data {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let base = std::env::var_os("SS_BENCH_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/bench-data"));
+        let dir = base.join(format!("n{n}-s1024"));
+        if !dir.join("meta.json").exists() {
+            let status = Command::new("python3")
+                .arg(root.join("bench/gen_sessions.py"))
+                .args(["--sessions", &n.to_string(), "--size", "1024", "--quiet", "--out"])
+                .arg(&base)
+                .status()
+                .expect("python3 runs bench/gen_sessions.py");
+            assert!(status.success(), "bench/gen_sessions.py failed");
+        }
+        Data { dir }
+    }
+
+    fn lines(&self, name: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.join(name)).expect("workload file");
+        text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    }
+
+    fn store(&self) -> Store {
+        let store = Store::open_json(None).expect("open");
+        let text = std::fs::read_to_string(self.dir.join("sessions.jsonl")).expect("sessions.jsonl");
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            store.upsert_with(line.as_bytes(), |_| ()).expect("load");
+        }
+        store
+    }
+}
+
+/// Calls `f` with the items of `items` in turn, one per iteration.
+fn cycle<'a, T, R>(items: &'a [T], mut f: impl FnMut(&'a T) -> R + 'a) -> impl FnMut() -> R + 'a {
+    let mut i = 0usize;
+    move || {
+        let item = &items[i % items.len()];
+        i = i.wrapping_add(1);
+        f(item)
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    for n in SIZES {
+        let data = Data::get(n);
+        let store = data.store();
+        let ids = data.lines("read_ids.txt");
+        let users = data.lines("users.txt");
+        let entities = data.lines("entities.txt");
+        let queries = data.lines("queries.jsonl");
+        let updates = data.lines("update.jsonl");
+
+        let mut f = cycle(&ids, |id: &String| black_box(store.read(id, None).expect("read")));
+        c.bench_function(&format!("read/{n}"), |b| b.iter(&mut f));
+
+        let mut f =
+            cycle(&users, |u: &String| black_box(store.get_recent_sessions(Filter::new(Some(u), None), 5)));
+        c.bench_function(&format!("get_recent_sessions/{n}"), |b| b.iter(&mut f));
+
+        let mut f = cycle(&updates, |s: &String| store.upsert_with(s.as_bytes(), |_| ()).expect("upsert"));
+        c.bench_function(&format!("upsert_update/{n}"), |b| b.iter(&mut f));
+
+        if n <= 10_000 {
+            let mut f = cycle(&entities, |e: &String| {
+                black_box(store.get_all_session_ids(Filter::new(None, Some(e))))
+            });
+            c.bench_function(&format!("get_all_session_ids_entity/{n}"), |b| b.iter(&mut f));
+
+            let mut f =
+                cycle(&queries, |q: &String| black_box(store.query_json(Some(q.as_bytes())).expect("query")));
+            c.bench_function(&format!("query_name_page20/{n}"), |b| b.iter(&mut f));
+        }
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+}

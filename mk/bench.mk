@@ -1,0 +1,94 @@
+# Benchmarks, included from the top-level Makefile (see docs/bench.md for what is measured and how).
+#
+#   make bench        the whole comparison (~11 min on 2 cores; the first run adds ~5 min to generate
+#                     the data under target/bench-data, build and install): installs what it needs on first use
+#                     (Debian's redis-server and libhiredis-dev through apt-get, a virtualenv with
+#                     agno==1.8.4 and matplotlib from PyPI), writes docs/bench.md and docs/bench.png
+#   make bench-smoke  1k sessions, Rust and C rows only, short caps: under a minute, no network; writes
+#                     target/bench-smoke/bench.md. Part of `make test`.
+#
+# Knobs: BENCH_ARGS="--sizes 10000:1024 --rows c,floor" (see python3 bench/run.py --help).
+# Everything here is idempotent: installs are skipped when already done, builds are incremental.
+
+# Keep whatever default goal the including Makefile has (this fragment may be included before it).
+BENCH_PREV_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+
+BENCH_PYTHON   ?= python3
+BENCH_VENV_PY  ?= python3.11
+BENCH_CARGO    ?= cargo
+BENCH_CC       ?= cc
+BENCH_RELEASE  := target/release
+BENCH_BIN      := target/bench-bin
+BENCH_VENV     := target/bench-venv
+BENCH_CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -Ibench/c
+# The C driver runs against a copy of the library taken when it is built (target/bench-bin), so that a
+# rebuild of target/release during a long run cannot change the engine under measurement.
+BENCH_SS_LIBS  := -L$(BENCH_BIN) -lsessionstore -lpthread -Wl,-rpath,$(abspath $(BENCH_BIN))
+BENCH_SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+BENCH_ARGS     ?=
+BENCH_RUST_ENV := CARGO_TARGET_DIR=$(abspath target)
+
+.PHONY: bench bench-smoke bench-build bench-rust bench-deps bench-redis-install bench-venv
+
+# The C driver for the library, and the Rust rows (floor and engine). Only local toolchains.
+bench-build: $(BENCH_BIN)/ss_driver bench-rust
+
+# Relinked on every run (cheap) because `lib` is the top-level Makefile's phony library target.
+$(BENCH_BIN)/ss_driver: bench/c/ss_driver.c bench/c/harness.h lib
+	@mkdir -p $(BENCH_BIN)
+	cp $(BENCH_RELEASE)/libsessionstore.so $(BENCH_BIN)/libsessionstore.so
+	ln -sf libsessionstore.so $(BENCH_BIN)/libsessionstore.so.0
+	$(BENCH_CC) $(BENCH_CFLAGS) bench/c/ss_driver.c -o $@ $(BENCH_SS_LIBS)
+
+# bench/rust is its own workspace; it resolves the library's dependencies to the versions of the
+# library's Cargo.lock (copied in, not checked in) and shares target/ so that they are built once.
+bench-rust:
+	@cmp -s Cargo.lock bench/rust/Cargo.lock || cp Cargo.lock bench/rust/Cargo.lock
+	$(BENCH_RUST_ENV) $(BENCH_CARGO) build --release --manifest-path bench/rust/Cargo.toml
+	@mkdir -p $(BENCH_BIN)
+	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe $(BENCH_BIN)/
+
+# Redis 7 and the hiredis C client, from Debian, when missing. The package's own service is not used:
+# the benchmark starts its own server on a free loopback port and stops it afterwards.
+BENCH_REDIS_INSTALL = \
+	if command -v redis-server >/dev/null 2>&1 && [ -f /usr/include/hiredis/hiredis.h ]; then \
+	  echo "bench: redis-server and hiredis already installed"; \
+	else \
+	  $(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update && \
+	  $(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    redis-server libhiredis-dev; \
+	fi
+
+BENCH_REDIS_DRIVER = \
+	mkdir -p $(BENCH_BIN) && \
+	$(BENCH_CC) $(BENCH_CFLAGS) bench/c/redis_driver.c -o $(BENCH_BIN)/redis_driver -lhiredis
+
+# The virtualenv for the Agno row and the plot, with the pinned versions; rebuilt when the pins change.
+BENCH_VENV_INSTALL = \
+	if [ $(BENCH_VENV)/.installed -nt bench/requirements.txt ]; then \
+	  echo "bench: $(BENCH_VENV) up to date"; \
+	else \
+	  rm -rf $(BENCH_VENV) && $(BENCH_VENV_PY) -m venv $(BENCH_VENV) && \
+	  $(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt && \
+	  touch $(BENCH_VENV)/.installed; \
+	fi
+
+bench-redis-install:
+	@$(BENCH_REDIS_INSTALL)
+
+bench-venv:
+	@$(BENCH_VENV_INSTALL)
+
+# Installs that need the network. A failure leaves the matching rows "n/a" instead of stopping the bench.
+bench-deps:
+	@{ $(BENCH_REDIS_INSTALL); } || echo "bench: could not install redis-server/libhiredis-dev; the Redis row will be n/a"
+	@{ $(BENCH_REDIS_DRIVER); } || echo "bench: could not build the Redis driver; the Redis row will be n/a"
+	@{ $(BENCH_VENV_INSTALL); } || echo "bench: could not create $(BENCH_VENV); the Agno row and the plot will be n/a"
+
+bench: bench-build bench-deps
+	$(BENCH_PYTHON) bench/run.py --full --out docs $(BENCH_ARGS)
+
+bench-smoke: bench-build
+	$(BENCH_PYTHON) bench/run.py --smoke --out target/bench-smoke $(BENCH_ARGS)
+
+.DEFAULT_GOAL := $(BENCH_PREV_DEFAULT_GOAL)
