@@ -11,7 +11,9 @@ SONAME    := libsessionstore.so.$(LIB_MAJOR)
 CFLAGS_C  := -std=c11 -Wall -Wextra -Werror -g -Iinclude
 LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthread
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
+# "Possibly lost" is not an error: hash tables in statics (crossbeam's thread registry) hold a pointer
+# into the middle of their allocation, which valgrind can only call possibly lost.
+VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 
 .PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node test-go check-readme tools
 
