@@ -13,7 +13,7 @@ LDFLAGS_C := -L$(RELEASE) -lsessionstore -Wl,-rpath,$(abspath $(RELEASE)) -lpthr
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # "Possibly lost" is not an error: hash tables in statics (crossbeam's thread registry) hold a pointer
 # into the middle of their allocation, which valgrind can only call possibly lost.
-VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99
 
 .PHONY: all lib test demo clean install check-header test-rust test-c test-cpp test-node test-go check-readme tools
 
