@@ -2,7 +2,7 @@
 //! fields we do not know are handed back byte for byte, and string escaping for what we write.
 
 use crate::error::{Error, ErrorKind, Result};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -13,16 +13,27 @@ use std::fmt;
 pub const MAX_DEPTH: usize = 256;
 
 const DUPLICATE_KEY: &str = "duplicate key";
-const SCAN_LIMIT: usize = 32;
+const SCAN_LIMIT: usize = 16;
 
 /// Checks that `bytes` is UTF-8 and nests no deeper than [`MAX_DEPTH`]; returns it as text.
 ///
 /// serde_json skips raw values iteratively, so depth never overflows the stack; this scan exists to
 /// turn hostile depth into an error instead of storing data that other parsers would choke on.
 pub fn checked_text(bytes: &[u8]) -> Result<&str> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        Error::invalid_json(format!("input is not valid UTF-8 (at byte {})", e.valid_up_to()))
-    })?;
+    let text = utf8(bytes)?;
+    check_depth(text, MAX_DEPTH)?;
+    Ok(text)
+}
+
+/// `bytes` as text, when it is UTF-8.
+pub fn utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| Error::invalid_json(format!("input is not valid UTF-8 (at byte {})", e.valid_up_to())))
+}
+
+/// Checks that `text` nests no deeper than `limit`. A batch or an import checks each of its elements
+/// against one level less than [`MAX_DEPTH`] instead of scanning the whole text byte by byte.
+pub fn check_depth(text: &str, limit: usize) -> Result<()> {
     // Nesting cannot exceed the number of openers; counting them vectorises and spares almost every
     // input the byte-by-byte scan below.
     // `b | 0x20` maps '[' (0x5b) onto '{' (0x7b) and no other byte onto it: one comparison per byte.
@@ -31,8 +42,8 @@ pub fn checked_text(bytes: &[u8]) -> Result<&str> {
         .chunks(255)
         .map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b | 0x20 == b'{')) as usize)
         .sum();
-    if openers <= MAX_DEPTH {
-        return Ok(text);
+    if openers <= limit {
+        return Ok(());
     }
     let mut depth = 0usize;
     let mut in_string = false;
@@ -52,7 +63,7 @@ pub fn checked_text(bytes: &[u8]) -> Result<&str> {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
-                if depth > MAX_DEPTH {
+                if depth > limit {
                     return Err(Error::invalid_json(format!("input nests deeper than {MAX_DEPTH} levels")));
                 }
             }
@@ -60,7 +71,7 @@ pub fn checked_text(bytes: &[u8]) -> Result<&str> {
             _ => {}
         }
     }
-    Ok(text)
+    Ok(())
 }
 
 /// Maps a serde_json error to our kinds: malformed text is `InvalidJson`, a well-formed value of the
@@ -121,27 +132,92 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
                 let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
-                // Sessions have a handful of fields, where a scan beats hashing; an import has one per
-                // session, where only a set keeps the check linear.
-                let mut seen: Option<HashSet<Cow<'de, str>>> = None;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let duplicate = match &mut seen {
-                        Some(seen) => !seen.insert(key.clone()),
-                        None => fields.iter().any(|(k, _)| *k == key),
-                    };
-                    if duplicate {
-                        return Err(de::Error::custom(format_args!("{DUPLICATE_KEY} {key:?}")));
-                    }
+                let mut keys = KeySet::default();
+                while let Some(key) = map.next_key_seed(Key)? {
+                    keys.insert(key.clone())?;
                     fields.push((key, map.next_value()?));
-                    if seen.is_none() && fields.len() == SCAN_LIMIT {
-                        seen = Some(fields.iter().map(|(k, _)| k.clone()).collect());
-                    }
                 }
                 Ok(RawObject { fields })
             }
         }
         deserializer.deserialize_map(ObjectVisitor)
     }
+}
+
+/// An object key, borrowed from the input unless it has escapes. (serde's own `Cow<str>` always
+/// allocates: a `String` per key was a quarter of the cost of an import.)
+pub struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+}
+
+/// The keys of one object so far, to reject duplicates.
+pub struct KeySet<'a> {
+    // Sessions have a handful of keys, where a scan of an array on the stack beats hashing and
+    // allocating; an import has one per session, where only a set keeps the check linear.
+    few: [Cow<'a, str>; SCAN_LIMIT],
+    len: usize,
+    many: Option<HashSet<Cow<'a, str>>>,
+}
+
+impl Default for KeySet<'_> {
+    fn default() -> Self {
+        KeySet { few: [const { Cow::Borrowed("") }; SCAN_LIMIT], len: 0, many: None }
+    }
+}
+
+impl<'a> KeySet<'a> {
+    pub fn insert<E: de::Error>(&mut self, key: Cow<'a, str>) -> std::result::Result<(), E> {
+        let fresh = match &mut self.many {
+            Some(many) => many.insert(key.clone()),
+            None if self.few[..self.len].contains(&key) => false,
+            None if self.len < SCAN_LIMIT => {
+                self.few[self.len] = key.clone();
+                self.len += 1;
+                true
+            }
+            None => {
+                let mut many: HashSet<Cow<'a, str>> = self.few.iter_mut().map(std::mem::take).collect();
+                many.insert(key.clone());
+                self.many = Some(many);
+                true
+            }
+        };
+        if fresh {
+            Ok(())
+        } else {
+            Err(duplicate_key(&key))
+        }
+    }
+}
+
+/// The error for a key seen twice in one object; [`classify`] makes it `InvalidJson`.
+pub fn duplicate_key<E: de::Error>(key: &str) -> E {
+    de::Error::custom(format_args!("{DUPLICATE_KEY} {key:?}"))
 }
 
 /// Whether `s` needs escaping to be written as a JSON string.

@@ -60,7 +60,7 @@ impl Query {
         let needle = self.session_name.as_deref().map(Needle::new);
         let matches = tables.matching(ty, filter, created).filter(|r| {
             updated.contains(&r.updated_at)
-                && needle.as_ref().map_or(true, |n| r.name.as_deref().is_some_and(|name| n.found_in(name)))
+                && needle.as_ref().is_none_or(|n| r.name().is_some_and(|name| n.found_in(&name)))
         });
         let offset = usize::try_from(self.offset.unwrap_or(0)).unwrap_or(usize::MAX);
         let limit = self.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
@@ -74,7 +74,7 @@ impl Query {
                 let mut all: Vec<&Record> = matches.collect();
                 match sort_by {
                     SortBy::UpdatedAt => all.sort_unstable_by_key(|r| (r.updated_at, r.seq)),
-                    _ => all.sort_unstable_by(|a, b| a.id.cmp(&b.id)),
+                    _ => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
                 }
                 if descending {
                     all.reverse();
@@ -84,9 +84,9 @@ impl Query {
             }
         };
 
-        let mut out = String::with_capacity(page.iter().map(|r| r.json.len() + 1).sum::<usize>() + 32);
+        let mut out = String::with_capacity(page.iter().map(|r| r.json().len() + 1).sum::<usize>() + 32);
         out.push_str("{\"sessions\":");
-        json::write_array(&mut out, page.iter().map(|r| &*r.json));
+        json::write_array(&mut out, page.iter().map(|r| r.json()));
         out.push_str(",\"total\":");
         out.push_str(&total.to_string());
         out.push('}');

@@ -1,73 +1,98 @@
-//! One session as callers send it: validation of the well-known fields, and rendering of the JSON we
-//! store. Fields we do not interpret are carried as raw text, so they come back exactly as they went in.
+//! One session as callers send it: validation of the well-known fields, and the JSON we store, which
+//! is the caller's text with `session_type` and the timestamps set. Everything else is kept byte for
+//! byte, so fields we do not interpret come back exactly as they went in.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::json::{self, RawObject};
+use crate::json::{self, Key, KeySet, RawObject};
 use crate::session_type::SessionType;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use std::fmt::Write;
+use std::borrow::Cow;
+use std::fmt::{self, Write};
+use std::ops::Range;
+
+/// Where a JSON value sits in a session's text, in bytes.
+pub type Span = Range<usize>;
+
+/// The fields a store sets on every session it stores, in the order it appends missing ones.
+const STAMPS: [&str; 3] = ["session_type", "created_at", "updated_at"];
 
 /// A validated session input, still borrowing the caller's text.
 #[derive(Debug)]
 pub struct SessionInput<'a> {
-    object: RawObject<'a>,
-    pub session_id: String,
+    /// The input without the whitespace around it: `{` to `}`.
+    text: &'a str,
+    pub session_id: Cow<'a, str>,
     pub session_type: Option<SessionType>,
-    pub user_id: Option<String>,
-    agent_id: Option<String>,
-    team_id: Option<String>,
-    workflow_id: Option<String>,
+    pub user_id: Option<Cow<'a, str>>,
+    agent_id: Option<Cow<'a, str>>,
+    team_id: Option<Cow<'a, str>>,
+    workflow_id: Option<Cow<'a, str>>,
     pub created_at: Option<i64>,
     pub updated_at: Option<i64>,
-    pub session_name: Option<String>,
+    /// The session_id's JSON string, quotes included.
+    id_span: Span,
+    /// `session_data.session_name`'s JSON string, when it is one.
+    name_span: Option<Span>,
+    /// The values of [`STAMPS`], where present; they are replaced when the session is stored.
+    stamp_spans: [Option<Span>; 3],
+}
+
+/// Stored JSON, with where its id and name sit in it.
+#[derive(Debug)]
+pub struct Rendered {
+    pub json: String,
+    pub id_span: Span,
+    pub name_span: Option<Span>,
 }
 
 impl<'a> SessionInput<'a> {
     /// Parses one session. `text` must already have passed [`json::checked_text`].
     pub fn parse(text: &'a str) -> Result<Self> {
-        let object = RawObject::parse(text, ErrorKind::InvalidSession)?;
-        let mut session_id = None;
-        let mut input = SessionInput {
-            object: RawObject::default(),
-            session_id: String::new(),
-            session_type: None,
-            user_id: None,
-            agent_id: None,
-            team_id: None,
-            workflow_id: None,
-            created_at: None,
-            updated_at: None,
-            session_name: None,
+        let text = text.trim_matches(&[' ', '\t', '\n', '\r'][..]);
+        let raw: RawSession =
+            serde_json::from_str(text).map_err(|e| json::classify(e, text, ErrorKind::InvalidSession))?;
+        let span = |value: &RawValue| {
+            let start = value.get().as_ptr() as usize - text.as_ptr() as usize;
+            start..start + value.get().len()
         };
-        for (key, raw) in &object.fields {
-            match key.as_ref() {
-                "session_id" => session_id = optional_string(raw, "session_id")?,
-                "session_type" => {
-                    input.session_type = optional_string(raw, "session_type")?
-                        .map(|name| SessionType::parse(&name).map_err(|e| Error::invalid_session(e.message)))
-                        .transpose()?
-                }
-                "user_id" => input.user_id = optional_string(raw, "user_id")?,
-                "agent_id" => input.agent_id = optional_string(raw, "agent_id")?,
-                "team_id" => input.team_id = optional_string(raw, "team_id")?,
-                "workflow_id" => input.workflow_id = optional_string(raw, "workflow_id")?,
-                "created_at" => input.created_at = optional_timestamp(raw, "created_at")?,
-                "updated_at" => input.updated_at = optional_timestamp(raw, "updated_at")?,
-                "session_data" => input.session_name = session_name(raw)?,
-                _ => {}
-            }
-        }
-        input.session_id = match session_id {
-            Some(id) if id.contains('\0') => {
-                // No C caller could name it: ids are NUL-terminated there.
-                return Err(Error::invalid_session("session_id must not contain U+0000"));
-            }
-            Some(id) if !id.is_empty() => id,
-            Some(_) => return Err(Error::invalid_session("session_id must not be empty")),
+        let session_id = match raw.fields[ID] {
             None => return Err(Error::invalid_session("session_id is required")),
+            Some(value) => match optional_string(value, "session_id")? {
+                None => return Err(Error::invalid_session("session_id is required")),
+                Some(id) if id.is_empty() => {
+                    return Err(Error::invalid_session("session_id must not be empty"))
+                }
+                // No C caller could name it: ids are NUL-terminated there.
+                Some(id) if id.contains('\0') => {
+                    return Err(Error::invalid_session("session_id must not contain U+0000"))
+                }
+                Some(id) => id,
+            },
         };
-        input.object = object;
-        Ok(input)
+        let string = |i: usize| raw.fields[i].map_or(Ok(None), |v| optional_string(v, FIELDS[i]));
+        let timestamp = |i: usize| raw.fields[i].map_or(Ok(None), |v| optional_timestamp(v, FIELDS[i]));
+        let session_type = raw.fields[TYPE]
+            .map_or(Ok(None), |v| optional_string(v, "session_type"))?
+            .map(|name| SessionType::parse(&name).map_err(|e| Error::invalid_session(e.message)))
+            .transpose()?;
+        // Checked here so that reading the name from the stored JSON cannot fail.
+        let name = raw.session_name.map(|v| optional_string(v, "session_data.session_name")).transpose()?;
+        let name_span = name.flatten().and(raw.session_name).map(span);
+        Ok(SessionInput {
+            text,
+            id_span: span(raw.fields[ID].expect("checked above")),
+            session_id,
+            session_type,
+            user_id: string(USER)?,
+            agent_id: string(AGENT)?,
+            team_id: string(TEAM)?,
+            workflow_id: string(WORKFLOW)?,
+            created_at: timestamp(CREATED)?,
+            updated_at: timestamp(UPDATED)?,
+            name_span,
+            stamp_spans: [TYPE, CREATED, UPDATED].map(|i| raw.fields[i].map(span)),
+        })
     }
 
     /// The id of the agent, team or workflow this session belongs to, for a store of type `ty`.
@@ -79,17 +104,170 @@ impl<'a> SessionInput<'a> {
         }
     }
 
-    /// The JSON to store: the input's fields in their order and text, with the type and timestamps set.
-    pub fn render(&self, ty: SessionType, created_at: i64, updated_at: i64) -> String {
-        let session_type = format!("\"{}\"", ty.as_str());
-        render_object(
-            &self.object,
-            &[
-                ("session_type", &session_type),
-                ("created_at", &created_at.to_string()),
-                ("updated_at", &updated_at.to_string()),
-            ],
-        )
+    /// The JSON to store: the input as sent, with [`STAMPS`] replaced in place or, when absent,
+    /// appended. Splicing instead of re-writing every field keeps the cost at one copy.
+    pub fn render(&self, ty: SessionType, created_at: i64, updated_at: i64) -> Rendered {
+        let (mut created, mut updated) = (Decimal::default(), Decimal::default());
+        let values: [&str; 3] = [ty.quoted(), created.format(created_at), updated.format(updated_at)];
+        let mut replaced: [Option<(&Span, &str)>; 3] = [None; 3];
+        for (slot, (span, value)) in replaced.iter_mut().zip(self.stamp_spans.iter().zip(values)) {
+            *slot = span.as_ref().map(|span| (span, value));
+        }
+        replaced.sort_unstable_by_key(|r| r.map_or(usize::MAX, |(span, _)| span.start));
+        let replaced = replaced.iter().flatten();
+        let growth = |before: usize| -> isize {
+            replaced
+                .clone()
+                .filter(|(span, _)| span.start < before)
+                .map(|(span, value)| value.len() as isize - span.len() as isize)
+                .sum()
+        };
+        let appended: usize = (0..3)
+            .filter(|&i| self.stamp_spans[i].is_none())
+            .map(|i| STAMPS[i].len() + values[i].len() + 4)
+            .sum();
+        let capacity = (self.text.len() as isize + growth(usize::MAX)) as usize + appended;
+        let mut json = String::with_capacity(capacity);
+        let mut copied = 0;
+        for (span, value) in replaced.clone() {
+            json.push_str(&self.text[copied..span.start]);
+            json.push_str(value);
+            copied = span.end;
+        }
+        // Up to, not including, the closing brace.
+        json.push_str(&self.text[copied..self.text.len() - 1]);
+        // There is always a field before: session_id.
+        for i in (0..3).filter(|&i| self.stamp_spans[i].is_none()) {
+            json.push_str(",\"");
+            json.push_str(STAMPS[i]);
+            json.push_str("\":");
+            json.push_str(values[i]);
+        }
+        json.push('}');
+        debug_assert_eq!(json.len(), capacity);
+        // Appended fields come after everything else, so only in-place replacements move a span.
+        let moved = |span: &Span| {
+            let start = (span.start as isize + growth(span.start)) as usize;
+            start..start + span.len()
+        };
+        Rendered { id_span: moved(&self.id_span), name_span: self.name_span.as_ref().map(moved), json }
+    }
+}
+
+const FIELDS: [&str; 8] = [
+    "session_id",
+    "session_type",
+    "user_id",
+    "agent_id",
+    "team_id",
+    "workflow_id",
+    "created_at",
+    "updated_at",
+];
+const ID: usize = 0;
+const TYPE: usize = 1;
+const USER: usize = 2;
+const AGENT: usize = 3;
+const TEAM: usize = 4;
+const WORKFLOW: usize = 5;
+const CREATED: usize = 6;
+const UPDATED: usize = 7;
+
+/// The fields of a session we read, as raw text, from one pass over the input; every other value is
+/// only checked for syntax.
+struct RawSession<'a> {
+    fields: [Option<&'a RawValue>; FIELDS.len()],
+    session_name: Option<&'a RawValue>,
+}
+
+impl<'de> de::Deserialize<'de> for RawSession<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_map(SessionVisitor)
+    }
+}
+
+struct SessionVisitor;
+
+impl<'de> Visitor<'de> for SessionVisitor {
+    type Value = RawSession<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
+        let mut session = RawSession { fields: [None; FIELDS.len()], session_name: None };
+        let mut others = KeySet::default();
+        while let Some(key) = map.next_key_seed(Key)? {
+            match FIELDS.iter().position(|field| *field == key) {
+                Some(i) if session.fields[i].is_some() => return Err(json::duplicate_key(&key)),
+                Some(i) => session.fields[i] = Some(map.next_value()?),
+                None => {
+                    let is_session_data = key == "session_data";
+                    others.insert(key)?;
+                    if is_session_data {
+                        session.session_name = map.next_value_seed(SessionData)?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+        }
+        Ok(session)
+    }
+}
+
+/// `session_data`: null or an object whose `session_name` we read and whose keys must be unique.
+struct SessionData;
+
+impl<'de> DeserializeSeed<'de> for SessionData {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SessionData {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("session_data to be an object or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
+        let mut keys = KeySet::default();
+        let mut name = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let is_name = key == "session_name";
+            keys.insert(key)?;
+            if is_name {
+                name = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(name)
+    }
+}
+
+/// Formats an `i64` without allocating.
+#[derive(Default)]
+struct Decimal([u8; 20]);
+
+impl Decimal {
+    fn format(&mut self, n: i64) -> &str {
+        let mut cursor = std::io::Cursor::new(&mut self.0[..]);
+        std::io::Write::write_fmt(&mut cursor, format_args!("{n}")).expect("20 bytes hold any i64");
+        let len = cursor.position() as usize;
+        std::str::from_utf8(&self.0[..len]).expect("digits are ASCII")
     }
 }
 
@@ -116,7 +294,7 @@ fn render_object(object: &RawObject, overrides: &[(&str, &str)]) -> String {
         + 2;
     let mut out = String::with_capacity(capacity);
     out.push('{');
-    let mut used = [false; 4];
+    let mut used = [false; 2];
     debug_assert!(overrides.len() <= used.len());
     for (key, raw) in &object.fields {
         let value = match overrides.iter().position(|(k, _)| k == key) {
@@ -146,22 +324,27 @@ fn push_field(out: &mut String, key: &str, value: &str) {
     out.push_str(value);
 }
 
-fn is_null(raw: &RawValue) -> bool {
-    raw.get() == "null"
-}
-
-fn optional_string(raw: &RawValue, field: &str) -> Result<Option<String>> {
-    if is_null(raw) {
+/// A JSON string's value, borrowed when it has no escapes; `None` for null.
+fn optional_string<'a>(raw: &'a RawValue, field: &str) -> Result<Option<Cow<'a, str>>> {
+    let text = raw.get();
+    if text == "null" {
         return Ok(None);
     }
-    if !raw.get().starts_with('"') {
+    if !text.starts_with('"') {
         return Err(Error::invalid_session(format!("{field} must be a string or null")));
     }
-    serde_json::from_str(raw.get()).map(Some).map_err(|e| Error::invalid_session(format!("{field}: {e}")))
+    let inner = &text[1..text.len() - 1];
+    if !inner.contains('\\') {
+        // Valid JSON without escapes: the characters are the value.
+        return Ok(Some(Cow::Borrowed(inner)));
+    }
+    serde_json::from_str::<String>(text)
+        .map(|s| Some(Cow::Owned(s)))
+        .map_err(|e| Error::invalid_session(format!("{field}: {e}")))
 }
 
 fn optional_timestamp(raw: &RawValue, field: &str) -> Result<Option<i64>> {
-    if is_null(raw) {
+    if raw.get() == "null" {
         return Ok(None);
     }
     serde_json::from_str(raw.get()).map(Some).map_err(|_| {
@@ -170,21 +353,6 @@ fn optional_timestamp(raw: &RawValue, field: &str) -> Result<Option<i64>> {
             excerpt(raw.get())
         ))
     })
-}
-
-fn session_name(session_data: &RawValue) -> Result<Option<String>> {
-    if is_null(session_data) {
-        return Ok(None);
-    }
-    if !session_data.get().starts_with('{') {
-        return Err(Error::invalid_session("session_data must be an object or null"));
-    }
-    let object =
-        RawObject::parse(session_data.get(), ErrorKind::InvalidSession).map_err(|e| e.at("session_data"))?;
-    match object.get("session_name") {
-        Some(raw) => optional_string(raw, "session_data.session_name"),
-        None => Ok(None),
-    }
 }
 
 /// The start of a value, for error messages that must stay short whatever the caller sent.
@@ -224,7 +392,8 @@ mod tests {
         assert_eq!(s.entity_id(SessionType::Workflow), None);
         assert_eq!(s.created_at, Some(5));
         assert_eq!(s.updated_at, None);
-        assert_eq!(s.session_name.as_deref(), Some("Trip"));
+        let stored = s.render(SessionType::Agent, 5, 6);
+        assert_eq!(&stored.json[stored.name_span.unwrap()], r#""Trip""#);
     }
 
     #[test]
@@ -255,9 +424,27 @@ mod tests {
         let text = r#"{"session_id":"s","memory":{"b" :[1.50, 2e3]},"created_at":null,"x":"\u00e9"}"#;
         let stored = parse(text).unwrap().render(SessionType::Team, 10, 20);
         assert_eq!(
-            stored,
+            stored.json,
             r#"{"session_id":"s","memory":{"b" :[1.50, 2e3]},"created_at":10,"x":"\u00e9","session_type":"team","updated_at":20}"#
         );
+    }
+
+    #[test]
+    fn render_splices_in_place_and_keeps_spans_on_the_id_and_name() {
+        let text = " \n{ \"updated_at\" : 123456789012 ,\"session_type\":null, \"session_id\" : \"a\\u0062\",
+            \"session_data\":{\"x\":[],\"session_name\":\"N\\n\"},\"created_at\":1 } \t";
+        let input = parse(text).unwrap();
+        assert_eq!(input.session_id, "ab");
+        let stored = input.render(SessionType::WorkflowV2, -5, 7);
+        let expected =
+            "{ \"updated_at\" : 7 ,\"session_type\":\"workflow_v2\", \"session_id\" : \"a\\u0062\",
+            \"session_data\":{\"x\":[],\"session_name\":\"N\\n\"},\"created_at\":-5 }";
+        assert_eq!(stored.json, expected);
+        assert_eq!(stored.json.capacity(), stored.json.len());
+        assert_eq!(&stored.json[stored.id_span], "\"a\\u0062\"");
+        assert_eq!(&stored.json[stored.name_span.unwrap()], "\"N\\n\"");
+        let unnamed = parse(r#"{"session_id":"s","session_data":{"session_name":null}}"#).unwrap();
+        assert_eq!(unnamed.render(SessionType::Agent, 1, 2).name_span, None);
     }
 
     #[test]

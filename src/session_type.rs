@@ -26,6 +26,16 @@ impl SessionType {
         }
     }
 
+    /// [`as_str`](Self::as_str) as a JSON string.
+    pub fn quoted(self) -> &'static str {
+        match self {
+            SessionType::Agent => "\"agent\"",
+            SessionType::Team => "\"team\"",
+            SessionType::Workflow => "\"workflow\"",
+            SessionType::WorkflowV2 => "\"workflow_v2\"",
+        }
+    }
+
     /// The field naming the agent, team or workflow a session belongs to.
     pub fn entity_field(self) -> &'static str {
         match self {

@@ -108,8 +108,9 @@ impl Store {
         let input = self.parse_input(text)?;
         let now = now();
         let mut tables = self.shared.write();
-        let record = self.apply(&mut tables, &input, input.created_at, now)?;
-        Ok(output(&record.json))
+        let existing = self.existing(&tables, &input.session_id)?;
+        let record = self.apply(&mut tables, &input, existing, input.created_at, now);
+        Ok(output(record.json()))
     }
 
     pub fn upsert(&self, json: &[u8]) -> Result<String> {
@@ -118,23 +119,25 @@ impl Store {
 
     /// Stores every session of a JSON array, or none of them; returns the stored sessions as an array.
     pub fn upsert_many(&self, json: &[u8]) -> Result<String> {
-        let text = json::checked_text(json)?;
-        let elements: Vec<&RawValue> = serde_json::from_str(text)
-            .map_err(|e| json::classify(e, text, ErrorKind::InvalidArgument).at("sessions"))?;
-        let inputs = elements
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| {
-                self.check_size(raw.get().len())
-                    .and_then(|()| self.parse_input(raw.get()))
-                    .map_err(|e| e.at(format_args!("sessions[{i}]")))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let text = json::utf8(json)?;
+        let inputs = depth_first(text, || {
+            let elements: Vec<&RawValue> = serde_json::from_str(text)
+                .map_err(|e| json::classify(e, text, ErrorKind::InvalidArgument).at("sessions"))?;
+            elements
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    self.check_size(raw.get().len())
+                        .and_then(|()| json::check_depth(raw.get(), json::MAX_DEPTH - 1))
+                        .and_then(|()| self.parse_input(raw.get()))
+                        .map_err(|e| e.at(format_args!("sessions[{i}]")))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
         let now = now();
         let mut tables = self.shared.write();
         for (i, input) in inputs.iter().enumerate() {
-            self.check_conflict(&tables, &input.session_id)
-                .map_err(|e| e.at(format_args!("sessions[{i}]")))?;
+            self.existing(&tables, &input.session_id).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
         }
         let mut out = String::with_capacity(json.len() + inputs.len() * 64 + 2);
         out.push('[');
@@ -142,9 +145,9 @@ impl Store {
             if i > 0 {
                 out.push(',');
             }
-            let record =
-                self.apply(&mut tables, input, input.created_at, now).expect("conflicts checked above");
-            out.push_str(&record.json);
+            // Looked up again: a batch may name one session twice.
+            let existing = tables.find(&input.session_id);
+            out.push_str(self.apply(&mut tables, input, existing, input.created_at, now).json());
         }
         out.push(']');
         Ok(out)
@@ -160,7 +163,7 @@ impl Store {
     ) -> Result<R> {
         let tables = self.shared.read();
         match self.visible(&tables, session_id, user_id) {
-            Some(record) => Ok(output(&record.json)),
+            Some(record) => Ok(output(record.json())),
             None => Err(self.not_found(session_id)),
         }
     }
@@ -172,23 +175,16 @@ impl Store {
     /// Ids of this handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_session_ids(&self, filter: Filter) -> String {
         let tables = self.shared.read();
-        let records = self.in_insertion_order(&tables, filter);
-        let mut out = String::with_capacity(records.iter().map(|r| r.id.len() + 3).sum::<usize>() + 2);
-        out.push('[');
-        for (i, record) in records.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            record.write_id(&mut out);
-        }
-        out.push(']');
+        let mut out = String::new();
+        json::write_array(&mut out, tables.in_insertion_order(self.mode, filter).map(Record::quoted_id));
         out
     }
 
     /// This handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_sessions(&self, filter: Filter) -> String {
         let tables = self.shared.read();
-        render_sessions(&self.in_insertion_order(&tables, filter))
+        let records: Vec<&Record> = tables.in_insertion_order(self.mode, filter).collect();
+        render_sessions(&records)
     }
 
     /// Newest first by `created_at`, ties going to the most recently inserted; `limit < 0` means all.
@@ -220,20 +216,13 @@ impl Store {
         let now = now();
         let mut tables = self.shared.write();
         let record = self.visible(&tables, session_id, None).ok_or_else(|| self.not_found(session_id))?;
-        let json = session::rename(&record.json, name, now)?;
+        let created_at = record.created_at;
+        let json = session::rename(record.json(), name, now)?;
         self.check_size(json.len())?;
-        let (user, entity, created_at) = (record.user.clone(), record.entity.clone(), record.created_at);
-        let record = tables.put(NewRecord {
-            id: session_id,
-            ty: self.mode,
-            user: user.as_deref(),
-            entity: entity.as_deref(),
-            name: Some(name),
-            created_at,
-            updated_at: now,
-            json,
-        });
-        Ok(output(&record.json))
+        let input = SessionInput::parse(&json)?;
+        let existing = tables.find(session_id);
+        let record = self.apply(&mut tables, &input, existing, Some(created_at), now);
+        Ok(output(record.json()))
     }
 
     pub fn rename_session(&self, session_id: &str, name: &str) -> Result<String> {
@@ -269,16 +258,17 @@ impl Store {
     pub fn export(&self) -> String {
         let tables = self.shared.read();
         let records = tables.all_in_insertion_order();
-        let mut out =
-            String::with_capacity(tables.bytes() + records.iter().map(|r| r.id.len() + 4).sum::<usize>() + 2);
+        let mut out = String::with_capacity(
+            tables.bytes() + records.iter().map(|r| r.quoted_id().len() + 2).sum::<usize>() + 2,
+        );
         out.push('{');
         for (i, record) in records.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            record.write_id(&mut out);
+            out.push_str(record.quoted_id());
             out.push(':');
-            out.push_str(&record.json);
+            out.push_str(record.json());
         }
         out.push('}');
         out
@@ -287,35 +277,41 @@ impl Store {
     /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
     /// filled like an upsert's); records without `session_type` take this handle's mode.
     pub fn import(&self, json: &[u8]) -> Result<usize> {
-        let text = json::checked_text(json)?;
-        let object = RawObject::parse(text, ErrorKind::InvalidArgument).map_err(|e| e.at("import"))?;
-        let mut inputs = Vec::with_capacity(object.fields.len());
-        for (key, raw) in &object.fields {
-            let at = |e: Error| e.at(format_args!("import[{key:?}]"));
-            self.check_size(raw.get().len()).map_err(at)?;
-            let input = SessionInput::parse(raw.get()).map_err(at)?;
-            if input.session_id != *key {
-                return Err(at(Error::invalid_session(format!(
-                    "the record's session_id {:?} differs from its key",
-                    input.session_id
-                ))));
+        let text = json::utf8(json)?;
+        let inputs = depth_first(text, || {
+            let object = RawObject::parse(text, ErrorKind::InvalidArgument).map_err(|e| e.at("import"))?;
+            let mut inputs = Vec::with_capacity(object.fields.len());
+            for (key, raw) in &object.fields {
+                let at = |e: Error| e.at(format_args!("import[{key:?}]"));
+                self.check_size(raw.get().len()).map_err(at)?;
+                json::check_depth(raw.get(), json::MAX_DEPTH - 1).map_err(at)?;
+                let input = SessionInput::parse(raw.get()).map_err(at)?;
+                if input.session_id != *key {
+                    return Err(at(Error::invalid_session(format!(
+                        "the record's session_id {:?} differs from its key",
+                        input.session_id
+                    ))));
+                }
+                let ty = input.session_type.unwrap_or(self.mode);
+                inputs.push((input, ty));
             }
-            inputs.push(input);
-        }
+            Ok(inputs)
+        })?;
         let now = now();
         let mut tables = self.shared.write();
-        for input in &inputs {
-            let ty = input.session_type.unwrap_or(self.mode);
-            self.typed(ty)
-                .check_conflict(&tables, &input.session_id)
-                .map_err(|e| e.at(format_args!("import[{:?}]", input.session_id)))?;
-        }
-        for input in &inputs {
-            let ty = input.session_type.unwrap_or(self.mode);
+        let found = inputs
+            .iter()
+            .map(|(input, ty)| {
+                self.typed(*ty)
+                    .existing(&tables, &input.session_id)
+                    .map_err(|e| e.at(format_args!("import[{:?}]", input.session_id)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        tables.reserve(inputs.len());
+        // Keys are unique, so no record replaces another imported one: the slots found stay right.
+        for ((input, ty), existing) in inputs.iter().zip(found) {
             let updated_at = input.updated_at.unwrap_or(now);
-            self.typed(ty)
-                .apply(&mut tables, input, input.created_at, updated_at)
-                .expect("conflicts checked above");
+            self.typed(*ty).apply(&mut tables, input, existing, input.created_at, updated_at);
         }
         Ok(inputs.len())
     }
@@ -346,49 +342,45 @@ impl Store {
         }
     }
 
-    /// The stored session with this id, when it has this handle's type; a conflict when it has another.
-    fn existing<'t>(&self, tables: &'t Tables, session_id: &str) -> Result<Option<&'t Record>> {
-        match tables.get(session_id) {
-            Some(existing) if existing.ty != self.mode => Err(Error::conflict(format!(
+    /// The slot of the stored session with this id, when it has this handle's type; a conflict when
+    /// it has another.
+    fn existing(&self, tables: &Tables, session_id: &str) -> Result<Option<u32>> {
+        match tables.find(session_id) {
+            Some(slot) if tables.at(slot).ty != self.mode => Err(Error::conflict(format!(
                 "session {session_id:?} already exists with session_type {:?}; this handle's mode is {:?}",
-                existing.ty.as_str(),
+                tables.at(slot).ty.as_str(),
                 self.mode.as_str()
             ))),
-            existing => Ok(existing),
+            found => Ok(found),
         }
     }
 
-    fn check_conflict(&self, tables: &Tables, session_id: &str) -> Result<()> {
-        self.existing(tables, session_id).map(|_| ())
-    }
-
-    /// Stores `input` as a session of this handle's type.
+    /// Stores `input` as a session of this handle's type, over `existing` (from [`Store::existing`]).
     fn apply<'t>(
         &self,
         tables: &'t mut Tables,
         input: &SessionInput,
+        existing: Option<u32>,
         created_at: Option<i64>,
         updated_at: i64,
-    ) -> Result<&'t Record> {
-        let stored_created_at = self.existing(tables, &input.session_id)?.map(|existing| existing.created_at);
-        let created_at = created_at.or(stored_created_at).unwrap_or(updated_at);
-        let record = tables.put(NewRecord {
+    ) -> &'t Record {
+        let created_at = created_at.or(existing.map(|slot| tables.at(slot).created_at)).unwrap_or(updated_at);
+        let new = NewRecord {
             id: &input.session_id,
             ty: self.mode,
             user: input.user_id.as_deref(),
             entity: input.entity_id(self.mode),
-            name: input.session_name.as_deref(),
             created_at,
             updated_at,
-            json: input.render(self.mode, created_at, updated_at),
-        });
-        Ok(record)
+            stored: input.render(self.mode, created_at, updated_at),
+        };
+        tables.put(existing, new)
     }
 
     fn visible<'t>(&self, tables: &'t Tables, session_id: &str, user_id: Option<&str>) -> Option<&'t Record> {
         tables.get(session_id).filter(|r| {
             r.ty == self.mode
-                && user_id.filter(|u| !u.is_empty()).map_or(true, |u| r.user.as_deref() == Some(u))
+                && user_id.filter(|u| !u.is_empty()).is_none_or(|u| r.user.as_deref() == Some(u))
         })
     }
 
@@ -403,12 +395,6 @@ impl Store {
         }
     }
 
-    fn in_insertion_order<'t>(&self, tables: &'t Tables, filter: Filter<'t>) -> Vec<&'t Record> {
-        let mut records: Vec<&Record> = tables.matching(self.mode, filter, i64::MIN..=i64::MAX).collect();
-        records.sort_unstable_by_key(|r| r.seq);
-        records
-    }
-
     /// Checks the internal indexes against the primary map; for tests and stress runs.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
@@ -416,8 +402,14 @@ impl Store {
     }
 }
 
+/// Runs `validate` on a batch or an import, whose elements it checks for depth one by one; when it
+/// fails, hostile depth anywhere in `text` is the error reported, as for single sessions.
+fn depth_first<T>(text: &str, validate: impl FnOnce() -> Result<T>) -> Result<T> {
+    validate().map_err(|e| json::check_depth(text, json::MAX_DEPTH).err().unwrap_or(e))
+}
+
 fn render_sessions(records: &[&Record]) -> String {
-    let mut out = String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 2);
-    json::write_array(&mut out, records.iter().map(|r| &*r.json));
+    let mut out = String::with_capacity(records.iter().map(|r| r.json().len() + 1).sum::<usize>() + 2);
+    json::write_array(&mut out, records.iter().map(|r| r.json()));
     out
 }

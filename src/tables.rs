@@ -5,41 +5,78 @@
 //! answers "recent" directly (walk it backwards) and creation-time ranges; insertion-order listings
 //! re-sort their result by `seq`, which costs the size of the result.
 
-use crate::json;
+use crate::session::{Rendered, Span};
 use crate::session_type::SessionType;
+use hashbrown::HashTable;
+use std::borrow::Cow;
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 /// A session as stored: its JSON text ready to hand out, plus the fields the indexes and queries use.
+/// The id and name are not held apart: they are read from the JSON, where they appear as JSON strings.
 #[derive(Debug)]
 pub struct Record {
-    pub id: Arc<str>,
-    pub ty: SessionType,
-    /// The id needs no escaping in JSON. Listings copy ids without looking at each byte: that check,
-    /// queued behind the cache miss of every id, was most of the cost of a long listing.
-    id_is_plain: bool,
+    json: Box<str>,
+    id: TextSpan,
+    name: Option<TextSpan>,
     pub user: Option<Arc<str>>,
     pub entity: Option<Arc<str>>,
-    pub name: Option<Box<str>>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Position in first-insertion order; kept when the session is updated.
     pub seq: u64,
-    pub json: Box<str>,
+    pub ty: SessionType,
+}
+
+/// A JSON string in a record's JSON, quotes included. The store caps sessions well below 4 GiB.
+#[derive(Debug, Clone, Copy)]
+struct TextSpan {
+    start: u32,
+    end: u32,
+}
+
+impl TextSpan {
+    fn new(span: Span) -> Self {
+        let narrow = |n: usize| u32::try_from(n).expect("sessions are capped below 4 GiB");
+        TextSpan { start: narrow(span.start), end: narrow(span.end) }
+    }
+
+    /// The JSON string, quotes included.
+    fn quoted(self, json: &str) -> &str {
+        &json[self.start as usize..self.end as usize]
+    }
+
+    /// The string's value: its characters, or decoded when it has escapes.
+    fn value(self, json: &str) -> Cow<'_, str> {
+        let quoted = self.quoted(json);
+        let inner = &quoted[1..quoted.len() - 1];
+        if inner.contains('\\') {
+            Cow::Owned(serde_json::from_str(quoted).expect("stored strings are valid JSON"))
+        } else {
+            Cow::Borrowed(inner)
+        }
+    }
 }
 
 impl Record {
-    /// Appends the id as a JSON string.
-    pub fn write_id(&self, out: &mut String) {
-        if self.id_is_plain {
-            out.reserve(self.id.len() + 2);
-            out.push('"');
-            out.push_str(&self.id);
-            out.push('"');
-        } else {
-            json::write_str(out, &self.id);
-        }
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn id(&self) -> Cow<'_, str> {
+        self.id.value(&self.json)
+    }
+
+    pub fn name(&self) -> Option<Cow<'_, str>> {
+        self.name.map(|name| name.value(&self.json))
+    }
+
+    /// The id as a JSON string, ready to copy into a listing.
+    pub fn quoted_id(&self) -> &str {
+        self.id.quoted(&self.json)
     }
 }
 
@@ -49,10 +86,9 @@ pub struct NewRecord<'a> {
     pub ty: SessionType,
     pub user: Option<&'a str>,
     pub entity: Option<&'a str>,
-    pub name: Option<&'a str>,
     pub created_at: i64,
     pub updated_at: i64,
-    pub json: String,
+    pub stored: Rendered,
 }
 
 pub type OrderKey = (i64, u64);
@@ -81,11 +117,29 @@ impl<'a> Filter<'a> {
     }
 }
 
+/// The part of a filter an index walk has not already applied.
+#[derive(Clone, Copy)]
+struct Check<'a> {
+    user: Option<&'a str>,
+    entity: Option<&'a str>,
+}
+
+impl Check<'_> {
+    const NONE: Check<'static> = Check { user: None, entity: None };
+
+    fn admits(self, record: &Record) -> bool {
+        self.user.is_none_or(|u| record.user.as_deref() == Some(u))
+            && self.entity.is_none_or(|e| record.entity.as_deref() == Some(e))
+    }
+}
+
 #[derive(Default)]
 pub struct Tables {
     slots: Vec<Option<Record>>,
     free: Vec<u32>,
-    by_id: HashMap<Arc<str>, u32>,
+    /// Slots by the hash of their record's id: the ids themselves live in the records' JSON.
+    by_id: HashTable<u32>,
+    hasher: RandomState,
     next_seq: u64,
     types: [TypeIndex; 4],
     bytes: usize,
@@ -93,7 +147,20 @@ pub struct Tables {
 
 impl Tables {
     pub fn get(&self, id: &str) -> Option<&Record> {
-        self.by_id.get(id).map(|&slot| self.slot(slot))
+        self.find(id).map(|slot| self.slot(slot))
+    }
+
+    /// The slot holding the session with this id.
+    pub fn find(&self, id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        self.by_id.find(hash, |&slot| self.slot(slot).id() == id).copied()
+    }
+
+    /// Room for `additional` more sessions without growing the id table or the slab.
+    pub fn reserve(&mut self, additional: usize) {
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.by_id.reserve(additional, |&slot| hasher.hash_one(&*live(slots, slot).id()));
+        self.slots.reserve(additional.saturating_sub(self.free.len()));
     }
 
     pub fn len(&self, ty: SessionType) -> usize {
@@ -105,10 +172,17 @@ impl Tables {
         self.bytes
     }
 
-    /// Stores `new`, replacing the session with the same id; the caller has checked the type.
-    pub fn put(&mut self, new: NewRecord) -> &Record {
-        match self.by_id.get(new.id) {
-            Some(&slot) => self.replace(slot, new),
+    /// The session in `slot`, which must be live.
+    pub fn at(&self, slot: u32) -> &Record {
+        live(&self.slots, slot)
+    }
+
+    /// Stores `new` in `slot`, which [`Tables::find`] gave for its id, or in a new slot; the caller
+    /// has checked the type.
+    pub fn put(&mut self, slot: Option<u32>, new: NewRecord) -> &Record {
+        debug_assert_eq!(slot, self.find(new.id));
+        match slot {
+            Some(slot) => self.replace(slot, new),
             None => self.insert(new),
         }
     }
@@ -118,16 +192,15 @@ impl Tables {
         self.next_seq += 1;
         let index = &mut self.types[new.ty.index()];
         let record = Record {
-            id: Arc::from(new.id),
+            id: TextSpan::new(new.stored.id_span),
+            name: new.stored.name_span.map(TextSpan::new),
             ty: new.ty,
-            id_is_plain: !json::needs_escape(new.id),
             user: new.user.map(|u| intern(&index.by_user, u)),
             entity: new.entity.map(|e| intern(&index.by_entity, e)),
-            name: new.name.map(Box::from),
             created_at: new.created_at,
             updated_at: new.updated_at,
             seq,
-            json: new.json.into_boxed_str(),
+            json: new.stored.json.into_boxed_str(),
         };
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -137,7 +210,8 @@ impl Tables {
             }
         };
         self.bytes += record.json.len();
-        self.by_id.insert(record.id.clone(), slot);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.by_id.insert_unique(hasher.hash_one(new.id), slot, |&s| hasher.hash_one(&*live(slots, s).id()));
         index_record(index, &record, slot);
         self.slots[slot as usize] = Some(record);
         self.slot(slot)
@@ -156,12 +230,11 @@ impl Tables {
             record.entity = new.entity.map(|e| intern(&index.by_entity, e));
             record.created_at = new.created_at;
         }
-        if record.name.as_deref() != new.name {
-            record.name = new.name.map(Box::from);
-        }
+        record.id = TextSpan::new(new.stored.id_span);
+        record.name = new.stored.name_span.map(TextSpan::new);
         record.updated_at = new.updated_at;
-        self.bytes = self.bytes - record.json.len() + new.json.len();
-        record.json = new.json.into_boxed_str();
+        self.bytes = self.bytes - record.json.len() + new.stored.json.len();
+        record.json = new.stored.json.into_boxed_str();
         if reindex {
             index_record(index, record, slot);
         }
@@ -169,7 +242,9 @@ impl Tables {
     }
 
     pub fn remove(&mut self, id: &str) -> Option<Record> {
-        let slot = self.by_id.remove(id)?;
+        let hash = self.hasher.hash_one(id);
+        let slots = &self.slots;
+        let (slot, _) = self.by_id.find_entry(hash, |&s| live(slots, s).id() == id).ok()?.remove();
         let record = self.slots[slot as usize].take().expect("id map points at a live slot");
         unindex_record(&mut self.types[record.ty.index()], &record);
         self.free.push(slot);
@@ -181,8 +256,8 @@ impl Tables {
     pub fn remove_type(&mut self, ty: SessionType) -> usize {
         let index = std::mem::take(&mut self.types[ty.index()]);
         for &slot in index.all.values() {
+            self.unlink_id(slot);
             let record = self.slots[slot as usize].take().expect("index points at a live slot");
-            self.by_id.remove(&record.id);
             self.bytes -= record.json.len();
             self.free.push(slot);
         }
@@ -190,29 +265,48 @@ impl Tables {
     }
 
     /// Sessions of `ty` matching `filter` with `created_at` in `created`, in `(created_at, seq)` order.
-    /// With both filters set, walks the smaller of the two indexes and checks the other field.
     pub fn matching<'t>(
         &'t self,
         ty: SessionType,
         filter: Filter<'t>,
         created: RangeInclusive<i64>,
     ) -> impl DoubleEndedIterator<Item = &'t Record> + 't {
+        let (order, check) = self.narrowest(ty, filter);
+        let (&lo, &hi) = (created.start(), created.end());
+        let range = if lo <= hi { order.range((lo, 0)..=(hi, u64::MAX)) } else { EMPTY.range(..) };
+        range.map(move |(_, &slot)| self.slot(slot)).filter(move |r| check.admits(r))
+    }
+
+    /// Sessions of `ty` matching `filter`, in first-insertion order.
+    pub fn in_insertion_order<'t>(
+        &'t self,
+        ty: SessionType,
+        filter: Filter<'t>,
+    ) -> impl Iterator<Item = &'t Record> + 't {
+        let (order, check) = self.narrowest(ty, filter);
+        // The order's keys hold `seq`: sorting them, rather than the records, touches no record until
+        // the one pass that reads them. Sessions are mostly created in insertion order, so the keys
+        // are often sorted already.
+        let mut keys: Vec<(u64, u32)> = order.iter().map(|(&(_, seq), &slot)| (seq, slot)).collect();
+        if !keys.is_sorted_by_key(|&(seq, _)| seq) {
+            keys.sort_unstable_by_key(|&(seq, _)| seq);
+        }
+        keys.into_iter().map(move |(_, slot)| self.slot(slot)).filter(move |r| check.admits(r))
+    }
+
+    /// The index to walk for `filter`, and what is left to check on each record. With both filters
+    /// set, that is the smaller of the two indexes and the other field.
+    fn narrowest<'t>(&'t self, ty: SessionType, filter: Filter<'t>) -> (&'t Order, Check<'t>) {
         let index = &self.types[ty.index()];
         let by_user = filter.user_id.map(|u| index.by_user.get(u).unwrap_or(&EMPTY));
         let by_entity = filter.entity_id.map(|e| index.by_entity.get(e).unwrap_or(&EMPTY));
-        let (order, check_user, check_entity) = match (by_user, by_entity) {
-            (Some(u), Some(e)) if u.len() <= e.len() => (u, None, filter.entity_id),
-            (Some(_), Some(e)) => (e, filter.user_id, None),
-            (Some(u), None) => (u, None, None),
-            (None, Some(e)) => (e, None, None),
-            (None, None) => (&index.all, None, None),
-        };
-        let (&lo, &hi) = (created.start(), created.end());
-        let range = if lo <= hi { order.range((lo, 0)..=(hi, u64::MAX)) } else { EMPTY.range(..) };
-        range.map(move |(_, &slot)| self.slot(slot)).filter(move |r| {
-            check_user.map_or(true, |u| r.user.as_deref() == Some(u))
-                && check_entity.map_or(true, |e| r.entity.as_deref() == Some(e))
-        })
+        match (by_user, by_entity) {
+            (Some(u), Some(e)) if u.len() <= e.len() => (u, Check { user: None, entity: filter.entity_id }),
+            (Some(_), Some(e)) => (e, Check { user: filter.user_id, entity: None }),
+            (Some(u), None) => (u, Check::NONE),
+            (None, Some(e)) => (e, Check::NONE),
+            (None, None) => (&index.all, Check::NONE),
+        }
     }
 
     /// Every session of every type, in first-insertion order.
@@ -222,8 +316,19 @@ impl Tables {
         records
     }
 
+    /// Removes `slot`, which must be live, from the id table.
+    fn unlink_id(&mut self, slot: u32) {
+        let hash = self.hasher.hash_one(&*self.slot(slot).id());
+        match self.by_id.find_entry(hash, |&s| s == slot) {
+            Ok(entry) => {
+                entry.remove();
+            }
+            Err(_) => unreachable!("every live slot is in the id table"),
+        }
+    }
+
     fn slot(&self, slot: u32) -> &Record {
-        self.slots[slot as usize].as_ref().expect("index points at a live slot")
+        live(&self.slots, slot)
     }
 
     /// Checks that every index agrees with the primary map; for tests.
@@ -240,10 +345,16 @@ impl Tables {
         if bytes != self.bytes {
             return Err(format!("bytes counter {} but {bytes} held", self.bytes));
         }
-        for (id, &slot) in &self.by_id {
+        for &slot in &self.by_id {
             let r = self.slot(slot);
-            if r.id.as_ref() != id.as_ref() {
-                return Err(format!("id {id:?} points at {:?}", r.id));
+            let id = r.id();
+            if self.find(&id) != Some(slot) {
+                return Err(format!("id {id:?} is not found at its slot"));
+            }
+            let quoted: String = serde_json::from_str(r.quoted_id()).map_err(|e| e.to_string())?;
+            let name_ok = r.name.is_none_or(|n| serde_json::from_str::<String>(n.quoted(&r.json)).is_ok());
+            if quoted != id || !name_ok {
+                return Err(format!("id or name span of {id:?} is off"));
             }
             let index = &self.types[r.ty.index()];
             let key = (r.created_at, r.seq);
@@ -278,6 +389,10 @@ impl Tables {
 }
 
 /// The key already used for `s` in `map`, so that a user's or entity's id is held once.
+fn live(slots: &[Option<Record>], slot: u32) -> &Record {
+    slots[slot as usize].as_ref().expect("index points at a live slot")
+}
+
 fn intern(map: &HashMap<Arc<str>, Order>, s: &str) -> Arc<str> {
     map.get_key_value(s).map_or_else(|| Arc::from(s), |(k, _)| k.clone())
 }

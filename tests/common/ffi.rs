@@ -94,7 +94,7 @@ impl CArg {
     }
 }
 
-const SENTINEL: *mut c_char = 0x1 as *mut c_char;
+const SENTINEL: *mut c_char = std::ptr::dangling_mut::<c_char>();
 const COUNT_SENTINEL: usize = usize::MAX - 7;
 
 /// Takes (and frees) a string returned by the library.

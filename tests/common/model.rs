@@ -282,11 +282,30 @@ struct Rec {
     created_at: i64,
     updated_at: i64,
     fields: Vec<(String, Field)>,
+    /// The store keeps a session as it was sent, whitespace included, with session_type and the
+    /// timestamps replaced in place or appended: the first `sent` fields were sent, spaced as `ws` says.
+    sent: usize,
+    ws: bool,
 }
 
 impl Rec {
     fn text(&self) -> String {
-        render_object(self.fields.iter().map(|(k, f)| (k.as_str(), f.text().to_owned())), false)
+        let (open, colon, comma, _) = if self.ws { ("{ ", " : ", " , ", " }") } else { ("{", ":", ",", "}") };
+        let sent: Vec<String> = self.fields[..self.sent]
+            .iter()
+            .map(|(k, f)| format!("{}{colon}{}", key_json(k), f.text()))
+            .collect();
+        let mut text = format!("{open}{}{}", sent.join(comma), if self.ws { " " } else { "" });
+        for (k, f) in &self.fields[self.sent..] {
+            text.push_str(&format!(",{}:{}", key_json(k), f.text()));
+        }
+        text.push('}');
+        text
+    }
+
+    /// The id as it is spelled in the session, which is how listings and exports give it.
+    fn quoted_id(&self) -> &str {
+        self.fields.iter().find(|(k, _)| k == "session_id").expect("a stored session has an id").1.text()
     }
 }
 
@@ -308,6 +327,7 @@ struct Parsed {
     updated_at: Option<i64>,
     name: Option<String>,
     fields: Vec<(String, Field)>,
+    ws: bool,
 }
 
 /// An expected failure: its kind and, for batches, the prefix its message must start with.
@@ -352,6 +372,7 @@ fn parse_session(doc: &Doc) -> Result<Parsed, Kind> {
         updated_at: None,
         name: None,
         fields: Vec::new(),
+        ws: matches!(doc.top, Top::Object(_, true)),
     };
     let mut id = None;
     for (k, v) in fields {
@@ -507,6 +528,7 @@ impl Model {
         let existing = self.find(&p.id);
         let created_at = created_at.or(existing.map(|i| self.recs[i].created_at)).unwrap_or(updated_at);
         let mut fields = p.fields.clone();
+        let sent = fields.len();
         set_field(&mut fields, "session_type", Field::Raw(key_json(MODES[ty])));
         set_field(&mut fields, "created_at", Field::Raw(created_at.to_string()));
         set_field(&mut fields, "updated_at", Field::Raw(updated_at.to_string()));
@@ -519,6 +541,8 @@ impl Model {
             created_at,
             updated_at,
             fields,
+            sent,
+            ws: p.ws,
         };
         let text = rec.text();
         match existing {
@@ -626,7 +650,7 @@ impl Model {
 
     pub fn read(&self, mode: usize, id: &str, user: Option<&str>) -> Expected<String> {
         match self.visible(mode, id) {
-            Some(i) if nonempty(user).map_or(true, |u| self.recs[i].user.as_deref() == Some(u)) => {
+            Some(i) if nonempty(user).is_none_or(|u| self.recs[i].user.as_deref() == Some(u)) => {
                 Ok(self.recs[i].text())
             }
             _ => fail(Kind::NotFound),
@@ -639,14 +663,14 @@ impl Model {
             .iter()
             .filter(|r| {
                 r.ty == mode
-                    && user.map_or(true, |u| r.user.as_deref() == Some(u))
-                    && entity.map_or(true, |e| r.entity.as_deref() == Some(e))
+                    && user.is_none_or(|u| r.user.as_deref() == Some(u))
+                    && entity.is_none_or(|e| r.entity.as_deref() == Some(e))
             })
             .collect()
     }
 
     pub fn ids(&self, mode: usize, user: Option<&str>, entity: Option<&str>) -> String {
-        json_array(self.matching(mode, user, entity).into_iter().map(|r| key_json(&r.id)))
+        json_array(self.matching(mode, user, entity).into_iter().map(|r| r.quoted_id().to_owned()))
     }
 
     pub fn all(&self, mode: usize, user: Option<&str>, entity: Option<&str>) -> String {
@@ -668,13 +692,13 @@ impl Model {
             .matching(mode, q.user.as_deref(), q.entity.as_deref())
             .into_iter()
             .filter(|r| {
-                q.created_after.map_or(true, |t| r.created_at >= t)
-                    && q.created_before.map_or(true, |t| r.created_at <= t)
-                    && q.updated_after.map_or(true, |t| r.updated_at >= t)
-                    && q.updated_before.map_or(true, |t| r.updated_at <= t)
+                q.created_after.is_none_or(|t| r.created_at >= t)
+                    && q.created_before.is_none_or(|t| r.created_at <= t)
+                    && q.updated_after.is_none_or(|t| r.updated_at >= t)
+                    && q.updated_before.is_none_or(|t| r.updated_at <= t)
                     && needle
                         .as_ref()
-                        .map_or(true, |n| r.name.as_deref().is_some_and(|name| fold(name).contains(n)))
+                        .is_none_or(|n| r.name.as_deref().is_some_and(|name| fold(name).contains(n)))
             })
             .collect();
         match q.sort_by.as_deref() {
@@ -717,6 +741,9 @@ impl Model {
         set_field(&mut rec.fields, "updated_at", Field::Raw(now.to_string()));
         rec.name = Some(name.to_owned());
         rec.updated_at = now;
+        // A rename rewrites the session compactly.
+        rec.sent = rec.fields.len();
+        rec.ws = false;
         let text = rec.text();
         if text.len() > max {
             return fail(Kind::TooLarge);
@@ -781,7 +808,7 @@ impl Model {
 
     pub fn export(&self) -> String {
         let items: Vec<String> =
-            self.recs.iter().map(|r| format!("{}:{}", key_json(&r.id), r.text())).collect();
+            self.recs.iter().map(|r| format!("{}:{}", r.quoted_id(), r.text())).collect();
         format!("{{{}}}", items.join(","))
     }
 
