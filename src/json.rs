@@ -113,8 +113,22 @@ pub struct RawObject<'a> {
 }
 
 impl<'a> RawObject<'a> {
+    /// Parses an object whose keys must be unique.
     pub fn parse(text: &'a str, shape_kind: ErrorKind) -> Result<Self> {
-        serde_json::from_str(text).map_err(|e| classify(e, text, shape_kind))
+        Self::parse_with(text, shape_kind, true)
+    }
+
+    /// Parses an object and leaves duplicate keys to the caller, which may check them more cheaply.
+    pub fn parse_allowing_duplicates(text: &'a str, shape_kind: ErrorKind) -> Result<Self> {
+        Self::parse_with(text, shape_kind, false)
+    }
+
+    fn parse_with(text: &'a str, shape_kind: ErrorKind, unique_keys: bool) -> Result<Self> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        ObjectVisitor { unique_keys }
+            .deserialize(&mut deserializer)
+            .and_then(|object| deserializer.end().map(|()| object))
+            .map_err(|e| classify(e, text, shape_kind))
     }
 
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {
@@ -122,25 +136,38 @@ impl<'a> RawObject<'a> {
     }
 }
 
-impl<'de> Deserialize<'de> for RawObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = RawObject<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
+struct ObjectVisitor {
+    unique_keys: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectVisitor {
+    type Value = RawObject<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = RawObject<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
+        let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        let mut keys = KeySet::default();
+        while let Some(key) = map.next_key_seed(Key)? {
+            if self.unique_keys {
+                keys.insert(key.clone())?;
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
-                let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
-                let mut keys = KeySet::default();
-                while let Some(key) = map.next_key_seed(Key)? {
-                    keys.insert(key.clone())?;
-                    fields.push((key, map.next_value()?));
-                }
-                Ok(RawObject { fields })
-            }
+            fields.push((key, map.next_value()?));
         }
-        deserializer.deserialize_map(ObjectVisitor)
+        Ok(RawObject { fields })
     }
 }
 
