@@ -139,7 +139,8 @@ void ss_string_free(char *s);
 /**
  * Writes to `*out_json` a JSON array of the ids of this handle's sessions, in first-insertion order,
  * filtered by `user_id` and by `entity_id` (matched against agent_id, team_id or workflow_id according
- * to the handle's mode). A NULL or empty filter matches everything.
+ * to the handle's mode). A NULL or empty filter matches everything. Each id is the JSON string of the
+ * session's "session_id", spelled as the session spells it (escapes as sent).
  *
  * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
  *
@@ -210,8 +211,10 @@ ss_status ss_query(const ss_store *store,
  * "session_id". Optional well-known fields: "user_id", "agent_id", "team_id", "workflow_id" (string or
  * null), "created_at", "updated_at" (integer unix seconds or null), "session_data" (object or null)
  * whose "session_name" (string or null) names the session. Every other field is stored verbatim.
- * The stored JSON gets "session_type" set to this handle's mode, "updated_at" set to now, and
- * "created_at" taken from the input, else kept from the stored session, else set to now.
+ * The stored JSON is the input as sent (spacing and escapes included, surrounding whitespace dropped)
+ * with "session_type" set to this handle's mode, "updated_at" set to now, and "created_at" taken from
+ * the input, else kept from the stored session, else set to now: each replaced where it stands or,
+ * when absent, appended at the end of the object.
  *
  * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free(). Pass NULL
  * for `out_json` to skip producing it.
@@ -316,7 +319,8 @@ const char *ss_status_str(uint32_t status);
  * `config_json` (`config_len` bytes, no NUL needed) is a JSON object with optional keys:
  *  - "mode": "agent" (default), "team", "workflow" or "workflow_v2": the type of the sessions this
  *    handle reads and writes, and the entity field its filters use (agent_id, team_id, workflow_id);
- *  - "max_session_bytes": the largest session accepted, in bytes (default 33554432, i.e. 32 MiB).
+ *  - "max_session_bytes": the largest session accepted, in bytes (default 33554432, i.e. 32 MiB;
+ *    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it).
  *
  * Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
  *
@@ -384,7 +388,8 @@ ss_status ss_drop(ss_store *store,
 /**
  * Writes every session in the store, of every type, to `*out_json` as one JSON object
  * {"<session_id>": session, ...} in first-insertion order: the shape of Agno's `storage_dict`, so it
- * can be saved anywhere and loaded later with ss_import() (or by Agno itself).
+ * can be saved anywhere and loaded later with ss_import() (or by Agno itself). Keys are spelled as the
+ * sessions spell their "session_id".
  *
  * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
  *

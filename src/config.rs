@@ -9,6 +9,11 @@ use serde::{Deserialize, Deserializer};
 /// caller is told so instead of exhausting memory.
 pub const DEFAULT_MAX_SESSION_BYTES: usize = 32 * 1024 * 1024;
 
+/// The hard upper bound of `max_session_bytes`: a larger setting is lowered to it, as sqlite does with
+/// its limits. Records address their JSON with 32-bit offsets; the 1 MiB margin covers what the store
+/// adds to a session (its type and timestamps).
+pub const MAX_SESSION_BYTES_LIMIT: usize = u32::MAX as usize - (1 << 20);
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {

@@ -14,7 +14,7 @@ mod session_type;
 mod store;
 mod tables;
 
-pub use config::{Config, DEFAULT_MAX_SESSION_BYTES};
+pub use config::{Config, DEFAULT_MAX_SESSION_BYTES, MAX_SESSION_BYTES_LIMIT};
 pub use error::{Error, ErrorKind, Result};
 pub use json::MAX_DEPTH;
 pub use query::{Query, SortBy, SortOrder};

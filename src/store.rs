@@ -4,7 +4,7 @@
 //! lock guards the data: each operation takes it once, so every operation is atomic and every listing
 //! sees one consistent state. Parsing and validation happen before the lock is taken.
 
-use crate::config::Config;
+use crate::config::{Config, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
 use crate::query::Query;
@@ -85,7 +85,7 @@ impl Store {
             shared: Arc::new(Shared {
                 tables: ShardedLock::new(Tables::with_hasher(ids.clone())),
                 ids,
-                max_session_bytes: config.max_session_bytes,
+                max_session_bytes: config.max_session_bytes.min(MAX_SESSION_BYTES_LIMIT),
             }),
             mode: config.mode,
         }

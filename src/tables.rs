@@ -31,7 +31,8 @@ pub struct Record {
     pub ty: SessionType,
 }
 
-/// A JSON string in a record's JSON, quotes included. The store caps sessions well below 4 GiB.
+/// A JSON string in a record's JSON, quotes included. Sessions are capped below 4 GiB
+/// ([`crate::config::MAX_SESSION_BYTES_LIMIT`]).
 #[derive(Debug, Clone, Copy)]
 struct TextSpan {
     start: u32,
@@ -229,6 +230,8 @@ impl Tables {
     }
 
     fn insert(&mut self, new: NewRecord) -> &Record {
+        // Everything that can fail comes before the first change.
+        let (id, name) = (TextSpan::new(new.stored.id_span), new.stored.name_span.map(TextSpan::new));
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = match self.free.pop() {
@@ -241,8 +244,8 @@ impl Tables {
         let (user, entity) =
             self.types[new.ty.index()].add(slot, (new.created_at, seq), new.user, new.entity);
         let record = Record {
-            id: TextSpan::new(new.stored.id_span),
-            name: new.stored.name_span.map(TextSpan::new),
+            id,
+            name,
             ty: new.ty,
             user,
             entity,
@@ -259,6 +262,7 @@ impl Tables {
     }
 
     fn replace(&mut self, slot: u32, new: NewRecord) -> &Record {
+        let (id, name) = (TextSpan::new(new.stored.id_span), new.stored.name_span.map(TextSpan::new));
         let record = self.slots[slot as usize].as_mut().expect("id map points at a live slot");
         debug_assert_eq!(record.ty, new.ty);
         let index = &mut self.types[new.ty.index()];
@@ -271,8 +275,7 @@ impl Tables {
                 index.add(slot, (new.created_at, record.seq), new.user, new.entity);
             record.created_at = new.created_at;
         }
-        record.id = TextSpan::new(new.stored.id_span);
-        record.name = new.stored.name_span.map(TextSpan::new);
+        (record.id, record.name) = (id, name);
         record.updated_at = new.updated_at;
         self.bytes = self.bytes - record.json.len() + new.stored.json.len();
         record.json = new.stored.json.into_boxed_str();

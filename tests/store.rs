@@ -1,7 +1,10 @@
 //! One test per documented behaviour of the store, through the Rust API.
 
 use serde_json::{json, Value};
-use sessionstore::{now, Config, ErrorKind, Filter, Query, SessionType, Store, DEFAULT_MAX_SESSION_BYTES};
+use sessionstore::{
+    now, Config, ErrorKind, Filter, Query, SessionType, Store, DEFAULT_MAX_SESSION_BYTES,
+    MAX_SESSION_BYTES_LIMIT,
+};
 
 fn open(mode: SessionType) -> Store {
     Store::open(Config { mode, ..Config::default() })
@@ -411,4 +414,29 @@ fn ids_that_need_escaping_are_listed_and_exported_as_valid_json() {
     let export = parse(&store.export());
     assert_eq!(export[id]["session_id"], id);
     assert_eq!(export["plain"]["session_id"], "plain");
+}
+
+#[test]
+fn a_size_limit_above_the_hard_limit_is_lowered_to_it() {
+    let store = Store::open(Config { max_session_bytes: usize::MAX, ..Config::default() });
+    assert_eq!(store.max_session_bytes(), MAX_SESSION_BYTES_LIMIT);
+    let store = Store::open_json(Some(br#"{"max_session_bytes":100}"#)).unwrap();
+    assert_eq!(store.max_session_bytes(), 100);
+}
+
+#[test]
+fn the_stored_json_is_the_input_with_type_and_timestamps_spliced_in() {
+    let store = open(SessionType::Team);
+    let sent = " {\"session_id\" : \"\\u0073\",\n \"created_at\": 5, \"memory\": {\"a\" : [1, 2]}} ";
+    let stored = store.upsert(sent.as_bytes()).unwrap();
+    let updated_at = parse(&stored)["updated_at"].as_i64().unwrap();
+    assert_eq!(
+        stored,
+        format!(
+            "{{\"session_id\" : \"\\u0073\",\n \"created_at\": 5, \"memory\": {{\"a\" : [1, 2]}},\"session_type\":\"team\",\"updated_at\":{updated_at}}}"
+        )
+    );
+    assert_eq!(store.read("s", None).unwrap(), stored);
+    assert_eq!(store.get_all_session_ids(any()), r#"["\u0073"]"#, "ids are listed as spelled");
+    assert_eq!(ids(&store.get_all_session_ids(any())), ["s"]);
 }

@@ -9,7 +9,8 @@ use std::ffi::c_char;
 
 /// Writes to `*out_json` a JSON array of the ids of this handle's sessions, in first-insertion order,
 /// filtered by `user_id` and by `entity_id` (matched against agent_id, team_id or workflow_id according
-/// to the handle's mode). A NULL or empty filter matches everything.
+/// to the handle's mode). A NULL or empty filter matches everything. Each id is the JSON string of the
+/// session's "session_id", spelled as the session spells it (escapes as sent).
 ///
 /// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
 ///

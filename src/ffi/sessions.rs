@@ -13,8 +13,10 @@ use std::ffi::c_char;
 /// "session_id". Optional well-known fields: "user_id", "agent_id", "team_id", "workflow_id" (string or
 /// null), "created_at", "updated_at" (integer unix seconds or null), "session_data" (object or null)
 /// whose "session_name" (string or null) names the session. Every other field is stored verbatim.
-/// The stored JSON gets "session_type" set to this handle's mode, "updated_at" set to now, and
-/// "created_at" taken from the input, else kept from the stored session, else set to now.
+/// The stored JSON is the input as sent (spacing and escapes included, surrounding whitespace dropped)
+/// with "session_type" set to this handle's mode, "updated_at" set to now, and "created_at" taken from
+/// the input, else kept from the stored session, else set to now: each replaced where it stands or,
+/// when absent, appended at the end of the object.
 ///
 /// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free(). Pass NULL
 /// for `out_json` to skip producing it.

@@ -8,7 +8,8 @@ use std::ffi::c_char;
 
 /// Writes every session in the store, of every type, to `*out_json` as one JSON object
 /// {"<session_id>": session, ...} in first-insertion order: the shape of Agno's `storage_dict`, so it
-/// can be saved anywhere and loaded later with ss_import() (or by Agno itself).
+/// can be saved anywhere and loaded later with ss_import() (or by Agno itself). Keys are spelled as the
+/// sessions spell their "session_id".
 ///
 /// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
 ///
