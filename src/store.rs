@@ -8,7 +8,7 @@ use crate::config::{Config, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
 use crate::query::Query;
-use crate::session::{self, SessionInput};
+use crate::session::{self, Rendered, SessionInput};
 use crate::session_type::SessionType;
 use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Tables};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
@@ -115,12 +115,14 @@ impl Store {
         self.check_size(json.len())?;
         let text = json::checked_text(json)?;
         let input = self.parse_input(text)?;
-        let key = self.shared.ids.key(&input.session_id);
-        let now = now();
+        let pending = self.pending(&input, input.created_at, now());
         let mut tables = self.shared.write();
-        let existing = self.existing(&tables, key)?;
-        let record = self.apply(&mut tables, &input, key, existing, input.created_at, now);
-        Ok(output(record.json()))
+        let existing = self.existing(&tables, pending.key)?;
+        let (record, replaced) = self.apply(&mut tables, pending, existing);
+        let result = output(record.json());
+        drop(tables);
+        drop(replaced);
+        Ok(result)
     }
 
     pub fn upsert(&self, json: &[u8]) -> Result<String> {
@@ -144,22 +146,27 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
-        let keys: Vec<IdKey> = inputs.iter().map(|input| self.shared.ids.key(&input.session_id)).collect();
         let now = now();
+        let pending: Vec<Pending> =
+            inputs.iter().map(|input| self.pending(input, input.created_at, now)).collect();
         let mut tables = self.shared.write();
-        for (i, &key) in keys.iter().enumerate() {
-            self.existing(&tables, key).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
+        for (i, p) in pending.iter().enumerate() {
+            self.existing(&tables, p.key).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
         }
         let mut out = String::with_capacity(json.len() + inputs.len() * 64 + 2);
         out.push('[');
-        for (i, (input, &key)) in inputs.iter().zip(&keys).enumerate() {
+        let mut replaced = Vec::new();
+        for (i, p) in pending.into_iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             // Looked up again: a batch may name one session twice.
-            let existing = tables.find(key);
-            out.push_str(self.apply(&mut tables, input, key, existing, input.created_at, now).json());
+            let existing = tables.find(p.key);
+            let (record, old) = self.apply(&mut tables, p, existing);
+            out.push_str(record.json());
+            replaced.extend(old);
         }
+        drop(tables);
         out.push(']');
         Ok(out)
     }
@@ -242,9 +249,9 @@ impl Store {
         let json = session::rename(record.json(), name, now)?;
         self.check_size(json.len())?;
         let input = SessionInput::parse(&json)?;
-        let key = self.shared.ids.key(session_id);
-        let existing = tables.find(key);
-        let record = self.apply(&mut tables, &input, key, existing, Some(created_at), now);
+        let pending = self.pending(&input, Some(created_at), now);
+        let existing = tables.find(pending.key);
+        let (record, _) = self.apply(&mut tables, pending, existing);
         Ok(output(record.json()))
     }
 
@@ -333,23 +340,32 @@ impl Store {
             Ok(inputs)
         })?;
         let now = now();
-        let mut tables = self.shared.write();
-        let found = inputs
+        let pending: Vec<(Store, Pending)> = inputs
             .iter()
             .zip(&keys)
             .map(|((input, ty), &key)| {
-                self.typed(*ty)
-                    .existing(&tables, key)
-                    .map_err(|e| e.at(format_args!("import[{:?}]", input.session_id)))
+                let typed = self.typed(*ty);
+                let pending =
+                    typed.pending_with_key(input, key, input.created_at, input.updated_at.unwrap_or(now));
+                (typed, pending)
+            })
+            .collect();
+        let mut tables = self.shared.write();
+        let found = pending
+            .iter()
+            .map(|(typed, p)| {
+                typed.existing(&tables, p.key).map_err(|e| e.at(format_args!("import[{:?}]", p.key.id)))
             })
             .collect::<Result<Vec<_>>>()?;
-        tables.reserve(inputs.len());
+        tables.reserve(pending.len());
+        let count = pending.len();
+        let mut replaced = Vec::new();
         // Keys are unique, so no record replaces another imported one: the slots found stay right.
-        for (((input, ty), &key), existing) in inputs.iter().zip(&keys).zip(found) {
-            let updated_at = input.updated_at.unwrap_or(now);
-            self.typed(*ty).apply(&mut tables, input, key, existing, input.created_at, updated_at);
+        for ((typed, p), existing) in pending.into_iter().zip(found) {
+            replaced.extend(typed.apply(&mut tables, p, existing).1);
         }
-        Ok(inputs.len())
+        drop(tables);
+        Ok(count)
     }
 
     fn typed(&self, mode: SessionType) -> Store {
@@ -392,16 +408,33 @@ impl Store {
         }
     }
 
-    /// Stores `input` as a session of this handle's type, over `existing` (from [`Store::existing`]).
+    fn pending<'i>(&self, input: &'i SessionInput, created_at: Option<i64>, updated_at: i64) -> Pending<'i> {
+        self.pending_with_key(input, self.shared.ids.key(&input.session_id), created_at, updated_at)
+    }
+
+    /// `input` on its way into the tables, as a session of this handle's type. With a known
+    /// `created_at`, what is stored does not depend on what is stored already: it is rendered here,
+    /// before the caller takes the write lock.
+    fn pending_with_key<'i>(
+        &self,
+        input: &'i SessionInput,
+        key: IdKey<'i>,
+        created_at: Option<i64>,
+        updated_at: i64,
+    ) -> Pending<'i> {
+        let rendered = created_at.map(|created_at| input.render(self.mode, created_at, updated_at));
+        Pending { input, key, created_at, updated_at, rendered }
+    }
+
+    /// Stores `pending` over `existing` (from [`Store::existing`]); returns the record and the JSON it
+    /// replaced, to be freed once the lock is released.
     fn apply<'t>(
         &self,
         tables: &'t mut Tables,
-        input: &SessionInput,
-        key: IdKey,
+        pending: Pending,
         existing: Option<u32>,
-        created_at: Option<i64>,
-        updated_at: i64,
-    ) -> &'t Record {
+    ) -> (&'t Record, Option<Box<str>>) {
+        let Pending { input, key, created_at, updated_at, rendered } = pending;
         let created_at = created_at.or(existing.map(|slot| tables.at(slot).created_at)).unwrap_or(updated_at);
         let new = NewRecord {
             id: key,
@@ -410,7 +443,7 @@ impl Store {
             entity: input.entity_id(self.mode),
             created_at,
             updated_at,
-            stored: input.render(self.mode, created_at, updated_at),
+            stored: rendered.unwrap_or_else(|| input.render(self.mode, created_at, updated_at)),
         };
         tables.put(existing, new)
     }
@@ -438,6 +471,15 @@ impl Store {
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
         self.shared.read().check_invariants()
     }
+}
+
+/// A session validated and ready to store; see [`Store::pending_with_key`].
+struct Pending<'i> {
+    input: &'i SessionInput<'i>,
+    key: IdKey<'i>,
+    created_at: Option<i64>,
+    updated_at: i64,
+    rendered: Option<Rendered>,
 }
 
 /// Runs `validate` on a batch or an import, whose elements it checks for depth one by one; when it

@@ -219,13 +219,17 @@ impl Tables {
     }
 
     /// Stores `new` in `slot`, which [`Tables::find`] gave for its id, or in a new slot; the caller
-    /// has checked the type.
-    pub fn put(&mut self, slot: Option<u32>, new: NewRecord) -> &Record {
+    /// has checked the type. Returns the stored record and the JSON it replaced, which the caller may
+    /// free after releasing its lock.
+    pub fn put(&mut self, slot: Option<u32>, new: NewRecord) -> (&Record, Option<Box<str>>) {
         debug_assert_eq!(slot, self.find(new.id));
         debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
         match slot {
-            Some(slot) => self.replace(slot, new),
-            None => self.insert(new),
+            Some(slot) => {
+                let replaced = self.replace(slot, new);
+                (self.slot(slot), Some(replaced))
+            }
+            None => (self.insert(new), None),
         }
     }
 
@@ -261,7 +265,7 @@ impl Tables {
         self.slot(slot)
     }
 
-    fn replace(&mut self, slot: u32, new: NewRecord) -> &Record {
+    fn replace(&mut self, slot: u32, new: NewRecord) -> Box<str> {
         let (id, name) = (TextSpan::new(new.stored.id_span), new.stored.name_span.map(TextSpan::new));
         let record = self.slots[slot as usize].as_mut().expect("id map points at a live slot");
         debug_assert_eq!(record.ty, new.ty);
@@ -278,8 +282,7 @@ impl Tables {
         (record.id, record.name) = (id, name);
         record.updated_at = new.updated_at;
         self.bytes = self.bytes - record.json.len() + new.stored.json.len();
-        record.json = new.stored.json.into_boxed_str();
-        self.slot(slot)
+        std::mem::replace(&mut record.json, new.stored.json.into_boxed_str())
     }
 
     pub fn remove(&mut self, id: &str) -> Option<Record> {
