@@ -116,6 +116,14 @@ typedef uint32_t ss_status;
  */
 typedef struct ss_store ss_store;
 
+/**
+ * Receives a session's JSON from ss_read_with(): `len` bytes at `json`, not NUL-terminated and valid
+ * only until the sink returns; `context` is the pointer given to ss_read_with().
+ */
+typedef void (*ss_sink)(void *context,
+                        const char *json,
+                        size_t len);
+
 
 
 #ifdef __cplusplus
@@ -264,6 +272,26 @@ ss_status ss_read(const ss_store *store,
                   char **out_json,
                   size_t *out_len,
                   char **out_error);
+
+/**
+ * Reads one session without copying it: calls `sink` once, on the calling thread, with the session's
+ * stored JSON, then returns SS_STATUS_OK. Which sessions are visible is as for ss_read().
+ *
+ * The bytes are the store's own and are lent while the store is locked for reading: the sink should be
+ * brief, must not call sessionstore functions on any handle of this store (a write would deadlock),
+ * and must not unwind or longjmp out (a C++ sink catches everything). `context` is passed to the sink
+ * unchanged and may be NULL. `session_id` and `user_id` are as for ss_read().
+ *
+ * Returns SS_STATUS_OK (the sink was called), SS_STATUS_NOT_FOUND (it was not),
+ * SS_STATUS_INVALID_ARGUMENT (store, session_id or sink NULL, an id not UTF-8) or SS_STATUS_INTERNAL.
+ * Thread-safe.
+ */
+ss_status ss_read_with(const ss_store *store,
+                       const char *session_id,
+                       const char *user_id,
+                       ss_sink sink,
+                       void *context,
+                       char **out_error);
 
 /**
  * Renames a session of this handle's type: sets "session_data"."session_name" to `session_name`

@@ -184,6 +184,26 @@ fn null_arguments_ss_read() {
     assert_eq!(take_string(out).len(), len);
 }
 
+#[test]
+fn null_arguments_ss_read_with() {
+    unsafe extern "C" fn count(context: *mut std::ffi::c_void, json: *const c_char, len: usize) {
+        assert!(!json.is_null() && len > 0);
+        // SAFETY: the context is the `calls` counter below.
+        unsafe { *context.cast::<u32>() += 1 };
+    }
+    let h = seeded();
+    let mut calls = 0u32;
+    let ctx = (&mut calls as *mut u32).cast();
+    assert_eq!(raw(|e| ss_read_with(null(), c("s1").ptr(), null(), Some(count), ctx, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| ss_read_with(h.ptr, null(), null(), Some(count), ctx, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| ss_read_with(h.ptr, c("s1").ptr(), null(), None, ctx, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| ss_read_with(h.ptr, c("zz").ptr(), null(), Some(count), ctx, e)), NOT_FOUND);
+    assert_eq!(calls, 0);
+    assert_eq!(raw(|e| ss_read_with(h.ptr, c("s1").ptr(), null(), Some(count), ctx, e)), OK);
+    assert_eq!(ss_read_with(h.ptr, c("s1").ptr(), null(), Some(count), ctx, null_mut()) as u32, OK);
+    assert_eq!(calls, 2);
+}
+
 fn null_arguments_listing(
     f: impl Fn(
         *const RawStore,

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::store::Store;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 
 pub(crate) fn store<'a>(handle: *const Store) -> Result<&'a Store> {
     // SAFETY: a non-NULL handle is a live `Box<Store>` from `into_handle` (caller's contract).
@@ -91,6 +91,17 @@ fn hand_over(out: *mut *mut c_char, out_len: *mut usize, mut bytes: Vec<u8>) {
     let c_string = unsafe { CString::from_vec_with_nul_unchecked(bytes) };
     write(out_len, len);
     write(out, c_string.into_raw());
+}
+
+/// Lends `json` to the caller's sink for the duration of one call.
+pub(crate) fn lend(
+    sink: unsafe extern "C" fn(*mut c_void, *const c_char, usize),
+    context: *mut c_void,
+    json: &str,
+) {
+    // SAFETY: `sink` is a function of this signature that accepts `context` and does not unwind (caller's
+    // contract); `json` is valid for `json.len()` bytes until it returns.
+    unsafe { sink(context, json.as_ptr().cast(), json.len()) }
 }
 
 /// Hands an error message to the caller. A message may echo a NUL byte from the caller's input (in a

@@ -4,7 +4,7 @@ use super::panic::guard;
 use super::ptr;
 use super::status::ss_status;
 use crate::store::Store;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 /// Stores one session, replacing any session with the same id, and writes the stored JSON to
 /// `*out_json`.
@@ -88,6 +88,40 @@ pub extern "C" fn ss_read(
         let id = ptr::c_str(session_id, "session_id")?;
         let user = ptr::opt_c_str(user_id, "user_id")?;
         store.read_with(id, user, |json| ptr::write_json(out_json, out_len, json))
+    })
+}
+
+/// Receives a session's JSON from ss_read_with(): `len` bytes at `json`, not NUL-terminated and valid
+/// only until the sink returns; `context` is the pointer given to ss_read_with().
+#[allow(non_camel_case_types)]
+pub type ss_sink = Option<unsafe extern "C" fn(context: *mut c_void, json: *const c_char, len: usize)>;
+
+/// Reads one session without copying it: calls `sink` once, on the calling thread, with the session's
+/// stored JSON, then returns SS_STATUS_OK. Which sessions are visible is as for ss_read().
+///
+/// The bytes are the store's own and are lent while the store is locked for reading: the sink should be
+/// brief, must not call sessionstore functions on any handle of this store (a write would deadlock),
+/// and must not unwind or longjmp out (a C++ sink catches everything). `context` is passed to the sink
+/// unchanged and may be NULL. `session_id` and `user_id` are as for ss_read().
+///
+/// Returns SS_STATUS_OK (the sink was called), SS_STATUS_NOT_FOUND (it was not),
+/// SS_STATUS_INVALID_ARGUMENT (store, session_id or sink NULL, an id not UTF-8) or SS_STATUS_INTERNAL.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ss_read_with(
+    store: *const Store,
+    session_id: *const c_char,
+    user_id: *const c_char,
+    sink: ss_sink,
+    context: *mut c_void,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    guard(out_error, || {
+        let store = ptr::store(store)?;
+        let id = ptr::c_str(session_id, "session_id")?;
+        let user = ptr::opt_c_str(user_id, "user_id")?;
+        let sink = sink.ok_or_else(|| crate::Error::invalid_argument("sink is NULL"))?;
+        store.read_with(id, user, |json| ptr::lend(sink, context, json))
     })
 }
 

@@ -121,6 +121,20 @@ static void test_open_share_close(void) {
     ss_string_free(NULL);
 }
 
+/* A sink for ss_read_with(): keeps a copy of what it was lent and counts its calls. */
+struct lent {
+    int calls;
+    size_t len;
+    char copy[512];
+};
+
+static void keep_copy(void *context, const char *json, size_t len) {
+    struct lent *lent = context;
+    lent->calls++;
+    lent->len = len;
+    memcpy(lent->copy, json, len < sizeof lent->copy ? len : sizeof lent->copy);
+}
+
 static void test_upsert_and_read(void) {
     ss_store *store = open_store(NULL);
     char *json = NULL;
@@ -145,6 +159,20 @@ static void test_upsert_and_read(void) {
     EXPECT(SS_STATUS_NOT_FOUND, ss_read(store, "s1", "u2", &read, &read_len, out_error));
     EXPECT(SS_STATUS_NOT_FOUND, ss_read(store, "nope", NULL, &read, &read_len, out_error));
     CHECK(read == NULL); /* out-parameters are written only on success */
+
+    /* ss_read_with lends the stored bytes to a sink, once, and only when the session is visible. */
+    struct lent lent = {0};
+    EXPECT(SS_STATUS_OK, ss_read_with(store, "s1", "u1", keep_copy, &lent, out_error));
+    CHECK(lent.calls == 1 && lent.len == len && len < sizeof lent.copy && memcmp(lent.copy, json, len) == 0);
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read_with(store, "s1", "u2", keep_copy, &lent, out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read_with(store, "nope", NULL, keep_copy, &lent, out_error));
+    CHECK(lent.calls == 1);
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_with(store, "s1", NULL, NULL, &lent, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_with(NULL, "s1", NULL, keep_copy, &lent, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_with(store, NULL, NULL, keep_copy, &lent, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_with(store, "\xff", NULL, keep_copy, &lent, out_error));
+    CHECK(lent.calls == 1);
+    CHECK(ss_read_with(store, "s1", NULL, keep_copy, &lent, NULL) == SS_STATUS_OK && lent.calls == 2);
     ss_string_free(json);
 
     /* NULL out-parameters are allowed: nothing is written there. */

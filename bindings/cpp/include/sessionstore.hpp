@@ -41,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <initializer_list>
 #include <iterator>
 #include <memory>
@@ -323,6 +324,30 @@ R convert(OwnedString&& s) {
   }
 }
 
+/// std::nullopt for SS_STATUS_NOT_FOUND; throws for any other failure.
+template <class R>
+std::optional<R> not_found_or_raise(ss_status status, char* error) {
+  if (status != SS_STATUS_NOT_FOUND) raise(status, error);
+  ss_string_free(error);
+  return std::nullopt;
+}
+
+/// Builds a std::string from what ss_read_with() lends. The library calls it through a C function
+/// pointer, so nothing may propagate out of it: an exception is kept and rethrown after the call.
+struct StringSink {
+  std::optional<std::string> result;
+  std::exception_ptr error;
+
+  static void receive(void* context, const char* json, std::size_t len) noexcept {
+    auto* self = static_cast<StringSink*>(context);
+    try {
+      self->result.emplace(json, len);
+    } catch (...) {
+      self->error = std::current_exception();
+    }
+  }
+};
+
 /// Calls `call(char** out_json, size_t* out_len, char** out_error)` and converts its result to R
 /// (R = void: asks for no result).
 template <class R, class Call>
@@ -538,18 +563,22 @@ class Store {
   std::optional<R> read(const CStrArg& session_id, const CStrArg& user_id = {}) const {
     static_assert(detail::is_result<R>,
                   "sessionstore: result type must be std::string, sessionstore::OwnedString or nlohmann::json");
-    char* out = nullptr;
-    std::size_t len = 0;
     char* error = nullptr;
-    const ss_status st = ss_read(handle(), session_id.get(), user_id.get(), &out, &len, &error);
-    if (st != SS_STATUS_OK) {
-      if (st == SS_STATUS_NOT_FOUND) {
-        ss_string_free(error);
-        return std::nullopt;
-      }
-      detail::raise(st, error);
+    if constexpr (std::is_same_v<R, std::string>) {
+      // The string is built straight from the store's bytes (ss_read_with), not from a copy of them.
+      detail::StringSink sink;
+      const ss_status st =
+          ss_read_with(handle(), session_id.get(), user_id.get(), &detail::StringSink::receive, &sink, &error);
+      if (st != SS_STATUS_OK) return detail::not_found_or_raise<R>(st, error);
+      if (sink.error) std::rethrow_exception(sink.error);
+      return std::move(sink.result);
+    } else {
+      char* out = nullptr;
+      std::size_t len = 0;
+      const ss_status st = ss_read(handle(), session_id.get(), user_id.get(), &out, &len, &error);
+      if (st != SS_STATUS_OK) return detail::not_found_or_raise<R>(st, error);
+      return std::optional<R>(detail::convert<R>(OwnedString(out, len)));
     }
-    return std::optional<R>(detail::convert<R>(OwnedString(out, len)));
   }
 
   /// A JSON array of the ids of this handle's sessions (insertion order), filtered by user and
