@@ -426,7 +426,8 @@ def write(results_path, md_path):
     L.append("## Two threads on one store (C)")
     L.append("")
     L.append("Throughput of random reads, then of a mix with one upsert (update) in ten calls, by one thread and by "
-             "two threads sharing one handle, each for the same time.")
+             "two threads sharing one handle: the best of five 1-thread and five 2-thread runs of the same "
+             "length, alternating (a disturbance from other processes only ever lowers a throughput).")
     L.append("")
     L.append(threads_table(res))
     L.append("")
