@@ -248,7 +248,7 @@ pub fn duplicate_key<E: de::Error>(key: &str) -> E {
 }
 
 /// Whether `s` needs escaping to be written as a JSON string.
-pub fn needs_escape(s: &str) -> bool {
+fn needs_escape(s: &str) -> bool {
     s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
