@@ -98,12 +98,30 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+/// A name search over one long name, with a hostile needle (a long near-match) against a one-letter
+/// one: the name search is linear, so the two stay within a small factor of each other (issue 12).
+fn long_name_search(c: &mut Criterion) {
+    let store = Store::open_json(None).expect("open");
+    let name = "a".repeat(200_000);
+    let session = format!("{{\"session_id\":\"long\",\"session_data\":{{\"session_name\":\"{name}\"}}}}");
+    store.upsert(session.as_bytes()).expect("upsert");
+    let hostile = format!("{{\"session_name\":\"{}b\"}}", "A".repeat(100_000));
+    for (label, query) in
+        [("short_needle", r#"{"session_name":"b"}"#.to_owned()), ("hostile_needle", hostile)]
+    {
+        c.bench_function(&format!("query_name_200k/{label}"), |b| {
+            b.iter(|| black_box(store.query_json(Some(query.as_bytes())).expect("query")))
+        });
+    }
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
+    long_name_search(&mut c);
     benches(&mut c);
     c.final_summary();
 }

@@ -40,7 +40,7 @@ impl Config {
 }
 
 fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<SessionType, D::Error> {
-    let name = String::deserialize(deserializer)?;
+    let json::Str(name) = json::Str::deserialize(deserializer)?;
     SessionType::parse(&name).map_err(|e| serde::de::Error::custom(e.message))
 }
 

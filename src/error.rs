@@ -27,9 +27,40 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The longest message an error carries. Messages quote caller input through [`quote`], which keeps
+/// each quotation short; this bound also covers texts we do not write ourselves (serde's messages
+/// name unknown fields and variants whole).
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// How much of a caller's string a message quotes.
+const QUOTED_CHARS: usize = 64;
+
+/// `text` quoted for a message: whole when short, else its first characters and its length, so that
+/// an error about a 200 MB argument is not itself 200 MB.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// Cuts `message` to [`MAX_MESSAGE_BYTES`] on a character boundary, saying so.
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let total = message.len();
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str(&format!("... (message cut at {end} of {total} bytes)"));
+    }
+    message
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: bounded(message.into()) }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -58,7 +89,7 @@ impl Error {
 
     /// Prefixes the message with where the error happened, e.g. `sessions[3]`.
     pub fn at(mut self, location: impl fmt::Display) -> Self {
-        self.message = format!("{location}: {}", self.message);
+        self.message = bounded(format!("{location}: {}", self.message));
         self
     }
 }
@@ -70,3 +101,22 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotations_and_messages_stay_short() {
+        assert_eq!(quote("abc"), "\"abc\"");
+        let long = "é".repeat(100_000);
+        let quoted = quote(&long);
+        assert!(quoted.len() < 200 && quoted.ends_with("... (200000 bytes)"), "{quoted}");
+        let e = Error::not_found("x".repeat(10 << 20));
+        assert!(e.message.ends_with(&format!("(message cut at {MAX_MESSAGE_BYTES} of {} bytes)", 10 << 20)));
+        let e = e.at("where");
+        assert!(e.message.starts_with("where: xxx") && e.message.len() < MAX_MESSAGE_BYTES + 64);
+        let multibyte = Error::not_found("é".repeat(MAX_MESSAGE_BYTES));
+        assert!(multibyte.message.contains("message cut at 1024 of 2048 bytes"), "{}", multibyte.message);
+    }
+}

@@ -1,7 +1,7 @@
 //! JSON handling shared by every entry point: UTF-8 and depth checks, objects kept as raw text so that
 //! fields we do not know are handed back byte for byte, and string escaping for what we write.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{quote, Error, ErrorKind, Result};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -32,7 +32,7 @@ pub fn utf8(bytes: &[u8]) -> Result<&str> {
 }
 
 /// Checks that `text` nests no deeper than `limit`. A batch or an import checks each of its elements
-/// against one level less than [`MAX_DEPTH`] instead of scanning the whole text byte by byte.
+/// against [`MAX_DEPTH`] instead of scanning the whole text byte by byte.
 pub fn check_depth(text: &str, limit: usize) -> Result<()> {
     // Nesting cannot exceed the number of openers; counting them vectorises and spares almost every
     // input the byte-by-byte scan below.
@@ -103,8 +103,17 @@ pub fn from_object<'a, T: Deserialize<'a>>(text: &'a str, what: &str, shape_kind
         }
         .at(what));
     }
+    // serde's derive names an unknown field whole in its message: a key longer than any field name is
+    // refused here, quoted short, before it can be copied into one.
+    let object = RawObject::parse(text, shape_kind).map_err(|e| e.at(what))?;
+    if let Some((key, _)) = object.fields.iter().find(|(key, _)| key.len() > MAX_FIELD_NAME) {
+        return Err(Error::new(shape_kind, format!("unknown field {}", quote(key))).at(what));
+    }
     serde_json::from_str(text).map_err(|e| classify(e, text, shape_kind).at(what))
 }
+
+/// Longer than any field name of a config or a query.
+const MAX_FIELD_NAME: usize = 64;
 
 /// A JSON object whose values stay unparsed text, in input order, with duplicate keys rejected.
 #[derive(Debug, Default)]
@@ -190,7 +199,7 @@ impl<'de> Visitor<'de> for Key {
     type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string key")
+        f.write_str("a string")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> std::result::Result<Self::Value, E> {
@@ -199,6 +208,43 @@ impl<'de> Visitor<'de> for Key {
 
     fn visit_str<E: de::Error>(self, key: &str) -> std::result::Result<Self::Value, E> {
         Ok(Cow::Owned(key.to_owned()))
+    }
+}
+
+/// Calls `each` with every string of the JSON array `text`, in order. Nothing is collected, so a call
+/// costs no memory in proportion to the array: strings are borrowed from `text` unless they have escapes.
+pub fn for_each_str(text: &str, what: &str, each: impl FnMut(&str)) -> Result<()> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer
+        .deserialize_seq(EachStr(each))
+        .and_then(|()| deserializer.end())
+        .map_err(|e| classify(e, text, ErrorKind::InvalidArgument).at(what))
+}
+
+struct EachStr<F>(F);
+
+impl<'de, F: FnMut(&str)> Visitor<'de> for EachStr<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+
+    fn visit_seq<S: de::SeqAccess<'de>>(mut self, mut seq: S) -> std::result::Result<(), S::Error> {
+        while let Some(s) = seq.next_element_seed(Key)? {
+            (self.0)(&s);
+        }
+        Ok(())
+    }
+}
+
+/// A string value, borrowed from the input unless it has escapes: a value we only compare or quote
+/// in an error is not worth a copy of whatever size the caller sent.
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Key.deserialize(deserializer).map(Str)
     }
 }
 
@@ -244,7 +290,7 @@ impl<'a> KeySet<'a> {
 
 /// The error for a key seen twice in one object; [`classify`] makes it `InvalidJson`.
 pub fn duplicate_key<E: de::Error>(key: &str) -> E {
-    de::Error::custom(format_args!("{DUPLICATE_KEY} {key:?}"))
+    de::Error::custom(format_args!("{DUPLICATE_KEY} {}", crate::error::quote(key)))
 }
 
 /// Whether `s` needs escaping to be written as a JSON string.

@@ -15,7 +15,7 @@ mod store;
 mod tables;
 
 pub use config::{Config, DEFAULT_MAX_SESSION_BYTES, MAX_SESSION_BYTES_LIMIT};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, MAX_MESSAGE_BYTES};
 pub use json::MAX_DEPTH;
 pub use query::{Query, SortBy, SortOrder};
 pub use session_type::SessionType;

@@ -1,10 +1,12 @@
 //! Agno 2-style listing: filters, sorting and paging, with the total number of matches.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{quote, ErrorKind, Result};
 use crate::json;
 use crate::session_type::SessionType;
 use crate::tables::{Filter, Record, Tables};
+use memchr::memmem;
 use serde::Deserialize;
+use std::cell::RefCell;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,13 +100,14 @@ impl Query {
 fn sort_by<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Option<SortBy>, D::Error> {
-    Option::<String>::deserialize(deserializer)?
-        .map(|name| match name.as_str() {
+    Option::<json::Str>::deserialize(deserializer)?
+        .map(|json::Str(name)| match name.as_ref() {
             "created_at" => Ok(SortBy::CreatedAt),
             "updated_at" => Ok(SortBy::UpdatedAt),
             "session_id" => Ok(SortBy::SessionId),
             _ => Err(serde::de::Error::custom(format_args!(
-                "unknown sort_by {name:?}: expected \"created_at\", \"updated_at\" or \"session_id\""
+                "unknown sort_by {}: expected \"created_at\", \"updated_at\" or \"session_id\"",
+                quote(&name)
             ))),
         })
         .transpose()
@@ -113,12 +116,13 @@ fn sort_by<'de, D: serde::Deserializer<'de>>(
 fn sort_order<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Option<SortOrder>, D::Error> {
-    Option::<String>::deserialize(deserializer)?
-        .map(|name| match name.as_str() {
+    Option::<json::Str>::deserialize(deserializer)?
+        .map(|json::Str(name)| match name.as_ref() {
             "asc" => Ok(SortOrder::Asc),
             "desc" => Ok(SortOrder::Desc),
             _ => Err(serde::de::Error::custom(format_args!(
-                "unknown sort_order {name:?}: expected \"asc\" or \"desc\""
+                "unknown sort_order {}: expected \"asc\" or \"desc\"",
+                quote(&name)
             ))),
         })
         .transpose()
@@ -144,29 +148,42 @@ fn page_and_count<'a>(
     (page, total)
 }
 
-/// A case-insensitive substring search that avoids allocating when both sides are ASCII.
+/// A case-insensitive substring search, linear in the name's length whatever the needle: the needle
+/// is folded once, each name is folded into a reused buffer (unless it has nothing to fold), and the
+/// search is memchr's `memmem` (two-way), so a hostile needle cannot make a query quadratic while it
+/// holds the store's read lock.
 struct Needle {
-    lower: String,
+    finder: memmem::Finder<'static>,
+    folded: RefCell<String>,
 }
 
 /// Lower-cases one character at a time: `str::to_lowercase` applies context rules (the Greek final
 /// sigma) that would make "ΑΣ" fold differently alone and inside "ΑΣΟΣ".
-fn fold(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+fn fold_into(out: &mut String, s: &str) {
+    out.clear();
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(s.chars().flat_map(char::to_lowercase));
+    }
 }
 
 impl Needle {
     fn new(needle: &str) -> Self {
-        Needle { lower: fold(needle) }
+        let mut folded = String::new();
+        fold_into(&mut folded, needle);
+        Needle { finder: memmem::Finder::new(folded.as_bytes()).into_owned(), folded: RefCell::new(folded) }
     }
 
     fn found_in(&self, haystack: &str) -> bool {
-        if self.lower.is_ascii() && haystack.is_ascii() {
-            let needle = self.lower.as_bytes();
-            return needle.is_empty()
-                || haystack.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+        let has_upper = |s: &str| s.bytes().any(|b| b.is_ascii_uppercase());
+        if haystack.is_ascii() && !has_upper(haystack) {
+            return self.finder.find(haystack.as_bytes()).is_some();
         }
-        fold(haystack).contains(&self.lower)
+        let mut folded = self.folded.borrow_mut();
+        fold_into(&mut folded, haystack);
+        self.finder.find(folded.as_bytes()).is_some()
     }
 }
 
@@ -206,5 +223,9 @@ mod tests {
         assert!(Needle::new("ÉTÉ").found_in("un été à Nice"));
         assert!(Needle::new("straße").found_in("STRASSE straße"));
         assert!(Needle::new("ΑΣ").found_in("ΑΣΟΣ"), "no final-sigma context rule");
+        assert!(Needle::new("İ").found_in("xİy") && !Needle::new("İ").found_in("xIy"));
+        let needle = Needle::new("Ab");
+        assert!(needle.found_in("xxAB") && needle.found_in("ab") && !needle.found_in("a b"));
+        assert!(!needle.found_in("é") && needle.found_in("éAB"), "the buffer is reset between names");
     }
 }

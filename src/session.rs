@@ -2,13 +2,13 @@
 //! is the caller's text with `session_type` and the timestamps set. Everything else is kept byte for
 //! byte, so fields we do not interpret come back exactly as they went in.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, Key, KeySet, RawObject};
 use crate::session_type::SessionType;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt::{self, Write};
+use std::fmt;
 use std::ops::Range;
 
 /// Where a JSON value sits in a session's text, in bytes.
@@ -16,6 +16,11 @@ pub type Span = Range<usize>;
 
 /// The fields a store sets on every session it stores, in the order it appends missing ones.
 const STAMPS: [&str; 3] = ["session_type", "created_at", "updated_at"];
+
+/// An upper bound on the bytes [`STAMPS`] can take in a session as sent (key, value and separators;
+/// `session_type` spelled with escapes is the longest): an input longer than `max_session_bytes` plus
+/// this cannot hold a session within the limit and is refused before it is parsed.
+pub(crate) const STAMP_ALLOWANCE: usize = 256;
 
 /// A validated session input, still borrowing the caller's text.
 #[derive(Debug)]
@@ -93,6 +98,17 @@ impl<'a> SessionInput<'a> {
             name_span,
             stamp_spans: [TYPE, CREATED, UPDATED].map(|i| raw.fields[i].map(span)),
         })
+    }
+
+    /// The size `max_session_bytes` bounds: the session's bytes less each of [`STAMPS`] it carries,
+    /// counted as `,"key":value`. The store only replaces or appends those, so a session has the same
+    /// size as sent, as stored and as exported, and whatever the store accepts it can import again.
+    pub fn size(&self) -> usize {
+        self.stamp_spans
+            .iter()
+            .zip(STAMPS)
+            .filter_map(|(span, key)| span.as_ref().map(|value| key.len() + 4 + value.len()))
+            .fold(self.text.len(), usize::saturating_sub)
     }
 
     /// The id of the agent, team or workflow this session belongs to, for a store of type `ty`.
@@ -350,24 +366,9 @@ fn optional_timestamp(raw: &RawValue, field: &str) -> Result<Option<i64>> {
     serde_json::from_str(raw.get()).map(Some).map_err(|_| {
         Error::invalid_session(format!(
             "{field} must be an integer number of unix seconds or null, not {}",
-            excerpt(raw.get())
+            quote(raw.get())
         ))
     })
-}
-
-/// The start of a value, for error messages that must stay short whatever the caller sent.
-fn excerpt(text: &str) -> String {
-    const MAX: usize = 40;
-    if text.len() <= MAX {
-        return text.to_owned();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = String::with_capacity(end + 3);
-    let _ = write!(out, "{}...", &text[..end]);
-    out
 }
 
 #[cfg(test)]
@@ -459,12 +460,5 @@ mod tests {
             rename(without, "n", 2).unwrap(),
             r#"{"session_id":"s","session_data":{"session_name":"n"},"updated_at":2}"#
         );
-    }
-
-    #[test]
-    fn excerpts_stay_short_on_char_boundaries() {
-        let long = "é".repeat(100);
-        let e = excerpt(&long);
-        assert!(e.len() <= 43 && e.ends_with("..."));
     }
 }

@@ -1,6 +1,6 @@
 //! The four kinds of session, which double as the modes of a store handle.
 
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -48,7 +48,8 @@ impl SessionType {
     pub fn parse(name: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name).ok_or_else(|| {
             Error::invalid_argument(format!(
-                "unknown mode {name:?}: expected \"agent\", \"team\", \"workflow\" or \"workflow_v2\""
+                "unknown mode {}: expected \"agent\", \"team\", \"workflow\" or \"workflow_v2\"",
+                quote(name)
             ))
         })
     }

@@ -5,10 +5,10 @@
 //! sees one consistent state. Parsing and validation happen before the lock is taken.
 
 use crate::config::{Config, MAX_SESSION_BYTES_LIMIT};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
 use crate::query::Query;
-use crate::session::{self, Rendered, SessionInput};
+use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
 use crate::session_type::SessionType;
 use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Tables};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
@@ -112,7 +112,7 @@ impl Store {
     /// Stores one session and hands its stored JSON to `output` (still under the lock, so the text
     /// is exactly what was stored even if another thread updates the session right after).
     pub fn upsert_with<R>(&self, json: &[u8], output: impl FnOnce(&str) -> R) -> Result<R> {
-        self.check_size(json.len())?;
+        self.check_len(json.len())?;
         let text = json::checked_text(json)?;
         let input = self.parse_input(text)?;
         let pending = self.pending(&input, input.created_at, now());
@@ -139,8 +139,8 @@ impl Store {
                 .iter()
                 .enumerate()
                 .map(|(i, raw)| {
-                    self.check_size(raw.get().len())
-                        .and_then(|()| json::check_depth(raw.get(), json::MAX_DEPTH - 1))
+                    self.check_len(raw.get().len())
+                        .and_then(|()| json::check_depth(raw.get(), json::MAX_DEPTH))
                         .and_then(|()| self.parse_input(raw.get()))
                         .map_err(|e| e.at(format_args!("sessions[{i}]")))
                 })
@@ -247,8 +247,8 @@ impl Store {
         let record = self.visible(&tables, session_id, None).ok_or_else(|| self.not_found(session_id))?;
         let created_at = record.created_at;
         let json = session::rename(record.json(), name, now)?;
-        self.check_size(json.len())?;
         let input = SessionInput::parse(&json)?;
+        self.check_size(&input)?;
         let pending = self.pending(&input, Some(created_at), now);
         let existing = tables.find(pending.key);
         let (record, _) = self.apply(&mut tables, pending, existing);
@@ -266,12 +266,17 @@ impl Store {
     }
 
     /// Removes the sessions named by a JSON array of ids; returns how many were removed.
+    ///
+    /// The array is read twice, to validate it before the lock and to remove under it, rather than
+    /// collected: a list of owned ids cost seven times the input's size.
     pub fn delete_sessions(&self, ids_json: &[u8]) -> Result<usize> {
+        const WHAT: &str = "session ids";
         let text = json::checked_text(ids_json)?;
-        let ids: Vec<String> = serde_json::from_str(text)
-            .map_err(|e| json::classify(e, text, ErrorKind::InvalidArgument).at("session ids"))?;
+        json::for_each_str(text, WHAT, |_| {})?;
         let mut tables = self.shared.write();
-        Ok(ids.iter().map(|id| self.remove_if_mine(&mut tables, id)).sum())
+        let mut removed = 0;
+        json::for_each_str(text, WHAT, |id| removed += self.remove_if_mine(&mut tables, id))?;
+        Ok(removed)
     }
 
     /// Removes every session of this handle's type; returns how many were removed.
@@ -316,7 +321,7 @@ impl Store {
         let mut seen = HashTable::with_capacity(keys.len());
         for (i, key) in keys.iter().enumerate() {
             if seen.find(key.hash, |&j: &usize| keys[j].id == key.id).is_some() {
-                return Err(Error::invalid_json(format!("duplicate key {:?}", key.id)).at("import"));
+                return Err(Error::invalid_json(format!("duplicate key {}", quote(key.id))).at("import"));
             }
             seen.insert_unique(key.hash, i, |&j| keys[j].hash);
         }
@@ -324,14 +329,15 @@ impl Store {
         let inputs = depth_first(text, || {
             let mut inputs = Vec::with_capacity(object.fields.len());
             for (key, raw) in &object.fields {
-                let at = |e: Error| e.at(format_args!("import[{key:?}]"));
-                self.check_size(raw.get().len()).map_err(at)?;
-                json::check_depth(raw.get(), json::MAX_DEPTH - 1).map_err(at)?;
+                let at = |e: Error| e.at(format_args!("import[{}]", quote(key)));
+                self.check_len(raw.get().len()).map_err(at)?;
+                json::check_depth(raw.get(), json::MAX_DEPTH).map_err(at)?;
                 let input = SessionInput::parse(raw.get()).map_err(at)?;
+                self.check_size(&input).map_err(at)?;
                 if input.session_id != *key {
                     return Err(at(Error::invalid_session(format!(
-                        "the record's session_id {:?} differs from its key",
-                        input.session_id
+                        "the record's session_id {} differs from its key",
+                        quote(&input.session_id)
                     ))));
                 }
                 let ty = input.session_type.unwrap_or(self.mode);
@@ -354,7 +360,7 @@ impl Store {
         let found = pending
             .iter()
             .map(|(typed, p)| {
-                typed.existing(&tables, p.key).map_err(|e| e.at(format_args!("import[{:?}]", p.key.id)))
+                typed.existing(&tables, p.key).map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))
             })
             .collect::<Result<Vec<_>>>()?;
         tables.reserve(pending.len());
@@ -372,9 +378,10 @@ impl Store {
         self.share(Some(mode))
     }
 
-    fn check_size(&self, len: usize) -> Result<()> {
+    /// Refuses, unread, an input too long to hold a session within the limit.
+    fn check_len(&self, len: usize) -> Result<()> {
         let max = self.shared.max_session_bytes;
-        if len > max {
+        if len > max.saturating_add(STAMP_ALLOWANCE) {
             return Err(Error::too_large(format!(
                 "session is {len} bytes; this store's max_session_bytes is {max}"
             )));
@@ -382,8 +389,19 @@ impl Store {
         Ok(())
     }
 
+    fn check_size(&self, input: &SessionInput) -> Result<()> {
+        let (size, max) = (input.size(), self.shared.max_session_bytes);
+        if size > max {
+            return Err(Error::too_large(format!(
+                "session is {size} bytes without session_type and timestamps; this store's max_session_bytes is {max}"
+            )));
+        }
+        Ok(())
+    }
+
     fn parse_input<'a>(&self, text: &'a str) -> Result<SessionInput<'a>> {
         let input = SessionInput::parse(text)?;
+        self.check_size(&input)?;
         match input.session_type {
             Some(ty) if ty != self.mode => Err(Error::invalid_session(format!(
                 "session_type is {:?} but this store handle's mode is {:?}",
@@ -400,7 +418,8 @@ impl Store {
         let session_id = key.id;
         match tables.find(key) {
             Some(slot) if tables.at(slot).ty != self.mode => Err(Error::conflict(format!(
-                "session {session_id:?} already exists with session_type {:?}; this handle's mode is {:?}",
+                "session {} already exists with session_type {:?}; this handle's mode is {:?}",
+                quote(session_id),
                 tables.at(slot).ty.as_str(),
                 self.mode.as_str()
             ))),
@@ -456,7 +475,7 @@ impl Store {
     }
 
     fn not_found(&self, session_id: &str) -> Error {
-        Error::not_found(format!("no {} session {session_id:?}", self.mode))
+        Error::not_found(format!("no {} session {}", self.mode, quote(session_id)))
     }
 
     fn remove_if_mine(&self, tables: &mut Tables, session_id: &str) -> usize {
@@ -483,9 +502,11 @@ struct Pending<'i> {
 }
 
 /// Runs `validate` on a batch or an import, whose elements it checks for depth one by one; when it
-/// fails, hostile depth anywhere in `text` is the error reported, as for single sessions.
+/// fails, hostile depth anywhere in `text` is the error reported, as for single sessions. The batch
+/// or import is one level around its sessions, which may each nest [`json::MAX_DEPTH`] levels: what
+/// the store accepts, its export hands back in a form it accepts again.
 fn depth_first<T>(text: &str, validate: impl FnOnce() -> Result<T>) -> Result<T> {
-    validate().map_err(|e| json::check_depth(text, json::MAX_DEPTH).err().unwrap_or(e))
+    validate().map_err(|e| json::check_depth(text, json::MAX_DEPTH + 1).err().unwrap_or(e))
 }
 
 fn render_sessions(records: &[&Record]) -> String {

@@ -463,9 +463,15 @@ fn nesting_limit_is_256_levels_and_ignores_brackets_in_strings() {
         kind(h.upsert(format!("{{\"session_id\":\"a\",\"m\":{}}}", nest(256)).as_bytes())),
         Some(Kind::InvalidJson)
     );
-    // In an array, the array is level 1: the same session is one level deeper.
+    // A batch or an import is one level around its sessions, which may each nest 256 levels.
+    assert!(h.upsert_many(format!("[{{\"session_id\":\"a\",\"m\":{}}}]", nest(255)).as_bytes()).is_ok());
     assert_eq!(
-        kind(h.upsert_many(format!("[{{\"session_id\":\"a\",\"m\":{}}}]", nest(255)).as_bytes())),
+        kind(h.upsert_many(format!("[{{\"session_id\":\"a\",\"m\":{}}}]", nest(256)).as_bytes())),
+        Some(Kind::InvalidJson)
+    );
+    assert!(h.import(format!("{{\"a\":{{\"session_id\":\"a\",\"m\":{}}}}}", nest(255)).as_bytes()).is_ok());
+    assert_eq!(
+        kind(h.import(format!("{{\"a\":{{\"session_id\":\"a\",\"m\":{}}}}}", nest(256)).as_bytes())),
         Some(Kind::InvalidJson)
     );
     let brackets =
@@ -517,19 +523,25 @@ fn payload_200mb_accepted_when_the_limit_allows_it() {
     h.store().check_invariants().unwrap();
 }
 
-/// The limit is inclusive and counts the whole ss_upsert payload (whitespace too) but, in
-/// ss_upsert_many and ss_import, each element's own text.
+/// The limit is inclusive and counts a session's own text, without the whitespace around it and
+/// without the session_type, created_at and updated_at members (`,"key":value` each), which the
+/// store sets: in ss_upsert, and for each element of ss_upsert_many and ss_import.
 #[test]
 fn size_limit_boundary() {
     let h = open_with(r#"{"max_session_bytes":40}"#);
-    let exact = br#"{"session_id":"a","m":"0123456789abc"}"#;
-    assert_eq!(exact.len(), 38);
-    let padded = [&exact[..], b"  "].concat();
-    assert!(h.upsert(&padded).is_ok(), "40 bytes with the padding");
-    let over = [&exact[..], b"   "].concat();
-    assert_eq!(kind(h.upsert(&over)), Some(Kind::TooLarge));
-    let forty_one = br#"{"session_id":"a","m":"0123456789abcdef"}"#;
+    let exact = br#"{"session_id":"a","m":"0123456789abcde"}"#;
+    assert_eq!(exact.len(), 40);
+    let padded = [b"  ", &exact[..], b"\n\t "].concat();
+    assert!(h.upsert(&padded).is_ok(), "whitespace around the session is not counted");
+    let stamped =
+        br#"{"session_id":"a","created_at":1700000000,"m":"0123456789abcde","session_type":"agent"}"#;
+    assert!(h.upsert(stamped).is_ok(), "the members the store sets are not counted");
+    let forty_one = br#"{"session_id":"a","m":"0123456789abcdeF"}"#;
     assert_eq!(kind(h.upsert(forty_one)), Some(Kind::TooLarge));
+    let stamped_over = br#"{"session_id":"a","created_at":1700000000,"m":"0123456789abcdeF"}"#;
+    assert_eq!(kind(h.upsert(stamped_over)), Some(Kind::TooLarge));
+    let inside = br#"{"session_id":"a","m":"0123456789abcde" }"#;
+    assert_eq!(kind(h.upsert(inside)), Some(Kind::TooLarge), "whitespace inside the session counts");
     // The array and its spaces do not count, the element does.
     assert!(h.upsert_many(format!("[   {}   ]", std::str::from_utf8(exact).unwrap()).as_bytes()).is_ok());
     let many = h.upsert_many(format!("[{}]", std::str::from_utf8(forty_one).unwrap()).as_bytes());
@@ -553,6 +565,77 @@ fn impossible_lengths_are_rejected_without_reading() {
         let mut store: *mut RawStore = null_mut();
         assert_eq!(raw(|e| ss_store_open(p, len, &mut store, e)), INVALID_ARGUMENT);
     }
+}
+
+/// Regression (issue 12, item 6): a session accepted at the depth or size limit was exported in a form
+/// ss_import refused (the export's object is one level deeper; the stored session carries its type
+/// and timestamps). Whatever a store accepts, its export imports again.
+#[test]
+fn an_export_always_imports_again_at_the_depth_and_size_limits() {
+    let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let h = open_with(r#"{"max_session_bytes":1000}"#);
+    let deep = format!("{{\"session_id\":\"deep\",\"m\":{}}}", nest(255));
+    assert!(deep.len() < 1000);
+    h.upsert(deep.as_bytes()).unwrap();
+    let full = format!("{{\"session_id\":\"full\",\"m\":\"{}\"}}", "x".repeat(1000 - 28));
+    assert_eq!(full.len(), 1000);
+    h.upsert(full.as_bytes()).unwrap();
+    h.rename("full", "").unwrap_err();
+    let export = h.export().unwrap();
+    let fresh = open_with(r#"{"max_session_bytes":1000}"#);
+    assert_eq!(fresh.import(export.as_bytes()), Ok(2));
+    assert_eq!(fresh.export().unwrap(), export);
+    assert_eq!(h.import(export.as_bytes()), Ok(2), "into the store it came from");
+}
+
+/// Regression (issue 12, item 7): a 10 MB id came back in a 10 MB NOT_FOUND message; every message
+/// quotes at most a prefix of the input and says where it was cut.
+#[test]
+fn messages_quote_a_prefix_of_long_inputs() {
+    let h = seeded();
+    let long = "i".repeat(10 * MB);
+    for (what, failure) in [
+        ("read", h.read(&long, None).unwrap_err()),
+        ("rename", h.rename(&long, "n").unwrap_err()),
+        ("query", h.query(Some(format!("{{\"sort_by\":\"{long}\"}}").as_bytes())).unwrap_err()),
+        ("config", Handle::open(Some(format!("{{\"mode\":\"{long}\"}}").as_bytes())).err().unwrap()),
+        ("import", h.import(format!("{{\"{long}\":{{\"session_id\":\"x\"}}}}").as_bytes()).unwrap_err()),
+    ] {
+        assert!(failure.message.len() < 300, "{what}: a message of {} bytes", failure.message.len());
+        assert!(failure.message.contains(&format!("... ({} bytes)", 10 * MB)), "{what}: {}", failure.message);
+    }
+}
+
+/// Regression (issue 12, item 5): the name search compared every window with the whole needle, so one
+/// query over a long name was quadratic while it held the read lock (200,000 'a' searched for
+/// 100,000 'A' and a 'b' took seconds). It must cost about what a query with a short needle costs.
+#[test]
+fn name_search_is_linear_in_the_name() {
+    let h = open("agent");
+    let name = "a".repeat(200_000);
+    h.upsert(
+        format!("{{\"session_id\":\"long\",\"session_data\":{{\"session_name\":\"{name}\"}}}}").as_bytes(),
+    )
+    .unwrap();
+    let hostile = format!("{{\"session_name\":\"{}b\"}}", "A".repeat(100_000));
+    let normal = r#"{"session_name":"b"}"#;
+    let time = |q: &str| {
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                assert_eq!(h.query(Some(q.as_bytes())).unwrap(), r#"{"sessions":[],"total":0}"#);
+                started.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let (hostile, normal) = (time(&hostile), time(normal));
+    // Linear: both read the name once (the hostile one also folds a 100 KB needle). Quadratic was
+    // about 10,000 times the normal query.
+    assert!(
+        hostile.as_secs_f64() < 50.0 * normal.as_secs_f64().max(20e-6),
+        "hostile needle {hostile:?} against {normal:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------

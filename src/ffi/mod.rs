@@ -27,7 +27,9 @@ pub const SS_VERSION_PATCH: u32 = 0;
 pub const SS_VERSION_NUMBER: u32 = 1000;
 /// Default largest session a store accepts, in bytes (32 MiB); set "max_session_bytes" to change it.
 pub const SS_DEFAULT_MAX_SESSION_BYTES: usize = 33554432;
-/// Deepest nesting of arrays and objects accepted in any JSON input.
+/// Deepest nesting of arrays and objects accepted in one session, query, config or list of ids. The
+/// array of ss_upsert_many() and the object of ss_import() are one level around their sessions, so
+/// an export of any store can always be imported again.
 pub const SS_MAX_DEPTH: usize = 256;
 
 /// The library's version as static text, e.g. "0.1.0", equal to SS_VERSION_STRING of the header it

@@ -12,8 +12,11 @@ use std::ffi::c_char;
 /// `config_json` (`config_len` bytes, no NUL needed) is a JSON object with optional keys:
 ///  - "mode": "agent" (default), "team", "workflow" or "workflow_v2": the type of the sessions this
 ///    handle reads and writes, and the entity field its filters use (agent_id, team_id, workflow_id);
-///  - "max_session_bytes": the largest session accepted, in bytes (default 33554432, i.e. 32 MiB;
-///    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it).
+///  - "max_session_bytes": the largest session accepted, in bytes, not counting the "session_type",
+///    "created_at" and "updated_at" members, which the store sets (default 33554432, i.e. 32 MiB;
+///    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it). A session
+///    so counted has the same size as sent, as stored and as exported, so an export always imports
+///    again into a store with the same limit.
 ///
 /// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
 ///

@@ -353,6 +353,21 @@ fn opt_string(v: &V) -> Result<Option<String>, Kind> {
 /// "agent_id", "team_id", "workflow_id" string or null; "created_at", "updated_at" integer or null;
 /// "session_data" object or null with "session_name" string or null; "session_type" a mode or null.
 /// Not JSON (syntax, UTF-8, depth, duplicate keys): InvalidJson. Schema: InvalidSession.
+/// What `max_session_bytes` counts (the header's definition): the session's bytes less, for each of
+/// session_type, created_at and updated_at that it carries, `,"key":value`.
+fn session_size(len: usize, fields: &[(String, Field)]) -> usize {
+    fields
+        .iter()
+        .filter(|(k, _)| ["session_type", "created_at", "updated_at"].contains(&k.as_str()))
+        .fold(len, |n, (k, f)| n - (k.len() + 4 + f.text().len()))
+}
+
+/// Inputs this much over the limit are refused before they are parsed: the three members the store
+/// sets can never take more (the engine's `session::STAMP_ALLOWANCE`).
+fn unreadably_large(len: usize, max: usize) -> bool {
+    len > max + 256
+}
+
 fn parse_session(doc: &Doc) -> Result<Parsed, Kind> {
     if doc.fault.is_some() {
         return Err(Kind::InvalidJson);
@@ -553,10 +568,15 @@ impl Model {
     }
 
     pub fn upsert(&mut self, mode: usize, max: usize, bytes: &[u8], doc: &Doc, now: i64) -> Expected<String> {
-        if bytes.len() > max {
+        if unreadably_large(bytes.len(), max) {
             return fail(Kind::TooLarge);
         }
         let p = parse_session(doc).map_err(|k| (k, None))?;
+        // Whitespace around the session is not part of it.
+        let len = bytes.trim_ascii().len();
+        if session_size(len, &p.fields) > max {
+            return fail(Kind::TooLarge);
+        }
         if p.session_type.is_some_and(|t| t != mode) {
             return fail(Kind::InvalidSession);
         }
@@ -578,10 +598,14 @@ impl Model {
         let mut parsed = Vec::new();
         for (i, doc) in batch.elems.iter().enumerate() {
             let at = Some(format!("sessions[{i}]: "));
-            if doc.bytes().len() > max {
+            let len = doc.bytes().len();
+            if unreadably_large(len, max) {
                 return Err((Kind::TooLarge, at));
             }
             let p = parse_session(doc).map_err(|k| (k, at.clone()))?;
+            if session_size(len, &p.fields) > max {
+                return Err((Kind::TooLarge, at));
+            }
             if p.session_type.is_some_and(|t| t != mode) {
                 return Err((Kind::InvalidSession, at));
             }
@@ -612,10 +636,14 @@ impl Model {
         let mut parsed = Vec::new();
         for (key, _, doc) in &data.records {
             let at = Some(format!("import[{key:?}]: "));
-            if doc.bytes().len() > max {
+            let len = doc.bytes().len();
+            if unreadably_large(len, max) {
                 return Err((Kind::TooLarge, at));
             }
             let p = parse_session(doc).map_err(|k| (k, at.clone()))?;
+            if session_size(len, &p.fields) > max {
+                return Err((Kind::TooLarge, at));
+            }
             if p.id != *key {
                 return Err((Kind::InvalidSession, at));
             }
@@ -634,13 +662,9 @@ impl Model {
         Ok(parsed.len())
     }
 
-    /// The state an export of this model, re-imported, must produce: every record, unchanged.
-    pub fn reimport(&self, max: usize) -> Expected<usize> {
-        for r in &self.recs {
-            if r.text().len() > max {
-                return Err((Kind::TooLarge, Some(format!("import[{:?}]: ", r.id))));
-            }
-        }
+    /// The state an export of this model, re-imported, must produce: every record, unchanged. The
+    /// records fit the limit (it does not count what the store adds), so the import always succeeds.
+    pub fn reimport(&self) -> Expected<usize> {
         Ok(self.recs.len())
     }
 
@@ -745,7 +769,7 @@ impl Model {
         rec.sent = rec.fields.len();
         rec.ws = false;
         let text = rec.text();
-        if text.len() > max {
+        if session_size(text.len(), &rec.fields) > max {
             return fail(Kind::TooLarge);
         }
         self.recs[i] = rec;
@@ -1000,15 +1024,50 @@ fn gen_session(g: &mut Gen, mode: usize, max: usize) -> (String, Doc) {
             fields.push((key.into(), V::Opaque(g.pick(&OPAQUE_VALUES).into(), false)));
         }
     }
+    if g.pct(4) {
+        // At the depth limit: the session is the first level.
+        let depth = sessionstore::MAX_DEPTH - 1;
+        fields.push(("deep".into(), V::Opaque(format!("{}{}", "[".repeat(depth), "]".repeat(depth)), false)));
+    }
     g.shuffle(&mut fields);
     let mut doc = Doc { top: Top::Object(fields, false), fault: None };
-    if g.pct(25) {
+    let faulty = g.pct(25);
+    if faulty {
         add_fault(g, &mut doc, max);
     }
     if let Top::Object(_, ws) = &mut doc.top {
         *ws = g.pct(20);
     }
+    if !faulty && max <= 1 << 16 && g.pct(5) {
+        fill_to_limit(&mut doc, max);
+    }
     (id, doc)
+}
+
+/// The size `max_session_bytes` counts, for a document that is an object.
+fn doc_size(doc: &Doc) -> usize {
+    let Top::Object(fields, _) = &doc.top else { return doc.bytes().len() };
+    let fields: Vec<(String, Field)> =
+        fields.iter().map(|(k, v)| (k.clone(), Field::Raw(v.text()))).collect();
+    session_size(doc.bytes().len(), &fields)
+}
+
+/// Pads the session to exactly the size limit, when it is not over it already.
+fn fill_to_limit(doc: &mut Doc, max: usize) {
+    let pad = |n: usize| V::Str("x".repeat(n), format!("\"{}\"", "x".repeat(n)));
+    let Top::Object(fields, _) = &mut doc.top else { return };
+    fields.push(("pad".into(), pad(0)));
+    match max.checked_sub(doc_size(doc)) {
+        Some(n) => {
+            let Top::Object(fields, _) = &mut doc.top else { unreachable!() };
+            fields.last_mut().expect("pushed above").1 = pad(n);
+            debug_assert_eq!(doc_size(doc), max);
+        }
+        None => {
+            let Top::Object(fields, _) = &mut doc.top else { unreachable!() };
+            fields.pop();
+        }
+    }
 }
 
 fn add_fault(g: &mut Gen, doc: &mut Doc, max: usize) {
@@ -1535,7 +1594,7 @@ impl World {
                     Via::Rust => handle.store().import(export.as_bytes()).map_err(Failure::from),
                     Via::Ffi => handle.import(export.as_bytes()),
                 };
-                let o = compare("re-import of the export", got, self.model.reimport(max))?;
+                let o = compare("re-import of the export", got, self.model.reimport())?;
                 self.seen.insert(format!("re-import of the export:{o}"));
             }
             Op::Share { h, mode } => {
