@@ -51,7 +51,10 @@ func TestConcurrentReadersWriters(t *testing.T) {
 				batch := []*Session{}
 				for j := range perWriter {
 					sess := &Session{SessionID: fmt.Sprintf("w%d-%d", k, j), UserID: fmt.Sprintf("u%d", k), AgentID: "agent"}
-					sess.SetName(fmt.Sprintf("round %d", r))
+					if err := sess.SetName(fmt.Sprintf("round %d", r)); err != nil {
+						report("SetName: %v", err)
+						return
+					}
 					if err := sess.SetField("round", r); err != nil {
 						report("SetField: %v", err)
 						return

@@ -22,8 +22,9 @@
 //
 // # Sessions
 //
-// Session models the fields the store understands and keeps every other field
-// as raw JSON, so read-modify-write cycles never lose data. Methods with a
+// Session models the fields the store understands and keeps session_data and
+// every other field as raw JSON, so read-modify-write cycles never lose or
+// change data, even values encoding/json cannot represent. Methods with a
 // JSON suffix take and return raw JSON for callers that only pass it through;
 // the Append methods reuse the caller's buffer and are the fastest way to
 // read in a loop.

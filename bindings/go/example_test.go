@@ -129,7 +129,9 @@ func ExampleStore_Query() {
 	defer store.Close()
 	for i, name := range []string{"Weekly report", "Lisbon trip", "Monthly REPORT", "Budget"} {
 		s := &sessionstore.Session{SessionID: fmt.Sprintf("t%d", i), TeamID: "office", CreatedAt: int64(100 * (i + 1))}
-		s.SetName(name)
+		if err := s.SetName(name); err != nil {
+			log.Fatal(err)
+		}
 		if _, err := store.Upsert(s); err != nil {
 			log.Fatal(err)
 		}
@@ -218,7 +220,9 @@ func ExampleSession() {
 	if err := json.Unmarshal([]byte(in), &s); err != nil {
 		log.Fatal(err)
 	}
-	s.SetName("Holiday plans")
+	if err := s.SetName("Holiday plans"); err != nil {
+		log.Fatal(err)
+	}
 	out, err := json.Marshal(s)
 	if err != nil {
 		log.Fatal(err)

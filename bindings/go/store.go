@@ -94,6 +94,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -228,7 +229,7 @@ func (s *Store) acquire() (*handle, error) {
 // Upsert stores a session and returns it as stored (with session_type,
 // created_at and updated_at filled in).
 func (s *Store) Upsert(sess *Session) (*Session, error) {
-	in, err := json.Marshal(sess)
+	in, err := encodeSession(nil, sess)
 	if err != nil {
 		return nil, err
 	}
@@ -266,13 +267,17 @@ func (s *Store) AppendUpsertJSON(dst, session []byte) ([]byte, error) {
 // UpsertMany stores several sessions atomically: if one is rejected, none is
 // stored, and the error message names its index ("sessions[3]: ...").
 func (s *Store) UpsertMany(sessions []*Session) ([]*Session, error) {
-	if sessions == nil {
-		sessions = []*Session{} // "[]", not "null"
+	in := []byte{'['}
+	for i, sess := range sessions {
+		if i > 0 {
+			in = append(in, ',')
+		}
+		var err error
+		if in, err = encodeSession(in, sess); err != nil {
+			return nil, err
+		}
 	}
-	in, err := json.Marshal(sessions)
-	if err != nil {
-		return nil, err
-	}
+	in = append(in, ']')
 	out, err := s.UpsertManyJSON(in)
 	if err != nil {
 		return nil, err
@@ -437,6 +442,9 @@ func (s *Store) AppendRecentSessionsJSON(dst []byte, f Filter, limit int) ([]byt
 
 // Query selects, sorts and pages the sessions of this handle's mode.
 func (s *Store) Query(q Query) (*QueryResult, error) {
+	if err := checkUTF8("query", q.UserID, q.EntityID, q.SessionName); err != nil {
+		return nil, err
+	}
 	in, err := json.Marshal(q)
 	if err != nil {
 		return nil, err
@@ -532,6 +540,9 @@ func (s *Store) DeleteSession(sessionID string) (bool, error) {
 func (s *Store) DeleteSessions(sessionIDs []string) (int, error) {
 	if sessionIDs == nil {
 		sessionIDs = []string{}
+	}
+	if err := checkUTF8("delete_sessions", sessionIDs...); err != nil {
+		return 0, err
 	}
 	in, err := json.Marshal(sessionIDs)
 	if err != nil {
@@ -708,6 +719,34 @@ func cstr2(buf []byte, op, a, b string) (*C.char, *C.char, error) {
 	m := copy(buf[n+1:], b)
 	buf[n+1+m] = 0
 	return (*C.char)(unsafe.Pointer(&buf[0])), (*C.char)(unsafe.Pointer(&buf[n+1])), nil
+}
+
+// encodeSession appends sess to dst. It calls MarshalJSON directly because
+// json.Marshal would compact its output again, rewriting <, > and & in the
+// raw members as \u003c and the like.
+func encodeSession(dst []byte, sess *Session) ([]byte, error) {
+	if sess == nil {
+		return append(dst, "null"...), nil // refused by the store
+	}
+	b, err := sess.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	if dst == nil {
+		return b, nil
+	}
+	return append(dst, b...), nil
+}
+
+// checkUTF8 refuses strings that encoding/json would change (invalid UTF-8
+// becomes U+FFFD), as the library refuses them where they go to C directly.
+func checkUTF8(op string, ss ...string) error {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return argError(op, "string is not valid UTF-8")
+		}
+	}
+	return nil
 }
 
 func decodeSession(data []byte) (*Session, error) {

@@ -216,7 +216,7 @@ func TestUpsertKeepsCreatedAt(t *testing.T) {
 func TestUpsertTyped(t *testing.T) {
 	s := open(t, WithMode(ModeTeam))
 	in := &Session{SessionID: "t1", UserID: "u1", TeamID: "team-a", CreatedAt: 42,
-		SessionData: map[string]any{"session_name": "Planning"}}
+		SessionData: json.RawMessage(`{"session_name":"Planning"}`)}
 	if err := in.SetField("team_data", map[string]any{"members": []string{"x", "y"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestRenameSession(t *testing.T) {
 	if out.Name() != "Trip to Lisbon" || out.UpdatedAt <= 10 || out.CreatedAt != 10 {
 		t.Fatalf("RenameSession returned %+v", out)
 	}
-	if string(out.Extra["memory"]) != "[1]" || out.SessionData["session_state"] == nil {
+	if ok, _ := out.DataField("session_state", new(any)); string(out.Extra["memory"]) != "[1]" || !ok {
 		t.Fatalf("rename lost data: %+v", out)
 	}
 	read, err := s.Read("s1", "")

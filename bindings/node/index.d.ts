@@ -66,31 +66,39 @@ export interface FilterOptions {
 }
 
 export interface RecentOptions extends FilterOptions {
-  /** How many sessions (default 2, like Agno); negative or null = all. */
+  /**
+   * How many sessions (default 2, like Agno); negative or null = all. An integer in the int64 range, else a
+   * RangeError (NaN, Infinity and fractions included).
+   */
   limit?: number | bigint | null;
 }
 
 export type SortBy = 'created_at' | 'updated_at' | 'session_id';
 export type SortOrder = 'asc' | 'desc';
 
-/** Query keys (camelCase; the library's snake_case names are accepted too). Timestamps are inclusive. */
+/**
+ * Query keys (camelCase; the library's snake_case names are accepted too). Timestamps are inclusive. A value
+ * of the wrong type is a TypeError; a number that is not an integer in its range (NaN, Infinity, fractions,
+ * an invalid Date) is a RangeError, never sent as null.
+ */
 export interface Query {
   userId?: string | null;
   entityId?: string | null;
   /** Case-insensitive substring of session_data.session_name. */
   sessionName?: string | null;
-  /** Unix seconds (a Date is converted). */
-  createdAfter?: number | Date | null;
-  createdBefore?: number | Date | null;
-  updatedAfter?: number | Date | null;
-  updatedBefore?: number | Date | null;
+  /** Unix seconds in the int64 range (a Date is converted). */
+  createdAfter?: number | bigint | Date | null;
+  createdBefore?: number | bigint | Date | null;
+  updatedAfter?: number | bigint | Date | null;
+  updatedBefore?: number | bigint | Date | null;
   /** Default created_at. */
   sortBy?: SortBy | null;
   /** Default desc. */
   sortOrder?: SortOrder | null;
-  /** null = all. */
-  limit?: number | null;
-  offset?: number | null;
+  /** In the uint64 range; null = all. */
+  limit?: number | bigint | null;
+  /** In the uint64 range. */
+  offset?: number | bigint | null;
 }
 
 export interface QueryResult<T extends Session = StoredSession> {
@@ -116,15 +124,26 @@ export type ExportData = Record<string, Session>;
 export interface OpenOptions {
   /** Default 'agent'. */
   mode?: SessionMode;
-  /** Largest accepted session in bytes of JSON (default 32 MiB). */
-  maxSessionBytes?: number;
-  /** The shared library to load; else $SESSIONSTORE_LIB, else ../../target/release/libsessionstore.so. */
+  /** Largest accepted session in bytes of JSON (default 32 MiB): an integer from 1 to SIZE_MAX. */
+  maxSessionBytes?: number | bigint;
+  /**
+   * The shared library to load; else $SESSIONSTORE_LIB, else ../../target/release/libsessionstore.so. Only the
+   * first of these that is given is tried: a missing or unloadable one is an InternalError naming it.
+   */
   libraryPath?: string;
 }
 
-/** A raw JSON payload: text (sent as UTF-8) or bytes. */
+/**
+ * A raw JSON payload: text (sent as UTF-8) or bytes in a Uint8Array (a Buffer, or a subclass) over an
+ * ArrayBuffer. A Proxy, a DataView, another typed array, a detached buffer or a SharedArrayBuffer is a TypeError.
+ */
 export type JsonInput = string | Uint8Array;
 
+/**
+ * Bad arguments are thrown as a TypeError (wrong kind of value) or RangeError (number out of range) with code
+ * 'INVALID_ARGUMENT' and status 2; `instanceof SessionStoreError` and `instanceof InvalidArgumentError` hold for
+ * them too.
+ */
 export declare class SessionStoreError extends Error {
   constructor(message: string, code: ErrorCode, status: number, options?: { cause?: unknown });
   readonly code: ErrorCode;

@@ -7,6 +7,11 @@
 //   freed with the library's own ss_string_free, never with koffi.free / libc free and never through 'str!';
 // - the opaque ss_store * is a BigInt; close() nulls it before anything else, so a closed store never passes
 //   a freed handle to C (calls after close throw a CLOSED SessionStoreError);
+// - every method converts all its arguments to primitives and views of its own first, then takes the handle and
+//   calls C with nothing in between: a getter, Proxy trap or toJSON that closes the store can only run before the
+//   handle is taken, and koffi never sees a caller's object;
+// - byte lengths come from the engine (typed-array getters captured at load), never from a property the caller
+//   can override, so C never reads past the bytes it was given;
 // - a FinalizationRegistry closes handles that were never closed, as a safety net only.
 //
 // Out-parameters: ss_store_open / ss_store_share use koffi.out(koffi.pointer(...)) arrays. The hot calls
@@ -17,9 +22,26 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { isUint8Array, isArrayBufferView, isSharedArrayBuffer, isDate, isProxy } = require('node:util').types;
 const koffi = require('koffi');
 
 const PACKAGE_VERSION = require('./package.json').version;
+
+// Intrinsics captured at load, so that patching prototypes later cannot change the lengths sent to C.
+const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const typedArrayGetter = (name) => uncurryThis(Object.getOwnPropertyDescriptor(TypedArrayPrototype, name).get);
+const viewBuffer = typedArrayGetter('buffer');
+const viewByteOffset = typedArrayGetter('byteOffset');
+const viewByteLength = typedArrayGetter('byteLength');
+const typedArrayName = typedArrayGetter(Symbol.toStringTag);
+const U8 = Uint8Array;
+const utf8Length = Buffer.byteLength;
+const indexOf = uncurryThis(String.prototype.indexOf);
+const dateGetTime = uncurryThis(Date.prototype.getTime);
+const ordinaryHasInstance = uncurryThis(Function.prototype[Symbol.hasInstance]);
+const jsonStringify = JSON.stringify;
+const hasOwn = Object.hasOwn;
 
 // ---------------------------------------------------------------------------------------------------------
 // Status codes and errors
@@ -49,6 +71,11 @@ const CODE_BY_STATUS = new Map([
   [-1, 'CLOSED'],
 ]);
 
+// Bad arguments are thrown as TypeError (a value of the wrong kind) or RangeError (a number out of range), as
+// Node's own APIs do, yet remain InvalidArgumentErrors (code INVALID_ARGUMENT) for code that catches those:
+// instanceof SessionStoreError / InvalidArgumentError also holds for the errors in this set.
+const argumentErrors = new WeakSet();
+
 /** Every failure of this package is a SessionStoreError (or one of its subclasses, one per code). */
 class SessionStoreError extends Error {
   constructor(message, code, status, options) {
@@ -58,6 +85,13 @@ class SessionStoreError extends Error {
     this.code = code;
     /** @type {number} */
     this.status = status;
+  }
+
+  static [Symbol.hasInstance](value) {
+    return (
+      ordinaryHasInstance(this, value) ||
+      ((this === SessionStoreError || this === InvalidArgumentError) && argumentErrors.has(value))
+    );
   }
 }
 
@@ -104,6 +138,17 @@ function invalidArgument(message) {
   return makeError(Status.INVALID_ARGUMENT, message);
 }
 
+function argumentError(Ctor, message) {
+  const e = new Ctor(message);
+  e.code = 'INVALID_ARGUMENT';
+  e.status = Status.INVALID_ARGUMENT;
+  argumentErrors.add(e);
+  return e;
+}
+
+const typeError = (message) => argumentError(TypeError, message);
+const rangeError = (message) => argumentError(RangeError, message);
+
 function closedError() {
   return makeError(Status.CLOSED, 'sessionstore: the store is closed');
 }
@@ -137,9 +182,10 @@ const loaded = new Map(); // resolved file -> Lib
 function candidates(libraryPath) {
   const list = [];
   if (libraryPath !== undefined && libraryPath !== null) {
-    if (typeof libraryPath !== 'string' || libraryPath === '') {
-      throw invalidArgument('sessionstore: libraryPath must be a non-empty string');
+    if (typeof libraryPath !== 'string') {
+      throw typeError(`sessionstore: libraryPath must be a string, got ${describe(libraryPath)}`);
     }
+    if (libraryPath === '') throw invalidArgument('sessionstore: libraryPath must not be empty');
     list.push({ from: 'libraryPath option', file: path.resolve(libraryPath) });
   }
   const env = process.env.SESSIONSTORE_LIB;
@@ -149,40 +195,37 @@ function candidates(libraryPath) {
 }
 
 /**
- * Finds and binds the shared library: the libraryPath option, then $SESSIONSTORE_LIB, then the project's
- * build output (../../target/release/libsessionstore.so next to this package). A candidate that does not
- * exist is skipped; one that exists but cannot be loaded is an error (no silent fallback to another copy).
+ * Finds and binds the shared library: the libraryPath option, else $SESSIONSTORE_LIB, else the project's
+ * build output (../../target/release/libsessionstore.so next to this package). Only the first of these is
+ * tried: a path given explicitly that is missing or cannot be loaded is an error naming it, never a reason to
+ * load another copy.
  */
 function loadLibrary(libraryPath) {
-  const tried = [];
-  for (const c of candidates(libraryPath)) {
-    const hit = loaded.get(c.file);
-    if (hit) return hit;
-    if (!fs.existsSync(c.file)) {
-      tried.push(`  ${c.file} (${c.from}): not found`);
-      continue;
-    }
-    let lib;
-    try {
-      lib = bindLibrary(c.file);
-    } catch (e) {
-      tried.push(`  ${c.file} (${c.from}): ${e && e.message ? e.message : e}`);
-      throw makeError(
-        Status.INTERNAL,
-        `sessionstore: cannot load the native library:\n${tried.join('\n')}`,
-        { cause: e },
-      );
-    }
-    loaded.set(c.file, lib);
-    return lib;
+  const [c, ...others] = candidates(libraryPath);
+  const hit = loaded.get(c.file);
+  if (hit) return hit;
+  const notTried = others.map((o) => `\n  ${o.file} (${o.from}): not tried, ${c.from} comes first`).join('');
+  if (!fs.existsSync(c.file)) {
+    throw makeError(
+      Status.INTERNAL,
+      `sessionstore: cannot find the native library (${LIB_FILE}):\n  ${c.file} (${c.from}): not found` +
+        notTried +
+        '\nBuild it with `make -C <repo> lib` (or `cargo build --release`), set SESSIONSTORE_LIB, ' +
+        'or pass { libraryPath }.',
+    );
   }
-  throw makeError(
-    Status.INTERNAL,
-    'sessionstore: cannot find the native library (' + LIB_FILE + '). Tried, in order:\n' +
-      tried.join('\n') +
-      '\nBuild it with `make -C <repo> lib` (or `cargo build --release`), set SESSIONSTORE_LIB, ' +
-      'or pass { libraryPath }.',
-  );
+  let lib;
+  try {
+    lib = bindLibrary(c.file);
+  } catch (e) {
+    throw makeError(
+      Status.INTERNAL,
+      `sessionstore: cannot load the native library:\n  ${c.file} (${c.from}): ${e && e.message ? e.message : e}`,
+      { cause: e },
+    );
+  }
+  loaded.set(c.file, lib);
+  return lib;
 }
 
 function bindLibrary(file) {
@@ -306,10 +349,12 @@ function dropError(L) {
 }
 
 // --- argument checks --------------------------------------------------------------------------------------
+// These run before the handle is taken (user code may run here: getters, Proxy traps, toJSON) and return only
+// primitives and views made here.
 
 function reqString(value, what) {
-  if (typeof value !== 'string') throw invalidArgument(`${what} must be a string, got ${describe(value)}`);
-  if (value.indexOf('\0') !== -1) throw invalidArgument(`${what} must not contain NUL characters`);
+  if (typeof value !== 'string') throw typeError(`${what} must be a string, got ${describe(value)}`);
+  if (indexOf(value, '\0') !== -1) throw invalidArgument(`${what} must not contain NUL characters`);
   return value;
 }
 
@@ -320,51 +365,92 @@ function optString(value, what) {
 
 function describe(value) {
   if (value === null) return 'null';
+  if (isProxy(value)) return 'a Proxy';
   if (Array.isArray(value)) return 'an array';
+  if (isArrayBufferView(value)) return `a ${typedArrayName(value) || 'DataView'}`;
   return typeof value;
 }
 
-/** A raw payload: a string (its UTF-8 byte length is passed) or bytes (Buffer / Uint8Array). */
-function payloadLength(value, what) {
-  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
-  if (value instanceof Uint8Array) return value.byteLength;
-  throw invalidArgument(`${what} must be a JSON string or a Buffer/Uint8Array, got ${describe(value)}`);
+/**
+ * A raw payload as a string or a Uint8Array of its own over the caller's bytes (no copy), with the range read
+ * from the engine's slots. Refused: a Proxy (only its traps could tell its bytes) and memory that another
+ * thread may write while C reads it (a SharedArrayBuffer).
+ */
+function payloadData(value, what) {
+  if (typeof value === 'string') return value;
+  if (!isUint8Array(value)) {
+    throw typeError(`${what} must be a JSON string or a Buffer/Uint8Array, got ${describe(value)}`);
+  }
+  const buffer = viewBuffer(value);
+  if (isSharedArrayBuffer(buffer)) {
+    throw typeError(`${what} must not be backed by a SharedArrayBuffer; copy it first (Buffer.from(view))`);
+  }
+  let own;
+  try {
+    own = new U8(buffer, viewByteOffset(value), viewByteLength(value));
+  } catch (e) {
+    throw typeError(`${what} cannot be read: ${e.message}`); // a detached ArrayBuffer
+  }
+  // koffi passes an empty view as NULL; send "" instead so the library reports the empty input as invalid JSON.
+  return viewByteLength(own) === 0 ? '' : own;
 }
 
-// koffi passes an empty buffer as NULL; send "" instead so the library reports the empty input as invalid JSON.
-function payloadValue(value) {
-  return typeof value !== 'string' && value.byteLength === 0 ? '' : value;
+/** The byte length of what payloadData returned. */
+function payloadLength(data) {
+  return typeof data === 'string' ? utf8Length(data) : viewByteLength(data);
 }
 
 function stringify(value, what) {
   let text;
   try {
-    text = JSON.stringify(value);
+    text = jsonStringify(value);
   } catch (e) {
     throw makeError(Status.INVALID_JSON, `${what} cannot be serialised to JSON: ${e.message}`, { cause: e });
   }
-  if (text === undefined) throw invalidArgument(`${what} must be a JSON value, got ${describe(value)}`);
+  if (text === undefined) throw typeError(`${what} must be a JSON value, got ${describe(value)}`);
   return text;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+const SIZE_MAX = 2n ** BigInt(8 * koffi.sizeof('size_t')) - 1n;
+
+/** An integer (number or bigint) in [min, max], the range of the C type it goes to; returned unchanged. */
+function intArg(value, what, min, max) {
+  if (typeof value !== 'number' && typeof value !== 'bigint') {
+    throw typeError(`${what} must be an integer (number or bigint), got ${describe(value)}`);
+  }
+  // Mixed number/bigint comparisons are exact; NaN and the infinities are not integers.
+  if ((typeof value === 'number' && !Number.isInteger(value)) || value < min || value > max) {
+    throw rangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
 }
 
 function filterArgs(options, what) {
   if (options === undefined || options === null) return [null, null];
   if (typeof options !== 'object' || Array.isArray(options)) {
-    throw invalidArgument(`${what}: options must be an object like { userId, entityId }`);
+    throw typeError(`${what}: options must be an object like { userId, entityId }, got ${describe(options)}`);
   }
   return [optString(options.userId, 'userId'), optString(options.entityId, 'entityId')];
 }
 
+/** ss_get_recent_sessions' int64_t limit: undefined = 2 (Agno's default), null or negative = all. */
 function limitArg(limit) {
-  if (limit === undefined) return 2; // Agno's default
-  if (limit === null) return -1; // Agno: limit=None means all
-  if (typeof limit === 'bigint') return limit;
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit)) {
-    throw invalidArgument(`limit must be an integer (negative or null = all), got ${limit}`);
-  }
-  return limit;
+  if (limit === undefined) return 2;
+  if (limit === null) return -1;
+  return intArg(limit, 'limit', INT64_MIN, INT64_MAX);
 }
 
+/** JSON text of an object given as [key, value] pairs; bigints are written as exact integers. */
+function jsonObject(fields, what) {
+  const member = ([k, v]) => `${jsonStringify(k)}:${typeof v === 'bigint' ? String(v) : stringify(v, what)}`;
+  return `{${fields.map(member).join(',')}}`;
+}
+
+// Query keys by either spelling, with the kind of value ss_query accepts (timestamps are int64 unix seconds,
+// limit and offset uint64).
 const QUERY_KEYS = {
   userId: 'user_id',
   entityId: 'entity_id',
@@ -378,24 +464,58 @@ const QUERY_KEYS = {
   limit: 'limit',
   offset: 'offset',
 };
+const QUERY_KINDS = {
+  user_id: 'string',
+  entity_id: 'string',
+  session_name: 'string',
+  created_after: 'time',
+  created_before: 'time',
+  updated_after: 'time',
+  updated_before: 'time',
+  sort_by: 'string',
+  sort_order: 'string',
+  limit: 'count',
+  offset: 'count',
+};
+
+function queryValue(kind, value, key) {
+  if (value === null) return null;
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string') throw typeError(`query: ${key} must be a string, got ${describe(value)}`);
+      return value;
+    case 'time':
+      if (isDate(value)) {
+        const ms = dateGetTime(value);
+        if (Number.isNaN(ms)) throw rangeError(`query: ${key} is an invalid Date`);
+        return BigInt(Math.floor(ms / 1000));
+      }
+      return BigInt(intArg(value, `query: ${key}`, INT64_MIN, INT64_MAX));
+    case 'count':
+      return BigInt(intArg(value, `query: ${key}`, 0n, UINT64_MAX));
+    default:
+      return value; // an unknown key: the library rejects it by name
+  }
+}
 
 /**
- * camelCase query keys to the library's snake_case; other keys pass through (the library rejects unknown
- * ones). Date values become unix seconds.
+ * camelCase query keys to the library's snake_case (which are accepted too); other keys pass through. Date
+ * values become unix seconds; numbers are checked against the library's types, not rounded or nulled by JSON.
  */
 function queryJson(q) {
   if (q === undefined || q === null) return '{}';
-  if (typeof q !== 'object' || Array.isArray(q)) throw invalidArgument('query must be an object');
-  const out = {};
+  if (typeof q !== 'object' || Array.isArray(q)) throw typeError(`query must be an object, got ${describe(q)}`);
+  const fields = [];
+  const seen = new Set();
   for (const key of Object.keys(q)) {
-    let value = q[key];
+    const value = q[key];
     if (value === undefined) continue;
-    if (value instanceof Date) value = Math.floor(value.getTime() / 1000);
-    const k = Object.prototype.hasOwnProperty.call(QUERY_KEYS, key) ? QUERY_KEYS[key] : key;
-    if (Object.prototype.hasOwnProperty.call(out, k)) throw invalidArgument(`query: ${k} given twice`);
-    out[k] = value;
+    const k = hasOwn(QUERY_KEYS, key) ? QUERY_KEYS[key] : key;
+    if (seen.has(k)) throw invalidArgument(`query: ${k} given twice`);
+    seen.add(k);
+    fields.push([k, queryValue(hasOwn(QUERY_KINDS, k) ? QUERY_KINDS[k] : null, value, key)]);
   }
-  return stringify(out, 'query');
+  return jsonObject(fields, 'query');
 }
 
 const OPEN_OPTIONS = new Set(['mode', 'maxSessionBytes', 'libraryPath']);
@@ -409,43 +529,51 @@ const registry = new FinalizationRegistry((held) => {
   held.lib.close(held.handle);
 });
 
-const kAdopt = Symbol('sessionstore.adopt');
+// share() hands its new handle to the constructor here: a module variable, not an options key, so that no
+// caller's object (a Proxy's get trap sees every key asked for) can learn how to adopt an arbitrary pointer.
+let adopting = null;
 
 class SessionStore {
   #lib;
   #handle; // BigInt, or null once closed
   #mode;
 
+  // Every method below follows the same order: this.#h() first (a closed store reports CLOSED before any
+  // argument error), then every argument converted, then this.#h() again right before the C call, since the
+  // conversion may have run caller code that closed the store.
+
   /**
    * Opens a new, empty store.
-   * @param {{ mode?: string, maxSessionBytes?: number, libraryPath?: string }} [options]
+   * @param {{ mode?: string, maxSessionBytes?: number | bigint, libraryPath?: string }} [options]
    */
   constructor(options = {}) {
-    if (options && options[kAdopt]) {
-      const { lib, handle, mode } = options[kAdopt];
-      this.#init(lib, handle, mode);
+    const adopted = adopting;
+    adopting = null;
+    if (adopted !== null) {
+      this.#init(adopted.lib, adopted.handle, adopted.mode);
       return;
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw invalidArgument('SessionStore options must be an object');
+      throw typeError(`SessionStore options must be an object, got ${describe(options)}`);
     }
     for (const key of Object.keys(options)) {
       if (!OPEN_OPTIONS.has(key)) {
         throw invalidArgument(`unknown SessionStore option "${key}" (known: mode, maxSessionBytes, libraryPath)`);
       }
     }
-    const config = {};
-    if (options.mode !== undefined && options.mode !== null) config.mode = reqString(options.mode, 'mode');
-    if (options.maxSessionBytes !== undefined && options.maxSessionBytes !== null) {
-      config.max_session_bytes = options.maxSessionBytes;
+    const { mode, maxSessionBytes, libraryPath } = options;
+    const fields = [];
+    if (mode !== undefined && mode !== null) fields.push(['mode', reqString(mode, 'mode')]);
+    if (maxSessionBytes !== undefined && maxSessionBytes !== null) {
+      fields.push(['max_session_bytes', BigInt(intArg(maxSessionBytes, 'maxSessionBytes', 1n, SIZE_MAX))]);
     }
-    const lib = loadLibrary(options.libraryPath);
-    const text = stringify(config, 'options');
+    const lib = loadLibrary(libraryPath);
+    const text = jsonObject(fields, 'options');
     const outStore = [null];
     const outError = [null];
-    const status = lib.open(text, Buffer.byteLength(text), outStore, outError);
+    const status = lib.open(text, utf8Length(text), outStore, outError);
     if (status !== 0) throw makeError(status, errorText(lib, status, outError[0]));
-    this.#init(lib, outStore[0], config.mode || 'agent');
+    this.#init(lib, outStore[0], mode || 'agent');
   }
 
   #init(lib, handle, mode) {
@@ -488,32 +616,36 @@ class SessionStore {
 
   /** Stores a session (JSON text or bytes) and returns the stored JSON text. */
   upsertRaw(sessionJson) {
-    const h = this.#h();
+    this.#h();
+    const data = payloadData(sessionJson, 'session');
+    const len = payloadLength(data);
     const L = this.#lib;
-    const len = payloadLength(sessionJson, 'session');
-    const st = L.upsert(h, payloadValue(sessionJson), len, L.pJson, L.pLen, L.pErr);
+    const st = L.upsert(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
 
   /** Stores a session object; returns the stored session (with session_type, created_at, updated_at). */
   upsert(session) {
+    this.#h();
     return JSON.parse(this.upsertRaw(stringify(session, 'session')));
   }
 
   /** Stores a JSON array of sessions atomically; returns the JSON array of stored sessions. */
   upsertManyRaw(sessionsJson) {
-    const h = this.#h();
+    this.#h();
+    const data = payloadData(sessionsJson, 'sessions');
+    const len = payloadLength(data);
     const L = this.#lib;
-    const len = payloadLength(sessionsJson, 'sessions');
-    const st = L.upsertMany(h, payloadValue(sessionsJson), len, L.pJson, L.pLen, L.pErr);
+    const st = L.upsertMany(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
 
   /** Stores an array of sessions atomically (all or none); returns the stored sessions in input order. */
   upsertMany(sessions) {
-    if (!Array.isArray(sessions)) throw invalidArgument(`sessions must be an array, got ${describe(sessions)}`);
+    this.#h();
+    if (!Array.isArray(sessions)) throw typeError(`sessions must be an array, got ${describe(sessions)}`);
     return JSON.parse(this.upsertManyRaw(stringify(sessions, 'sessions')));
   }
 
@@ -521,11 +653,11 @@ class SessionStore {
 
   /** The stored JSON text of a session, or null when absent, of another type, or owned by another user. */
   readRaw(sessionId, userId) {
-    const h = this.#h();
-    const L = this.#lib;
-    reqString(sessionId, 'sessionId');
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
     const uid = optString(userId, 'userId');
-    const st = L.read(h, sessionId, uid, L.pJson, L.pLen, L.pErr);
+    const L = this.#lib;
+    const st = L.read(this.#h(), sid, uid, L.pJson, L.pLen, L.pErr);
     if (st === 0) return takeJson(L);
     if (st === Status.NOT_FOUND) {
       dropError(L);
@@ -544,10 +676,10 @@ class SessionStore {
 
   /** JSON array text of the ids of this handle's type, first-insertion order. */
   getAllSessionIdsRaw(options) {
-    const h = this.#h();
-    const L = this.#lib;
+    this.#h();
     const [uid, eid] = filterArgs(options, 'getAllSessionIds');
-    const st = L.allIds(h, uid, eid, L.pJson, L.pLen, L.pErr);
+    const L = this.#lib;
+    const st = L.allIds(this.#h(), uid, eid, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -559,10 +691,10 @@ class SessionStore {
 
   /** JSON array text of the sessions of this handle's type. */
   getAllSessionsRaw(options) {
-    const h = this.#h();
-    const L = this.#lib;
+    this.#h();
     const [uid, eid] = filterArgs(options, 'getAllSessions');
-    const st = L.all(h, uid, eid, L.pJson, L.pLen, L.pErr);
+    const L = this.#lib;
+    const st = L.all(this.#h(), uid, eid, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -574,11 +706,11 @@ class SessionStore {
 
   /** JSON array text of the newest sessions (limit default 2; negative or null = all). */
   getRecentSessionsRaw(options) {
-    const h = this.#h();
-    const L = this.#lib;
+    this.#h();
     const [uid, eid] = filterArgs(options, 'getRecentSessions');
-    const limit = limitArg(options ? options.limit : undefined);
-    const st = L.recent(h, uid, eid, limit, L.pJson, L.pLen, L.pErr);
+    const limit = limitArg(options === undefined || options === null ? undefined : options.limit);
+    const L = this.#lib;
+    const st = L.recent(this.#h(), uid, eid, limit, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -590,15 +722,12 @@ class SessionStore {
 
   /** Runs a query given as JSON text/bytes (snake_case keys; null = {}); returns '{"sessions":[...],"total":N}'. */
   queryRaw(queryJsonText) {
-    const h = this.#h();
+    this.#h();
+    const absent = queryJsonText === undefined || queryJsonText === null;
+    const data = absent ? null : payloadData(queryJsonText, 'query');
+    const len = absent ? 0 : payloadLength(data);
     const L = this.#lib;
-    let st;
-    if (queryJsonText === undefined || queryJsonText === null) {
-      st = L.query(h, null, 0, L.pJson, L.pLen, L.pErr);
-    } else {
-      const len = payloadLength(queryJsonText, 'query');
-      st = L.query(h, payloadValue(queryJsonText), len, L.pJson, L.pLen, L.pErr);
-    }
+    const st = L.query(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -609,6 +738,7 @@ class SessionStore {
    * or the library's snake_case. Returns { sessions, total } (total before paging).
    */
   query(q) {
+    this.#h();
     return JSON.parse(this.queryRaw(queryJson(q)));
   }
 
@@ -616,11 +746,11 @@ class SessionStore {
 
   /** Sets session_data.session_name; returns the stored JSON text. */
   renameSessionRaw(sessionId, sessionName) {
-    const h = this.#h();
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
+    const name = reqString(sessionName, 'sessionName');
     const L = this.#lib;
-    reqString(sessionId, 'sessionId');
-    reqString(sessionName, 'sessionName');
-    const st = L.rename(h, sessionId, sessionName, L.pJson, L.pLen, L.pErr);
+    const st = L.rename(this.#h(), sid, name, L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -632,37 +762,38 @@ class SessionStore {
 
   /** Deletes one session of this handle's type; returns how many were removed (0 or 1). */
   deleteSession(sessionId) {
-    const h = this.#h();
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
     const L = this.#lib;
-    reqString(sessionId, 'sessionId');
-    const st = L.del(h, sessionId, L.pLen, L.pErr);
+    const st = L.del(this.#h(), sid, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeCount(L);
   }
 
   /** Deletes the sessions whose ids are in a JSON array (text/bytes); returns how many were removed. */
   deleteSessionsRaw(idsJson) {
-    const h = this.#h();
+    this.#h();
+    const data = payloadData(idsJson, 'sessionIds');
+    const len = payloadLength(data);
     const L = this.#lib;
-    const len = payloadLength(idsJson, 'sessionIds');
-    const st = L.delMany(h, payloadValue(idsJson), len, L.pLen, L.pErr);
+    const st = L.delMany(this.#h(), data, len, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeCount(L);
   }
 
   /** Deletes sessions of this handle's type by id (absent ids are not errors); returns how many were removed. */
   deleteSessions(sessionIds) {
+    this.#h();
     if (!Array.isArray(sessionIds)) {
-      throw invalidArgument(`sessionIds must be an array of strings, got ${describe(sessionIds)}`);
+      throw typeError(`sessionIds must be an array of strings, got ${describe(sessionIds)}`);
     }
     return this.deleteSessionsRaw(stringify(sessionIds, 'sessionIds'));
   }
 
   /** Removes every session of this handle's type; returns how many were removed. */
   drop() {
-    const h = this.#h();
     const L = this.#lib;
-    const st = L.drop(h, L.pLen, L.pErr);
+    const st = L.drop(this.#h(), L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeCount(L);
   }
@@ -671,9 +802,8 @@ class SessionStore {
 
   /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...}}' */
   statsRaw() {
-    const h = this.#h();
     const L = this.#lib;
-    const st = L.stats(h, L.pJson, L.pLen, L.pErr);
+    const st = L.stats(this.#h(), L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -685,9 +815,8 @@ class SessionStore {
 
   /** JSON text {"<session_id>": session, ...} of every session of every type (Agno's storage_dict shape). */
   exportRaw() {
-    const h = this.#h();
     const L = this.#lib;
-    const st = L.export(h, L.pJson, L.pLen, L.pErr);
+    const st = L.export(this.#h(), L.pJson, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeJson(L);
   }
@@ -699,18 +828,20 @@ class SessionStore {
 
   /** Merges an export (JSON text/bytes) atomically; returns the number of records imported. */
   importRaw(dataJson) {
-    const h = this.#h();
+    this.#h();
+    const data = payloadData(dataJson, 'data');
+    const len = payloadLength(data);
     const L = this.#lib;
-    const len = payloadLength(dataJson, 'data');
-    const st = L.import(h, payloadValue(dataJson), len, L.pLen, L.pErr);
+    const st = L.import(this.#h(), data, len, L.pLen, L.pErr);
     if (st !== 0) throw takeError(L, st);
     return takeCount(L);
   }
 
   /** Merges an export object ({ session_id: session }) atomically; returns the number of records imported. */
   import(data) {
+    this.#h();
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw invalidArgument(`import data must be an object keyed by session_id, got ${describe(data)}`);
+      throw typeError(`import data must be an object keyed by session_id, got ${describe(data)}`);
     }
     return this.importRaw(stringify(data, 'data'));
   }
@@ -722,14 +853,19 @@ class SessionStore {
    * the data lives until the last handle is closed.
    */
   share(mode) {
-    const h = this.#h();
-    const L = this.#lib;
+    this.#h();
     const m = optString(mode, 'mode');
+    const L = this.#lib;
     const outStore = [null];
     const outError = [null];
-    const st = L.share(h, m, outStore, outError);
+    const st = L.share(this.#h(), m, outStore, outError);
     if (st !== 0) throw makeError(st, errorText(L, st, outError[0]));
-    return new SessionStore({ [kAdopt]: { lib: L, handle: outStore[0], mode: m === null ? this.#mode : m } });
+    adopting = { lib: L, handle: outStore[0], mode: m === null ? this.#mode : m };
+    try {
+      return new SessionStore();
+    } finally {
+      adopting = null;
+    }
   }
 
   /** Releases the handle. Idempotent; every other method throws a CLOSED SessionStoreError afterwards. */

@@ -26,6 +26,13 @@
 //      R = void                        (upsert, upsert_many, rename_session) the result is not produced
 //    When <nlohmann/json.hpp> can be included (and SESSIONSTORE_NO_NLOHMANN is not defined), the methods
 //    taking a JSON payload also accept a nlohmann::json (or ordered_json) and then return one.
+//  - nlohmann::json cannot hold every value the store keeps verbatim in free-form fields: numbers out of
+//    double's range (1e400) and lone surrogate escapes ("\ud800") make its parser throw. Such a result
+//    throws sessionstore::Error with Status::InvalidJson ("the stored JSON cannot be represented by
+//    nlohmann::json: ..."), for the whole result: one such session fails a listing, a query or an
+//    export. Ask for std::string or OwnedString to get it. Nested duplicate keys, which the store keeps
+//    too, do not throw: nlohmann keeps the last one. A nlohmann::json argument holding invalid UTF-8,
+//    which its dump() refuses, throws Error with Status::InvalidArgument before the library is called.
 //  - Thread safety: the library's handles are thread-safe, so any number of threads may call methods
 //    on the same Store object at once. Moving, assigning or close()-ing a Store while another thread
 //    uses it is a data race (as for any C++ object).
@@ -310,6 +317,32 @@ inline void check(ss_status status, char* error) {
 /// A payload pointer the library accepts: never NULL, so that "" is reported as bad JSON.
 inline const char* payload(std::string_view s) noexcept { return s.data() != nullptr ? s.data() : ""; }
 
+[[noreturn]] SESSIONSTORE_COLD inline void raise_nlohmann(Status code, std::string_view context,
+                                                          const std::exception& e) {
+  std::string message(context);
+  message.append(": ").append(e.what());
+  throw Error(code, message);
+}
+
+/// nlohmann's exceptions become Errors, so that one catch clause handles every failure of a call.
+template <class J>
+J parse_json(const OwnedString& s) {
+  try {
+    return J::parse(s.data(), s.data() + s.size());
+  } catch (const typename J::exception& e) {
+    raise_nlohmann(Status::InvalidJson, "the stored JSON cannot be represented by nlohmann::json", e);
+  }
+}
+
+template <class J>
+std::string dump_json(const J& value) {
+  try {
+    return value.dump();
+  } catch (const typename J::exception& e) {
+    raise_nlohmann(Status::InvalidArgument, "nlohmann::json cannot serialise the argument", e);
+  }
+}
+
 template <class R>
 R convert(OwnedString&& s) {
   if constexpr (std::is_same_v<R, std::string>) {
@@ -317,7 +350,7 @@ R convert(OwnedString&& s) {
   } else if constexpr (std::is_same_v<R, OwnedString>) {
     return std::move(s);
   } else if constexpr (is_json<R>) {
-    return R::parse(s.data(), s.data() + s.size());
+    return parse_json<R>(s);
   } else {
     static_assert(always_false<R>,
                   "sessionstore: result type must be std::string, sessionstore::OwnedString or nlohmann::json");
@@ -641,32 +674,32 @@ class Store {
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   static Store from_config(const J& config) {
-    return from_config(std::string_view(config.dump()));
+    return from_config(std::string_view(detail::dump_json(config)));
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   J upsert(const J& session) {
-    return upsert<J>(std::string_view(session.dump()));
+    return upsert<J>(std::string_view(detail::dump_json(session)));
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   J upsert_many(const J& sessions) {
-    return upsert_many<J>(std::string_view(sessions.dump()));
+    return upsert_many<J>(std::string_view(detail::dump_json(sessions)));
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   J query(const J& query_value) const {
-    return query<J>(std::string_view(query_value.dump()));
+    return query<J>(std::string_view(detail::dump_json(query_value)));
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   std::size_t delete_sessions(const J& session_ids) {
-    return delete_sessions(std::string_view(session_ids.dump()));
+    return delete_sessions(std::string_view(detail::dump_json(session_ids)));
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   std::size_t import_json(const J& data) {
-    return import_json(std::string_view(data.dump()));
+    return import_json(std::string_view(detail::dump_json(data)));
   }
 #endif
 

@@ -7,6 +7,7 @@
 #error "json_test.cpp needs <nlohmann/json.hpp> (make test installs nlohmann-json3-dev)"
 #endif
 
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -120,8 +121,9 @@ TEST(Json, ErrorsPropagate) {
   EXPECT_THROW(agents.query(json{{"nope", 1}}), sessionstore::Error);
   EXPECT_THROW(agents.delete_sessions(json{{"not", "an array"}}), sessionstore::Error);
   EXPECT_THROW(agents.import_json(json::array()), sessionstore::Error);
-  // nlohmann refuses to serialise invalid UTF-8 itself (json::type_error), before the library is called.
-  EXPECT_THROW(agents.upsert(json{{"session_id", "\xff"}}), json::type_error);
+  // nlohmann refuses to serialise invalid UTF-8 itself, before the library is called; the binding
+  // reports it as its own Error (NlohmannArgumentsItCannotSerialiseThrowInvalidArgument).
+  EXPECT_THROW(agents.upsert(json{{"session_id", "\xff"}}), sessionstore::Error);
   // Moved-from stores throw Closed from the json overloads too.
   Store gone = std::move(agents);
   try {
@@ -130,4 +132,60 @@ TEST(Json, ErrorsPropagate) {
   } catch (const sessionstore::Error& e) {
     EXPECT_EQ(e.code(), Status::Closed);
   }
+}
+
+namespace {
+
+// Expects `f` to throw sessionstore::Error with `code` and a message containing `text`.
+void expect_error(Status code, std::string_view text, const std::function<void()>& f) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected " << sessionstore::status_name(code);
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(e.message().find(text), std::string_view::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+// The store keeps 1e400 and lone surrogate escapes verbatim in free-form fields (docs/bad-input.md);
+// nlohmann::json cannot hold them, and its parser's exceptions used to escape from every overload.
+TEST(Json, StoredValuesNlohmannCannotHoldThrowInvalidJson) {
+  constexpr std::string_view cannot = "the stored JSON cannot be represented by nlohmann::json";
+  for (std::string memory : {R"({"n":1e400})", R"({"n":[-1e400]})", R"({"s":"\ud800"})", R"({"s":"\udc00\u0041"})"}) {
+    SCOPED_TRACE(memory);
+    const std::string session = R"({"session_id":"big","memory":)" + memory + "}";
+    Store s = Store::open();
+    s.upsert(R"({"session_id":"fine","user_id":"u"})");
+    expect_error(Status::InvalidJson, cannot, [&] { s.upsert<json>(session); });
+    EXPECT_NE(s.read("big")->find(R"("memory":)" + memory), std::string::npos) << "stored verbatim: " << *s.read("big");
+    expect_error(Status::InvalidJson, cannot, [&] { s.read<json>("big"); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.read<ordered_json>("big"); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.get_all_sessions<json>(); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.get_recent_sessions<ordered_json>({}, {}, sessionstore::all); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.query<json>(); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.query(json::object()); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.export_json<json>(); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.rename_session<json>("big", "Big"); });
+    expect_error(Status::InvalidJson, cannot, [&] { s.upsert_many<json>("[" + session + "]"); });
+    // The other sessions and result types are unaffected.
+    EXPECT_EQ((*s.read<json>("fine"))["user_id"], "u");
+    EXPECT_EQ(s.get_all_sessions<json>("u").size(), 1u);
+    EXPECT_NE(s.get_all_sessions().find(R"("session_id":"big")"), std::string::npos);
+  }
+}
+
+TEST(Json, NlohmannArgumentsItCannotSerialiseThrowInvalidArgument) {
+  constexpr std::string_view cannot = "nlohmann::json cannot serialise the argument";
+  Store s = Store::open();
+  const json bad = {{"session_id", "s"}, {"memory", "\xed\xa0\x80"}};  // an encoded lone surrogate
+  expect_error(Status::InvalidArgument, cannot, [&] { s.upsert(bad); });
+  expect_error(Status::InvalidArgument, cannot, [&] { s.upsert(ordered_json{{"session_id", "\xff"}}); });
+  expect_error(Status::InvalidArgument, cannot, [&] { s.upsert_many(json::array({bad})); });
+  expect_error(Status::InvalidArgument, cannot, [&] { s.query(json{{"user_id", "\xc0\xaf"}}); });
+  expect_error(Status::InvalidArgument, cannot, [&] { s.delete_sessions(json{"ok", "\xff"}); });
+  expect_error(Status::InvalidArgument, cannot, [&] { s.import_json(json{{"s", bad}}); });
+  expect_error(Status::InvalidArgument, cannot, [&] { Store::from_config(json{{"mode", "\xff"}}); });
+  EXPECT_EQ(s.stats<json>()["sessions"], 0);
 }

@@ -86,6 +86,67 @@ test('a file that exists but is not a library is an INTERNAL error naming it', (
   }
 });
 
+/** The error thrown by fn, which must be an INTERNAL SessionStoreError. */
+function loadError(fn) {
+  let caught;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof ss.InternalError, `expected an InternalError, got ${caught}`);
+  assert.equal(caught.code, 'INTERNAL');
+  return caught;
+}
+
+test('an explicit libraryPath that does not exist is an error naming it, never another copy', () => {
+  const missing = path.join(os.tmpdir(), 'ss-node-missing', 'libsessionstore.so');
+  for (const fn of [() => new ss.SessionStore({ libraryPath: missing }), () => ss.version({ libraryPath: missing })]) {
+    const e = loadError(fn);
+    assert.ok(e.message.includes(`${missing} (libraryPath option): not found`), e.message);
+    assert.match(e.message, /cannot find the native library/);
+  }
+  // Not even a valid $SESSIONSTORE_LIB is loaded instead.
+  const r = runNode(
+    `const {SessionStore}=require('.');
+     try { new SessionStore({libraryPath:${JSON.stringify(missing)}}); console.log('loaded'); }
+     catch (e) { console.log(e.code + ' ' + e.message.split('\\n')[1]); }`,
+    { env: { SESSIONSTORE_LIB: BUILT } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), `INTERNAL   ${missing} (libraryPath option): not found`);
+});
+
+test('a SESSIONSTORE_LIB that does not exist is an error naming it, never the build output', () => {
+  const saved = process.env.SESSIONSTORE_LIB;
+  const missing = '/nonexistent/from-env/libsessionstore.so';
+  process.env.SESSIONSTORE_LIB = missing;
+  try {
+    for (const fn of [() => new ss.SessionStore(), () => ss.version()]) {
+      const e = loadError(fn);
+      assert.ok(e.message.includes(`${missing} (SESSIONSTORE_LIB): not found`), e.message);
+      assert.ok(e.message.includes(`${BUILT} (build output): not tried`), e.message);
+    }
+    // An explicit libraryPath still comes first.
+    const s = new ss.SessionStore({ libraryPath: BUILT });
+    s.close();
+  } finally {
+    if (saved === undefined) delete process.env.SESSIONSTORE_LIB;
+    else process.env.SESSIONSTORE_LIB = saved;
+  }
+});
+
+test('a libraryPath that exists but is a directory is an error naming it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-node-'));
+  try {
+    const e = loadError(() => new ss.SessionStore({ libraryPath: dir }));
+    assert.ok(e.message.includes(`${dir} (libraryPath option)`), e.message);
+    assert.match(e.message, /cannot load/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('when nothing is found the error lists every place tried, in order', () => {
   // A copy of the package where ../../target/release does not exist.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-node-'));

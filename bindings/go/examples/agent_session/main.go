@@ -40,7 +40,9 @@ func (a *Agent) Run(sessionID, userID, input, reply string) {
 	switch {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		sess = &sessionstore.Session{SessionID: sessionID, UserID: userID, AgentID: a.ID}
-		sess.SetName("Questions about Canada")
+		if err := sess.SetName("Questions about Canada"); err != nil {
+			log.Fatal(err)
+		}
 	case err != nil:
 		log.Fatal(err)
 	}

@@ -31,7 +31,9 @@ func firstProgram(path string) {
 	defer teams.Close()
 
 	chat := &sessionstore.Session{SessionID: "chat-42", UserID: "ava", AgentID: "assistant", CreatedAt: 1_700_000_000}
-	chat.SetName("Kitchen renovation")
+	if err := chat.SetName("Kitchen renovation"); err != nil {
+		log.Fatal(err)
+	}
 	if err := chat.SetField("memory", map[string]any{"runs": []string{"Which tiles for a small kitchen?"}}); err != nil {
 		log.Fatal(err)
 	}

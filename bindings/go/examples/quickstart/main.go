@@ -18,7 +18,9 @@ func main() {
 	defer store.Close()
 
 	sess := &sessionstore.Session{SessionID: "s1", UserID: "ava", AgentID: "helper"}
-	sess.SetName("First steps")
+	if err := sess.SetName("First steps"); err != nil {
+		log.Fatal(err)
+	}
 	// Fields the Session type does not model are kept as raw JSON.
 	if err := sess.SetField("memory", map[string]any{"runs": []string{"hello"}}); err != nil {
 		log.Fatal(err)

@@ -34,7 +34,9 @@ func main() {
 	for i, c := range conversations {
 		sess := &sessionstore.Session{SessionID: c.id, UserID: c.user, TeamID: "news-team",
 			CreatedAt: int64(1_700_000_000 + i*60)}
-		sess.SetName(c.name)
+		if err := sess.SetName(c.name); err != nil {
+			log.Fatal(err)
+		}
 		if err := sess.SetField("team_data", map[string]any{"members": members}); err != nil {
 			log.Fatal(err)
 		}

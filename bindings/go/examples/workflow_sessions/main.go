@@ -36,7 +36,9 @@ func runWorkflow(store *sessionstore.Store, sessionID, userID, topic string, cre
 	}
 	if sess == nil {
 		sess = &sessionstore.Session{SessionID: sessionID, UserID: userID, WorkflowID: "blog-post-generator", CreatedAt: createdAt}
-		sess.SetName("Blog: " + topic)
+		if err := sess.SetName("Blog: " + topic); err != nil {
+			log.Fatal(err)
+		}
 		if err := sess.SetField("workflow_name", "Blog Post Generator"); err != nil {
 			log.Fatal(err)
 		}
