@@ -60,6 +60,14 @@
 #define SS_MAX_DEPTH 256
 
 /**
+ * Not a status this library returns: the one every binding (C++, Go, Node) reports for a call on a
+ * handle it has already closed. C cannot detect that case (see ss_store_close()); the bindings can,
+ * and they share this number so that a status means the same in every language. ss_status_str()
+ * gives "closed" for it.
+ */
+#define SS_BINDING_STATUS_CLOSED 65536
+
+/**
  * The result of a call. `SS_STATUS_OK` is 0; every other value is a failure, described in the message
  * written to the call's `out_error`.
  */
@@ -339,7 +347,8 @@ ss_status ss_delete_sessions(ss_store *store,
 /**
  * Static, NUL-terminated English text for a status, e.g. "not found". The argument is a plain integer
  * so that any value, including one from a newer library, is safe to pass: unknown values give
- * "unknown status". The returned pointer is never NULL and must not be freed. Thread-safe.
+ * "unknown status", and SS_BINDING_STATUS_CLOSED gives "closed". The returned pointer is never NULL
+ * and must not be freed. Thread-safe.
  */
 const char *ss_status_str(uint32_t status);
 

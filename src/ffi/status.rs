@@ -2,7 +2,7 @@
 //! retired number is never reused.
 
 use crate::error::ErrorKind;
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 
 /// The result of a call. `SS_STATUS_OK` is 0; every other value is a failure, described in the message
 /// written to the call's `out_error`.
@@ -45,21 +45,75 @@ impl From<ErrorKind> for ss_status {
     }
 }
 
+/// Every status, in number order: what ss_status_str() (and through it the bindings' tables) go by.
+/// A new status goes at the end of the enum and of this list.
+const ALL: [ss_status; 8] = [
+    ss_status::Ok,
+    ss_status::NotFound,
+    ss_status::InvalidArgument,
+    ss_status::InvalidJson,
+    ss_status::InvalidSession,
+    ss_status::Conflict,
+    ss_status::TooLarge,
+    ss_status::Internal,
+];
+
+impl ss_status {
+    fn text(self) -> &'static CStr {
+        match self {
+            ss_status::Ok => c"ok",
+            ss_status::NotFound => c"not found",
+            ss_status::InvalidArgument => c"invalid argument",
+            ss_status::InvalidJson => c"invalid JSON",
+            ss_status::InvalidSession => c"invalid session",
+            ss_status::Conflict => c"conflict",
+            ss_status::TooLarge => c"too large",
+            ss_status::Internal => c"internal error",
+        }
+    }
+}
+
+/// Not a status this library returns: the one every binding (C++, Go, Node) reports for a call on a
+/// handle it has already closed. C cannot detect that case (see ss_store_close()); the bindings can,
+/// and they share this number so that a status means the same in every language. ss_status_str()
+/// gives "closed" for it.
+pub const SS_BINDING_STATUS_CLOSED: u32 = 0x10000;
+
 /// Static, NUL-terminated English text for a status, e.g. "not found". The argument is a plain integer
 /// so that any value, including one from a newer library, is safe to pass: unknown values give
-/// "unknown status". The returned pointer is never NULL and must not be freed. Thread-safe.
+/// "unknown status", and SS_BINDING_STATUS_CLOSED gives "closed". The returned pointer is never NULL
+/// and must not be freed. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ss_status_str(status: u32) -> *const c_char {
-    let text: &'static str = match status {
-        0 => "ok\0",
-        1 => "not found\0",
-        2 => "invalid argument\0",
-        3 => "invalid JSON\0",
-        4 => "invalid session\0",
-        5 => "conflict\0",
-        6 => "too large\0",
-        7 => "internal error\0",
-        _ => "unknown status\0",
+    let text = match ALL.into_iter().find(|s| *s as u32 == status) {
+        Some(known) => known.text(),
+        None if status == SS_BINDING_STATUS_CLOSED => c"closed",
+        None => c"unknown status",
     };
-    text.as_ptr().cast()
+    text.as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_is_listed_in_number_order_with_its_text() {
+        for (i, status) in ALL.into_iter().enumerate() {
+            assert_eq!(status as usize, i);
+            // SAFETY: ss_status_str returns a static NUL-terminated string.
+            let text = unsafe { CStr::from_ptr(ss_status_str(i as u32)) };
+            assert_eq!(text, status.text());
+        }
+        let kinds = [
+            ErrorKind::NotFound,
+            ErrorKind::InvalidArgument,
+            ErrorKind::InvalidJson,
+            ErrorKind::InvalidSession,
+            ErrorKind::Conflict,
+            ErrorKind::TooLarge,
+        ];
+        assert!(kinds.into_iter().all(|k| ALL.contains(&ss_status::from(k))));
+        assert!(SS_BINDING_STATUS_CLOSED as usize >= ALL.len());
+    }
 }

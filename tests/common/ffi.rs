@@ -35,32 +35,29 @@ impl From<ErrorKind> for Kind {
     }
 }
 
+/// Each failure status with its kind; the numbers are the library's (`ss_status`).
+const KINDS: [(ss_status, Kind); 7] = [
+    (ss_status::NotFound, Kind::NotFound),
+    (ss_status::InvalidArgument, Kind::InvalidArgument),
+    (ss_status::InvalidJson, Kind::InvalidJson),
+    (ss_status::InvalidSession, Kind::InvalidSession),
+    (ss_status::Conflict, Kind::Conflict),
+    (ss_status::TooLarge, Kind::TooLarge),
+    (ss_status::Internal, Kind::Internal),
+];
+
 impl Kind {
     pub fn status(self) -> u32 {
-        match self {
-            Kind::NotFound => 1,
-            Kind::InvalidArgument => 2,
-            Kind::InvalidJson => 3,
-            Kind::InvalidSession => 4,
-            Kind::Conflict => 5,
-            Kind::TooLarge => 6,
-            Kind::Internal => 7,
-        }
+        KINDS.iter().find(|(_, kind)| *kind == self).expect("every kind is listed").0 as u32
     }
 
     /// `None` for OK; panics on a number outside the documented set.
     pub fn from_status(status: u32) -> Option<Kind> {
-        match status {
-            0 => None,
-            1 => Some(Kind::NotFound),
-            2 => Some(Kind::InvalidArgument),
-            3 => Some(Kind::InvalidJson),
-            4 => Some(Kind::InvalidSession),
-            5 => Some(Kind::Conflict),
-            6 => Some(Kind::TooLarge),
-            7 => Some(Kind::Internal),
-            other => panic!("undefined status {other}"),
+        if status == ss_status::Ok as u32 {
+            return None;
         }
+        let found = KINDS.iter().find(|(s, _)| *s as u32 == status);
+        Some(found.unwrap_or_else(|| panic!("undefined status {status}")).1)
     }
 }
 
