@@ -122,7 +122,12 @@ typedef uint32_t ss_status;
 #endif // __cplusplus
 
 /**
- * One handle. Cloning is [`Store::share`] with the same mode; the data lives until the last handle goes.
+ * A handle on a session store: what ss_store_open() and ss_store_share() return and every other
+ * function takes. Opaque: C code holds pointers to it and never looks inside.
+ *
+ * Several handles may share one store's data (ss_store_share()), each with its own mode; the data
+ * lives until the last of them is closed with ss_store_close(). A handle may be used from any thread,
+ * by several threads at once.
  */
 typedef struct ss_store ss_store;
 
@@ -151,6 +156,10 @@ const char *ss_version(void);
  * Frees a string this library returned (any `out_json` or `out_error`). NULL is a no-op.
  * Freeing a string twice, or one that did not come from this library, is undefined behaviour.
  * Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 void ss_string_free(char *s);
 
@@ -164,6 +173,10 @@ void ss_string_free(char *s);
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL, a filter not UTF-8) or
  * SS_STATUS_INTERNAL. Thread-safe; the listing reflects one consistent state of the store.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_get_all_session_ids(const ss_store *store,
                                  const char *user_id,
@@ -174,6 +187,10 @@ ss_status ss_get_all_session_ids(const ss_store *store,
 
 /**
  * As ss_get_all_session_ids(), but writes a JSON array of the sessions themselves.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_get_all_sessions(const ss_store *store,
                               const char *user_id,
@@ -191,6 +208,10 @@ ss_status ss_get_all_sessions(const ss_store *store,
  * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT or SS_STATUS_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_get_recent_sessions(const ss_store *store,
                                  const char *user_id,
@@ -213,6 +234,10 @@ ss_status ss_get_recent_sessions(const ss_store *store,
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL, unknown key, bad value),
  * SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe; one consistent state.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_query(const ss_store *store,
                    const char *query_json,
@@ -241,6 +266,10 @@ ss_status ss_query(const ss_store *store,
  * SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
  * handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
  * (over max_session_bytes); SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_upsert(ss_store *store,
                     const char *session_json,
@@ -252,11 +281,15 @@ ss_status ss_upsert(ss_store *store,
 /**
  * Stores every session of a JSON array (`sessions_len` bytes), as ss_upsert() would, or none of them:
  * if any element is invalid or conflicts, nothing is stored and the message names the element's index
- * ("sessions[3]: ..."). Writes the stored sessions, as a JSON array in input order, to `*out_json`
+ * (`"sessions[3]: ..."`). Writes the stored sessions, as a JSON array in input order, to `*out_json`
  * (owned by the caller, free with ss_string_free(); pass NULL to skip producing it).
  *
  * Returns the statuses of ss_upsert(); SS_STATUS_INVALID_ARGUMENT also when the payload is not an
  * array. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_upsert_many(ss_store *store,
                          const char *sessions_json,
@@ -275,6 +308,10 @@ ss_status ss_upsert_many(ss_store *store,
  * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, another type or another user: nothing is
  * written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
  * SS_STATUS_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_read(const ss_store *store,
                   const char *session_id,
@@ -295,6 +332,10 @@ ss_status ss_read(const ss_store *store,
  * Returns SS_STATUS_OK (the sink was called), SS_STATUS_NOT_FOUND (it was not),
  * SS_STATUS_INVALID_ARGUMENT (store, session_id or sink NULL, an id not UTF-8) or SS_STATUS_INTERNAL.
  * Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_read_with(const ss_store *store,
                        const char *session_id,
@@ -311,6 +352,10 @@ ss_status ss_read_with(const ss_store *store,
  * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
  * session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
  * max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_rename_session(ss_store *store,
                             const char *session_id,
@@ -325,6 +370,10 @@ ss_status ss_rename_session(ss_store *store,
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
  * SS_STATUS_INTERNAL. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_delete_session(ss_store *store,
                             const char *session_id,
@@ -337,6 +386,10 @@ ss_status ss_delete_session(ss_store *store,
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an array of strings),
  * SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_delete_sessions(ss_store *store,
                              const char *session_ids_json,
@@ -370,6 +423,10 @@ const char *ss_status_str(uint32_t status);
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode or size),
  * SS_STATUS_INVALID_JSON, or SS_STATUS_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_store_open(const char *config_json,
                         size_t config_len,
@@ -386,6 +443,10 @@ ss_status ss_store_open(const char *config_json,
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or out_store NULL, unknown mode), or
  * SS_STATUS_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_store_share(const ss_store *store,
                          const char *mode,
@@ -398,6 +459,10 @@ ss_status ss_store_share(const ss_store *store,
  *
  * The handle must not be used afterwards, nor while this call runs (from another thread); C cannot
  * detect that, so it is undefined behaviour, as with free(). The bindings turn it into an error.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 void ss_store_close(ss_store *store);
 
@@ -410,6 +475,10 @@ void ss_store_close(ss_store *store);
  * `*out_json` (with its length in `*out_len`) is owned by the caller: free it with ss_string_free().
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_stats(const ss_store *store,
                    char **out_json,
@@ -422,6 +491,10 @@ ss_status ss_stats(const ss_store *store,
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe
  * and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_drop(ss_store *store,
                   size_t *out_removed,
@@ -437,6 +510,10 @@ ss_status ss_drop(ss_store *store,
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe;
  * the export reflects one consistent state.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_export(const ss_store *store,
                     char **out_json,
@@ -454,6 +531,10 @@ ss_status ss_export(const ss_store *store,
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
  * SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or
  * SS_STATUS_INTERNAL. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 ss_status ss_import(ss_store *store,
                     const char *data_json,

@@ -27,7 +27,7 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The longest message an error carries. Messages quote caller input through [`quote`], which keeps
+/// The longest message an error carries. Messages quote caller input through `quote`, which keeps
 /// each quotation short; this bound also covers texts we do not write ourselves (serde's messages
 /// name unknown fields and variants whole).
 pub const MAX_MESSAGE_BYTES: usize = 1024;

@@ -89,39 +89,38 @@ fn every_payload(h: &Handle, payload: &[u8]) -> Vec<(&'static str, u32)> {
 #[test]
 fn null_arguments_ss_store_open() {
     // config_json NULL means the defaults, whatever the length says.
-    let mut store: *mut sessionstore::Store = null_mut();
-    assert_eq!(raw(|e| ss_store_open(null(), 12345, &mut store, e)), OK);
+    let mut store: *mut ss_store = null_mut();
+    assert_eq!(raw(|e| unsafe { ss_store_open(null(), 12345, &mut store, e) }), OK);
     assert!(!store.is_null());
-    ss_store_close(store);
+    unsafe { ss_store_close(store) };
     // out_store is required.
-    assert_eq!(raw(|e| ss_store_open(null(), 0, null_mut(), e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_store_open(null(), 0, null_mut(), e) }), INVALID_ARGUMENT);
     // out_error may be NULL: the status still comes back.
-    assert_eq!(ss_store_open(null(), 0, null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
+    assert_eq!(unsafe { ss_store_open(null(), 0, null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
     let (p, n) = bytes(b"{\"mode\":1}");
-    assert_eq!(ss_store_open(p, n, &mut store, null_mut()) as u32, INVALID_ARGUMENT);
+    assert_eq!(unsafe { ss_store_open(p, n, &mut store, null_mut()) } as u32, INVALID_ARGUMENT);
 }
 
 /// What the header calls `ss_store`.
-type RawStore = sessionstore::Store;
 
 #[test]
 fn null_arguments_ss_store_share() {
     let h = open("team");
-    let mut out: *mut RawStore = null_mut();
-    assert_eq!(raw(|e| ss_store_share(null(), null(), &mut out, e)), INVALID_ARGUMENT);
+    let mut out: *mut ss_store = null_mut();
+    assert_eq!(raw(|e| unsafe { ss_store_share(null(), null(), &mut out, e) }), INVALID_ARGUMENT);
     assert!(out.is_null());
-    assert_eq!(raw(|e| ss_store_share(h.ptr, c("agent").ptr(), null_mut(), e)), INVALID_ARGUMENT);
-    assert_eq!(ss_store_share(null(), null(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_store_share(h.ptr, c("agent").ptr(), null_mut(), e) }), INVALID_ARGUMENT);
+    assert_eq!(unsafe { ss_store_share(null(), null(), null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
     // mode NULL: the same mode as the original handle.
-    assert_eq!(raw(|e| ss_store_share(h.ptr, null(), &mut out, e)), OK);
+    assert_eq!(raw(|e| unsafe { ss_store_share(h.ptr, null(), &mut out, e) }), OK);
     let shared = Handle { ptr: out };
     assert_eq!(shared.store().mode().as_str(), "team");
 }
 
 #[test]
 fn null_arguments_ss_store_close_ss_string_free_ss_status_str_ss_version() {
-    ss_store_close(null_mut());
-    ss_string_free(null_mut());
+    unsafe { ss_store_close(null_mut()) };
+    unsafe { ss_string_free(null_mut()) };
     let text = |s: u32| unsafe { std::ffi::CStr::from_ptr(ss_status_str(s)) }.to_str().unwrap();
     let last = ss_status::Internal as u32;
     for s in 0..=last {
@@ -143,16 +142,19 @@ fn null_arguments_ss_upsert() {
     let (p, n) = bytes(br#"{"session_id":"a"}"#);
     let mut out = null_mut();
     let mut len = 0usize;
-    assert_eq!(raw(|e| ss_upsert(null_mut(), p, n, &mut out, &mut len, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_upsert(h.ptr, null(), 0, &mut out, &mut len, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_upsert(h.ptr, null(), 10, &mut out, &mut len, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_upsert(null_mut(), p, n, &mut out, &mut len, e) }), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_upsert(h.ptr, null(), 0, &mut out, &mut len, e) }), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_upsert(h.ptr, null(), 10, &mut out, &mut len, e) }), INVALID_ARGUMENT);
     assert!(out.is_null());
-    assert_eq!(ss_upsert(null_mut(), p, n, null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { ss_upsert(null_mut(), p, n, null_mut(), null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
     // Every out-parameter may be NULL: the session is still stored.
-    assert_eq!(raw(|e| ss_upsert(h.ptr, p, n, null_mut(), null_mut(), e)), OK);
-    assert_eq!(raw(|e| ss_upsert(h.ptr, p, n, &mut out, null_mut(), e)), OK);
+    assert_eq!(raw(|e| unsafe { ss_upsert(h.ptr, p, n, null_mut(), null_mut(), e) }), OK);
+    assert_eq!(raw(|e| unsafe { ss_upsert(h.ptr, p, n, &mut out, null_mut(), e) }), OK);
     take_string(out);
-    assert_eq!(ss_upsert(h.ptr, p, n, null_mut(), &mut len, null_mut()) as u32, OK);
+    assert_eq!(unsafe { ss_upsert(h.ptr, p, n, null_mut(), &mut len, null_mut()) } as u32, OK);
     assert_eq!(h.store().stats().sessions(), 1);
 }
 
@@ -161,11 +163,20 @@ fn null_arguments_ss_upsert_many() {
     let h = open("agent");
     let (p, n) = bytes(br#"[{"session_id":"a"},{"session_id":"b"}]"#);
     let mut out = null_mut();
-    assert_eq!(raw(|e| ss_upsert_many(null_mut(), p, n, &mut out, null_mut(), e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_upsert_many(h.ptr, null(), 5, &mut out, null_mut(), e)), INVALID_ARGUMENT);
+    assert_eq!(
+        raw(|e| unsafe { ss_upsert_many(null_mut(), p, n, &mut out, null_mut(), e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(
+        raw(|e| unsafe { ss_upsert_many(h.ptr, null(), 5, &mut out, null_mut(), e) }),
+        INVALID_ARGUMENT
+    );
     assert!(out.is_null());
-    assert_eq!(ss_upsert_many(h.ptr, null(), 0, null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_upsert_many(h.ptr, p, n, null_mut(), null_mut(), e)), OK);
+    assert_eq!(
+        unsafe { ss_upsert_many(h.ptr, null(), 0, null_mut(), null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_upsert_many(h.ptr, p, n, null_mut(), null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 2);
 }
 
@@ -173,15 +184,24 @@ fn null_arguments_ss_upsert_many() {
 fn null_arguments_ss_read() {
     let h = seeded();
     let mut out = null_mut();
-    assert_eq!(raw(|e| ss_read(null(), c("s0").ptr(), null(), &mut out, null_mut(), e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_read(h.ptr, null(), null(), &mut out, null_mut(), e)), INVALID_ARGUMENT);
-    assert_eq!(ss_read(h.ptr, null(), null(), null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
+    assert_eq!(
+        raw(|e| unsafe { ss_read(null(), c("s0").ptr(), null(), &mut out, null_mut(), e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_read(h.ptr, null(), null(), &mut out, null_mut(), e) }), INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { ss_read(h.ptr, null(), null(), null_mut(), null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
     assert!(out.is_null());
     // user_id NULL: no filter. out_json NULL: the status alone.
-    assert_eq!(raw(|e| ss_read(h.ptr, c("s1").ptr(), null(), null_mut(), null_mut(), e)), OK);
-    assert_eq!(raw(|e| ss_read(h.ptr, c("zz").ptr(), null(), null_mut(), null_mut(), e)), NOT_FOUND);
+    assert_eq!(raw(|e| unsafe { ss_read(h.ptr, c("s1").ptr(), null(), null_mut(), null_mut(), e) }), OK);
+    assert_eq!(
+        raw(|e| unsafe { ss_read(h.ptr, c("zz").ptr(), null(), null_mut(), null_mut(), e) }),
+        NOT_FOUND
+    );
     let mut len = 0;
-    assert_eq!(raw(|e| ss_read(h.ptr, c("s1").ptr(), null(), &mut out, &mut len, e)), OK);
+    assert_eq!(raw(|e| unsafe { ss_read(h.ptr, c("s1").ptr(), null(), &mut out, &mut len, e) }), OK);
     assert_eq!(take_string(out).len(), len);
 }
 
@@ -195,19 +215,34 @@ fn null_arguments_ss_read_with() {
     let h = seeded();
     let mut calls = 0u32;
     let ctx = (&mut calls as *mut u32).cast();
-    assert_eq!(raw(|e| ss_read_with(null(), c("s1").ptr(), null(), Some(count), ctx, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_read_with(h.ptr, null(), null(), Some(count), ctx, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_read_with(h.ptr, c("s1").ptr(), null(), None, ctx, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_read_with(h.ptr, c("zz").ptr(), null(), Some(count), ctx, e)), NOT_FOUND);
+    assert_eq!(
+        raw(|e| unsafe { ss_read_with(null(), c("s1").ptr(), null(), Some(count), ctx, e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(
+        raw(|e| unsafe { ss_read_with(h.ptr, null(), null(), Some(count), ctx, e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(
+        raw(|e| unsafe { ss_read_with(h.ptr, c("s1").ptr(), null(), None, ctx, e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(
+        raw(|e| unsafe { ss_read_with(h.ptr, c("zz").ptr(), null(), Some(count), ctx, e) }),
+        NOT_FOUND
+    );
     assert_eq!(calls, 0);
-    assert_eq!(raw(|e| ss_read_with(h.ptr, c("s1").ptr(), null(), Some(count), ctx, e)), OK);
-    assert_eq!(ss_read_with(h.ptr, c("s1").ptr(), null(), Some(count), ctx, null_mut()) as u32, OK);
+    assert_eq!(raw(|e| unsafe { ss_read_with(h.ptr, c("s1").ptr(), null(), Some(count), ctx, e) }), OK);
+    assert_eq!(
+        unsafe { ss_read_with(h.ptr, c("s1").ptr(), null(), Some(count), ctx, null_mut()) } as u32,
+        OK
+    );
     assert_eq!(calls, 2);
 }
 
 fn null_arguments_listing(
     f: impl Fn(
-        *const RawStore,
+        *const ss_store,
         *const c_char,
         *const c_char,
         *mut *mut c_char,
@@ -230,17 +265,17 @@ fn null_arguments_listing(
 
 #[test]
 fn null_arguments_ss_get_all_session_ids() {
-    null_arguments_listing(|s, u, en, o, l, e| ss_get_all_session_ids(s, u, en, o, l, e));
+    null_arguments_listing(|s, u, en, o, l, e| unsafe { ss_get_all_session_ids(s, u, en, o, l, e) });
 }
 
 #[test]
 fn null_arguments_ss_get_all_sessions() {
-    null_arguments_listing(|s, u, en, o, l, e| ss_get_all_sessions(s, u, en, o, l, e));
+    null_arguments_listing(|s, u, en, o, l, e| unsafe { ss_get_all_sessions(s, u, en, o, l, e) });
 }
 
 #[test]
 fn null_arguments_ss_get_recent_sessions() {
-    null_arguments_listing(|s, u, en, o, l, e| ss_get_recent_sessions(s, u, en, -1, o, l, e));
+    null_arguments_listing(|s, u, en, o, l, e| unsafe { ss_get_recent_sessions(s, u, en, -1, o, l, e) });
 }
 
 #[test]
@@ -248,12 +283,15 @@ fn null_arguments_ss_query() {
     let h = seeded();
     let mut out = null_mut();
     let (p, n) = bytes(b"{}");
-    assert_eq!(raw(|e| ss_query(null(), p, n, &mut out, null_mut(), e)), INVALID_ARGUMENT);
-    assert_eq!(ss_query(null(), p, n, null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_query(null(), p, n, &mut out, null_mut(), e) }), INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { ss_query(null(), p, n, null_mut(), null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
     // query_json NULL is the empty query, whatever the length says.
-    assert_eq!(raw(|e| ss_query(h.ptr, null(), 99, &mut out, null_mut(), e)), OK);
+    assert_eq!(raw(|e| unsafe { ss_query(h.ptr, null(), 99, &mut out, null_mut(), e) }), OK);
     assert!(take_string(out).ends_with("\"total\":2}"));
-    assert_eq!(raw(|e| ss_query(h.ptr, null(), 0, null_mut(), null_mut(), e)), OK);
+    assert_eq!(raw(|e| unsafe { ss_query(h.ptr, null(), 0, null_mut(), null_mut(), e) }), OK);
 }
 
 #[test]
@@ -262,23 +300,26 @@ fn null_arguments_ss_rename_session() {
     let (id, name) = (c("s0"), c("n"));
     let mut out = null_mut();
     assert_eq!(
-        raw(|e| ss_rename_session(null_mut(), id.ptr(), name.ptr(), &mut out, null_mut(), e)),
+        raw(|e| unsafe { ss_rename_session(null_mut(), id.ptr(), name.ptr(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| ss_rename_session(h.ptr, null(), name.ptr(), &mut out, null_mut(), e)),
+        raw(|e| unsafe { ss_rename_session(h.ptr, null(), name.ptr(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| ss_rename_session(h.ptr, id.ptr(), null(), &mut out, null_mut(), e)),
+        raw(|e| unsafe { ss_rename_session(h.ptr, id.ptr(), null(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert!(out.is_null());
     assert_eq!(
-        ss_rename_session(h.ptr, id.ptr(), null(), null_mut(), null_mut(), null_mut()) as u32,
+        unsafe { ss_rename_session(h.ptr, id.ptr(), null(), null_mut(), null_mut(), null_mut()) } as u32,
         INVALID_ARGUMENT
     );
-    assert_eq!(raw(|e| ss_rename_session(h.ptr, id.ptr(), name.ptr(), null_mut(), null_mut(), e)), OK);
+    assert_eq!(
+        raw(|e| unsafe { ss_rename_session(h.ptr, id.ptr(), name.ptr(), null_mut(), null_mut(), e) }),
+        OK
+    );
     assert!(h.read("s0", None).unwrap().contains(r#""session_name":"n""#));
 }
 
@@ -286,11 +327,14 @@ fn null_arguments_ss_rename_session() {
 fn null_arguments_ss_delete_session() {
     let h = seeded();
     let mut removed = 77usize;
-    assert_eq!(raw(|e| ss_delete_session(null_mut(), c("s0").ptr(), &mut removed, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_delete_session(h.ptr, null(), &mut removed, e)), INVALID_ARGUMENT);
+    assert_eq!(
+        raw(|e| unsafe { ss_delete_session(null_mut(), c("s0").ptr(), &mut removed, e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, null(), &mut removed, e) }), INVALID_ARGUMENT);
     assert_eq!(removed, 77, "out_removed written on failure");
-    assert_eq!(ss_delete_session(h.ptr, null(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_delete_session(h.ptr, c("s0").ptr(), null_mut(), e)), OK);
+    assert_eq!(unsafe { ss_delete_session(h.ptr, null(), null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, c("s0").ptr(), null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 1);
 }
 
@@ -299,11 +343,14 @@ fn null_arguments_ss_delete_sessions() {
     let h = seeded();
     let (p, n) = bytes(br#"["s0","s1"]"#);
     let mut removed = 77usize;
-    assert_eq!(raw(|e| ss_delete_sessions(null_mut(), p, n, &mut removed, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_delete_sessions(h.ptr, null(), 3, &mut removed, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_delete_sessions(null_mut(), p, n, &mut removed, e) }), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, null(), 3, &mut removed, e) }), INVALID_ARGUMENT);
     assert_eq!(removed, 77);
-    assert_eq!(ss_delete_sessions(h.ptr, null(), 0, null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_delete_sessions(h.ptr, p, n, null_mut(), e)), OK);
+    assert_eq!(
+        unsafe { ss_delete_sessions(h.ptr, null(), 0, null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, p, n, null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 0);
 }
 
@@ -311,10 +358,10 @@ fn null_arguments_ss_delete_sessions() {
 fn null_arguments_ss_drop() {
     let h = seeded();
     let mut removed = 77usize;
-    assert_eq!(raw(|e| ss_drop(null_mut(), &mut removed, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_drop(null_mut(), &mut removed, e) }), INVALID_ARGUMENT);
     assert_eq!(removed, 77);
-    assert_eq!(ss_drop(null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_drop(h.ptr, null_mut(), e)), OK);
+    assert_eq!(unsafe { ss_drop(null_mut(), null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_drop(h.ptr, null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 0);
 }
 
@@ -322,20 +369,20 @@ fn null_arguments_ss_drop() {
 fn null_arguments_ss_stats() {
     let h = seeded();
     let mut out = null_mut();
-    assert_eq!(raw(|e| ss_stats(null(), &mut out, null_mut(), e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_stats(null(), &mut out, null_mut(), e) }), INVALID_ARGUMENT);
     assert!(out.is_null());
-    assert_eq!(ss_stats(null(), null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_stats(h.ptr, null_mut(), null_mut(), e)), OK);
+    assert_eq!(unsafe { ss_stats(null(), null_mut(), null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_stats(h.ptr, null_mut(), null_mut(), e) }), OK);
 }
 
 #[test]
 fn null_arguments_ss_export() {
     let h = seeded();
     let mut out = null_mut();
-    assert_eq!(raw(|e| ss_export(null(), &mut out, null_mut(), e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_export(null(), &mut out, null_mut(), e) }), INVALID_ARGUMENT);
     assert!(out.is_null());
-    assert_eq!(ss_export(null(), null_mut(), null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_export(h.ptr, null_mut(), null_mut(), e)), OK);
+    assert_eq!(unsafe { ss_export(null(), null_mut(), null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_export(h.ptr, null_mut(), null_mut(), e) }), OK);
 }
 
 #[test]
@@ -343,11 +390,11 @@ fn null_arguments_ss_import() {
     let h = open("agent");
     let (p, n) = bytes(br#"{"a":{"session_id":"a"}}"#);
     let mut count = 77usize;
-    assert_eq!(raw(|e| ss_import(null_mut(), p, n, &mut count, e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_import(h.ptr, null(), 4, &mut count, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_import(null_mut(), p, n, &mut count, e) }), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_import(h.ptr, null(), 4, &mut count, e) }), INVALID_ARGUMENT);
     assert_eq!(count, 77);
-    assert_eq!(ss_import(h.ptr, null(), 0, null_mut(), null_mut()) as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_import(h.ptr, p, n, null_mut(), e)), OK);
+    assert_eq!(unsafe { ss_import(h.ptr, null(), 0, null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_import(h.ptr, p, n, null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 1);
 }
 
@@ -379,33 +426,39 @@ fn invalid_utf8_in_ids_names_filters_and_modes() {
     let ok = c("s0");
     let mut out = null_mut();
     let mut n = 0usize;
-    assert_eq!(raw(|e| ss_read(h.ptr, bad.ptr(), null(), &mut out, null_mut(), e)), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| ss_read(h.ptr, ok.ptr(), bad.ptr(), &mut out, null_mut(), e)), INVALID_ARGUMENT);
     assert_eq!(
-        raw(|e| ss_rename_session(h.ptr, bad.ptr(), ok.ptr(), &mut out, null_mut(), e)),
+        raw(|e| unsafe { ss_read(h.ptr, bad.ptr(), null(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| ss_rename_session(h.ptr, ok.ptr(), bad.ptr(), &mut out, null_mut(), e)),
+        raw(|e| unsafe { ss_read(h.ptr, ok.ptr(), bad.ptr(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
-    assert_eq!(raw(|e| ss_delete_session(h.ptr, bad.ptr(), &mut n, e)), INVALID_ARGUMENT);
+    assert_eq!(
+        raw(|e| unsafe { ss_rename_session(h.ptr, bad.ptr(), ok.ptr(), &mut out, null_mut(), e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(
+        raw(|e| unsafe { ss_rename_session(h.ptr, ok.ptr(), bad.ptr(), &mut out, null_mut(), e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, bad.ptr(), &mut n, e) }), INVALID_ARGUMENT);
     for (user, entity) in [(bad.ptr(), null()), (null(), bad.ptr())] {
         assert_eq!(
-            raw(|e| ss_get_all_session_ids(h.ptr, user, entity, &mut out, null_mut(), e)),
+            raw(|e| unsafe { ss_get_all_session_ids(h.ptr, user, entity, &mut out, null_mut(), e) }),
             INVALID_ARGUMENT
         );
         assert_eq!(
-            raw(|e| ss_get_all_sessions(h.ptr, user, entity, &mut out, null_mut(), e)),
+            raw(|e| unsafe { ss_get_all_sessions(h.ptr, user, entity, &mut out, null_mut(), e) }),
             INVALID_ARGUMENT
         );
         assert_eq!(
-            raw(|e| ss_get_recent_sessions(h.ptr, user, entity, 5, &mut out, null_mut(), e)),
+            raw(|e| unsafe { ss_get_recent_sessions(h.ptr, user, entity, 5, &mut out, null_mut(), e) }),
             INVALID_ARGUMENT
         );
     }
-    let mut shared: *mut RawStore = null_mut();
-    assert_eq!(raw(|e| ss_store_share(h.ptr, bad.ptr(), &mut shared, e)), INVALID_ARGUMENT);
+    let mut shared: *mut ss_store = null_mut();
+    assert_eq!(raw(|e| unsafe { ss_store_share(h.ptr, bad.ptr(), &mut shared, e) }), INVALID_ARGUMENT);
     assert!(out.is_null() && shared.is_null());
     assert!(h.read("s0", None).unwrap().contains("\"user_id\":\"u0\""), "nothing changed");
     assert_eq!(h.store().stats().sessions(), 2);
@@ -558,13 +611,16 @@ fn impossible_lengths_are_rejected_without_reading() {
     for len in [usize::MAX, isize::MAX as usize + 1] {
         let mut n = 0usize;
         let mut out = null_mut();
-        assert_eq!(raw(|e| ss_upsert(h.ptr, p, len, &mut out, null_mut(), e)), INVALID_ARGUMENT);
-        assert_eq!(raw(|e| ss_upsert_many(h.ptr, p, len, &mut out, null_mut(), e)), INVALID_ARGUMENT);
-        assert_eq!(raw(|e| ss_query(h.ptr, p, len, &mut out, null_mut(), e)), INVALID_ARGUMENT);
-        assert_eq!(raw(|e| ss_import(h.ptr, p, len, &mut n, e)), INVALID_ARGUMENT);
-        assert_eq!(raw(|e| ss_delete_sessions(h.ptr, p, len, &mut n, e)), INVALID_ARGUMENT);
-        let mut store: *mut RawStore = null_mut();
-        assert_eq!(raw(|e| ss_store_open(p, len, &mut store, e)), INVALID_ARGUMENT);
+        assert_eq!(raw(|e| unsafe { ss_upsert(h.ptr, p, len, &mut out, null_mut(), e) }), INVALID_ARGUMENT);
+        assert_eq!(
+            raw(|e| unsafe { ss_upsert_many(h.ptr, p, len, &mut out, null_mut(), e) }),
+            INVALID_ARGUMENT
+        );
+        assert_eq!(raw(|e| unsafe { ss_query(h.ptr, p, len, &mut out, null_mut(), e) }), INVALID_ARGUMENT);
+        assert_eq!(raw(|e| unsafe { ss_import(h.ptr, p, len, &mut n, e) }), INVALID_ARGUMENT);
+        assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, p, len, &mut n, e) }), INVALID_ARGUMENT);
+        let mut store: *mut ss_store = null_mut();
+        assert_eq!(raw(|e| unsafe { ss_store_open(p, len, &mut store, e) }), INVALID_ARGUMENT);
     }
 }
 
@@ -943,8 +999,12 @@ fn not_json_at_all() {
 fn modes_that_are_not_modes() {
     let h = open("agent");
     for mode in ["", "Agent", "agent ", " agent", "workflow-v2", "workflowv2", "teams"] {
-        let mut out: *mut RawStore = null_mut();
-        assert_eq!(raw(|e| ss_store_share(h.ptr, c(mode).ptr(), &mut out, e)), INVALID_ARGUMENT, "{mode:?}");
+        let mut out: *mut ss_store = null_mut();
+        assert_eq!(
+            raw(|e| unsafe { ss_store_share(h.ptr, c(mode).ptr(), &mut out, e) }),
+            INVALID_ARGUMENT,
+            "{mode:?}"
+        );
         assert!(out.is_null());
     }
 }

@@ -3,7 +3,7 @@
 use super::panic::guard;
 use super::ptr;
 use super::status::ss_status;
-use crate::store::Store;
+use super::store::ss_store;
 use crate::tables::Filter;
 use std::ffi::c_char;
 
@@ -16,39 +16,53 @@ use std::ffi::c_char;
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL, a filter not UTF-8) or
 /// SS_STATUS_INTERNAL. Thread-safe; the listing reflects one consistent state of the store.
-#[no_mangle]
-pub extern "C" fn ss_get_all_session_ids(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_get_all_session_ids(
+    store: *const ss_store,
     user_id: *const c_char,
     entity_id: *const c_char,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let filter = filter(user_id, entity_id)?;
-        ptr::write_json_owned(out_json, out_len, store.get_all_session_ids(filter));
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let filter = filter(user_id, entity_id)?;
+            ptr::write_json_owned(out_json, out_len, store.get_all_session_ids(filter));
+            Ok(())
+        })
+    }
 }
 
 /// As ss_get_all_session_ids(), but writes a JSON array of the sessions themselves.
-#[no_mangle]
-pub extern "C" fn ss_get_all_sessions(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_get_all_sessions(
+    store: *const ss_store,
     user_id: *const c_char,
     entity_id: *const c_char,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let filter = filter(user_id, entity_id)?;
-        ptr::write_json_owned(out_json, out_len, store.get_all_sessions(filter));
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let filter = filter(user_id, entity_id)?;
+            ptr::write_json_owned(out_json, out_len, store.get_all_sessions(filter));
+            Ok(())
+        })
+    }
 }
 
 /// Writes to `*out_json` a JSON array of at most `limit` of this handle's sessions matching the filters
@@ -59,9 +73,13 @@ pub extern "C" fn ss_get_all_sessions(
 /// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT or SS_STATUS_INTERNAL. Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_get_recent_sessions(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_get_recent_sessions(
+    store: *const ss_store,
     user_id: *const c_char,
     entity_id: *const c_char,
     limit: i64,
@@ -69,12 +87,15 @@ pub extern "C" fn ss_get_recent_sessions(
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let filter = filter(user_id, entity_id)?;
-        ptr::write_json_owned(out_json, out_len, store.get_recent_sessions(filter, limit));
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let filter = filter(user_id, entity_id)?;
+            ptr::write_json_owned(out_json, out_len, store.get_recent_sessions(filter, limit));
+            Ok(())
+        })
+    }
 }
 
 /// Lists this handle's sessions by a JSON query (`query_len` bytes; NULL means `{}`) with optional keys:
@@ -89,23 +110,33 @@ pub extern "C" fn ss_get_recent_sessions(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL, unknown key, bad value),
 /// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe; one consistent state.
-#[no_mangle]
-pub extern "C" fn ss_query(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_query(
+    store: *const ss_store,
     query_json: *const c_char,
     query_len: usize,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let query = ptr::opt_bytes(query_json, query_len, "query_json")?;
-        ptr::write_json_owned(out_json, out_len, store.query_json(query)?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let query = ptr::opt_bytes(query_json, query_len, "query_json")?;
+            ptr::write_json_owned(out_json, out_len, store.query_json(query)?);
+            Ok(())
+        })
+    }
 }
 
-fn filter<'a>(user_id: *const c_char, entity_id: *const c_char) -> crate::Result<Filter<'a>> {
-    Ok(Filter::new(ptr::opt_c_str(user_id, "user_id")?, ptr::opt_c_str(entity_id, "entity_id")?))
+/// # Safety
+/// As [`ptr::opt_c_str`], for both filters.
+unsafe fn filter<'a>(user_id: *const c_char, entity_id: *const c_char) -> crate::Result<Filter<'a>> {
+    // SAFETY: forwarded contract.
+    unsafe { Ok(Filter::new(ptr::opt_c_str(user_id, "user_id")?, ptr::opt_c_str(entity_id, "entity_id")?)) }
 }

@@ -1,4 +1,4 @@
-//! The C ABI. Every function here runs behind [`panic::guard`]; every pointer is handled in [`ptr`].
+//! The C ABI. Every function here runs behind `panic::guard`; every pointer is handled in `ptr`.
 //! cbindgen turns these items and their doc comments into `include/sessionstore.h`.
 
 mod listing;
@@ -35,7 +35,7 @@ pub const SS_MAX_DEPTH: usize = 256;
 /// The library's version as static text, e.g. "0.1.0", equal to SS_VERSION_STRING of the header it
 /// was built with. Compare the two to detect a header and library that do not match. Never NULL; do not
 /// free. Thread-safe.
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub extern "C" fn ss_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
@@ -43,9 +43,16 @@ pub extern "C" fn ss_version() -> *const c_char {
 /// Frees a string this library returned (any `out_json` or `out_error`). NULL is a no-op.
 /// Freeing a string twice, or one that did not come from this library, is undefined behaviour.
 /// Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_string_free(s: *mut c_char) {
-    panic::guard_void(|| ptr::free_string(s));
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_string_free(s: *mut c_char) {
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        panic::guard_void(|| ptr::free_string(s));
+    }
 }
 
 #[cfg(test)]

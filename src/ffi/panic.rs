@@ -10,15 +10,19 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs `body`; on failure writes the message to `out_error` (when it is not NULL).
 ///
+/// # Safety
+/// `out_error` is NULL or writable.
+///
 /// Catching a panic is sound here because the engine validates before it mutates, so a panic cannot
 /// leave the tables half-changed (and the store ignores the lock poisoning such a panic would cause).
-pub(crate) fn guard(out_error: *mut *mut c_char, body: impl FnOnce() -> Result<()>) -> ss_status {
+pub(crate) unsafe fn guard(out_error: *mut *mut c_char, body: impl FnOnce() -> Result<()>) -> ss_status {
     let (status, message) = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return ss_status::Ok,
         Ok(Err(error)) => (ss_status::from(error.kind), error.message),
         Err(payload) => (ss_status::Internal, format!("internal error: {}", panic_message(&*payload))),
     };
-    ptr::write_message(out_error, message);
+    // SAFETY: forwarded contract.
+    unsafe { ptr::write_message(out_error, message) };
     status
 }
 
@@ -42,9 +46,18 @@ mod tests {
     use std::ffi::CStr;
 
     fn message(ptr: *mut c_char) -> String {
-        let text = unsafe { CStr::from_ptr(ptr) }.to_str().unwrap().to_owned();
-        ptr::free_string(ptr);
-        text
+        // SAFETY: `ptr` is a message `guard` wrote; it is freed once, here.
+        unsafe {
+            let text = CStr::from_ptr(ptr).to_str().unwrap().to_owned();
+            ptr::free_string(ptr);
+            text
+        }
+    }
+
+    /// [`guard`] writing to a local (or nowhere, for NULL).
+    fn guard(out_error: *mut *mut c_char, body: impl FnOnce() -> Result<()>) -> ss_status {
+        // SAFETY: every caller passes NULL or the address of a local.
+        unsafe { super::guard(out_error, body) }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::panic::guard;
 use super::ptr;
 use super::status::ss_status;
-use crate::store::Store;
+use super::store::ss_store;
 use std::ffi::{c_char, c_void};
 
 /// Stores one session, replacing any session with the same id, and writes the stored JSON to
@@ -25,44 +25,58 @@ use std::ffi::{c_char, c_void};
 /// SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
 /// handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
 /// (over max_session_bytes); SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
-#[no_mangle]
-pub extern "C" fn ss_upsert(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_upsert(
+    store: *mut ss_store,
     session_json: *const c_char,
     session_len: usize,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let json = ptr::bytes(session_json, session_len, "session_json")?;
-        store.upsert_with(json, |stored| ptr::write_json(out_json, out_len, stored))
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let json = ptr::bytes(session_json, session_len, "session_json")?;
+            store.upsert_with(json, |stored| ptr::write_json(out_json, out_len, stored))
+        })
+    }
 }
 
 /// Stores every session of a JSON array (`sessions_len` bytes), as ss_upsert() would, or none of them:
 /// if any element is invalid or conflicts, nothing is stored and the message names the element's index
-/// ("sessions[3]: ..."). Writes the stored sessions, as a JSON array in input order, to `*out_json`
+/// (`"sessions[3]: ..."`). Writes the stored sessions, as a JSON array in input order, to `*out_json`
 /// (owned by the caller, free with ss_string_free(); pass NULL to skip producing it).
 ///
 /// Returns the statuses of ss_upsert(); SS_STATUS_INVALID_ARGUMENT also when the payload is not an
 /// array. Thread-safe and atomic.
-#[no_mangle]
-pub extern "C" fn ss_upsert_many(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_upsert_many(
+    store: *mut ss_store,
     sessions_json: *const c_char,
     sessions_len: usize,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let json = ptr::bytes(sessions_json, sessions_len, "sessions_json")?;
-        ptr::write_json_owned(out_json, out_len, store.upsert_many(json)?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let json = ptr::bytes(sessions_json, sessions_len, "sessions_json")?;
+            ptr::write_json_owned(out_json, out_len, store.upsert_many(json)?);
+            Ok(())
+        })
+    }
 }
 
 /// Reads one session: writes its stored JSON to `*out_json` when it exists, has this handle's type and,
@@ -74,21 +88,28 @@ pub extern "C" fn ss_upsert_many(
 /// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, another type or another user: nothing is
 /// written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
 /// SS_STATUS_INTERNAL. Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_read(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_read(
+    store: *const ss_store,
     session_id: *const c_char,
     user_id: *const c_char,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let id = ptr::c_str(session_id, "session_id")?;
-        let user = ptr::opt_c_str(user_id, "user_id")?;
-        store.read_with(id, user, |json| ptr::write_json(out_json, out_len, json))
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let id = ptr::c_str(session_id, "session_id")?;
+            let user = ptr::opt_c_str(user_id, "user_id")?;
+            store.read_with(id, user, |json| ptr::write_json(out_json, out_len, json))
+        })
+    }
 }
 
 /// Receives a session's JSON from ss_read_with(): `len` bytes at `json`, not NUL-terminated and valid
@@ -107,22 +128,29 @@ pub type ss_sink = Option<unsafe extern "C" fn(context: *mut c_void, json: *cons
 /// Returns SS_STATUS_OK (the sink was called), SS_STATUS_NOT_FOUND (it was not),
 /// SS_STATUS_INVALID_ARGUMENT (store, session_id or sink NULL, an id not UTF-8) or SS_STATUS_INTERNAL.
 /// Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_read_with(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_read_with(
+    store: *const ss_store,
     session_id: *const c_char,
     user_id: *const c_char,
     sink: ss_sink,
     context: *mut c_void,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let id = ptr::c_str(session_id, "session_id")?;
-        let user = ptr::opt_c_str(user_id, "user_id")?;
-        let sink = sink.ok_or_else(|| crate::Error::invalid_argument("sink is NULL"))?;
-        store.read_with(id, user, |json| ptr::lend(sink, context, json))
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let id = ptr::c_str(session_id, "session_id")?;
+            let user = ptr::opt_c_str(user_id, "user_id")?;
+            let sink = sink.ok_or_else(|| crate::Error::invalid_argument("sink is NULL"))?;
+            store.read_with(id, user, |json| ptr::lend(sink, context, json))
+        })
+    }
 }
 
 /// Renames a session of this handle's type: sets "session_data"."session_name" to `session_name`
@@ -132,21 +160,28 @@ pub extern "C" fn ss_read_with(
 /// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
 /// session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
 /// max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
-#[no_mangle]
-pub extern "C" fn ss_rename_session(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_rename_session(
+    store: *mut ss_store,
     session_id: *const c_char,
     session_name: *const c_char,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let id = ptr::c_str(session_id, "session_id")?;
-        let name = ptr::c_str(session_name, "session_name")?;
-        store.rename_session_with(id, name, |json| ptr::write_json(out_json, out_len, json))
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let id = ptr::c_str(session_id, "session_id")?;
+            let name = ptr::c_str(session_name, "session_name")?;
+            store.rename_session_with(id, name, |json| ptr::write_json(out_json, out_len, json))
+        })
+    }
 }
 
 /// Deletes the session `session_id` if it has this handle's type, and writes how many sessions were
@@ -154,19 +189,26 @@ pub extern "C" fn ss_rename_session(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
 /// SS_STATUS_INTERNAL. Thread-safe and atomic.
-#[no_mangle]
-pub extern "C" fn ss_delete_session(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_delete_session(
+    store: *mut ss_store,
     session_id: *const c_char,
     out_removed: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let removed = store.delete_session(ptr::c_str(session_id, "session_id")?);
-        ptr::write(out_removed, removed);
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let removed = store.delete_session(ptr::c_str(session_id, "session_id")?);
+            ptr::write(out_removed, removed);
+            Ok(())
+        })
+    }
 }
 
 /// Deletes the sessions named by a JSON array of id strings (`session_ids_len` bytes) that have this
@@ -174,18 +216,25 @@ pub extern "C" fn ss_delete_session(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an array of strings),
 /// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe and atomic.
-#[no_mangle]
-pub extern "C" fn ss_delete_sessions(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_delete_sessions(
+    store: *mut ss_store,
     session_ids_json: *const c_char,
     session_ids_len: usize,
     out_removed: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let ids = ptr::bytes(session_ids_json, session_ids_len, "session_ids_json")?;
-        ptr::write(out_removed, store.delete_sessions(ids)?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let ids = ptr::bytes(session_ids_json, session_ids_len, "session_ids_json")?;
+            ptr::write(out_removed, store.delete_sessions(ids)?);
+            Ok(())
+        })
+    }
 }

@@ -83,7 +83,7 @@ pub const SS_BINDING_STATUS_CLOSED: u32 = 0x10000;
 /// so that any value, including one from a newer library, is safe to pass: unknown values give
 /// "unknown status", and SS_BINDING_STATUS_CLOSED gives "closed". The returned pointer is never NULL
 /// and must not be freed. Thread-safe.
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub extern "C" fn ss_status_str(status: u32) -> *const c_char {
     let text = match ALL.into_iter().find(|s| *s as u32 == status) {
         Some(known) => known.text(),

@@ -7,6 +7,29 @@ use crate::session_type::SessionType;
 use crate::store::Store;
 use std::ffi::c_char;
 
+/// A handle on a session store: what ss_store_open() and ss_store_share() return and every other
+/// function takes. Opaque: C code holds pointers to it and never looks inside.
+///
+/// Several handles may share one store's data (ss_store_share()), each with its own mode; the data
+/// lives until the last of them is closed with ss_store_close(). A handle may be used from any thread,
+/// by several threads at once.
+#[allow(non_camel_case_types)]
+pub struct ss_store {
+    store: Store,
+}
+
+impl ss_store {
+    pub(super) fn new(store: Store) -> Self {
+        ss_store { store }
+    }
+
+    /// The engine's handle, for Rust code that also calls the C ABI (the crate's own tests).
+    #[doc(hidden)]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// Opens a new, empty store and returns a handle to it in `*out_store`.
 ///
 /// `config_json` (`config_len` bytes, no NUL needed) is a JSON object with optional keys:
@@ -24,22 +47,29 @@ use std::ffi::c_char;
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode or size),
 /// SS_STATUS_INVALID_JSON, or SS_STATUS_INTERNAL. Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_store_open(
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_store_open(
     config_json: *const c_char,
     config_len: usize,
-    out_store: *mut *mut Store,
+    out_store: *mut *mut ss_store,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        if out_store.is_null() {
-            return Err(crate::Error::invalid_argument("out_store is NULL"));
-        }
-        let config = ptr::opt_bytes(config_json, config_len, "config_json")?;
-        let store = Store::open_json(config)?;
-        ptr::write(out_store, ptr::into_handle(store));
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            if out_store.is_null() {
+                return Err(crate::Error::invalid_argument("out_store is NULL"));
+            }
+            let config = ptr::opt_bytes(config_json, config_len, "config_json")?;
+            let store = Store::open_json(config)?;
+            ptr::write(out_store, ptr::into_handle(store));
+            Ok(())
+        })
+    }
 }
 
 /// Returns in `*out_store` a second handle on the data of `store`, with its own mode: `mode` is
@@ -51,22 +81,29 @@ pub extern "C" fn ss_store_open(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or out_store NULL, unknown mode), or
 /// SS_STATUS_INTERNAL. Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_store_share(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_store_share(
+    store: *const ss_store,
     mode: *const c_char,
-    out_store: *mut *mut Store,
+    out_store: *mut *mut ss_store,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        if out_store.is_null() {
-            return Err(crate::Error::invalid_argument("out_store is NULL"));
-        }
-        let mode = ptr::opt_c_str(mode, "mode")?.map(SessionType::parse).transpose()?;
-        ptr::write(out_store, ptr::into_handle(store.share(mode)));
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            if out_store.is_null() {
+                return Err(crate::Error::invalid_argument("out_store is NULL"));
+            }
+            let mode = ptr::opt_c_str(mode, "mode")?.map(SessionType::parse).transpose()?;
+            ptr::write(out_store, ptr::into_handle(store.share(mode)));
+            Ok(())
+        })
+    }
 }
 
 /// Closes a handle. The sessions stay available to other handles sharing the store; the memory is
@@ -74,9 +111,16 @@ pub extern "C" fn ss_store_share(
 ///
 /// The handle must not be used afterwards, nor while this call runs (from another thread); C cannot
 /// detect that, so it is undefined behaviour, as with free(). The bindings turn it into an error.
-#[no_mangle]
-pub extern "C" fn ss_store_close(store: *mut Store) {
-    guard_void(|| ptr::close_handle(store));
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_store_close(store: *mut ss_store) {
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard_void(|| ptr::close_handle(store));
+    }
 }
 
 /// Writes a JSON object of counts to `*out_json`:
@@ -87,18 +131,25 @@ pub extern "C" fn ss_store_close(store: *mut Store) {
 /// `*out_json` (with its length in `*out_len`) is owned by the caller: free it with ss_string_free().
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe.
-#[no_mangle]
-pub extern "C" fn ss_stats(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_stats(
+    store: *const ss_store,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let stats = ptr::store(store)?.stats();
-        ptr::write_json_owned(out_json, out_len, stats.to_json());
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let stats = ptr::store(store)?.stats();
+            ptr::write_json_owned(out_json, out_len, stats.to_json());
+            Ok(())
+        })
+    }
 }
 
 /// Removes every session of this handle's type (sessions of other types stay) and writes how many were
@@ -106,15 +157,22 @@ pub extern "C" fn ss_stats(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe
 /// and atomic.
-#[no_mangle]
-pub extern "C" fn ss_drop(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_drop(
+    store: *mut ss_store,
     out_removed: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let removed = ptr::store(store)?.drop_sessions();
-        ptr::write(out_removed, removed);
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let removed = ptr::store(store)?.drop_sessions();
+            ptr::write(out_removed, removed);
+            Ok(())
+        })
+    }
 }

@@ -3,7 +3,7 @@
 use super::panic::guard;
 use super::ptr;
 use super::status::ss_status;
-use crate::store::Store;
+use super::store::ss_store;
 use std::ffi::c_char;
 
 /// Writes every session in the store, of every type, to `*out_json` as one JSON object
@@ -15,17 +15,24 @@ use std::ffi::c_char;
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe;
 /// the export reflects one consistent state.
-#[no_mangle]
-pub extern "C" fn ss_export(
-    store: *const Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_export(
+    store: *const ss_store,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        ptr::write_json_owned(out_json, out_len, ptr::store(store)?.export());
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            ptr::write_json_owned(out_json, out_len, ptr::store(store)?.export());
+            Ok(())
+        })
+    }
 }
 
 /// Merges an export (`data_len` bytes: a JSON object mapping each session_id to its session) into the
@@ -38,18 +45,25 @@ pub extern "C" fn ss_export(
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
 /// SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or
 /// SS_STATUS_INTERNAL. Thread-safe and atomic.
-#[no_mangle]
-pub extern "C" fn ss_import(
-    store: *mut Store,
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_import(
+    store: *mut ss_store,
     data_json: *const c_char,
     data_len: usize,
     out_count: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
-    guard(out_error, || {
-        let store = ptr::store(store)?;
-        let data = ptr::bytes(data_json, data_len, "data_json")?;
-        ptr::write(out_count, store.import(data)?);
-        Ok(())
-    })
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let data = ptr::bytes(data_json, data_len, "data_json")?;
+            ptr::write(out_count, store.import(data)?);
+            Ok(())
+        })
+    }
 }

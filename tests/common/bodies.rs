@@ -281,12 +281,12 @@ pub fn config(data: &[u8]) {
     let arg = super::ffi::CArg::bytes(&mode);
     let mut out = std::ptr::null_mut();
     let mut err = std::ptr::null_mut();
-    let status = sessionstore::ffi::ss_store_share(base.ptr, arg.ptr(), &mut out, &mut err);
+    let status = unsafe { sessionstore::ffi::ss_store_share(base.ptr, arg.ptr(), &mut out, &mut err) };
     let valid = std::str::from_utf8(&mode).is_ok_and(|m| MODES.contains(&m));
     if valid {
         assert_eq!(status as u32, 0);
         assert!(err.is_null());
-        sessionstore::ffi::ss_store_close(out);
+        unsafe { sessionstore::ffi::ss_store_close(out) };
     } else {
         assert_eq!(status as u32, Kind::InvalidArgument.status());
         assert!(out.is_null());

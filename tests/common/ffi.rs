@@ -98,7 +98,7 @@ const COUNT_SENTINEL: usize = usize::MAX - 7;
 pub fn take_string(s: *mut c_char) -> String {
     assert!(!s.is_null());
     let text = unsafe { CStr::from_ptr(s) }.to_str().expect("the library returns UTF-8").to_owned();
-    ffi::ss_string_free(s);
+    unsafe { ffi::ss_string_free(s) };
     text
 }
 
@@ -162,7 +162,7 @@ pub fn call_count(f: impl FnOnce(*mut usize, *mut *mut c_char) -> ss_status) -> 
 
 /// A store handle made through the C ABI. The Rust API can be used on it too (`store()`).
 pub struct Handle {
-    pub ptr: *mut Store,
+    pub ptr: *mut ffi::ss_store,
 }
 
 unsafe impl Send for Handle {}
@@ -170,10 +170,10 @@ unsafe impl Sync for Handle {}
 
 impl Handle {
     pub fn open(config: Option<&[u8]>) -> Outcome<Handle> {
-        let mut out: *mut Store = ptr::null_mut();
+        let mut out: *mut ffi::ss_store = ptr::null_mut();
         let mut err: *mut c_char = ptr::null_mut();
         let (p, n) = config.map_or((ptr::null(), 0), |c| (c.as_ptr().cast(), c.len()));
-        let status = ffi::ss_store_open(p, n, &mut out, &mut err);
+        let status = unsafe { ffi::ss_store_open(p, n, &mut out, &mut err) };
         match check_status(status, err) {
             None => {
                 assert!(!out.is_null());
@@ -188,9 +188,9 @@ impl Handle {
 
     pub fn share(&self, mode: Option<&str>) -> Outcome<Handle> {
         let mode = CArg::new(mode);
-        let mut out: *mut Store = ptr::null_mut();
+        let mut out: *mut ffi::ss_store = ptr::null_mut();
         let mut err: *mut c_char = ptr::null_mut();
-        let status = ffi::ss_store_share(self.ptr, mode.ptr(), &mut out, &mut err);
+        let status = unsafe { ffi::ss_store_share(self.ptr, mode.ptr(), &mut out, &mut err) };
         match check_status(status, err) {
             None => {
                 assert!(!out.is_null());
@@ -204,75 +204,82 @@ impl Handle {
     }
 
     pub fn store(&self) -> &Store {
-        unsafe { &*self.ptr }
+        // SAFETY: the handle is open until drop.
+        unsafe { &*self.ptr }.store()
     }
 
     pub fn upsert(&self, data: &[u8]) -> Outcome<String> {
-        call_json(|o, l, e| ffi::ss_upsert(self.ptr, data.as_ptr().cast(), data.len(), o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_upsert(self.ptr, data.as_ptr().cast(), data.len(), o, l, e) })
     }
 
     pub fn upsert_many(&self, data: &[u8]) -> Outcome<String> {
-        call_json(|o, l, e| ffi::ss_upsert_many(self.ptr, data.as_ptr().cast(), data.len(), o, l, e))
+        call_json(|o, l, e| unsafe {
+            ffi::ss_upsert_many(self.ptr, data.as_ptr().cast(), data.len(), o, l, e)
+        })
     }
 
     pub fn read(&self, id: &str, user: Option<&str>) -> Outcome<String> {
         let (id, user) = (CArg::new(Some(id)), CArg::new(user));
-        call_json(|o, l, e| ffi::ss_read(self.ptr, id.ptr(), user.ptr(), o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_read(self.ptr, id.ptr(), user.ptr(), o, l, e) })
     }
 
     pub fn ids(&self, user: Option<&str>, entity: Option<&str>) -> Outcome<String> {
         let (u, en) = (CArg::new(user), CArg::new(entity));
-        call_json(|o, l, e| ffi::ss_get_all_session_ids(self.ptr, u.ptr(), en.ptr(), o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_get_all_session_ids(self.ptr, u.ptr(), en.ptr(), o, l, e) })
     }
 
     pub fn all(&self, user: Option<&str>, entity: Option<&str>) -> Outcome<String> {
         let (u, en) = (CArg::new(user), CArg::new(entity));
-        call_json(|o, l, e| ffi::ss_get_all_sessions(self.ptr, u.ptr(), en.ptr(), o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_get_all_sessions(self.ptr, u.ptr(), en.ptr(), o, l, e) })
     }
 
     pub fn recent(&self, user: Option<&str>, entity: Option<&str>, limit: i64) -> Outcome<String> {
         let (u, en) = (CArg::new(user), CArg::new(entity));
-        call_json(|o, l, e| ffi::ss_get_recent_sessions(self.ptr, u.ptr(), en.ptr(), limit, o, l, e))
+        call_json(|o, l, e| unsafe {
+            ffi::ss_get_recent_sessions(self.ptr, u.ptr(), en.ptr(), limit, o, l, e)
+        })
     }
 
     pub fn query(&self, q: Option<&[u8]>) -> Outcome<String> {
         let (p, n) = q.map_or((ptr::null(), 0), |q| (q.as_ptr().cast(), q.len()));
-        call_json(|o, l, e| ffi::ss_query(self.ptr, p, n, o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_query(self.ptr, p, n, o, l, e) })
     }
 
     pub fn rename(&self, id: &str, name: &str) -> Outcome<String> {
         let (id, name) = (CArg::new(Some(id)), CArg::new(Some(name)));
-        call_json(|o, l, e| ffi::ss_rename_session(self.ptr, id.ptr(), name.ptr(), o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_rename_session(self.ptr, id.ptr(), name.ptr(), o, l, e) })
     }
 
     pub fn delete(&self, id: &str) -> Outcome<usize> {
         let id = CArg::new(Some(id));
-        call_count(|c, e| ffi::ss_delete_session(self.ptr, id.ptr(), c, e))
+        call_count(|c, e| unsafe { ffi::ss_delete_session(self.ptr, id.ptr(), c, e) })
     }
 
     pub fn delete_many(&self, data: &[u8]) -> Outcome<usize> {
-        call_count(|c, e| ffi::ss_delete_sessions(self.ptr, data.as_ptr().cast(), data.len(), c, e))
+        call_count(|c, e| unsafe {
+            ffi::ss_delete_sessions(self.ptr, data.as_ptr().cast(), data.len(), c, e)
+        })
     }
 
     pub fn drop_all(&self) -> Outcome<usize> {
-        call_count(|c, e| ffi::ss_drop(self.ptr, c, e))
+        call_count(|c, e| unsafe { ffi::ss_drop(self.ptr, c, e) })
     }
 
     pub fn stats(&self) -> Outcome<String> {
-        call_json(|o, l, e| ffi::ss_stats(self.ptr, o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_stats(self.ptr, o, l, e) })
     }
 
     pub fn export(&self) -> Outcome<String> {
-        call_json(|o, l, e| ffi::ss_export(self.ptr, o, l, e))
+        call_json(|o, l, e| unsafe { ffi::ss_export(self.ptr, o, l, e) })
     }
 
     pub fn import(&self, data: &[u8]) -> Outcome<usize> {
-        call_count(|c, e| ffi::ss_import(self.ptr, data.as_ptr().cast(), data.len(), c, e))
+        call_count(|c, e| unsafe { ffi::ss_import(self.ptr, data.as_ptr().cast(), data.len(), c, e) })
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        ffi::ss_store_close(self.ptr);
+        unsafe { ffi::ss_store_close(self.ptr) };
     }
 }
