@@ -311,18 +311,6 @@ pub fn write_str(out: &mut String, s: &str) {
     }
 }
 
-/// Appends a JSON array of already-serialised values.
-pub fn write_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>) {
-    out.push('[');
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(item);
-    }
-    out.push(']');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ mod error;
 pub mod ffi;
 mod json;
 mod query;
+mod render;
 mod session;
 mod session_type;
 mod store;

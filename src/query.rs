@@ -2,6 +2,7 @@
 
 use crate::error::{quote, ErrorKind, Result};
 use crate::json;
+use crate::render;
 use crate::session_type::SessionType;
 use crate::tables::{Filter, Record, Tables};
 use memchr::memmem;
@@ -86,13 +87,7 @@ impl Query {
             }
         };
 
-        let mut out = String::with_capacity(page.iter().map(|r| r.json().len() + 1).sum::<usize>() + 32);
-        out.push_str("{\"sessions\":");
-        json::write_array(&mut out, page.iter().map(|r| r.json()));
-        out.push_str(",\"total\":");
-        out.push_str(&total.to_string());
-        out.push('}');
-        out
+        render::page(&page, total)
     }
 }
 

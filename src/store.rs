@@ -8,6 +8,7 @@ use crate::config::{Config, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
 use crate::query::Query;
+use crate::render;
 use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
 use crate::session_type::SessionType;
 use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Tables};
@@ -16,10 +17,6 @@ use hashbrown::HashTable;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Ids brought into the cache at once by a listing: enough to keep every cache-miss slot busy,
-/// few enough to stay in L1 (256 measured best at 100k sessions; 64 and 1024 lose 10-40%).
-const TOUCH_CHUNK: usize = 256;
 
 struct Shared {
     /// Readers lock one of several cache-padded shards and writers lock them all: with a single lock
@@ -63,13 +60,7 @@ impl Stats {
     }
 
     pub fn to_json(&self) -> String {
-        let [agent, team, workflow, workflow_v2] = self.by_type;
-        format!(
-            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}}}}",
-            self.mode,
-            self.sessions(),
-            self.bytes
-        )
+        render::stats(self)
     }
 }
 
@@ -117,8 +108,8 @@ impl Store {
         let input = self.parse_input(text)?;
         let pending = self.pending(&input, input.created_at, now());
         let mut tables = self.shared.write();
-        let existing = self.existing(&tables, pending.key)?;
-        let (record, replaced) = self.apply(&mut tables, pending, existing);
+        let existing = existing(&tables, pending.key, self.mode)?;
+        let (record, replaced) = apply(&mut tables, pending, existing);
         let result = output(record.json());
         drop(tables);
         drop(replaced);
@@ -151,24 +142,19 @@ impl Store {
             inputs.iter().map(|input| self.pending(input, input.created_at, now)).collect();
         let mut tables = self.shared.write();
         for (i, p) in pending.iter().enumerate() {
-            self.existing(&tables, p.key).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
+            existing(&tables, p.key, self.mode).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
         }
-        let mut out = String::with_capacity(json.len() + inputs.len() * 64 + 2);
-        out.push('[');
+        let mut out = render::Array::with_capacity(json.len() + inputs.len() * 64 + 2);
         let mut replaced = Vec::new();
-        for (i, p) in pending.into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        for p in pending {
             // Looked up again: a batch may name one session twice.
             let existing = tables.find(p.key);
-            let (record, old) = self.apply(&mut tables, p, existing);
-            out.push_str(record.json());
+            let (record, old) = apply(&mut tables, p, existing);
+            out.push(record.json());
             replaced.extend(old);
         }
         drop(tables);
-        out.push(']');
-        Ok(out)
+        Ok(out.finish())
     }
 
     /// Hands the session's JSON to `output` when it exists, has this handle's type and, when `user_id`
@@ -194,26 +180,14 @@ impl Store {
     pub fn get_all_session_ids(&self, filter: Filter) -> String {
         let tables = self.shared.read();
         let records: Vec<&Record> = tables.in_insertion_order(self.mode, filter).collect();
-        let mut out = String::with_capacity(records.iter().map(|r| r.quoted_id_len() + 1).sum::<usize>() + 2);
-        out.push('[');
-        for chunk in records.chunks(TOUCH_CHUNK) {
-            Tables::touch_ids(chunk);
-            for record in chunk {
-                if out.len() > 1 {
-                    out.push(',');
-                }
-                out.push_str(record.quoted_id());
-            }
-        }
-        out.push(']');
-        out
+        render::ids(&records)
     }
 
     /// This handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_sessions(&self, filter: Filter) -> String {
         let tables = self.shared.read();
         let records: Vec<&Record> = tables.in_insertion_order(self.mode, filter).collect();
-        render_sessions(&records)
+        render::sessions(&records)
     }
 
     /// Newest first by `created_at`, ties going to the most recently inserted; `limit < 0` means all.
@@ -222,7 +196,7 @@ impl Store {
         let tables = self.shared.read();
         let records: Vec<&Record> =
             tables.matching(self.mode, filter, i64::MIN..=i64::MAX).rev().take(limit).collect();
-        render_sessions(&records)
+        render::sessions(&records)
     }
 
     /// Runs an Agno 2-style query (see [`Query`]); returns `{"sessions":[...],"total":N}`.
@@ -251,7 +225,7 @@ impl Store {
         self.check_size(&input)?;
         let pending = self.pending(&input, Some(created_at), now);
         let existing = tables.find(pending.key);
-        let (record, _) = self.apply(&mut tables, pending, existing);
+        let (record, _) = apply(&mut tables, pending, existing);
         Ok(output(record.json()))
     }
 
@@ -292,21 +266,7 @@ impl Store {
     /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
     pub fn export(&self) -> String {
         let tables = self.shared.read();
-        let records = tables.all_in_insertion_order();
-        let mut out = String::with_capacity(
-            tables.bytes() + records.iter().map(|r| r.quoted_id().len() + 2).sum::<usize>() + 2,
-        );
-        out.push('{');
-        for (i, record) in records.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(record.quoted_id());
-            out.push(':');
-            out.push_str(record.json());
-        }
-        out.push('}');
-        out
+        render::export(&tables.all_in_insertion_order(), tables.bytes())
     }
 
     /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
@@ -316,7 +276,39 @@ impl Store {
         let object = depth_first(text, || {
             RawObject::parse_allowing_duplicates(text, ErrorKind::InvalidArgument).map_err(|e| e.at("import"))
         })?;
-        // One hash per id, for the duplicate check here and for the id table under the lock.
+        let records = depth_first(text, || self.import_records(&object))?;
+        let now = now();
+        let pending: Vec<Pending> = records
+            .iter()
+            .map(|(input, key, ty)| {
+                self.pending_with_key(input, *key, *ty, input.created_at, input.updated_at.unwrap_or(now))
+            })
+            .collect();
+        let mut tables = self.shared.write();
+        let found = pending
+            .iter()
+            .map(|p| {
+                existing(&tables, p.key, p.ty).map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        tables.reserve(pending.len());
+        let count = pending.len();
+        let mut replaced = Vec::with_capacity(count);
+        // Keys are unique, so no record replaces another imported one: the slots found stay right.
+        for (p, slot) in pending.into_iter().zip(found) {
+            replaced.extend(apply(&mut tables, p, slot).1);
+        }
+        drop(tables);
+        Ok(count)
+    }
+
+    /// Checks every record of an import, before the lock: unique keys, each a valid session whose id is
+    /// its key, within the size limit. Returns each with its id's hash (computed once, for the duplicate
+    /// check here and the id table under the lock) and the type it will be stored with.
+    fn import_records<'a>(
+        &self,
+        object: &'a RawObject<'a>,
+    ) -> Result<Vec<(SessionInput<'a>, IdKey<'a>, SessionType)>> {
         let keys: Vec<IdKey> = object.fields.iter().map(|(key, _)| self.shared.ids.key(key)).collect();
         let mut seen = HashTable::with_capacity(keys.len());
         for (i, key) in keys.iter().enumerate() {
@@ -326,9 +318,11 @@ impl Store {
             seen.insert_unique(key.hash, i, |&j| keys[j].hash);
         }
         drop(seen);
-        let inputs = depth_first(text, || {
-            let mut inputs = Vec::with_capacity(object.fields.len());
-            for (key, raw) in &object.fields {
+        object
+            .fields
+            .iter()
+            .zip(keys)
+            .map(|((key, raw), id)| {
                 let at = |e: Error| e.at(format_args!("import[{}]", quote(key)));
                 self.check_len(raw.get().len()).map_err(at)?;
                 json::check_depth(raw.get(), json::MAX_DEPTH).map_err(at)?;
@@ -341,44 +335,11 @@ impl Store {
                     ))));
                 }
                 let ty = input.session_type.unwrap_or(self.mode);
-                inputs.push((input, ty));
-            }
-            Ok(inputs)
-        })?;
-        let now = now();
-        let pending: Vec<(Store, Pending)> = inputs
-            .iter()
-            .zip(&keys)
-            .map(|((input, ty), &key)| {
-                let typed = self.typed(*ty);
-                let pending =
-                    typed.pending_with_key(input, key, input.created_at, input.updated_at.unwrap_or(now));
-                (typed, pending)
+                Ok((input, id, ty))
             })
-            .collect();
-        let mut tables = self.shared.write();
-        let found = pending
-            .iter()
-            .map(|(typed, p)| {
-                typed.existing(&tables, p.key).map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        tables.reserve(pending.len());
-        let count = pending.len();
-        let mut replaced = Vec::new();
-        // Keys are unique, so no record replaces another imported one: the slots found stay right.
-        for ((typed, p), existing) in pending.into_iter().zip(found) {
-            replaced.extend(typed.apply(&mut tables, p, existing).1);
-        }
-        drop(tables);
-        Ok(count)
+            .collect()
     }
 
-    fn typed(&self, mode: SessionType) -> Store {
-        self.share(Some(mode))
-    }
-
-    /// Refuses, unread, an input too long to hold a session within the limit.
     fn check_len(&self, len: usize) -> Result<()> {
         let max = self.shared.max_session_bytes;
         if len > max.saturating_add(STAMP_ALLOWANCE) {
@@ -412,59 +373,24 @@ impl Store {
         }
     }
 
-    /// The slot of the stored session with this id, when it has this handle's type; a conflict when
-    /// it has another.
-    fn existing(&self, tables: &Tables, key: IdKey) -> Result<Option<u32>> {
-        let session_id = key.id;
-        match tables.find(key) {
-            Some(slot) if tables.at(slot).ty != self.mode => Err(Error::conflict(format!(
-                "session {} already exists with session_type {:?}; this handle's mode is {:?}",
-                quote(session_id),
-                tables.at(slot).ty.as_str(),
-                self.mode.as_str()
-            ))),
-            found => Ok(found),
-        }
-    }
-
     fn pending<'i>(&self, input: &'i SessionInput, created_at: Option<i64>, updated_at: i64) -> Pending<'i> {
-        self.pending_with_key(input, self.shared.ids.key(&input.session_id), created_at, updated_at)
+        let key = self.shared.ids.key(&input.session_id);
+        self.pending_with_key(input, key, self.mode, created_at, updated_at)
     }
 
-    /// `input` on its way into the tables, as a session of this handle's type. With a known
-    /// `created_at`, what is stored does not depend on what is stored already: it is rendered here,
-    /// before the caller takes the write lock.
+    /// `input` on its way into the tables, as a session of type `ty`. With a known `created_at`, what
+    /// is stored does not depend on what is stored already: it is rendered here, before the caller
+    /// takes the write lock.
     fn pending_with_key<'i>(
         &self,
         input: &'i SessionInput,
         key: IdKey<'i>,
+        ty: SessionType,
         created_at: Option<i64>,
         updated_at: i64,
     ) -> Pending<'i> {
-        let rendered = created_at.map(|created_at| input.render(self.mode, created_at, updated_at));
-        Pending { input, key, created_at, updated_at, rendered }
-    }
-
-    /// Stores `pending` over `existing` (from [`Store::existing`]); returns the record and the JSON it
-    /// replaced, to be freed once the lock is released.
-    fn apply<'t>(
-        &self,
-        tables: &'t mut Tables,
-        pending: Pending,
-        existing: Option<u32>,
-    ) -> (&'t Record, Option<Box<str>>) {
-        let Pending { input, key, created_at, updated_at, rendered } = pending;
-        let created_at = created_at.or(existing.map(|slot| tables.at(slot).created_at)).unwrap_or(updated_at);
-        let new = NewRecord {
-            id: key,
-            ty: self.mode,
-            user: input.user_id.as_deref(),
-            entity: input.entity_id(self.mode),
-            created_at,
-            updated_at,
-            stored: rendered.unwrap_or_else(|| input.render(self.mode, created_at, updated_at)),
-        };
-        tables.put(existing, new)
+        let rendered = created_at.map(|created_at| input.render(ty, created_at, updated_at));
+        Pending { input, key, ty, created_at, updated_at, rendered }
     }
 
     fn visible<'t>(&self, tables: &'t Tables, session_id: &str, user_id: Option<&str>) -> Option<&'t Record> {
@@ -496,9 +422,40 @@ impl Store {
 struct Pending<'i> {
     input: &'i SessionInput<'i>,
     key: IdKey<'i>,
+    ty: SessionType,
     created_at: Option<i64>,
     updated_at: i64,
     rendered: Option<Rendered>,
+}
+
+/// The slot of the stored session with this id, when it has type `ty`; a conflict when it has another.
+fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<u32>> {
+    match tables.find(key) {
+        Some(slot) if tables.at(slot).ty != ty => Err(Error::conflict(format!(
+            "session {} already exists with session_type {:?}; this handle's mode is {:?}",
+            quote(key.id),
+            tables.at(slot).ty.as_str(),
+            ty.as_str()
+        ))),
+        found => Ok(found),
+    }
+}
+
+/// Stores `pending` over `slot` (from [`existing`]); returns the record and the JSON it replaced, to be
+/// freed once the lock is released.
+fn apply<'t>(tables: &'t mut Tables, pending: Pending, slot: Option<u32>) -> (&'t Record, Option<Box<str>>) {
+    let Pending { input, key, ty, created_at, updated_at, rendered } = pending;
+    let created_at = created_at.or(slot.map(|slot| tables.at(slot).created_at)).unwrap_or(updated_at);
+    let new = NewRecord {
+        id: key,
+        ty,
+        user: input.user_id.as_deref(),
+        entity: input.entity_id(ty),
+        created_at,
+        updated_at,
+        stored: rendered.unwrap_or_else(|| input.render(ty, created_at, updated_at)),
+    };
+    tables.put(slot, new)
 }
 
 /// Runs `validate` on a batch or an import, whose elements it checks for depth one by one; when it
@@ -507,10 +464,4 @@ struct Pending<'i> {
 /// the store accepts, its export hands back in a form it accepts again.
 fn depth_first<T>(text: &str, validate: impl FnOnce() -> Result<T>) -> Result<T> {
     validate().map_err(|e| json::check_depth(text, json::MAX_DEPTH + 1).err().unwrap_or(e))
-}
-
-fn render_sessions(records: &[&Record]) -> String {
-    let mut out = String::with_capacity(records.iter().map(|r| r.json().len() + 1).sum::<usize>() + 2);
-    json::write_array(&mut out, records.iter().map(|r| r.json()));
-    out
 }
