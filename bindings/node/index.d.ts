@@ -14,17 +14,21 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'CLOSED';
 
-/** Numeric statuses of the C ABI (ss_status), plus CLOSED = -1 which only the bindings produce. */
+/**
+ * Numeric statuses (SessionStoreError#status): the C library's ss_status values (include/sessionstore.h), plus
+ * CLOSED, a binding-side status (SS_BINDING_STATUS_CLOSED, the same number in every binding, never returned by
+ * the C library). The numbers are defined once, in index.js, and checked against the library when it loads.
+ */
 export declare const Status: Readonly<{
-  OK: 0;
-  NOT_FOUND: 1;
-  INVALID_ARGUMENT: 2;
-  INVALID_JSON: 3;
-  INVALID_SESSION: 4;
-  CONFLICT: 5;
-  TOO_LARGE: 6;
-  INTERNAL: 7;
-  CLOSED: -1;
+  OK: number;
+  NOT_FOUND: number;
+  INVALID_ARGUMENT: number;
+  INVALID_JSON: number;
+  INVALID_SESSION: number;
+  CONFLICT: number;
+  TOO_LARGE: number;
+  INTERNAL: number;
+  CLOSED: number;
 }>;
 
 /** session_data: the display name lives at session_data.session_name; every other key is kept verbatim. */
@@ -124,11 +128,15 @@ export type ExportData = Record<string, Session>;
 export interface OpenOptions {
   /** Default 'agent'. */
   mode?: SessionMode;
-  /** Largest accepted session in bytes of JSON (default 32 MiB): an integer from 1 to SIZE_MAX. */
+  /**
+   * Largest accepted session in bytes of JSON: an integer from 1 to SIZE_MAX. Unset, the library's default
+   * applies (max_session_bytes of ss_store_open).
+   */
   maxSessionBytes?: number | bigint;
   /**
-   * The shared library to load; else $SESSIONSTORE_LIB, else ../../target/release/libsessionstore.so. Only the
-   * first of these that is given is tried: a missing or unloadable one is an InternalError naming it.
+   * The shared library to load; else $SESSIONSTORE_LIB, else the one bundled in the package
+   * (prebuilds/<platform>-<arch>/), else ../../target/release/libsessionstore.so. A path given (this option or
+   * the variable) is the only one tried: missing or unloadable, it is an InternalError naming it.
    */
   libraryPath?: string;
 }
@@ -141,13 +149,13 @@ export type JsonInput = string | Uint8Array;
 
 /**
  * Bad arguments are thrown as a TypeError (wrong kind of value) or RangeError (number out of range) with code
- * 'INVALID_ARGUMENT' and status 2; `instanceof SessionStoreError` and `instanceof InvalidArgumentError` hold for
- * them too.
+ * 'INVALID_ARGUMENT' and status Status.INVALID_ARGUMENT; `instanceof SessionStoreError` and
+ * `instanceof InvalidArgumentError` hold for them too.
  */
 export declare class SessionStoreError extends Error {
   constructor(message: string, code: ErrorCode, status: number, options?: { cause?: unknown });
   readonly code: ErrorCode;
-  /** The ss_status number (-1 for CLOSED). */
+  /** A Status value: the library's ss_status, or Status.CLOSED (a binding-side status). */
   readonly status: number;
 }
 export declare class NotFoundError extends SessionStoreError {}

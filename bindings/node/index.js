@@ -47,30 +47,6 @@ const hasOwn = Object.hasOwn;
 // Status codes and errors
 // ---------------------------------------------------------------------------------------------------------
 
-/** Numeric statuses of the C ABI, plus CLOSED (-1), which only the bindings produce. */
-const Status = Object.freeze({
-  OK: 0,
-  NOT_FOUND: 1,
-  INVALID_ARGUMENT: 2,
-  INVALID_JSON: 3,
-  INVALID_SESSION: 4,
-  CONFLICT: 5,
-  TOO_LARGE: 6,
-  INTERNAL: 7,
-  CLOSED: -1,
-});
-
-const CODE_BY_STATUS = new Map([
-  [1, 'NOT_FOUND'],
-  [2, 'INVALID_ARGUMENT'],
-  [3, 'INVALID_JSON'],
-  [4, 'INVALID_SESSION'],
-  [5, 'CONFLICT'],
-  [6, 'TOO_LARGE'],
-  [7, 'INTERNAL'],
-  [-1, 'CLOSED'],
-]);
-
 // Bad arguments are thrown as TypeError (a value of the wrong kind) or RangeError (a number out of range), as
 // Node's own APIs do, yet remain InvalidArgumentErrors (code INVALID_ARGUMENT) for code that catches those:
 // instanceof SessionStoreError / InvalidArgumentError also holds for the errors in this set.
@@ -116,21 +92,83 @@ const TooLargeError = errorSubclass('TooLargeError');
 const InternalError = errorSubclass('InternalError');
 const ClosedError = errorSubclass('ClosedError');
 
-const CLASS_BY_CODE = {
-  NOT_FOUND: NotFoundError,
-  INVALID_ARGUMENT: InvalidArgumentError,
-  INVALID_JSON: InvalidJsonError,
-  INVALID_SESSION: InvalidSessionError,
-  CONFLICT: ConflictError,
-  TOO_LARGE: TooLargeError,
-  INTERNAL: InternalError,
-  CLOSED: ClosedError,
-};
+// The one table of statuses in this package: everything else (Status, the error classes by number, the
+// TypeScript docs) goes by it. Numbers and texts of the library's statuses are the C library's ss_status and
+// ss_status_str() (include/sessionstore.h): checkStatusTable() compares them with every library loaded, so a
+// status added to the library but not here fails the load. CLOSED is SS_BINDING_STATUS_CLOSED: a binding-side
+// status, the same number in every binding, never returned by the C library (ss_status_str() calls it "closed").
+const STATUS_TABLE = Object.freeze(
+  [
+    { status: 0, code: 'OK', text: 'ok', Error: null },
+    { status: 1, code: 'NOT_FOUND', text: 'not found', Error: NotFoundError },
+    { status: 2, code: 'INVALID_ARGUMENT', text: 'invalid argument', Error: InvalidArgumentError },
+    { status: 3, code: 'INVALID_JSON', text: 'invalid JSON', Error: InvalidJsonError },
+    { status: 4, code: 'INVALID_SESSION', text: 'invalid session', Error: InvalidSessionError },
+    { status: 5, code: 'CONFLICT', text: 'conflict', Error: ConflictError },
+    { status: 6, code: 'TOO_LARGE', text: 'too large', Error: TooLargeError },
+    { status: 7, code: 'INTERNAL', text: 'internal error', Error: InternalError },
+    { status: 65536, code: 'CLOSED', text: 'closed', Error: ClosedError, bindingOnly: true },
+  ].map(Object.freeze),
+);
+
+/** Numeric statuses: the C library's ss_status values, plus CLOSED, which only the bindings report. */
+const Status = Object.freeze(Object.fromEntries(STATUS_TABLE.map((e) => [e.code, e.status])));
+const OK = Status.OK;
+const STATUS_ENTRY = new Map(STATUS_TABLE.map((e) => [e.status, e]));
+const INTERNAL_ENTRY = STATUS_ENTRY.get(Status.INTERNAL);
+
+// What ss_status_str() returns for a number that is not a status.
+const UNKNOWN_STATUS_TEXT = 'unknown status';
+
+/**
+ * Checks a status table against a library's ss_status_str (a function of a number): the library's statuses
+ * are the numbers from 0 up to the first that it calls "unknown status" (scanning stops below the first
+ * binding-only status); each must be in the table, with the same text, and every table entry must be one of
+ * them or a binding-only status the library names with the table's text. Throws an Error listing every
+ * mismatch; returns how many statuses the library has. Pure: tests call it with a fake statusStr.
+ */
+function checkStatusTable(table, statusStr) {
+  const byNumber = new Map(table.map((e) => [e.status, e]));
+  const limit = Math.min(...table.filter((e) => e.bindingOnly).map((e) => e.status));
+  const problems = [];
+  let count = 0;
+  for (; ; count++) {
+    const text = statusStr(count);
+    if (text === UNKNOWN_STATUS_TEXT) break;
+    if (count >= limit) {
+      problems.push(`the library names every status up to ${count} ("${text}"), reserved for the bindings`);
+      break;
+    }
+    const e = byNumber.get(count);
+    if (e === undefined || e.bindingOnly) {
+      problems.push(`status ${count} ("${text}") of the library is missing from this binding`);
+    } else if (e.text !== text) {
+      problems.push(`status ${count} is "${text}" in the library but ${e.code} ("${e.text}") in this binding`);
+    }
+  }
+  for (const e of table) {
+    if (e.bindingOnly) {
+      const text = statusStr(e.status);
+      if (text !== e.text) {
+        problems.push(`the library calls binding status ${e.code} (${e.status}) "${text}", expected "${e.text}"`);
+      }
+    } else if (e.status >= count) {
+      problems.push(`${e.code} (${e.status}) is not a status of the library (it has ${count})`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `the library's statuses do not match this binding's (STATUS_TABLE in index.js): ${problems.join('; ')}`,
+    );
+  }
+  return count;
+}
 
 function makeError(status, message, options) {
-  // A status this binding does not know (a newer library) is reported as INTERNAL with its real number.
-  const code = CODE_BY_STATUS.get(status) || 'INTERNAL';
-  const Cls = CLASS_BY_CODE[code];
+  // A status this binding does not know is reported as INTERNAL with its real number (cannot happen with a
+  // library that passed checkStatusTable, kept as a guard).
+  const e = STATUS_ENTRY.get(status);
+  const { code, Error: Cls } = e !== undefined && e.Error !== null ? e : INTERNAL_ENTRY;
   return new Cls(message, code, status, options);
 }
 
@@ -164,8 +202,11 @@ const LIB_FILE =
       ? 'libsessionstore.dylib'
       : 'libsessionstore.so';
 
-/** Where the package looks for the library when no libraryPath and no SESSIONSTORE_LIB are given. */
+/** Where the package looks for the library last: the project's build output, ../../target/release. */
 const DEFAULT_LIBRARY_PATH = path.resolve(__dirname, '..', '..', 'target', 'release', LIB_FILE);
+
+/** The library bundled in the npm package (npm pack copies the build output there): prebuilds/<platform>-<arch>. */
+const PREBUILD_LIBRARY_PATH = path.join(__dirname, 'prebuilds', `${process.platform}-${process.arch}`, LIB_FILE);
 
 // The library's major.minor this binding was written for (0.x: minor changes may break the ABI).
 const ABI_MAJOR = 0;
@@ -178,6 +219,7 @@ const OUT_STORE = koffi.out(koffi.pointer(T_STORE_PTR));
 const OUT_ERROR = koffi.out(koffi.pointer('void *'));
 
 const loaded = new Map(); // resolved file -> Lib
+let found = null; // the Lib found in the package's own places, once loaded: later calls do not look again
 
 function candidates(libraryPath) {
   const list = [];
@@ -186,25 +228,49 @@ function candidates(libraryPath) {
       throw typeError(`sessionstore: libraryPath must be a string, got ${describe(libraryPath)}`);
     }
     if (libraryPath === '') throw invalidArgument('sessionstore: libraryPath must not be empty');
-    list.push({ from: 'libraryPath option', file: path.resolve(libraryPath) });
+    list.push({ from: 'libraryPath option', file: path.resolve(libraryPath), explicit: true });
   }
   const env = process.env.SESSIONSTORE_LIB;
-  if (env) list.push({ from: 'SESSIONSTORE_LIB', file: path.resolve(env) });
-  list.push({ from: 'build output', file: DEFAULT_LIBRARY_PATH });
+  if (env) list.push({ from: 'SESSIONSTORE_LIB', file: path.resolve(env), explicit: true });
+  list.push({ from: 'bundled prebuild', file: PREBUILD_LIBRARY_PATH, explicit: false });
+  list.push({ from: 'build output', file: DEFAULT_LIBRARY_PATH, explicit: false });
   return list;
 }
 
 /**
- * Finds and binds the shared library: the libraryPath option, else $SESSIONSTORE_LIB, else the project's
- * build output (../../target/release/libsessionstore.so next to this package). Only the first of these is
- * tried: a path given explicitly that is missing or cannot be loaded is an error naming it, never a reason to
- * load another copy.
+ * Finds and binds the shared library: the libraryPath option, else $SESSIONSTORE_LIB, else the library bundled
+ * in the package (prebuilds/<platform>-<arch>/), else the project's build output (../../target/release next to
+ * this package). A path given explicitly (the option or the variable) is the only one tried: missing or
+ * unloadable, it is an error naming it, never a reason to load another copy. Otherwise the first of the
+ * package's own places that exists is loaded (and, if it cannot be, that is an error too).
  */
 function loadLibrary(libraryPath) {
-  const [c, ...others] = candidates(libraryPath);
+  const list = candidates(libraryPath);
+  let i = 0;
+  if (!list[0].explicit) {
+    if (found !== null) return found;
+    i = list.findIndex((c) => fs.existsSync(c.file));
+    if (i < 0) {
+      const lines = list.map((c) => `\n  ${c.file} (${c.from}): not found`).join('');
+      throw makeError(
+        Status.INTERNAL,
+        `sessionstore: cannot find the native library (${LIB_FILE}):${lines}` +
+          `\nNo library for ${process.platform}-${process.arch} is bundled with this package (npm pack bundles ` +
+          'the one of the platform it runs on). Build it with `make -C <repo> lib` (or `cargo build --release`), ' +
+          'set SESSIONSTORE_LIB, or pass { libraryPath }.',
+      );
+    }
+  }
+  const c = list[i];
   const hit = loaded.get(c.file);
-  if (hit) return hit;
-  const notTried = others.map((o) => `\n  ${o.file} (${o.from}): not tried, ${c.from} comes first`).join('');
+  if (hit) {
+    if (!c.explicit) found = hit;
+    return hit;
+  }
+  const notTried = list
+    .slice(i + 1)
+    .map((o) => `\n  ${o.file} (${o.from}): not tried, ${c.from} comes first`)
+    .join('');
   if (!fs.existsSync(c.file)) {
     throw makeError(
       Status.INTERNAL,
@@ -220,11 +286,13 @@ function loadLibrary(libraryPath) {
   } catch (e) {
     throw makeError(
       Status.INTERNAL,
-      `sessionstore: cannot load the native library:\n  ${c.file} (${c.from}): ${e && e.message ? e.message : e}`,
+      `sessionstore: cannot load the native library:\n  ${c.file} (${c.from}): ${e && e.message ? e.message : e}` +
+        notTried,
       { cause: e },
     );
   }
   loaded.set(c.file, lib);
+  if (!c.explicit) found = lib;
   return lib;
 }
 
@@ -283,6 +351,7 @@ function bindFunctions(so, file) {
     );
   }
   L.libVersion = v;
+  checkStatusTable(STATUS_TABLE, (n) => L.statusStr(n));
   return L;
 }
 
@@ -323,7 +392,7 @@ function takeCount(L) {
 /** Decodes and frees an owned error message pointer (may be 0). */
 function errorText(L, status, p) {
   if (p === 0n || p === null || p === undefined) {
-    return L.statusStr(status) || 'unknown status';
+    return L.statusStr(status) || UNKNOWN_STATUS_TEXT;
   }
   try {
     return koffi.decode.string(p);
@@ -572,7 +641,7 @@ class SessionStore {
     const outStore = [null];
     const outError = [null];
     const status = lib.open(text, utf8Length(text), outStore, outError);
-    if (status !== 0) throw makeError(status, errorText(lib, status, outError[0]));
+    if (status !== OK) throw makeError(status, errorText(lib, status, outError[0]));
     this.#init(lib, outStore[0], mode || 'agent');
   }
 
@@ -621,7 +690,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.upsert(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -638,7 +707,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.upsertMany(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -658,7 +727,7 @@ class SessionStore {
     const uid = optString(userId, 'userId');
     const L = this.#lib;
     const st = L.read(this.#h(), sid, uid, L.pJson, L.pLen, L.pErr);
-    if (st === 0) return takeJson(L);
+    if (st === OK) return takeJson(L);
     if (st === Status.NOT_FOUND) {
       dropError(L);
       return null;
@@ -680,7 +749,7 @@ class SessionStore {
     const [uid, eid] = filterArgs(options, 'getAllSessionIds');
     const L = this.#lib;
     const st = L.allIds(this.#h(), uid, eid, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -695,7 +764,7 @@ class SessionStore {
     const [uid, eid] = filterArgs(options, 'getAllSessions');
     const L = this.#lib;
     const st = L.all(this.#h(), uid, eid, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -711,7 +780,7 @@ class SessionStore {
     const limit = limitArg(options === undefined || options === null ? undefined : options.limit);
     const L = this.#lib;
     const st = L.recent(this.#h(), uid, eid, limit, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -728,7 +797,7 @@ class SessionStore {
     const len = absent ? 0 : payloadLength(data);
     const L = this.#lib;
     const st = L.query(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -751,7 +820,7 @@ class SessionStore {
     const name = reqString(sessionName, 'sessionName');
     const L = this.#lib;
     const st = L.rename(this.#h(), sid, name, L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -766,7 +835,7 @@ class SessionStore {
     const sid = reqString(sessionId, 'sessionId');
     const L = this.#lib;
     const st = L.del(this.#h(), sid, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeCount(L);
   }
 
@@ -777,7 +846,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.delMany(this.#h(), data, len, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeCount(L);
   }
 
@@ -794,7 +863,7 @@ class SessionStore {
   drop() {
     const L = this.#lib;
     const st = L.drop(this.#h(), L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeCount(L);
   }
 
@@ -804,7 +873,7 @@ class SessionStore {
   statsRaw() {
     const L = this.#lib;
     const st = L.stats(this.#h(), L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -817,7 +886,7 @@ class SessionStore {
   exportRaw() {
     const L = this.#lib;
     const st = L.export(this.#h(), L.pJson, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
@@ -833,7 +902,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.import(this.#h(), data, len, L.pLen, L.pErr);
-    if (st !== 0) throw takeError(L, st);
+    if (st !== OK) throw takeError(L, st);
     return takeCount(L);
   }
 
@@ -859,7 +928,7 @@ class SessionStore {
     const outStore = [null];
     const outError = [null];
     const st = L.share(this.#h(), m, outStore, outError);
-    if (st !== 0) throw makeError(st, errorText(L, st, outError[0]));
+    if (st !== OK) throw makeError(st, errorText(L, st, outError[0]));
     adopting = { lib: L, handle: outStore[0], mode: m === null ? this.#mode : m };
     try {
       return new SessionStore();
@@ -915,3 +984,7 @@ module.exports = {
   BINDING_VERSION: PACKAGE_VERSION,
 };
 module.exports.default = module.exports;
+// For the tests only, not part of the API (not enumerable, not in the ESM entry or the declarations).
+Object.defineProperty(module.exports, '_internal', {
+  value: Object.freeze({ STATUS_TABLE, checkStatusTable, PREBUILD_LIBRARY_PATH }),
+});

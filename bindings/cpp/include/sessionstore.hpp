@@ -92,11 +92,22 @@ inline constexpr long header_version_number = SS_VERSION_NUMBER;
 inline std::string_view version() noexcept { return std::string_view(ss_version()); }
 
 // ---------------------------------------------------------------------------------------------------
+// Limits (the header's constants; the library applies them)
+
+/// The max_session_bytes a store gets when its config does not set one (SS_DEFAULT_MAX_SESSION_BYTES).
+inline constexpr std::size_t default_max_session_bytes = SS_DEFAULT_MAX_SESSION_BYTES;
+/// The deepest nesting of arrays and objects accepted in one session, query, config or list of ids
+/// (SS_MAX_DEPTH).
+inline constexpr int max_depth = SS_MAX_DEPTH;
+
+// ---------------------------------------------------------------------------------------------------
 // Status and Error
 
-/// The status of a failed call. The values 0-7 are the library's ss_status values; Closed is
-/// produced by this binding only, for a Store that no longer owns a handle (moved from, closed or
-/// default-constructed). Other values may come from a newer library: treat them as errors.
+/// The status of a failed call. Every value but Closed is the library's ss_status enumerator of the
+/// same name. Closed is SS_BINDING_STATUS_CLOSED, the number every binding (C++, Go, Node) reports for a
+/// call on a handle it has closed and which the C library never returns: this binding reports it for a
+/// Store that no longer owns a handle (moved from, closed or default-constructed). Other values may come
+/// from a newer library: treat them as errors.
 enum class Status : std::uint32_t {
   Ok = static_cast<std::uint32_t>(SS_STATUS_OK),
   NotFound = static_cast<std::uint32_t>(SS_STATUS_NOT_FOUND),
@@ -106,7 +117,7 @@ enum class Status : std::uint32_t {
   Conflict = static_cast<std::uint32_t>(SS_STATUS_CONFLICT),
   TooLarge = static_cast<std::uint32_t>(SS_STATUS_TOO_LARGE),
   Internal = static_cast<std::uint32_t>(SS_STATUS_INTERNAL),
-  Closed = 0x10000u,
+  Closed = static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED),
 };
 
 /// The status' name as in the C header without its prefix: "NOT_FOUND", "CLOSED", "UNKNOWN"...
@@ -125,6 +136,11 @@ constexpr std::string_view status_name(Status s) noexcept {
   return "UNKNOWN";
 }
 
+/// The library's English text for a status (ss_status_str): "not found", "closed", "unknown status"...
+inline std::string_view status_text(Status s) noexcept {
+  return std::string_view(ss_status_str(static_cast<std::uint32_t>(s)));
+}
+
 /// What every failing call throws. what() is "sessionstore: <STATUS_NAME>: <message>"; message() is the
 /// library's own message (or, when it gave none, its text for the status).
 class Error : public std::runtime_error {
@@ -134,7 +150,7 @@ class Error : public std::runtime_error {
 
   /// The status as this binding's enum.
   Status code() const noexcept { return code_; }
-  /// The status as the C API's ss_status (Closed is 0x10000, a value the library never returns).
+  /// The status as the C API's ss_status (Closed is SS_BINDING_STATUS_CLOSED, which the library never returns).
   ss_status status() const noexcept { return static_cast<ss_status>(static_cast<std::uint32_t>(code_)); }
   /// The library's message, without the "sessionstore: STATUS: " prefix of what().
   std::string_view message() const noexcept { return std::string_view(what()).substr(prefix_); }
@@ -302,11 +318,14 @@ struct StoreClose {
   OwnedString guard(error);  // freed even when building the exception throws
   const auto code = static_cast<Status>(static_cast<std::uint32_t>(status));
   if (error != nullptr) throw Error(code, guard.view());
-  throw Error(code, ss_status_str(static_cast<std::uint32_t>(status)));
+  throw Error(code, status_text(code));
 }
 
 [[noreturn]] SESSIONSTORE_COLD inline void raise_closed() {
-  throw Error(Status::Closed, "the store is closed (moved from, close()d or default-constructed)");
+  // The status' text is ss_status_str(SS_BINDING_STATUS_CLOSED) ("closed"), as for the library's statuses.
+  std::string message = "the store is ";
+  message.append(status_text(Status::Closed)).append(" (moved from, close()d or default-constructed)");
+  throw Error(Status::Closed, message);
 }
 
 /// Call it in a statement after the call that wrote `error` (an argument list would not sequence them).
@@ -462,7 +481,8 @@ class Store {
 
   // --- opening ---------------------------------------------------------------------------------------
 
-  /// Opens a new, empty store whose handle has `mode` (sessions up to 32 MiB).
+  /// Opens a new, empty store whose handle has `mode` (sessions up to default_max_session_bytes, i.e.
+  /// SS_DEFAULT_MAX_SESSION_BYTES).
   static Store open(Mode mode = Mode::Agent) {
     std::string config = R"({"mode":")";
     config.append(mode_name(mode)).append("\"}");

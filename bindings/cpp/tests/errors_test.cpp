@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -61,6 +63,8 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Conflict), 5u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::TooLarge), 6u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Internal), 7u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), 65536u) << "the number shared by every binding";
   EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
   EXPECT_EQ(sessionstore::status_name(Status::NotFound), "NOT_FOUND");
   EXPECT_EQ(sessionstore::status_name(Status::InvalidArgument), "INVALID_ARGUMENT");
@@ -71,6 +75,44 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(sessionstore::status_name(Status::Internal), "INTERNAL");
   EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
   EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
+}
+
+TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
+  // ss_status_str gives "unknown status" for any number the library does not know. Every number it does
+  // know (scanned well past SS_BINDING_STATUS_CLOSED, so a status added after a gap is found too) must be
+  // a named Status here, with the library's text; a new library status fails this test until it is added.
+  const std::string_view unknown = ss_status_str(UINT32_MAX);
+  ASSERT_EQ(unknown, "unknown status");
+  std::set<std::uint32_t> known_by_library;
+  for (std::uint32_t i = 0; i <= 2u * static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED); ++i) {
+    const std::string_view text = ss_status_str(i);
+    if (text == unknown) continue;
+    known_by_library.insert(i);
+    const auto status = static_cast<Status>(i);
+    EXPECT_NE(sessionstore::status_name(status), "UNKNOWN") << "status " << i << " (\"" << text << "\")";
+    EXPECT_EQ(sessionstore::status_text(status), text) << "status " << i;
+  }
+  // And the other way round: every Status of this binding is one the library knows (status_name's switch
+  // covers every enumerator, under -Wswitch -Werror).
+  const Status all[] = {Status::Ok,       Status::NotFound, Status::InvalidArgument, Status::InvalidJson,
+                        Status::InvalidSession, Status::Conflict, Status::TooLarge, Status::Internal,
+                        Status::Closed};
+  std::set<std::uint32_t> named_here;
+  for (Status s : all) {
+    named_here.insert(static_cast<std::uint32_t>(s));
+    EXPECT_NE(sessionstore::status_name(s), "UNKNOWN");
+    EXPECT_NE(sessionstore::status_text(s), unknown) << sessionstore::status_name(s);
+  }
+  EXPECT_EQ(known_by_library, named_here);
+  EXPECT_EQ(sessionstore::status_text(Status::Closed), ss_status_str(SS_BINDING_STATUS_CLOSED));
+  EXPECT_EQ(sessionstore::status_text(Status::Closed), "closed");
+}
+
+TEST(ErrorType, LimitsAreTheHeaders) {
+  static_assert(sessionstore::default_max_session_bytes == SS_DEFAULT_MAX_SESSION_BYTES);
+  static_assert(sessionstore::max_depth == SS_MAX_DEPTH);
+  EXPECT_EQ(sessionstore::default_max_session_bytes, 32u * 1024u * 1024u) << "32 MiB, as documented";
+  EXPECT_EQ(sessionstore::max_depth, 256);
 }
 
 // --- one test per status ---------------------------------------------------------------------------
@@ -113,7 +155,8 @@ TEST(Status, InvalidJson) {
   expect_error(Status::InvalidJson, [&] { s.upsert(std::string_view()); });
   expect_error(Status::InvalidJson, [&] { s.upsert(R"({"session_id":"a","session_id":"b"})"); });
   expect_error(Status::InvalidJson, [&] { s.upsert("{\"session_id\":\"\xff\"}"); });
-  expect_error(Status::InvalidJson, [&] { s.upsert_many(nested(300)); });
+  // The array of upsert_many is one level around its sessions, so this is deeper than max_depth.
+  expect_error(Status::InvalidJson, [&] { s.upsert_many(nested(sessionstore::max_depth + 2)); });
   expect_error(Status::InvalidJson, [&] { s.query("{"); });
   expect_error(Status::InvalidJson, [&] { s.delete_sessions("[\"a\""); });
   expect_error(Status::InvalidJson, [&] { s.import_json("{"); });
@@ -154,6 +197,24 @@ TEST(Status, TooLarge) {
   expect_error(Status::TooLarge, [&] { s.upsert_many("[" + big + "]"); });
   expect_error(Status::TooLarge, [&] { s.import_json(R"({"big":)" + big + "}"); });
   // Not asserted: ss_rename_session does not apply max_session_bytes (reported to the core).
+}
+
+TEST(Status, DefaultLimitsOfAStoreAreTheHeaders) {
+  Store s = Store::open();
+  // Nesting: the session object is one level, so max_depth - 1 arrays inside it reach the limit.
+  const std::string deepest = R"({"session_id":"deep","x":)" + nested(sessionstore::max_depth - 1) + "}";
+  const std::string deeper = R"({"session_id":"deep","x":)" + nested(sessionstore::max_depth) + "}";
+  EXPECT_NO_THROW(s.upsert<void>(deepest));
+  expect_error(Status::InvalidJson, [&] { s.upsert(deeper); });
+  // Size: a session of exactly default_max_session_bytes is accepted by a store opened with the
+  // defaults, one byte more is not.
+  const std::string head = R"({"session_id":"big","pad":")";
+  const auto session_of = [&](std::size_t bytes) {
+    return head + std::string(bytes - head.size() - 2, 'x') + "\"}";
+  };
+  EXPECT_NO_THROW(s.upsert<void>(session_of(sessionstore::default_max_session_bytes)));
+  expect_error(Status::TooLarge, [&] { s.upsert<void>(session_of(sessionstore::default_max_session_bytes + 1)); });
+  EXPECT_EQ(s.delete_session("big"), 1u);
 }
 
 TEST(Status, InternalAndUnknownStatusesFromTheLibrary) {
@@ -275,6 +336,8 @@ TEST(Move, EveryMethodOnAClosedStoreThrowsClosed) {
       Error e = expect_error(Status::Closed, call);
       EXPECT_NE(std::string(e.what()).find("CLOSED"), std::string::npos);
       EXPECT_NE(e.message().find("closed"), std::string_view::npos);
+      EXPECT_NE(e.message().find(sessionstore::status_text(Status::Closed)), std::string_view::npos);
+      EXPECT_EQ(static_cast<std::uint32_t>(e.status()), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
     }
   }
   EXPECT_TRUE(taker.is_open());

@@ -531,7 +531,7 @@ test('status numbers and error classes', () => {
       CONFLICT: 5,
       TOO_LARGE: 6,
       INTERNAL: 7,
-      CLOSED: -1,
+      CLOSED: 65536, // SS_BINDING_STATUS_CLOSED, shared by every binding
     },
   );
   const e = new ss.ConflictError('m', 'CONFLICT', 5);

@@ -82,7 +82,7 @@ test('close is idempotent; every call after it throws CLOSED and never reaches t
     assert.ok(caught instanceof SessionStoreError, `${name} after close must throw SessionStoreError`);
     assert.ok(caught instanceof ClosedError, name);
     assert.equal(caught.code, 'CLOSED', name);
-    assert.equal(caught.status, -1, name);
+    assert.equal(caught.status, 65536, name); // SS_BINDING_STATUS_CLOSED
     assert.match(caught.message, /closed/);
   }
   // The closed check comes before argument checks.

@@ -1,6 +1,7 @@
 'use strict';
 
-// Finding the library (libraryPath option, $SESSIONSTORE_LIB, build output), load failures, the ESM entry.
+// Finding the library (libraryPath option, $SESSIONSTORE_LIB, bundled prebuild, build output), load failures,
+// the ESM entry.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -174,6 +175,67 @@ test('when nothing is found the error lists every place tried, in order', () => 
     );
     assert.ok(iExplicit > 0 && iEnv > iExplicit && iBuilt > iEnv, err.message);
     assert.match(err.message, /cannot find the native library/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bundled prebuild sits in prebuilds/<platform>-<arch>/ of the package', () => {
+  assert.equal(
+    ss._internal.PREBUILD_LIBRARY_PATH,
+    path.join(PKG, 'prebuilds', `${process.platform}-${process.arch}`, 'libsessionstore.so'),
+  );
+});
+
+test('a bundled prebuild comes after libraryPath and SESSIONSTORE_LIB, before the build output; no fallback', () => {
+  // A copy of the package at <dir>/a/b, with its own prebuilds/ and a build output at <dir>/target/release.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-node-'));
+  const pkg = path.join(dir, 'a', 'b');
+  const prebuild = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'libsessionstore.so');
+  const built = path.join(dir, 'target', 'release', 'libsessionstore.so');
+  fs.mkdirSync(path.dirname(prebuild), { recursive: true });
+  fs.mkdirSync(path.dirname(built), { recursive: true });
+  for (const f of ['index.js', 'package.json']) fs.copyFileSync(path.join(PKG, f), path.join(pkg, f));
+  fs.copyFileSync(BUILT, prebuild);
+  fs.copyFileSync(BUILT, built);
+  const load = (env = {}) => {
+    const code = `
+      const ss = require(${JSON.stringify(pkg)});
+      try {
+        const s = new ss.SessionStore();
+        console.log(JSON.stringify({ file: s.libraryPath, v: ss.version() }));
+        s.close();
+      } catch (e) {
+        console.log(JSON.stringify({ code: e.code, message: e.message }));
+      }`;
+    const r = runNode(code, {
+      env: { SESSIONSTORE_LIB: undefined, NODE_PATH: path.join(PKG, 'node_modules'), ...env },
+      cwd: dir,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  try {
+    assert.deepEqual(load(), { file: prebuild, v: ss.version() });
+    assert.equal(load({ SESSIONSTORE_LIB: BUILT }).file, BUILT);
+    // A prebuild that cannot be loaded is an error naming it; the build output is not tried instead.
+    fs.writeFileSync(prebuild, 'not a library');
+    const bad = load();
+    assert.equal(bad.code, 'INTERNAL');
+    assert.ok(bad.message.includes(`${prebuild} (bundled prebuild): `), bad.message);
+    assert.match(bad.message, /cannot load/);
+    assert.ok(bad.message.includes(`${built} (build output): not tried`), bad.message);
+    // No prebuild: the build output.
+    fs.rmSync(path.join(pkg, 'prebuilds'), { recursive: true });
+    assert.equal(load().file, built);
+    // Neither: both are listed, in order.
+    fs.rmSync(built);
+    const none = load();
+    assert.equal(none.code, 'INTERNAL');
+    const lines = none.message.split('\n');
+    assert.equal(lines[1], `  ${prebuild} (bundled prebuild): not found`);
+    assert.equal(lines[2], `  ${built} (build output): not found`);
+    assert.match(none.message, /cannot find the native library/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

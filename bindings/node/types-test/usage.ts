@@ -63,7 +63,7 @@ try {
   }
   if (e instanceof NotFoundError) console.log(e.message);
 }
-const closedStatus: -1 = Status.CLOSED;
+const closedStatus: number = Status.CLOSED;
 
 function scoped(): void {
   using s = new SessionStore({ mode: 'workflow_v2' });
@@ -93,3 +93,5 @@ store.getAllSessionIds('u1');
 
 void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
 void [removed, byTeam, imported, closedStatus];
+// @ts-expect-error: Status is read-only
+Status.CLOSED = Status.OK;

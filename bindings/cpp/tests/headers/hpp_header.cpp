@@ -32,7 +32,9 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
     s.close();
   } catch (const sessionstore::Error& err) {
     n += static_cast<std::size_t>(err.status()) + err.message().size() + sessionstore::status_name(err.code()).size();
+    n += sessionstore::status_text(err.code()).size();
   }
+  n += sessionstore::default_max_session_bytes + static_cast<std::size_t>(sessionstore::max_depth);
 #if SESSIONSTORE_HAS_NLOHMANN
   nlohmann::json j = s.upsert(nlohmann::json::object());
   nlohmann::ordered_json oj = s.upsert_many(nlohmann::ordered_json::array());
