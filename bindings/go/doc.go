@@ -7,9 +7,11 @@
 // The package links target/release/libsessionstore.a of the checkout it lives
 // in, so binaries need nothing at run time; build the library first with
 // `make lib` at the top of the repository. With -tags sessionstore_shared it
-// links libsessionstore.so instead, with an rpath to the same directory. Use
-// the module from another module through a replace directive pointing at the
-// checkout (see README.md).
+// links libsessionstore.so instead, with an rpath to the same directory. With
+// -tags sessionstore_pkgconfig it uses an installed library found through
+// pkg-config (sessionstore.pc) instead of the checkout's, statically, or
+// shared when combined with sessionstore_shared. Use the module from another
+// module through a replace directive pointing at the checkout (see README.md).
 //
 // # Handles
 //
@@ -34,5 +36,7 @@
 // Failures are *Error values carrying the library's status and message.
 // Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
 // ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal and
-// ErrClosed.
+// ErrClosed. The Status numbers are the C header's; ErrClosed has
+// StatusClosed, the binding-side status (SS_BINDING_STATUS_CLOSED) that every
+// binding reports for a closed handle and the C library never returns.
 package sessionstore

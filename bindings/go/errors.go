@@ -1,5 +1,10 @@
 package sessionstore
 
+// #include "sessionstore.h"
+//
+// #cgo nocallback ss_status_str
+import "C"
+
 import (
 	"errors"
 	"strconv"
@@ -7,20 +12,29 @@ import (
 )
 
 // Status is a status code of the C library (ss_status). The numbers are part of
-// the C ABI and never change meaning; new codes may be added.
+// the C ABI and never change meaning; new codes may be added. The constants
+// below are the header's (include/sessionstore.h), taken through cgo, so they
+// cannot drift from the library.
 type Status uint32
 
 // The status codes of the C library.
 const (
-	StatusOK              Status = 0
-	StatusNotFound        Status = 1
-	StatusInvalidArgument Status = 2
-	StatusInvalidJSON     Status = 3
-	StatusInvalidSession  Status = 4
-	StatusConflict        Status = 5
-	StatusTooLarge        Status = 6
-	StatusInternal        Status = 7
+	StatusOK              Status = C.SS_STATUS_OK
+	StatusNotFound        Status = C.SS_STATUS_NOT_FOUND
+	StatusInvalidArgument Status = C.SS_STATUS_INVALID_ARGUMENT
+	StatusInvalidJSON     Status = C.SS_STATUS_INVALID_JSON
+	StatusInvalidSession  Status = C.SS_STATUS_INVALID_SESSION
+	StatusConflict        Status = C.SS_STATUS_CONFLICT
+	StatusTooLarge        Status = C.SS_STATUS_TOO_LARGE
+	StatusInternal        Status = C.SS_STATUS_INTERNAL
 )
+
+// StatusClosed is the status of ErrClosed: a call on a closed (or nil) Store.
+// The C library never returns it, since C cannot detect a closed handle; it is
+// the header's SS_BINDING_STATUS_CLOSED, the one number every binding (Go,
+// C++, Node) reports in that case, so a status means the same in every
+// language.
+const StatusClosed Status = C.SS_BINDING_STATUS_CLOSED
 
 // Sentinel errors, for use with errors.Is. Every error coming from the library
 // is an *Error whose Is method matches the sentinel of its Status, so the
@@ -35,54 +49,61 @@ var (
 	// ErrInternal means the library caught a panic: a bug in sessionstore.
 	ErrInternal = errors.New("sessionstore: internal error")
 	// ErrClosed is returned by every method of a Store after Close (or after
-	// the Store was never opened). It has no C counterpart: C cannot detect a
-	// closed handle, so the binding refuses the call before it reaches C.
-	ErrClosed = errors.New("sessionstore: store is closed")
+	// the Store was never opened). C cannot detect a closed handle, so the
+	// binding refuses the call before it reaches C. It is an *Error with
+	// Status StatusClosed, and every method returns this very value.
+	ErrClosed error = &Error{Status: StatusClosed, Message: "store is closed"}
 )
 
-var statusNames = [...]string{
-	StatusOK:              "ok",
-	StatusNotFound:        "not found",
-	StatusInvalidArgument: "invalid argument",
-	StatusInvalidJSON:     "invalid JSON",
-	StatusInvalidSession:  "invalid session",
-	StatusConflict:        "conflict",
-	StatusTooLarge:        "too large",
-	StatusInternal:        "internal error",
-}
-
-var statusSentinels = [...]error{
-	StatusNotFound:        ErrNotFound,
-	StatusInvalidArgument: ErrInvalidArgument,
-	StatusInvalidJSON:     ErrInvalidJSON,
-	StatusInvalidSession:  ErrInvalidSession,
-	StatusConflict:        ErrConflict,
-	StatusTooLarge:        ErrTooLarge,
-	StatusInternal:        ErrInternal,
-}
-
-// String returns a short description of the status.
+// String returns a short description of the status: the library's text
+// (ss_status_str), e.g. "not found", or "status N" for a number it does not
+// know.
 func (s Status) String() string {
-	if int(s) < len(statusNames) {
-		return statusNames[s]
+	if text, ok := statusText(s); ok {
+		return text
 	}
 	return "status " + strconv.FormatUint(uint64(s), 10)
 }
 
+// statusText is ss_status_str(s), and whether the library knows s.
+func statusText(s Status) (string, bool) {
+	text := C.GoString(C.ss_status_str(C.uint32_t(s)))
+	return text, text != unknownStatusText
+}
+
+// unknownStatusText is what ss_status_str gives for a number it does not know.
+const unknownStatusText = "unknown status"
+
 // Sentinel returns the sentinel error of the status, or nil for StatusOK and
 // for codes this version of the binding does not know.
 func (s Status) Sentinel() error {
-	if int(s) < len(statusSentinels) {
-		return statusSentinels[s]
+	switch s {
+	case StatusNotFound:
+		return ErrNotFound
+	case StatusInvalidArgument:
+		return ErrInvalidArgument
+	case StatusInvalidJSON:
+		return ErrInvalidJSON
+	case StatusInvalidSession:
+		return ErrInvalidSession
+	case StatusConflict:
+		return ErrConflict
+	case StatusTooLarge:
+		return ErrTooLarge
+	case StatusInternal:
+		return ErrInternal
+	case StatusClosed:
+		return ErrClosed
 	}
 	return nil
 }
 
 // Error is a failure reported by the library (or refused by the binding
-// before the call, with the status the library would have given).
+// before the call, with the status the library would have given, or
+// StatusClosed).
 type Error struct {
 	Op      string // the operation, e.g. "upsert"
-	Status  Status // the library's status code
+	Status  Status // the library's status code, or StatusClosed
 	Message string // the library's message, e.g. "sessions[3]: missing session_id"
 }
 

@@ -1,5 +1,8 @@
 package sessionstore
 
+// #include "sessionstore.h"
+import "C"
+
 import (
 	"encoding/json"
 	"strconv"
@@ -31,8 +34,9 @@ func (m Mode) EntityField() string {
 	}
 }
 
-// DefaultMaxSessionBytes is the library's default limit on one session's JSON.
-const DefaultMaxSessionBytes = 32 << 20
+// DefaultMaxSessionBytes is the library's default limit on one session's JSON
+// (the header's SS_DEFAULT_MAX_SESSION_BYTES).
+const DefaultMaxSessionBytes = C.SS_DEFAULT_MAX_SESSION_BYTES
 
 // Option configures Open.
 type Option func(*config)

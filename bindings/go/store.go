@@ -1,88 +1,88 @@
 package sessionstore
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-
-// None of these functions calls back into Go or keeps a pointer it was given,
-// so the compiler may leave the buffers and out-parameters we pass on the
-// goroutine stack (noescape) and skip the callback bookkeeping (nocallback).
-// Both cut the cost of a call, which matters for sub-microsecond operations.
+// Every C function called from Go is declared noescape (it keeps no pointer it
+// was given, so the compiler may leave the buffers and out-parameters we pass
+// on the goroutine stack) and nocallback (it never calls back into Go, so cgo
+// skips the callback bookkeeping). Both cut the cost of a call, which matters
+// for sub-microsecond operations. The library calls of the Store methods all
+// go through ssgo_call, the others are made directly.
 #cgo noescape ss_store_open
 #cgo nocallback ss_store_open
 #cgo noescape ss_store_share
 #cgo nocallback ss_store_share
 #cgo nocallback ss_store_close
-#cgo noescape ss_upsert_many
-#cgo nocallback ss_upsert_many
-#cgo noescape ss_get_all_session_ids
-#cgo nocallback ss_get_all_session_ids
-#cgo noescape ss_get_all_sessions
-#cgo nocallback ss_get_all_sessions
-#cgo noescape ss_query
-#cgo nocallback ss_query
-#cgo noescape ss_rename_session
-#cgo nocallback ss_rename_session
-#cgo noescape ss_delete_session
-#cgo nocallback ss_delete_session
-#cgo noescape ss_delete_sessions
-#cgo nocallback ss_delete_sessions
-#cgo noescape ss_drop
-#cgo nocallback ss_drop
-#cgo noescape ss_stats
-#cgo nocallback ss_stats
-#cgo noescape ss_export
-#cgo nocallback ss_export
-#cgo noescape ss_import
-#cgo nocallback ss_import
 #cgo nocallback ss_string_free
 #cgo nocallback ss_version
-#cgo noescape ssgo_read
-#cgo nocallback ssgo_read
-#cgo noescape ssgo_upsert
-#cgo nocallback ssgo_upsert
-#cgo noescape ssgo_get_recent_sessions
-#cgo nocallback ssgo_get_recent_sessions
+#cgo noescape ssgo_call
+#cgo nocallback ssgo_call
 
 #include <string.h>
 #include "sessionstore.h"
 
-// The ssgo_ functions serve the Append methods. Each makes its library call
-// and, when the result fits in the caller's spare buffer capacity (dst, cap
-// bytes of Go memory), copies it there and frees it at once: one cgo call
-// instead of two, and no Go allocation. Otherwise *out_json is the library's
-// string, for the caller to copy and free. *out_len is the length either way.
-static void ssgo_take(char *json, size_t len, char *dst, size_t cap, char **out_json) {
-	if (dst != NULL && len <= cap) {
-		memcpy(dst, json, len);
-		ss_string_free(json);
-		*out_json = NULL;
-	} else {
-		*out_json = json;
+// The library calls ssgo_call makes; see the op variables in store.go.
+enum ssgo_op {
+	SSGO_READ,
+	SSGO_UPSERT,
+	SSGO_UPSERT_MANY,
+	SSGO_GET_ALL_SESSION_IDS,
+	SSGO_GET_ALL_SESSIONS,
+	SSGO_GET_RECENT_SESSIONS,
+	SSGO_QUERY,
+	SSGO_RENAME_SESSION,
+	SSGO_STATS,
+	SSGO_EXPORT,
+	SSGO_DELETE_SESSION,
+	SSGO_DELETE_SESSIONS,
+	SSGO_DROP,
+	SSGO_IMPORT,
+};
+
+// The out-parameters of a call. json is NULL when the JSON result was copied
+// into the caller's buffer (or the call has none); len is the length of the
+// JSON or, for the calls that count, the count; error is the library's message
+// on failure.
+typedef struct {
+	char *json;
+	size_t len;
+	char *error;
+} ssgo_result;
+
+// ssgo_call makes the library call op on store, with the arguments that call
+// takes among: a and b, NUL-terminated strings, or a payload of len bytes at
+// a; and limit. When a JSON result fits in the caller's spare buffer capacity
+// (dst, cap bytes of Go memory) it is copied there and freed at once: one cgo
+// call instead of two, and no Go allocation. Otherwise r->json is the
+// library's string, for the caller to copy and free.
+static ss_status ssgo_call(int op, ss_store *store, const char *a, const char *b, size_t len,
+                           int64_t limit, char *dst, size_t cap, ssgo_result *r) {
+	char *json = NULL;
+	ss_status st;
+	switch (op) {
+	case SSGO_READ:                st = ss_read(store, a, b, &json, &r->len, &r->error); break;
+	case SSGO_UPSERT:              st = ss_upsert(store, a, len, &json, &r->len, &r->error); break;
+	case SSGO_UPSERT_MANY:         st = ss_upsert_many(store, a, len, &json, &r->len, &r->error); break;
+	case SSGO_GET_ALL_SESSION_IDS: st = ss_get_all_session_ids(store, a, b, &json, &r->len, &r->error); break;
+	case SSGO_GET_ALL_SESSIONS:    st = ss_get_all_sessions(store, a, b, &json, &r->len, &r->error); break;
+	case SSGO_GET_RECENT_SESSIONS: st = ss_get_recent_sessions(store, a, b, limit, &json, &r->len, &r->error); break;
+	case SSGO_QUERY:               st = ss_query(store, a, len, &json, &r->len, &r->error); break;
+	case SSGO_RENAME_SESSION:      st = ss_rename_session(store, a, b, &json, &r->len, &r->error); break;
+	case SSGO_STATS:               st = ss_stats(store, &json, &r->len, &r->error); break;
+	case SSGO_EXPORT:              st = ss_export(store, &json, &r->len, &r->error); break;
+	case SSGO_DELETE_SESSION:      st = ss_delete_session(store, a, &r->len, &r->error); break;
+	case SSGO_DELETE_SESSIONS:     st = ss_delete_sessions(store, a, len, &r->len, &r->error); break;
+	case SSGO_DROP:                st = ss_drop(store, &r->len, &r->error); break;
+	case SSGO_IMPORT:              st = ss_import(store, a, len, &r->len, &r->error); break;
+	default:                       return SS_STATUS_INTERNAL; // not reached: op is one of the above
 	}
-}
-
-static ss_status ssgo_read(const ss_store *store, const char *session_id, const char *user_id,
-                           char *dst, size_t cap, char **out_json, size_t *out_len, char **out_error) {
-	char *json = NULL;
-	ss_status st = ss_read(store, session_id, user_id, &json, out_len, out_error);
-	if (st == SS_STATUS_OK) ssgo_take(json, *out_len, dst, cap, out_json);
-	return st;
-}
-
-static ss_status ssgo_upsert(ss_store *store, const char *session_json, size_t session_len,
-                             char *dst, size_t cap, char **out_json, size_t *out_len, char **out_error) {
-	char *json = NULL;
-	ss_status st = ss_upsert(store, session_json, session_len, &json, out_len, out_error);
-	if (st == SS_STATUS_OK) ssgo_take(json, *out_len, dst, cap, out_json);
-	return st;
-}
-
-static ss_status ssgo_get_recent_sessions(const ss_store *store, const char *user_id, const char *entity_id,
-                                          int64_t limit, char *dst, size_t cap,
-                                          char **out_json, size_t *out_len, char **out_error) {
-	char *json = NULL;
-	ss_status st = ss_get_recent_sessions(store, user_id, entity_id, limit, &json, out_len, out_error);
-	if (st == SS_STATUS_OK) ssgo_take(json, *out_len, dst, cap, out_json);
+	if (st == SS_STATUS_OK && json != NULL) {
+		if (dst != NULL && r->len <= cap) {
+			memcpy(dst, json, r->len);
+			ss_string_free(json);
+		} else {
+			r->json = json;
+		}
+	}
 	return st;
 }
 */
@@ -226,6 +226,82 @@ func (s *Store) acquire() (*handle, error) {
 	return h, nil
 }
 
+// An op is a library call made through ssgo_call: its number in the C enum
+// ssgo_op and its name in errors (Error.Op).
+type op struct {
+	code C.int
+	name string
+}
+
+var (
+	opRead              = op{C.SSGO_READ, "read"}
+	opUpsert            = op{C.SSGO_UPSERT, "upsert"}
+	opUpsertMany        = op{C.SSGO_UPSERT_MANY, "upsert_many"}
+	opGetAllSessionIDs  = op{C.SSGO_GET_ALL_SESSION_IDS, "get_all_session_ids"}
+	opGetAllSessions    = op{C.SSGO_GET_ALL_SESSIONS, "get_all_sessions"}
+	opGetRecentSessions = op{C.SSGO_GET_RECENT_SESSIONS, "get_recent_sessions"}
+	opQuery             = op{C.SSGO_QUERY, "query"}
+	opRenameSession     = op{C.SSGO_RENAME_SESSION, "rename_session"}
+	opStats             = op{C.SSGO_STATS, "stats"}
+	opExport            = op{C.SSGO_EXPORT, "export"}
+	opDeleteSession     = op{C.SSGO_DELETE_SESSION, "delete_session"}
+	opDeleteSessions    = op{C.SSGO_DELETE_SESSIONS, "delete_sessions"}
+	opDrop              = op{C.SSGO_DROP, "drop"}
+	opImport            = op{C.SSGO_IMPORT, "import"}
+)
+
+// args are the inputs of an op, as ssgo_call takes them: a and b are
+// NUL-terminated strings (see cstr), or a is a payload of n bytes (see
+// payload); limit is for opGetRecentSessions.
+type args struct {
+	a, b  *C.char
+	n     int
+	limit int64
+}
+
+// payload returns the args of an op that takes JSON input, passed to C
+// without a copy.
+func payload(b []byte) args { return args{a: bytesPtr(b), n: len(b)} }
+
+// call is the one way of the Store methods into C: it makes the library call
+// o on the handle, under its read lock, so that Close waits for it and no call
+// starts on a freed handle (a nil or closed Store gives ErrClosed before C is
+// reached), and turns a failure into an *Error. A JSON result is in dst's
+// spare capacity when r.json is NULL, and otherwise is r.json, the library's
+// string, which the caller must take (appendTaken).
+func (s *Store) call(o op, in args, dst []byte) (r C.ssgo_result, err error) {
+	h, err := s.acquire()
+	if err != nil {
+		return r, err
+	}
+	spare, room := spareOf(dst)
+	st := C.ssgo_call(o.code, h.ptr, in.a, in.b, C.size_t(in.n), C.int64_t(in.limit), spare, room, &r)
+	h.mu.RUnlock()
+	if st != C.SS_STATUS_OK {
+		return r, failure(o.name, st, r.error)
+	}
+	return r, nil
+}
+
+// callJSON is call for the ops that return JSON: it appends the result to dst
+// and returns the extended slice, or dst unchanged with the error.
+func (s *Store) callJSON(dst []byte, o op, in args) ([]byte, error) {
+	r, err := s.call(o, in, dst)
+	if err != nil {
+		return dst, err
+	}
+	return appendTaken(dst, r.json, r.len), nil
+}
+
+// callCount is call for the ops that return a count.
+func (s *Store) callCount(o op, in args) (int, error) {
+	r, err := s.call(o, in, nil)
+	if err != nil {
+		return 0, err
+	}
+	return int(r.len), nil
+}
+
 // Upsert stores a session and returns it as stored (with session_type,
 // created_at and updated_at filled in).
 func (s *Store) Upsert(sess *Session) (*Session, error) {
@@ -249,19 +325,7 @@ func (s *Store) UpsertJSON(session []byte) ([]byte, error) {
 // AppendUpsertJSON is UpsertJSON appending the stored JSON to dst, which
 // avoids an allocation when dst has room (see AppendReadJSON).
 func (s *Store) AppendUpsertJSON(dst, session []byte) ([]byte, error) {
-	h, err := s.acquire()
-	if err != nil {
-		return dst, err
-	}
-	defer h.mu.RUnlock()
-	spare, room := spareOf(dst)
-	var out, cerr *C.char
-	var n C.size_t
-	st := C.ssgo_upsert(h.ptr, bytesPtr(session), C.size_t(len(session)), spare, room, &out, &n, &cerr)
-	if st != C.SS_STATUS_OK {
-		return dst, failure("upsert", st, cerr)
-	}
-	return appendTaken(dst, out, n), nil
+	return s.callJSON(dst, opUpsert, payload(session))
 }
 
 // UpsertMany stores several sessions atomically: if one is rejected, none is
@@ -288,18 +352,7 @@ func (s *Store) UpsertMany(sessions []*Session) ([]*Session, error) {
 // UpsertManyJSON is UpsertMany on a JSON array; it returns the JSON array of
 // the stored sessions in input order.
 func (s *Store) UpsertManyJSON(sessions []byte) ([]byte, error) {
-	h, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer h.mu.RUnlock()
-	var out, cerr *C.char
-	var n C.size_t
-	st := C.ss_upsert_many(h.ptr, bytesPtr(sessions), C.size_t(len(sessions)), &out, &n, &cerr)
-	if st != C.SS_STATUS_OK {
-		return nil, failure("upsert_many", st, cerr)
-	}
-	return takeBytes(out, n), nil
+	return s.callJSON(nil, opUpsertMany, payload(sessions))
 }
 
 // Read returns the session with the given id. It fails with ErrNotFound when
@@ -327,45 +380,27 @@ func (s *Store) AppendReadJSON(dst []byte, sessionID, userID string) ([]byte, er
 	// The two NUL-terminated strings are built in one stack buffer: no
 	// allocation for ids of ordinary length.
 	var buf [128]byte
-	cid, cuser, err := cstr2(buf[:], "read", sessionID, userID)
+	cid, cuser, err := cstr2(buf[:], opRead.name, sessionID, userID)
 	if err != nil {
 		return dst, err
 	}
-	h, err := s.acquire()
-	if err != nil {
-		return dst, err
-	}
-	defer h.mu.RUnlock()
-	spare, room := spareOf(dst)
-	var out, cerr *C.char
-	var n C.size_t
-	if st := C.ssgo_read(h.ptr, cid, cuser, spare, room, &out, &n, &cerr); st != C.SS_STATUS_OK {
-		return dst, failure("read", st, cerr)
-	}
-	return appendTaken(dst, out, n), nil
+	return s.callJSON(dst, opRead, args{a: cid, b: cuser})
 }
 
 // GetAllSessionIDs returns the ids of the sessions of this handle's mode that
 // match f, in first-insertion order.
 func (s *Store) GetAllSessionIDs(f Filter) ([]string, error) {
 	var buf [128]byte
-	cuser, centity, err := cstr2(buf[:], "get_all_session_ids", f.UserID, f.EntityID)
+	cuser, centity, err := cstr2(buf[:], opGetAllSessionIDs.name, f.UserID, f.EntityID)
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.acquire()
+	out, err := s.callJSON(nil, opGetAllSessionIDs, args{a: cuser, b: centity})
 	if err != nil {
 		return nil, err
-	}
-	var out, cerr *C.char
-	var n C.size_t
-	st := C.ss_get_all_session_ids(h.ptr, cuser, centity, &out, &n, &cerr)
-	h.mu.RUnlock()
-	if st != C.SS_STATUS_OK {
-		return nil, failure("get_all_session_ids", st, cerr)
 	}
 	ids := []string{}
-	if err := json.Unmarshal(takeBytes(out, n), &ids); err != nil {
+	if err := json.Unmarshal(out, &ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -384,21 +419,11 @@ func (s *Store) GetAllSessions(f Filter) ([]*Session, error) {
 // GetAllSessionsJSON is GetAllSessions returning a JSON array.
 func (s *Store) GetAllSessionsJSON(f Filter) ([]byte, error) {
 	var buf [128]byte
-	cuser, centity, err := cstr2(buf[:], "get_all_sessions", f.UserID, f.EntityID)
+	cuser, centity, err := cstr2(buf[:], opGetAllSessions.name, f.UserID, f.EntityID)
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer h.mu.RUnlock()
-	var out, cerr *C.char
-	var n C.size_t
-	if st := C.ss_get_all_sessions(h.ptr, cuser, centity, &out, &n, &cerr); st != C.SS_STATUS_OK {
-		return nil, failure("get_all_sessions", st, cerr)
-	}
-	return takeBytes(out, n), nil
+	return s.callJSON(nil, opGetAllSessions, args{a: cuser, b: centity})
 }
 
 // GetRecentSessions returns up to limit sessions of this handle's mode that
@@ -421,28 +446,16 @@ func (s *Store) GetRecentSessionsJSON(f Filter, limit int) ([]byte, error) {
 // to dst, which avoids an allocation when dst has room (see AppendReadJSON).
 func (s *Store) AppendRecentSessionsJSON(dst []byte, f Filter, limit int) ([]byte, error) {
 	var buf [128]byte
-	cuser, centity, err := cstr2(buf[:], "get_recent_sessions", f.UserID, f.EntityID)
+	cuser, centity, err := cstr2(buf[:], opGetRecentSessions.name, f.UserID, f.EntityID)
 	if err != nil {
 		return dst, err
 	}
-	h, err := s.acquire()
-	if err != nil {
-		return dst, err
-	}
-	defer h.mu.RUnlock()
-	spare, room := spareOf(dst)
-	var out, cerr *C.char
-	var n C.size_t
-	st := C.ssgo_get_recent_sessions(h.ptr, cuser, centity, C.int64_t(limit), spare, room, &out, &n, &cerr)
-	if st != C.SS_STATUS_OK {
-		return dst, failure("get_recent_sessions", st, cerr)
-	}
-	return appendTaken(dst, out, n), nil
+	return s.callJSON(dst, opGetRecentSessions, args{a: cuser, b: centity, limit: int64(limit)})
 }
 
 // Query selects, sorts and pages the sessions of this handle's mode.
 func (s *Store) Query(q Query) (*QueryResult, error) {
-	if err := checkUTF8("query", q.UserID, q.EntityID, q.SessionName); err != nil {
+	if err := checkUTF8(opQuery.name, q.UserID, q.EntityID, q.SessionName); err != nil {
 		return nil, err
 	}
 	in, err := json.Marshal(q)
@@ -466,21 +479,11 @@ func (s *Store) Query(q Query) (*QueryResult, error) {
 // QueryJSON runs a query given as JSON (nil means the empty query) and returns
 // {"sessions":[...],"total":N}. Unknown keys fail with ErrInvalidArgument.
 func (s *Store) QueryJSON(query []byte) ([]byte, error) {
-	h, err := s.acquire()
-	if err != nil {
-		return nil, err
+	in := payload(query)
+	if query == nil {
+		in.a = nil // NULL asks for the empty query
 	}
-	defer h.mu.RUnlock()
-	var qp *C.char // NULL asks for the empty query
-	if query != nil {
-		qp = bytesPtr(query)
-	}
-	var out, cerr *C.char
-	var n C.size_t
-	if st := C.ss_query(h.ptr, qp, C.size_t(len(query)), &out, &n, &cerr); st != C.SS_STATUS_OK {
-		return nil, failure("query", st, cerr)
-	}
-	return takeBytes(out, n), nil
+	return s.callJSON(nil, opQuery, in)
 }
 
 // RenameSession sets session_data.session_name of a session of this handle's
@@ -497,42 +500,23 @@ func (s *Store) RenameSession(sessionID, name string) (*Session, error) {
 // RenameSessionJSON is RenameSession returning the stored JSON.
 func (s *Store) RenameSessionJSON(sessionID, name string) ([]byte, error) {
 	var buf [256]byte
-	cid, cname, err := cstr2(buf[:], "rename_session", sessionID, name)
+	cid, cname, err := cstr2(buf[:], opRenameSession.name, sessionID, name)
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer h.mu.RUnlock()
-	var out, cerr *C.char
-	var n C.size_t
-	if st := C.ss_rename_session(h.ptr, cid, cname, &out, &n, &cerr); st != C.SS_STATUS_OK {
-		return nil, failure("rename_session", st, cerr)
-	}
-	return takeBytes(out, n), nil
+	return s.callJSON(nil, opRenameSession, args{a: cid, b: cname})
 }
 
 // DeleteSession removes a session of this handle's mode and reports whether
 // there was one. A missing id is not an error.
 func (s *Store) DeleteSession(sessionID string) (bool, error) {
 	var buf [128]byte
-	cid, err := cstr(buf[:], "delete_session", sessionID)
+	cid, err := cstr(buf[:], opDeleteSession.name, sessionID)
 	if err != nil {
 		return false, err
 	}
-	h, err := s.acquire()
-	if err != nil {
-		return false, err
-	}
-	defer h.mu.RUnlock()
-	var removed C.size_t
-	var cerr *C.char
-	if st := C.ss_delete_session(h.ptr, cid, &removed, &cerr); st != C.SS_STATUS_OK {
-		return false, failure("delete_session", st, cerr)
-	}
-	return removed > 0, nil
+	removed, err := s.callCount(opDeleteSession, args{a: cid})
+	return removed > 0, err
 }
 
 // DeleteSessions removes the sessions of this handle's mode with the given
@@ -541,57 +525,30 @@ func (s *Store) DeleteSessions(sessionIDs []string) (int, error) {
 	if sessionIDs == nil {
 		sessionIDs = []string{}
 	}
-	if err := checkUTF8("delete_sessions", sessionIDs...); err != nil {
+	if err := checkUTF8(opDeleteSessions.name, sessionIDs...); err != nil {
 		return 0, err
 	}
 	in, err := json.Marshal(sessionIDs)
 	if err != nil {
 		return 0, err
 	}
-	h, err := s.acquire()
-	if err != nil {
-		return 0, err
-	}
-	defer h.mu.RUnlock()
-	var removed C.size_t
-	var cerr *C.char
-	if st := C.ss_delete_sessions(h.ptr, bytesPtr(in), C.size_t(len(in)), &removed, &cerr); st != C.SS_STATUS_OK {
-		return 0, failure("delete_sessions", st, cerr)
-	}
-	return int(removed), nil
+	return s.callCount(opDeleteSessions, payload(in))
 }
 
 // Drop removes every session of this handle's mode and returns how many
 // there were. Sessions of other modes in shared data are kept.
 func (s *Store) Drop() (int, error) {
-	h, err := s.acquire()
-	if err != nil {
-		return 0, err
-	}
-	defer h.mu.RUnlock()
-	var removed C.size_t
-	var cerr *C.char
-	if st := C.ss_drop(h.ptr, &removed, &cerr); st != C.SS_STATUS_OK {
-		return 0, failure("drop", st, cerr)
-	}
-	return int(removed), nil
+	return s.callCount(opDrop, args{})
 }
 
 // Stats describes the store.
 func (s *Store) Stats() (Stats, error) {
-	h, err := s.acquire()
+	out, err := s.callJSON(nil, opStats, args{})
 	if err != nil {
 		return Stats{}, err
 	}
-	var out, cerr *C.char
-	var n C.size_t
-	st := C.ss_stats(h.ptr, &out, &n, &cerr)
-	h.mu.RUnlock()
-	if st != C.SS_STATUS_OK {
-		return Stats{}, failure("stats", st, cerr)
-	}
 	var stats Stats
-	err = json.Unmarshal(takeBytes(out, n), &stats)
+	err = json.Unmarshal(out, &stats)
 	return stats, err
 }
 
@@ -599,34 +556,14 @@ func (s *Store) Stats() (Stats, error) {
 // session id, the shape of Agno's storage_dict. Write it wherever sessions
 // should survive the process, and give it to Import later.
 func (s *Store) Export() ([]byte, error) {
-	h, err := s.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer h.mu.RUnlock()
-	var out, cerr *C.char
-	var n C.size_t
-	if st := C.ss_export(h.ptr, &out, &n, &cerr); st != C.SS_STATUS_OK {
-		return nil, failure("export", st, cerr)
-	}
-	return takeBytes(out, n), nil
+	return s.callJSON(nil, opExport, args{})
 }
 
 // Import merges sessions exported by Export, atomically, keeping their
 // timestamps; records without session_type take this handle's mode. It
 // returns the number of records.
 func (s *Store) Import(data []byte) (int, error) {
-	h, err := s.acquire()
-	if err != nil {
-		return 0, err
-	}
-	defer h.mu.RUnlock()
-	var count C.size_t
-	var cerr *C.char
-	if st := C.ss_import(h.ptr, bytesPtr(data), C.size_t(len(data)), &count, &cerr); st != C.SS_STATUS_OK {
-		return 0, failure("import", st, cerr)
-	}
-	return int(count), nil
+	return s.callCount(opImport, payload(data))
 }
 
 // emptyPayload gives empty inputs a non-NULL address: the library reads a
@@ -665,9 +602,9 @@ func spareOf(dst []byte) (*C.char, C.size_t) {
 	return (*C.char)(unsafe.Pointer(&dst[:cap(dst)][len(dst)])), C.size_t(room)
 }
 
-// appendTaken completes an ssgo_ call: the result is already in dst's spare
-// capacity (out == NULL), or it is the library's string, appended to dst and
-// freed.
+// appendTaken completes a JSON result of ssgo_call: it is already in dst's
+// spare capacity (out == NULL), or it is the library's string, appended to dst
+// and freed.
 func appendTaken(dst []byte, out *C.char, n C.size_t) []byte {
 	if out == nil {
 		return dst[:len(dst)+int(n)]

@@ -8,7 +8,7 @@
 package cbench
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../../include -O2
+#cgo CFLAGS: -O2
 
 #include <stdint.h>
 #include <stdlib.h>
