@@ -139,7 +139,7 @@ int main(void) {
            "{\"role\":\"assistant\",\"content\":\"Try a tasca near the cathedral.\"},"
            "{\"role\":\"user\",\"content\":\"And a day trip by train?\"},"
            "{\"role\":\"assistant\",\"content\":\"Cascais is 40 minutes away.\"}]}}");
-    check(ss_rename_session(restored, "trip-1", "Lisbon and Cascais", &json, NULL, &error), error, "rename");
+    check(ss_rename_session(restored, "trip-1", "Lisbon and Cascais", NULL, &json, NULL, &error), error, "rename");
     show("the conversation continues in the new store (third turn, then renamed):", json);
     ss_store_close(restored);
     printf("\ndone\n");

@@ -112,6 +112,11 @@ enum ss_status
    * A bug in the library was caught at the boundary (a Rust panic); the store is still usable.
    */
   SS_STATUS_INTERNAL = 7,
+  /**
+   * The session belongs to another user: its stored "user_id" is set and differs from the one given,
+   * so the write is refused and nothing is changed.
+   */
+  SS_STATUS_PERMISSION_DENIED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -120,6 +125,11 @@ typedef enum ss_status ss_status;
 typedef uint32_t ss_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A set of session types.
+ */
+typedef struct Types Types;
 
 /**
  * A handle on a session store: what ss_store_open() and ss_store_share() return and every other
@@ -138,6 +148,8 @@ typedef struct ss_store ss_store;
 typedef void (*ss_sink)(void *context,
                         const char *json,
                         size_t len);
+
+
 
 
 
@@ -222,12 +234,26 @@ ss_status ss_get_recent_sessions(const ss_store *store,
                                  char **out_error);
 
 /**
- * Lists this handle's sessions by a JSON query (`query_len` bytes; NULL means `{}`) with optional keys:
- * "user_id", "entity_id" (strings); "session_name" (case-insensitive substring of
- * session_data.session_name; unnamed sessions never match); "created_after", "created_before",
- * "updated_after", "updated_before" (inclusive unix seconds); "sort_by": "created_at" (default),
- * "updated_at" or "session_id"; "sort_order": "desc" (default) or "asc"; "limit" (page size, default
- * all) and "offset" (default 0). Null values mean the default. Unknown keys are rejected.
+ * Lists sessions by a JSON query (`query_len` bytes; NULL means `{}`) with optional keys:
+ *  - "session_type": "agent", "team", "workflow", "workflow_v2", "any", or a non-empty list of types
+ *    (default: this handle's mode), as Agno 2's `get_sessions(session_type=...)`;
+ *  - "user_id", "entity_id" (strings; entity_id is matched against the entity field of each session's
+ *    type). An empty string, like null, means no filter: Agno 2 would match only sessions whose field
+ *    is "", but an empty id names no one, and the C listings treat "" as no filter too;
+ *  - "session_name": a substring of session_data.session_name, compared after full Unicode case
+ *    folding of both (Python's str.casefold: "ΟΔΟΣ" and "οδος" match, "ß" matches "ss"); unnamed
+ *    sessions never match;
+ *  - "created_after", "created_before", "updated_after", "updated_before" (inclusive unix seconds);
+ *  - "sort_by": "created_at" (default), "updated_at" or "session_id"; "sort_order": "desc" (default) or
+ *    "asc"; ties go by first insertion;
+ *  - "limit" (page size, default all) and "offset" (default 0);
+ *  - "fields": "all" (default: each stored session), "metadata" (for list views: "session_id",
+ *    "session_type", "user_id", the type's entity field, "created_at", "updated_at" and, when the
+ *    session has a name, "session_data":{"session_name":...}; built without reading the session, so
+ *    its cost does not grow with the transcript), or a list of at most 64 top-level field names (each
+ *    session is scanned; absent fields are left out).
+ *
+ * Null values mean the default. Unknown keys are rejected.
  *
  * Writes `{"sessions":[...],"total":N}` to `*out_json`, where "total" counts every match before paging.
  * `*out_json` is owned by the caller: free it with ss_string_free().
@@ -257,7 +283,12 @@ ss_status ss_query(const ss_store *store,
  * The stored JSON is the input as sent (spacing and escapes included, surrounding whitespace dropped)
  * with "session_type" set to this handle's mode, "updated_at" set to now, and "created_at" taken from
  * the input, else kept from the stored session, else set to now: each replaced where it stands or,
- * when absent, appended at the end of the object.
+ * when absent, appended at the end of the object. A "created_at" of 0 is a time like any other and is
+ * kept (Agno 1 would stamp it with now).
+ *
+ * A session belongs to its user: an upsert may replace a stored session only when the stored
+ * "user_id" is null or absent, or equal to the input's. Another "user_id" (null or absent included)
+ * is refused with SS_STATUS_PERMISSION_DENIED. ss_import(), an administrative load, is not bound by it.
  *
  * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free(). Pass NULL
  * for `out_json` to skip producing it.
@@ -265,7 +296,8 @@ ss_status ss_query(const ss_store *store,
  * Returns SS_STATUS_OK; SS_STATUS_INVALID_ARGUMENT (store or session_json NULL);
  * SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
  * handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
- * (over max_session_bytes); SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
+ * (over max_session_bytes); SS_STATUS_PERMISSION_DENIED (the session belongs to another user);
+ * SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
  *
  * # Safety
  * Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -349,6 +381,9 @@ ss_status ss_read_with(const ss_store *store,
  * (creating "session_data" when it is null or absent), sets "updated_at" to now, and writes the stored
  * JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).
  *
+ * `user_id` may be NULL or empty: then any session of this handle's type is renamed. Given, only a
+ * session of that user is (Agno 2's `rename_session(user_id=...)`); another user's is NOT_FOUND.
+ *
  * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
  * session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
  * max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
@@ -360,13 +395,15 @@ ss_status ss_read_with(const ss_store *store,
 ss_status ss_rename_session(ss_store *store,
                             const char *session_id,
                             const char *session_name,
+                            const char *user_id,
                             char **out_json,
                             size_t *out_len,
                             char **out_error);
 
 /**
- * Deletes the session `session_id` if it has this handle's type, and writes how many sessions were
- * removed (0 or 1) to `*out_removed`. An absent id is not an error.
+ * Deletes the session `session_id` if it has this handle's type and, when `user_id` is neither NULL
+ * nor empty, belongs to that user; writes how many sessions were removed (0 or 1) to `*out_removed`.
+ * An absent id, or another user's session, is not an error: nothing is removed.
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
  * SS_STATUS_INTERNAL. Thread-safe and atomic.
@@ -377,12 +414,14 @@ ss_status ss_rename_session(ss_store *store,
  */
 ss_status ss_delete_session(ss_store *store,
                             const char *session_id,
+                            const char *user_id,
                             size_t *out_removed,
                             char **out_error);
 
 /**
  * Deletes the sessions named by a JSON array of id strings (`session_ids_len` bytes) that have this
- * handle's type, and writes how many were removed to `*out_removed`. Absent ids are not errors.
+ * handle's type and, when `user_id` is neither NULL nor empty, belong to that user; writes how many
+ * were removed to `*out_removed`. Absent ids and other users' sessions are not errors.
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an array of strings),
  * SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe and atomic.
@@ -394,6 +433,7 @@ ss_status ss_delete_session(ss_store *store,
 ss_status ss_delete_sessions(ss_store *store,
                              const char *session_ids_json,
                              size_t session_ids_len,
+                             const char *user_id,
                              size_t *out_removed,
                              char **out_error);
 
@@ -415,7 +455,11 @@ const char *ss_status_str(uint32_t status);
  *    "created_at" and "updated_at" members, which the store sets (default 33554432, i.e. 32 MiB;
  *    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it). A session
  *    so counted has the same size as sent, as stored and as exported, so an export always imports
- *    again into a store with the same limit.
+ *    again into a store with the same limit;
+ *  - "non_finite_numbers": "reject" (default) or "null". NaN, Infinity and -Infinity are not JSON, but
+ *    Python's json.dumps writes them (Agno's float metrics carry them). With "null", each of these
+ *    words outside a string in a session, batch or import is stored as null (and so exported as null);
+ *    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key.
  *
  * Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
  *
@@ -523,10 +567,12 @@ ss_status ss_export(const ss_store *store,
 /**
  * Merges an export (`data_len` bytes: a JSON object mapping each session_id to its session) into the
  * store, replacing sessions with the same ids, and writes the number of records to `*out_count`.
- * Timestamps are kept as given (a missing "created_at" or "updated_at" is filled as ss_upsert() would).
- * A record's "session_type" says its type; records without one take this handle's mode. Each key must
- * equal its record's "session_id". All or nothing: on any error nothing is stored and the message names
- * the record ("import[\"id\"]: ...").
+ * Timestamps are kept as given. A missing "updated_at" is now; a missing "created_at" is kept from the
+ * session the record replaces, else taken from the record's "updated_at", else now. A record's
+ * "session_type" says its type; records without one take this handle's mode. Each key must equal its
+ * record's "session_id". All or nothing: on any error nothing is stored and the message names the
+ * record ("import[\"id\"]: ..."). An import is an administrative load: it replaces stored sessions
+ * whatever their "user_id" (ss_upsert()'s ownership rule does not apply).
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
  * SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or

@@ -20,11 +20,28 @@ pub struct Config {
     #[serde(deserialize_with = "mode")]
     pub mode: SessionType,
     pub max_session_bytes: usize,
+    #[serde(deserialize_with = "non_finite")]
+    pub non_finite_numbers: NonFinite,
+}
+
+/// What the store does with `NaN`, `Infinity` and `-Infinity`, which are not JSON but which Python's
+/// `json.dumps` writes by default (Agno's float metrics carry them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NonFinite {
+    /// Refuse the input (INVALID_JSON), as a JSON parser must.
+    #[default]
+    Reject,
+    /// Store each as `null`, wherever it stands outside a string.
+    Null,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { mode: SessionType::Agent, max_session_bytes: DEFAULT_MAX_SESSION_BYTES }
+        Config {
+            mode: SessionType::Agent,
+            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            non_finite_numbers: NonFinite::Reject,
+        }
     }
 }
 
@@ -36,6 +53,18 @@ impl Config {
             return Err(Error::invalid_argument("config: max_session_bytes must be at least 1"));
         }
         Ok(config)
+    }
+}
+
+fn non_finite<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<NonFinite, D::Error> {
+    let json::Str(name) = json::Str::deserialize(deserializer)?;
+    match name.as_ref() {
+        "reject" => Ok(NonFinite::Reject),
+        "null" => Ok(NonFinite::Null),
+        other => Err(serde::de::Error::custom(format_args!(
+            "unknown non_finite_numbers {}: expected \"reject\" or \"null\"",
+            crate::error::quote(other)
+        ))),
     }
 }
 
@@ -56,7 +85,7 @@ mod tests {
     #[test]
     fn fields_are_read() {
         let c = Config::parse(br#"{"mode":"workflow_v2","max_session_bytes":100}"#).unwrap();
-        assert_eq!(c, Config { mode: SessionType::WorkflowV2, max_session_bytes: 100 });
+        assert_eq!(c, Config { mode: SessionType::WorkflowV2, max_session_bytes: 100, ..Config::default() });
     }
 
     #[test]

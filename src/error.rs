@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Conflict,
     /// A session larger than the store's `max_session_bytes`.
     TooLarge,
+    /// The session belongs to another user: an upsert may not take it over.
+    PermissionDenied,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +87,10 @@ impl Error {
 
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::TooLarge, message)
+    }
+
+    pub fn permission_denied(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::PermissionDenied, message)
     }
 
     /// Prefixes the message with where the error happened, e.g. `sessions[3]`.

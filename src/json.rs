@@ -74,6 +74,50 @@ pub fn check_depth(text: &str, limit: usize) -> Result<()> {
     Ok(())
 }
 
+/// The bare words some encoders write for non-finite floats (Python's `json.dumps` does by default).
+const NON_FINITE: [&str; 3] = ["-Infinity", "Infinity", "NaN"];
+
+/// The first of [`NON_FINITE`] that stands outside a string in `text`, with its byte offset.
+pub fn find_non_finite(text: &str) -> Option<(usize, &'static str)> {
+    let bytes = text.as_bytes();
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b'N' | b'I' | b'-') {
+            if let Some(word) = NON_FINITE.into_iter().find(|w| bytes[i..].starts_with(w.as_bytes())) {
+                return Some((i, word));
+            }
+        }
+    }
+    None
+}
+
+/// `text` with every [`NON_FINITE`] word outside strings replaced by `null`; `None` when it has none.
+pub fn non_finite_to_null(text: &str) -> Option<String> {
+    let (mut at, mut word) = find_non_finite(text)?;
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut copied = 0;
+    loop {
+        out.push_str(&text[copied..at]);
+        out.push_str("null");
+        copied = at + word.len();
+        match find_non_finite(&text[copied..]) {
+            Some((next, next_word)) => (at, word) = (copied + next, next_word),
+            None => break,
+        }
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
 /// Maps a serde_json error to our kinds: malformed text is `InvalidJson`, a well-formed value of the
 /// wrong shape is `shape_kind` (the caller knows whether that is a bad session or a bad argument).
 ///
@@ -87,7 +131,13 @@ pub fn classify(err: serde_json::Error, text: &str, shape_kind: ErrorKind) -> Er
         return Error::invalid_json(message);
     }
     match serde_json::from_str::<de::IgnoredAny>(text) {
-        Err(syntax) => Error::invalid_json(syntax.to_string()),
+        Err(syntax) => match find_non_finite(text) {
+            Some((at, word)) => Error::invalid_json(format!(
+                "{word} (at byte {at}) is not JSON; a store opened with \"non_finite_numbers\": \"null\" \
+                 stores NaN, Infinity and -Infinity as null ({syntax})"
+            )),
+            None => Error::invalid_json(syntax.to_string()),
+        },
         Ok(_) => Error::new(shape_kind, message),
     }
 }
@@ -364,6 +414,27 @@ mod tests {
             ErrorKind::InvalidJson
         );
         assert_eq!(RawObject::parse("", ErrorKind::InvalidSession).unwrap_err().kind, ErrorKind::InvalidJson);
+    }
+
+    #[test]
+    fn non_finite_words_outside_strings_become_null() {
+        let text = r#"{"a":NaN,"b":[Infinity,-Infinity],"s":"NaN \" Infinity","c":-1}"#;
+        assert_eq!(find_non_finite(text), Some((5, "NaN")));
+        assert_eq!(
+            non_finite_to_null(text).unwrap(),
+            r#"{"a":null,"b":[null,null],"s":"NaN \" Infinity","c":-1}"#
+        );
+        assert_eq!(non_finite_to_null(r#"{"s":"NaN"}"#), None);
+        let err = classify(
+            serde_json::from_str::<de::IgnoredAny>(text).unwrap_err(),
+            text,
+            ErrorKind::InvalidSession,
+        );
+        assert_eq!(err.kind, ErrorKind::InvalidJson);
+        assert!(
+            err.message.starts_with("NaN (at byte 5) is not JSON")
+                && err.message.contains("non_finite_numbers")
+        );
     }
 
     #[test]

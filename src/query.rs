@@ -5,8 +5,11 @@ use crate::json;
 use crate::render;
 use crate::session_type::SessionType;
 use crate::tables::{Filter, Record, Tables};
+use caseless::Caseless;
 use memchr::memmem;
 use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -32,6 +35,50 @@ pub struct Query {
     /// Page size; absent or null means every match.
     pub limit: Option<u64>,
     pub offset: Option<u64>,
+    /// The types of session to list; absent or null means the handle's mode.
+    #[serde(default, deserialize_with = "session_types")]
+    pub session_type: Option<Types>,
+    /// What of each session to return; absent or null means all of it.
+    #[serde(default, deserialize_with = "projection")]
+    pub fields: Option<Projection>,
+}
+
+/// A set of session types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Types(u8);
+
+impl Types {
+    pub const ANY: Types = Types(0b1111);
+
+    pub fn one(ty: SessionType) -> Types {
+        Types(1 << ty.index())
+    }
+
+    pub fn contains(self, ty: SessionType) -> bool {
+        self.0 & (1 << ty.index()) != 0
+    }
+
+    fn iter(self) -> impl Iterator<Item = SessionType> {
+        SessionType::ALL.into_iter().filter(move |&ty| self.contains(ty))
+    }
+
+    fn single(self) -> Option<SessionType> {
+        let mut types = self.iter();
+        types.next().filter(|_| types.next().is_none())
+    }
+}
+
+/// What a listing returns of each session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Projection {
+    /// The stored session.
+    #[default]
+    All,
+    /// The fields the store reads: id, type, user, entity, timestamps and the session's name. Built
+    /// from the record alone, so its cost does not depend on the size of the transcript.
+    Metadata,
+    /// The named top-level fields, in the stored session's order (each session is scanned).
+    Fields(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,29 +102,38 @@ impl Query {
         json::from_object(text, "query", ErrorKind::InvalidArgument)
     }
 
-    /// Runs the query over the sessions of `ty`; returns `{"sessions":[...],"total":N}`.
-    pub(crate) fn run(&self, tables: &Tables, ty: SessionType) -> String {
+    /// Runs the query over the sessions of the query's types (by default, `mode`); returns
+    /// `{"sessions":[...],"total":N}`.
+    pub(crate) fn run(&self, tables: &Tables, mode: SessionType) -> String {
         let filter = Filter::new(Some(&self.user_id), Some(&self.entity_id));
         let created = self.created_after.unwrap_or(i64::MIN)..=self.created_before.unwrap_or(i64::MAX);
         let updated = self.updated_after.unwrap_or(i64::MIN)..=self.updated_before.unwrap_or(i64::MAX);
         let needle = self.session_name.as_deref().map(Needle::new);
-        let matches = tables.matching(ty, filter, created).filter(|r| {
-            updated.contains(&r.updated_at)
-                && needle.as_ref().is_none_or(|n| r.name().is_some_and(|name| n.found_in(&name)))
-        });
+        let matching = |ty| {
+            tables.matching(ty, filter, created.clone()).filter(|r| {
+                updated.contains(&r.updated_at)
+                    && needle.as_ref().is_none_or(|n| r.name().is_some_and(|name| n.found_in(&name)))
+            })
+        };
         let offset = usize::try_from(self.offset.unwrap_or(0)).unwrap_or(usize::MAX);
         let limit = self.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
         let descending = self.sort_order.unwrap_or_default() == SortOrder::Desc;
+        let types = self.session_type.unwrap_or(Types::one(mode));
+        let sort_by = self.sort_by.unwrap_or_default();
 
-        let (page, total) = match self.sort_by.unwrap_or_default() {
-            // The index is already in (created_at, insertion) order.
-            SortBy::CreatedAt if descending => page_and_count(matches.rev(), offset, limit),
-            SortBy::CreatedAt => page_and_count(matches, offset, limit),
-            sort_by => {
-                let mut all: Vec<&Record> = matches.collect();
+        let (page, total) = match types.single() {
+            // An index is already in (created_at, insertion) order.
+            Some(ty) if sort_by == SortBy::CreatedAt && descending => {
+                page_and_count(matching(ty).rev(), offset, limit)
+            }
+            Some(ty) if sort_by == SortBy::CreatedAt => page_and_count(matching(ty), offset, limit),
+            _ => {
+                let mut all: Vec<&Record> = types.iter().flat_map(matching).collect();
                 match sort_by {
+                    // Insertion numbers are shared by all types, so this is the indexes' order.
+                    SortBy::CreatedAt => all.sort_unstable_by_key(|r| (r.created_at, r.seq)),
                     SortBy::UpdatedAt => all.sort_unstable_by_key(|r| (r.updated_at, r.seq)),
-                    _ => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
+                    SortBy::SessionId => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
                 }
                 if descending {
                     all.reverse();
@@ -87,7 +143,84 @@ impl Query {
             }
         };
 
-        render::page(&page, total)
+        render::page(&page, total, self.fields.as_ref().unwrap_or(&Projection::All))
+    }
+}
+
+/// The most field names a projection may list.
+const MAX_FIELDS: usize = 64;
+
+/// A string or a list of strings, borrowed from the query where they have no escapes.
+enum OneOrMany<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<OneOrMany<'de>>, D::Error> {
+    use serde::de::Error;
+    let Some(raw) = Option::<&'de RawValue>::deserialize(deserializer)? else { return Ok(None) };
+    let text = raw.get();
+    let parsed = if text.starts_with('"') {
+        serde_json::from_str::<json::Str>(text).map(|json::Str(s)| OneOrMany::One(s))
+    } else if text.starts_with('[') {
+        serde_json::from_str::<Vec<json::Str>>(text)
+            .map(|list| OneOrMany::Many(list.into_iter().map(|json::Str(s)| s).collect()))
+    } else {
+        return Err(D::Error::custom("expected a string or a list of strings"));
+    };
+    parsed.map(Some).map_err(D::Error::custom)
+}
+
+fn session_types<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Types>, D::Error> {
+    use serde::de::Error;
+    let parse = |name: &str| {
+        match name {
+        "any" => Ok(Types::ANY),
+        name => SessionType::parse(name).map(Types::one).map_err(|_| {
+            D::Error::custom(format_args!(
+                "unknown session_type {}: expected \"agent\", \"team\", \"workflow\", \"workflow_v2\", \"any\" or a list of types",
+                quote(name)
+            ))
+        }),
+    }
+    };
+    match one_or_many(deserializer)? {
+        None => Ok(None),
+        Some(OneOrMany::One(name)) => parse(&name).map(Some),
+        Some(OneOrMany::Many(names)) if names.is_empty() => {
+            Err(D::Error::custom("session_type: an empty list selects nothing"))
+        }
+        Some(OneOrMany::Many(names)) => {
+            names.iter().try_fold(Types(0), |set, name| parse(name).map(|one| Types(set.0 | one.0))).map(Some)
+        }
+    }
+}
+
+fn projection<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Projection>, D::Error> {
+    use serde::de::Error;
+    match one_or_many(deserializer)? {
+        None => Ok(None),
+        Some(OneOrMany::One(name)) => match name.as_ref() {
+            "all" => Ok(Some(Projection::All)),
+            "metadata" => Ok(Some(Projection::Metadata)),
+            other => Err(D::Error::custom(format_args!(
+                "unknown fields {}: expected \"all\", \"metadata\" or a list of field names",
+                quote(other)
+            ))),
+        },
+        // A bound, since every listed session is matched against every name under the read lock.
+        Some(OneOrMany::Many(names)) if names.len() > MAX_FIELDS => {
+            Err(D::Error::custom(format_args!("fields: at most {MAX_FIELDS} names, not {}", names.len())))
+        }
+        Some(OneOrMany::Many(names)) => {
+            Ok(Some(Projection::Fields(names.into_iter().map(Cow::into_owned).collect())))
+        }
     }
 }
 
@@ -152,15 +285,16 @@ struct Needle {
     folded: RefCell<String>,
 }
 
-/// Lower-cases one character at a time: `str::to_lowercase` applies context rules (the Greek final
-/// sigma) that would make "ΑΣ" fold differently alone and inside "ΑΣΟΣ".
+/// Full Unicode case folding, as Python's `str.casefold` (Agno 2 compares names that way): "ς" and
+/// "Σ" both fold to "σ", "ß" to "ss". Folding has no context rules, so a name folds the same alone and
+/// inside a longer one.
 fn fold_into(out: &mut String, s: &str) {
     out.clear();
     if s.is_ascii() {
         out.push_str(s);
         out.make_ascii_lowercase();
     } else {
-        out.extend(s.chars().flat_map(char::to_lowercase));
+        out.extend(s.chars().default_case_fold());
     }
 }
 
@@ -218,6 +352,9 @@ mod tests {
         assert!(Needle::new("ÉTÉ").found_in("un été à Nice"));
         assert!(Needle::new("straße").found_in("STRASSE straße"));
         assert!(Needle::new("ΑΣ").found_in("ΑΣΟΣ"), "no final-sigma context rule");
+        assert!(Needle::new("οδος").found_in("ΟΔΟΣ") && Needle::new("ΟΔΟΣ").found_in("οδος"), "final sigma");
+        assert!(Needle::new("σ").found_in("ΟΔΟΣ") && Needle::new("ς").found_in("σ"));
+        assert!(Needle::new("STRASSE").found_in("straße") && Needle::new("ﬃ").found_in("FFI"));
         assert!(Needle::new("İ").found_in("xİy") && !Needle::new("İ").found_in("xIy"));
         let needle = Needle::new("Ab");
         assert!(needle.found_in("xxAB") && needle.found_in("ab") && !needle.found_in("a b"));

@@ -1,8 +1,12 @@
 //! The JSON the store writes itself: listings, query pages, exports and stats. Stored sessions and ids
 //! are copied as stored, never re-serialised.
 
+use crate::error::ErrorKind;
+use crate::json::{self, RawObject};
+use crate::query::Projection;
 use crate::store::Stats;
 use crate::tables::{Record, Tables};
+use std::fmt::Write;
 
 /// Ids brought into the cache at once by a listing: enough to keep every cache-miss slot busy,
 /// few enough to stay in L1 (256 measured best at 100k sessions; 64 and 1024 lose 10-40%).
@@ -32,15 +36,72 @@ pub fn sessions(records: &[&Record]) -> String {
     array.finish()
 }
 
-/// A query's page of sessions and its total number of matches: `{"sessions":[...],"total":N}`.
-pub fn page(records: &[&Record], total: usize) -> String {
-    let mut out = String::with_capacity(records.iter().map(|r| r.json().len() + 1).sum::<usize>() + 32);
-    out.push_str("{\"sessions\":");
-    out.push_str(&sessions(records));
-    out.push_str(",\"total\":");
+/// A query's page of sessions, as `projection` says, and its total number of matches:
+/// `{"sessions":[...],"total":N}`.
+pub fn page(records: &[&Record], total: usize, projection: &Projection) -> String {
+    let mut out = String::with_capacity(match projection {
+        Projection::All => records.iter().map(|r| r.json().len() + 1).sum::<usize>() + 32,
+        _ => records.len() * 160 + 32,
+    });
+    out.push_str("{\"sessions\":[");
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match projection {
+            Projection::All => out.push_str(record.json()),
+            Projection::Metadata => metadata(&mut out, record),
+            Projection::Fields(names) => fields(&mut out, record, names),
+        }
+    }
+    out.push_str("],\"total\":");
     out.push_str(&total.to_string());
     out.push('}');
     out
+}
+
+/// What the store knows of a session without reading its JSON: id, type, user, entity, timestamps
+/// and name (`session_data.session_name`, only when it is a string).
+fn metadata(out: &mut String, record: &Record) {
+    let optional = |out: &mut String, value: Option<&str>| match value {
+        Some(value) => json::write_str(out, value),
+        None => out.push_str("null"),
+    };
+    out.push_str("{\"session_id\":");
+    out.push_str(record.quoted_id());
+    out.push_str(",\"session_type\":");
+    out.push_str(record.ty.quoted());
+    out.push_str(",\"user_id\":");
+    optional(out, record.user.as_deref());
+    out.push_str(",\"");
+    out.push_str(record.ty.entity_field());
+    out.push_str("\":");
+    optional(out, record.entity.as_deref());
+    let _ = write!(out, ",\"created_at\":{},\"updated_at\":{}", record.created_at, record.updated_at);
+    if let Some(name) = record.quoted_name() {
+        out.push_str(",\"session_data\":{\"session_name\":");
+        out.push_str(name);
+        out.push('}');
+    }
+    out.push('}');
+}
+
+/// The top-level fields of the stored session named in `names`, in the session's order.
+fn fields(out: &mut String, record: &Record, names: &[String]) {
+    let object = RawObject::parse_allowing_duplicates(record.json(), ErrorKind::InvalidSession)
+        .expect("stored sessions are JSON objects");
+    out.push('{');
+    let mut first = true;
+    for (key, value) in object.fields.iter().filter(|(key, _)| names.iter().any(|n| n == key)) {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        json::write_str(out, key);
+        out.push(':');
+        out.push_str(value.get());
+    }
+    out.push('}');
 }
 
 /// Every record as `{session_id: session, ...}`, the shape of Agno's `storage_dict`; `bytes` is the

@@ -4,7 +4,7 @@
 //! lock guards the data: each operation takes it once, so every operation is atomic and every listing
 //! sees one consistent state. Parsing and validation happen before the lock is taken.
 
-use crate::config::{Config, MAX_SESSION_BYTES_LIMIT};
+use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
 use crate::query::Query;
@@ -15,6 +15,8 @@ use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Tables};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,6 +27,7 @@ struct Shared {
     /// The id table's hasher, so that ids are hashed before the lock is taken.
     ids: IdHasher,
     max_session_bytes: usize,
+    non_finite: NonFinite,
 }
 
 impl Shared {
@@ -77,6 +80,7 @@ impl Store {
                 tables: ShardedLock::new(Tables::with_hasher(ids.clone())),
                 ids,
                 max_session_bytes: config.max_session_bytes.min(MAX_SESSION_BYTES_LIMIT),
+                non_finite: config.non_finite_numbers,
             }),
             mode: config.mode,
         }
@@ -104,11 +108,12 @@ impl Store {
     /// is exactly what was stored even if another thread updates the session right after).
     pub fn upsert_with<R>(&self, json: &[u8], output: impl FnOnce(&str) -> R) -> Result<R> {
         self.check_len(json.len())?;
-        let text = json::checked_text(json)?;
-        let input = self.parse_input(text)?;
+        let text = self.readable(json::checked_text(json)?);
+        let input = self.parse_input(&text)?;
         let pending = self.pending(&input, input.created_at, now());
         let mut tables = self.shared.write();
         let existing = existing(&tables, pending.key, self.mode)?;
+        check_owner(existing.and_then(|slot| tables.at(slot).user.as_deref()), &input)?;
         let (record, replaced) = apply(&mut tables, pending, existing);
         let result = output(record.json());
         drop(tables);
@@ -122,7 +127,8 @@ impl Store {
 
     /// Stores every session of a JSON array, or none of them; returns the stored sessions as an array.
     pub fn upsert_many(&self, json: &[u8]) -> Result<String> {
-        let text = json::utf8(json)?;
+        let text = self.readable(json::utf8(json)?);
+        let text = text.as_ref();
         let inputs = depth_first(text, || {
             let elements: Vec<&RawValue> = serde_json::from_str(text)
                 .map_err(|e| json::classify(e, text, ErrorKind::InvalidArgument).at("sessions"))?;
@@ -141,9 +147,19 @@ impl Store {
         let pending: Vec<Pending> =
             inputs.iter().map(|input| self.pending(input, input.created_at, now)).collect();
         let mut tables = self.shared.write();
-        for (i, p) in pending.iter().enumerate() {
-            existing(&tables, p.key, self.mode).map_err(|e| e.at(format_args!("sessions[{i}]")))?;
+        // The owner each session will have once the earlier elements of the batch are stored.
+        let mut owners: HashMap<&str, Option<&str>> = HashMap::new();
+        for (i, (p, input)) in pending.iter().zip(&inputs).enumerate() {
+            let at = |e: Error| e.at(format_args!("sessions[{i}]"));
+            let slot = existing(&tables, p.key, self.mode).map_err(at)?;
+            let owner = match owners.get(p.key.id) {
+                Some(&earlier) => earlier,
+                None => slot.and_then(|slot| tables.at(slot).user.as_deref()),
+            };
+            check_owner(owner, input).map_err(at)?;
+            owners.insert(p.key.id, input.user_id.as_deref());
         }
+        drop(owners);
         let mut out = render::Array::with_capacity(json.len() + inputs.len() * 64 + 2);
         let mut replaced = Vec::new();
         for p in pending {
@@ -214,11 +230,12 @@ impl Store {
         &self,
         session_id: &str,
         name: &str,
+        user_id: Option<&str>,
         output: impl FnOnce(&str) -> R,
     ) -> Result<R> {
         let now = now();
         let mut tables = self.shared.write();
-        let record = self.visible(&tables, session_id, None).ok_or_else(|| self.not_found(session_id))?;
+        let record = self.visible(&tables, session_id, user_id).ok_or_else(|| self.not_found(session_id))?;
         let created_at = record.created_at;
         let json = session::rename(record.json(), name, now)?;
         let input = SessionInput::parse(&json)?;
@@ -229,27 +246,29 @@ impl Store {
         Ok(output(record.json()))
     }
 
-    pub fn rename_session(&self, session_id: &str, name: &str) -> Result<String> {
-        self.rename_session_with(session_id, name, str::to_owned)
+    pub fn rename_session(&self, session_id: &str, name: &str, user_id: Option<&str>) -> Result<String> {
+        self.rename_session_with(session_id, name, user_id, str::to_owned)
     }
 
-    /// Removes the session if it has this handle's type; returns how many were removed (0 or 1).
-    pub fn delete_session(&self, session_id: &str) -> usize {
+    /// Removes the session if it has this handle's type and, when `user_id` is given (and not empty),
+    /// belongs to that user; returns how many were removed (0 or 1).
+    pub fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> usize {
         let mut tables = self.shared.write();
-        self.remove_if_mine(&mut tables, session_id)
+        self.remove_if_mine(&mut tables, session_id, user_id)
     }
 
-    /// Removes the sessions named by a JSON array of ids; returns how many were removed.
+    /// Removes the sessions named by a JSON array of ids, as [`Store::delete_session`] would each;
+    /// returns how many were removed.
     ///
     /// The array is read twice, to validate it before the lock and to remove under it, rather than
     /// collected: a list of owned ids cost seven times the input's size.
-    pub fn delete_sessions(&self, ids_json: &[u8]) -> Result<usize> {
+    pub fn delete_sessions(&self, ids_json: &[u8], user_id: Option<&str>) -> Result<usize> {
         const WHAT: &str = "session ids";
         let text = json::checked_text(ids_json)?;
         json::for_each_str(text, WHAT, |_| {})?;
         let mut tables = self.shared.write();
         let mut removed = 0;
-        json::for_each_str(text, WHAT, |id| removed += self.remove_if_mine(&mut tables, id))?;
+        json::for_each_str(text, WHAT, |id| removed += self.remove_if_mine(&mut tables, id, user_id))?;
         Ok(removed)
     }
 
@@ -272,7 +291,8 @@ impl Store {
     /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
     /// filled like an upsert's); records without `session_type` take this handle's mode.
     pub fn import(&self, json: &[u8]) -> Result<usize> {
-        let text = json::utf8(json)?;
+        let text = self.readable(json::utf8(json)?);
+        let text = text.as_ref();
         let object = depth_first(text, || {
             RawObject::parse_allowing_duplicates(text, ErrorKind::InvalidArgument).map_err(|e| e.at("import"))
         })?;
@@ -340,6 +360,16 @@ impl Store {
             .collect()
     }
 
+    /// The input as the store reads it: with NaN, Infinity and -Infinity as null when the config says
+    /// so (see [`NonFinite`]).
+    fn readable<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.shared.non_finite {
+            NonFinite::Null => json::non_finite_to_null(text).map_or(Cow::Borrowed(text), Cow::Owned),
+            NonFinite::Reject => Cow::Borrowed(text),
+        }
+    }
+
+    /// Refuses, unread, an input too long to hold a session within the limit.
     fn check_len(&self, len: usize) -> Result<()> {
         let max = self.shared.max_session_bytes;
         if len > max.saturating_add(STAMP_ALLOWANCE) {
@@ -404,10 +434,10 @@ impl Store {
         Error::not_found(format!("no {} session {}", self.mode, quote(session_id)))
     }
 
-    fn remove_if_mine(&self, tables: &mut Tables, session_id: &str) -> usize {
-        match tables.get(session_id) {
-            Some(record) if record.ty == self.mode => usize::from(tables.remove(session_id).is_some()),
-            _ => 0,
+    fn remove_if_mine(&self, tables: &mut Tables, session_id: &str, user_id: Option<&str>) -> usize {
+        match self.visible(tables, session_id, user_id) {
+            Some(_) => usize::from(tables.remove(session_id).is_some()),
+            None => 0,
         }
     }
 
@@ -438,6 +468,18 @@ fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<u32>>
             ty.as_str()
         ))),
         found => Ok(found),
+    }
+}
+
+/// Refuses a write that would take a session from its owner: a stored `user_id` that is set and differs
+/// from the input's (absent or null included). The message does not name the owner.
+fn check_owner(owner: Option<&str>, input: &SessionInput) -> Result<()> {
+    match owner {
+        Some(owner) if input.user_id.as_deref() != Some(owner) => Err(Error::permission_denied(format!(
+            "session {} belongs to another user: an upsert may not change its user_id",
+            quote(&input.session_id)
+        ))),
+        _ => Ok(()),
     }
 }
 

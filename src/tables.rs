@@ -75,6 +75,11 @@ impl Record {
         self.name.map(|name| name.value(&self.json))
     }
 
+    /// The name as a JSON string, as stored.
+    pub fn quoted_name(&self) -> Option<&str> {
+        self.name.map(|name| name.quoted(&self.json))
+    }
+
     /// The id as a JSON string, ready to copy into a listing.
     pub fn quoted_id(&self) -> &str {
         self.id.quoted(&self.json)

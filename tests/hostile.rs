@@ -122,7 +122,7 @@ fn null_arguments_ss_store_close_ss_string_free_ss_status_str_ss_version() {
     unsafe { ss_store_close(null_mut()) };
     unsafe { ss_string_free(null_mut()) };
     let text = |s: u32| unsafe { std::ffi::CStr::from_ptr(ss_status_str(s)) }.to_str().unwrap();
-    let last = ss_status::Internal as u32;
+    let last = ss_status::PermissionDenied as u32;
     for s in 0..=last {
         assert!(!text(s).is_empty() && text(s) != "unknown status");
     }
@@ -300,24 +300,27 @@ fn null_arguments_ss_rename_session() {
     let (id, name) = (c("s0"), c("n"));
     let mut out = null_mut();
     assert_eq!(
-        raw(|e| unsafe { ss_rename_session(null_mut(), id.ptr(), name.ptr(), &mut out, null_mut(), e) }),
+        raw(|e| unsafe {
+            ss_rename_session(null_mut(), id.ptr(), name.ptr(), null(), &mut out, null_mut(), e)
+        }),
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| unsafe { ss_rename_session(h.ptr, null(), name.ptr(), &mut out, null_mut(), e) }),
+        raw(|e| unsafe { ss_rename_session(h.ptr, null(), name.ptr(), null(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| unsafe { ss_rename_session(h.ptr, id.ptr(), null(), &mut out, null_mut(), e) }),
+        raw(|e| unsafe { ss_rename_session(h.ptr, id.ptr(), null(), null(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert!(out.is_null());
     assert_eq!(
-        unsafe { ss_rename_session(h.ptr, id.ptr(), null(), null_mut(), null_mut(), null_mut()) } as u32,
+        unsafe { ss_rename_session(h.ptr, id.ptr(), null(), null(), null_mut(), null_mut(), null_mut()) }
+            as u32,
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| unsafe { ss_rename_session(h.ptr, id.ptr(), name.ptr(), null_mut(), null_mut(), e) }),
+        raw(|e| unsafe { ss_rename_session(h.ptr, id.ptr(), name.ptr(), null(), null_mut(), null_mut(), e) }),
         OK
     );
     assert!(h.read("s0", None).unwrap().contains(r#""session_name":"n""#));
@@ -328,13 +331,19 @@ fn null_arguments_ss_delete_session() {
     let h = seeded();
     let mut removed = 77usize;
     assert_eq!(
-        raw(|e| unsafe { ss_delete_session(null_mut(), c("s0").ptr(), &mut removed, e) }),
+        raw(|e| unsafe { ss_delete_session(null_mut(), c("s0").ptr(), null(), &mut removed, e) }),
         INVALID_ARGUMENT
     );
-    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, null(), &mut removed, e) }), INVALID_ARGUMENT);
+    assert_eq!(
+        raw(|e| unsafe { ss_delete_session(h.ptr, null(), null(), &mut removed, e) }),
+        INVALID_ARGUMENT
+    );
     assert_eq!(removed, 77, "out_removed written on failure");
-    assert_eq!(unsafe { ss_delete_session(h.ptr, null(), null_mut(), null_mut()) } as u32, INVALID_ARGUMENT);
-    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, c("s0").ptr(), null_mut(), e) }), OK);
+    assert_eq!(
+        unsafe { ss_delete_session(h.ptr, null(), null(), null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, c("s0").ptr(), null(), null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 1);
 }
 
@@ -343,14 +352,20 @@ fn null_arguments_ss_delete_sessions() {
     let h = seeded();
     let (p, n) = bytes(br#"["s0","s1"]"#);
     let mut removed = 77usize;
-    assert_eq!(raw(|e| unsafe { ss_delete_sessions(null_mut(), p, n, &mut removed, e) }), INVALID_ARGUMENT);
-    assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, null(), 3, &mut removed, e) }), INVALID_ARGUMENT);
-    assert_eq!(removed, 77);
     assert_eq!(
-        unsafe { ss_delete_sessions(h.ptr, null(), 0, null_mut(), null_mut()) } as u32,
+        raw(|e| unsafe { ss_delete_sessions(null_mut(), p, n, null(), &mut removed, e) }),
         INVALID_ARGUMENT
     );
-    assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, p, n, null_mut(), e) }), OK);
+    assert_eq!(
+        raw(|e| unsafe { ss_delete_sessions(h.ptr, null(), 3, null(), &mut removed, e) }),
+        INVALID_ARGUMENT
+    );
+    assert_eq!(removed, 77);
+    assert_eq!(
+        unsafe { ss_delete_sessions(h.ptr, null(), 0, null(), null_mut(), null_mut()) } as u32,
+        INVALID_ARGUMENT
+    );
+    assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, p, n, null(), null_mut(), e) }), OK);
     assert_eq!(h.store().stats().sessions(), 0);
 }
 
@@ -435,14 +450,14 @@ fn invalid_utf8_in_ids_names_filters_and_modes() {
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| unsafe { ss_rename_session(h.ptr, bad.ptr(), ok.ptr(), &mut out, null_mut(), e) }),
+        raw(|e| unsafe { ss_rename_session(h.ptr, bad.ptr(), ok.ptr(), null(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
     assert_eq!(
-        raw(|e| unsafe { ss_rename_session(h.ptr, ok.ptr(), bad.ptr(), &mut out, null_mut(), e) }),
+        raw(|e| unsafe { ss_rename_session(h.ptr, ok.ptr(), bad.ptr(), null(), &mut out, null_mut(), e) }),
         INVALID_ARGUMENT
     );
-    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, bad.ptr(), &mut n, e) }), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| unsafe { ss_delete_session(h.ptr, bad.ptr(), null(), &mut n, e) }), INVALID_ARGUMENT);
     for (user, entity) in [(bad.ptr(), null()), (null(), bad.ptr())] {
         assert_eq!(
             raw(|e| unsafe { ss_get_all_session_ids(h.ptr, user, entity, &mut out, null_mut(), e) }),
@@ -618,7 +633,10 @@ fn impossible_lengths_are_rejected_without_reading() {
         );
         assert_eq!(raw(|e| unsafe { ss_query(h.ptr, p, len, &mut out, null_mut(), e) }), INVALID_ARGUMENT);
         assert_eq!(raw(|e| unsafe { ss_import(h.ptr, p, len, &mut n, e) }), INVALID_ARGUMENT);
-        assert_eq!(raw(|e| unsafe { ss_delete_sessions(h.ptr, p, len, &mut n, e) }), INVALID_ARGUMENT);
+        assert_eq!(
+            raw(|e| unsafe { ss_delete_sessions(h.ptr, p, len, null(), &mut n, e) }),
+            INVALID_ARGUMENT
+        );
         let mut store: *mut ss_store = null_mut();
         assert_eq!(raw(|e| unsafe { ss_store_open(p, len, &mut store, e) }), INVALID_ARGUMENT);
     }

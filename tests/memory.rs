@@ -74,7 +74,7 @@ fn hostile_inputs_cost_little_memory_beyond_themselves() {
         i += 1;
     }
     ids.push(']');
-    let (removed, extra) = peak_extra(|| store.delete_sessions(ids.as_bytes()));
+    let (removed, extra) = peak_extra(|| store.delete_sessions(ids.as_bytes(), None));
     assert_eq!(removed, Ok(1));
     assert!(extra < MB, "ss_delete_sessions with {} MB of ids allocated {extra} bytes", INPUT / MB);
     drop(ids);

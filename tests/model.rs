@@ -1,6 +1,6 @@
 //! Model-based tests: random sequences of every operation, valid and invalid, in all four modes and on
 //! several shared handles, run against the engine (each call through the Rust API or the C ABI) and
-//! against the reference model in tests/common/model.rs; any difference in a result, a status kind, an
+//! against the reference model in tests/common/model/; any difference in a result, a status kind, an
 //! error location or the state after a step fails the test, which then prints the whole sequence.
 //!
 //! Bounded by default (1000 cases of ~50 operations each, about a second in release);
@@ -94,12 +94,14 @@ fn generator_reaches_every_operation_and_outcome() {
         "upsert:InvalidSession",
         "upsert:Conflict",
         "upsert:TooLarge",
+        "upsert:PermissionDenied",
         "upsert_many:ok",
         "upsert_many:InvalidArgument",
         "upsert_many:InvalidJson",
         "upsert_many:InvalidSession",
         "upsert_many:Conflict",
         "upsert_many:TooLarge",
+        "upsert_many:PermissionDenied",
         "read:ok",
         "read:NotFound",
         "listing:ok",
@@ -141,7 +143,7 @@ fn the_model_orders_like_the_documentation() {
     ] {
         store.upsert(s.as_bytes()).unwrap();
     }
-    assert_eq!(store.delete_session("b"), 1);
+    assert_eq!(store.delete_session("b", None), 1);
     store.upsert(br#"{"session_id":"b","created_at":5}"#).unwrap();
     let ids = |text: String| -> Vec<String> {
         let v: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();

@@ -192,7 +192,7 @@ fn listings_keep_first_insertion_order_across_updates_and_other_types() {
     upsert(&agent, json!({"session_id": "c", "memory": "updated"}));
     assert_eq!(ids(&agent.get_all_session_ids(any())), ["c", "a", "b"]);
     assert_eq!(ids(&team.get_all_session_ids(any())), ["t"]);
-    agent.delete_session("c");
+    agent.delete_session("c", None);
     upsert(&agent, json!({"session_id": "c"}));
     assert_eq!(ids(&agent.get_all_session_ids(any())), ["a", "b", "c"], "re-inserted after delete goes last");
 }
@@ -275,21 +275,21 @@ fn query_filters_sorts_pages_and_counts() {
 fn rename_sets_the_name_and_touches_updated_at() {
     let store = open(SessionType::Agent);
     upsert(&store, json!({"session_id": "s", "created_at": 5, "updated_at": 5, "session_data": {"k": 1}}));
-    let v = parse(&store.rename_session("s", "New name").unwrap());
+    let v = parse(&store.rename_session("s", "New name", None).unwrap());
     assert_eq!(v["session_data"], json!({"k": 1, "session_name": "New name"}));
     assert_eq!(v["created_at"], 5);
     assert!(v["updated_at"].as_i64().unwrap() >= now() - 5);
     assert_eq!(query(&store, json!({"session_name": "new"})).0, ["s"]);
-    assert_eq!(store.rename_session("missing", "x").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(store.rename_session("missing", "x", None).unwrap_err().kind, ErrorKind::NotFound);
     let team = store.share(Some(SessionType::Team));
-    assert_eq!(team.rename_session("s", "x").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(team.rename_session("s", "x", None).unwrap_err().kind, ErrorKind::NotFound);
 }
 
 #[test]
 fn rename_respects_max_session_bytes() {
     let store = Store::open(Config { max_session_bytes: 100, ..Config::default() });
     let stored = store.upsert(br#"{"session_id":"s"}"#).unwrap();
-    let err = store.rename_session("s", &"n".repeat(200)).unwrap_err();
+    let err = store.rename_session("s", &"n".repeat(200), None).unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooLarge);
     assert_eq!(store.read("s", None).unwrap(), stored, "a refused rename changes nothing");
 }
@@ -302,12 +302,12 @@ fn deletes_count_what_they_removed_and_spare_other_types() {
         upsert(&agent, json!({"session_id": id, "user_id": "u"}));
     }
     upsert(&team, json!({"session_id": "t1"}));
-    assert_eq!(agent.delete_session("a1"), 1);
-    assert_eq!(agent.delete_session("a1"), 0, "an absent id is not an error");
-    assert_eq!(agent.delete_session("t1"), 0, "a team session is not deleted through an agent handle");
-    assert_eq!(agent.delete_sessions(br#"["a2","t1","nope"]"#).unwrap(), 1);
-    assert_eq!(agent.delete_sessions(br#"[1]"#).unwrap_err().kind, ErrorKind::InvalidArgument);
-    assert_eq!(agent.delete_sessions(br#"["#).unwrap_err().kind, ErrorKind::InvalidJson);
+    assert_eq!(agent.delete_session("a1", None), 1);
+    assert_eq!(agent.delete_session("a1", None), 0, "an absent id is not an error");
+    assert_eq!(agent.delete_session("t1", None), 0, "a team session is not deleted through an agent handle");
+    assert_eq!(agent.delete_sessions(br#"["a2","t1","nope"]"#, None).unwrap(), 1);
+    assert_eq!(agent.delete_sessions(br#"[1]"#, None).unwrap_err().kind, ErrorKind::InvalidArgument);
+    assert_eq!(agent.delete_sessions(br#"["#, None).unwrap_err().kind, ErrorKind::InvalidJson);
     assert_eq!(agent.drop_sessions(), 1);
     assert_eq!(agent.stats().by_type, [0, 1, 0, 0]);
     assert!(team.read("t1", None).is_ok());
@@ -391,10 +391,12 @@ fn import_fills_the_type_from_the_handle_and_is_atomic() {
 fn indexes_stay_consistent_through_moves_between_users_entities_and_times() {
     let store = open(SessionType::Agent);
     for i in 0..200 {
-        let s = json!({"session_id": format!("s{}", i % 50), "user_id": format!("u{}", i % 7), "agent_id": format!("a{}", i % 3), "created_at": i % 11});
-        upsert(&store, s);
+        let id = format!("s{}", i % 50);
+        let s = json!({"session_id": id, "user_id": format!("u{}", i % 7), "agent_id": format!("a{}", i % 3), "created_at": i % 11});
+        // Moving a session to another user takes an import (an upsert may not).
+        store.import(json!({ id: s }).to_string().as_bytes()).unwrap();
         if i % 13 == 0 {
-            store.delete_session(&format!("s{}", i % 17));
+            store.delete_session(&format!("s{}", i % 17), None);
         }
         store.check_invariants().unwrap();
     }
@@ -439,4 +441,141 @@ fn the_stored_json_is_the_input_with_type_and_timestamps_spliced_in() {
     assert_eq!(store.read("s", None).unwrap(), stored);
     assert_eq!(store.get_all_session_ids(any()), r#"["\u0073"]"#, "ids are listed as spelled");
     assert_eq!(ids(&store.get_all_session_ids(any())), ["s"]);
+}
+
+// Issue 13: ownership, Agno 2 queries, projections, Python-written dictionaries.
+
+#[test]
+fn a_session_belongs_to_its_user() {
+    let store = open(SessionType::Agent);
+    upsert(&store, json!({"session_id": "s", "user_id": "alice", "n": 1}));
+    let before = store.export();
+    for other in [
+        json!({"session_id": "s", "user_id": "bob"}),
+        json!({"session_id": "s", "user_id": null}),
+        json!({"session_id": "s"}),
+    ] {
+        assert_eq!(kind_of_upsert(&store, &other.to_string()), ErrorKind::PermissionDenied, "{other}");
+    }
+    // A batch is refused whole, naming the element; an earlier element's new owner counts.
+    let err = store
+        .upsert_many(br#"[{"session_id":"t","user_id":"x"},{"session_id":"t","user_id":"y"}]"#)
+        .unwrap_err();
+    assert_eq!((err.kind, err.message.starts_with("sessions[1]")), (ErrorKind::PermissionDenied, true));
+    assert!(!err.message.contains("alice"), "the owner is not revealed: {}", err.message);
+    assert_eq!(store.export(), before);
+    // The owner may write; an unowned session may be claimed; import replaces whatever the owner.
+    upsert(&store, json!({"session_id": "s", "user_id": "alice", "n": 2}));
+    upsert(&store, json!({"session_id": "free"}));
+    upsert(&store, json!({"session_id": "free", "user_id": "bob"}));
+    assert_eq!(store.import(br#"{"s":{"session_id":"s","user_id":"mallory"}}"#), Ok(1));
+    assert_eq!(parse(&store.read("s", None).unwrap())["user_id"], "mallory");
+}
+
+#[test]
+fn rename_and_delete_can_be_scoped_to_a_user() {
+    let store = open(SessionType::Agent);
+    upsert(&store, json!({"session_id": "a", "user_id": "alice"}));
+    upsert(&store, json!({"session_id": "b", "user_id": "bob"}));
+    assert_eq!(store.rename_session("a", "x", Some("bob")).unwrap_err().kind, ErrorKind::NotFound);
+    assert!(store.rename_session("a", "mine", Some("alice")).is_ok());
+    assert!(store.rename_session("b", "any user", Some("")).is_ok(), "an empty user is no filter");
+    assert_eq!(store.delete_session("a", Some("bob")), 0);
+    assert_eq!(store.delete_sessions(br#"["a","b"]"#, Some("bob")), Ok(1));
+    assert_eq!(store.delete_session("a", Some("alice")), 1);
+}
+
+#[test]
+fn a_query_may_select_any_type_or_several() {
+    let agent = open(SessionType::Agent);
+    let team = agent.share(Some(SessionType::Team));
+    let workflow = agent.share(Some(SessionType::WorkflowV2));
+    upsert(&agent, json!({"session_id": "a", "created_at": 1}));
+    upsert(&team, json!({"session_id": "t", "created_at": 3}));
+    upsert(&workflow, json!({"session_id": "w", "created_at": 2}));
+    assert_eq!(query(&agent, json!({"session_type": "any"})), (vec!["t".into(), "w".into(), "a".into()], 3));
+    assert_eq!(
+        query(&agent, json!({"session_type": ["team", "agent"], "sort_order": "asc"})),
+        (vec!["a".into(), "t".into()], 2)
+    );
+    assert_eq!(query(&team, json!({"session_type": "workflow_v2"})), (vec!["w".into()], 1));
+    assert_eq!(query(&team, json!({})), (vec!["t".into()], 1));
+    for bad in [
+        json!({"session_type": []}),
+        json!({"session_type": "robot"}),
+        json!({"session_type": 1}),
+        json!({"session_type": ["any", 1]}),
+    ] {
+        assert_eq!(
+            agent.query_json(Some(bad.to_string().as_bytes())).unwrap_err().kind,
+            ErrorKind::InvalidArgument,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn name_search_folds_case_as_python_casefold() {
+    let store = open(SessionType::Agent);
+    for (id, name) in [("greek", "ΟΔΟΣ"), ("lower", "οδος"), ("street", "Straße")] {
+        upsert(&store, json!({"session_id": id, "session_data": {"session_name": name}}));
+    }
+    let found = |needle: &str| {
+        let mut ids = query(&store, json!({"session_name": needle})).0;
+        ids.sort();
+        ids
+    };
+    assert_eq!(found("οδος"), ["greek", "lower"]);
+    assert_eq!(found("ΟΔΟΣ"), ["greek", "lower"]);
+    assert_eq!(found("STRASSE"), ["street"]);
+    assert_eq!(found("ss"), ["street"]);
+}
+
+#[test]
+fn a_metadata_projection_leaves_the_transcript_out() {
+    let store = open(SessionType::Team);
+    upsert(
+        &store,
+        json!({"session_id": "t", "user_id": "u\"1", "team_id": "e", "created_at": 5,
+               "memory": {"runs": ["long"]}, "session_data": {"session_name": "N", "k": 1}}),
+    );
+    upsert(&store, json!({"session_id": "bare"}));
+    let page = parse(&store.query_json(Some(br#"{"fields":"metadata","sort_order":"asc"}"#)).unwrap());
+    let t = &page["sessions"][0];
+    let updated = t["updated_at"].as_i64().unwrap();
+    assert_eq!(
+        t,
+        &json!({"session_id": "t", "session_type": "team", "user_id": "u\"1", "team_id": "e",
+                "created_at": 5, "updated_at": updated, "session_data": {"session_name": "N"}})
+    );
+    assert_eq!(page["sessions"][1]["user_id"], Value::Null);
+    assert!(page["sessions"][1].get("session_data").is_none());
+    let listed = parse(&store.query_json(Some(br#"{"fields":["memory","session_id","nope"]}"#)).unwrap());
+    assert_eq!(listed["sessions"][1], json!({"session_id": "t", "memory": {"runs": ["long"]}}));
+    let too_many = json!({"fields": (0..65).map(|i| format!("f{i}")).collect::<Vec<_>>()});
+    assert_eq!(
+        store.query_json(Some(too_many.to_string().as_bytes())).unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn python_non_finite_numbers_load_as_null_when_the_store_is_told_to() {
+    let dict = br#"{"s":{"session_id":"s","memory":{"metrics":{"t":NaN,"u":[Infinity,-Infinity]}},"note":"NaN stays"}}"#;
+    let strict = open(SessionType::Agent);
+    let err = strict.import(dict).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidJson);
+    assert!(
+        err.message.contains("NaN (at byte") && err.message.contains("non_finite_numbers"),
+        "{}",
+        err.message
+    );
+    let lenient = Store::open_json(Some(br#"{"non_finite_numbers":"null"}"#)).unwrap();
+    assert_eq!(lenient.import(dict), Ok(1));
+    let s = parse(&lenient.read("s", None).unwrap());
+    assert_eq!(s["memory"], json!({"metrics": {"t": null, "u": [null, null]}}));
+    assert_eq!(s["note"], "NaN stays");
+    assert!(lenient.upsert(br#"{"session_id":"n","x":NaN}"#).is_ok());
+    assert!(lenient.upsert_many(br#"[{"session_id":"m","x":-Infinity}]"#).is_ok());
+    assert!(Store::open_json(Some(br#"{"non_finite_numbers":"zero"}"#)).is_err());
 }

@@ -98,12 +98,26 @@ pub unsafe extern "C" fn ss_get_recent_sessions(
     }
 }
 
-/// Lists this handle's sessions by a JSON query (`query_len` bytes; NULL means `{}`) with optional keys:
-/// "user_id", "entity_id" (strings); "session_name" (case-insensitive substring of
-/// session_data.session_name; unnamed sessions never match); "created_after", "created_before",
-/// "updated_after", "updated_before" (inclusive unix seconds); "sort_by": "created_at" (default),
-/// "updated_at" or "session_id"; "sort_order": "desc" (default) or "asc"; "limit" (page size, default
-/// all) and "offset" (default 0). Null values mean the default. Unknown keys are rejected.
+/// Lists sessions by a JSON query (`query_len` bytes; NULL means `{}`) with optional keys:
+///  - "session_type": "agent", "team", "workflow", "workflow_v2", "any", or a non-empty list of types
+///    (default: this handle's mode), as Agno 2's `get_sessions(session_type=...)`;
+///  - "user_id", "entity_id" (strings; entity_id is matched against the entity field of each session's
+///    type). An empty string, like null, means no filter: Agno 2 would match only sessions whose field
+///    is "", but an empty id names no one, and the C listings treat "" as no filter too;
+///  - "session_name": a substring of session_data.session_name, compared after full Unicode case
+///    folding of both (Python's str.casefold: "ΟΔΟΣ" and "οδος" match, "ß" matches "ss"); unnamed
+///    sessions never match;
+///  - "created_after", "created_before", "updated_after", "updated_before" (inclusive unix seconds);
+///  - "sort_by": "created_at" (default), "updated_at" or "session_id"; "sort_order": "desc" (default) or
+///    "asc"; ties go by first insertion;
+///  - "limit" (page size, default all) and "offset" (default 0);
+///  - "fields": "all" (default: each stored session), "metadata" (for list views: "session_id",
+///    "session_type", "user_id", the type's entity field, "created_at", "updated_at" and, when the
+///    session has a name, "session_data":{"session_name":...}; built without reading the session, so
+///    its cost does not grow with the transcript), or a list of at most 64 top-level field names (each
+///    session is scanned; absent fields are left out).
+///
+/// Null values mean the default. Unknown keys are rejected.
 ///
 /// Writes `{"sessions":[...],"total":N}` to `*out_json`, where "total" counts every match before paging.
 /// `*out_json` is owned by the caller: free it with ss_string_free().

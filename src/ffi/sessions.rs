@@ -16,7 +16,12 @@ use std::ffi::{c_char, c_void};
 /// The stored JSON is the input as sent (spacing and escapes included, surrounding whitespace dropped)
 /// with "session_type" set to this handle's mode, "updated_at" set to now, and "created_at" taken from
 /// the input, else kept from the stored session, else set to now: each replaced where it stands or,
-/// when absent, appended at the end of the object.
+/// when absent, appended at the end of the object. A "created_at" of 0 is a time like any other and is
+/// kept (Agno 1 would stamp it with now).
+///
+/// A session belongs to its user: an upsert may replace a stored session only when the stored
+/// "user_id" is null or absent, or equal to the input's. Another "user_id" (null or absent included)
+/// is refused with SS_STATUS_PERMISSION_DENIED. ss_import(), an administrative load, is not bound by it.
 ///
 /// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free(). Pass NULL
 /// for `out_json` to skip producing it.
@@ -24,7 +29,8 @@ use std::ffi::{c_char, c_void};
 /// Returns SS_STATUS_OK; SS_STATUS_INVALID_ARGUMENT (store or session_json NULL);
 /// SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
 /// handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
-/// (over max_session_bytes); SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
+/// (over max_session_bytes); SS_STATUS_PERMISSION_DENIED (the session belongs to another user);
+/// SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -157,6 +163,9 @@ pub unsafe extern "C" fn ss_read_with(
 /// (creating "session_data" when it is null or absent), sets "updated_at" to now, and writes the stored
 /// JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).
 ///
+/// `user_id` may be NULL or empty: then any session of this handle's type is renamed. Given, only a
+/// session of that user is (Agno 2's `rename_session(user_id=...)`); another user's is NOT_FOUND.
+///
 /// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
 /// session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
 /// max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
@@ -169,6 +178,7 @@ pub unsafe extern "C" fn ss_rename_session(
     store: *mut ss_store,
     session_id: *const c_char,
     session_name: *const c_char,
+    user_id: *const c_char,
     out_json: *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut c_char,
@@ -179,13 +189,15 @@ pub unsafe extern "C" fn ss_rename_session(
             let store = ptr::store(store)?;
             let id = ptr::c_str(session_id, "session_id")?;
             let name = ptr::c_str(session_name, "session_name")?;
-            store.rename_session_with(id, name, |json| ptr::write_json(out_json, out_len, json))
+            let user = ptr::opt_c_str(user_id, "user_id")?;
+            store.rename_session_with(id, name, user, |json| ptr::write_json(out_json, out_len, json))
         })
     }
 }
 
-/// Deletes the session `session_id` if it has this handle's type, and writes how many sessions were
-/// removed (0 or 1) to `*out_removed`. An absent id is not an error.
+/// Deletes the session `session_id` if it has this handle's type and, when `user_id` is neither NULL
+/// nor empty, belongs to that user; writes how many sessions were removed (0 or 1) to `*out_removed`.
+/// An absent id, or another user's session, is not an error: nothing is removed.
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
 /// SS_STATUS_INTERNAL. Thread-safe and atomic.
@@ -197,6 +209,7 @@ pub unsafe extern "C" fn ss_rename_session(
 pub unsafe extern "C" fn ss_delete_session(
     store: *mut ss_store,
     session_id: *const c_char,
+    user_id: *const c_char,
     out_removed: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
@@ -204,7 +217,8 @@ pub unsafe extern "C" fn ss_delete_session(
     unsafe {
         guard(out_error, || {
             let store = ptr::store(store)?;
-            let removed = store.delete_session(ptr::c_str(session_id, "session_id")?);
+            let id = ptr::c_str(session_id, "session_id")?;
+            let removed = store.delete_session(id, ptr::opt_c_str(user_id, "user_id")?);
             ptr::write(out_removed, removed);
             Ok(())
         })
@@ -212,7 +226,8 @@ pub unsafe extern "C" fn ss_delete_session(
 }
 
 /// Deletes the sessions named by a JSON array of id strings (`session_ids_len` bytes) that have this
-/// handle's type, and writes how many were removed to `*out_removed`. Absent ids are not errors.
+/// handle's type and, when `user_id` is neither NULL nor empty, belong to that user; writes how many
+/// were removed to `*out_removed`. Absent ids and other users' sessions are not errors.
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an array of strings),
 /// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe and atomic.
@@ -225,6 +240,7 @@ pub unsafe extern "C" fn ss_delete_sessions(
     store: *mut ss_store,
     session_ids_json: *const c_char,
     session_ids_len: usize,
+    user_id: *const c_char,
     out_removed: *mut usize,
     out_error: *mut *mut c_char,
 ) -> ss_status {
@@ -233,7 +249,8 @@ pub unsafe extern "C" fn ss_delete_sessions(
         guard(out_error, || {
             let store = ptr::store(store)?;
             let ids = ptr::bytes(session_ids_json, session_ids_len, "session_ids_json")?;
-            ptr::write(out_removed, store.delete_sessions(ids)?);
+            let user = ptr::opt_c_str(user_id, "user_id")?;
+            ptr::write(out_removed, store.delete_sessions(ids, user)?);
             Ok(())
         })
     }

@@ -30,6 +30,9 @@ pub enum ss_status {
     TooLarge = 6,
     /// A bug in the library was caught at the boundary (a Rust panic); the store is still usable.
     Internal = 7,
+    /// The session belongs to another user: its stored "user_id" is set and differs from the one given,
+    /// so the write is refused and nothing is changed.
+    PermissionDenied = 8,
 }
 
 impl From<ErrorKind> for ss_status {
@@ -41,13 +44,14 @@ impl From<ErrorKind> for ss_status {
             ErrorKind::InvalidSession => ss_status::InvalidSession,
             ErrorKind::Conflict => ss_status::Conflict,
             ErrorKind::TooLarge => ss_status::TooLarge,
+            ErrorKind::PermissionDenied => ss_status::PermissionDenied,
         }
     }
 }
 
 /// Every status, in number order: what ss_status_str() (and through it the bindings' tables) go by.
 /// A new status goes at the end of the enum and of this list.
-const ALL: [ss_status; 8] = [
+const ALL: [ss_status; 9] = [
     ss_status::Ok,
     ss_status::NotFound,
     ss_status::InvalidArgument,
@@ -56,6 +60,7 @@ const ALL: [ss_status; 8] = [
     ss_status::Conflict,
     ss_status::TooLarge,
     ss_status::Internal,
+    ss_status::PermissionDenied,
 ];
 
 impl ss_status {
@@ -69,6 +74,7 @@ impl ss_status {
             ss_status::Conflict => c"conflict",
             ss_status::TooLarge => c"too large",
             ss_status::Internal => c"internal error",
+            ss_status::PermissionDenied => c"permission denied",
         }
     }
 }
@@ -112,6 +118,7 @@ mod tests {
             ErrorKind::InvalidSession,
             ErrorKind::Conflict,
             ErrorKind::TooLarge,
+            ErrorKind::PermissionDenied,
         ];
         assert!(kinds.into_iter().all(|k| ALL.contains(&ss_status::from(k))));
         assert!(SS_BINDING_STATUS_CLOSED as usize >= ALL.len());

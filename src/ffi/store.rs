@@ -39,7 +39,11 @@ impl ss_store {
 ///    "created_at" and "updated_at" members, which the store sets (default 33554432, i.e. 32 MiB;
 ///    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it). A session
 ///    so counted has the same size as sent, as stored and as exported, so an export always imports
-///    again into a store with the same limit.
+///    again into a store with the same limit;
+///  - "non_finite_numbers": "reject" (default) or "null". NaN, Infinity and -Infinity are not JSON, but
+///    Python's json.dumps writes them (Agno's float metrics carry them). With "null", each of these
+///    words outside a string in a session, batch or import is stored as null (and so exported as null);
+///    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key.
 ///
 /// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
 ///

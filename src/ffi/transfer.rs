@@ -37,10 +37,12 @@ pub unsafe extern "C" fn ss_export(
 
 /// Merges an export (`data_len` bytes: a JSON object mapping each session_id to its session) into the
 /// store, replacing sessions with the same ids, and writes the number of records to `*out_count`.
-/// Timestamps are kept as given (a missing "created_at" or "updated_at" is filled as ss_upsert() would).
-/// A record's "session_type" says its type; records without one take this handle's mode. Each key must
-/// equal its record's "session_id". All or nothing: on any error nothing is stored and the message names
-/// the record ("import[\"id\"]: ...").
+/// Timestamps are kept as given. A missing "updated_at" is now; a missing "created_at" is kept from the
+/// session the record replaces, else taken from the record's "updated_at", else now. A record's
+/// "session_type" says its type; records without one take this handle's mode. Each key must equal its
+/// record's "session_id". All or nothing: on any error nothing is stored and the message names the
+/// record ("import[\"id\"]: ..."). An import is an administrative load: it replaces stored sessions
+/// whatever their "user_id" (ss_upsert()'s ownership rule does not apply).
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
 /// SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or

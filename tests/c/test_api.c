@@ -70,11 +70,13 @@ static void test_version_and_status_text(void) {
     CHECK(strcmp(ss_status_str(SS_STATUS_CONFLICT), "conflict") == 0);
     CHECK(strcmp(ss_status_str(SS_STATUS_TOO_LARGE), "too large") == 0);
     CHECK(strcmp(ss_status_str(SS_STATUS_INTERNAL), "internal error") == 0);
+    CHECK(strcmp(ss_status_str(SS_STATUS_PERMISSION_DENIED), "permission denied") == 0);
+    CHECK(strcmp(ss_status_str(SS_BINDING_STATUS_CLOSED), "closed") == 0);
     CHECK(strcmp(ss_status_str(12345), "unknown status") == 0);
     /* Stable numbers: bindings hard-code them. */
     CHECK(SS_STATUS_OK == 0 && SS_STATUS_NOT_FOUND == 1 && SS_STATUS_INVALID_ARGUMENT == 2 &&
           SS_STATUS_INVALID_JSON == 3 && SS_STATUS_INVALID_SESSION == 4 && SS_STATUS_CONFLICT == 5 &&
-          SS_STATUS_TOO_LARGE == 6 && SS_STATUS_INTERNAL == 7);
+          SS_STATUS_TOO_LARGE == 6 && SS_STATUS_INTERNAL == 7 && SS_STATUS_PERMISSION_DENIED == 8);
 }
 
 static void test_open_share_close(void) {
@@ -223,7 +225,7 @@ static void test_upsert_and_read(void) {
     CHECK(contains(json, "\"note\":\"a\\u0000b\"") && len == strlen(json));
     ss_string_free(json);
     size_t removed = 0;
-    EXPECT(SS_STATUS_OK, ss_delete_session(store, "z", &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_session(store, "z", NULL, &removed, out_error));
 
     /* Payload length is honoured: the bytes after it are never read. */
     const char padded[] = "{\"session_id\":\"p\"}GARBAGE";
@@ -383,33 +385,33 @@ static void test_rename_delete_drop_stats(void) {
     EXPECT(SS_STATUS_OK, upsert(team, "{\"session_id\":\"t1\"}", out_error));
 
     char *json = NULL;
-    EXPECT(SS_STATUS_OK, ss_rename_session(agent, "a1", "My \"trip\"", &json, NULL, out_error));
+    EXPECT(SS_STATUS_OK, ss_rename_session(agent, "a1", "My \"trip\"", NULL, &json, NULL, out_error));
     CHECK(contains(json, "\"session_data\":{\"k\":1,\"session_name\":\"My \\\"trip\\\"\"}"));
     ss_string_free(json);
-    EXPECT(SS_STATUS_NOT_FOUND, ss_rename_session(agent, "t1", "x", &json, NULL, out_error));
-    EXPECT(SS_STATUS_NOT_FOUND, ss_rename_session(agent, "zz", "x", &json, NULL, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(NULL, "a1", "x", &json, NULL, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(agent, NULL, "x", &json, NULL, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(agent, "a1", NULL, &json, NULL, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(agent, "a1", "\xff", &json, NULL, out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_rename_session(agent, "t1", "x", NULL, &json, NULL, out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_rename_session(agent, "zz", "x", NULL, &json, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(NULL, "a1", "x", NULL, &json, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(agent, NULL, "x", NULL, &json, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(agent, "a1", NULL, NULL, &json, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session(agent, "a1", "\xff", NULL, &json, NULL, out_error));
 
     size_t removed = 99;
-    EXPECT(SS_STATUS_OK, ss_delete_session(agent, "a2", &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_session(agent, "a2", NULL, &removed, out_error));
     CHECK(removed == 1);
-    EXPECT(SS_STATUS_OK, ss_delete_session(agent, "a2", &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_session(agent, "a2", NULL, &removed, out_error));
     CHECK(removed == 0);
-    EXPECT(SS_STATUS_OK, ss_delete_session(agent, "t1", &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_session(agent, "t1", NULL, &removed, out_error));
     CHECK(removed == 0);
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_session(NULL, "a1", &removed, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_session(agent, NULL, &removed, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_session(NULL, "a1", NULL, &removed, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_session(agent, NULL, NULL, &removed, out_error));
 
     const char *ids = "[\"a3\",\"t1\",\"missing\"]";
-    EXPECT(SS_STATUS_OK, ss_delete_sessions(agent, ids, strlen(ids), &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_sessions(agent, ids, strlen(ids), NULL, &removed, out_error));
     CHECK(removed == 1);
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_sessions(agent, "[1]", 3, &removed, out_error));
-    EXPECT(SS_STATUS_INVALID_JSON, ss_delete_sessions(agent, "[", 1, &removed, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_sessions(NULL, ids, strlen(ids), &removed, out_error));
-    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_sessions(agent, NULL, 0, &removed, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_sessions(agent, "[1]", 3, NULL, &removed, out_error));
+    EXPECT(SS_STATUS_INVALID_JSON, ss_delete_sessions(agent, "[", 1, NULL, &removed, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_sessions(NULL, ids, strlen(ids), NULL, &removed, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_sessions(agent, NULL, 0, NULL, &removed, out_error));
 
     EXPECT(SS_STATUS_OK, ss_stats(team, &json, NULL, out_error));
     CHECK(contains(json, "\"mode\":\"team\"") && contains(json, "\"sessions\":2") &&
@@ -423,6 +425,40 @@ static void test_rename_delete_drop_stats(void) {
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_drop(NULL, &removed, out_error));
     ss_store_close(team);
     ss_store_close(agent);
+}
+
+/* A session belongs to its user: upserts may not take it over; rename and delete can be scoped. */
+static void test_ownership(void) {
+    ss_store *store = open_store(NULL);
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"s\",\"user_id\":\"alice\",\"n\":1}", out_error));
+    EXPECT(SS_STATUS_PERMISSION_DENIED, upsert(store, "{\"session_id\":\"s\",\"user_id\":\"bob\"}", out_error));
+    EXPECT(SS_STATUS_PERMISSION_DENIED, upsert(store, "{\"session_id\":\"s\",\"user_id\":null}", out_error));
+    EXPECT(SS_STATUS_PERMISSION_DENIED, upsert(store, "{\"session_id\":\"s\"}", out_error));
+    const char *batch = "[{\"session_id\":\"new\"},{\"session_id\":\"s\",\"user_id\":\"bob\"}]";
+    char *error = NULL;
+    CHECK(ss_upsert_many(store, batch, strlen(batch), NULL, NULL, &error) == SS_STATUS_PERMISSION_DENIED);
+    CHECK(error != NULL && strncmp(error, "sessions[1]", 11) == 0 && !contains(error, "alice"));
+    ss_string_free(error);
+    char *json = NULL;
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read(store, "new", NULL, &json, NULL, out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"s\",\"user_id\":\"alice\",\"n\":2}", out_error));
+    /* An unowned session may be claimed. */
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"free\"}", out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"free\",\"user_id\":\"bob\"}", out_error));
+
+    EXPECT(SS_STATUS_NOT_FOUND, ss_rename_session(store, "s", "x", "bob", &json, NULL, out_error));
+    EXPECT(SS_STATUS_OK, ss_rename_session(store, "s", "mine", "alice", &json, NULL, out_error));
+    CHECK(contains(json, "\"session_name\":\"mine\""));
+    ss_string_free(json);
+    size_t removed = 99;
+    EXPECT(SS_STATUS_OK, ss_delete_session(store, "s", "bob", &removed, out_error));
+    CHECK(removed == 0);
+    const char *ids = "[\"s\",\"free\"]";
+    EXPECT(SS_STATUS_OK, ss_delete_sessions(store, ids, strlen(ids), "bob", &removed, out_error));
+    CHECK(removed == 1);
+    EXPECT(SS_STATUS_OK, ss_delete_session(store, "s", "alice", &removed, out_error));
+    CHECK(removed == 1);
+    ss_store_close(store);
 }
 
 static void test_export_import(void) {
@@ -522,6 +558,7 @@ int main(void) {
     test_modes_and_conflicts();
     test_listings();
     test_rename_delete_drop_stats();
+    test_ownership();
     test_export_import();
     test_threads();
     printf("c-api: %d passed, %d failed\n", passed, failed);

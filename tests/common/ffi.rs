@@ -20,6 +20,7 @@ pub enum Kind {
     Conflict,
     TooLarge,
     Internal,
+    PermissionDenied,
 }
 
 impl From<ErrorKind> for Kind {
@@ -31,12 +32,13 @@ impl From<ErrorKind> for Kind {
             ErrorKind::InvalidSession => Kind::InvalidSession,
             ErrorKind::Conflict => Kind::Conflict,
             ErrorKind::TooLarge => Kind::TooLarge,
+            ErrorKind::PermissionDenied => Kind::PermissionDenied,
         }
     }
 }
 
 /// Each failure status with its kind; the numbers are the library's (`ss_status`).
-const KINDS: [(ss_status, Kind); 7] = [
+const KINDS: [(ss_status, Kind); 8] = [
     (ss_status::NotFound, Kind::NotFound),
     (ss_status::InvalidArgument, Kind::InvalidArgument),
     (ss_status::InvalidJson, Kind::InvalidJson),
@@ -44,6 +46,7 @@ const KINDS: [(ss_status, Kind); 7] = [
     (ss_status::Conflict, Kind::Conflict),
     (ss_status::TooLarge, Kind::TooLarge),
     (ss_status::Internal, Kind::Internal),
+    (ss_status::PermissionDenied, Kind::PermissionDenied),
 ];
 
 impl Kind {
@@ -246,18 +249,35 @@ impl Handle {
     }
 
     pub fn rename(&self, id: &str, name: &str) -> Outcome<String> {
-        let (id, name) = (CArg::new(Some(id)), CArg::new(Some(name)));
-        call_json(|o, l, e| unsafe { ffi::ss_rename_session(self.ptr, id.ptr(), name.ptr(), o, l, e) })
+        self.rename_as(id, name, None)
+    }
+
+    /// Renames only a session of `user` (any session when `None`).
+    pub fn rename_as(&self, id: &str, name: &str, user: Option<&str>) -> Outcome<String> {
+        let (id, name, user) = (CArg::new(Some(id)), CArg::new(Some(name)), CArg::new(user));
+        call_json(|o, l, e| unsafe {
+            ffi::ss_rename_session(self.ptr, id.ptr(), name.ptr(), user.ptr(), o, l, e)
+        })
     }
 
     pub fn delete(&self, id: &str) -> Outcome<usize> {
-        let id = CArg::new(Some(id));
-        call_count(|c, e| unsafe { ffi::ss_delete_session(self.ptr, id.ptr(), c, e) })
+        self.delete_as(id, None)
+    }
+
+    /// Deletes only a session of `user` (any session when `None`).
+    pub fn delete_as(&self, id: &str, user: Option<&str>) -> Outcome<usize> {
+        let (id, user) = (CArg::new(Some(id)), CArg::new(user));
+        call_count(|c, e| unsafe { ffi::ss_delete_session(self.ptr, id.ptr(), user.ptr(), c, e) })
     }
 
     pub fn delete_many(&self, data: &[u8]) -> Outcome<usize> {
+        self.delete_many_as(data, None)
+    }
+
+    pub fn delete_many_as(&self, data: &[u8], user: Option<&str>) -> Outcome<usize> {
+        let user = CArg::new(user);
         call_count(|c, e| unsafe {
-            ffi::ss_delete_sessions(self.ptr, data.as_ptr().cast(), data.len(), c, e)
+            ffi::ss_delete_sessions(self.ptr, data.as_ptr().cast(), data.len(), user.ptr(), c, e)
         })
     }
 

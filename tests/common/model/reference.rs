@@ -1,0 +1,737 @@
+//! The model.
+
+use super::super::ffi::Kind;
+use super::docs::{key_json, render_object, Batch, Doc, IdsDoc, ImportDoc, OuterFault, Top, V};
+use super::{ENTITY_OF_MODE, MODES};
+
+/// A stored field: raw JSON text, or (session_data) an object whose fields the model keeps apart so that
+/// a rename can set one of them.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Field {
+    Raw(String),
+    Obj(Vec<(String, String)>, String),
+}
+
+impl Field {
+    fn text(&self) -> &str {
+        match self {
+            Field::Raw(s) | Field::Obj(_, s) => s,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Rec {
+    id: String,
+    ty: usize,
+    user: Option<String>,
+    entity: Option<String>,
+    name: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    fields: Vec<(String, Field)>,
+    /// The store keeps a session as it was sent, whitespace included, with session_type and the
+    /// timestamps replaced in place or appended: the first `sent` fields were sent, spaced as `ws` says.
+    sent: usize,
+    ws: bool,
+}
+
+impl Rec {
+    fn text(&self) -> String {
+        let (open, colon, comma, _) = if self.ws { ("{ ", " : ", " , ", " }") } else { ("{", ":", ",", "}") };
+        let sent: Vec<String> = self.fields[..self.sent]
+            .iter()
+            .map(|(k, f)| format!("{}{colon}{}", key_json(k), f.text()))
+            .collect();
+        let mut text = format!("{open}{}{}", sent.join(comma), if self.ws { " " } else { "" });
+        for (k, f) in &self.fields[self.sent..] {
+            text.push_str(&format!(",{}:{}", key_json(k), f.text()));
+        }
+        text.push('}');
+        text
+    }
+
+    /// The id as it is spelled in the session, which is how listings and exports give it.
+    /// What a "metadata" projection gives (the header's list).
+    fn metadata(&self) -> String {
+        let json = |s: &Option<String>| s.as_deref().map_or("null".to_owned(), key_json);
+        let entity_field = ["agent_id", "team_id", "workflow_id", "workflow_id"][self.ty];
+        let mut text = format!(
+            "{{\"session_id\":{},\"session_type\":\"{}\",\"user_id\":{},\"{entity_field}\":{},\"created_at\":{},\"updated_at\":{}",
+            self.quoted_id(),
+            MODES[self.ty],
+            json(&self.user),
+            json(&self.entity),
+            self.created_at,
+            self.updated_at
+        );
+        if self.name.is_some() {
+            let Some((_, Field::Obj(inner, _))) = self.fields.iter().find(|(k, _)| k == "session_data")
+            else {
+                unreachable!("a named session has a session_data object")
+            };
+            let name = &inner.iter().find(|(k, _)| k == "session_name").expect("named").1;
+            text.push_str(&format!(",\"session_data\":{{\"session_name\":{name}}}"));
+        }
+        text.push('}');
+        text
+    }
+
+    fn quoted_id(&self) -> &str {
+        self.fields.iter().find(|(k, _)| k == "session_id").expect("a stored session has an id").1.text()
+    }
+}
+
+fn set_field(fields: &mut Vec<(String, Field)>, key: &str, value: Field) {
+    match fields.iter_mut().find(|(k, _)| k == key) {
+        Some((_, f)) => *f = value,
+        None => fields.push((key.to_owned(), value)),
+    }
+}
+
+/// What a valid session document says.
+#[derive(Clone, Debug)]
+struct Parsed {
+    id: String,
+    session_type: Option<usize>,
+    user: Option<String>,
+    entities: [Option<String>; 3],
+    created_at: Option<i64>,
+    updated_at: Option<i64>,
+    name: Option<String>,
+    fields: Vec<(String, Field)>,
+    ws: bool,
+}
+
+/// An expected failure: its kind and, for batches, the prefix its message must start with.
+pub type Expected<T> = Result<T, (Kind, Option<String>)>;
+
+fn fail<T>(kind: Kind) -> Expected<T> {
+    Err((kind, None))
+}
+
+fn has_duplicate_keys(fields: &[(String, V)]) -> bool {
+    fields.iter().enumerate().any(|(i, (k, _))| fields[..i].iter().any(|(k2, _)| k2 == k))
+}
+
+fn opt_string(v: &V) -> Result<Option<String>, Kind> {
+    match v {
+        V::Null => Ok(None),
+        V::Str(s, _) => Ok(Some(s.clone())),
+        _ => Err(Kind::InvalidSession),
+    }
+}
+
+/// The session schema of the header: a JSON object with a non-empty string "session_id"; "user_id",
+/// "agent_id", "team_id", "workflow_id" string or null; "created_at", "updated_at" integer or null;
+/// "session_data" object or null with "session_name" string or null; "session_type" a mode or null.
+/// Not JSON (syntax, UTF-8, depth, duplicate keys): InvalidJson. Schema: InvalidSession.
+/// What `max_session_bytes` counts (the header's definition): the session's bytes less, for each of
+/// session_type, created_at and updated_at that it carries, `,"key":value`.
+pub(super) fn session_size(len: usize, fields: &[(String, Field)]) -> usize {
+    fields
+        .iter()
+        .filter(|(k, _)| ["session_type", "created_at", "updated_at"].contains(&k.as_str()))
+        .fold(len, |n, (k, f)| n - (k.len() + 4 + f.text().len()))
+}
+
+/// Inputs this much over the limit are refused before they are parsed: the three members the store
+/// sets can never take more (the engine's `session::STAMP_ALLOWANCE`).
+fn unreadably_large(len: usize, max: usize) -> bool {
+    len > max + 256
+}
+
+fn parse_session(doc: &Doc) -> Result<Parsed, Kind> {
+    if doc.fault.is_some() {
+        return Err(Kind::InvalidJson);
+    }
+    let fields = doc.fields().ok_or(Kind::InvalidSession)?;
+    // Duplicate keys at the top level and in session_data are InvalidJson; deeper ones, inside opaque
+    // fields, are kept verbatim (policy, docs/bad-input.md), so `V::Opaque`'s duplicate flag is ignored.
+    if has_duplicate_keys(fields) {
+        return Err(Kind::InvalidJson);
+    }
+    let mut p = Parsed {
+        id: String::new(),
+        session_type: None,
+        user: None,
+        entities: [None, None, None],
+        created_at: None,
+        updated_at: None,
+        name: None,
+        fields: Vec::new(),
+        ws: matches!(doc.top, Top::Object(_, true)),
+    };
+    let mut id = None;
+    for (k, v) in fields {
+        let mut field = Field::Raw(v.text());
+        match k.as_str() {
+            "session_id" => id = opt_string(v)?,
+            "session_type" => {
+                p.session_type = match opt_string(v)? {
+                    None => None,
+                    Some(s) => Some(MODES.iter().position(|m| *m == s).ok_or(Kind::InvalidSession)?),
+                }
+            }
+            "user_id" => p.user = opt_string(v)?,
+            "agent_id" => p.entities[0] = opt_string(v)?,
+            "team_id" => p.entities[1] = opt_string(v)?,
+            "workflow_id" => p.entities[2] = opt_string(v)?,
+            "created_at" | "updated_at" => {
+                let t = match v {
+                    V::Null => None,
+                    V::Int(n) => Some(*n),
+                    _ => return Err(Kind::InvalidSession),
+                };
+                if k == "created_at" {
+                    p.created_at = t
+                } else {
+                    p.updated_at = t
+                }
+            }
+            "session_data" => match v {
+                V::Null => {}
+                V::Obj(inner, _) => {
+                    if has_duplicate_keys(inner) {
+                        return Err(Kind::InvalidJson);
+                    }
+                    if let Some((_, name)) = inner.iter().find(|(k, _)| k == "session_name") {
+                        p.name = opt_string(name)?;
+                    }
+                    field = Field::Obj(inner.iter().map(|(k, v)| (k.clone(), v.text())).collect(), v.text());
+                }
+                _ => return Err(Kind::InvalidSession),
+            },
+            _ => {}
+        }
+        p.fields.push((k.clone(), field));
+    }
+    match id {
+        Some(id) if !id.is_empty() => p.id = id,
+        _ => return Err(Kind::InvalidSession),
+    }
+    Ok(p)
+}
+
+/// Query keys and values, as documented for ss_query.
+#[derive(Debug, Default)]
+pub(super) struct QuerySpec {
+    user: Option<String>,
+    entity: Option<String>,
+    name: Option<String>,
+    created_after: Option<i64>,
+    created_before: Option<i64>,
+    updated_after: Option<i64>,
+    updated_before: Option<i64>,
+    sort_by: Option<String>,
+    descending: bool,
+    limit: Option<u64>,
+    offset: u64,
+    /// The types listed; `None` is the handle's mode.
+    types: Option<Vec<usize>>,
+    projection: Projection,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+enum Projection {
+    #[default]
+    All,
+    Metadata,
+    Fields(Vec<String>),
+}
+
+/// The items of a list the generator wrote as opaque text (`["a","b"]`), or `None` for another shape.
+fn list(v: &V) -> Option<Vec<V>> {
+    let V::Opaque(text, _) = v else { return None };
+    let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
+    Some(
+        items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(s) => V::Str(s.clone(), key_json(&s)),
+                other => V::Opaque(other.to_string(), false),
+            })
+            .collect(),
+    )
+}
+
+pub(super) fn parse_query(doc: Option<&Doc>) -> Result<QuerySpec, Kind> {
+    let mut q = QuerySpec { descending: true, ..QuerySpec::default() };
+    let Some(doc) = doc else { return Ok(q) };
+    if doc.fault.is_some() {
+        return Err(Kind::InvalidJson);
+    }
+    let fields = doc.fields().ok_or(Kind::InvalidArgument)?;
+    if has_duplicate_keys(fields) {
+        return Err(Kind::InvalidJson);
+    }
+    let bad = Kind::InvalidArgument;
+    let string = |v: &V| match v {
+        V::Null => Ok(None),
+        V::Str(s, _) => Ok(Some(s.clone())),
+        _ => Err(bad),
+    };
+    let time = |v: &V| match v {
+        V::Null => Ok(None),
+        V::Int(n) => Ok(Some(*n)),
+        _ => Err(bad),
+    };
+    let count = |v: &V| match v {
+        V::Null => Ok(None),
+        V::Int(n) if *n >= 0 => Ok(Some(*n as u64)),
+        V::Num(s) => s.parse::<u64>().map(Some).map_err(|_| bad),
+        _ => Err(bad),
+    };
+    for (k, v) in fields {
+        match k.as_str() {
+            "user_id" => q.user = string(v)?,
+            "entity_id" => q.entity = string(v)?,
+            "session_name" => q.name = string(v)?,
+            "created_after" => q.created_after = time(v)?,
+            "created_before" => q.created_before = time(v)?,
+            "updated_after" => q.updated_after = time(v)?,
+            "updated_before" => q.updated_before = time(v)?,
+            "sort_by" => match string(v)?.as_deref() {
+                None => q.sort_by = None,
+                Some(s @ ("created_at" | "updated_at" | "session_id")) => q.sort_by = Some(s.to_owned()),
+                Some(_) => return Err(bad),
+            },
+            "sort_order" => match string(v)?.as_deref() {
+                None | Some("desc") => q.descending = true,
+                Some("asc") => q.descending = false,
+                Some(_) => return Err(bad),
+            },
+            "limit" => q.limit = count(v)?,
+            "offset" => q.offset = count(v)?.unwrap_or(0),
+            "session_type" => {
+                let one = |v: &V| match v {
+                    V::Str(s, _) if s == "any" => Ok(vec![0, 1, 2, 3]),
+                    V::Str(s, _) => MODES.iter().position(|m| m == s).map(|t| vec![t]).ok_or(bad),
+                    _ => Err(bad),
+                };
+                q.types = match v {
+                    V::Null => None,
+                    V::Obj(..) | V::Opaque(..) => match list(v) {
+                        Some(items) if !items.is_empty() => {
+                            let mut types = Vec::new();
+                            for item in &items {
+                                types.extend(one(item)?);
+                            }
+                            Some(types)
+                        }
+                        _ => return Err(bad),
+                    },
+                    v => Some(one(v)?),
+                }
+            }
+            "fields" => {
+                q.projection = match v {
+                    V::Null => Projection::All,
+                    V::Str(s, _) if s == "all" => Projection::All,
+                    V::Str(s, _) if s == "metadata" => Projection::Metadata,
+                    V::Opaque(..) => match list(v) {
+                        Some(items) if items.len() <= 64 => Projection::Fields(
+                            items
+                                .iter()
+                                .map(|item| match item {
+                                    V::Str(s, _) => Ok(s.clone()),
+                                    _ => Err(bad),
+                                })
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        _ => return Err(bad),
+                    },
+                    _ => return Err(bad),
+                }
+            }
+            _ => return Err(bad),
+        }
+    }
+    Ok(q)
+}
+
+/// Lowercase, one character at a time (no context rules): what "case-insensitive" means here.
+fn fold(s: &str) -> String {
+    caseless::default_case_fold_str(s)
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Model {
+    /// Every session, of every type, in first-insertion order.
+    recs: Vec<Rec>,
+}
+
+fn nonempty(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+fn json_array(items: impl Iterator<Item = String>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(","))
+}
+
+impl Model {
+    fn find(&self, id: &str) -> Option<usize> {
+        self.recs.iter().position(|r| r.id == id)
+    }
+
+    fn conflicts(&self, id: &str, ty: usize) -> bool {
+        self.find(id).is_some_and(|i| self.recs[i].ty != ty)
+    }
+
+    /// The ownership rule: a stored user_id that is set and differs from the input's refuses the upsert.
+    fn owned_by_another(owner: Option<&str>, p: &Parsed) -> bool {
+        owner.is_some_and(|owner| p.user.as_deref() != Some(owner))
+    }
+
+    fn owner(&self, id: &str) -> Option<&str> {
+        self.find(id).and_then(|i| self.recs[i].user.as_deref())
+    }
+
+    /// Stores `p` as a session of type `ty`; returns the stored text.
+    fn put(&mut self, p: &Parsed, ty: usize, created_at: Option<i64>, updated_at: i64) -> String {
+        let existing = self.find(&p.id);
+        let created_at = created_at.or(existing.map(|i| self.recs[i].created_at)).unwrap_or(updated_at);
+        let mut fields = p.fields.clone();
+        let sent = fields.len();
+        set_field(&mut fields, "session_type", Field::Raw(key_json(MODES[ty])));
+        set_field(&mut fields, "created_at", Field::Raw(created_at.to_string()));
+        set_field(&mut fields, "updated_at", Field::Raw(updated_at.to_string()));
+        let rec = Rec {
+            id: p.id.clone(),
+            ty,
+            user: p.user.clone(),
+            entity: p.entities[ENTITY_OF_MODE[ty]].clone(),
+            name: p.name.clone(),
+            created_at,
+            updated_at,
+            fields,
+            sent,
+            ws: p.ws,
+        };
+        let text = rec.text();
+        match existing {
+            Some(i) => self.recs[i] = rec,
+            None => self.recs.push(rec),
+        }
+        text
+    }
+
+    pub fn upsert(&mut self, mode: usize, max: usize, bytes: &[u8], doc: &Doc, now: i64) -> Expected<String> {
+        if unreadably_large(bytes.len(), max) {
+            return fail(Kind::TooLarge);
+        }
+        let p = parse_session(doc).map_err(|k| (k, None))?;
+        // Whitespace around the session is not part of it.
+        let len = bytes.trim_ascii().len();
+        if session_size(len, &p.fields) > max {
+            return fail(Kind::TooLarge);
+        }
+        if p.session_type.is_some_and(|t| t != mode) {
+            return fail(Kind::InvalidSession);
+        }
+        if self.conflicts(&p.id, mode) {
+            return fail(Kind::Conflict);
+        }
+        if Self::owned_by_another(self.owner(&p.id), &p) {
+            return fail(Kind::PermissionDenied);
+        }
+        Ok(self.put(&p, mode, p.created_at, now))
+    }
+
+    pub fn upsert_many(&mut self, mode: usize, max: usize, batch: &Batch, now: i64) -> Expected<String> {
+        match batch.fault {
+            Some(OuterFault::WrongShape(_)) => return fail(Kind::InvalidArgument),
+            Some(_) => return fail(Kind::InvalidJson),
+            None => {}
+        }
+        if batch.elems.iter().any(|d| d.fault.is_some()) {
+            return fail(Kind::InvalidJson);
+        }
+        let mut parsed = Vec::new();
+        for (i, doc) in batch.elems.iter().enumerate() {
+            let at = Some(format!("sessions[{i}]: "));
+            let len = doc.bytes().len();
+            if unreadably_large(len, max) {
+                return Err((Kind::TooLarge, at));
+            }
+            let p = parse_session(doc).map_err(|k| (k, at.clone()))?;
+            if session_size(len, &p.fields) > max {
+                return Err((Kind::TooLarge, at));
+            }
+            if p.session_type.is_some_and(|t| t != mode) {
+                return Err((Kind::InvalidSession, at));
+            }
+            parsed.push(p);
+        }
+        // Elements in order: each sees the owner the earlier ones gave its session.
+        let mut owners: Vec<(&str, Option<&str>)> = Vec::new();
+        for (i, p) in parsed.iter().enumerate() {
+            if self.conflicts(&p.id, mode) {
+                return Err((Kind::Conflict, Some(format!("sessions[{i}]: "))));
+            }
+            let owner = match owners.iter().rev().find(|(id, _)| *id == p.id) {
+                Some(&(_, earlier)) => earlier,
+                None => self.owner(&p.id),
+            };
+            if Self::owned_by_another(owner, p) {
+                return Err((Kind::PermissionDenied, Some(format!("sessions[{i}]: "))));
+            }
+            owners.push((&p.id, p.user.as_deref()));
+        }
+        let stored: Vec<String> = parsed.iter().map(|p| self.put(p, mode, p.created_at, now)).collect();
+        Ok(json_array(stored.into_iter()))
+    }
+
+    pub fn import(&mut self, mode: usize, max: usize, data: &ImportDoc, now: i64) -> Expected<usize> {
+        match data.fault {
+            Some(OuterFault::WrongShape(_)) => return fail(Kind::InvalidArgument),
+            Some(_) => return fail(Kind::InvalidJson),
+            None => {}
+        }
+        if data.records.iter().any(|(_, _, d)| d.fault.is_some()) {
+            return fail(Kind::InvalidJson);
+        }
+        let keys: Vec<&String> = data.records.iter().map(|(k, _, _)| k).collect();
+        if keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k)) {
+            return fail(Kind::InvalidJson);
+        }
+        let mut parsed = Vec::new();
+        for (key, _, doc) in &data.records {
+            let at = Some(format!("import[{key:?}]: "));
+            let len = doc.bytes().len();
+            if unreadably_large(len, max) {
+                return Err((Kind::TooLarge, at));
+            }
+            let p = parse_session(doc).map_err(|k| (k, at.clone()))?;
+            if session_size(len, &p.fields) > max {
+                return Err((Kind::TooLarge, at));
+            }
+            if p.id != *key {
+                return Err((Kind::InvalidSession, at));
+            }
+            parsed.push(p);
+        }
+        for p in &parsed {
+            if self.conflicts(&p.id, p.session_type.unwrap_or(mode)) {
+                return Err((Kind::Conflict, Some(format!("import[{:?}]: ", p.id))));
+            }
+        }
+        for p in &parsed {
+            // A missing updated_at is now; a missing created_at is kept from the stored session, else
+            // taken from the record's updated_at (see docs/bad-input.md: the header says "as ss_upsert()").
+            self.put(p, p.session_type.unwrap_or(mode), p.created_at, p.updated_at.unwrap_or(now));
+        }
+        Ok(parsed.len())
+    }
+
+    /// The state an export of this model, re-imported, must produce: every record, unchanged. The
+    /// records fit the limit (it does not count what the store adds), so the import always succeeds.
+    pub fn reimport(&self) -> Expected<usize> {
+        Ok(self.recs.len())
+    }
+
+    fn visible(&self, mode: usize, id: &str) -> Option<usize> {
+        self.find(id).filter(|&i| self.recs[i].ty == mode)
+    }
+
+    /// The session of this type and, with a (non-empty) user, of that user.
+    fn visible_to(&self, mode: usize, id: &str, user: Option<&str>) -> Option<usize> {
+        self.visible(mode, id)
+            .filter(|&i| nonempty(user).is_none_or(|u| self.recs[i].user.as_deref() == Some(u)))
+    }
+
+    pub fn read(&self, mode: usize, id: &str, user: Option<&str>) -> Expected<String> {
+        match self.visible_to(mode, id, user) {
+            Some(i) => Ok(self.recs[i].text()),
+            None => fail(Kind::NotFound),
+        }
+    }
+
+    fn matching(&self, mode: usize, user: Option<&str>, entity: Option<&str>) -> Vec<&Rec> {
+        let (user, entity) = (nonempty(user), nonempty(entity));
+        self.recs
+            .iter()
+            .filter(|r| {
+                r.ty == mode
+                    && user.is_none_or(|u| r.user.as_deref() == Some(u))
+                    && entity.is_none_or(|e| r.entity.as_deref() == Some(e))
+            })
+            .collect()
+    }
+
+    pub fn ids(&self, mode: usize, user: Option<&str>, entity: Option<&str>) -> String {
+        json_array(self.matching(mode, user, entity).into_iter().map(|r| r.quoted_id().to_owned()))
+    }
+
+    pub fn all(&self, mode: usize, user: Option<&str>, entity: Option<&str>) -> String {
+        json_array(self.matching(mode, user, entity).into_iter().map(Rec::text))
+    }
+
+    pub fn recent(&self, mode: usize, user: Option<&str>, entity: Option<&str>, limit: i64) -> String {
+        let mut recs = self.matching(mode, user, entity);
+        recs.reverse(); // most recently inserted first among equal created_at (the sort is stable)
+        recs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        let limit = if limit < 0 { usize::MAX } else { limit as usize };
+        json_array(recs.into_iter().take(limit).map(Rec::text))
+    }
+
+    pub fn query(&self, mode: usize, doc: Option<&Doc>) -> Expected<String> {
+        let q = parse_query(doc).map_err(|k| (k, None))?;
+        let needle = q.name.as_deref().map(fold);
+        let types = q.types.clone().unwrap_or_else(|| vec![mode]);
+        let (user, entity) = (nonempty(q.user.as_deref()), nonempty(q.entity.as_deref()));
+        let mut recs: Vec<&Rec> = self
+            .recs
+            .iter()
+            .filter(|r| {
+                types.contains(&r.ty)
+                    && user.is_none_or(|u| r.user.as_deref() == Some(u))
+                    && entity.is_none_or(|e| r.entity.as_deref() == Some(e))
+            })
+            .filter(|r| {
+                q.created_after.is_none_or(|t| r.created_at >= t)
+                    && q.created_before.is_none_or(|t| r.created_at <= t)
+                    && q.updated_after.is_none_or(|t| r.updated_at >= t)
+                    && q.updated_before.is_none_or(|t| r.updated_at <= t)
+                    && needle
+                        .as_ref()
+                        .is_none_or(|n| r.name.as_deref().is_some_and(|name| fold(name).contains(n)))
+            })
+            .collect();
+        match q.sort_by.as_deref() {
+            Some("updated_at") => recs.sort_by_key(|r| r.updated_at),
+            Some("session_id") => recs.sort_by(|a, b| a.id.cmp(&b.id)),
+            _ => recs.sort_by_key(|r| r.created_at),
+        }
+        if q.descending {
+            recs.reverse();
+        }
+        let total = recs.len();
+        let page = recs
+            .into_iter()
+            .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+            .take(q.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)));
+        let render = |r: &Rec| match &q.projection {
+            Projection::All => r.text(),
+            Projection::Metadata => r.metadata(),
+            Projection::Fields(names) => {
+                let kept: Vec<String> = r
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| names.contains(k))
+                    .map(|(k, f)| format!("{}:{}", key_json(k), f.text()))
+                    .collect();
+                format!("{{{}}}", kept.join(","))
+            }
+        };
+        Ok(format!("{{\"sessions\":{},\"total\":{total}}}", json_array(page.map(render))))
+    }
+
+    /// Sets the name and updated_at; a renamed session above `max` is refused (TooLarge, no change).
+    /// With a user, only that user's session is renamed.
+    pub fn rename(
+        &mut self,
+        mode: usize,
+        max: usize,
+        id: &str,
+        name: &str,
+        user: Option<&str>,
+        now: i64,
+    ) -> Expected<String> {
+        let Some(i) = self.visible_to(mode, id, user) else { return fail(Kind::NotFound) };
+        let mut rec = self.recs[i].clone();
+        let name_json = key_json(name);
+        let data = match rec.fields.iter().find(|(k, _)| k == "session_data").map(|(_, f)| f) {
+            Some(Field::Obj(inner, _)) => {
+                let mut inner = inner.clone();
+                match inner.iter_mut().find(|(k, _)| k == "session_name") {
+                    Some((_, v)) => *v = name_json,
+                    None => inner.push(("session_name".into(), name_json)),
+                }
+                let text = render_object(inner.iter().map(|(k, v)| (k.as_str(), v.clone())), false);
+                Field::Obj(inner, text)
+            }
+            _ => Field::Obj(
+                vec![("session_name".into(), name_json.clone())],
+                format!("{{\"session_name\":{name_json}}}"),
+            ),
+        };
+        set_field(&mut rec.fields, "session_data", data);
+        set_field(&mut rec.fields, "updated_at", Field::Raw(now.to_string()));
+        rec.name = Some(name.to_owned());
+        rec.updated_at = now;
+        // A rename rewrites the session compactly.
+        rec.sent = rec.fields.len();
+        rec.ws = false;
+        let text = rec.text();
+        if session_size(text.len(), &rec.fields) > max {
+            return fail(Kind::TooLarge);
+        }
+        self.recs[i] = rec;
+        Ok(text)
+    }
+
+    pub fn delete(&mut self, mode: usize, id: &str, user: Option<&str>) -> usize {
+        match self.visible_to(mode, id, user) {
+            Some(i) => {
+                self.recs.remove(i);
+                1
+            }
+            None => 0,
+        }
+    }
+
+    pub fn delete_many(&mut self, mode: usize, ids: &IdsDoc, user: Option<&str>) -> Expected<usize> {
+        match ids.fault {
+            Some(OuterFault::WrongShape(_)) => return fail(Kind::InvalidArgument),
+            Some(_) => return fail(Kind::InvalidJson),
+            None => {}
+        }
+        let mut names = Vec::new();
+        for v in &ids.items {
+            match v {
+                V::Str(s, _) => names.push(s.clone()),
+                _ => return fail(Kind::InvalidArgument),
+            }
+        }
+        Ok(names.iter().map(|id| self.delete(mode, id, user)).sum())
+    }
+
+    pub fn drop_all(&mut self, mode: usize) -> usize {
+        let before = self.recs.len();
+        self.recs.retain(|r| r.ty != mode);
+        before - self.recs.len()
+    }
+
+    pub fn by_type(&self) -> [usize; 4] {
+        let mut n = [0; 4];
+        for r in &self.recs {
+            n[r.ty] += 1;
+        }
+        n
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.recs.iter().map(|r| r.text().len()).sum()
+    }
+
+    pub fn stats_json(&self, mode: usize) -> String {
+        let [a, t, w, v] = self.by_type();
+        format!(
+            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}}}}",
+            MODES[mode],
+            a + t + w + v,
+            self.bytes()
+        )
+    }
+
+    pub fn export(&self) -> String {
+        let items: Vec<String> =
+            self.recs.iter().map(|r| format!("{}:{}", r.quoted_id(), r.text())).collect();
+        format!("{{{}}}", items.join(","))
+    }
+
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+}

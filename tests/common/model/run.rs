@@ -1,0 +1,320 @@
+//! Running the engine and the model side by side.
+
+use super::super::ffi::{Failure, Handle, Outcome};
+use super::docs::{Doc, V};
+use super::ops::{Op, Setup, Via};
+use super::reference::{Expected, Model};
+use super::MODES;
+use sessionstore::{now, Filter, Stats};
+use std::fmt;
+
+pub struct World {
+    handles: Vec<(Handle, usize)>,
+    pub model: Model,
+    max: usize,
+    /// Every "operation:outcome" seen, to check that the generator reaches every case.
+    pub seen: std::collections::BTreeSet<String>,
+}
+
+/// Compares an engine result with the model's; returns the outcome's label ("ok" or the kind).
+fn compare<T: PartialEq + fmt::Debug>(
+    what: &str,
+    got: Outcome<T>,
+    want: Expected<T>,
+) -> Result<String, String> {
+    match (&got, &want) {
+        (Ok(g), Ok(w)) if g == w => Ok("ok".into()),
+        (Err(f), Err((k, at))) if f.kind == *k => match at {
+            Some(prefix) if !f.message.starts_with(prefix.as_str()) => {
+                Err(format!("{what}: message {:?} should start with {prefix:?}", f.message))
+            }
+            _ => Ok(format!("{k:?}")),
+        },
+        _ => Err(format!("{what} differs:\n  engine: {got:?}\n  model:  {want:?}")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Stamped {
+    updated_at: i64,
+}
+
+/// "now" as the engine saw it during a call made between `before` and `after`: read from the stored
+/// session it returned when the second changed meanwhile, and checked to be in range.
+fn resolve_now(before: i64, after: i64, stored: Option<&str>) -> Result<i64, String> {
+    if before == after {
+        return Ok(before);
+    }
+    let Some(text) = stored else { return Ok(before) };
+    let t = match serde_json::from_str::<Stamped>(text) {
+        Ok(s) => s.updated_at,
+        Err(_) => match serde_json::from_str::<Vec<Stamped>>(text) {
+            Ok(v) if !v.is_empty() => v[0].updated_at,
+            _ => return Ok(before),
+        },
+    };
+    if t < before || t > after {
+        return Err(format!("updated_at {t} outside the call's [{before}, {after}]"));
+    }
+    Ok(t)
+}
+
+impl World {
+    pub fn new(setup: &Setup) -> Result<World, String> {
+        let first = Handle::open(Some(&setup.config())).map_err(|f| format!("open: {f:?}"))?;
+        let mut handles = vec![(first, setup.mode)];
+        for &m in &setup.shares {
+            let h = handles[0].0.share(Some(MODES[m])).map_err(|f| format!("share: {f:?}"))?;
+            handles.push((h, m));
+        }
+        Ok(World { handles, model: Model::default(), max: setup.max_bytes(), seen: Default::default() })
+    }
+
+    pub fn step(&mut self, op: &Op) -> Result<(), String> {
+        let max = self.max;
+        let before = now();
+        match op {
+            Op::Upsert { h, via, doc, pad } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let mut bytes = doc.bytes();
+                if *pad {
+                    bytes.insert(0, b' ');
+                    bytes.extend_from_slice(b"\n\t");
+                }
+                let got = match via {
+                    Via::Rust => handle.store().upsert(&bytes).map_err(Failure::from),
+                    Via::Ffi => handle.upsert(&bytes),
+                };
+                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let o = compare("upsert", got, self.model.upsert(mode, max, &bytes, doc, now))?;
+                self.seen.insert(format!("upsert:{o}"));
+            }
+            Op::UpsertMany { h, via, batch } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let bytes = batch.bytes();
+                let got = match via {
+                    Via::Rust => handle.store().upsert_many(&bytes).map_err(Failure::from),
+                    Via::Ffi => handle.upsert_many(&bytes),
+                };
+                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let o = compare("upsert_many", got, self.model.upsert_many(mode, max, batch, now))?;
+                self.seen.insert(format!("upsert_many:{o}"));
+            }
+            Op::Read { h, via, id, user } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let got = match via {
+                    Via::Rust => handle.store().read(id, user.as_deref()).map_err(Failure::from),
+                    Via::Ffi => handle.read(id, user.as_deref()),
+                };
+                let o = compare("read", got, self.model.read(mode, id, user.as_deref()))?;
+                self.seen.insert(format!("read:{o}"));
+            }
+            Op::Ids { h, via, user, entity } | Op::All { h, via, user, entity } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let (u, e) = (user.as_deref(), entity.as_deref());
+                let ids = matches!(op, Op::Ids { .. });
+                let got = match (via, ids) {
+                    (Via::Rust, true) => Ok(handle.store().get_all_session_ids(Filter::new(u, e))),
+                    (Via::Rust, false) => Ok(handle.store().get_all_sessions(Filter::new(u, e))),
+                    (Via::Ffi, true) => handle.ids(u, e),
+                    (Via::Ffi, false) => handle.all(u, e),
+                };
+                let want = if ids { self.model.ids(mode, u, e) } else { self.model.all(mode, u, e) };
+                let o = compare("listing", got, Ok(want))?;
+                self.seen.insert(format!("listing:{o}"));
+            }
+            Op::Recent { h, via, user, entity, limit } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let (u, e) = (user.as_deref(), entity.as_deref());
+                let got = match via {
+                    Via::Rust => Ok(handle.store().get_recent_sessions(Filter::new(u, e), *limit)),
+                    Via::Ffi => handle.recent(u, e, *limit),
+                };
+                let o = compare("recent", got, Ok(self.model.recent(mode, u, e, *limit)))?;
+                self.seen.insert(format!("recent:{o}"));
+            }
+            Op::Query { h, via, query } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let bytes = query.as_ref().map(Doc::bytes);
+                let got = match via {
+                    Via::Rust => handle.store().query_json(bytes.as_deref()).map_err(Failure::from),
+                    Via::Ffi => handle.query(bytes.as_deref()),
+                };
+                let o = compare("query", got, self.model.query(mode, query.as_ref()))?;
+                self.seen.insert(format!("query:{o}"));
+            }
+            Op::Rename { h, via, id, name, user } => {
+                let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
+                let got = match via {
+                    Via::Rust => handle.store().rename_session(id, name, user).map_err(Failure::from),
+                    Via::Ffi => handle.rename_as(id, name, user),
+                };
+                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let o = compare("rename", got, self.model.rename(mode, max, id, name, user, now))?;
+                self.seen.insert(format!("rename:{o}"));
+            }
+            Op::Delete { h, via, id, user } => {
+                let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
+                let got = match via {
+                    Via::Rust => Ok(handle.store().delete_session(id, user)),
+                    Via::Ffi => handle.delete_as(id, user),
+                };
+                let o = compare("delete", got, Ok(self.model.delete(mode, id, user)))?;
+                self.seen.insert(format!("delete:{o}"));
+            }
+            Op::DeleteMany { h, via, ids, user } => {
+                let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
+                let bytes = ids.bytes();
+                let got = match via {
+                    Via::Rust => handle.store().delete_sessions(&bytes, user).map_err(Failure::from),
+                    Via::Ffi => handle.delete_many_as(&bytes, user),
+                };
+                let o = compare("delete_sessions", got, self.model.delete_many(mode, ids, user))?;
+                self.seen.insert(format!("delete_sessions:{o}"));
+            }
+            Op::Drop { h, via } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let got = match via {
+                    Via::Rust => Ok(handle.store().drop_sessions()),
+                    Via::Ffi => handle.drop_all(),
+                };
+                let o = compare("drop", got, Ok(self.model.drop_all(mode)))?;
+                self.seen.insert(format!("drop:{o}"));
+            }
+            Op::Stats { h, via } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                match via {
+                    Via::Rust => {
+                        let s = handle.store().stats();
+                        let want = (MODES[mode], self.model.by_type(), self.model.bytes(), self.model.len());
+                        let got = (s.mode.as_str(), s.by_type, s.bytes, s.sessions());
+                        if got != want {
+                            return Err(format!("stats differ: engine {got:?}, model {want:?}"));
+                        }
+                    }
+                    Via::Ffi => {
+                        compare("stats", handle.stats(), Ok(self.model.stats_json(mode)))?;
+                    }
+                }
+            }
+            Op::Export { h, via } => {
+                let handle = &self.handles[*h].0;
+                let got = match via {
+                    Via::Rust => Ok(handle.store().export()),
+                    Via::Ffi => handle.export(),
+                };
+                let o = compare("export", got, Ok(self.model.export()))?;
+                self.seen.insert(format!("export:{o}"));
+            }
+            Op::Import { h, via, data } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let bytes = data.bytes();
+                let got = match via {
+                    Via::Rust => handle.store().import(&bytes).map_err(Failure::from),
+                    Via::Ffi => handle.import(&bytes),
+                };
+                let after = now();
+                let now = if before == after {
+                    before
+                } else {
+                    // The second changed during the call: find "now" in a record that had no updated_at.
+                    let export = self.handles[0].0.store().export();
+                    let map: std::collections::HashMap<String, Stamped> =
+                        serde_json::from_str(&export).map_err(|e| format!("export does not parse: {e}"))?;
+                    let missing = data.records.iter().find(|(_, _, d)| {
+                        d.fields().is_some_and(|f| !f.iter().any(|(k, v)| k == "updated_at" && *v != V::Null))
+                    });
+                    match missing.and_then(|(k, _, _)| map.get(k)) {
+                        Some(s) if got.is_ok() => {
+                            if s.updated_at < before || s.updated_at > after {
+                                return Err(format!(
+                                    "import: updated_at {} outside [{before}, {after}]",
+                                    s.updated_at
+                                ));
+                            }
+                            s.updated_at
+                        }
+                        _ => before,
+                    }
+                };
+                let o = compare("import", got, self.model.import(mode, max, data, now))?;
+                self.seen.insert(format!("import:{o}"));
+            }
+            Op::Reimport { h, via } => {
+                let handle = &self.handles[*h].0;
+                let export = handle.store().export();
+                let got = match via {
+                    Via::Rust => handle.store().import(export.as_bytes()).map_err(Failure::from),
+                    Via::Ffi => handle.import(export.as_bytes()),
+                };
+                let o = compare("re-import of the export", got, self.model.reimport())?;
+                self.seen.insert(format!("re-import of the export:{o}"));
+            }
+            Op::Share { h, mode } => {
+                let from = &self.handles[*h];
+                let handle =
+                    from.0.share(mode.map(|m| MODES[m])).map_err(|f| format!("share failed: {f:?}"))?;
+                let m = mode.unwrap_or(from.1);
+                if handle.store().mode().to_string() != MODES[m] {
+                    return Err(format!(
+                        "shared handle has mode {}, want {}",
+                        handle.store().mode(),
+                        MODES[m]
+                    ));
+                }
+                self.handles.push((handle, m));
+            }
+            Op::Close { h } => {
+                self.handles.remove(*h);
+            }
+        }
+        self.check_state()
+    }
+
+    /// The whole state: indexes consistent, every session and count as the model has them.
+    pub fn check_state(&self) -> Result<(), String> {
+        let store = self.handles[0].0.store();
+        store.check_invariants().map_err(|e| format!("check_invariants: {e}"))?;
+        let stats: Stats = store.stats();
+        if stats.by_type != self.model.by_type() || stats.bytes != self.model.bytes() {
+            return Err(format!(
+                "state: stats {:?}/{} bytes, model {:?}/{} bytes",
+                stats.by_type,
+                stats.bytes,
+                self.model.by_type(),
+                self.model.bytes()
+            ));
+        }
+        let export = store.export();
+        let want = self.model.export();
+        if export != want {
+            return Err(format!("state differs:\n  engine: {export}\n  model:  {want}"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a decoded case; on failure, the message lists the setup and every operation up to the failing one.
+pub fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
+    run_collect(setup, ops).map(|_| ())
+}
+
+/// As `run`, returning the "operation:outcome" labels seen.
+pub fn run_collect(setup: &Setup, ops: &[Op]) -> Result<std::collections::BTreeSet<String>, String> {
+    let mut world = World::new(setup)?;
+    for (i, op) in ops.iter().enumerate() {
+        if let Err(e) = world.step(op) {
+            let mut msg = format!("{e}\n\nat step {i} of this case:\n  {setup:?}\n");
+            for (j, op) in ops[..=i].iter().enumerate() {
+                msg.push_str(&format!("  {j}: {op:?}\n"));
+            }
+            return Err(msg);
+        }
+    }
+    Ok(world.seen)
+}
+
+/// `SS_MODEL_STRICT=1` also generates the inputs of the fixed defects and of the policy items.
+pub fn strict_from_env() -> bool {
+    std::env::var("SS_MODEL_STRICT").is_ok_and(|v| v == "1")
+}
