@@ -52,6 +52,8 @@ check-header:
 	@cmp -s include/sessionstore.h target/sessionstore.h.check || { \
 	  echo "include/sessionstore.h is stale: run 'make header' and commit it"; \
 	  diff -u include/sessionstore.h target/sessionstore.h.check | head -n 40; exit 1; }
+	@! grep -nE '^(typedef|#define) ' include/sessionstore.h | grep -vE '^[0-9]+:(typedef (struct|enum) ss_[a-z_]+ ss_[a-z_]+;|typedef [a-z0-9_ ]+\(?\*?ss_[a-z_]+|#define (SS_|SESSIONSTORE_H))' \
+	  || { echo "include/sessionstore.h exports a name without the ss_/SS_ prefix (an engine item reached cbindgen)"; exit 1; }
 
 # Formatting, lints and the API docs, all warnings as errors.
 lint:

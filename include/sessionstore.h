@@ -127,11 +127,6 @@ typedef uint32_t ss_status;
 #endif // __cplusplus
 
 /**
- * A set of session types.
- */
-typedef struct Types Types;
-
-/**
  * A handle on a session store: what ss_store_open() and ss_store_share() return and every other
  * function takes. Opaque: C code holds pointers to it and never looks inside.
  *
