@@ -1,11 +1,11 @@
 //! Criterion micro-benchmarks of the engine called from Rust, on the benchmark's workload
-//! (bench/gen_sessions.py: Agno-shaped sessions of about 1 KiB, one user per 10 sessions, 10 agents).
+//! (comparison/gen_sessions.py: Agno-shaped sessions of about 1 KiB, one user per 10 sessions, 10 agents).
 //!
 //!     cargo bench --bench engine                    # everything, 10k and 1M sessions
 //!     cargo bench --bench engine -- get_recent      # a filter, as usual with criterion
 //!
 //! The data comes from $SS_BENCH_DATA (default target/bench-data) and is generated there by
-//! `python3 bench/gen_sessions.py` when missing. `make bench` runs this and copies the medians into
+//! `python3 comparison/gen_sessions.py` when missing. `make bench` runs this and copies the medians into
 //! docs/bench.md; get_recent_sessions at 10k and at 1M sessions is the pair the README quotes.
 
 use criterion::{black_box, Criterion};
@@ -30,12 +30,12 @@ impl Data {
         let dir = base.join(format!("n{n}-s1024"));
         if !dir.join("meta.json").exists() {
             let status = Command::new("python3")
-                .arg(root.join("bench/gen_sessions.py"))
+                .arg(root.join("comparison/gen_sessions.py"))
                 .args(["--sessions", &n.to_string(), "--size", "1024", "--quiet", "--out"])
                 .arg(&base)
                 .status()
-                .expect("python3 runs bench/gen_sessions.py");
-            assert!(status.success(), "bench/gen_sessions.py failed");
+                .expect("python3 runs comparison/gen_sessions.py");
+            assert!(status.success(), "comparison/gen_sessions.py failed");
         }
         Data { dir }
     }
@@ -115,6 +115,28 @@ fn long_name_search(c: &mut Criterion) {
     }
 }
 
+/// A list view's page of 20 from 2,000 sessions of 16 KiB: the whole sessions against the metadata
+/// projection, whose cost does not grow with the transcript (issue 13).
+fn metadata_page(c: &mut Criterion) {
+    let store = Store::open_json(None).expect("open");
+    let transcript = "x".repeat(16 * 1024);
+    for i in 0..2_000 {
+        let session = format!(
+            "{{\"session_id\":\"s{i}\",\"user_id\":\"u{}\",\"agent_id\":\"a\",\"memory\":{{\"runs\":[\"{transcript}\"]}},\"session_data\":{{\"session_name\":\"chat {i}\"}}}}",
+            i % 10
+        );
+        store.upsert(session.as_bytes()).expect("upsert");
+    }
+    for (label, query) in [
+        ("full", r#"{"user_id":"u3","limit":20}"#),
+        ("metadata", r#"{"user_id":"u3","limit":20,"fields":"metadata"}"#),
+    ] {
+        c.bench_function(&format!("query_page20_16k/{label}"), |b| {
+            b.iter(|| black_box(store.query_json(Some(query.as_bytes())).expect("query")))
+        });
+    }
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(30)
@@ -122,6 +144,7 @@ fn main() {
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
     long_name_search(&mut c);
+    metadata_page(&mut c);
     benches(&mut c);
     c.final_summary();
 }

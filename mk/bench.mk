@@ -7,7 +7,7 @@
 #   make bench-smoke  1k sessions, Rust and C rows only, short caps: under a minute, no network; writes
 #                     target/bench-smoke/bench.md. Part of `make test`.
 #
-# Knobs: BENCH_ARGS="--sizes 10000:1024 --rows c,floor" (see python3 bench/run.py --help).
+# Knobs: BENCH_ARGS="--sizes 10000:1024 --rows c,floor" (see python3 comparison/run.py --help).
 # Everything here is idempotent: installs are skipped when already done, builds are incremental.
 
 # Keep whatever default goal the including Makefile has (this fragment may be included before it).
@@ -34,17 +34,17 @@ BENCH_RUST_ENV := CARGO_TARGET_DIR=$(abspath target)
 bench-build: $(BENCH_BIN)/ss_driver bench-rust
 
 # Relinked on every run (cheap) because `lib` is the top-level Makefile's phony library target.
-$(BENCH_BIN)/ss_driver: bench/c/ss_driver.c bench/c/harness.h lib
+$(BENCH_BIN)/ss_driver: comparison/c/ss_driver.c comparison/c/harness.h lib
 	@mkdir -p $(BENCH_BIN)
 	cp $(BENCH_RELEASE)/libsessionstore.so $(BENCH_BIN)/libsessionstore.so
 	ln -sf libsessionstore.so $(BENCH_BIN)/libsessionstore.so.0
-	$(BENCH_CC) $(BENCH_CFLAGS) bench/c/ss_driver.c -o $@ $(BENCH_SS_LIBS)
+	$(BENCH_CC) $(BENCH_CFLAGS) comparison/c/ss_driver.c -o $@ $(BENCH_SS_LIBS)
 
-# bench/rust is its own workspace; it resolves the library's dependencies to the versions of the
+# comparison/rust is its own workspace; it resolves the library's dependencies to the versions of the
 # library's Cargo.lock (copied in, not checked in) and shares target/ so that they are built once.
 bench-rust:
-	@cmp -s Cargo.lock bench/rust/Cargo.lock || cp Cargo.lock bench/rust/Cargo.lock
-	$(BENCH_RUST_ENV) $(BENCH_CARGO) build --release --manifest-path bench/rust/Cargo.toml
+	@cmp -s Cargo.lock comparison/rust/Cargo.lock || cp Cargo.lock comparison/rust/Cargo.lock
+	$(BENCH_RUST_ENV) $(BENCH_CARGO) build --release --manifest-path comparison/rust/Cargo.toml
 	@mkdir -p $(BENCH_BIN)
 	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe $(BENCH_BIN)/
 
@@ -61,15 +61,15 @@ BENCH_REDIS_INSTALL = \
 
 BENCH_REDIS_DRIVER = \
 	mkdir -p $(BENCH_BIN) && \
-	$(BENCH_CC) $(BENCH_CFLAGS) bench/c/redis_driver.c -o $(BENCH_BIN)/redis_driver -lhiredis
+	$(BENCH_CC) $(BENCH_CFLAGS) comparison/c/redis_driver.c -o $(BENCH_BIN)/redis_driver -lhiredis
 
 # The virtualenv for the Agno row and the plot, with the pinned versions; rebuilt when the pins change.
 BENCH_VENV_INSTALL = \
-	if [ $(BENCH_VENV)/.installed -nt bench/requirements.txt ]; then \
+	if [ $(BENCH_VENV)/.installed -nt comparison/requirements.txt ]; then \
 	  echo "bench: $(BENCH_VENV) up to date"; \
 	else \
 	  rm -rf $(BENCH_VENV) && $(BENCH_VENV_PY) -m venv $(BENCH_VENV) && \
-	  $(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt && \
+	  $(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r comparison/requirements.txt && \
 	  touch $(BENCH_VENV)/.installed; \
 	fi
 
@@ -86,9 +86,9 @@ bench-deps:
 	@{ $(BENCH_VENV_INSTALL); } || echo "bench: could not create $(BENCH_VENV); the Agno row and the plot will be n/a"
 
 bench: bench-build bench-deps
-	$(BENCH_PYTHON) bench/run.py --full --out docs $(BENCH_ARGS)
+	$(BENCH_PYTHON) comparison/run.py --full --out docs $(BENCH_ARGS)
 
 bench-smoke: bench-build
-	$(BENCH_PYTHON) bench/run.py --smoke --out target/bench-smoke $(BENCH_ARGS)
+	$(BENCH_PYTHON) comparison/run.py --smoke --out target/bench-smoke $(BENCH_ARGS)
 
 .DEFAULT_GOAL := $(BENCH_PREV_DEFAULT_GOAL)

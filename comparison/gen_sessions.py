@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The one workload every row of the benchmark loads: deterministic, seeded, Agno-shaped sessions.
 
-    python3 bench/gen_sessions.py --sessions 10000 --size 1024 [--out target/bench-data]
+    python3 comparison/gen_sessions.py --sessions 10000 --size 1024 [--out target/bench-data]
 
 writes target/bench-data/n10000-s1024/ (skipped when it already holds this generator version's output):
 

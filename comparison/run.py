@@ -1,22 +1,22 @@
 #!/usr/bin/env python3
 """Runs the benchmark: every row on the same generated workload, in one run on one machine.
 
-    python3 bench/run.py --full  --out docs               # what `make bench` runs
-    python3 bench/run.py --smoke --out target/bench-smoke # what `make bench-smoke` runs (1k sessions)
+    python3 comparison/run.py --full  --out docs               # what `make bench` runs
+    python3 comparison/run.py --smoke --out target/bench-smoke # what `make bench-smoke` runs (1k sessions)
 
 Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke):
     floor      target/bench-bin/ss-bench-rust --row floor   the least any in-process store must do
     rust       target/bench-bin/ss-bench-rust --row rust    the engine through its Rust API
     c          target/bench-bin/ss_driver                   the engine through the C ABI
     redis      target/bench-bin/redis_driver                Redis 7 on loopback (started and stopped here)
-    agno       target/bench-venv/bin/python bench/agno_driver.py   agno 1.8.4 InMemoryStorage
+    agno       target/bench-venv/bin/python comparison/agno_driver.py   agno 1.8.4 InMemoryStorage
     bindings   `make -C bindings/<lang> bench` for cpp, go, node, when that target exists
     criterion  `cargo bench --bench engine` (benches/engine.rs)
 
 Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ...; one "memory" line;
 "timeout_s" when an export or import call outran --deadline). This script collects them into
-<out-of-tree>/results.jsonl, then writes <out>/bench.md (bench/report.py) and <out>/bench.png
-(bench/plot.py, with the virtualenv's matplotlib). A row that is missing or fails is reported as "n/a"
+<out-of-tree>/results.jsonl, then writes <out>/bench.md (comparison/report.py) and <out>/bench.png
+(comparison/plot.py, with the virtualenv's matplotlib). A row that is missing or fails is reported as "n/a"
 with the reason; it never stops the run. In --smoke mode, a failing row or rows that disagree on the
 results of the same query make the exit status non-zero (the smoke test is part of `make test`).
 """
@@ -33,7 +33,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(ROOT, "comparison"))
 import gen_sessions  # noqa: E402
 
 BIN = os.path.join(ROOT, "target", "bench-bin")
@@ -322,7 +322,7 @@ def main():
                     cmd = None
                     why = f"skipped above {a.agno_max} sessions (--agno-max)"
                 else:
-                    cmd = [VENV_PY, os.path.join(ROOT, "bench", "agno_driver.py"), "--data", data,
+                    cmd = [VENV_PY, os.path.join(ROOT, "comparison", "agno_driver.py"), "--data", data,
                            "--deadline", str(deadline)] + common
             else:
                 log(f"unknown row {row}; skipped")
@@ -365,7 +365,7 @@ def main():
     problems = report.write(res_path, os.path.join(out_dir, "bench.md"))
     log(f"report: {os.path.relpath(os.path.join(out_dir, 'bench.md'), ROOT)}")
     if os.path.exists(VENV_PY) and not smoke:
-        p = subprocess.run([VENV_PY, os.path.join(ROOT, "bench", "plot.py"), res_path,
+        p = subprocess.run([VENV_PY, os.path.join(ROOT, "comparison", "plot.py"), res_path,
                             os.path.join(out_dir, "bench.png")], capture_output=True, text=True)
         if p.returncode == 0:
             log(f"plot: {os.path.relpath(os.path.join(out_dir, 'bench.png'), ROOT)}")

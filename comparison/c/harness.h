@@ -1,7 +1,7 @@
 /*
- * The C drivers' shared harness: the plan of one workload directory (bench/gen_sessions.py), per-call
+ * The C drivers' shared harness: the plan of one workload directory (comparison/gen_sessions.py), per-call
  * timing with the timer's own cost subtracted, percentiles, RSS, and the JSON lines every driver prints
- * (the protocol bench/run.py reads). Header-only; each driver includes it once.
+ * (the protocol comparison/run.py reads). Header-only; each driver includes it once.
  */
 #ifndef SS_BENCH_HARNESS_H
 #define SS_BENCH_HARNESS_H

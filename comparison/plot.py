@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Draws docs/bench.png from a results.jsonl of bench/run.py: one panel per store size, the median
+"""Draws docs/bench.png from a results.jsonl of comparison/run.py: one panel per store size, the median
 latency of each operation for each row on a log scale, plus a panel of memory per session.
 
-    target/bench-venv/bin/python bench/plot.py target/bench-run/results.jsonl docs/bench.png
+    target/bench-venv/bin/python comparison/plot.py target/bench-run/results.jsonl docs/bench.png
 """
 
 import os

@@ -1,6 +1,6 @@
 /*
  * The "c" row: sessionstore called through its C ABI (libsessionstore.so), on the workload of
- * bench/gen_sessions.py. Every call's returned string is freed with ss_string_free() inside the timed
+ * comparison/gen_sessions.py. Every call's returned string is freed with ss_string_free() inside the timed
  * section (that is the caller's cost), except the text of an export, freed after its time is taken.
  * Upserts pass out_json = NULL (the stored JSON is not wanted back), as the floor does.
  *

@@ -1,4 +1,4 @@
-//! The benchmark's Rust rows, on the workload of bench/gen_sessions.py:
+//! The benchmark's Rust rows, on the workload of comparison/gen_sessions.py:
 //!
 //!  - `floor`: the least any in-process store must do for the same call, in plain Rust (std HashMap,
 //!    the same allocator and JSON parser the engine uses). See `Floor` for what each call does.
@@ -7,7 +7,7 @@
 //! ss-bench-rust --row floor|rust --data target/bench-data/n10000-s1024 [--ops read,update,...]
 //!               [--time-cap 1.0] [--max-samples 20000] [--big-samples 5] [--deadline SECONDS]
 //!
-//! Prints one JSON line per measurement (the protocol every driver of bench/ follows; see bench/run.py).
+//! Prints one JSON line per measurement (the protocol every driver of bench/ follows; see comparison/run.py).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;

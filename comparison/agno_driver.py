@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The "agno" row: agno 1.8.4's InMemoryStorage (the store sessionstore replaces), on the same workload.
 
-Runs inside the benchmark's virtualenv (target/bench-venv, see bench/requirements.txt):
+Runs inside the benchmark's virtualenv (target/bench-venv, see comparison/requirements.txt):
 
-    target/bench-venv/bin/python bench/agno_driver.py --data target/bench-data/n10000-s1024 [--ops ...]
+    target/bench-venv/bin/python comparison/agno_driver.py --data target/bench-data/n10000-s1024 [--ops ...]
 
 Each call is Agno's public API as an Agno user would make it:
     read     storage.read(session_id)                       -> AgentSession
@@ -15,7 +15,7 @@ Each call is Agno's public API as an Agno user would make it:
              takes objects, so no JSON parsing is charged to it)
     export   json.dumps(storage.storage)  (the storage_dict, Agno's way to persist the store)
     import   InMemoryStorage(storage_dict=json.loads(text))
-Prints the JSON lines of bench/run.py's protocol. Timing: time.perf_counter_ns around each call, minus the
+Prints the JSON lines of comparison/run.py's protocol. Timing: time.perf_counter_ns around each call, minus the
 timer's own median cost.
 """
 
