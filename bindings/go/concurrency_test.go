@@ -209,7 +209,10 @@ func TestCloseWhileInUse(t *testing.T) {
 	var wg sync.WaitGroup
 	ops := []func(int) error{
 		func(i int) error { _, err := s.ReadJSON(fmt.Sprintf("s%d", i%100), ""); return err },
-		func(i int) error { _, err := s.UpsertJSON(fmt.Appendf(nil, `{"session_id":"s%d"}`, i%100)); return err },
+		func(i int) error { // as its owner: another user_id, or none, would be ErrPermissionDenied
+			_, err := s.UpsertJSON(fmt.Appendf(nil, `{"session_id":"s%d","user_id":"u%d"}`, i%100, i%100%7))
+			return err
+		},
 		func(i int) error { _, err := s.GetRecentSessions(Filter{UserID: "u3"}, 3); return err },
 		func(i int) error { _, err := s.Query(Query{Limit: 5}); return err },
 		func(i int) error { _, err := s.Export(); return err },

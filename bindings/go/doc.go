@@ -31,12 +31,28 @@
 // the Append methods reuse the caller's buffer and are the fastest way to
 // read in a loop.
 //
+// # Ownership
+//
+// A session belongs to its user. An upsert (Upsert, UpsertMany and their JSON
+// and Append variants) may replace a stored session only when its stored
+// user_id is unset or equal to the input's; otherwise it fails with
+// ErrPermissionDenied and nothing changes (a batch is refused whole, and the
+// message names the element). Import, an administrative load, is exempt.
+// RenameSession, DeleteSession and DeleteSessions touch any session of the
+// handle's mode, or, given ForUser(u), only the sessions of user u.
+//
+// # Queries
+//
+// Query lists the handle's mode by default, other types or every type
+// (AnySessionType) with Query.SessionTypes, and whole sessions, their
+// metadata (MetadataFields) or named fields (OnlyFields) with Query.Fields.
+//
 // # Errors
 //
 // Failures are *Error values carrying the library's status and message.
 // Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
-// ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal and
-// ErrClosed. The Status numbers are the C header's; ErrClosed has
+// ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal,
+// ErrPermissionDenied and ErrClosed. The Status numbers are the C header's; ErrClosed has
 // StatusClosed, the binding-side status (SS_BINDING_STATUS_CLOSED) that every
 // binding reports for a closed handle and the C library never returns.
 package sessionstore

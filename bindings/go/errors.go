@@ -27,6 +27,9 @@ const (
 	StatusConflict        Status = C.SS_STATUS_CONFLICT
 	StatusTooLarge        Status = C.SS_STATUS_TOO_LARGE
 	StatusInternal        Status = C.SS_STATUS_INTERNAL
+	// StatusPermissionDenied: an upsert of a session that belongs to another
+	// user (its stored user_id is set and differs from the input's).
+	StatusPermissionDenied Status = C.SS_STATUS_PERMISSION_DENIED
 )
 
 // StatusClosed is the status of ErrClosed: a call on a closed (or nil) Store.
@@ -48,6 +51,11 @@ var (
 	ErrTooLarge        = errors.New("sessionstore: too large")
 	// ErrInternal means the library caught a panic: a bug in sessionstore.
 	ErrInternal = errors.New("sessionstore: internal error")
+	// ErrPermissionDenied means an upsert (Upsert, UpsertMany and their JSON
+	// and Append variants) would replace a session that belongs to another
+	// user: its stored user_id is set and differs from the input's, an absent
+	// or empty one included. Nothing was changed. Import is not bound by it.
+	ErrPermissionDenied = errors.New("sessionstore: permission denied")
 	// ErrClosed is returned by every method of a Store after Close (or after
 	// the Store was never opened). C cannot detect a closed handle, so the
 	// binding refuses the call before it reaches C. It is an *Error with
@@ -92,6 +100,8 @@ func (s Status) Sentinel() error {
 		return ErrTooLarge
 	case StatusInternal:
 		return ErrInternal
+	case StatusPermissionDenied:
+		return ErrPermissionDenied
 	case StatusClosed:
 		return ErrClosed
 	}

@@ -138,7 +138,7 @@ func ExampleStore_Query() {
 	}
 	res, err := store.Query(sessionstore.Query{
 		EntityID:    "office",
-		SessionName: "report", // case-insensitive substring
+		SessionName: "report", // substring, compared after Unicode case folding
 		SortBy:      sessionstore.SortByCreatedAt,
 		SortOrder:   sessionstore.Asc,
 		Limit:       1,
@@ -229,4 +229,102 @@ func ExampleSession() {
 	}
 	fmt.Println(string(out))
 	// Output: {"session_id":"s1","session_data":{"n":12345678901234567890,"session_name":"Holiday plans"},"agent_data":{"model":"gpt-4o"}}
+}
+
+// A session belongs to its user: an upsert may not give it to another, and
+// renames and deletes made on behalf of a user (ForUser) touch only that
+// user's sessions.
+func ExampleForUser() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Upsert(&sessionstore.Session{SessionID: "s1", UserID: "ava"}); err != nil {
+		log.Fatal(err)
+	}
+
+	_, err = store.Upsert(&sessionstore.Session{SessionID: "s1", UserID: "bob"})
+	fmt.Println(errors.Is(err, sessionstore.ErrPermissionDenied))
+
+	_, err = store.RenameSession("s1", "Mine now", sessionstore.ForUser("bob"))
+	fmt.Println(errors.Is(err, sessionstore.ErrNotFound))
+	removed, _ := store.DeleteSession("s1", sessionstore.ForUser("bob"))
+	fmt.Println(removed)
+
+	renamed, _ := store.RenameSession("s1", "Trip", sessionstore.ForUser("ava"))
+	fmt.Println(renamed.Name())
+	removed, _ = store.DeleteSession("s1", sessionstore.ForUser("ava"))
+	fmt.Println(removed)
+	// Output:
+	// true
+	// true
+	// false
+	// Trip
+	// true
+}
+
+// A list view of every session of every type: the metadata projection leaves
+// the transcripts out.
+func ExampleMetadataFields() {
+	agents, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer agents.Close()
+	teams, err := agents.Share(sessionstore.ModeTeam)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer teams.Close()
+	if _, err := agents.UpsertJSON([]byte(`{"session_id":"a1","user_id":"ava","created_at":1,"runs":["a long transcript"]}`)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := teams.UpsertJSON([]byte(`{"session_id":"t1","user_id":"ava","created_at":2,"runs":["another one"]}`)); err != nil {
+		log.Fatal(err)
+	}
+	res, err := agents.Query(sessionstore.Query{
+		SessionTypes: []sessionstore.Mode{sessionstore.AnySessionType},
+		UserID:       "ava",
+		Fields:       sessionstore.MetadataFields(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range res.Sessions {
+		fmt.Println(s.SessionID, s.SessionType, s.CreatedAt, s.Extra["runs"] == nil)
+	}
+	// Output:
+	// t1 team 2 true
+	// a1 agent 1 true
+}
+
+// Sessions written by Python's json.dumps may hold NaN or Infinity, which
+// are not JSON; a store can take them as null.
+func ExampleWithNonFiniteNumbers() {
+	store, err := sessionstore.Open(sessionstore.WithNonFiniteNumbers(sessionstore.NonFiniteNull))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	out, err := store.UpsertJSON([]byte(`{"session_id":"s1","created_at":1,"updated_at":1,"metrics":{"time":NaN}}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var s sessionstore.Session
+	if err := json.Unmarshal(out, &s); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(s.Extra["metrics"]))
+
+	strict, err := sessionstore.Open() // NonFiniteReject, the default
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer strict.Close()
+	_, err = strict.UpsertJSON([]byte(`{"session_id":"s1","metrics":{"time":NaN}}`))
+	fmt.Println(errors.Is(err, sessionstore.ErrInvalidJSON))
+	// Output:
+	// {"time":null}
+	// true
 }

@@ -6,6 +6,7 @@ import "C"
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // Mode is the kind of session a Store handle reads and writes. Every stored
@@ -20,6 +21,10 @@ const (
 	ModeWorkflow   Mode = "workflow"
 	ModeWorkflowV2 Mode = "workflow_v2"
 )
+
+// AnySessionType, in Query.SessionTypes, selects the sessions of every type
+// (the query's "session_type": "any"). It is not a mode a handle can have.
+const AnySessionType Mode = "any"
 
 // EntityField returns the session field that filters by entity in this mode:
 // agent_id, team_id or workflow_id.
@@ -44,7 +49,8 @@ type Option func(*config)
 type config struct {
 	mode            Mode
 	maxSessionBytes int64
-	set             bool // whether maxSessionBytes was given
+	set             bool             // whether maxSessionBytes was given
+	nonFinite       NonFiniteNumbers // "" = the library's default
 }
 
 // WithMode sets the session type of the handle (default ModeAgent).
@@ -59,17 +65,71 @@ func WithMaxSessionBytes(n int64) Option {
 	return func(c *config) { c.maxSessionBytes, c.set = n, true }
 }
 
-// json builds the config object by hand: it has two fields and the mode is
-// validated by the library, so there is nothing for encoding/json to add.
+// NonFiniteNumbers says what a store does with NaN, Infinity and -Infinity
+// outside strings in the JSON it is given (config key "non_finite_numbers").
+// They are not JSON, but Python's json.dumps writes them (Agno's float
+// metrics carry them), so sessions written by Python may hold them.
+type NonFiniteNumbers string
+
+// The policies of WithNonFiniteNumbers.
+const (
+	// NonFiniteReject, the default, refuses such input with ErrInvalidJSON;
+	// the message names the word and the option.
+	NonFiniteReject NonFiniteNumbers = "reject"
+	// NonFiniteNull stores each NaN, Infinity and -Infinity of a session,
+	// batch or import as null (and so exports it as null).
+	NonFiniteNull NonFiniteNumbers = "null"
+)
+
+// WithNonFiniteNumbers sets what the store does with NaN, Infinity and
+// -Infinity in its input (default NonFiniteReject). An unknown value fails
+// Open with ErrInvalidArgument.
+func WithNonFiniteNumbers(p NonFiniteNumbers) Option {
+	return func(c *config) { c.nonFinite = p }
+}
+
+// json builds the config object by hand: it has three fields, validated by
+// the library, so there is nothing for encoding/json to add.
 func (c *config) json() []byte {
-	b := make([]byte, 0, 64)
+	b := make([]byte, 0, 96)
 	b = append(b, `{"mode":`...)
 	b = appendJSONString(b, string(c.mode))
 	if c.set {
 		b = append(b, `,"max_session_bytes":`...)
 		b = strconv.AppendInt(b, c.maxSessionBytes, 10)
 	}
+	if c.nonFinite != "" {
+		b = append(b, `,"non_finite_numbers":`...)
+		b = appendJSONString(b, string(c.nonFinite))
+	}
 	return append(b, '}')
+}
+
+// A ScopeOption narrows the sessions that RenameSession, RenameSessionJSON,
+// DeleteSession and DeleteSessions may touch.
+type ScopeOption func(*scope)
+
+type scope struct {
+	userID string
+}
+
+// ForUser limits a rename or delete to the sessions of userID, as Agno 2's
+// rename_session(user_id=...) and delete_session(user_id=...): a rename of
+// another user's session (or of one without a user) fails with ErrNotFound,
+// a delete leaves it alone and does not count it. ForUser("") is no limit,
+// the same as no option; when ForUser is given more than once, the last wins.
+func ForUser(userID string) ScopeOption {
+	return func(s *scope) { s.userID = userID }
+}
+
+func scopeOf(opts []ScopeOption) scope {
+	var s scope
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return s
 }
 
 func appendJSONString(b []byte, s string) []byte {
@@ -103,13 +163,18 @@ const (
 	Desc SortOrder = "desc"
 )
 
-// Query selects, sorts and pages sessions of the handle's mode (ss_query).
-// Zero fields do not constrain: time bounds of 0 are absent and a Limit of 0
-// means no limit. Time bounds are inclusive unix seconds.
+// Query selects, sorts and pages sessions (ss_query): by default those of
+// the handle's mode, or of the types in SessionTypes. Zero fields do not
+// constrain: time bounds of 0 are absent and a Limit of 0 means no limit.
+// Time bounds are inclusive unix seconds.
 type Query struct {
+	// SessionTypes selects sessions of these types; empty means the handle's
+	// mode. []Mode{AnySessionType} selects every type, as Agno 2's
+	// get_sessions(session_type=None).
+	SessionTypes  []Mode    `json:"session_type,omitempty"`
 	UserID        string    `json:"user_id,omitempty"`
-	EntityID      string    `json:"entity_id,omitempty"`
-	SessionName   string    `json:"session_name,omitempty"` // case-insensitive substring of session_data.session_name
+	EntityID      string    `json:"entity_id,omitempty"`    // matched against each session's type's entity field
+	SessionName   string    `json:"session_name,omitempty"` // substring of session_data.session_name, with full Unicode case folding
 	CreatedAfter  int64     `json:"created_after,omitempty"`
 	CreatedBefore int64     `json:"created_before,omitempty"`
 	UpdatedAfter  int64     `json:"updated_after,omitempty"`
@@ -118,6 +183,54 @@ type Query struct {
 	SortOrder     SortOrder `json:"sort_order,omitempty"` // default Desc
 	Limit         int       `json:"limit,omitempty"`
 	Offset        int       `json:"offset,omitempty"`
+	// Fields says what of each session to return: whole sessions (the zero
+	// Projection), MetadataFields() or OnlyFields(names...).
+	Fields Projection `json:"fields,omitzero"`
+}
+
+// Projection is what a Query returns of each session (the query's
+// "fields"). The zero value returns each stored session whole.
+type Projection struct {
+	metadata bool
+	names    []string // non-nil for OnlyFields
+}
+
+// MetadataFields returns, for list views, only "session_id",
+// "session_type", "user_id", the type's entity field, "created_at",
+// "updated_at" and, when the session has a name,
+// "session_data":{"session_name":...}. The store builds it without reading
+// the session, so its cost does not grow with the transcript.
+func MetadataFields() Projection { return Projection{metadata: true} }
+
+// OnlyFields returns the named top-level fields of each session, in the
+// stored session's order; absent ones are left out. The store accepts at
+// most 64 names.
+func OnlyFields(names ...string) Projection {
+	return Projection{names: append([]string{}, names...)}
+}
+
+// IsZero reports whether p is the default: whole sessions.
+func (p Projection) IsZero() bool { return !p.metadata && p.names == nil }
+
+// MarshalJSON encodes p as the query's "fields": "all", "metadata" or a
+// list of names.
+func (p Projection) MarshalJSON() ([]byte, error) {
+	switch {
+	case p.metadata:
+		return []byte(`"metadata"`), nil
+	case p.names != nil:
+		return json.Marshal(p.names)
+	}
+	return []byte(`"all"`), nil
+}
+
+// String describes p: "all", "metadata" or the list of names.
+func (p Projection) String() string {
+	if p.names != nil {
+		return "[" + strings.Join(p.names, " ") + "]"
+	}
+	b, _ := p.MarshalJSON()
+	return string(b[1 : len(b)-1])
 }
 
 // QueryResult is one page of a Query. Total counts every matching session,

@@ -12,7 +12,7 @@ import (
 // constants come from the header, but each needs a sentinel here.
 func TestStatusesMatchLibrary(t *testing.T) {
 	known := []Status{StatusOK, StatusNotFound, StatusInvalidArgument, StatusInvalidJSON,
-		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal}
+		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal, StatusPermissionDenied}
 	seen := map[error]Status{}
 	n := 0
 	for ; n < int(StatusClosed); n++ {
@@ -88,7 +88,7 @@ func TestClosedStatus(t *testing.T) {
 		t.Fatalf("ErrClosed.Error() = %q", got)
 	}
 	for _, other := range []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
-		ErrConflict, ErrTooLarge, ErrInternal} {
+		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied} {
 		if errors.Is(ErrClosed, other) {
 			t.Fatalf("ErrClosed matches %v", other)
 		}

@@ -49,13 +49,13 @@ typedef struct {
 } ssgo_result;
 
 // ssgo_call makes the library call op on store, with the arguments that call
-// takes among: a and b, NUL-terminated strings, or a payload of len bytes at
-// a; and limit. When a JSON result fits in the caller's spare buffer capacity
+// takes among: a, b and c, NUL-terminated strings (c and, for calls with a
+// payload, b may be NULL), or a payload of len bytes at a; and limit. When a JSON result fits in the caller's spare buffer capacity
 // (dst, cap bytes of Go memory) it is copied there and freed at once: one cgo
 // call instead of two, and no Go allocation. Otherwise r->json is the
 // library's string, for the caller to copy and free.
-static ss_status ssgo_call(int op, ss_store *store, const char *a, const char *b, size_t len,
-                           int64_t limit, char *dst, size_t cap, ssgo_result *r) {
+static ss_status ssgo_call(int op, ss_store *store, const char *a, const char *b, const char *c,
+                           size_t len, int64_t limit, char *dst, size_t cap, ssgo_result *r) {
 	char *json = NULL;
 	ss_status st;
 	switch (op) {
@@ -66,11 +66,11 @@ static ss_status ssgo_call(int op, ss_store *store, const char *a, const char *b
 	case SSGO_GET_ALL_SESSIONS:    st = ss_get_all_sessions(store, a, b, &json, &r->len, &r->error); break;
 	case SSGO_GET_RECENT_SESSIONS: st = ss_get_recent_sessions(store, a, b, limit, &json, &r->len, &r->error); break;
 	case SSGO_QUERY:               st = ss_query(store, a, len, &json, &r->len, &r->error); break;
-	case SSGO_RENAME_SESSION:      st = ss_rename_session(store, a, b, &json, &r->len, &r->error); break;
+	case SSGO_RENAME_SESSION:      st = ss_rename_session(store, a, b, c, &json, &r->len, &r->error); break;
 	case SSGO_STATS:               st = ss_stats(store, &json, &r->len, &r->error); break;
 	case SSGO_EXPORT:              st = ss_export(store, &json, &r->len, &r->error); break;
-	case SSGO_DELETE_SESSION:      st = ss_delete_session(store, a, &r->len, &r->error); break;
-	case SSGO_DELETE_SESSIONS:     st = ss_delete_sessions(store, a, len, &r->len, &r->error); break;
+	case SSGO_DELETE_SESSION:      st = ss_delete_session(store, a, b, &r->len, &r->error); break;
+	case SSGO_DELETE_SESSIONS:     st = ss_delete_sessions(store, a, len, b, &r->len, &r->error); break;
 	case SSGO_DROP:                st = ss_drop(store, &r->len, &r->error); break;
 	case SSGO_IMPORT:              st = ss_import(store, a, len, &r->len, &r->error); break;
 	default:                       return SS_STATUS_INTERNAL; // not reached: op is one of the above
@@ -250,13 +250,13 @@ var (
 	opImport            = op{C.SSGO_IMPORT, "import"}
 )
 
-// args are the inputs of an op, as ssgo_call takes them: a and b are
-// NUL-terminated strings (see cstr), or a is a payload of n bytes (see
-// payload); limit is for opGetRecentSessions.
+// args are the inputs of an op, as ssgo_call takes them: a, b and c are
+// NUL-terminated strings (see cstr), or NULL where the call allows it, or a
+// is a payload of n bytes (see payload); limit is for opGetRecentSessions.
 type args struct {
-	a, b  *C.char
-	n     int
-	limit int64
+	a, b, c *C.char
+	n       int
+	limit   int64
 }
 
 // payload returns the args of an op that takes JSON input, passed to C
@@ -275,7 +275,7 @@ func (s *Store) call(o op, in args, dst []byte) (r C.ssgo_result, err error) {
 		return r, err
 	}
 	spare, room := spareOf(dst)
-	st := C.ssgo_call(o.code, h.ptr, in.a, in.b, C.size_t(in.n), C.int64_t(in.limit), spare, room, &r)
+	st := C.ssgo_call(o.code, h.ptr, in.a, in.b, in.c, C.size_t(in.n), C.int64_t(in.limit), spare, room, &r)
 	h.mu.RUnlock()
 	if st != C.SS_STATUS_OK {
 		return r, failure(o.name, st, r.error)
@@ -304,6 +304,11 @@ func (s *Store) callCount(o op, in args) (int, error) {
 
 // Upsert stores a session and returns it as stored (with session_type,
 // created_at and updated_at filled in).
+//
+// A session belongs to its user: Upsert may replace a stored session only
+// when the stored user_id is unset (null or absent) or equal to sess.UserID.
+// Otherwise, an empty UserID included, it fails with ErrPermissionDenied and
+// nothing changes. Import is not bound by this rule.
 func (s *Store) Upsert(sess *Session) (*Session, error) {
 	in, err := encodeSession(nil, sess)
 	if err != nil {
@@ -317,7 +322,8 @@ func (s *Store) Upsert(sess *Session) (*Session, error) {
 }
 
 // UpsertJSON stores a session given as a JSON object and returns the stored
-// JSON. The input is passed to C without a copy.
+// JSON. The input is passed to C without a copy. Another user's session is
+// ErrPermissionDenied, as for Upsert.
 func (s *Store) UpsertJSON(session []byte) ([]byte, error) {
 	return s.AppendUpsertJSON(nil, session)
 }
@@ -329,7 +335,10 @@ func (s *Store) AppendUpsertJSON(dst, session []byte) ([]byte, error) {
 }
 
 // UpsertMany stores several sessions atomically: if one is rejected, none is
-// stored, and the error message names its index ("sessions[3]: ...").
+// stored, and the error message names its index ("sessions[3]: ..."). Each
+// element follows Upsert's ownership rule, checked against the owner that the
+// earlier elements gave the session; one that would take another user's
+// session makes the batch fail with ErrPermissionDenied.
 func (s *Store) UpsertMany(sessions []*Session) ([]*Session, error) {
 	in := []byte{'['}
 	for i, sess := range sessions {
@@ -453,9 +462,19 @@ func (s *Store) AppendRecentSessionsJSON(dst []byte, f Filter, limit int) ([]byt
 	return s.callJSON(dst, opGetRecentSessions, args{a: cuser, b: centity, limit: int64(limit)})
 }
 
-// Query selects, sorts and pages the sessions of this handle's mode.
+// Query selects, sorts and pages the sessions of this handle's mode, or of
+// the types in q.SessionTypes. With a projection (q.Fields), each Session
+// holds only the fields returned; the others are zero.
 func (s *Store) Query(q Query) (*QueryResult, error) {
 	if err := checkUTF8(opQuery.name, q.UserID, q.EntityID, q.SessionName); err != nil {
+		return nil, err
+	}
+	for _, m := range q.SessionTypes {
+		if err := checkUTF8(opQuery.name, string(m)); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkUTF8(opQuery.name, q.Fields.names...); err != nil {
 		return nil, err
 	}
 	in, err := json.Marshal(q)
@@ -488,9 +507,15 @@ func (s *Store) QueryJSON(query []byte) ([]byte, error) {
 
 // RenameSession sets session_data.session_name of a session of this handle's
 // mode, touches updated_at and returns the stored session. It fails with
-// ErrNotFound when there is no such session.
-func (s *Store) RenameSession(sessionID, name string) (*Session, error) {
-	out, err := s.RenameSessionJSON(sessionID, name)
+// ErrNotFound when there is no such session. With ForUser, only that user's
+// session is renamed: another user's (or one without a user) is ErrNotFound.
+//
+// The options are variadic so that calls without them read as before:
+// s.RenameSession(id, name) renames any session of the mode, as an
+// administrator would; s.RenameSession(id, name, ForUser(u)) is the call to
+// make on behalf of user u.
+func (s *Store) RenameSession(sessionID, name string, opts ...ScopeOption) (*Session, error) {
+	out, err := s.RenameSessionJSON(sessionID, name, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -498,30 +523,43 @@ func (s *Store) RenameSession(sessionID, name string) (*Session, error) {
 }
 
 // RenameSessionJSON is RenameSession returning the stored JSON.
-func (s *Store) RenameSessionJSON(sessionID, name string) ([]byte, error) {
+func (s *Store) RenameSessionJSON(sessionID, name string, opts ...ScopeOption) ([]byte, error) {
+	user := scopeOf(opts).userID
 	var buf [256]byte
-	cid, cname, err := cstr2(buf[:], opRenameSession.name, sessionID, name)
+	cid, cname, cuser, err := cstr3(buf[:], opRenameSession.name, sessionID, name, user)
 	if err != nil {
 		return nil, err
 	}
-	return s.callJSON(nil, opRenameSession, args{a: cid, b: cname})
+	if user == "" {
+		cuser = nil // any user's session
+	}
+	return s.callJSON(nil, opRenameSession, args{a: cid, b: cname, c: cuser})
 }
 
 // DeleteSession removes a session of this handle's mode and reports whether
-// there was one. A missing id is not an error.
-func (s *Store) DeleteSession(sessionID string) (bool, error) {
+// there was one. A missing id is not an error. With ForUser, only that
+// user's session is removed: another user's is left alone and reported as
+// not there (false, nil).
+func (s *Store) DeleteSession(sessionID string, opts ...ScopeOption) (bool, error) {
+	user := scopeOf(opts).userID
 	var buf [128]byte
-	cid, err := cstr(buf[:], opDeleteSession.name, sessionID)
+	cid, cuser, err := cstr2(buf[:], opDeleteSession.name, sessionID, user)
 	if err != nil {
 		return false, err
 	}
-	removed, err := s.callCount(opDeleteSession, args{a: cid})
+	if user == "" {
+		cuser = nil
+	}
+	removed, err := s.callCount(opDeleteSession, args{a: cid, b: cuser})
 	return removed > 0, err
 }
 
 // DeleteSessions removes the sessions of this handle's mode with the given
-// ids, atomically, and returns how many there were.
-func (s *Store) DeleteSessions(sessionIDs []string) (int, error) {
+// ids, atomically, and returns how many there were. With ForUser, only that
+// user's sessions among them are removed; the others, like missing ids, are
+// not errors and are not counted.
+func (s *Store) DeleteSessions(sessionIDs []string, opts ...ScopeOption) (int, error) {
+	user := scopeOf(opts).userID
 	if sessionIDs == nil {
 		sessionIDs = []string{}
 	}
@@ -532,7 +570,14 @@ func (s *Store) DeleteSessions(sessionIDs []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.callCount(opDeleteSessions, payload(in))
+	a := payload(in)
+	if user != "" {
+		var buf [64]byte
+		if a.b, err = cstr(buf[:], opDeleteSessions.name, user); err != nil {
+			return 0, err
+		}
+	}
+	return s.callCount(opDeleteSessions, a)
 }
 
 // Drop removes every session of this handle's mode and returns how many
@@ -561,7 +606,9 @@ func (s *Store) Export() ([]byte, error) {
 
 // Import merges sessions exported by Export, atomically, keeping their
 // timestamps; records without session_type take this handle's mode. It
-// returns the number of records.
+// returns the number of records. Import is an administrative load: it
+// replaces stored sessions whatever their user_id (Upsert's ownership rule,
+// ErrPermissionDenied, does not apply).
 func (s *Store) Import(data []byte) (int, error) {
 	return s.callCount(opImport, payload(data))
 }
@@ -656,6 +703,25 @@ func cstr2(buf []byte, op, a, b string) (*C.char, *C.char, error) {
 	m := copy(buf[n+1:], b)
 	buf[n+1+m] = 0
 	return (*C.char)(unsafe.Pointer(&buf[0])), (*C.char)(unsafe.Pointer(&buf[n+1])), nil
+}
+
+// cstr3 is cstr for three strings sharing one buffer.
+func cstr3(buf []byte, op, a, b, c string) (*C.char, *C.char, *C.char, error) {
+	if strings.IndexByte(a, 0) >= 0 || strings.IndexByte(b, 0) >= 0 || strings.IndexByte(c, 0) >= 0 {
+		return nil, nil, nil, argError(op, "string contains a NUL byte")
+	}
+	if need := len(a) + len(b) + len(c) + 3; need > len(buf) {
+		buf = make([]byte, need)
+	}
+	var p [3]*C.char
+	n := 0
+	for i, str := range [3]string{a, b, c} {
+		p[i] = (*C.char)(unsafe.Pointer(&buf[n]))
+		n += copy(buf[n:], str)
+		buf[n] = 0
+		n++
+	}
+	return p[0], p[1], p[2], nil
 }
 
 // encodeSession appends sess to dst. It calls MarshalJSON directly because

@@ -93,7 +93,7 @@ func wantErr(t *testing.T, err, sentinel error) {
 }
 
 var allSentinels = []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
-	ErrConflict, ErrTooLarge, ErrInternal, ErrClosed}
+	ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrClosed}
 
 func TestVersion(t *testing.T) {
 	v := Version()
@@ -136,6 +136,7 @@ func TestOpenOptions(t *testing.T) {
 		"empty mode":     {WithMode("")},
 		"zero max bytes": {WithMaxSessionBytes(0)},
 		"negative max":   {WithMaxSessionBytes(-5)},
+		"bad non-finite": {WithNonFiniteNumbers("maybe")},
 	} {
 		s, err := Open(opts...)
 		if s != nil {
@@ -148,6 +149,63 @@ func TestOpenOptions(t *testing.T) {
 		if e.Op != "open" || e.Status != StatusInvalidArgument {
 			t.Fatalf("%s: error %#v", name, e)
 		}
+	}
+}
+
+// TestNonFiniteNumbers: NaN, Infinity and -Infinity outside strings are
+// ErrInvalidJSON by default and with NonFiniteReject, and stored as null with
+// NonFiniteNull, in upserts, batches and imports alike.
+func TestNonFiniteNumbers(t *testing.T) {
+	const in = `{"session_id":"m","metrics":{"a":NaN,"b":Infinity,"c":-Infinity,"d":1.5,"s":"NaN Infinity"}}`
+	for name, opts := range map[string][]Option{
+		"default": nil,
+		"reject":  {WithNonFiniteNumbers(NonFiniteReject)},
+	} {
+		s := open(t, opts...)
+		_, err := s.UpsertJSON([]byte(in))
+		wantErr(t, err, ErrInvalidJSON)
+		if msg := err.Error(); !strings.Contains(msg, "NaN") || !strings.Contains(msg, "non_finite_numbers") {
+			t.Fatalf("%s: the message names neither the word nor the option: %q", name, msg)
+		}
+		_, err = s.UpsertManyJSON([]byte("[" + in + "]"))
+		wantErr(t, err, ErrInvalidJSON)
+		_, err = s.Import([]byte(`{"m":` + in + `}`))
+		wantErr(t, err, ErrInvalidJSON)
+		if ids, _ := s.GetAllSessionIDs(Filter{}); len(ids) != 0 {
+			t.Fatalf("%s: stored %v", name, ids)
+		}
+	}
+
+	s := open(t, WithNonFiniteNumbers(NonFiniteNull), WithMode(ModeTeam))
+	if s.Mode() != ModeTeam {
+		t.Fatalf("Mode() = %q: WithNonFiniteNumbers lost the other options", s.Mode())
+	}
+	const want = `{"a":null,"b":null,"c":null,"d":1.5,"s":"NaN Infinity"}`
+	sess, err := s.Upsert(&Session{SessionID: "typed", Extra: map[string]json.RawMessage{"metrics": json.RawMessage(`{"x":NaN}`)}})
+	if err == nil {
+		t.Fatalf("a Session with NaN in a raw field was encoded: %+v", sess)
+	}
+	out, err := s.UpsertJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := members(t, out)["metrics"]; string(got) != want {
+		t.Fatalf("stored metrics %s, want %s", got, want)
+	}
+	if _, err := s.UpsertManyJSON([]byte(`[{"session_id":"m2","v":[NaN,-Infinity]}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Import([]byte(`{"m3":{"session_id":"m3","v":Infinity}}`)); n != 1 || err != nil {
+		t.Fatalf("Import = %d, %v", n, err)
+	}
+	for id, want := range map[string]string{"m2": `[null,null]`, "m3": `null`} {
+		if got := members(t, mustReadJSON(t, s, id))["v"]; string(got) != want {
+			t.Fatalf("%s: stored v = %s, want %s", id, got, want)
+		}
+	}
+	export, err := s.Export()
+	if err != nil || !json.Valid(export) {
+		t.Fatalf("Export = %s, %v; want JSON", export, err)
 	}
 }
 
@@ -428,6 +486,209 @@ func TestQuery(t *testing.T) {
 	wantErr(t, err, ErrInvalidJSON)
 }
 
+// TestQueryAcrossTypes: SessionTypes lists sessions of other types than
+// the handle's, or of every type with AnySessionType.
+func TestQueryAcrossTypes(t *testing.T) {
+	agents := open(t)
+	handles := map[Mode]*Store{ModeAgent: agents}
+	for _, m := range []Mode{ModeTeam, ModeWorkflow, ModeWorkflowV2} {
+		h, err := agents.Share(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		handles[m] = h
+	}
+	// One session of each type for user u, entity e, in the entity field of its type.
+	for i, m := range []Mode{ModeAgent, ModeTeam, ModeWorkflow, ModeWorkflowV2} {
+		mustUpsert(t, handles[m], "session_id", string(m), "user_id", "u", m.EntityField(), "e", "created_at", 100+i,
+			"session_data", map[string]any{"session_name": "Run " + string(m)})
+	}
+	mustUpsert(t, agents, "session_id", "other", "user_id", "v", "created_at", 50)
+
+	cases := []struct {
+		q    Query
+		want []string
+	}{
+		{Query{SortOrder: Asc}, []string{"other", "agent"}},
+		{Query{SessionTypes: []Mode{}, SortOrder: Asc}, []string{"other", "agent"}},
+		{Query{SessionTypes: []Mode{AnySessionType}, SortOrder: Asc}, []string{"other", "agent", "team", "workflow", "workflow_v2"}},
+		{Query{SessionTypes: []Mode{ModeWorkflowV2, ModeTeam}, SortOrder: Asc}, []string{"team", "workflow_v2"}},
+		{Query{SessionTypes: []Mode{ModeTeam}}, []string{"team"}},
+		{Query{SessionTypes: []Mode{AnySessionType}, EntityID: "e", SortBy: SortBySessionID, SortOrder: Asc}, []string{"agent", "team", "workflow", "workflow_v2"}},
+		{Query{SessionTypes: []Mode{AnySessionType}, UserID: "u", Limit: 2, Offset: 1}, []string{"workflow", "team"}},
+		{Query{SessionTypes: []Mode{ModeAgent, AnySessionType}, SessionName: "RUN WORKFLOW"}, []string{"workflow_v2", "workflow"}},
+	}
+	for _, c := range cases {
+		r, err := agents.Query(c.q)
+		if err != nil {
+			t.Fatalf("Query(%+v): %v", c.q, err)
+		}
+		if !slices.Equal(ids(r.Sessions), c.want) {
+			t.Errorf("Query(%+v) = %v, want %v", c.q, ids(r.Sessions), c.want)
+		}
+		for _, sess := range r.Sessions {
+			if sess.SessionID != "other" && string(sess.SessionType) != sess.SessionID {
+				t.Errorf("session %s has session_type %q", sess.SessionID, sess.SessionType)
+			}
+		}
+	}
+	// Every handle sees the same with AnySessionType.
+	r, err := handles[ModeWorkflow].Query(Query{SessionTypes: []Mode{AnySessionType}})
+	if err != nil || r.Total != 5 {
+		t.Fatalf("Query from the workflow handle = %+v, %v", r, err)
+	}
+	_, err = agents.Query(Query{SessionTypes: []Mode{"robot"}})
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = agents.Query(Query{SessionTypes: []Mode{"\xff"}})
+	wantErr(t, err, ErrInvalidArgument)
+	if b, _ := json.Marshal(Query{SessionTypes: []Mode{ModeTeam, AnySessionType}}); string(b) != `{"session_type":["team","any"]}` {
+		t.Fatalf("json.Marshal(Query) = %s", b)
+	}
+}
+
+// TestQueryNameCaseFolding: SessionName matches after full Unicode case
+// folding of both sides.
+func TestQueryNameCaseFolding(t *testing.T) {
+	s := open(t)
+	for id, name := range map[string]string{"greek": "Η ΟΔΟΣ", "german": "Die Straße", "plain": "road"} {
+		mustUpsert(t, s, "session_id", id, "session_data", map[string]any{"session_name": name})
+	}
+	for needle, want := range map[string][]string{"οδος": {"greek"}, "STRASSE": {"german"}, "straße": {"german"}, "ROAD": {"plain"}} {
+		r, err := s.Query(Query{SessionName: needle})
+		if err != nil || !slices.Equal(ids(r.Sessions), want) {
+			t.Errorf("Query(SessionName: %q) = %v, %v; want %v", needle, ids(r.Sessions), err, want)
+		}
+	}
+}
+
+// TestQueryProjection: Fields returns whole sessions (the zero Projection),
+// the metadata of each, or the named top-level fields.
+func TestQueryProjection(t *testing.T) {
+	s := open(t)
+	team, err := s.Share(ModeTeam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer team.Close()
+	transcript := strings.Repeat("m", 10_000)
+	mustUpsert(t, s, "session_id", "named", "user_id", "ava", "agent_id", "helper", "created_at", 2, "memory", transcript,
+		"metadata", map[string]any{"tag": "x"}, "session_data", map[string]any{"session_name": "Trip", "session_state": 1})
+	mustUpsert(t, s, "session_id", "unnamed", "created_at", 1, "runs", []int{1, 2})
+	mustUpsert(t, team, "session_id", "t", "team_id", "crew", "created_at", 3)
+
+	keys := func(b []byte) []string {
+		ks := []string{}
+		for k := range members(t, b) {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	sessionsOf := func(q Query) []json.RawMessage {
+		t.Helper()
+		in, err := json.Marshal(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.QueryJSON(in)
+		if err != nil {
+			t.Fatalf("QueryJSON(%s): %v", in, err)
+		}
+		var r struct{ Sessions []json.RawMessage }
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Sessions
+	}
+
+	// Metadata, across types: each type's entity field, the name when there is one, no transcript.
+	meta := sessionsOf(Query{SessionTypes: []Mode{AnySessionType}, Fields: MetadataFields(), SortOrder: Asc})
+	want := [][]string{
+		{"agent_id", "created_at", "session_id", "session_type", "updated_at", "user_id"},
+		{"agent_id", "created_at", "session_data", "session_id", "session_type", "updated_at", "user_id"},
+		{"created_at", "session_id", "session_type", "team_id", "updated_at", "user_id"},
+	}
+	if len(meta) != 3 {
+		t.Fatalf("metadata query returned %d sessions", len(meta))
+	}
+	for i, m := range meta {
+		if got := keys(m); !slices.Equal(got, want[i]) {
+			t.Errorf("metadata of session %d has keys %v, want %v", i, got, want[i])
+		}
+	}
+	if got := string(members(t, meta[1])["session_data"]); got != `{"session_name":"Trip"}` {
+		t.Errorf("metadata session_data = %s", got)
+	}
+
+	// The typed API decodes the projected sessions; what was left out is zero.
+	r, err := s.Query(Query{Fields: MetadataFields(), UserID: "ava"})
+	if err != nil || r.Total != 1 || len(r.Sessions) != 1 {
+		t.Fatalf("Query(metadata, ava) = %+v, %v", r, err)
+	}
+	if m := r.Sessions[0]; m.SessionID != "named" || m.UserID != "ava" || m.AgentID != "helper" || m.CreatedAt != 2 ||
+		m.UpdatedAt == 0 || m.SessionType != ModeAgent || m.Name() != "Trip" || m.Extra != nil {
+		t.Fatalf("metadata session = %+v", m)
+	}
+
+	// Named fields: only those present; "metadata" here is the field of that name.
+	named := sessionsOf(Query{Fields: OnlyFields("session_id", "metadata", "runs", "absent"), SortOrder: Asc})
+	if len(named) != 2 || !slices.Equal(keys(named[0]), []string{"runs", "session_id"}) ||
+		!slices.Equal(keys(named[1]), []string{"metadata", "session_id"}) {
+		t.Fatalf("OnlyFields sessions = %s", named)
+	}
+	r, err = s.Query(Query{Fields: OnlyFields("memory"), SessionName: "trip"})
+	if err != nil || len(r.Sessions) != 1 || r.Sessions[0].SessionID != "" || len(r.Sessions[0].Extra["memory"]) != len(transcript)+2 {
+		t.Fatalf("Query(OnlyFields(memory)) = %+v, %v", r, err)
+	}
+	if got := sessionsOf(Query{Fields: OnlyFields()}); len(got) != 2 || string(got[0]) != "{}" {
+		t.Fatalf("OnlyFields() = %s", got)
+	}
+
+	// The zero Projection is whole sessions, and is not sent.
+	if whole := sessionsOf(Query{UserID: "ava"}); len(whole) != 1 || !slices.Contains(keys(whole[0]), "memory") {
+		t.Fatalf("default projection = %s", whole)
+	}
+	for _, c := range []struct {
+		q    Query
+		want string
+	}{
+		{Query{}, `{}`},
+		{Query{Fields: Projection{}}, `{}`},
+		{Query{Fields: MetadataFields()}, `{"fields":"metadata"}`},
+		{Query{Fields: OnlyFields("a", "b")}, `{"fields":["a","b"]}`},
+		{Query{Fields: OnlyFields()}, `{"fields":[]}`},
+	} {
+		if b, err := json.Marshal(c.q); err != nil || string(b) != c.want {
+			t.Errorf("json.Marshal(%+v) = %s, %v; want %s", c.q, b, err, c.want)
+		}
+	}
+	for p, want := range map[string]Projection{"all": {}, "metadata": MetadataFields(), "[a b]": OnlyFields("a", "b")} {
+		if p != want.String() {
+			t.Errorf("Projection.String() = %q, want %q", want.String(), p)
+		}
+	}
+	// OnlyFields copies its names.
+	names := []string{"session_id"}
+	p := OnlyFields(names...)
+	names[0] = "memory"
+	if p.String() != "[session_id]" {
+		t.Fatalf("OnlyFields kept the caller's slice: %v", p)
+	}
+
+	tooMany := make([]string, 65)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprintf("f%d", i)
+	}
+	_, err = s.Query(Query{Fields: OnlyFields(tooMany...)})
+	wantErr(t, err, ErrInvalidArgument)
+	if _, err := s.Query(Query{Fields: OnlyFields(tooMany[:64]...)}); err != nil {
+		t.Fatalf("64 names: %v", err)
+	}
+	_, err = s.Query(Query{Fields: OnlyFields("\xff")})
+	wantErr(t, err, ErrInvalidArgument)
+}
+
 func TestRenameSession(t *testing.T) {
 	s := open(t)
 	mustUpsert(t, s, "session_id", "s1", "created_at", 10, "updated_at", 10, "memory", []int{1},
@@ -631,6 +892,7 @@ func TestErrorSentinels(t *testing.T) {
 	s := open(t)
 	small := open(t, WithMaxSessionBytes(200))
 	mustUpsert(t, s, "session_id", "x")
+	mustUpsert(t, s, "session_id", "owned", "user_id", "ava")
 	team, err := s.Share(ModeTeam)
 	if err != nil {
 		t.Fatal(err)
@@ -672,6 +934,10 @@ func TestErrorSentinels(t *testing.T) {
 			_, err := small.UpsertJSON(raw(t, "session_id", "big", "memory", strings.Repeat("m", 300)))
 			return err
 		}},
+		{"another user's", ErrPermissionDenied, func() error {
+			_, err := s.UpsertJSON([]byte(`{"session_id":"owned","user_id":"bob"}`))
+			return err
+		}},
 		{"closed", ErrClosed, func() error { _, err := closed.Read("x", ""); return err }},
 	}
 	for _, c := range cases {
@@ -688,6 +954,7 @@ func TestErrorMapping(t *testing.T) {
 		StatusNotFound: ErrNotFound, StatusInvalidArgument: ErrInvalidArgument,
 		StatusInvalidJSON: ErrInvalidJSON, StatusInvalidSession: ErrInvalidSession,
 		StatusConflict: ErrConflict, StatusTooLarge: ErrTooLarge, StatusInternal: ErrInternal,
+		StatusPermissionDenied: ErrPermissionDenied,
 	} {
 		err := error(&Error{Op: "op", Status: st, Message: "boom"})
 		wrapped := fmt.Errorf("context: %w", err)
@@ -758,10 +1025,16 @@ func TestClosed(t *testing.T) {
 			"RenameSessionJSON":     func() error { _, err := st.RenameSessionJSON("x", "n"); return err },
 			"DeleteSession":         func() error { _, err := st.DeleteSession("x"); return err },
 			"DeleteSessions":        func() error { _, err := st.DeleteSessions([]string{"x"}); return err },
-			"Drop":                  func() error { _, err := st.Drop(); return err },
-			"Stats":                 func() error { _, err := st.Stats(); return err },
-			"Export":                func() error { _, err := st.Export(); return err },
-			"Import":                func() error { _, err := st.Import([]byte(`{}`)); return err },
+			"RenameSession ForUser": func() error { _, err := st.RenameSession("x", "n", ForUser("u")); return err },
+			"DeleteSession ForUser": func() error { _, err := st.DeleteSession("x", ForUser("u")); return err },
+			"DeleteSessions ForUser": func() error {
+				_, err := st.DeleteSessions([]string{"x"}, ForUser("u"))
+				return err
+			},
+			"Drop":   func() error { _, err := st.Drop(); return err },
+			"Stats":  func() error { _, err := st.Stats(); return err },
+			"Export": func() error { _, err := st.Export(); return err },
+			"Import": func() error { _, err := st.Import([]byte(`{}`)); return err },
 		}
 		for name, call := range calls {
 			if err := call(); err != ErrClosed {

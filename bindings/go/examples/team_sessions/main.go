@@ -65,13 +65,27 @@ func main() {
 		fmt.Printf("ava's recent: %s %q\n", s.SessionID, s.Name())
 	}
 
-	// Rename, then find by a case-insensitive part of the name.
-	must(teams.RenameSession("team-2", "Lisbon trip (3 days)"))
+	// Ben renames his session (ForUser: only his own), then finds it by a
+	// part of the name, compared after Unicode case folding. Ava cannot rename
+	// it, nor take it over with an upsert.
+	must(teams.RenameSession("team-2", "Lisbon trip (3 days)", sessionstore.ForUser("ben")))
 	res := must(teams.Query(sessionstore.Query{SessionName: "LISBON"}))
 	fmt.Printf("query \"LISBON\": %d match, %s %q\n", res.Total, res.Sessions[0].SessionID, res.Sessions[0].Name())
+	_, err := teams.RenameSession("team-2", "Mine", sessionstore.ForUser("ava"))
+	fmt.Println("ava renames ben's session:", err)
+	_, err = teams.Upsert(&sessionstore.Session{SessionID: "team-2", UserID: "ava", TeamID: "news-team"})
+	fmt.Println("ava upserts ben's session:", err)
+
+	// One list view of every type: the metadata of ava's sessions.
+	all := must(teams.Query(sessionstore.Query{
+		SessionTypes: []sessionstore.Mode{sessionstore.AnySessionType},
+		UserID:       "ava",
+		Fields:       sessionstore.MetadataFields(),
+	}))
+	fmt.Printf("ava has %d sessions of any type; the newest: %s (%s)\n", all.Total, all.Sessions[0].SessionID, all.Sessions[0].SessionType)
 
 	// A team session id cannot be reused for an agent session.
-	_, err := agents.Upsert(&sessionstore.Session{SessionID: "team-1"})
+	_, err = agents.Upsert(&sessionstore.Session{SessionID: "team-1"})
 	fmt.Println("agent upsert of team-1:", err)
 
 	st := must(teams.Stats())
