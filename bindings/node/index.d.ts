@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'TOO_LARGE'
   | 'INTERNAL'
+  | 'PERMISSION_DENIED'
   | 'CLOSED';
 
 /**
@@ -28,6 +29,7 @@ export declare const Status: Readonly<{
   CONFLICT: number;
   TOO_LARGE: number;
   INTERNAL: number;
+  PERMISSION_DENIED: number;
   CLOSED: number;
 }>;
 
@@ -77,8 +79,46 @@ export interface RecentOptions extends FilterOptions {
   limit?: number | bigint | null;
 }
 
+/**
+ * The { userId } options of renameSession, deleteSession and deleteSessions (Agno 2's user_id argument). Given
+ * (a non-empty string), only that user's session is touched: renaming another user's is a NotFoundError,
+ * deleting it removes nothing. Absent, null or '' means any session of the handle's type. Other keys are an
+ * InvalidArgumentError, so that a misspelt key cannot widen the call to every user's sessions.
+ */
+export interface UserScope {
+  userId?: string | null;
+}
+
 export type SortBy = 'created_at' | 'updated_at' | 'session_id';
 export type SortOrder = 'asc' | 'desc';
+
+/** Which types of session a query lists: one type, a non-empty list of types, or 'any' (every type). */
+export type SessionTypeFilter = SessionMode | 'any' | readonly SessionMode[];
+
+/**
+ * What a query returns of each session: 'all' (the stored session, the default), 'metadata' (see
+ * SessionMetadata), or a list of at most 64 top-level field names (fields a session lacks are left out; more
+ * than 64 is a RangeError).
+ */
+export type QueryFields = 'all' | 'metadata' | readonly string[];
+
+/**
+ * A session as `fields: 'metadata'` returns it: what the store knows without reading the session, for list
+ * views (its cost does not grow with the transcript).
+ */
+export interface SessionMetadata {
+  session_id: string;
+  session_type: SessionMode;
+  user_id: string | null;
+  /** The entity field of the session's type is present (null when unset): agent_id, team_id or workflow_id. */
+  agent_id?: string | null;
+  team_id?: string | null;
+  workflow_id?: string | null;
+  created_at: number;
+  updated_at: number;
+  /** Only when the session has a name. */
+  session_data?: { session_name: string };
+}
 
 /**
  * Query keys (camelCase; the library's snake_case names are accepted too). Timestamps are inclusive. A value
@@ -86,9 +126,11 @@ export type SortOrder = 'asc' | 'desc';
  * an invalid Date) is a RangeError, never sent as null.
  */
 export interface Query {
+  /** Default: the handle's mode. 'any' or a list of types queries across types. */
+  sessionType?: SessionTypeFilter | null;
   userId?: string | null;
   entityId?: string | null;
-  /** Case-insensitive substring of session_data.session_name. */
+  /** Substring of session_data.session_name, compared after full Unicode case folding of both. */
   sessionName?: string | null;
   /** Unix seconds in the int64 range (a Date is converted). */
   createdAfter?: number | bigint | Date | null;
@@ -103,9 +145,11 @@ export interface Query {
   limit?: number | bigint | null;
   /** In the uint64 range. */
   offset?: number | bigint | null;
+  /** Default 'all'. */
+  fields?: QueryFields | null;
 }
 
-export interface QueryResult<T extends Session = StoredSession> {
+export interface QueryResult<T = StoredSession> {
   sessions: T[];
   /** Matches before paging (limit/offset). */
   total: number;
@@ -125,6 +169,8 @@ export interface Stats {
 /** Every session of every type keyed by session_id (Agno's storage_dict shape). */
 export type ExportData = Record<string, Session>;
 
+export type NonFiniteNumbers = 'reject' | 'null';
+
 export interface OpenOptions {
   /** Default 'agent'. */
   mode?: SessionMode;
@@ -133,6 +179,12 @@ export interface OpenOptions {
    * applies (max_session_bytes of ss_store_open).
    */
   maxSessionBytes?: number | bigint;
+  /**
+   * What the store does with NaN, Infinity and -Infinity (not JSON, but Python's json.dumps writes them) in raw
+   * sessions, batches and imports: 'reject' (default) makes them an InvalidJsonError, 'null' stores each as null.
+   * It applies to the store's data, so to every handle share() makes.
+   */
+  nonFiniteNumbers?: NonFiniteNumbers;
   /**
    * The shared library to load; else $SESSIONSTORE_LIB, else the one bundled in the package
    * (prebuilds/<platform>-<arch>/), else ../../target/release/libsessionstore.so. A path given (this option or
@@ -165,6 +217,8 @@ export declare class InvalidSessionError extends SessionStoreError {}
 export declare class ConflictError extends SessionStoreError {}
 export declare class TooLargeError extends SessionStoreError {}
 export declare class InternalError extends SessionStoreError {}
+/** An upsert of a session whose stored user_id is set and differs from the input's; nothing was changed. */
+export declare class PermissionDeniedError extends SessionStoreError {}
 export declare class ClosedError extends SessionStoreError {}
 
 export declare class SessionStore {
@@ -178,9 +232,13 @@ export declare class SessionStore {
   /** The shared library this store was loaded from. */
   readonly libraryPath: string;
 
+  /**
+   * A stored session whose user_id is set belongs to that user: an upsert with another user_id (null or absent
+   * included) throws PermissionDeniedError and changes nothing. import() is not bound by this.
+   */
   upsert<T extends Session = StoredSession>(session: Session): T;
   upsertRaw(sessionJson: JsonInput): string;
-  /** Atomic: all sessions are stored or none. */
+  /** Atomic: all sessions are stored or none (PermissionDeniedError names the element: "sessions[i]: ..."). */
   upsertMany<T extends Session = StoredSession>(sessions: readonly Session[]): T[];
   upsertManyRaw(sessionsJson: JsonInput): string;
 
@@ -195,18 +253,28 @@ export declare class SessionStore {
   getRecentSessions<T extends Session = StoredSession>(options?: RecentOptions): T[];
   getRecentSessionsRaw(options?: RecentOptions): string;
 
-  query<T extends Session = StoredSession>(query?: Query | null): QueryResult<T>;
+  /** fields: 'metadata': each session's metadata. */
+  query(query: Query & { fields: 'metadata' }): QueryResult<SessionMetadata>;
+  /** fields: a list of names: only those top-level fields of each session. */
+  query<T extends Session = StoredSession>(query: Query & { fields: readonly string[] }): QueryResult<Partial<T>>;
+  /** Whole sessions (fields absent, null or 'all'). */
+  query<T extends Session = StoredSession>(query?: (Query & { fields?: 'all' | null }) | null): QueryResult<T>;
+  /** fields not known statically: whole sessions or parts of them. */
+  query<T extends Session = StoredSession>(query: Query): QueryResult<Partial<T>>;
   /** Query as JSON text with the library's snake_case keys; null = {}. */
   queryRaw(queryJson?: JsonInput | null): string;
 
-  /** Throws NotFoundError when the session is absent. */
-  renameSession<T extends Session = StoredSession>(sessionId: string, sessionName: string): T;
-  renameSessionRaw(sessionId: string, sessionName: string): string;
+  /** Throws NotFoundError when the session is absent, or (with options.userId) not that user's. */
+  renameSession<T extends Session = StoredSession>(sessionId: string, sessionName: string, options?: UserScope | null): T;
+  renameSessionRaw(sessionId: string, sessionName: string, options?: UserScope | null): string;
 
-  /** Returns how many sessions were removed (absent ids are not errors). */
-  deleteSession(sessionId: string): number;
-  deleteSessions(sessionIds: readonly string[]): number;
-  deleteSessionsRaw(sessionIdsJson: JsonInput): number;
+  /**
+   * Returns how many sessions were removed (absent ids are not errors); with options.userId, only that user's
+   * sessions are removed.
+   */
+  deleteSession(sessionId: string, options?: UserScope | null): number;
+  deleteSessions(sessionIds: readonly string[], options?: UserScope | null): number;
+  deleteSessionsRaw(sessionIdsJson: JsonInput, options?: UserScope | null): number;
   /** Removes every session of this handle's type; returns how many. */
   drop(): number;
 
@@ -243,6 +311,7 @@ declare const sessionstore: {
   ConflictError: typeof ConflictError;
   TooLargeError: typeof TooLargeError;
   InternalError: typeof InternalError;
+  PermissionDeniedError: typeof PermissionDeniedError;
   ClosedError: typeof ClosedError;
   Status: typeof Status;
   version: typeof version;

@@ -90,6 +90,7 @@ const InvalidSessionError = errorSubclass('InvalidSessionError');
 const ConflictError = errorSubclass('ConflictError');
 const TooLargeError = errorSubclass('TooLargeError');
 const InternalError = errorSubclass('InternalError');
+const PermissionDeniedError = errorSubclass('PermissionDeniedError');
 const ClosedError = errorSubclass('ClosedError');
 
 // The one table of statuses in this package: everything else (Status, the error classes by number, the
@@ -107,6 +108,7 @@ const STATUS_TABLE = Object.freeze(
     { status: 5, code: 'CONFLICT', text: 'conflict', Error: ConflictError },
     { status: 6, code: 'TOO_LARGE', text: 'too large', Error: TooLargeError },
     { status: 7, code: 'INTERNAL', text: 'internal error', Error: InternalError },
+    { status: 8, code: 'PERMISSION_DENIED', text: 'permission denied', Error: PermissionDeniedError },
     { status: 65536, code: 'CLOSED', text: 'closed', Error: ClosedError, bindingOnly: true },
   ].map(Object.freeze),
 );
@@ -327,9 +329,9 @@ function bindFunctions(so, file) {
     all: fn('uint32_t ss_get_all_sessions(const ss_store_ptr store, const char *user_id, const char *entity_id, void *out_json, void *out_len, void *out_error)'),
     recent: fn('uint32_t ss_get_recent_sessions(const ss_store_ptr store, const char *user_id, const char *entity_id, int64_t limit, void *out_json, void *out_len, void *out_error)'),
     query: fn('uint32_t ss_query(const ss_store_ptr store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)'),
-    rename: fn('uint32_t ss_rename_session(ss_store_ptr store, const char *session_id, const char *session_name, void *out_json, void *out_len, void *out_error)'),
-    del: fn('uint32_t ss_delete_session(ss_store_ptr store, const char *session_id, void *out_removed, void *out_error)'),
-    delMany: fn('uint32_t ss_delete_sessions(ss_store_ptr store, const char *json, size_t len, void *out_removed, void *out_error)'),
+    rename: fn('uint32_t ss_rename_session(ss_store_ptr store, const char *session_id, const char *session_name, const char *user_id, void *out_json, void *out_len, void *out_error)'),
+    del: fn('uint32_t ss_delete_session(ss_store_ptr store, const char *session_id, const char *user_id, void *out_removed, void *out_error)'),
+    delMany: fn('uint32_t ss_delete_sessions(ss_store_ptr store, const char *json, size_t len, const char *user_id, void *out_removed, void *out_error)'),
     drop: fn('uint32_t ss_drop(ss_store_ptr store, void *out_removed, void *out_error)'),
     stats: fn('uint32_t ss_stats(const ss_store_ptr store, void *out_json, void *out_len, void *out_error)'),
     export: fn('uint32_t ss_export(const ss_store_ptr store, void *out_json, void *out_len, void *out_error)'),
@@ -505,6 +507,22 @@ function filterArgs(options, what) {
   return [optString(options.userId, 'userId'), optString(options.entityId, 'entityId')];
 }
 
+/**
+ * The { userId } options of renameSession, deleteSession and deleteSessions: the user_id argument of
+ * ss_rename_session / ss_delete_session / ss_delete_sessions (null = any user's session). Unlike the listing
+ * filters, unknown keys are refused: a misspelt userId would otherwise widen a write to every user's sessions.
+ */
+function userScope(options, what) {
+  if (options === undefined || options === null) return null;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(`${what}: options must be an object like { userId }, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'userId') throw invalidArgument(`${what}: unknown option "${key}" (known: userId)`);
+  }
+  return optString(options.userId, 'userId');
+}
+
 /** ss_get_recent_sessions' int64_t limit: undefined = 2 (Agno's default), null or negative = all. */
 function limitArg(limit) {
   if (limit === undefined) return 2;
@@ -532,6 +550,8 @@ const QUERY_KEYS = {
   sortOrder: 'sort_order',
   limit: 'limit',
   offset: 'offset',
+  sessionType: 'session_type',
+  fields: 'fields',
 };
 const QUERY_KINDS = {
   user_id: 'string',
@@ -545,7 +565,37 @@ const QUERY_KINDS = {
   sort_order: 'string',
   limit: 'count',
   offset: 'count',
+  session_type: 'names',
+  fields: 'fields',
 };
+
+// The most field names ss_query's "fields" list may hold (include/sessionstore.h, ss_query).
+const MAX_QUERY_FIELDS = 64;
+
+/**
+ * A string, or an array of strings copied into a new array (a Proxy's traps and getters run here, once per
+ * element, and never again): the value of session_type and fields. The names themselves are the library's to
+ * check; a fields list is bounded by the library's limit before it is copied.
+ */
+function namesValue(value, key, max) {
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value)) {
+    throw typeError(`query: ${key} must be a string or an array of strings, got ${describe(value)}`);
+  }
+  const n = value.length;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) {
+    throw rangeError(`query: ${key} may list at most ${max} names, got ${typeof n === 'number' ? n : describe(n)}`);
+  }
+  const names = [];
+  for (let i = 0; i < n; i++) {
+    const name = value[i];
+    if (typeof name !== 'string') {
+      throw typeError(`query: ${key}[${i}] must be a string, got ${describe(name)}`);
+    }
+    names.push(name);
+  }
+  return names;
+}
 
 function queryValue(kind, value, key) {
   if (value === null) return null;
@@ -562,6 +612,10 @@ function queryValue(kind, value, key) {
       return BigInt(intArg(value, `query: ${key}`, INT64_MIN, INT64_MAX));
     case 'count':
       return BigInt(intArg(value, `query: ${key}`, 0n, UINT64_MAX));
+    case 'names':
+      return namesValue(value, key, 2 ** 32 - 1);
+    case 'fields':
+      return namesValue(value, key, MAX_QUERY_FIELDS);
     default:
       return value; // an unknown key: the library rejects it by name
   }
@@ -587,7 +641,7 @@ function queryJson(q) {
   return jsonObject(fields, 'query');
 }
 
-const OPEN_OPTIONS = new Set(['mode', 'maxSessionBytes', 'libraryPath']);
+const OPEN_OPTIONS = new Set(['mode', 'maxSessionBytes', 'nonFiniteNumbers', 'libraryPath']);
 
 // ---------------------------------------------------------------------------------------------------------
 // SessionStore
@@ -613,7 +667,8 @@ class SessionStore {
 
   /**
    * Opens a new, empty store.
-   * @param {{ mode?: string, maxSessionBytes?: number | bigint, libraryPath?: string }} [options]
+   * @param {{ mode?: string, maxSessionBytes?: number | bigint, nonFiniteNumbers?: 'reject' | 'null',
+   *   libraryPath?: string }} [options]
    */
   constructor(options = {}) {
     const adopted = adopting;
@@ -627,14 +682,19 @@ class SessionStore {
     }
     for (const key of Object.keys(options)) {
       if (!OPEN_OPTIONS.has(key)) {
-        throw invalidArgument(`unknown SessionStore option "${key}" (known: mode, maxSessionBytes, libraryPath)`);
+        throw invalidArgument(
+          `unknown SessionStore option "${key}" (known: mode, maxSessionBytes, nonFiniteNumbers, libraryPath)`,
+        );
       }
     }
-    const { mode, maxSessionBytes, libraryPath } = options;
+    const { mode, maxSessionBytes, nonFiniteNumbers, libraryPath } = options;
     const fields = [];
     if (mode !== undefined && mode !== null) fields.push(['mode', reqString(mode, 'mode')]);
     if (maxSessionBytes !== undefined && maxSessionBytes !== null) {
       fields.push(['max_session_bytes', BigInt(intArg(maxSessionBytes, 'maxSessionBytes', 1n, SIZE_MAX))]);
+    }
+    if (nonFiniteNumbers !== undefined && nonFiniteNumbers !== null) {
+      fields.push(['non_finite_numbers', reqString(nonFiniteNumbers, 'nonFiniteNumbers')]);
     }
     const lib = loadLibrary(libraryPath);
     const text = jsonObject(fields, 'options');
@@ -683,7 +743,10 @@ class SessionStore {
 
   // --- upsert -----------------------------------------------------------------------------------------------
 
-  /** Stores a session (JSON text or bytes) and returns the stored JSON text. */
+  /**
+   * Stores a session (JSON text or bytes) and returns the stored JSON text. A stored session whose user_id is set
+   * belongs to that user: an input with another user_id (null or absent included) is PERMISSION_DENIED.
+   */
   upsertRaw(sessionJson) {
     this.#h();
     const data = payloadData(sessionJson, 'session');
@@ -711,7 +774,10 @@ class SessionStore {
     return takeJson(L);
   }
 
-  /** Stores an array of sessions atomically (all or none); returns the stored sessions in input order. */
+  /**
+   * Stores an array of sessions atomically (all or none); returns the stored sessions in input order. An element
+   * that would take another user's session is PERMISSION_DENIED ("sessions[i]: ..."), and nothing is stored.
+   */
   upsertMany(sessions) {
     this.#h();
     if (!Array.isArray(sessions)) throw typeError(`sessions must be an array, got ${describe(sessions)}`);
@@ -802,9 +868,11 @@ class SessionStore {
   }
 
   /**
-   * Filters, sorts and pages the sessions of this handle's type. Keys in camelCase (userId, entityId,
-   * sessionName, createdAfter, createdBefore, updatedAfter, updatedBefore, sortBy, sortOrder, limit, offset)
-   * or the library's snake_case. Returns { sessions, total } (total before paging).
+   * Filters, sorts and pages the sessions of this handle's type (or of the types in sessionType: a type, a
+   * list of types or 'any'). Keys in camelCase (sessionType, userId, entityId, sessionName, createdAfter,
+   * createdBefore, updatedAfter, updatedBefore, sortBy, sortOrder, limit, offset, fields) or the library's
+   * snake_case. fields: 'all' (default), 'metadata' or a list of at most 64 top-level field names. Returns
+   * { sessions, total } (total before paging).
    */
   query(q) {
     this.#h();
@@ -813,50 +881,65 @@ class SessionStore {
 
   // --- rename / delete ----------------------------------------------------------------------------------------
 
-  /** Sets session_data.session_name; returns the stored JSON text. */
-  renameSessionRaw(sessionId, sessionName) {
+  /**
+   * Sets session_data.session_name; returns the stored JSON text. With { userId }, only that user's session is
+   * renamed (another user's is NOT_FOUND); without it (or null or ''), any session of this handle's type.
+   */
+  renameSessionRaw(sessionId, sessionName, options) {
     this.#h();
     const sid = reqString(sessionId, 'sessionId');
     const name = reqString(sessionName, 'sessionName');
+    const uid = userScope(options, 'renameSession');
     const L = this.#lib;
-    const st = L.rename(this.#h(), sid, name, L.pJson, L.pLen, L.pErr);
+    const st = L.rename(this.#h(), sid, name, uid, L.pJson, L.pLen, L.pErr);
     if (st !== OK) throw takeError(L, st);
     return takeJson(L);
   }
 
-  /** Sets session_data.session_name and returns the stored session; throws NOT_FOUND when absent. */
-  renameSession(sessionId, sessionName) {
-    return JSON.parse(this.renameSessionRaw(sessionId, sessionName));
+  /** Sets session_data.session_name and returns the stored session; throws NOT_FOUND when absent (or not userId's). */
+  renameSession(sessionId, sessionName, options) {
+    return JSON.parse(this.renameSessionRaw(sessionId, sessionName, options));
   }
 
-  /** Deletes one session of this handle's type; returns how many were removed (0 or 1). */
-  deleteSession(sessionId) {
+  /**
+   * Deletes one session of this handle's type (with { userId }, only if it is that user's); returns how many were
+   * removed (0 or 1).
+   */
+  deleteSession(sessionId, options) {
     this.#h();
     const sid = reqString(sessionId, 'sessionId');
+    const uid = userScope(options, 'deleteSession');
     const L = this.#lib;
-    const st = L.del(this.#h(), sid, L.pLen, L.pErr);
+    const st = L.del(this.#h(), sid, uid, L.pLen, L.pErr);
     if (st !== OK) throw takeError(L, st);
     return takeCount(L);
   }
 
-  /** Deletes the sessions whose ids are in a JSON array (text/bytes); returns how many were removed. */
-  deleteSessionsRaw(idsJson) {
+  /**
+   * Deletes the sessions whose ids are in a JSON array (text/bytes), with { userId } only that user's; returns how
+   * many were removed.
+   */
+  deleteSessionsRaw(idsJson, options) {
     this.#h();
     const data = payloadData(idsJson, 'sessionIds');
     const len = payloadLength(data);
+    const uid = userScope(options, 'deleteSessions');
     const L = this.#lib;
-    const st = L.delMany(this.#h(), data, len, L.pLen, L.pErr);
+    const st = L.delMany(this.#h(), data, len, uid, L.pLen, L.pErr);
     if (st !== OK) throw takeError(L, st);
     return takeCount(L);
   }
 
-  /** Deletes sessions of this handle's type by id (absent ids are not errors); returns how many were removed. */
-  deleteSessions(sessionIds) {
+  /**
+   * Deletes sessions of this handle's type by id (with { userId }, only that user's; absent ids and other users'
+   * sessions are not errors); returns how many were removed.
+   */
+  deleteSessions(sessionIds, options) {
     this.#h();
     if (!Array.isArray(sessionIds)) {
       throw typeError(`sessionIds must be an array of strings, got ${describe(sessionIds)}`);
     }
-    return this.deleteSessionsRaw(stringify(sessionIds, 'sessionIds'));
+    return this.deleteSessionsRaw(stringify(sessionIds, 'sessionIds'), options);
   }
 
   /** Removes every session of this handle's type; returns how many were removed. */
@@ -977,6 +1060,7 @@ module.exports = {
   ConflictError,
   TooLargeError,
   InternalError,
+  PermissionDeniedError,
   ClosedError,
   Status,
   version,

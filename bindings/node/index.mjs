@@ -14,6 +14,7 @@ export const {
   ConflictError,
   TooLargeError,
   InternalError,
+  PermissionDeniedError,
   ClosedError,
   Status,
   version,

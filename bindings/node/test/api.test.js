@@ -28,6 +28,7 @@ function throwsCode(fn, code, pattern) {
     CONFLICT: ss.ConflictError,
     TOO_LARGE: ss.TooLargeError,
     INTERNAL: ss.InternalError,
+    PERMISSION_DENIED: ss.PermissionDeniedError,
     CLOSED: ss.ClosedError,
   }[code];
   assert.ok(caught instanceof sub, `expected ${sub.name}, got ${caught.name}`);
@@ -81,6 +82,7 @@ test('open: bad options are INVALID_ARGUMENT', () => {
   throwsCode(() => new SessionStore({ maxSessionBytes: -5 }), 'INVALID_ARGUMENT');
   throwsCode(() => new SessionStore({ maxSessionBytes: 'big' }), 'INVALID_ARGUMENT');
   throwsCode(() => new SessionStore({ maxSessionByte: 10 }), 'INVALID_ARGUMENT', /unknown SessionStore option/);
+  throwsCode(() => new SessionStore({ nonFinite: 'null' }), 'INVALID_ARGUMENT', /nonFiniteNumbers/);
   throwsCode(() => new SessionStore(null), 'INVALID_ARGUMENT');
   throwsCode(() => new SessionStore('agent'), 'INVALID_ARGUMENT');
 });
@@ -531,6 +533,7 @@ test('status numbers and error classes', () => {
       CONFLICT: 5,
       TOO_LARGE: 6,
       INTERNAL: 7,
+      PERMISSION_DENIED: 8,
       CLOSED: 65536, // SS_BINDING_STATUS_CLOSED, shared by every binding
     },
   );
@@ -538,4 +541,7 @@ test('status numbers and error classes', () => {
   assert.ok(e instanceof SessionStoreError && e instanceof Error);
   assert.equal(e.name, 'ConflictError');
   assert.equal(new SessionStoreError('m', 'INTERNAL', 7).name, 'SessionStoreError');
+  const denied = new ss.PermissionDeniedError('m', 'PERMISSION_DENIED', 8);
+  assert.ok(denied instanceof SessionStoreError && !(denied instanceof ss.ConflictError));
+  assert.equal(denied.name, 'PermissionDeniedError');
 });

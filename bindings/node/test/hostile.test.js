@@ -210,6 +210,24 @@ const HOSTILE = {
     ],
     ['sessionName with toJSON', 'type', (s, c) => s.query({ sessionName: { toJSON: () => (c(), 'x') } })],
     ['limit with valueOf', 'type', (s, c) => s.query({ limit: { valueOf: () => (c(), 1) } })],
+    ['sessionType getter', 'closed', (s, c) => s.query({ get sessionType() { c(); return 'any'; } })],
+    ['sessionType Proxy array', 'closed', (s, c) => s.query({ sessionType: new Proxy(['agent'], closingTraps(c)) })],
+    [
+      'sessionType getter element',
+      'closed',
+      (s, c) => s.query({ sessionType: Object.defineProperty(['agent'], 1, { get: () => (c(), 'team'), enumerable: true }) }),
+    ],
+    ['sessionType with toString', 'type', (s, c) => s.query({ sessionType: closingString(c, 'any') })],
+    ['sessionType element with toString', 'type', (s, c) => s.query({ sessionType: [closingString(c, 'agent')] })],
+    ['fields getter', 'closed', (s, c) => s.query({ get fields() { c(); return 'metadata'; } })],
+    ['fields Proxy array', 'closed', (s, c) => s.query({ fields: new Proxy(['session_id'], closingTraps(c)) })],
+    [
+      'fields getter element',
+      'closed',
+      (s, c) => s.query({ fields: Object.defineProperty(['session_id'], 1, { get: () => (c(), 'memory'), enumerable: true }) }),
+    ],
+    ['fields with toJSON', 'type', (s, c) => s.query({ fields: { toJSON: () => (c(), 'metadata') } })],
+    ['fields element with toString', 'type', (s, c) => s.query({ fields: ['session_id', closingString(c, 'memory')] })],
   ],
   queryRaw: [
     ['Uint8Array subclass', 'ok', (s, c) => s.queryRaw(lyingBytes('{"limit":1}', c))],
@@ -218,9 +236,21 @@ const HOSTILE = {
   renameSession: [
     ['id with toString', 'type', (s, c) => s.renameSession(closingString(c, 'a'), 'n')],
     ['name with toString', 'type', (s, c) => s.renameSession('a', closingString(c, 'n'))],
+    ['userId getter', 'closed', (s, c) => s.renameSession('a', 'n', { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.renameSession('a', 'n', new Proxy({ userId: 'u' }, closingTraps(c)))],
+    ['userId with toString', 'type', (s, c) => s.renameSession('a', 'n', { userId: closingString(c, 'u') })],
   ],
-  renameSessionRaw: [['name with toString', 'type', (s, c) => s.renameSessionRaw('a', closingString(c, 'n'))]],
-  deleteSession: [['id with toString', 'type', (s, c) => s.deleteSession(closingString(c, 'a'))]],
+  renameSessionRaw: [
+    ['name with toString', 'type', (s, c) => s.renameSessionRaw('a', closingString(c, 'n'))],
+    ['userId getter', 'closed', (s, c) => s.renameSessionRaw('a', 'n', { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.renameSessionRaw('a', 'n', new Proxy({}, closingTraps(c)))],
+  ],
+  deleteSession: [
+    ['id with toString', 'type', (s, c) => s.deleteSession(closingString(c, 'a'))],
+    ['userId getter', 'closed', (s, c) => s.deleteSession('a', { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.deleteSession('a', new Proxy({ userId: 'u' }, closingTraps(c)))],
+    ['userId with toString', 'type', (s, c) => s.deleteSession('a', { userId: closingString(c, 'u') })],
+  ],
   deleteSessions: [
     [
       'getter element',
@@ -228,10 +258,17 @@ const HOSTILE = {
       (s, c) => s.deleteSessions(Object.defineProperty([], 0, { get: () => (c(), 'a'), enumerable: true })),
     ],
     ['Proxy array', 'closed', (s, c) => s.deleteSessions(new Proxy(['a'], closingTraps(c)))],
+    ['userId getter', 'closed', (s, c) => s.deleteSessions(['a'], { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.deleteSessions(['a'], new Proxy({ userId: 'u' }, closingTraps(c)))],
+    ['userId with toString', 'type', (s, c) => s.deleteSessions(['a'], { userId: closingString(c, 'u') })],
   ],
   deleteSessionsRaw: [
     ['Uint8Array subclass', 'ok', (s, c) => s.deleteSessionsRaw(lyingBytes('["a"]', c))],
+    ['Uint8Array subclass, with a userId', 'ok', (s, c) => s.deleteSessionsRaw(lyingBytes('["a"]', c), { userId: 'u' })],
     ['Proxy of a Uint8Array', 'type', (s, c) => s.deleteSessionsRaw(new Proxy(Buffer.from('[]'), closingTraps(c)))],
+    ['userId getter', 'closed', (s, c) => s.deleteSessionsRaw('["a"]', { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.deleteSessionsRaw('["a"]', new Proxy({}, closingTraps(c)))],
+    ['userId with toString', 'type', (s, c) => s.deleteSessionsRaw('["a"]', { userId: closingString(c, 'u') })],
   ],
   drop: [['ignored hostile argument', 'ok', (s, c) => s.drop(new Proxy({}, closingTraps(c)))]],
   stats: [['ignored hostile argument', 'ok', (s, c) => s.stats(new Proxy({}, closingTraps(c)))]],
@@ -341,6 +378,43 @@ test('hostile arguments: the constructor reads no symbol-keyed option (no way to
   });
   assert.equal(t.mode, 'workflow');
   t.close();
+});
+
+test('hostile arguments: nonFiniteNumbers is read once, before the store exists; an object is a TypeError', () => {
+  let reads = 0;
+  const s = new SessionStore({
+    get nonFiniteNumbers() {
+      reads++;
+      return reads === 1 ? 'null' : 'reject'; // a different answer each time
+    },
+  });
+  try {
+    assert.equal(reads, 1);
+    assert.equal(JSON.parse(s.upsertRaw('{"session_id":"n","x":NaN}')).x, null);
+  } finally {
+    s.close();
+  }
+  const keys = [];
+  const traced = new SessionStore(
+    new Proxy(
+      { nonFiniteNumbers: 'reject' },
+      {
+        get(t, k, r) {
+          keys.push(k);
+          return Reflect.get(t, k, r);
+        },
+      },
+    ),
+  );
+  traced.close();
+  assert.deepEqual(keys.filter((k) => k === 'nonFiniteNumbers'), ['nonFiniteNumbers']);
+  let called = 0;
+  throwsArg(
+    () => new SessionStore({ nonFiniteNumbers: { toString: () => (called++, 'null'), toJSON: () => (called++, 'null') } }),
+    TypeError,
+    /nonFiniteNumbers must be a string/,
+  );
+  assert.equal(called, 0);
 });
 
 // --- lengths ------------------------------------------------------------------------------------------------

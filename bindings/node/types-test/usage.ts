@@ -4,6 +4,7 @@ import {
   SessionStoreError,
   NotFoundError,
   ClosedError,
+  PermissionDeniedError,
   Status,
   version,
   type Session,
@@ -13,6 +14,11 @@ import {
   type ExportData,
   type ErrorCode,
   type SessionMode,
+  type SessionMetadata,
+  type SessionTypeFilter,
+  type QueryFields,
+  type UserScope,
+  type NonFiniteNumbers,
 } from 'sessionstore';
 
 interface AgentSession extends Session {
@@ -45,6 +51,40 @@ const total: number = q.total;
 const qr: string = store.queryRaw(null);
 const renamed: StoredSession = store.renameSession('s1', 'Trip');
 const removed: number = store.deleteSession('a') + store.deleteSessions(['b']) + store.drop();
+
+// Ownership and user-scoped writes; queries across types; projections; non-finite numbers.
+const scope: UserScope = { userId: 'u1' };
+const mine: StoredSession = store.renameSession('s1', 'Mine', scope);
+const mineRaw: string = store.renameSessionRaw('s1', 'Mine', { userId: null });
+const removedMine: number =
+  store.deleteSession('a', { userId: 'u1' }) +
+  store.deleteSessions(['b'], scope) +
+  store.deleteSessionsRaw('["c"]', { userId: 'u1' }) +
+  store.deleteSessionsRaw(Buffer.from('[]'), null);
+const anyType: QueryResult = store.query({ sessionType: 'any', sortBy: 'session_id' });
+const twoTypes: QueryResult<AgentSession> = store.query<AgentSession>({ sessionType: ['agent', 'team'] });
+const filter: SessionTypeFilter = 'workflow_v2';
+const meta: QueryResult<SessionMetadata> = store.query({ sessionType: filter, fields: 'metadata' });
+const metaUser: string | null = meta.sessions[0]!.user_id;
+const metaName: string | undefined = meta.sessions[0]!.session_data?.session_name;
+const picked: QueryResult<Partial<StoredSession>> = store.query({ fields: ['session_id', 'memory'] });
+const pickedId: string | undefined = picked.sessions[0]?.session_id;
+const whole: number = store.query({ fields: 'all' }).sessions[0]!.created_at;
+const fieldsVar: QueryFields = ['session_id'];
+const unknownFields: QueryResult<Partial<StoredSession>> = store.query({ fields: fieldsVar });
+const nonFinite: NonFiniteNumbers = 'null';
+const lenient: SessionStore = new SessionStore({ nonFiniteNumbers: nonFinite });
+lenient.upsertRaw('{"session_id":"m","score":NaN}');
+lenient.close();
+try {
+  store.upsert({ session_id: 's1', user_id: 'someone else' });
+} catch (e) {
+  if (e instanceof PermissionDeniedError) {
+    const code: ErrorCode = e.code; // 'PERMISSION_DENIED'
+    void code;
+  }
+}
+const deniedStatus: number = Status.PERMISSION_DENIED;
 const stats: Stats = store.stats();
 const byTeam: number = stats.by_type.team;
 const dump: ExportData = store.export();
@@ -90,8 +130,21 @@ store.query({ sortBy: 'name' });
 store.read(42);
 // @ts-expect-error: listing filters are an object
 store.getAllSessionIds('u1');
+// @ts-expect-error: the user scope is an options object, not a positional string
+store.deleteSession('a', 'u1');
+// @ts-expect-error: userId is the only scope option
+store.renameSession('a', 'n', { user_id: 'u1' });
+// @ts-expect-error: sessionType is a type, a list of types or 'any'
+store.query({ sessionType: 'robot' });
+// @ts-expect-error: fields is 'all', 'metadata' or a list of names
+store.query({ fields: 'everything' });
+// @ts-expect-error: a metadata projection has no transcript
+store.query({ fields: 'metadata' }).sessions[0]!.memory;
+// @ts-expect-error: nonFiniteNumbers is 'reject' or 'null'
+new SessionStore({ nonFiniteNumbers: 'zero' });
 
 void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
 void [removed, byTeam, imported, closedStatus];
+void [mine, mineRaw, removedMine, anyType, twoTypes, metaUser, metaName, pickedId, whole, unknownFields, deniedStatus];
 // @ts-expect-error: Status is read-only
 Status.CLOSED = Status.OK;
