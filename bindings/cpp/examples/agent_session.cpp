@@ -19,7 +19,14 @@ int main() {
     std::cout << "turn 2 loads: " << session.value_or("(none)") << "\n";
     agent_storage.upsert(R"({"session_id": "canada-chat", "user_id": "ava", "agent_id": "web-agent", "memory":
       {"runs": [{"input": "How many people live in Canada?"}, {"input": "What is their national anthem called?"}]}})");
-    agent_storage.rename_session("canada-chat", "Canada facts");
+    agent_storage.rename_session("canada-chat", "Canada facts", "ava");  // only if it is ava's
+
+    // A session belongs to its user: another user's upsert of it is refused, and changes nothing.
+    try {
+      agent_storage.upsert(R"({"session_id": "canada-chat", "user_id": "bob", "agent_id": "web-agent"})");
+    } catch (const sessionstore::Error& e) {
+      std::cout << "bob may not overwrite it: " << e.what() << "\n";  // sessionstore: PERMISSION_DENIED: ...
+    }
 
     // A second handle on the same data, e.g. for another component of the program.
     sessionstore::Store viewer = agent_storage.share();

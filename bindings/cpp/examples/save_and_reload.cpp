@@ -1,6 +1,8 @@
 // Agno's in-memory storage README, "bring your own dictionary": the sessions are saved to a file (it could
 // be S3 or Redis) and loaded into a new store, as a program restart would. The export is Agno's
-// storage_dict shape: {"<session_id>": session, ...}, every session type included.
+// storage_dict shape: {"<session_id>": session, ...}, every session type included. A dictionary written by
+// Python's json.dumps may hold NaN or Infinity (Agno's float metrics); a store opened with
+// NonFiniteNumbers::Null loads those as null.
 #include <sessionstore.hpp>
 
 #include <cstdio>
@@ -35,6 +37,20 @@ int main(int argc, char** argv) {
     std::cout << "s1 (timestamps kept): " << reloaded.read("s1").value_or("(none)") << "\n";
     std::cout << "t1 through a team handle: "
               << reloaded.share(sessionstore::Mode::Team).read("t1").value_or("(none)") << "\n";
+
+    // The same dictionary as Python wrote it, with a metric that is NaN: not JSON, so refused by default,
+    // and loaded as null by a store opened with NonFiniteNumbers::Null.
+    const std::string from_python =
+        R"({"s2": {"session_id": "s2", "user_id": "ava", "agent_id": "support", "metrics": {"time_to_first_token": NaN}}})";
+    try {
+      reloaded.import_json(from_python);
+    } catch (const sessionstore::Error& e) {
+      std::cout << "default store: " << e.what() << "\n";
+    }
+    sessionstore::Store lenient =
+        sessionstore::Store::open(sessionstore::Mode::Agent, sessionstore::NonFiniteNumbers::Null);
+    lenient.import_json(from_python);
+    std::cout << "NonFiniteNumbers::Null: " << lenient.read("s2").value_or("(none)") << "\n";
     fs::remove(file);
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

@@ -32,9 +32,17 @@ int main() {
     std::cout << "the team handle does not read agent sessions: "
               << (team_storage.read("hn-article-1/researcher") ? "found" : "not found") << "\n";
 
-    // Closing the conversation: the team's and its members' sessions are deleted.
-    std::size_t removed = team_storage.delete_session("hn-article-1");
-    removed += member_storage.delete_sessions({"hn-article-1/researcher", "hn-article-1/searcher"});
+    // One view of sam's sessions of every type, without their transcripts (Agno 2's
+    // get_sessions(session_type=None) for a list view).
+    std::cout << "sam's sessions, any type, metadata only:\n  "
+              << team_storage.query(R"({"session_type": "any", "user_id": "sam", "fields": "metadata",
+                                        "sort_by": "session_id", "sort_order": "asc"})")
+              << "\n";
+
+    // Closing the conversation: sam's team session and its members' sessions are deleted (the user id
+    // makes sure only sam's are).
+    std::size_t removed = team_storage.delete_session("hn-article-1", "sam");
+    removed += member_storage.delete_sessions({"hn-article-1/researcher", "hn-article-1/searcher"}, "sam");
     std::cout << "removed " << removed << " sessions; stats: " << team_storage.stats() << "\n";
   } catch (const sessionstore::Error& e) {
     std::cerr << e.what() << "\n";

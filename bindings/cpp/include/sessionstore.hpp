@@ -33,6 +33,11 @@
 //    export. Ask for std::string or OwnedString to get it. Nested duplicate keys, which the store keeps
 //    too, do not throw: nlohmann keeps the last one. A nlohmann::json argument holding invalid UTF-8,
 //    which its dump() refuses, throws Error with Status::InvalidArgument before the library is called.
+//  - Who may write what is the library's rule, not the binding's: upsert/upsert_many of a session whose
+//    stored user_id is set and differs from the input's throw Error(Status::PermissionDenied) and change
+//    nothing; import_json is exempt; rename_session, delete_session and delete_sessions take an optional
+//    user id (absent, std::nullopt or empty: any session; given: only that user's).
+//  - query() passes its JSON through: every ss_query key ("session_type", "fields"...) is available.
 //  - Thread safety: the library's handles are thread-safe, so any number of threads may call methods
 //    on the same Store object at once. Moving, assigning or close()-ing a Store while another thread
 //    uses it is a data race (as for any C++ object).
@@ -117,6 +122,7 @@ enum class Status : std::uint32_t {
   Conflict = static_cast<std::uint32_t>(SS_STATUS_CONFLICT),
   TooLarge = static_cast<std::uint32_t>(SS_STATUS_TOO_LARGE),
   Internal = static_cast<std::uint32_t>(SS_STATUS_INTERNAL),
+  PermissionDenied = static_cast<std::uint32_t>(SS_STATUS_PERMISSION_DENIED),
   Closed = static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED),
 };
 
@@ -131,6 +137,7 @@ constexpr std::string_view status_name(Status s) noexcept {
     case Status::Conflict: return "CONFLICT";
     case Status::TooLarge: return "TOO_LARGE";
     case Status::Internal: return "INTERNAL";
+    case Status::PermissionDenied: return "PERMISSION_DENIED";
     case Status::Closed: return "CLOSED";
   }
   return "UNKNOWN";
@@ -229,9 +236,10 @@ class OwnedString {
 // CStrArg: how ids, names and modes are passed.
 
 /// A NUL-terminated argument for the C API, built implicitly from:
-///  - const char*: used as is (NULL means "absent": no filter, or the default mode);
+///  - const char*: used as is (NULL means "absent": no filter, any user, or the default mode);
 ///  - const std::string&: its c_str() is used as is (after checking it holds no NUL byte);
-///  - std::string_view: copied into an inline buffer (or the heap past 127 bytes) and terminated.
+///  - std::string_view: copied into an inline buffer (or the heap past 127 bytes) and terminated;
+///  - std::nullopt, or a std::optional of any of these: absent when empty (as NULL), else its value.
 /// An argument with an embedded NUL byte throws Error(Status::InvalidArgument). For filters (user_id,
 /// entity_id) an empty string means "no filter", as in the C API. Only use it as a parameter type.
 class CStrArg {
@@ -240,16 +248,21 @@ class CStrArg {
   CStrArg(std::nullptr_t) noexcept : ptr_(nullptr) {}
   CStrArg(const char* s) noexcept : ptr_(s) {}
   CStrArg(const std::string& s) : ptr_(s.c_str()) { check(s); }
-  CStrArg(std::string_view s) : ptr_(nullptr) {
-    check(s);
-    char* dst = small_;
-    if (s.size() >= sizeof(small_)) {
-      heap_.reset(new char[s.size() + 1]);
-      dst = heap_.get();
+  CStrArg(std::string_view s) : ptr_(nullptr) { copy(s); }
+  CStrArg(std::nullopt_t) noexcept : ptr_(nullptr) {}
+  template <class T, std::enable_if_t<std::is_same_v<T, const char*> || std::is_same_v<T, std::string> ||
+                                          std::is_same_v<T, std::string_view>,
+                                      int> = 0>
+  CStrArg(const std::optional<T>& s) : ptr_(nullptr) {
+    if (!s) return;
+    if constexpr (std::is_same_v<T, std::string_view>) {
+      copy(*s);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      check(*s);
+      ptr_ = s->c_str();
+    } else {
+      ptr_ = *s;
     }
-    if (!s.empty()) std::memcpy(dst, s.data(), s.size());
-    dst[s.size()] = '\0';
-    ptr_ = dst;
   }
   CStrArg(const CStrArg&) = delete;
   CStrArg& operator=(const CStrArg&) = delete;
@@ -260,6 +273,17 @@ class CStrArg {
  private:
   static void check(std::string_view s) {
     if (!s.empty() && std::memchr(s.data(), '\0', s.size()) != nullptr) throw_nul();
+  }
+  void copy(std::string_view s) {
+    check(s);
+    char* dst = small_;
+    if (s.size() >= sizeof(small_)) {
+      heap_.reset(new char[s.size() + 1]);
+      dst = heap_.get();
+    }
+    if (!s.empty()) std::memcpy(dst, s.data(), s.size());
+    dst[s.size()] = '\0';
+    ptr_ = dst;
   }
   [[noreturn]] SESSIONSTORE_COLD static void throw_nul() {
     throw Error(Status::InvalidArgument, "an id, name or mode argument contains a NUL byte");
@@ -285,6 +309,22 @@ constexpr const char* mode_name(Mode m) noexcept {
     case Mode::WorkflowV2: return "workflow_v2";
   }
   return "agent";
+}
+
+/// What a store does with NaN, Infinity and -Infinity, which are not JSON but which Python's json.dumps
+/// writes (the config key "non_finite_numbers").
+enum class NonFiniteNumbers {
+  Reject,  ///< the default: such input throws Error(Status::InvalidJson), naming the word and the key
+  Null,    ///< each is stored (and so exported) as null
+};
+
+/// "reject" or "null".
+constexpr const char* non_finite_numbers_name(NonFiniteNumbers n) noexcept {
+  switch (n) {
+    case NonFiniteNumbers::Reject: return "reject";
+    case NonFiniteNumbers::Null: return "null";
+  }
+  return "reject";
 }
 
 /// Passed as `limit` to get_recent_sessions for "every session".
@@ -497,8 +537,25 @@ class Store {
     return from_config(config);
   }
 
-  /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...}); an empty
-  /// view means the defaults.
+  /// Opens a new, empty store whose handle has `mode` and treats NaN, Infinity and -Infinity in its input
+  /// as `non_finite` says (sessions up to default_max_session_bytes).
+  static Store open(Mode mode, NonFiniteNumbers non_finite) {
+    std::string config = R"({"mode":")";
+    config.append(mode_name(mode)).append(R"(","non_finite_numbers":")").append(non_finite_numbers_name(non_finite));
+    config.append("\"}");
+    return from_config(config);
+  }
+
+  /// Opens a new, empty store with `mode`, `max_session_bytes` and the handling of non-finite numbers.
+  static Store open(Mode mode, std::size_t max_session_bytes, NonFiniteNumbers non_finite) {
+    std::string config = R"({"mode":")";
+    config.append(mode_name(mode)).append(R"(","max_session_bytes":)").append(std::to_string(max_session_bytes));
+    config.append(R"(,"non_finite_numbers":")").append(non_finite_numbers_name(non_finite)).append("\"}");
+    return from_config(config);
+  }
+
+  /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...,
+  /// "non_finite_numbers": ...}); an empty view means the defaults.
   static Store from_config(std::string_view config_json) {
     ss_store* handle = nullptr;
     char* error = nullptr;
@@ -534,6 +591,8 @@ class Store {
   // --- writing ---------------------------------------------------------------------------------------
 
   /// Stores one session (a JSON object) and returns the stored JSON (R = void: returns nothing).
+  /// Throws PermissionDenied, changing nothing, when the stored session has a user_id and the input's
+  /// differs (null or absent included); import_json is not bound by that rule.
   template <class R = std::string>
   R upsert(std::string_view session_json) {
     ss_store* h = handle();
@@ -542,7 +601,8 @@ class Store {
     });
   }
 
-  /// Stores a JSON array of sessions, all or none; returns the stored sessions as a JSON array.
+  /// Stores a JSON array of sessions, all or none; returns the stored sessions as a JSON array. A failing
+  /// element (PermissionDenied included) fails the batch, and the message names it ("sessions[i]: ...").
   template <class R = std::string>
   R upsert_many(std::string_view sessions_json) {
     ss_store* h = handle();
@@ -551,43 +611,50 @@ class Store {
     });
   }
 
-  /// Sets session_data.session_name and returns the stored session; throws NotFound when absent.
+  // The user_id of rename_session, delete_session and delete_sessions is optional: absent (the default,
+  // nullptr, std::nullopt) or empty, any session of this handle's type is touched; given, only a session
+  // of that user is (another user's is NotFound for a rename, and is not removed by a delete).
+
+  /// Sets session_data.session_name and returns the stored session; throws NotFound when absent (or,
+  /// user_id given, another user's).
   template <class R = std::string>
-  R rename_session(const CStrArg& session_id, const CStrArg& session_name) {
+  R rename_session(const CStrArg& session_id, const CStrArg& session_name, const CStrArg& user_id = {}) {
     ss_store* h = handle();
     return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
-      return ss_rename_session(h, session_id.get(), session_name.get(), out, len, err);
+      return ss_rename_session(h, session_id.get(), session_name.get(), user_id.get(), out, len, err);
     });
   }
 
-  /// Deletes one session of this handle's type; returns how many were removed (0 or 1).
-  std::size_t delete_session(const CStrArg& session_id) {
+  /// Deletes one session of this handle's type (user_id given: only that user's); returns how many were
+  /// removed (0 or 1).
+  std::size_t delete_session(const CStrArg& session_id, const CStrArg& user_id = {}) {
     std::size_t removed = 0;
     char* error = nullptr;
-    const ss_status status = ss_delete_session(handle(), session_id.get(), &removed, &error);
+    const ss_status status = ss_delete_session(handle(), session_id.get(), user_id.get(), &removed, &error);
     detail::check(status, error);
     return removed;
   }
 
-  /// Deletes the sessions named by a JSON array of ids; returns how many were removed.
-  std::size_t delete_sessions(std::string_view session_ids_json) {
+  /// Deletes the sessions named by a JSON array of ids (user_id given: only that user's); returns how
+  /// many were removed.
+  std::size_t delete_sessions(std::string_view session_ids_json, const CStrArg& user_id = {}) {
     std::size_t removed = 0;
     char* error = nullptr;
-    const ss_status status =
-        ss_delete_sessions(handle(), detail::payload(session_ids_json), session_ids_json.size(), &removed, &error);
+    const ss_status status = ss_delete_sessions(handle(), detail::payload(session_ids_json), session_ids_json.size(),
+                                                user_id.get(), &removed, &error);
     detail::check(status, error);
     return removed;
   }
 
-  /// Deletes the sessions with these ids: store.delete_sessions({"a", "b"}).
-  std::size_t delete_sessions(std::initializer_list<std::string_view> session_ids) {
-    return delete_sessions(std::string_view(detail::json_array_of(session_ids)));
+  /// Deletes the sessions with these ids: store.delete_sessions({"a", "b"}), store.delete_sessions({"a"}, "u1").
+  std::size_t delete_sessions(std::initializer_list<std::string_view> session_ids, const CStrArg& user_id = {}) {
+    return delete_sessions(std::string_view(detail::json_array_of(session_ids)), user_id);
   }
 
   /// Deletes the sessions with the ids of a container of strings (std::vector<std::string>...).
   template <class Range, std::enable_if_t<detail::is_id_range<Range>::value, int> = 0>
-  std::size_t delete_sessions(const Range& session_ids) {
-    return delete_sessions(std::string_view(detail::json_array_of(session_ids)));
+  std::size_t delete_sessions(const Range& session_ids, const CStrArg& user_id = {}) {
+    return delete_sessions(std::string_view(detail::json_array_of(session_ids)), user_id);
   }
 
   /// Removes every session of this handle's type; returns how many were removed.
@@ -599,7 +666,8 @@ class Store {
     return removed;
   }
 
-  /// Merges an export ({"<id>": session, ...}), all or nothing; returns the number of records.
+  /// Merges an export ({"<id>": session, ...}), all or nothing; returns the number of records. An
+  /// administrative load: it replaces stored sessions whatever their user_id (no PermissionDenied).
   std::size_t import_json(std::string_view data_json) {
     std::size_t count = 0;
     char* error = nullptr;
@@ -663,7 +731,9 @@ class Store {
     });
   }
 
-  /// {"sessions":[...],"total":N} for a JSON query (see ss_query); an empty view means {}.
+  /// {"sessions":[...],"total":N} for a JSON query (see ss_query); an empty view means {}. Keys include
+  /// "session_type" (default this handle's mode; a type, a list of types or "any") and "fields" ("all",
+  /// "metadata" for list views without the transcript, or a list of at most 64 top-level field names).
   template <class R = std::string>
   R query(std::string_view query_json = {}) const {
     const ss_store* h = handle();
@@ -713,8 +783,8 @@ class Store {
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
-  std::size_t delete_sessions(const J& session_ids) {
-    return delete_sessions(std::string_view(detail::dump_json(session_ids)));
+  std::size_t delete_sessions(const J& session_ids, const CStrArg& user_id = {}) {
+    return delete_sessions(std::string_view(detail::dump_json(session_ids)), user_id);
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>

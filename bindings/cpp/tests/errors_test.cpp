@@ -63,6 +63,8 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Conflict), 5u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::TooLarge), 6u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Internal), 7u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::PermissionDenied), static_cast<std::uint32_t>(SS_STATUS_PERMISSION_DENIED));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::PermissionDenied), 8u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), 65536u) << "the number shared by every binding";
   EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
@@ -73,6 +75,7 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(sessionstore::status_name(Status::Conflict), "CONFLICT");
   EXPECT_EQ(sessionstore::status_name(Status::TooLarge), "TOO_LARGE");
   EXPECT_EQ(sessionstore::status_name(Status::Internal), "INTERNAL");
+  EXPECT_EQ(sessionstore::status_name(Status::PermissionDenied), "PERMISSION_DENIED");
   EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
   EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
 }
@@ -96,7 +99,7 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   // covers every enumerator, under -Wswitch -Werror).
   const Status all[] = {Status::Ok,       Status::NotFound, Status::InvalidArgument, Status::InvalidJson,
                         Status::InvalidSession, Status::Conflict, Status::TooLarge, Status::Internal,
-                        Status::Closed};
+                        Status::PermissionDenied, Status::Closed};
   std::set<std::uint32_t> named_here;
   for (Status s : all) {
     named_here.insert(static_cast<std::uint32_t>(s));
@@ -106,6 +109,7 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   EXPECT_EQ(known_by_library, named_here);
   EXPECT_EQ(sessionstore::status_text(Status::Closed), ss_status_str(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(sessionstore::status_text(Status::Closed), "closed");
+  EXPECT_EQ(sessionstore::status_text(Status::PermissionDenied), "permission denied");
 }
 
 TEST(ErrorType, LimitsAreTheHeaders) {
@@ -197,6 +201,19 @@ TEST(Status, TooLarge) {
   expect_error(Status::TooLarge, [&] { s.upsert_many("[" + big + "]"); });
   expect_error(Status::TooLarge, [&] { s.import_json(R"({"big":)" + big + "}"); });
   // Not asserted: ss_rename_session does not apply max_session_bytes (reported to the core).
+}
+
+TEST(Status, PermissionDenied) {
+  Store s = Store::open();
+  s.upsert(R"({"session_id":"owned","user_id":"ava","n":1})");
+  Error e = expect_error(Status::PermissionDenied, [&] { s.upsert(R"({"session_id":"owned","user_id":"bob"})"); });
+  EXPECT_EQ(e.status(), SS_STATUS_PERMISSION_DENIED);
+  EXPECT_NE(std::string(e.what()).find("PERMISSION_DENIED"), std::string::npos) << e.what();
+  expect_error(Status::PermissionDenied, [&] { s.upsert<void>(R"({"session_id":"owned"})"); });
+  expect_error(Status::PermissionDenied,
+               [&] { s.upsert_many(R"([{"session_id":"fresh"},{"session_id":"owned","user_id":null}])"); });
+  EXPECT_FALSE(s.read("fresh").has_value()) << "upsert_many is atomic";
+  EXPECT_NE(s.read("owned")->find(R"("n":1)"), std::string::npos) << "nothing changed";
 }
 
 TEST(Status, DefaultLimitsOfAStoreAreTheHeaders) {
@@ -324,9 +341,12 @@ TEST(Move, EveryMethodOnAClosedStoreThrowsClosed) {
         [&] { s->get_recent_sessions(); },
         [&] { s->query(); },
         [&] { s->rename_session("x", "y"); },
+        [&] { s->rename_session("x", "y", "u"); },
         [&] { s->delete_session("x"); },
+        [&] { s->delete_session("x", "u"); },
         [&] { s->delete_sessions("[]"); },
         [&] { s->delete_sessions({"x"}); },
+        [&] { s->delete_sessions({"x"}, "u"); },
         [&] { s->drop(); },
         [&] { s->stats(); },
         [&] { s->export_json(); },

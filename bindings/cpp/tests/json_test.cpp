@@ -63,6 +63,43 @@ TEST(Json, UpsertManyQueryDeleteImport) {
   EXPECT_EQ(other.export_json<json>(), exported);
 }
 
+TEST(Json, OwnershipUserScopedDeletesAndProjections) {
+  Store s = Store::open();
+  Store teams = s.share(Mode::Team);
+  s.upsert_many(json::array({{{"session_id", "a1"}, {"user_id", "ava"}, {"memory", {{"runs", {1, 2}}}}},
+                             {{"session_id", "a2"}, {"user_id", "ava"}},
+                             {{"session_id", "b1"}, {"user_id", "bob"}}}));
+  teams.upsert(json{{"session_id", "t1"}, {"user_id", "ava"}, {"team_id", "hn"},
+                    {"session_data", {{"session_name", "Team talk"}}}});
+  try {
+    s.upsert_many(json::array({{{"session_id", "a2"}, {"user_id", "ava"}}, {{"session_id", "b1"}, {"user_id", "ava"}}}));
+    FAIL() << "expected PERMISSION_DENIED";
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), Status::PermissionDenied);
+    EXPECT_NE(e.message().find("sessions[1]"), std::string_view::npos) << e.what();
+  }
+  EXPECT_EQ((*s.read<json>("b1"))["user_id"], "bob");
+
+  // Across types, metadata only: the transcript and the rest of session_data are left out.
+  json page = s.query(json{{"session_type", "any"}, {"fields", "metadata"}, {"user_id", "ava"}, {"sort_by", "session_id"},
+                           {"sort_order", "asc"}});
+  EXPECT_EQ(page["total"], 3);
+  ASSERT_EQ(page["sessions"].size(), 3u);
+  EXPECT_EQ(page["sessions"][0]["session_id"], "a1");
+  EXPECT_FALSE(page["sessions"][0].contains("memory"));
+  EXPECT_EQ(page["sessions"][2]["session_type"], "team");
+  EXPECT_EQ(page["sessions"][2]["team_id"], "hn");
+  EXPECT_EQ(page["sessions"][2]["session_data"], json({{"session_name", "Team talk"}}));
+  ordered_json ids = s.query(ordered_json{{"session_type", {"agent", "team"}}, {"fields", {"session_id"}},
+                                   {"sort_by", "session_id"}, {"limit", 2}});
+  EXPECT_EQ(ids["total"], 4);
+  EXPECT_EQ(ids["sessions"], ordered_json::parse(R"([{"session_id":"t1"},{"session_id":"b1"}])"));
+
+  EXPECT_EQ(s.delete_sessions(json{"a1", "b1"}, "bob"), 1u);
+  EXPECT_EQ(s.delete_sessions(json{"a1", "a2"}, std::string("ava")), 2u);
+  EXPECT_EQ(s.get_all_session_ids<json>(), json::array());
+}
+
 TEST(Json, ResultTypesOfTheReadingMethods) {
   Store s = Store::open();
   s.upsert(json{{"session_id", "r1"}, {"user_id", "u"}, {"agent_id", "a"}, {"created_at", 10}});
@@ -76,6 +113,7 @@ TEST(Json, ResultTypesOfTheReadingMethods) {
   EXPECT_EQ(s.get_recent_sessions<json>("u", {}, 1)[0]["session_id"], "r2");
   EXPECT_EQ(s.stats<json>()["sessions"], 2);
   EXPECT_EQ(s.rename_session<json>("r1", "Named")["session_data"]["session_name"], "Named");
+  EXPECT_EQ(s.rename_session<json>("r1", "Mine", "u")["session_data"]["session_name"], "Mine");
 }
 
 TEST(Json, OrderedJsonKeepsKeyOrder) {
@@ -96,6 +134,8 @@ TEST(Json, OrderedJsonKeepsKeyOrder) {
 }
 
 TEST(Json, FromConfig) {
+  Store lenient = Store::from_config(json{{"non_finite_numbers", "null"}});
+  EXPECT_EQ(lenient.upsert<json>(R"({"session_id":"n","loss":NaN})")["loss"], nullptr);
   Store s = Store::from_config(json{{"mode", "team"}, {"max_session_bytes", 100}});
   EXPECT_EQ(s.stats<json>()["mode"], "team");
   try {

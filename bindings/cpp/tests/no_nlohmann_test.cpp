@@ -21,6 +21,15 @@ TEST(NoNlohmann, StringApiWorks) {
   EXPECT_NE(stored.find("\"session_type\":\"team\""), std::string::npos);
   EXPECT_EQ(s.get_all_session_ids("u", "hn-team"), "[\"t1\"]");
   EXPECT_TRUE(s.read("t1").has_value());
+  EXPECT_NE(s.rename_session("t1", "Mine", "u").find("\"session_name\":\"Mine\""), std::string::npos);
+  try {
+    s.upsert(R"({"session_id":"t1","team_id":"hn-team","user_id":"v"})");
+    FAIL();
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), sessionstore::Status::PermissionDenied);
+  }
+  EXPECT_EQ(s.delete_sessions({"t1"}, "v"), 0u);
+  EXPECT_EQ(s.delete_session("t1", "v"), 0u);
   EXPECT_EQ(s.delete_sessions({"t1"}), 1u);
   EXPECT_EQ(s.query(), "{\"sessions\":[],\"total\":0}");
   try {

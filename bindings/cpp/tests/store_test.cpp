@@ -304,6 +304,233 @@ TEST(Delete, IdsAreEscapedIntoJson) {
   EXPECT_EQ(s.get_all_session_ids(), "[]");
 }
 
+// --- who may write what ------------------------------------------------------------------------------
+
+namespace {
+
+// Runs f, expects sessionstore::Error with `code`, returns its message.
+template <class F>
+std::string error_of(Status code, F&& f) {
+  try {
+    f();
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    return std::string(e.message());
+  }
+  ADD_FAILURE() << "no exception; expected " << sessionstore::status_name(code);
+  return {};
+}
+
+}  // namespace
+
+TEST(Ownership, UpsertMayNotTakeAnotherUsersSession) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "ava", "a1", 1000));
+  const std::string before = s.export_json();
+  for (const char* other : {R"({"session_id":"s1","user_id":"bob","agent_id":"a1"})",
+                            R"({"session_id":"s1","user_id":null,"agent_id":"a1"})",
+                            R"({"session_id":"s1","agent_id":"a1"})", R"({"session_id":"s1","user_id":""})"}) {
+    SCOPED_TRACE(other);
+    error_of(Status::PermissionDenied, [&] { s.upsert(other); });
+    error_of(Status::PermissionDenied, [&] { s.upsert<void>(other); });
+    error_of(Status::PermissionDenied, [&] { s.upsert<OwnedString>(other); });
+    EXPECT_EQ(s.export_json(), before) << "nothing changed";
+  }
+  // The owner may write it again; a session without a user (null or absent) may be taken by anyone, and
+  // then belongs to that user.
+  EXPECT_EQ(json::parse(s.upsert(R"({"session_id":"s1","user_id":"ava","n":2})"))["n"], 2);
+  s.upsert(R"({"session_id":"free"})");
+  s.upsert(R"({"session_id":"free","user_id":null,"n":1})");
+  s.upsert(R"({"session_id":"free","user_id":"bob","n":2})");
+  error_of(Status::PermissionDenied, [&] { s.upsert(R"({"session_id":"free","user_id":"ava"})"); });
+  EXPECT_EQ(json::parse(*s.read("free"))["user_id"], "bob");
+  // Another handle on the same data is bound by the same rule.
+  error_of(Status::PermissionDenied, [&] { s.share().upsert(R"({"session_id":"s1","user_id":"bob"})"); });
+}
+
+TEST(Ownership, ABatchIsRefusedWholeAndNamesTheElement) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "ava", "a1", 1000));
+  const std::string before = s.export_json();
+  const std::string message = error_of(Status::PermissionDenied, [&] {
+    s.upsert_many(R"([{"session_id":"new","user_id":"bob"},{"session_id":"s1","user_id":"ava","n":1},
+                      {"session_id":"s1","user_id":"bob"}])");
+  });
+  EXPECT_NE(message.find("sessions[2]"), std::string::npos) << message;
+  EXPECT_EQ(s.export_json(), before) << "nothing changed";
+  EXPECT_FALSE(s.read("new").has_value());
+  // Each element is checked against the owner the earlier ones gave the session.
+  const std::string within = error_of(Status::PermissionDenied, [&] {
+    s.upsert_many<void>(R"([{"session_id":"x","user_id":"bob"},{"session_id":"x","user_id":"carl"}])");
+  });
+  EXPECT_NE(within.find("sessions[1]"), std::string::npos) << within;
+  EXPECT_EQ(s.export_json(), before);
+  // The same user, or a session without one, is accepted.
+  json out = json::parse(s.upsert_many(R"([{"session_id":"s1","user_id":"ava","n":3},{"session_id":"y"},
+                                           {"session_id":"y","user_id":"dan"}])"));
+  EXPECT_EQ(out.size(), 3u);
+  EXPECT_EQ(json::parse(*s.read("y"))["user_id"], "dan");
+}
+
+TEST(Ownership, ImportIsExempt) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "ava", "a1", 1000));
+  EXPECT_EQ(s.import_json(R"({"s1":{"session_id":"s1","user_id":"bob","agent_id":"a1","created_at":5}})"), 1u);
+  EXPECT_FALSE(s.read("s1", "ava").has_value());
+  EXPECT_EQ(json::parse(*s.read("s1", "bob"))["created_at"], 5);
+  error_of(Status::PermissionDenied, [&] { s.upsert(agent_session("s1", "ava", "a1")); });
+}
+
+TEST(UserScoped, RenameOnlyThatUsersSession) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "ava", "a1"));
+  s.upsert(R"({"session_id":"anon"})");
+  EXPECT_EQ(json::parse(s.rename_session("s1", "by ava", "ava"))["session_data"]["session_name"], "by ava");
+  const std::string before = *s.read("s1");
+  const std::string message = error_of(Status::NotFound, [&] { s.rename_session("s1", "by bob", "bob"); });
+  EXPECT_FALSE(message.empty());
+  error_of(Status::NotFound, [&] { s.rename_session<void>("anon", "by bob", std::string("bob")); });
+  EXPECT_EQ(*s.read("s1"), before) << "another user's session is not renamed";
+  // No user (the default, nullptr, std::nullopt, an empty optional, "") renames any session.
+  const std::optional<std::string> no_user;
+  const std::optional<std::string_view> ava = std::string_view("avaXX").substr(0, 3);
+  s.rename_session<void>("s1", "any 1");
+  s.rename_session<void>("s1", "any 2", nullptr);
+  s.rename_session<void>("s1", "any 3", std::nullopt);
+  s.rename_session<void>("s1", "any 4", no_user);
+  s.rename_session<void>("s1", "any 5", "");
+  EXPECT_EQ(json::parse(*s.read("s1"))["session_data"]["session_name"], "any 5");
+  EXPECT_EQ(json::parse(s.rename_session<OwnedString>("s1", "via optional", ava).view())["session_data"]["session_name"],
+            "via optional");
+  EXPECT_EQ(json::parse(s.rename_session("anon", "unowned"))["session_data"]["session_name"], "unowned");
+}
+
+TEST(UserScoped, DeleteOnlyThatUsersSessions) {
+  Store s = Store::open();
+  for (const char* id : {"a1", "a2", "a3", "a4", "a5"}) s.upsert(agent_session(id, "ava", "x"));
+  for (const char* id : {"b1", "b2", "b3"}) s.upsert(agent_session(id, "bob", "x"));
+  s.upsert(R"({"session_id":"anon"})");
+  EXPECT_EQ(s.delete_session("a1", "bob"), 0u) << "another user's session is not removed";
+  EXPECT_EQ(s.delete_session("anon", "bob"), 0u) << "nor one without a user";
+  EXPECT_TRUE(s.read("a1").has_value());
+  EXPECT_EQ(s.delete_session("a1", "ava"), 1u);
+  EXPECT_EQ(s.delete_session("a1", "ava"), 0u);
+  EXPECT_EQ(s.delete_sessions(R"(["a2","b1","anon","zz"])", "bob"), 1u);
+  EXPECT_EQ(s.delete_sessions({"a2", "b2"}, std::string("ava")), 1u);
+  EXPECT_EQ(s.delete_sessions(std::vector<std::string>{"a3", "b2", "b3"}, std::string_view("ava")), 1u);
+  EXPECT_EQ(ids_of(s.get_all_session_ids()), (std::vector<std::string>{"a4", "a5", "b2", "b3", "anon"}));
+  // No user (the default, std::nullopt, "") deletes any session.
+  EXPECT_EQ(s.delete_session("a4", std::nullopt), 1u);
+  EXPECT_EQ(s.delete_sessions({"b2"}, ""), 1u);
+  EXPECT_EQ(s.delete_sessions(R"(["a5","b3","anon"])"), 3u);
+  EXPECT_EQ(s.get_all_session_ids(), "[]");
+}
+
+// --- queries across types and projections (the query JSON goes to the library as is) ------------------
+
+TEST(Query, AcrossSessionTypes) {
+  Store agents = Store::open();
+  Store teams = agents.share(Mode::Team);
+  Store workflows = agents.share(Mode::Workflow);
+  agents.upsert(R"({"session_id":"a","user_id":"u","agent_id":"x","created_at":1})");
+  teams.upsert(R"({"session_id":"t","user_id":"u","team_id":"x","created_at":2})");
+  workflows.upsert(R"({"session_id":"w","user_id":"v","workflow_id":"x","created_at":3})");
+  auto ids_and_types = [](const std::string& result) {
+    std::vector<std::string> out;
+    const json page = json::parse(result);
+    for (const auto& s : page["sessions"])
+      out.push_back(s["session_id"].get<std::string>() + ":" + s["session_type"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(ids_and_types(agents.query()), (std::vector<std::string>{"a:agent"})) << "default: the handle's mode";
+  EXPECT_EQ(ids_and_types(agents.query(R"({"session_type":"any"})")),
+            (std::vector<std::string>{"w:workflow", "t:team", "a:agent"}));
+  EXPECT_EQ(ids_and_types(agents.query(R"({"session_type":["agent","team"],"sort_order":"asc"})")),
+            (std::vector<std::string>{"a:agent", "t:team"}));
+  EXPECT_EQ(ids_and_types(agents.query(R"({"session_type":"team"})")), (std::vector<std::string>{"t:team"}));
+  EXPECT_EQ(ids_and_types(workflows.query(R"({"session_type":"any","user_id":"u","entity_id":"x"})")),
+            (std::vector<std::string>{"t:team", "a:agent"}));
+  EXPECT_EQ(json::parse(teams.query<OwnedString>(R"({"session_type":"any","limit":1})").view())["total"], 3);
+  error_of(Status::InvalidArgument, [&] { agents.query(R"({"session_type":"robot"})"); });
+  error_of(Status::InvalidArgument, [&] { agents.query(R"({"session_type":[]})"); });
+}
+
+TEST(Query, MetadataAndFieldProjections) {
+  Store s = Store::open();
+  Store teams = s.share(Mode::Team);
+  const std::string transcript(10000, 'r');
+  s.upsert(json{{"session_id", "named"},
+                {"user_id", "ava"},
+                {"agent_id", "web"},
+                {"created_at", 100},
+                {"memory", {{"runs", {transcript}}}},
+                {"session_data", {{"session_name", "Canada facts"}, {"session_state", {{"k", 1}}}}}}
+               .dump());
+  s.upsert(R"({"session_id":"unnamed","agent_id":"web","created_at":50,"extra":true})");
+  teams.upsert(R"({"session_id":"team","user_id":"ava","team_id":"hn","created_at":10})");
+
+  const std::string text = s.query(R"({"fields":"metadata","sort_order":"asc","session_type":"any"})");
+  EXPECT_EQ(text.find(transcript), std::string::npos) << "no transcript in a metadata listing";
+  json page = json::parse(text);
+  EXPECT_EQ(page["total"], 3);
+  ASSERT_EQ(page["sessions"].size(), 3u);
+  const json& team = page["sessions"][0];
+  const json& unnamed = page["sessions"][1];
+  const json& named = page["sessions"][2];
+  EXPECT_EQ(team["team_id"], "hn") << "the entity field of the session's own type";
+  EXPECT_EQ(team["session_type"], "team");
+  EXPECT_FALSE(team.contains("agent_id"));
+  EXPECT_EQ(named["session_id"], "named");
+  EXPECT_EQ(named["session_type"], "agent");
+  EXPECT_EQ(named["user_id"], "ava");
+  EXPECT_EQ(named["agent_id"], "web");
+  EXPECT_EQ(named["created_at"], 100);
+  EXPECT_TRUE(named["updated_at"].is_number_integer());
+  EXPECT_EQ(named["session_data"], json({{"session_name", "Canada facts"}})) << "only the name of session_data";
+  EXPECT_FALSE(named.contains("memory"));
+  EXPECT_FALSE(unnamed.contains("session_data")) << "an unnamed session has no session_data here";
+  EXPECT_FALSE(unnamed.contains("extra"));
+
+  // A list of top-level fields: those present, nothing else.
+  json picked = json::parse(s.query(R"({"fields":["session_id","extra"],"sort_order":"asc"})"));
+  EXPECT_EQ(picked["sessions"], json::parse(R"([{"session_id":"unnamed","extra":true},{"session_id":"named"}])"));
+  EXPECT_EQ(json::parse(s.query(R"({"fields":"all","user_id":"ava"})"))["sessions"][0]["memory"]["runs"][0],
+            transcript);
+  json too_many = json::array();
+  for (int i = 0; i <= 64; ++i) too_many.push_back("f" + std::to_string(i));
+  error_of(Status::InvalidArgument, [&] { s.query(json{{"fields", too_many}}.dump()); });
+  too_many.erase(too_many.begin());
+  EXPECT_EQ(json::parse(s.query(json{{"fields", too_many}}.dump()))["total"], 2) << "64 fields are accepted";
+  error_of(Status::InvalidArgument, [&] { s.query(R"({"fields":"some"})"); });
+}
+
+// --- non-finite numbers --------------------------------------------------------------------------------
+
+TEST(Open, NonFiniteNumbers) {
+  const std::string python = R"({"session_id":"m","metrics":{"a":NaN,"b":Infinity,"c":-Infinity},"s":"NaN"})";
+  Store strict = Store::open();
+  const std::string message = error_of(Status::InvalidJson, [&] { strict.upsert(python); });
+  EXPECT_NE(message.find("NaN"), std::string::npos) << message;
+  EXPECT_NE(message.find("non_finite_numbers"), std::string::npos) << message;
+  error_of(Status::InvalidJson, [&] { Store::open(Mode::Agent, sessionstore::NonFiniteNumbers::Reject).upsert(python); });
+  EXPECT_STREQ(sessionstore::non_finite_numbers_name(sessionstore::NonFiniteNumbers::Reject), "reject");
+  EXPECT_STREQ(sessionstore::non_finite_numbers_name(sessionstore::NonFiniteNumbers::Null), "null");
+
+  Store lenient = Store::open(Mode::Agent, sessionstore::NonFiniteNumbers::Null);
+  json stored = json::parse(lenient.upsert(python));
+  EXPECT_EQ(stored["metrics"], json::parse(R"({"a":null,"b":null,"c":null})"));
+  EXPECT_EQ(stored["s"], "NaN") << "strings are left alone";
+  EXPECT_EQ(json::parse(lenient.export_json())["m"]["metrics"]["b"], nullptr);
+  EXPECT_EQ(json::parse(lenient.upsert_many("[" + python + "]"))[0]["metrics"]["c"], nullptr);
+
+  Store team = Store::open(Mode::Team, 4096, sessionstore::NonFiniteNumbers::Null);
+  EXPECT_EQ(json::parse(team.stats())["mode"], "team");
+  EXPECT_EQ(json::parse(team.upsert(python))["metrics"]["a"], nullptr);
+  error_of(Status::TooLarge, [&] { team.upsert(json{{"session_id", "big"}, {"pad", std::string(5000, 'x')}}.dump()); });
+  EXPECT_EQ(json::parse(Store::from_config(R"({"non_finite_numbers":"null"})").upsert(python))["metrics"]["a"], nullptr);
+  error_of(Status::InvalidArgument, [] { Store::from_config(R"({"non_finite_numbers":"zero"})"); });
+}
+
 TEST(Stats, CountsEveryType) {
   Store s = Store::open();
   s.upsert(R"({"session_id":"a"})");

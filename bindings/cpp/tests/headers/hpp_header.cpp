@@ -12,6 +12,10 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   sessionstore::Store d = s.share();
   sessionstore::Store e = s.share(sessionstore::Mode::Team);
   sessionstore::Store f = s.share("team");
+  sessionstore::Store h = sessionstore::Store::open(sessionstore::Mode::Agent, sessionstore::NonFiniteNumbers::Null);
+  sessionstore::Store i =
+      sessionstore::Store::open(sessionstore::Mode::Team, 1024, sessionstore::NonFiniteNumbers::Reject);
+  n += std::strlen(sessionstore::non_finite_numbers_name(sessionstore::NonFiniteNumbers::Null));
   n += s.upsert(sv).size() + s.upsert<OwnedString>(str).size();
   s.upsert<void>("{}");
   n += s.upsert_many(sv).size() + s.upsert_many<OwnedString>(sv).size();
@@ -23,7 +27,14 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   n += s.query().size() + s.query<OwnedString>(sv).size();
   n += s.rename_session("id", sv).size() + s.rename_session<OwnedString>(str, "x").size();
   s.rename_session<void>("id", "name");
+  const std::optional<std::string> user = str;
+  const std::optional<std::string_view> user_view = sv;
+  const std::optional<const char*> user_c = "u";
+  n += s.rename_session("id", "name", "u").size() + s.rename_session<OwnedString>(sv, str, user).size();
+  s.rename_session<void>("id", "name", user_view);
   n += s.delete_session(sv) + s.delete_sessions(sv) + s.delete_sessions({"a", "b"});
+  n += s.delete_session(sv, str) + s.delete_session("id", std::nullopt) + s.delete_session("id", user_c);
+  n += s.delete_sessions(sv, "u") + s.delete_sessions({"a", "b"}, sv) + s.delete_sessions({"a"}, user);
   n += s.delete_sessions(std::initializer_list<const char*>{"a"});
   n += s.drop() + s.import_json(sv);
   n += s.stats().size() + s.stats<OwnedString>().size();
@@ -43,6 +54,7 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   j = *s.read<nlohmann::json>("id");
   j = s.get_all_sessions<nlohmann::json>();
   n += s.delete_sessions(j) + s.import_json(oj) + j.size();
+  n += s.delete_sessions(j, "u") + s.delete_sessions(oj, user);
   sessionstore::Store g = sessionstore::Store::from_config(nlohmann::json::object());
 #endif
   return n;
