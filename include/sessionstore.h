@@ -28,6 +28,13 @@
 
 
 /**
+ * Default largest session a store accepts, in bytes (32 MiB): large enough for long transcripts, small
+ * enough that a runaway caller is told so instead of exhausting memory. The config key
+ * "max_session_bytes" changes it.
+ */
+#define SS_DEFAULT_MAX_SESSION_BYTES 33554432
+
+/**
  * Major version of this header; `ss_version()` gives the library's at run time.
  */
 #define SS_VERSION_MAJOR 0
@@ -48,24 +55,20 @@
 #define SS_VERSION_NUMBER 1000
 
 /**
- * Default largest session a store accepts, in bytes (32 MiB); set "max_session_bytes" to change it.
- */
-#define SS_DEFAULT_MAX_SESSION_BYTES 33554432
-
-/**
- * Deepest nesting of arrays and objects accepted in one session, query, config or list of ids. The
- * array of ss_upsert_many() and the object of ss_import() are one level around their sessions, so
- * an export of any store can always be imported again.
- */
-#define SS_MAX_DEPTH 256
-
-/**
  * Not a status this library returns: the one every binding (C++, Go, Node) reports for a call on a
  * handle it has already closed. C cannot detect that case (see ss_store_close()); the bindings can,
  * and they share this number so that a status means the same in every language. ss_status_str()
  * gives "closed" for it.
  */
 #define SS_BINDING_STATUS_CLOSED 65536
+
+/**
+ * Deepest nesting of arrays and objects accepted in one session, query, config or list of ids. The
+ * array of ss_upsert_many() and the object of ss_import() are one level around their sessions, so an
+ * export of any store can always be imported again. Far above what agent transcripts use, and low
+ * enough that the JSON parsers of every binding cope with what the store hands out.
+ */
+#define SS_MAX_DEPTH 256
 
 /**
  * The result of a call. `SS_STATUS_OK` is 0; every other value is a failure, described in the message

@@ -5,9 +5,10 @@ use crate::json;
 use crate::session_type::SessionType;
 use serde::{Deserialize, Deserializer};
 
-/// Default cap on one session's JSON: large enough for long transcripts, small enough that a runaway
-/// caller is told so instead of exhausting memory.
-pub const DEFAULT_MAX_SESSION_BYTES: usize = 32 * 1024 * 1024;
+/// Default largest session a store accepts, in bytes (32 MiB): large enough for long transcripts, small
+/// enough that a runaway caller is told so instead of exhausting memory. The config key
+/// "max_session_bytes" changes it.
+pub const DEFAULT_MAX_SESSION_BYTES: usize = 33554432;
 
 /// The hard upper bound of `max_session_bytes`: a larger setting is lowered to it, as sqlite does with
 /// its limits. Records address their JSON with 32-bit offsets; the 1 MiB margin covers what the store

@@ -8,8 +8,10 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-/// Deepest nesting accepted anywhere in an input. Far above what agent transcripts use, and low enough
-/// that every JSON parser our bindings hand the data to (V8's, Go's, nlohmann's) copes with it.
+/// Deepest nesting of arrays and objects accepted in one session, query, config or list of ids. The
+/// array of ss_upsert_many() and the object of ss_import() are one level around their sessions, so an
+/// export of any store can always be imported again. Far above what agent transcripts use, and low
+/// enough that the JSON parsers of every binding cope with what the store hands out.
 pub const MAX_DEPTH: usize = 256;
 
 const DUPLICATE_KEY: &str = "duplicate key";

@@ -25,12 +25,6 @@ pub const SS_VERSION_MINOR: u32 = 1;
 pub const SS_VERSION_PATCH: u32 = 0;
 /// MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons.
 pub const SS_VERSION_NUMBER: u32 = 1000;
-/// Default largest session a store accepts, in bytes (32 MiB); set "max_session_bytes" to change it.
-pub const SS_DEFAULT_MAX_SESSION_BYTES: usize = 33554432;
-/// Deepest nesting of arrays and objects accepted in one session, query, config or list of ids. The
-/// array of ss_upsert_many() and the object of ss_import() are one level around their sessions, so
-/// an export of any store can always be imported again.
-pub const SS_MAX_DEPTH: usize = 256;
 
 /// The library's version as static text, e.g. "0.1.0", equal to SS_VERSION_STRING of the header it
 /// was built with. Compare the two to detect a header and library that do not match. Never NULL; do not
@@ -70,11 +64,5 @@ mod tests {
         let cbindgen_toml = include_str!("../../cbindgen.toml");
         let define = format!("#define SS_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION"));
         assert!(cbindgen_toml.contains(&define), "cbindgen.toml must carry {define}");
-    }
-
-    #[test]
-    fn c_constants_match_the_engine() {
-        assert_eq!(SS_DEFAULT_MAX_SESSION_BYTES, crate::DEFAULT_MAX_SESSION_BYTES);
-        assert_eq!(SS_MAX_DEPTH, crate::MAX_DEPTH);
     }
 }
