@@ -121,19 +121,30 @@ impl Query {
         let types = self.session_type.unwrap_or(Types::one(mode));
         let sort_by = self.sort_by.unwrap_or_default();
 
-        let (page, total) = match types.single() {
+        let (page, total) = match (sort_by, types.single()) {
             // An index is already in (created_at, insertion) order.
-            Some(ty) if sort_by == SortBy::CreatedAt && descending => {
-                page_and_count(matching(ty).rev(), offset, limit)
+            (SortBy::CreatedAt, Some(ty)) if descending => page_and_count(matching(ty).rev(), offset, limit),
+            (SortBy::CreatedAt, Some(ty)) => page_and_count(matching(ty), offset, limit),
+            // Insertion numbers are shared by all types: merging the indexes of several types keeps
+            // that order without a sort.
+            (SortBy::CreatedAt, None) => {
+                let walks: Vec<Box<dyn Iterator<Item = &Record>>> = types
+                    .iter()
+                    .map(|ty| -> Box<dyn Iterator<Item = &Record>> {
+                        if descending {
+                            Box::new(matching(ty).rev())
+                        } else {
+                            Box::new(matching(ty))
+                        }
+                    })
+                    .collect();
+                page_and_count(Merge::new(walks, descending), offset, limit)
             }
-            Some(ty) if sort_by == SortBy::CreatedAt => page_and_count(matching(ty), offset, limit),
             _ => {
                 let mut all: Vec<&Record> = types.iter().flat_map(matching).collect();
                 match sort_by {
-                    // Insertion numbers are shared by all types, so this is the indexes' order.
-                    SortBy::CreatedAt => all.sort_unstable_by_key(|r| (r.created_at, r.seq)),
                     SortBy::UpdatedAt => all.sort_unstable_by_key(|r| (r.updated_at, r.seq)),
-                    SortBy::SessionId => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
+                    _ => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
                 }
                 if descending {
                     all.reverse();
@@ -274,6 +285,38 @@ fn page_and_count<'a>(
         total += 1;
     }
     (page, total)
+}
+
+/// Walks of indexes in `(created_at, seq)` order (descending ones in reverse), merged into one walk in
+/// that order. A listing selects at most four types, so picking the next head by a scan is enough.
+struct Merge<'a> {
+    heads: Vec<std::iter::Peekable<Box<dyn Iterator<Item = &'a Record> + 'a>>>,
+    descending: bool,
+}
+
+impl<'a> Merge<'a> {
+    fn new(walks: Vec<Box<dyn Iterator<Item = &'a Record> + 'a>>, descending: bool) -> Self {
+        Merge { heads: walks.into_iter().map(Iterator::peekable).collect(), descending }
+    }
+}
+
+impl<'a> Iterator for Merge<'a> {
+    type Item = &'a Record;
+
+    fn next(&mut self) -> Option<&'a Record> {
+        let key = |r: &Record| (r.created_at, r.seq);
+        let mut best: Option<(usize, (i64, u64))> = None;
+        for (i, head) in self.heads.iter_mut().enumerate() {
+            if let Some(&record) = head.peek() {
+                let k = key(record);
+                let better = best.is_none_or(|(_, b)| if self.descending { k > b } else { k < b });
+                if better {
+                    best = Some((i, k));
+                }
+            }
+        }
+        best.and_then(|(i, _)| self.heads[i].next())
+    }
 }
 
 /// A case-insensitive substring search, linear in the name's length whatever the needle: the needle
