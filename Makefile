@@ -16,7 +16,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99
 
 .PHONY: all lib header test demo clean install check-header lint test-rust test-c test-cpp test-node test-go \
-        check-readme tools
+        test-python check-readme tools
 
 all: lib
 
@@ -35,7 +35,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: lint check-header check-readme test-rust test-c test-cpp test-node test-go bench-smoke
+test: lint check-header check-readme test-rust test-c test-cpp test-node test-go test-python bench-smoke
 	@echo "make test: all suites passed"
 
 # The header generator (tools/header, cbindgen pinned in its own lock file) shares target/.
@@ -95,12 +95,18 @@ test-node: lib
 test-go: lib
 	$(MAKE) -C bindings/go test test-shared
 
+# Python: the wheel (bundling the library), mypy --strict, pytest and the agno 1.8.4 / 2.9.0 proofs in
+# virtualenvs created from bindings/python/requirements/*.txt, the examples, and a fresh-venv wheel check.
+test-python: lib
+	$(MAKE) -C bindings/python test
+
 demo: lib | $(BUILD)
 	$(CC) $(CFLAGS_C) examples/demo.c $(LDFLAGS_C) -o $(BUILD)/demo
 	$(BUILD)/demo
 	$(MAKE) -C bindings/cpp demo
 	$(MAKE) -C bindings/node demo
 	$(MAKE) -C bindings/go demo
+	$(MAKE) -C bindings/python demo
 
 # Libraries, headers, pkg-config file and CMake package under $(PREFIX) (DESTDIR is honoured).
 install: lib

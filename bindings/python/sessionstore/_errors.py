@@ -1,0 +1,185 @@
+"""Statuses and exceptions: one table, checked against the library's ss_status_str() at load."""
+
+from __future__ import annotations
+
+import enum
+from typing import Callable, Dict, Optional, Tuple, Type
+
+
+class Status(enum.IntEnum):
+    """The C library's ``ss_status`` values (include/sessionstore.h), plus ``CLOSED``.
+
+    ``CLOSED`` is ``SS_BINDING_STATUS_CLOSED`` (65536): never returned by the C library, reported by
+    every binding (C++, Go, Node, Python) for a call on a handle it has already closed.
+    """
+
+    OK = 0
+    NOT_FOUND = 1
+    INVALID_ARGUMENT = 2
+    INVALID_JSON = 3
+    INVALID_SESSION = 4
+    CONFLICT = 5
+    TOO_LARGE = 6
+    INTERNAL = 7
+    PERMISSION_DENIED = 8
+    CLOSED = 65536
+
+
+class SessionStoreError(Exception):
+    """Every failure of this package. ``status`` is the number (a :class:`Status` when known),
+    ``code`` its name (``"NOT_FOUND"``...), ``message`` the library's message."""
+
+    status: int = Status.INTERNAL
+    code: str = "INTERNAL"
+
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+            try:
+                self.code = Status(status).name
+            except ValueError:
+                self.code = "INTERNAL"
+
+
+class NotFound(SessionStoreError, LookupError):
+    """No such session for this handle. ``read()`` returns ``None`` instead; ``rename_session()`` raises."""
+
+    status = Status.NOT_FOUND
+    code = "NOT_FOUND"
+
+
+class InvalidArgument(SessionStoreError, ValueError):
+    """A bad option, mode, query key or value, an integer out of its C type's range, an id with NUL."""
+
+    status = Status.INVALID_ARGUMENT
+    code = "INVALID_ARGUMENT"
+
+
+class InvalidArgumentType(InvalidArgument, TypeError):
+    """An argument of the wrong Python type (also a ``TypeError``)."""
+
+
+class InvalidJson(SessionStoreError, ValueError):
+    """Not acceptable JSON (syntax, UTF-8, depth, duplicate keys), an object json cannot encode, or NaN or
+    an infinity in a session of a store opened with ``non_finite_numbers="reject"`` (the default)."""
+
+    status = Status.INVALID_JSON
+    code = "INVALID_JSON"
+
+
+class InvalidSession(SessionStoreError, ValueError):
+    """Well-formed JSON that breaks the session schema (no ``session_id``, wrong field types...)."""
+
+    status = Status.INVALID_SESSION
+    code = "INVALID_SESSION"
+
+
+class Conflict(SessionStoreError):
+    """The id is stored with another session type; nothing was changed."""
+
+    status = Status.CONFLICT
+    code = "CONFLICT"
+
+
+class TooLarge(SessionStoreError):
+    """A session above the store's ``max_session_bytes``."""
+
+    status = Status.TOO_LARGE
+    code = "TOO_LARGE"
+
+
+class Internal(SessionStoreError):
+    """A bug caught in the library; also: the library cannot be found or loaded."""
+
+    status = Status.INTERNAL
+    code = "INTERNAL"
+
+
+class PermissionDenied(SessionStoreError):
+    """The session belongs to another user: an upsert (or an element of a batch, which the message names,
+    ``"sessions[3]: ..."``) would replace a stored session whose ``user_id`` is set and differs from the
+    input's (``None`` or absent included). Nothing was changed. ``import_()`` is not bound by this rule."""
+
+    status = Status.PERMISSION_DENIED
+    code = "PERMISSION_DENIED"
+
+
+class Closed(SessionStoreError, ValueError):
+    """A call on a closed store (status ``SS_BINDING_STATUS_CLOSED``, 65536, as in every binding)."""
+
+    status = Status.CLOSED
+    code = "CLOSED"
+
+
+# The one table of statuses: number (Status), ss_status_str() text, exception class, binding-only.
+STATUS_TABLE: Tuple[Tuple[Status, str, Optional[Type[SessionStoreError]], bool], ...] = (
+    (Status.OK, "ok", None, False),
+    (Status.NOT_FOUND, "not found", NotFound, False),
+    (Status.INVALID_ARGUMENT, "invalid argument", InvalidArgument, False),
+    (Status.INVALID_JSON, "invalid JSON", InvalidJson, False),
+    (Status.INVALID_SESSION, "invalid session", InvalidSession, False),
+    (Status.CONFLICT, "conflict", Conflict, False),
+    (Status.TOO_LARGE, "too large", TooLarge, False),
+    (Status.INTERNAL, "internal error", Internal, False),
+    (Status.PERMISSION_DENIED, "permission denied", PermissionDenied, False),
+    (Status.CLOSED, "closed", Closed, True),
+)
+
+if sorted(e[0] for e in STATUS_TABLE) != sorted(Status):  # pragma: no cover - a bug in this file
+    raise AssertionError("STATUS_TABLE must list every Status exactly once")
+
+_ERROR_CLASS: Dict[int, Type[SessionStoreError]] = {e[0]: e[2] for e in STATUS_TABLE if e[2] is not None}
+
+UNKNOWN_STATUS_TEXT = "unknown status"
+
+
+def make_error(status: int, message: str) -> SessionStoreError:
+    """The exception for a status; a number this binding does not know becomes ``Internal`` with its
+    real number (cannot happen with a library that passed :func:`check_status_table`)."""
+    cls = _ERROR_CLASS.get(status, Internal)
+    return cls(message, status)
+
+
+def check_status_table(
+    status_str: Callable[[int], str],
+    table: Tuple[Tuple[Status, str, Optional[Type[SessionStoreError]], bool], ...] = STATUS_TABLE,
+) -> int:
+    """Checks the table against a library's ``ss_status_str``: its statuses are the numbers from 0 up to
+    the first it calls "unknown status" (scanning stops below the first binding-only status); each must
+    be in the table with the same text, every table entry must be one of them or a binding-only status
+    the library names with the table's text. Raises RuntimeError listing every mismatch; returns how many
+    statuses the library has. Pure: tests call it with a fake ``status_str``."""
+    by_number = {int(e[0]): e for e in table}
+    limit = min(int(e[0]) for e in table if e[3])
+    problems = []
+    count = 0
+    while True:
+        text = status_str(count)
+        if text == UNKNOWN_STATUS_TEXT:
+            break
+        if count >= limit:
+            problems.append(f"the library names every status up to {count} ({text!r}), reserved for the bindings")
+            break
+        e = by_number.get(count)
+        if e is None or e[3]:
+            problems.append(f"status {count} ({text!r}) of the library is missing from this binding")
+        elif e[1] != text:
+            problems.append(f"status {count} is {text!r} in the library but {e[0].name} ({e[1]!r}) in this binding")
+        count += 1
+    for status, text, _cls, binding_only in table:
+        if binding_only:
+            got = status_str(int(status))
+            if got != text:
+                problems.append(
+                    f"the library calls binding status {status.name} ({int(status)}) {got!r}, expected {text!r}"
+                )
+        elif int(status) >= count:
+            problems.append(f"{status.name} ({int(status)}) is not a status of the library (it has {count})")
+    if problems:
+        raise RuntimeError(
+            "the library's statuses do not match this binding's (STATUS_TABLE in sessionstore/_errors.py): "
+            + "; ".join(problems)
+        )
+    return count

@@ -1,0 +1,793 @@
+"""The Store class: one handle on a session store (include/sessionstore.h)."""
+
+from __future__ import annotations
+
+import collections.abc as _abc
+import datetime as _dt
+import json
+import math
+import operator
+import threading
+from ctypes import byref, c_int64, c_size_t, c_void_p, string_at
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypedDict,
+    Union,
+    overload,
+)
+
+from ._errors import (
+    Closed,
+    Internal,
+    InvalidArgument,
+    InvalidArgumentType,
+    InvalidJson,
+    SessionStoreError,
+    Status,
+    make_error,
+)
+from ._decode import loads as _loads
+from ._native import Lib, load_library
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+Session = Dict[str, Any]
+"""A session as a dict in Agno's shape: ``session_id`` required, snake_case fields, unknown ones kept."""
+Mode = Literal["agent", "team", "workflow", "workflow_v2"]
+SessionTypes = Union[Mode, Literal["any"], Sequence[Mode]]
+"""What :meth:`Store.query` takes as ``session_type``: a type, ``"any"``, or a non-empty list of types."""
+Fields = Union[Literal["all", "metadata"], Sequence[str]]
+"""What :meth:`Store.query` takes as ``fields``: ``"all"``, ``"metadata"``, or at most 64 top-level names."""
+NonFiniteNumbers = Literal["reject", "null"]
+JsonInput = Union[str, bytes, bytearray, memoryview]
+"""What the ``*_raw`` methods take: JSON text as ``str`` or UTF-8 ``bytes`` (any bytes-like is copied first)."""
+Timestamp = Union[int, _dt.datetime]
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+UINT64_MAX = (1 << 64) - 1
+SIZE_MAX = (1 << (8 * c_size_t(0).__sizeof__())) - 1
+MODES: Tuple[str, ...] = ("agent", "team", "workflow", "workflow_v2")
+
+
+class QueryResult(TypedDict):
+    """What :meth:`Store.query` returns: one page of sessions and the number of matches before paging."""
+
+    sessions: List[Session]
+    total: int
+
+
+class ByType(TypedDict):
+    agent: int
+    team: int
+    workflow: int
+    workflow_v2: int
+
+
+class Stats(TypedDict):
+    """What :meth:`Store.stats` returns; ``sessions``, ``bytes`` and ``by_type`` count every type."""
+
+    mode: str
+    sessions: int
+    bytes: int
+    by_type: ByType
+
+
+# --- argument conversion: runs before the handle is taken and returns only bytes/ints made here ----------
+
+_str_encode = str.encode
+
+
+def _describe(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _id(value: object, what: str) -> bytes:
+    """A NUL-terminated UTF-8 id. Only ``str`` (subclasses too: their own methods are not called)."""
+    if not isinstance(value, str):
+        raise InvalidArgumentType(f"{what} must be a str, got {_describe(value)}")
+    try:
+        b = _str_encode(value, "utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgument(f"{what} is not valid UTF-8 text: {e.reason}") from None
+    if b"\0" in b:
+        raise InvalidArgument(f"{what} must not contain NUL characters")
+    return b
+
+
+def _opt_id(value: object, what: str) -> Optional[bytes]:
+    return None if value is None else _id(value, what)
+
+
+def _payload(value: object, what: str) -> bytes:
+    """JSON text as bytes of our own: ``bytes`` as is (immutable), ``str`` encoded, other bytes-likes
+    copied (a ``bytearray`` could change size while the library reads it with the GIL released)."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        try:
+            return _str_encode(value, "utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidJson(f"{what} is not valid UTF-8 text: {e.reason}") from None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(memoryview(value))
+        except (TypeError, ValueError) as e:  # a released memoryview
+            raise InvalidArgumentType(f"{what} cannot be read: {e}") from None
+    raise InvalidArgumentType(f"{what} must be JSON text (str or bytes), got {_describe(value)}")
+
+
+_ENCODERS = {
+    allow_nan: (
+        json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan).encode,
+        json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=allow_nan).encode,
+    )
+    for allow_nan in (False, True)
+}
+
+
+def _dumps(value: object, what: str, allow_nan: bool = False) -> bytes:
+    """Compact JSON as UTF-8 bytes; lone surrogates are written as \\u escapes, which JSON allows and the
+    store keeps. NaN and infinities are refused here unless ``allow_nan`` (sessions: written as Python
+    writes them, NaN, Infinity, -Infinity, for the store to refuse or store as null by its
+    ``non_finite_numbers``); queries and configs never take them."""
+    utf8, ascii_ = _ENCODERS[allow_nan]
+    try:
+        text = utf8(value)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise InvalidJson(f"{what} cannot be serialised to JSON: {e}") from None
+    try:
+        return _str_encode(text, "utf-8")
+    except UnicodeEncodeError:
+        return _str_encode(ascii_(value), "ascii")
+
+
+def _int(value: object, what: str, lo: int, hi: int) -> int:
+    """An integer (``int`` or anything with ``__index__``, not ``bool``) in [lo, hi], the range of the C
+    type it reaches: never wrapped, rounded or clamped."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidArgumentType(f"{what} must be an int, got {_describe(value)}")
+    try:
+        n = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidArgumentType(f"{what} must be an int, got {_describe(value)}") from None
+    if n < lo or n > hi:
+        raise InvalidArgument(f"{what} must be an integer from {lo} to {hi}, got {n}")
+    return int(n)
+
+
+def _timestamp(value: object, what: str) -> int:
+    if isinstance(value, _dt.datetime):
+        return _int(math.floor(value.timestamp()), what, INT64_MIN, INT64_MAX)
+    return _int(value, what, INT64_MIN, INT64_MAX)
+
+
+def _opt_str(value: object, what: str) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentType(f"{what} must be a str, got {_describe(value)}")
+    return str.__str__(value)
+
+
+class Store:
+    """A handle on a session store; thread-safe.
+
+    ``Store(mode="agent", **config)`` (or :meth:`Store.open`) opens a new, empty store. ``mode`` is
+    ``"agent"``, ``"team"``, ``"workflow"`` or ``"workflow_v2"``; ``library`` names the shared library to
+    load (see the README). The library's other config keys:
+
+    - ``max_session_bytes``: the largest session accepted (default 32 MiB);
+    - ``non_finite_numbers``: ``"reject"`` (default) or ``"null"``. NaN, Infinity and -Infinity are not
+      JSON, but Python writes them (``float("nan")`` in a dict given to :meth:`upsert`, or json.dumps
+      text given to :meth:`upsert_raw`). ``"reject"`` raises :class:`InvalidJson` naming the word;
+      ``"null"`` stores each as ``null`` (and so reads it back as ``None``). Handles shared from this
+      store follow the same setting.
+
+    Any other keyword is passed on as a config key, so a key of a newer library can be used before this
+    binding names it (an unknown key raises :class:`InvalidArgument`).
+
+    Use it as a context manager, or call :meth:`close`. After ``close()`` every call raises
+    :class:`Closed`. Calls release the GIL while the library works, so threads run in parallel.
+    """
+
+    __slots__ = ("_lib", "_hl", "_mode", "_calls", "_pending", "__weakref__")
+
+    _lib: Lib
+    _mode: str
+    # The handle lives in a list of one (empty once closed), calls in flight in _calls, and a handle closed
+    # while calls were in flight in _pending: list operations are atomic, so these need no lock (a lock
+    # cost ~0.3 us per call). Whoever finds _pending non-empty with no call in flight pops and closes it;
+    # the pop is atomic, so exactly one does.
+    _hl: List[c_void_p]
+    _calls: List[None]
+    _pending: List[c_void_p]
+
+    def __init__(
+        self,
+        mode: Mode = "agent",
+        *,
+        library: Optional[str] = None,
+        max_session_bytes: Optional[int] = None,
+        non_finite_numbers: Optional[NonFiniteNumbers] = None,
+        **config: object,
+    ) -> None:
+        self._hl = []
+        fields: Dict[str, object] = {}
+        m = _opt_str(mode, "mode")
+        if m is not None:
+            fields["mode"] = m
+        nf = _opt_str(non_finite_numbers, "non_finite_numbers")
+        if nf is not None:
+            fields["non_finite_numbers"] = nf
+        if max_session_bytes is not None:
+            config = dict(config, max_session_bytes=max_session_bytes)
+        for key, value in config.items():
+            if value is None:
+                continue
+            if key == "max_session_bytes":
+                fields[key] = _int(value, "max_session_bytes", 1, SIZE_MAX)
+            elif isinstance(value, (str, bool, float)) or value is None:
+                fields[key] = value
+            elif isinstance(value, int):
+                fields[key] = int(value)
+            else:
+                fields[key] = value  # the library rejects unknown keys by name
+        text = _dumps(fields, "config")
+        lib = load_library(library)
+        handle = c_void_p()
+        err = c_void_p()
+        st = lib.open(text, len(text), byref(handle), byref(err))
+        if st != 0:
+            raise _error(lib, st, err)
+        self._init(lib, handle.value, m or "agent")
+
+    def _init(self, lib: Lib, handle: Optional[int], mode: str) -> None:
+        if not handle:
+            raise Internal("sessionstore: the library returned a NULL store")
+        self._lib = lib
+        self._mode = mode
+        self._calls = []
+        self._pending = []
+        self._hl = [c_void_p(handle)]
+
+    @classmethod
+    def open(
+        cls,
+        mode: Mode = "agent",
+        *,
+        library: Optional[str] = None,
+        max_session_bytes: Optional[int] = None,
+        non_finite_numbers: Optional[NonFiniteNumbers] = None,
+        **config: object,
+    ) -> "Store":
+        """Same as ``Store(mode, ...)``."""
+        return cls(
+            mode, library=library, max_session_bytes=max_session_bytes, non_finite_numbers=non_finite_numbers, **config
+        )
+
+    # --- lifetime ---------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """The session type of this handle."""
+        return self._mode
+
+    @property
+    def closed(self) -> bool:
+        return not self._hl
+
+    @property
+    def library_path(self) -> str:
+        """The shared library this store was opened from."""
+        return self._lib.path
+
+    def _enter(self) -> c_void_p:
+        # Taken right before each C call, after every argument was converted: code run by the conversion
+        # (__index__, a datetime subclass...) that closed the store meets Closed here, never a freed handle.
+        calls = self._calls
+        calls.append(None)  # first counted, then the handle read: a close() in between sees the call
+        try:
+            return self._hl[0]
+        except IndexError:
+            self._leave()
+            raise Closed("sessionstore: the store is closed", Status.CLOSED) from None
+
+    def _leave(self) -> None:
+        self._calls.pop()
+        if self._pending and not self._calls:
+            self._close_pending()
+
+    def _close_pending(self) -> None:
+        try:
+            h = self._pending.pop()
+        except IndexError:
+            return
+        self._lib.close(h)
+
+    def _check(self) -> None:
+        if not self._hl:
+            raise Closed("sessionstore: the store is closed", Status.CLOSED)
+
+    def close(self) -> None:
+        """Closes this handle; idempotent. The data lives on in handles shared from it. A call running in
+        another thread finishes first: the handle is released when the last running call returns."""
+        try:
+            h = self._hl.pop()
+        except (IndexError, AttributeError):
+            return
+        if not self._calls:
+            self._lib.close(h)
+            return
+        self._pending.append(h)
+        if not self._calls:  # the last call left before it could see _pending
+            self._close_pending()
+
+    def __enter__(self) -> "Store":
+        self._check()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional["TracebackType"],
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Safety net for stores that were never closed (no call can be running: nothing refers to self).
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if not getattr(self, "_hl", None) else "open"
+        return f"<sessionstore.Store mode={self._mode!r} {state}>"
+
+    def share(self, mode: Optional[Mode] = None) -> "Store":
+        """A second handle on the same data with its own mode (default: this one's). Close each handle."""
+        self._check()
+        m = _opt_id(mode, "mode")
+        out = c_void_p()
+        err = c_void_p()
+        h = self._enter()
+        try:
+            st = self._lib.share(h, m, byref(out), byref(err))
+        finally:
+            self._leave()
+        if st != 0:
+            raise _error(self._lib, st, err)
+        new = Store.__new__(Store)
+        new._init(self._lib, out.value, m.decode() if m is not None else self._mode)
+        return new
+
+    # --- the calls --------------------------------------------------------------------------------------
+
+    def _json_call(self, fn: Callable[..., int], *args: object) -> bytes:
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = fn(h, *args, sc[3], sc[4], sc[5])
+        finally:
+            self._leave()
+        try:
+            if st != 0:
+                raise _error(self._lib, st, sc[2])
+            return _take(self._lib, sc[0], sc[1])
+        finally:
+            _release(sc)
+
+    def _count_call(self, fn: Callable[..., int], *args: object) -> int:
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = fn(h, *args, sc[4], sc[5])
+        finally:
+            self._leave()
+        try:
+            if st != 0:
+                raise _error(self._lib, st, sc[2])
+            return sc[1].value
+        finally:
+            _release(sc)
+
+    # upsert
+
+    @overload
+    def upsert_raw(self, session: JsonInput) -> bytes: ...
+    @overload
+    def upsert_raw(self, session: JsonInput, *, return_stored: Literal[True]) -> bytes: ...
+    @overload
+    def upsert_raw(self, session: JsonInput, *, return_stored: Literal[False]) -> None: ...
+    @overload
+    def upsert_raw(self, session: JsonInput, *, return_stored: bool) -> Optional[bytes]: ...
+
+    def upsert_raw(self, session: JsonInput, *, return_stored: bool = True) -> Optional[bytes]:
+        """Stores a session given as JSON text; returns the stored JSON (``bytes``), or ``None`` with
+        ``return_stored=False`` (the library then skips producing it)."""
+        self._check()
+        data = _payload(session, "session")
+        if return_stored:
+            return self._json_call(self._lib.upsert, data, c_size_t(len(data)))
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = self._lib.upsert(h, data, c_size_t(len(data)), None, None, sc[5])
+        finally:
+            self._leave()
+        try:
+            if st != 0:
+                raise _error(self._lib, st, sc[2])
+            return None
+        finally:
+            _release(sc)
+
+    @overload
+    def upsert(self, session: Mapping[str, Any]) -> Session: ...
+    @overload
+    def upsert(self, session: Mapping[str, Any], *, return_stored: Literal[True]) -> Session: ...
+    @overload
+    def upsert(self, session: Mapping[str, Any], *, return_stored: Literal[False]) -> None: ...
+    @overload
+    def upsert(self, session: Mapping[str, Any], *, return_stored: bool) -> Optional[Session]: ...
+
+    def upsert(self, session: Mapping[str, Any], *, return_stored: bool = True) -> Optional[Session]:
+        """Stores a session (a dict with ``session_id``), replacing any with the same id; returns the
+        stored session (with ``session_type``, ``created_at``, ``updated_at``), or ``None`` with
+        ``return_stored=False``.
+
+        A session belongs to its user: replacing a stored session whose ``user_id`` is set and differs
+        from this one's (``None`` or absent included) raises :class:`PermissionDenied` and changes
+        nothing. ``float("nan")`` and infinities are stored as ``null`` by a store opened with
+        ``non_finite_numbers="null"``, else refused (:class:`InvalidJson`)."""
+        self._check()
+        data = _dumps(_mapping(session, "session"), "session", allow_nan=True)
+        raw = self.upsert_raw(data, return_stored=return_stored)
+        return None if raw is None else _loads(raw)
+
+    def upsert_many_raw(self, sessions: JsonInput) -> bytes:
+        """Stores every session of a JSON array, or none (atomic); returns the stored array. An element
+        that would take another user's session raises :class:`PermissionDenied` naming it
+        (``"sessions[3]: ..."``), and nothing is stored."""
+        self._check()
+        data = _payload(sessions, "sessions")
+        return self._json_call(self._lib.upsert_many, data, c_size_t(len(data)))
+
+    def upsert_many(self, sessions: Iterable[Mapping[str, Any]]) -> List[Session]:
+        """Stores every session, or none of them (atomic); returns the stored sessions in input order.
+        Each is checked as :meth:`upsert` checks it, against the owner the earlier elements gave its id:
+        :class:`PermissionDenied` (the message names the element, ``"sessions[3]: ..."``) stores nothing."""
+        self._check()
+        if isinstance(sessions, (str, bytes, bytearray, memoryview, Mapping)):
+            raise InvalidArgumentType(f"sessions must be an iterable of dicts, got {_describe(sessions)}")
+        try:
+            items = list(sessions)
+        except TypeError:
+            raise InvalidArgumentType(f"sessions must be an iterable of dicts, got {_describe(sessions)}") from None
+        for i, s in enumerate(items):
+            _mapping(s, f"sessions[{i}]")
+        return _loads(self.upsert_many_raw(_dumps(items, "sessions", allow_nan=True)))  # type: ignore[no-any-return]
+
+    # read
+
+    def read_raw(self, session_id: str, user_id: Optional[str] = None) -> Optional[bytes]:
+        """The stored JSON of a session, or ``None`` when absent, of another type or another user's."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        uid = _opt_id(user_id, "user_id")
+        lib = self._lib
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = lib.read(h, sid, uid, sc[3], sc[4], sc[5])
+        finally:
+            self._leave()
+        try:
+            if st == 0:
+                return _take(lib, sc[0], sc[1])
+            if st == Status.NOT_FOUND:
+                _drop_error(lib, sc[2])
+                return None
+            raise _error(lib, st, sc[2])
+        finally:
+            _release(sc)
+
+    def read(self, session_id: str, user_id: Optional[str] = None) -> Optional[Session]:
+        """The session as a new dict (a copy: changing it changes nothing stored), or ``None`` when absent,
+        of another type, or (``user_id`` given, not empty) another user's."""
+        raw = self.read_raw(session_id, user_id)
+        return None if raw is None else _loads(raw)
+
+    def exists(self, session_id: str, user_id: Optional[str] = None) -> bool:
+        """Whether :meth:`read` would find the session (no copy is made)."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        uid = _opt_id(user_id, "user_id")
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = self._lib.read(h, sid, uid, None, None, sc[5])
+        finally:
+            self._leave()
+        try:
+            if st == 0:
+                return True
+            if st == Status.NOT_FOUND:
+                _drop_error(self._lib, sc[2])
+                return False
+            raise _error(self._lib, st, sc[2])
+        finally:
+            _release(sc)
+
+    # listings
+
+    def get_all_session_ids_raw(self, user_id: Optional[str] = None, entity_id: Optional[str] = None) -> bytes:
+        self._check()
+        u, e = _opt_id(user_id, "user_id"), _opt_id(entity_id, "entity_id")
+        return self._json_call(self._lib.all_ids, u, e)
+
+    def get_all_session_ids(self, user_id: Optional[str] = None, entity_id: Optional[str] = None) -> List[str]:
+        """Ids of this handle's sessions in first-insertion order, filtered by user and by the mode's
+        entity field (agent_id, team_id or workflow_id); ``None`` or ``""`` matches everything."""
+        return _loads(self.get_all_session_ids_raw(user_id, entity_id))  # type: ignore[no-any-return]
+
+    def get_all_sessions_raw(self, user_id: Optional[str] = None, entity_id: Optional[str] = None) -> bytes:
+        self._check()
+        u, e = _opt_id(user_id, "user_id"), _opt_id(entity_id, "entity_id")
+        return self._json_call(self._lib.all, u, e)
+
+    def get_all_sessions(self, user_id: Optional[str] = None, entity_id: Optional[str] = None) -> List[Session]:
+        """As :meth:`get_all_session_ids`, the sessions themselves."""
+        return _loads(self.get_all_sessions_raw(user_id, entity_id))  # type: ignore[no-any-return]
+
+    def get_recent_sessions_raw(
+        self, user_id: Optional[str] = None, entity_id: Optional[str] = None, limit: Optional[int] = 2
+    ) -> bytes:
+        self._check()
+        u, e = _opt_id(user_id, "user_id"), _opt_id(entity_id, "entity_id")
+        n = -1 if limit is None else _int(limit, "limit", INT64_MIN, INT64_MAX)
+        return self._json_call(self._lib.recent, u, e, c_int64(n))
+
+    def get_recent_sessions(
+        self, user_id: Optional[str] = None, entity_id: Optional[str] = None, limit: Optional[int] = 2
+    ) -> List[Session]:
+        """At most ``limit`` sessions (default 2, like Agno; ``None`` or negative: all), newest
+        ``created_at`` first, same-second ties most recently inserted first. ``limit`` is an int64."""
+        return _loads(self.get_recent_sessions_raw(user_id, entity_id, limit))  # type: ignore[no-any-return]
+
+    def query_raw(self, query: Optional[JsonInput] = None) -> bytes:
+        """``ss_query`` with the library's JSON query as is; returns ``{"sessions":[...],"total":N}``."""
+        self._check()
+        data = b"{}" if query is None else _payload(query, "query")
+        return self._json_call(self._lib.query, data, c_size_t(len(data)))
+
+    def query(
+        self,
+        *,
+        session_type: Optional[SessionTypes] = None,
+        user_id: Optional[str] = None,
+        entity_id: Optional[str] = None,
+        session_name: Optional[str] = None,
+        created_after: Optional[Timestamp] = None,
+        created_before: Optional[Timestamp] = None,
+        updated_after: Optional[Timestamp] = None,
+        updated_before: Optional[Timestamp] = None,
+        sort_by: Optional[str] = None,
+        sort_order: Optional[str] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        fields: Optional[Fields] = None,
+    ) -> QueryResult:
+        """Filters, sorts and pages sessions; ``total`` counts every match before paging.
+
+        - ``session_type``: this handle's mode (default), another type, ``"any"``, or a non-empty list
+          of types (``["agent", "team"]``): one query across types, sorted and paged as one list.
+        - ``user_id``, ``entity_id`` (matched against the entity field of each session's type): ``None``
+          or ``""`` is no filter.
+        - ``session_name``: a substring of ``session_data.session_name`` after full Unicode case folding
+          of both (``str.casefold``: ``"ΟΔΟΣ"`` finds ``"οδος"``, ``"ss"`` finds ``"ß"``); unnamed sessions
+          never match.
+        - ``created_after``/``created_before``/``updated_after``/``updated_before``: inclusive unix
+          seconds (int64) or datetimes.
+        - ``sort_by``: ``"created_at"`` (default), ``"updated_at"`` or ``"session_id"``; ``sort_order``:
+          ``"desc"`` (default) or ``"asc"``; ties go by first insertion. ``limit``, ``offset``: uint64.
+        - ``fields``: ``"all"`` (default: whole sessions); ``"metadata"`` for list views: ``session_id``,
+          ``session_type``, ``user_id``, the type's entity field, ``created_at``, ``updated_at`` and, when
+          named, ``session_data: {"session_name": ...}``, built without reading the session, so the cost
+          does not grow with the transcript; or a list of at most 64 top-level field names (absent ones
+          are left out of each session)."""
+        self._check()
+        q: Dict[str, object] = {}
+        if session_type is not None:
+            q["session_type"] = _name_or_names(session_type, "session_type")
+        if fields is not None:
+            q["fields"] = _name_or_names(fields, "fields")
+        for key, value in (("user_id", user_id), ("entity_id", entity_id), ("session_name", session_name),
+                           ("sort_by", sort_by), ("sort_order", sort_order)):
+            s = _opt_str(value, key)
+            if s is not None:
+                q[key] = s
+        times: Tuple[Tuple[str, Optional[Timestamp]], ...] = (
+            ("created_after", created_after), ("created_before", created_before),
+            ("updated_after", updated_after), ("updated_before", updated_before),
+        )
+        for key, t in times:
+            if t is not None:
+                q[key] = _timestamp(t, key)
+        counts: Tuple[Tuple[str, Optional[int]], ...] = (("limit", limit), ("offset", offset))
+        for key, c in counts:
+            if c is not None:
+                q[key] = _int(c, key, 0, UINT64_MAX)
+        return _loads(self.query_raw(_dumps(q, "query")))  # type: ignore[no-any-return]
+
+    # rename, delete, drop
+
+    def rename_session_raw(self, session_id: str, session_name: str, user_id: Optional[str] = None) -> bytes:
+        self._check()
+        sid, name = _id(session_id, "session_id"), _id(session_name, "session_name")
+        uid = _opt_id(user_id, "user_id")
+        return self._json_call(self._lib.rename, sid, name, uid)
+
+    def rename_session(self, session_id: str, session_name: str, user_id: Optional[str] = None) -> Session:
+        """Sets ``session_data.session_name`` (and ``updated_at``); returns the stored session. With
+        ``user_id`` (not ``None`` or ``""``), only that user's session is renamed, atomically. Raises
+        :class:`NotFound` when the session is absent, of another type, or another user's."""
+        return _loads(self.rename_session_raw(session_id, session_name, user_id))  # type: ignore[no-any-return]
+
+    def delete_session(self, session_id: str, user_id: Optional[str] = None) -> int:
+        """Deletes a session of this handle's type and, with ``user_id`` (not ``None`` or ``""``), of that
+        user, atomically; returns how many were removed (0 or 1: another user's session is not an error)."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        uid = _opt_id(user_id, "user_id")
+        return self._count_call(self._lib.delete, sid, uid)
+
+    def delete_sessions_raw(self, session_ids: JsonInput, user_id: Optional[str] = None) -> int:
+        self._check()
+        data = _payload(session_ids, "session_ids")
+        uid = _opt_id(user_id, "user_id")
+        return self._count_call(self._lib.delete_many, data, c_size_t(len(data)), uid)
+
+    def delete_sessions(self, session_ids: Iterable[str], user_id: Optional[str] = None) -> int:
+        """Deletes the sessions with these ids that have this handle's type and, with ``user_id`` (not
+        ``None`` or ``""``), belong to that user (atomic); returns how many were removed."""
+        self._check()
+        if isinstance(session_ids, (str, bytes, bytearray, memoryview)):
+            raise InvalidArgumentType(f"session_ids must be an iterable of str, got {_describe(session_ids)}")
+        try:
+            ids = [_id(s, "session_ids[]").decode("utf-8") for s in session_ids]
+        except TypeError:
+            raise InvalidArgumentType(f"session_ids must be an iterable of str, got {_describe(session_ids)}") from None
+        return self.delete_sessions_raw(_dumps(ids, "session_ids"), user_id)
+
+    def drop(self) -> int:
+        """Removes every session of this handle's type; returns how many."""
+        self._check()
+        return self._count_call(self._lib.drop)
+
+    # stats, export, import
+
+    def stats_raw(self) -> bytes:
+        self._check()
+        return self._json_call(self._lib.stats)
+
+    def stats(self) -> Stats:
+        return _loads(self.stats_raw())  # type: ignore[no-any-return]
+
+    def export_raw(self) -> bytes:
+        """Every session of every type as ``{session_id: session}`` JSON (Agno's ``storage_dict``)."""
+        self._check()
+        return self._json_call(self._lib.export)
+
+    def export(self) -> Dict[str, Session]:
+        """Every session of every type as ``{session_id: session}``: Agno's ``storage_dict`` shape."""
+        return _loads(self.export_raw())  # type: ignore[no-any-return]
+
+    def import_raw(self, data: JsonInput) -> int:
+        self._check()
+        payload = _payload(data, "data")
+        return self._count_call(self._lib.import_, payload, c_size_t(len(payload)))
+
+    def import_(self, data: Mapping[str, Mapping[str, Any]]) -> int:
+        """Merges ``{session_id: session}`` (an export, or Agno's ``storage_dict``) into the store,
+        atomically; returns the number of records. (``import`` is a Python keyword, hence the ``_``.)
+        An administrative load: it replaces stored sessions whatever their ``user_id``."""
+        self._check()
+        return self.import_raw(_dumps(_mapping(data, "data"), "data", allow_nan=True))
+
+
+# --- results --------------------------------------------------------------------------------------------
+
+
+def _name_or_names(value: object, what: str) -> Union[str, List[str]]:
+    """A str, or a sequence (list, tuple...) of str (the library checks the names)."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, _abc.Sequence) and not isinstance(value, (bytes, bytearray, memoryview)):
+        names: List[str] = []
+        for v in value:
+            if not isinstance(v, str):
+                raise InvalidArgumentType(f"{what} must be a str or a list of str, got an item {_describe(v)}")
+            names.append(str.__str__(v))
+        return names
+    raise InvalidArgumentType(f"{what} must be a str or a list of str, got {_describe(value)}")
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentType(f"{what} must be a dict (a Mapping), got {_describe(value)}")
+    return value
+
+
+# Out-parameters: each thread keeps a few blocks (out_json, out_len / count, out_error and their byref()),
+# about 0.8 us cheaper per call than new ctypes objects. A block is taken off the thread's list for a call
+# and put back after, so code that runs in between (a finalizer calling the store) gets another block.
+# Every pointer read from a block is cleared at once, so a block never holds a pointer already freed.
+_tls = threading.local()
+Scratch = Tuple[c_void_p, c_size_t, c_void_p, Any, Any, Any]
+
+
+def _scratch() -> Scratch:
+    try:
+        return _tls.free.pop()  # type: ignore[no-any-return]
+    except AttributeError:
+        _tls.free = []
+    except IndexError:
+        pass
+    out, n, err = c_void_p(), c_size_t(), c_void_p()
+    return (out, n, err, byref(out), byref(n), byref(err))
+
+
+def _release(sc: Scratch) -> None:
+    free: List[Scratch] = _tls.free
+    if len(free) < 4:
+        free.append(sc)
+
+
+def _take(lib: Lib, out: c_void_p, n: c_size_t) -> bytes:
+    p = out.value
+    out.value = None
+    if not p:
+        raise Internal("sessionstore: the library returned no JSON")
+    try:
+        return string_at(p, n.value)
+    finally:
+        lib.free(p)
+
+
+def _drop_error(lib: Lib, err: c_void_p) -> None:
+    p = err.value
+    if p:
+        err.value = None
+        lib.free(p)
+
+
+def _error(lib: Lib, status: int, err: c_void_p) -> SessionStoreError:
+    p = err.value
+    if p:
+        err.value = None
+        try:
+            message = string_at(p).decode("utf-8", "replace")
+        finally:
+            lib.free(p)
+    else:
+        message = lib.status_str(status)
+    return make_error(status, message)
+
+
+def version(library: Optional[str] = None) -> str:
+    """The library's version (``ss_version()``), e.g. ``"0.1.0"``."""
+    return load_library(library).lib_version
