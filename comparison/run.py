@@ -10,7 +10,8 @@ Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke
     c          target/bench-bin/ss_driver                   the engine through the C ABI
     redis      target/bench-bin/redis_driver                Redis 7 on loopback (started and stopped here)
     agno       target/bench-venv/bin/python comparison/agno_driver.py   agno 1.8.4 InMemoryStorage
-    bindings   `make -C bindings/<lang> bench` for cpp, go, node, when that target exists
+    bindings   `make -C bindings/<lang> bench` for cpp, go, node, when that target exists: each binding
+               against the one C baseline (comparison/c/baseline.h) in the same run, as ratios
     criterion  `cargo bench --bench engine` (benches/engine.rs)
 
 Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ...; one "memory" line;
@@ -18,7 +19,8 @@ Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ..
 <out-of-tree>/results.jsonl, then writes <out>/bench.md (comparison/report.py) and <out>/bench.png
 (comparison/plot.py, with the virtualenv's matplotlib). A row that is missing or fails is reported as "n/a"
 with the reason; it never stops the run. In --smoke mode, a failing row or rows that disagree on the
-results of the same query make the exit status non-zero (the smoke test is part of `make test`).
+results of the same query make the exit status non-zero (the smoke test is part of `make test`); the smoke
+run also checks the bindings' C baseline program (target/bench-bin/baseline_main) with a few short rounds.
 """
 
 import argparse
@@ -156,7 +158,9 @@ def binding_has_bench(lang):
 
 
 def run_bindings(timeout):
-    """The bindings' own benchmarks: {"lang":..., "op":..., "ns_per_op":...} lines, with C from the same run."""
+    """The bindings' own benchmarks, each against the one C baseline (comparison/c/baseline.h) in the same run:
+    {"lang":..., "op":..., "ns_per_op":..., "c_op":..., "ratio_min"/"ratio_median"/"ratio_max":..., "reps":...}
+    lines for the binding, {"lang":"c", ...} lines for C, and one {"lang":..., "info":true, "cpu":...} line."""
     out = []
     for lang in ("cpp", "go", "node"):
         row = {"cpp": "c++"}.get(lang, lang)
@@ -169,19 +173,40 @@ def run_bindings(timeout):
         if not lines:
             out.append({"row": row, "src": "binding", "error": err or "no JSON lines with lang/op/ns_per_op"})
             continue
+        info = next((r for r in recs if r.get("info")), {})
+        out.append({"row": row, "src": "binding_info", **{k: info[k] for k in
+                    ("cpu", "loadavg_start", "loadavg_end", "reps", "order", "fingerprint") if k in info}})
         c_of = {r["op"]: r["ns_per_op"] for r in lines if r["lang"] == "c"}
         for r in lines:
             if r["lang"] == "c":
                 continue
+            c_op = r.get("c_op", r["op"])
             rec = {"row": row, "src": "binding", "n": r.get("n", 10_000), "size": r.get("size", 1024),
-                   "op": r["op"], "ns_per_op": r["ns_per_op"], "c_ns_per_op": c_of.get(r["op"])}
-            for k in ("median_ns", "p99_ns", "samples"):
+                   "op": r["op"], "ns_per_op": r["ns_per_op"], "c_op": c_op,
+                   "c_ns_per_op": r.get("c_ns_per_op", c_of.get(c_op))}
+            for k in ("ratio_min", "ratio_median", "ratio_max", "reps", "median_ns", "p99_ns", "samples"):
                 if k in r:
                     rec[k] = r[k]
             out.append(rec)
         if err:
             out.append({"row": row, "src": "binding", "warning": err})
     return out
+
+
+def check_baseline(timeout):
+    """Smoke check of the bindings' C baseline (comparison/c/baseline_main.c, built by bench-build): a few
+    short rounds of every op. Returns a problem or None."""
+    exe = os.path.join(BIN, "baseline_main")
+    if not os.path.exists(exe):
+        return "target/bench-bin/baseline_main is not built (make bench-build)"
+    recs, err = run_driver([exe, "2000", "--reps", "5"], timeout)
+    if err:
+        return f"baseline_main: {err}"
+    ops = {r.get("op") for r in recs if r.get("lang") == "c" and r.get("ns_per_op", 0) > 0 and r.get("reps", 0) >= 5}
+    want = {"read", "read_buf", "upsert", "get_recent_sessions"}
+    if not any(r.get("info") and r.get("fingerprint") for r in recs) or not want <= ops:
+        return f"baseline_main printed {len(recs)} records, missing {sorted(want - ops)} or its info line"
+    return None
 
 
 def build_criterion(timeout):
@@ -349,6 +374,10 @@ def main():
 
     if "bindings" in rows:
         results.extend(run_bindings(600))
+    baseline_problem = None
+    if smoke:
+        baseline_problem = check_baseline(60)
+        log(f"C baseline of the bindings (baseline_main): {baseline_problem or 'ok'}")
     if criterion_exe:
         results.extend(run_criterion(criterion_exe, 1800, data_root))
 
@@ -373,6 +402,8 @@ def main():
             log("plot failed: " + p.stderr.strip()[-500:])
     elif not smoke:
         log("plot skipped: no virtualenv with matplotlib (make bench-venv)")
+    if baseline_problem:
+        problems = problems + [baseline_problem]
     if smoke and problems:
         for p in problems:
             log(f"smoke: {p}")

@@ -4,7 +4,8 @@
 #                     the data under target/bench-data, build and install): installs what it needs on first use
 #                     (Debian's redis-server and libhiredis-dev through apt-get, a virtualenv with
 #                     agno==1.8.4 and matplotlib from PyPI), writes docs/bench.md and docs/bench.png
-#   make bench-smoke  1k sessions, Rust and C rows only, short caps: under a minute, no network; writes
+#   make bench-smoke  1k sessions, Rust and C rows only, short caps, plus a few short rounds of the bindings'
+#                     C baseline (comparison/c/baseline_main.c): under a minute, no network; writes
 #                     target/bench-smoke/bench.md. Part of `make test`.
 #
 # Knobs: BENCH_ARGS="--sizes 10000:1024 --rows c,floor" (see python3 comparison/run.py --help).
@@ -30,8 +31,9 @@ BENCH_RUST_ENV := CARGO_TARGET_DIR=$(abspath target)
 
 .PHONY: bench bench-smoke bench-build bench-rust bench-deps bench-redis-install bench-venv
 
-# The C driver for the library, and the Rust rows (floor and engine). Only local toolchains.
-bench-build: $(BENCH_BIN)/ss_driver bench-rust
+# The C driver for the library, the bindings' C baseline program, and the Rust rows (floor and engine).
+# Only local toolchains.
+bench-build: $(BENCH_BIN)/ss_driver $(BENCH_BIN)/baseline_main bench-rust
 
 # Relinked on every run (cheap) because `lib` is the top-level Makefile's phony library target.
 $(BENCH_BIN)/ss_driver: comparison/c/ss_driver.c comparison/c/harness.h lib
@@ -39,6 +41,12 @@ $(BENCH_BIN)/ss_driver: comparison/c/ss_driver.c comparison/c/harness.h lib
 	cp $(BENCH_RELEASE)/libsessionstore.so $(BENCH_BIN)/libsessionstore.so
 	ln -sf libsessionstore.so $(BENCH_BIN)/libsessionstore.so.0
 	$(BENCH_CC) $(BENCH_CFLAGS) comparison/c/ss_driver.c -o $@ $(BENCH_SS_LIBS)
+
+# The one C baseline of the bindings' benchmarks (comparison/c/baseline.h) as a program: what Node's (and
+# Python's) bench run as a separate process; built here so that the smoke run checks it. Linked against the
+# same copy of the library as ss_driver.
+$(BENCH_BIN)/baseline_main: comparison/c/baseline_main.c comparison/c/baseline.h $(BENCH_BIN)/ss_driver
+	$(BENCH_CC) $(BENCH_CFLAGS) -Icomparison/c comparison/c/baseline_main.c -o $@ $(BENCH_SS_LIBS)
 
 # comparison/rust is its own workspace; it resolves the library's dependencies to the versions of the
 # library's Cargo.lock (copied in, not checked in) and shares target/ so that they are built once.

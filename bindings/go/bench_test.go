@@ -1,34 +1,26 @@
-package sessionstore_test
+package sessionstore
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
-	sessionstore "github.com/sessionstore/sessionstore/bindings/go"
 	"github.com/sessionstore/sessionstore/bindings/go/internal/cbench"
 )
 
-// The workload: 10,000 agent sessions of about 1 KiB (ids "s<i>", user_id
-// "u<i/10>", agent_id "a<i%10>", a memory field padding them to 1 KiB), and
-// one fixed random sequence of session indexes that the Go and the C loops
-// both follow, so that both touch the same sessions in the same order.
-const (
-	benchSessions = 10_000
-	sessionBytes  = 1024
-	seqLen        = 1 << 14
-	recentLimit   = 5
-)
-
+// The workload is the repository's one C baseline's (comparison/c/baseline.h
+// through internal/cbench): 10,000 agent sessions of 1 KiB (ids "s<i>",
+// user_id "u<i/10>", agent_id "a<i%10>") and the fixed random sequences of
+// sessions and users that the Go loops and the C loops both follow, call k of
+// every round using entry k % cbench.SeqLen, so that both touch the same
+// sessions in the same order, in the same store (loaded through the binding).
 type workload struct {
-	sessions []cbench.Session
-	seq      []uint32
-	goStore  *sessionstore.Store
-	cBench   *cbench.Bench
+	*cbench.Workload
+	goStore *Store
+	cBench  *cbench.Bench
 }
 
 var (
@@ -37,51 +29,47 @@ var (
 	benchErr  error
 )
 
-func sessionJSON(i int) []byte {
-	head := fmt.Sprintf(`{"session_id":"s%d","user_id":"u%d","agent_id":"a%d","session_data":{"session_name":"session %d"},"memory":{"summary":"`,
-		i, i/10, i%10, i)
-	const tail = `"}}`
-	return []byte(head + strings.Repeat("m", sessionBytes-len(head)-len(tail)) + tail)
-}
-
 func loadWorkload() (*workload, error) {
 	benchOnce.Do(func() {
-		w := &workload{}
-		for i := range benchSessions {
-			w.sessions = append(w.sessions, cbench.Session{
-				ID: fmt.Sprintf("s%d", i), UserID: fmt.Sprintf("u%d", i/10), JSON: sessionJSON(i)})
-		}
-		rng := rand.New(rand.NewPCG(2024, 11))
-		for range seqLen {
-			w.seq = append(w.seq, uint32(rng.IntN(benchSessions)))
-		}
-		if w.goStore, benchErr = sessionstore.Open(); benchErr != nil {
+		cw, err := cbench.NewWorkload()
+		if err != nil {
+			benchErr = err
 			return
 		}
-		for _, s := range w.sessions {
-			if _, benchErr = w.goStore.UpsertJSON(s.JSON); benchErr != nil {
+		w := &workload{Workload: cw}
+		if w.goStore, benchErr = Open(); benchErr != nil {
+			return
+		}
+		for _, js := range w.JSON {
+			if _, benchErr = w.goStore.UpsertJSON(js); benchErr != nil {
 				return
 			}
 		}
-		if w.cBench, benchErr = cbench.New([]byte(`{"mode":"agent"}`), w.sessions, w.seq); benchErr != nil {
-			return
-		}
+		// The C loops run on the binding's own handle (this file is in package
+		// sessionstore for that): both sides measure the same store.
+		w.cBench = w.On(unsafe.Pointer(w.goStore.h.ptr))
+		// For internal/cbench/ratiojson (`make bench`): the conditions of the run.
+		fmt.Printf("baseline: {\"cpu\":%q,\"loadavg\":%q,\"fingerprint\":\"%08x\"}\n",
+			cbench.CPUModel(), cbench.LoadAvg(), w.Fingerprint)
 		bench = w
 	})
 	return bench, benchErr
 }
 
 // BenchmarkOps measures each operation from Go through the binding and from
-// C directly, in the same process; `make bench` turns the results into JSON
-// lines. The Go side uses the raw JSON methods, which do what the C loop
-// does (call, copy the result out, free it), so the difference is the cost
-// of the binding.
+// C (the baseline's loop), in the same process; `make bench` runs it
+// BENCH_COUNT (>= 5) times, so that Go and C rounds alternate, and
+// internal/cbench/ratiojson turns the results into ratios to C with their spread.
+// The "go" variants use the raw Append methods with a buffer kept across
+// calls: the same library call as the C loop (call, take the bytes, free
+// them), so the ratio is the cost of the binding; "go_alloc" returns a new
+// slice per call.
 func BenchmarkOps(b *testing.B) {
 	w, err := loadWorkload()
 	if err != nil {
 		b.Fatal(err)
 	}
-	const mask = seqLen - 1
+	const mask = cbench.SeqLen - 1
 	s := w.goStore
 	b.Run("read", func(b *testing.B) {
 		b.Run("go", func(b *testing.B) {
@@ -90,7 +78,7 @@ func BenchmarkOps(b *testing.B) {
 			var buf []byte
 			for i := range b.N {
 				var err error
-				if buf, err = s.AppendReadJSON(buf[:0], w.sessions[w.seq[i&mask]].ID, ""); err != nil {
+				if buf, err = s.AppendReadJSON(buf[:0], w.IDs[w.SeqSession[i&mask]], ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -99,7 +87,7 @@ func BenchmarkOps(b *testing.B) {
 			defer reportCPU(b)()
 			b.ReportAllocs()
 			for i := range b.N {
-				if _, err := s.ReadJSON(w.sessions[w.seq[i&mask]].ID, ""); err != nil {
+				if _, err := s.ReadJSON(w.IDs[w.SeqSession[i&mask]], ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -118,7 +106,7 @@ func BenchmarkOps(b *testing.B) {
 			var buf []byte
 			for i := range b.N {
 				var err error
-				if buf, err = s.AppendUpsertJSON(buf[:0], w.sessions[w.seq[i&mask]].JSON); err != nil {
+				if buf, err = s.AppendUpsertJSON(buf[:0], w.JSON[w.SeqSession[i&mask]]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -127,7 +115,7 @@ func BenchmarkOps(b *testing.B) {
 			defer reportCPU(b)()
 			b.ReportAllocs()
 			for i := range b.N {
-				if _, err := s.UpsertJSON(w.sessions[w.seq[i&mask]].JSON); err != nil {
+				if _, err := s.UpsertJSON(w.JSON[w.SeqSession[i&mask]]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -145,9 +133,9 @@ func BenchmarkOps(b *testing.B) {
 			b.ReportAllocs()
 			var buf []byte
 			for i := range b.N {
-				f := sessionstore.Filter{UserID: w.sessions[w.seq[i&mask]].UserID}
+				f := Filter{UserID: w.Users[w.SeqUser[i&mask]]}
 				var err error
-				if buf, err = s.AppendRecentSessionsJSON(buf[:0], f, recentLimit); err != nil {
+				if buf, err = s.AppendRecentSessionsJSON(buf[:0], f, cbench.RecentLimit); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -156,15 +144,15 @@ func BenchmarkOps(b *testing.B) {
 			defer reportCPU(b)()
 			b.ReportAllocs()
 			for i := range b.N {
-				f := sessionstore.Filter{UserID: w.sessions[w.seq[i&mask]].UserID}
-				if _, err := s.GetRecentSessionsJSON(f, recentLimit); err != nil {
+				f := Filter{UserID: w.Users[w.SeqUser[i&mask]]}
+				if _, err := s.GetRecentSessionsJSON(f, cbench.RecentLimit); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run("c", func(b *testing.B) {
 			defer reportCPU(b)()
-			if err := w.cBench.GetRecentSessions(b.N, recentLimit); err != nil {
+			if err := w.cBench.GetRecentSessions(b.N); err != nil {
 				b.Fatal(err)
 			}
 		})
@@ -196,12 +184,12 @@ func BenchmarkTyped(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const mask = seqLen - 1
+	const mask = cbench.SeqLen - 1
 	s := w.goStore
 	b.Run("read", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := range b.N {
-			if _, err := s.Read(w.sessions[w.seq[i&mask]].ID, ""); err != nil {
+			if _, err := s.Read(w.IDs[w.SeqSession[i&mask]], ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -209,8 +197,8 @@ func BenchmarkTyped(b *testing.B) {
 	b.Run("get_recent_sessions", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := range b.N {
-			f := sessionstore.Filter{UserID: w.sessions[w.seq[i&mask]].UserID}
-			if _, err := s.GetRecentSessions(f, recentLimit); err != nil {
+			f := Filter{UserID: w.Users[w.SeqUser[i&mask]]}
+			if _, err := s.GetRecentSessions(f, cbench.RecentLimit); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -232,7 +220,7 @@ func BenchmarkParallelRead(b *testing.B) {
 		start += 997
 		next.Unlock()
 		for pb.Next() {
-			if _, err := w.goStore.ReadJSON(w.sessions[w.seq[i&(seqLen-1)]].ID, ""); err != nil {
+			if _, err := w.goStore.ReadJSON(w.IDs[w.SeqSession[i&(cbench.SeqLen-1)]], ""); err != nil {
 				b.Error(err)
 				return
 			}

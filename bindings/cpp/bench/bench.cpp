@@ -1,115 +1,208 @@
-// `make bench`: C++ (through sessionstore.hpp) vs C (bench_c.c) on 10,000 ~1 KiB agent sessions, 100
-// users. Both run in this process on the same store, in many short interleaved rounds; each line gives
-// the best round (the least disturbed by other load on the machine). "read" copies the session into a
-// std::string, "read_owned" hands out the library's buffer (sessionstore::OwnedString).
+// `make bench`: the C++ binding (sessionstore.hpp) as a ratio to C measured in the same run. The C side is
+// the repository's one C baseline, comparison/c/baseline.h, compiled as C and linked in (the Makefile
+// builds it with -DSSB_DEFINE_EXTERN; this file sees its declarations, -DSSB_DECLARATIONS_ONLY). Its
+// workload (10,000 agent sessions of 1 KiB, 1,000 users) is loaded into one store through the binding, and
+// the C loops run on that store's handle; call k of every round, C or C++, uses entry k % SSB_SEQ_LEN of
+// the baseline's random sequences. Per op, REPS repetitions (BENCH_REPS, default 7, at least 5) of: a round of
+// each C++ variant, then a round of C; each C++ figure is reported as the min/median/max over the
+// repetitions of (C++ ns/op) / (C ns/op of the same repetition). JSON lines on stdout:
+//   {"lang":"cpp","info":true,"cpu":"AMD EPYC","loadavg_start":"...","loadavg_end":"...","reps":7,...}
+//   {"lang":"cpp","op":"read","ns_per_op":107.5,"c_op":"read","c_ns_per_op":118.4,
+//    "ratio_min":0.88,"ratio_median":0.91,"ratio_max":0.97,"reps":7}
+//   {"lang":"c","op":"read","ns_per_op":118.4,"min_ns":117.0,"max_ns":125.1,"reps":7}
+//   {"summary":"cpp read vs c read","ratio_median":0.91,...,"overhead_ns":-11.0,"goal_ns":20,"met":true}
+// "read" builds a std::string from the bytes the library lends (ss_read_with); "read_owned" hands out the
+// library's buffer (sessionstore::OwnedString, ss_read). Both are compared with C's read (ss_read, free); C's
+// read into a caller buffer (read_buf, ss_read_with) is measured alongside, as a C line with its own ratio
+// to C's read.
 #include <sessionstore.hpp>
 
 #include <algorithm>
-#include <functional>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "bench_c.h"
-#include "bench_common.h"
+#include "baseline.h"
 
 namespace {
-using store_ptr = ss_store*;
 volatile std::size_t sink = 0;
+constexpr std::uint64_t kMask = SSB_SEQ_LEN - 1;
 
-template <class F>
-double per_op(int ops, F&& body) {
-  const double t0 = bench_now_ns();
-  body();
-  return (bench_now_ns() - t0) / ops;
+struct Spread {
+  double min, median, max;
+};
+
+Spread spread_of(const std::vector<double>& xs) {
+  Spread s{};
+  ssb_spread(xs.data(), xs.size(), &s.min, &s.median, &s.max);
+  return s;
 }
 
-void print(const char* lang, const char* op, double ns) {
-  std::printf("{\"lang\":\"%s\",\"op\":\"%s\",\"ns_per_op\":%.1f}\n", lang, op, ns);
+template <class F>
+double per_op(std::uint64_t ops, F&& body) {
+  const double t0 = ssb_now_ns();
+  body();
+  return (ssb_now_ns() - t0) / static_cast<double>(ops);
+}
+
+struct Variant {
+  const char* name;
+  std::function<double(std::uint64_t)> run;  // ns per call over one round of `ops` calls
+  std::vector<double> ns;
+};
+
+struct Group {
+  ssb_op op;                      // the C op the C++ variants are compared with
+  std::vector<ssb_op> extra_c;    // other C ops measured in the same repetitions
+  std::vector<Variant> variants;  // C++
+};
+
+std::string loadavg() {
+  char buf[64];
+  ssb_loadavg(buf, sizeof buf);
+  return buf;
 }
 }  // namespace
 
 int main() {
   try {
-    sessionstore::Store store = sessionstore::Store::open();
-    std::vector<std::string> ids(BENCH_SESSIONS), users(BENCH_USERS), sessions(BENCH_SESSIONS);
-    std::vector<const char*> id_ptrs, user_ptrs, session_ptrs;
-    std::vector<std::size_t> session_lens;
-    char buf[1200];
-    for (int i = 0; i < BENCH_SESSIONS; ++i) {
-      bench_id(buf, sizeof buf, i);
-      ids[i] = buf;
-      sessions[i].assign(buf, bench_session(buf, sizeof buf, i));
-      store.upsert<void>(sessions[i]);
-    }
-    for (int u = 0; u < BENCH_USERS; ++u) {
-      std::snprintf(buf, sizeof buf, "user-%03d", u);
-      users[u] = buf;
-    }
-    for (const auto& s : ids) id_ptrs.push_back(s.c_str());
-    for (const auto& s : users) user_ptrs.push_back(s.c_str());
-    for (const auto& s : sessions) {
-      session_ptrs.push_back(s.data());
-      session_lens.push_back(s.size());
-    }
+    int reps = SSB_DEFAULT_REPS;
+    if (const char* e = std::getenv("BENCH_REPS")) reps = std::atoi(e);
+    reps = std::max(reps, SSB_MIN_REPS);
+    const std::string load_start = loadavg();
 
-    // Many short rounds, the variants of an op taking turns in a rotating order; the best round of each
-    // is kept, so that interference from other processes (which only ever adds time) is filtered out.
-    struct Variant {
-      const char* lang;
-      const char* op;
-      std::function<double(int)> run;  // ns per call over `ops` calls
-      double best = 1e18;
+    ssb_workload* w = ssb_workload_new();
+    if (w == nullptr) throw std::runtime_error("out of memory");
+    std::vector<std::string> ids, users, sessions;
+    for (int i = 0; i < SSB_SESSIONS; ++i) {
+      ids.emplace_back(w->id[i]);
+      sessions.emplace_back(w->json[i], w->json_len[i]);
+    }
+    for (int u = 0; u < SSB_USERS; ++u) users.emplace_back(w->user[u]);
+    // One store, loaded through the binding; the C loops run on its handle, so that both sides measure the
+    // same store (two stores loaded one after the other can differ in speed by their memory layout alone).
+    sessionstore::Store store = sessionstore::Store::open();
+    for (const std::string& s : sessions) store.upsert<void>(s);
+    ss_store* const cstore = store.native_handle();
+    const std::uint32_t* seq_session = w->seq_session;
+    const std::uint32_t* seq_user = w->seq_user;
+
+    auto found = [](std::size_t n) {
+      sink += n;
     };
-    const store_ptr h = store.native_handle();
-    std::vector<std::vector<Variant>> groups = {
-        {{"c", "read", [&](int ops) { return bench_c_read(h, id_ptrs.data(), ops); }},
-         {"cpp", "read",
-          [&](int ops) {
-            return per_op(ops, [&] {
-              unsigned seed = 1;
-              for (int k = 0; k < ops; ++k) sink += store.read(ids[bench_next(&seed)])->size();
-            });
-          }},
-         {"cpp", "read_owned",
-          [&](int ops) {
-            return per_op(ops, [&] {
-              unsigned seed = 1;
-              for (int k = 0; k < ops; ++k) sink += store.read<sessionstore::OwnedString>(ids[bench_next(&seed)])->size();
-            });
-          }}},
-        {{"c", "upsert", [&](int ops) { return bench_c_upsert(h, session_ptrs.data(), session_lens.data(), ops); }},
-         {"cpp", "upsert",
-          [&](int ops) {
-            return per_op(ops, [&] {
-              unsigned seed = 2;
-              for (int k = 0; k < ops; ++k) sink += store.upsert(sessions[bench_next(&seed)]).size();
-            });
-          }}},
-        {{"c", "get_recent_sessions", [&](int ops) { return bench_c_recent(h, user_ptrs.data(), ops); }},
-         {"cpp", "get_recent_sessions",
-          [&](int ops) {
-            return per_op(ops, [&] {
-              unsigned seed = 3;
-              for (int k = 0; k < ops; ++k)
-                sink += store.get_recent_sessions(users[bench_next(&seed) % BENCH_USERS], {}, 5).size();
-            });
-          }}},
+    std::vector<Group> groups;
+    groups.push_back(Group{SSB_READ, {SSB_READ_BUF}, {}});
+    groups.back().variants.push_back(Variant{"read", [&](std::uint64_t ops) {
+      return per_op(ops, [&] {
+        for (std::uint64_t k = 0; k < ops; ++k) {
+          std::optional<std::string> s = store.read(ids[seq_session[k & kMask]]);
+          if (!s) throw std::runtime_error("read: not found");
+          found(s->size());
+        }
+      });
+    }, {}});
+    groups.back().variants.push_back(Variant{"read_owned", [&](std::uint64_t ops) {
+      return per_op(ops, [&] {
+        for (std::uint64_t k = 0; k < ops; ++k) {
+          auto s = store.read<sessionstore::OwnedString>(ids[seq_session[k & kMask]]);
+          if (!s) throw std::runtime_error("read_owned: not found");
+          found(s->size());
+        }
+      });
+    }, {}});
+    groups.push_back(Group{SSB_UPSERT, {}, {}});
+    groups.back().variants.push_back(Variant{"upsert", [&](std::uint64_t ops) {
+      return per_op(ops, [&] {
+        for (std::uint64_t k = 0; k < ops; ++k) found(store.upsert(sessions[seq_session[k & kMask]]).size());
+      });
+    }, {}});
+    groups.push_back(Group{SSB_RECENT, {}, {}});
+    groups.back().variants.push_back(Variant{"get_recent_sessions", [&](std::uint64_t ops) {
+      return per_op(ops, [&] {
+        for (std::uint64_t k = 0; k < ops; ++k)
+          found(store.get_recent_sessions(users[seq_user[k & kMask]], {}, SSB_RECENT_LIMIT).size());
+      });
+    }, {}});
+
+    auto c_round = [&](ssb_op op, std::uint64_t ops) {
+      const double ns = ssb_time(op, cstore, w, ops);
+      if (ns < 0) throw std::runtime_error(std::string("a C call failed in ") + ssb_op_name(op));
+      return ns;
     };
-    const int ops_per_round[] = {2000, 300, 1000};
-    const int rounds = 150;
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      auto& variants = groups[g];
-      for (int r = 0; r < rounds; ++r) {
-        for (std::size_t v = 0; v < variants.size(); ++v) {
-          Variant& x = variants[(v + static_cast<std::size_t>(r)) % variants.size()];
-          x.best = std::min(x.best, x.run(ops_per_round[g]));
+
+    std::vector<std::string> lines, summaries;
+    char line[512];
+    for (Group& g : groups) {
+      const std::uint64_t ops = ssb_default_ops(g.op);
+      std::vector<ssb_op> cops{g.op};
+      cops.insert(cops.end(), g.extra_c.begin(), g.extra_c.end());
+      std::vector<std::vector<double>> cns(cops.size());
+      for (Variant& v : g.variants) v.run(ops / 10);  // warm-up
+      for (ssb_op op : cops) c_round(op, ops / 10);
+      for (int r = 0; r < reps; ++r) {
+        for (Variant& v : g.variants) v.ns.push_back(v.run(ops));
+        for (std::size_t i = 0; i < cops.size(); ++i) cns[i].push_back(c_round(cops[i], ops));
+      }
+      const Spread c = spread_of(cns[0]);
+      auto ratios_to_c = [&](const std::vector<double>& xs, std::vector<double>* diffs) {
+        std::vector<double> out;
+        for (std::size_t k = 0; k < xs.size(); ++k) {
+          out.push_back(xs[k] / cns[0][k]);
+          if (diffs) diffs->push_back(xs[k] - cns[0][k]);
+        }
+        return spread_of(out);
+      };
+      for (const Variant& v : g.variants) {
+        std::vector<double> diffs;
+        const Spread q = ratios_to_c(v.ns, &diffs);
+        std::snprintf(line, sizeof line,
+                      "{\"lang\":\"cpp\",\"op\":\"%s\",\"ns_per_op\":%.1f,\"c_op\":\"%s\",\"c_ns_per_op\":%.1f,"
+                      "\"ratio_min\":%.3f,\"ratio_median\":%.3f,\"ratio_max\":%.3f,\"reps\":%d}",
+                      v.name, spread_of(v.ns).median, ssb_op_name(g.op), c.median, q.min, q.median, q.max, reps);
+        lines.push_back(line);
+        if (g.op == SSB_READ) {
+          const double over = spread_of(diffs).median;
+          std::snprintf(line, sizeof line,
+                        "{\"summary\":\"cpp %s vs c read\",\"ratio_min\":%.3f,\"ratio_median\":%.3f,\"ratio_max\":%.3f,"
+                        "\"overhead_ns\":%.1f,\"goal_ns\":20,\"met\":%s}",
+                        v.name, q.min, q.median, q.max, over, over <= 20 ? "true" : "false");
+          summaries.push_back(line);
         }
       }
-      for (const Variant& x : variants) print(x.lang, x.op, x.best);
+      for (std::size_t i = 0; i < cops.size(); ++i) {
+        const Spread s = spread_of(cns[i]);
+        int n = std::snprintf(line, sizeof line,
+                              "{\"lang\":\"c\",\"op\":\"%s\",\"ns_per_op\":%.1f,\"min_ns\":%.1f,\"max_ns\":%.1f,\"reps\":%d",
+                              ssb_op_name(cops[i]), s.median, s.min, s.max, reps);
+        if (i > 0) {
+          const Spread q = ratios_to_c(cns[i], nullptr);
+          std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n),
+                        ",\"c_op\":\"%s\",\"ratio_min\":%.3f,\"ratio_median\":%.3f,\"ratio_max\":%.3f}",
+                        ssb_op_name(g.op), q.min, q.median, q.max);
+        } else {
+          std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), "}");
+        }
+        lines.push_back(line);
+      }
     }
+
+    char cpu[256];
+    ssb_cpu_model(cpu, sizeof cpu);
+    std::printf("{\"lang\":\"cpp\",\"info\":true,\"cpu\":\"%s\",\"loadavg_start\":\"%s\",\"loadavg_end\":\"%s\","
+                "\"fingerprint\":\"%08x\",\"reps\":%d,\"order\":\"per repetition: each cpp variant, then c, for each op\"}\n",
+                cpu, load_start.c_str(), loadavg().c_str(), static_cast<unsigned>(ssb_fingerprint(w)), reps);
+    for (const std::string& l : lines) std::printf("%s\n", l.c_str());
+    for (const std::string& l : summaries) std::printf("%s\n", l.c_str());
+
+    store.close();
+    ssb_workload_free(w);
     return 0;
-  } catch (const sessionstore::Error& e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "bench.cpp: %s\n", e.what());
     return 1;
   }

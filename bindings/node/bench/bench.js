@@ -1,140 +1,243 @@
 'use strict';
-// Benchmark: ns/op of the Node binding and, measured in the same run, of the same operations from C
-// (bench/c_bench.c, built by `make bench`). Prints one JSON line per op and language on stdout:
-//   {"lang":"node","op":"read","ns_per_op":123.4}
-//   {"lang":"c","op":"read","ns_per_op":80.1}
-// ops: read (readRaw of a random existing id), upsert (upsertRaw of an existing session), get_recent_sessions
-// (getRecentSessionsRaw(random user, limit 5)); the Node-only lines read_parsed, upsert_parsed and
-// get_recent_sessions_parsed use the object API (JSON.parse / JSON.stringify included).
-// Workload: 10,000 agent sessions of 1 KiB: ids "s<i>", user_id "u<i/10>", agent_id "a<i%10>", a memory
-// field padding each to 1024 bytes (the same text as c_bench.c).
-// Each figure is the best of 7 rounds; C and Node alternate PASSES times (default 2) and the best pass is
-// kept, so that a busy machine disturbs both sides alike. A summary with the read delta goes to stderr.
-// Usage: node bench/bench.js [path/to/c_bench]   env: BENCH_OPS (ops per round, default 200000), BENCH_PASSES
+// Benchmark: the Node binding as a ratio to C measured in the same run. The C side is the repository's one
+// C baseline (comparison/c/baseline.h), run as a separate process (comparison/c/baseline_main.c --serve, built
+// by `make bench`) that holds its own store and times one round of C calls per command; this script
+// alternates a round of each Node variant of an op with a round of C, REPS times (at least 5), and reports
+// for every Node figure the min/median/max over the repetitions of (Node ns/op) / (C ns/op). JSON lines on
+// stdout:
+//   {"lang":"node","info":true,"cpu":"AMD EPYC","loadavg_start":"...","loadavg_end":"...","reps":7,...}
+//   {"lang":"node","op":"read","ns_per_op":504.3,"c_op":"read","c_ns_per_op":131.5,
+//    "ratio_min":3.6,"ratio_median":3.8,"ratio_max":4.1,"reps":7}
+//   {"lang":"c","op":"read","ns_per_op":131.5,"min_ns":128.0,"max_ns":140.2,"reps":7}
+// ns_per_op is the median over the repetitions. ops: read (readRaw of a random existing id), upsert
+// (upsertRaw of an existing session), get_recent_sessions (getRecentSessionsRaw(random user, limit 5)); the
+// *_parsed variants use the object API (JSON.parse / JSON.stringify included) and are compared with the same C
+// op. Workload and sequences: baseline.h's (10,000 agent sessions of 1 KiB; call k of a round uses entry
+// k % 65536 of the xorshift64 sequences), rebuilt here and checked against the baseline's fingerprint.
+// A summary goes to stderr.
+// Usage: node bench/bench.js [path/to/baseline_main]
+//   env: BENCH_REPS (default 7, at least 5), BENCH_OPS (calls per read round, default 100000; upsert rounds
+//   make a quarter of that, get_recent_sessions rounds half)
 
 const path = require('node:path');
 const fs = require('node:fs');
-const { execFileSync } = require('node:child_process');
+const os = require('node:os');
+const readline = require('node:readline');
+const { spawn, execFileSync } = require('node:child_process');
 const { SessionStore } = require('..');
 
+// baseline.h's constants.
 const N_SESSIONS = 10000;
+const N_USERS = N_SESSIONS / 10;
 const SESSION_BYTES = 1024;
-const N_RANDOM = 65536;
-const ROUNDS = 7;
-const OPS = Number(process.env.BENCH_OPS) > 0 ? Number(process.env.BENCH_OPS) : 200000;
-const PASSES = Number(process.env.BENCH_PASSES) > 0 ? Number(process.env.BENCH_PASSES) : 2;
-const C_BENCH = process.argv[2] || path.join(__dirname, '..', 'build', 'c_bench');
+const SEQ_LEN = 65536;
+const RECENT_LIMIT = 5;
+const MIN_REPS = 5;
 
-function makeSession(i) {
-  const head = `{"session_id":"s${i}","user_id":"u${Math.floor(i / 10)}","agent_id":"a${i % 10}","memory":{"runs":[],"padding":"`;
+const REPS = Math.max(MIN_REPS, Number(process.env.BENCH_REPS) > 0 ? Math.floor(Number(process.env.BENCH_REPS)) : 7);
+const OPS = Number(process.env.BENCH_OPS) > 0 ? Math.floor(Number(process.env.BENCH_OPS)) : 100000;
+const C_BASELINE = process.argv[2] || path.join(__dirname, '..', 'build', 'baseline_main');
+
+// --- the workload (baseline.h) -------------------------------------------------------------------------------
+function sessionText(i) {
+  const head = `{"session_id":"s${i}","user_id":"u${Math.floor(i / 10)}","agent_id":"a${i % 10}",` +
+    `"session_data":{"session_name":"session ${i}"},"memory":{"summary":"`;
   const tail = '"}}';
-  return head + 'x'.repeat(SESSION_BYTES - head.length - tail.length) + tail;
+  return head + 'm'.repeat(SESSION_BYTES - head.length - tail.length) + tail;
 }
 
-// xorshift64 with the seed of c_bench.c: the same random ids and users.
-const rndSession = new Uint32Array(N_RANDOM);
-const rndUser = new Uint32Array(N_RANDOM);
-{
-  const M = (1n << 64n) - 1n;
-  let x = 0x9e3779b97f4a7c15n;
-  for (let i = 0; i < N_RANDOM; i++) {
-    x ^= (x << 13n) & M;
-    x ^= x >> 7n;
-    x ^= (x << 17n) & M;
-    rndSession[i] = Number(x % BigInt(N_SESSIONS));
-    rndUser[i] = Number((x >> 20n) % BigInt(N_SESSIONS / 10));
-  }
-}
-
-const store = new SessionStore();
 const sessionJson = [];
 const sessionObj = [];
 const ids = [];
 const users = [];
 for (let i = 0; i < N_SESSIONS; i++) {
-  const text = makeSession(i);
+  const text = sessionText(i);
   if (Buffer.byteLength(text) !== SESSION_BYTES) throw new Error('bad session size');
   sessionJson.push(text);
   sessionObj.push(JSON.parse(text));
   ids.push(`s${i}`);
-  store.upsertRaw(text);
 }
-for (let i = 0; i < N_SESSIONS / 10; i++) users.push(`u${i}`);
+for (let u = 0; u < N_USERS; u++) users.push(`u${u}`);
+const seqSession = new Uint32Array(SEQ_LEN);
+const seqUser = new Uint32Array(SEQ_LEN);
+{
+  const M = (1n << 64n) - 1n;
+  let x = 0x9e3779b97f4a7c15n;
+  for (let j = 0; j < SEQ_LEN; j++) {
+    x ^= (x << 13n) & M;
+    x ^= x >> 7n;
+    x ^= (x << 17n) & M;
+    seqSession[j] = Number(x % BigInt(N_SESSIONS));
+    seqUser[j] = Number((x >> 20n) % BigInt(N_USERS));
+  }
+}
+
+// ssb_fingerprint(): FNV-1a 32 over each session's JSON + '\n' + id + '\n', each user + '\n', then the
+// little-endian bytes of seq_session[j] and seq_user[j].
+function fingerprint() {
+  let h = 0x811c9dc5;
+  const eat = (buf) => {
+    for (let i = 0; i < buf.length; i++) h = Math.imul(h ^ buf[i], 16777619) >>> 0;
+  };
+  for (let i = 0; i < N_SESSIONS; i++) eat(Buffer.from(`${sessionJson[i]}\n${ids[i]}\n`));
+  for (const u of users) eat(Buffer.from(`${u}\n`));
+  const le = Buffer.alloc(8);
+  for (let j = 0; j < SEQ_LEN; j++) {
+    le.writeUInt32LE(seqSession[j], 0);
+    le.writeUInt32LE(seqUser[j], 4);
+    eat(le);
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+// --- the Node loops: call k of a round uses entry k % SEQ_LEN, as in baseline.h --------------------------------
+const store = new SessionStore();
+for (const text of sessionJson) store.upsertRaw(text);
 
 let sink = 0;
-const MASK = N_RANDOM - 1;
-const OPS_NODE = {
-  read: (i) => {
-    sink += store.readRaw(ids[rndSession[i & MASK]]).length;
+const MASK = SEQ_LEN - 1;
+const NODE = {
+  read: (k) => { sink += store.readRaw(ids[seqSession[k & MASK]]).length; },
+  read_parsed: (k) => { sink += store.read(ids[seqSession[k & MASK]]).session_id.length; },
+  upsert: (k) => { sink += store.upsertRaw(sessionJson[seqSession[k & MASK]]).length; },
+  upsert_parsed: (k) => { sink += store.upsert(sessionObj[seqSession[k & MASK]]).session_id.length; },
+  get_recent_sessions: (k) => {
+    sink += store.getRecentSessionsRaw({ userId: users[seqUser[k & MASK]], limit: RECENT_LIMIT }).length;
   },
-  read_parsed: (i) => {
-    sink += store.read(ids[rndSession[i & MASK]]).session_id.length;
-  },
-  upsert: (i) => {
-    sink += store.upsertRaw(sessionJson[rndSession[i & MASK]]).length;
-  },
-  upsert_parsed: (i) => {
-    sink += store.upsert(sessionObj[rndSession[i & MASK]]).session_id.length;
-  },
-  get_recent_sessions: (i) => {
-    sink += store.getRecentSessionsRaw({ userId: users[rndUser[i & MASK]], limit: 5 }).length;
-  },
-  get_recent_sessions_parsed: (i) => {
-    sink += store.getRecentSessions({ userId: users[rndUser[i & MASK]], limit: 5 }).length;
+  get_recent_sessions_parsed: (k) => {
+    sink += store.getRecentSessions({ userId: users[seqUser[k & MASK]], limit: RECENT_LIMIT }).length;
   },
 };
-const OPS_COUNT = {
-  read: OPS,
-  read_parsed: OPS,
-  upsert: OPS / 2,
-  upsert_parsed: OPS / 2,
-  get_recent_sessions: OPS / 2,
-  get_recent_sessions_parsed: OPS / 2,
-};
+// Each group: the C op, the Node variants compared with it, calls per round.
+const GROUPS = [
+  { op: 'read', variants: ['read', 'read_parsed'], ops: OPS },
+  { op: 'upsert', variants: ['upsert', 'upsert_parsed'], ops: Math.max(1, Math.floor(OPS / 4)) },
+  { op: 'get_recent_sessions', variants: ['get_recent_sessions', 'get_recent_sessions_parsed'], ops: Math.max(1, Math.floor(OPS / 2)) },
+];
 
-function measure(fn, ops) {
-  for (let i = 0; i < ops / 10; i++) fn(i); // warm up (JIT)
-  let best = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < ops; i++) fn(i + r * 7919);
-    const ns = Number(process.hrtime.bigint() - t0) / ops;
-    if (ns < best) best = ns;
-  }
-  return best;
+function nodeRound(fn, ops) {
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < ops; k++) fn(k);
+  return Number(process.hrtime.bigint() - t0) / ops;
 }
 
-function runC() {
-  if (!fs.existsSync(C_BENCH)) {
-    throw new Error(`C benchmark not found at ${C_BENCH}: run \`make bench\` (it builds build/c_bench)`);
+// --- the C process ----------------------------------------------------------------------------------------------
+function startC() {
+  if (!fs.existsSync(C_BASELINE)) {
+    throw new Error(`C baseline not found at ${C_BASELINE}: run \`make bench\` (it builds build/baseline_main)`);
   }
-  const out = execFileSync(C_BENCH, [String(OPS)], { encoding: 'utf8' });
-  const res = {};
-  for (const line of out.split('\n')) {
-    if (!line.trim()) continue;
-    const rec = JSON.parse(line);
-    res[rec.op] = rec.ns_per_op;
-  }
-  return res;
+  const child = spawn(C_BASELINE, ['--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const waiting = [];
+  const early = [];
+  let failure = null;
+  const settle = (fnName, value) => {
+    const w = waiting.shift();
+    if (w) w[fnName](value);
+    else if (fnName === 'resolve') early.push(value);
+    else failure = value;
+  };
+  lines.on('line', (line) => {
+    let rec;
+    try {
+      rec = JSON.parse(line);
+    } catch (e) {
+      settle('reject', new Error(`C baseline printed ${line}`));
+      return;
+    }
+    if (rec.error) settle('reject', new Error(`C baseline: ${rec.error}`));
+    else settle('resolve', rec);
+  });
+  child.on('exit', (code) => {
+    while (waiting.length) waiting.shift().reject(new Error(`C baseline exited with status ${code}`));
+    if (code) failure = failure || new Error(`C baseline exited with status ${code}`);
+  });
+  const next = () => {
+    if (early.length) return Promise.resolve(early.shift());
+    if (failure) return Promise.reject(failure);
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  };
+  return {
+    ready: next,
+    async round(op, ops) {
+      child.stdin.write(`${op} ${ops}\n`);
+      const rec = await next();
+      if (rec.op !== op) throw new Error(`C baseline answered ${JSON.stringify(rec)} to ${op}`);
+      return rec.ns_per_op;
+    },
+    async close() {
+      child.stdin.end('quit\n');
+      if (child.exitCode === null) await new Promise((resolve) => child.on('exit', resolve));
+      if (child.exitCode !== 0) throw new Error(`C baseline exited with status ${child.exitCode}`);
+    },
+  };
 }
 
-const best = { c: {}, node: {} };
-const keep = (lang, op, ns) => {
-  if (!(op in best[lang]) || ns < best[lang][op]) best[lang][op] = ns;
-};
-for (let pass = 0; pass < PASSES; pass++) {
-  for (const [op, ns] of Object.entries(runC())) keep('c', op, ns);
-  for (const [op, fn] of Object.entries(OPS_NODE)) keep('node', op, measure(fn, OPS_COUNT[op]));
+function spreadOf(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return { min: s[0], median, max: s[n - 1] };
 }
-store.close();
 
-for (const lang of ['node', 'c']) {
-  for (const [op, ns] of Object.entries(best[lang])) {
-    console.log(JSON.stringify({ lang, op, ns_per_op: Math.round(ns * 10) / 10 }));
+function cpuModel() {
+  try {
+    const out = execFileSync('lscpu', { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const m = /^Model name:\s*(.*?)\s*$/m.exec(out);
+    if (m) return m[1];
+  } catch (e) {
+    // fall back to os.cpus()
   }
+  return (os.cpus()[0] || {}).model || 'unknown';
 }
 
-const summary = ['read', 'upsert', 'get_recent_sessions']
-  .map((op) => `${op}: node ${best.node[op].toFixed(0)} ns, c ${best.c[op].toFixed(0)} ns, +${(best.node[op] - best.c[op]).toFixed(0)} ns`)
-  .join('; ');
-process.stderr.write(`${summary}; read_parsed ${best.node.read_parsed.toFixed(0)} ns (sink ${sink % 10})\n`);
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const r1 = (x) => Math.round(x * 10) / 10;
+const r3 = (x) => Math.round(x * 1000) / 1000;
+
+async function main() {
+  const loadStart = loadavg();
+  const c = startC();
+  const ready = await c.ready();
+  const mine = fingerprint();
+  if (ready.fingerprint !== mine) {
+    throw new Error(`workload differs from comparison/c/baseline.h: fingerprint ${mine}, C ${ready.fingerprint}`);
+  }
+  const out = [];
+  const summary = [];
+  for (const g of GROUPS) {
+    // Warm-up (the JIT, the caches), then REPS repetitions: each Node variant, then C.
+    for (const v of g.variants) nodeRound(NODE[v], Math.ceil(g.ops / 10));
+    await c.round(g.op, Math.ceil(g.ops / 10));
+    const ns = Object.fromEntries(g.variants.map((v) => [v, []]));
+    const cns = [];
+    for (let r = 0; r < REPS; r++) {
+      for (const v of g.variants) ns[v].push(nodeRound(NODE[v], g.ops));
+      cns.push(await c.round(g.op, g.ops));
+    }
+    const cs = spreadOf(cns);
+    for (const v of g.variants) {
+      const ratio = spreadOf(ns[v].map((x, r) => x / cns[r]));
+      const med = spreadOf(ns[v]).median;
+      out.push({ lang: 'node', op: v, ns_per_op: r1(med), c_op: g.op, c_ns_per_op: r1(cs.median),
+        ratio_min: r3(ratio.min), ratio_median: r3(ratio.median), ratio_max: r3(ratio.max), reps: REPS });
+      summary.push(`# ${v.padEnd(27)} ${med.toFixed(1).padStart(8)} ns vs C ${cs.median.toFixed(1).padStart(7)} ns: ` +
+        `ratio ${ratio.median.toFixed(2)} (min ${ratio.min.toFixed(2)}, max ${ratio.max.toFixed(2)})`);
+    }
+    out.push({ lang: 'c', op: g.op, ns_per_op: r1(cs.median), min_ns: r1(cs.min), max_ns: r1(cs.max), reps: REPS });
+  }
+  await c.close();
+  store.close();
+  const cpu = cpuModel();
+  const loadEnd = loadavg();
+  console.log(JSON.stringify({ lang: 'node', info: true, cpu, loadavg_start: loadStart, loadavg_end: loadEnd,
+    fingerprint: mine, reps: REPS, order: 'per repetition: each node variant, then c, for each op' }));
+  for (const rec of out) console.log(JSON.stringify(rec));
+  process.stderr.write(`# ${cpu}; load average ${loadStart} at start, ${loadEnd} at end; ${REPS} alternating ` +
+    `repetitions (sink ${sink % 10})\n${summary.join('\n')}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench.js: ${e.stack || e}\n`);
+  process.exit(1);
+});
