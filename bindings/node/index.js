@@ -391,6 +391,18 @@ function takeCount(L) {
   return n;
 }
 
+/** The result of a call that writes JSON: the JSON, or the call's error thrown. */
+function jsonResult(L, status) {
+  if (status !== OK) throw takeError(L, status);
+  return takeJson(L);
+}
+
+/** The result of a call that writes a count: the count, or the call's error thrown. */
+function countResult(L, status) {
+  if (status !== OK) throw takeError(L, status);
+  return takeCount(L);
+}
+
 /** Decodes and frees an owned error message pointer (may be 0). */
 function errorText(L, status, p) {
   if (p === 0n || p === null || p === undefined) {
@@ -753,8 +765,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.upsert(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** Stores a session object; returns the stored session (with session_type, created_at, updated_at). */
@@ -770,8 +781,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.upsertMany(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /**
@@ -815,8 +825,7 @@ class SessionStore {
     const [uid, eid] = filterArgs(options, 'getAllSessionIds');
     const L = this.#lib;
     const st = L.allIds(this.#h(), uid, eid, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** Ids of this handle's type, optionally filtered by user and entity, first-insertion order. */
@@ -830,8 +839,7 @@ class SessionStore {
     const [uid, eid] = filterArgs(options, 'getAllSessions');
     const L = this.#lib;
     const st = L.all(this.#h(), uid, eid, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** Sessions of this handle's type, optionally filtered by user and entity, first-insertion order. */
@@ -846,8 +854,7 @@ class SessionStore {
     const limit = limitArg(options === undefined || options === null ? undefined : options.limit);
     const L = this.#lib;
     const st = L.recent(this.#h(), uid, eid, limit, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** Newest sessions first (by created_at; ties: most recently inserted first). */
@@ -863,8 +870,7 @@ class SessionStore {
     const len = absent ? 0 : payloadLength(data);
     const L = this.#lib;
     const st = L.query(this.#h(), data, len, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /**
@@ -892,8 +898,7 @@ class SessionStore {
     const uid = userScope(options, 'renameSession');
     const L = this.#lib;
     const st = L.rename(this.#h(), sid, name, uid, L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** Sets session_data.session_name and returns the stored session; throws NOT_FOUND when absent (or not userId's). */
@@ -911,8 +916,7 @@ class SessionStore {
     const uid = userScope(options, 'deleteSession');
     const L = this.#lib;
     const st = L.del(this.#h(), sid, uid, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeCount(L);
+    return countResult(L, st);
   }
 
   /**
@@ -926,8 +930,7 @@ class SessionStore {
     const uid = userScope(options, 'deleteSessions');
     const L = this.#lib;
     const st = L.delMany(this.#h(), data, len, uid, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeCount(L);
+    return countResult(L, st);
   }
 
   /**
@@ -946,8 +949,7 @@ class SessionStore {
   drop() {
     const L = this.#lib;
     const st = L.drop(this.#h(), L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeCount(L);
+    return countResult(L, st);
   }
 
   // --- stats / export / import --------------------------------------------------------------------------------
@@ -956,8 +958,7 @@ class SessionStore {
   statsRaw() {
     const L = this.#lib;
     const st = L.stats(this.#h(), L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 } }: counts over every type. */
@@ -969,8 +970,7 @@ class SessionStore {
   exportRaw() {
     const L = this.#lib;
     const st = L.export(this.#h(), L.pJson, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeJson(L);
+    return jsonResult(L, st);
   }
 
   /** Every session of every type, keyed by session_id. */
@@ -985,8 +985,7 @@ class SessionStore {
     const len = payloadLength(data);
     const L = this.#lib;
     const st = L.import(this.#h(), data, len, L.pLen, L.pErr);
-    if (st !== OK) throw takeError(L, st);
-    return takeCount(L);
+    return countResult(L, st);
   }
 
   /** Merges an export object ({ session_id: session }) atomically; returns the number of records imported. */
