@@ -2,7 +2,7 @@
  * The C baseline of the bindings' benchmarks: ONE definition of the workload and of the timed C loops
  * that every binding's `make bench` compares itself with (bindings/go/internal/cbench through cgo,
  * bindings/cpp/bench/bench.cpp linked with this header compiled as C, bindings/node/bench/bench.js and
- * later bindings/python through comparison/c/baseline_main.c, a separate process).
+ * bindings/python/bench/bench.py through comparison/c/baseline_main.c, a separate process).
  *
  * The workload: SSB_SESSIONS (10,000) agent sessions of exactly SSB_SESSION_BYTES (1024) bytes of JSON,
  * session i being
