@@ -21,7 +21,7 @@ BENCH_CC       ?= cc
 BENCH_RELEASE  := target/release
 BENCH_BIN      := target/bench-bin
 BENCH_VENV     := target/bench-venv
-BENCH_CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -Ibench/c
+BENCH_CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -Icomparison/c
 # The C driver runs against a copy of the library taken when it is built (target/bench-bin), so that a
 # rebuild of target/release during a long run cannot change the engine under measurement.
 BENCH_SS_LIBS  := -L$(BENCH_BIN) -lsessionstore -lpthread -Wl,-rpath,$(abspath $(BENCH_BIN))
