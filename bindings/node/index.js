@@ -24,6 +24,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { isUint8Array, isArrayBufferView, isSharedArrayBuffer, isDate, isProxy } = require('node:util').types;
 const koffi = require('koffi');
+// Captured at load, like the intrinsics below: the hot path never looks it up on the koffi module again.
+const decodeString = koffi.decode.string;
 
 const PACKAGE_VERSION = require('./package.json').version;
 
@@ -116,6 +118,7 @@ const STATUS_TABLE = Object.freeze(
 /** Numeric statuses: the C library's ss_status values, plus CLOSED, which only the bindings report. */
 const Status = Object.freeze(Object.fromEntries(STATUS_TABLE.map((e) => [e.code, e.status])));
 const OK = Status.OK;
+const NOT_FOUND = Status.NOT_FOUND;
 const STATUS_ENTRY = new Map(STATUS_TABLE.map((e) => [e.status, e]));
 const INTERNAL_ENTRY = STATUS_ENTRY.get(Status.INTERNAL);
 
@@ -371,7 +374,7 @@ function takeJson(L) {
   L.slots[0] = 0n;
   if (p === 0n) throw makeError(Status.INTERNAL, 'sessionstore: the library returned no JSON');
   try {
-    return koffi.decode.string(p, len);
+    return decodeString(p, len);
   } catch (e) {
     // V8 strings are limited to ~512 Mi characters.
     throw makeError(
@@ -802,13 +805,19 @@ class SessionStore {
     const sid = reqString(sessionId, 'sessionId');
     const uid = optString(userId, 'userId');
     const L = this.#lib;
-    const st = L.read(this.#h(), sid, uid, L.pJson, L.pLen, L.pErr);
+    // out_error NULL: a miss (NOT_FOUND, returned as null) then costs no message for C to allocate and no second
+    // FFI call to free it. Any other failure is read again with out_error, for the library's message (a read
+    // changes nothing, and no caller code runs in between).
+    const st = L.read(this.#h(), sid, uid, L.pJson, L.pLen, null);
     if (st === OK) return takeJson(L);
-    if (st === Status.NOT_FOUND) {
+    if (st === NOT_FOUND) return null;
+    const again = L.read(this.#h(), sid, uid, L.pJson, L.pLen, L.pErr);
+    if (again === OK) return takeJson(L);
+    if (again === NOT_FOUND) {
       dropError(L);
       return null;
     }
-    throw takeError(L, st);
+    throw takeError(L, again);
   }
 
   /** The stored session, or null when absent, of another type, or owned by another user. */

@@ -15,6 +15,18 @@
 // op. Workload and sequences: baseline.h's (10,000 agent sessions of 1 KiB; call k of a round uses entry
 // k % 65536 of the xorshift64 sequences), rebuilt here and checked against the baseline's fingerprint.
 // A summary goes to stderr.
+// Floor rows (op floor_*, "floor":true), measured in the read group's repetitions and given as ratios to the same
+// C read: what a read from Node cannot go below with koffi on this machine. floor_call_version: a bare koffi
+// call of ss_version() (static string, no arguments); floor_call_int: a koffi call of libc's abs(int) (an int
+// in, an int out; Linux/glibc only); floor_decode_1k: koffi.decode.string() of 1,024 bytes of a session's
+// UTF-8 in native memory into a JS string; floor_free_1k: one ss_string_free() call of a 1 KiB block that
+// ss_read returned (reads untimed, in batches of 1,024); floor_read_koffi: a read as bare koffi calls on a
+// second store with the same workload, no argument checks (ss_read + decode + ss_string_free);
+// floor_read_nodecode: the same without the decode (what C does, plus two koffi calls);
+// floor_read_callback: the same through ss_read_with and a koffi callback (koffi.register) decoding the lent
+// bytes (one FFI call, no copy, no free, but a C-to-JS callback). The info line adds floor_estimate: the
+// median over repetitions of (C read + 2 bare calls + decode) / C read, and read_over_koffi: read /
+// floor_read_koffi (what the binding's own code adds to bare koffi calls).
 // Usage: node bench/bench.js [path/to/baseline_main]
 //   env: BENCH_REPS (default 7, at least 5), BENCH_OPS (calls per read round, default 100000; upsert rounds
 //   make a quarter of that, get_recent_sessions rounds half)
@@ -25,6 +37,7 @@ const os = require('node:os');
 const readline = require('node:readline');
 const { spawn, execFileSync } = require('node:child_process');
 const { SessionStore } = require('..');
+const koffi = require('koffi');
 
 // baseline.h's constants.
 const N_SESSIONS = 10000;
@@ -108,9 +121,93 @@ const NODE = {
     sink += store.getRecentSessions({ userId: users[seqUser[k & MASK]], limit: RECENT_LIMIT }).length;
   },
 };
+
+// --- the floor: bare koffi calls and conversions, no binding code ------------------------------------------------
+// A round function returns ns per op (most wrap a per-call fn with nodeRound).
+const FLOOR = (() => {
+  const so = koffi.load(store.libraryPath);
+  const version = so.func('const char *ss_version(void)');
+  const free = so.func('void ss_string_free(void *s)');
+  const open = so.func('uint32_t ss_store_open(const char *config_json, size_t config_len, _Out_ void **out_store, _Out_ void **out_error)');
+  const upsert = so.func('uint32_t ss_upsert(void *store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)');
+  const read = so.func('uint32_t ss_read(void *store, const char *session_id, const char *user_id, void *out_json, void *out_len, void *out_error)');
+  const readWith = so.func('uint32_t ss_read_with(void *store, const char *session_id, const char *user_id, void *sink, void *context, void *out_error)');
+  const sinkProto = koffi.proto('void bench_ss_sink(void *context, void *json, size_t len)');
+  let abs = null;
+  try {
+    abs = koffi.load('libc.so.6').func('int abs(int)');
+  } catch (e) {
+    // not glibc: no floor_call_int row
+  }
+  const outStore = [null];
+  if (open('{}', 2, outStore, [null]) !== 0) throw new Error('floor: ss_store_open failed');
+  const h = outStore[0];
+  for (const text of sessionJson) {
+    if (upsert(h, text, Buffer.byteLength(text), null, null, null) !== 0) throw new Error('floor: ss_upsert failed');
+  }
+  const scratch = koffi.alloc('uint64_t', 3);
+  const slots = new BigUint64Array(koffi.view(scratch, 24));
+  const pJson = scratch;
+  const pLen = scratch + 8n;
+  const pErr = scratch + 16n;
+  const text1k = koffi.alloc('uint8_t', SESSION_BYTES);
+  new Uint8Array(koffi.view(text1k, SESSION_BYTES)).set(Buffer.from(sessionJson[0]));
+  const decode = koffi.decode.string;
+  let lent = null;
+  const sink = koffi.register((ctx, p, len) => {
+    lent = decode(p, Number(len));
+  }, koffi.pointer(sinkProto));
+  const BATCH = 1024;
+  const held = new Array(BATCH);
+  const rounds = {
+    floor_call_version: (ops) => nodeRound(() => { sinkAdd(version().length); }, ops),
+    floor_decode_1k: (ops) => nodeRound(() => { sinkAdd(decode(text1k, SESSION_BYTES).length); }, ops),
+    floor_free_1k: (ops) => {
+      let ns = 0;
+      let done = 0;
+      while (done < ops) {
+        const n = Math.min(BATCH, ops - done);
+        for (let i = 0; i < n; i++) {
+          if (read(h, ids[seqSession[(done + i) & MASK]], null, pJson, pLen, pErr) !== 0) throw new Error('floor: ss_read failed');
+          held[i] = slots[0];
+        }
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < n; i++) free(held[i]);
+        ns += Number(process.hrtime.bigint() - t0);
+        done += n;
+      }
+      return ns / ops;
+    },
+    floor_read_koffi: (ops) => nodeRound((k) => {
+      read(h, ids[seqSession[k & MASK]], null, pJson, pLen, pErr);
+      const p = slots[0];
+      sinkAdd(decode(p, Number(slots[1])).length);
+      free(p);
+    }, ops),
+    floor_read_nodecode: (ops) => nodeRound((k) => {
+      read(h, ids[seqSession[k & MASK]], null, pJson, pLen, pErr);
+      sinkAdd(Number(slots[1]));
+      free(slots[0]);
+    }, ops),
+    floor_read_callback: (ops) => nodeRound((k) => {
+      readWith(h, ids[seqSession[k & MASK]], null, sink, null, pErr);
+      sinkAdd(lent.length);
+      lent = null;
+    }, ops),
+  };
+  if (abs !== null) rounds.floor_call_int = (ops) => nodeRound((k) => { sinkAdd(abs(-k)); }, ops);
+  return rounds;
+})();
+function sinkAdd(n) {
+  sink += n;
+}
+const FLOOR_ORDER = ['floor_call_version', 'floor_call_int', 'floor_decode_1k', 'floor_free_1k', 'floor_read_koffi',
+  'floor_read_nodecode', 'floor_read_callback'].filter((v) => FLOOR[v]);
+const roundOf = (v, ops) => (FLOOR[v] ? FLOOR[v](ops) : nodeRound(NODE[v], ops));
+
 // Each group: the C op, the Node variants compared with it, calls per round.
 const GROUPS = [
-  { op: 'read', variants: ['read', 'read_parsed'], ops: OPS },
+  { op: 'read', variants: ['read', 'read_parsed', ...FLOOR_ORDER], ops: OPS },
   { op: 'upsert', variants: ['upsert', 'upsert_parsed'], ops: Math.max(1, Math.floor(OPS / 4)) },
   { op: 'get_recent_sessions', variants: ['get_recent_sessions', 'get_recent_sessions_parsed'], ops: Math.max(1, Math.floor(OPS / 2)) },
 ];
@@ -205,33 +302,48 @@ async function main() {
   }
   const out = [];
   const summary = [];
+  let floorEstimate = null;
   for (const g of GROUPS) {
     // Warm-up (the JIT, the caches), then REPS repetitions: each Node variant, then C.
-    for (const v of g.variants) nodeRound(NODE[v], Math.ceil(g.ops / 10));
+    for (const v of g.variants) roundOf(v, Math.ceil(g.ops / 10));
     await c.round(g.op, Math.ceil(g.ops / 10));
     const ns = Object.fromEntries(g.variants.map((v) => [v, []]));
     const cns = [];
     for (let r = 0; r < REPS; r++) {
-      for (const v of g.variants) ns[v].push(nodeRound(NODE[v], g.ops));
+      for (const v of g.variants) ns[v].push(roundOf(v, g.ops));
       cns.push(await c.round(g.op, g.ops));
     }
     const cs = spreadOf(cns);
     for (const v of g.variants) {
       const ratio = spreadOf(ns[v].map((x, r) => x / cns[r]));
       const med = spreadOf(ns[v]).median;
-      out.push({ lang: 'node', op: v, ns_per_op: r1(med), c_op: g.op, c_ns_per_op: r1(cs.median),
-        ratio_min: r3(ratio.min), ratio_median: r3(ratio.median), ratio_max: r3(ratio.max), reps: REPS });
+      out.push({ lang: 'node', op: v, ...(FLOOR[v] ? { floor: true } : {}), ns_per_op: r1(med), c_op: g.op,
+        c_ns_per_op: r1(cs.median), ratio_min: r3(ratio.min), ratio_median: r3(ratio.median),
+        ratio_max: r3(ratio.max), reps: REPS });
       summary.push(`# ${v.padEnd(27)} ${med.toFixed(1).padStart(8)} ns vs C ${cs.median.toFixed(1).padStart(7)} ns: ` +
         `ratio ${ratio.median.toFixed(2)} (min ${ratio.min.toFixed(2)}, max ${ratio.max.toFixed(2)})`);
     }
     out.push({ lang: 'c', op: g.op, ns_per_op: r1(cs.median), min_ns: r1(cs.min), max_ns: r1(cs.max), reps: REPS });
+    if (g.op === 'read') {
+      // (C read + 2 bare koffi calls + decoding 1 KiB) / C read, per repetition.
+      const est = spreadOf(cns.map((c0, r) => (c0 + 2 * ns.floor_call_version[r] + ns.floor_decode_1k[r]) / c0));
+      floorEstimate = { ratio_min: r3(est.min), ratio_median: r3(est.median), ratio_max: r3(est.max),
+        formula: '(c read + 2 * floor_call_version + floor_decode_1k) / c read' };
+      summary.push(`# floor estimate of a read: ratio ${est.median.toFixed(2)} (min ${est.min.toFixed(2)}, max ` +
+        `${est.max.toFixed(2)}) = (C read + 2 bare koffi calls + decoding 1 KiB) / C read`);
+      const own = spreadOf(ns.read.map((x, r) => x / ns.floor_read_koffi[r]));
+      floorEstimate.read_over_koffi = { median: r3(own.median), min: r3(own.min), max: r3(own.max) };
+      summary.push(`# read / floor_read_koffi (the binding's own code): ${own.median.toFixed(3)} ` +
+        `(min ${own.min.toFixed(3)}, max ${own.max.toFixed(3)})`);
+    }
   }
   await c.close();
   store.close();
   const cpu = cpuModel();
   const loadEnd = loadavg();
   console.log(JSON.stringify({ lang: 'node', info: true, cpu, loadavg_start: loadStart, loadavg_end: loadEnd,
-    fingerprint: mine, reps: REPS, order: 'per repetition: each node variant, then c, for each op' }));
+    fingerprint: mine, reps: REPS, order: 'per repetition: each node variant, then c, for each op',
+    floor_estimate: floorEstimate }));
   for (const rec of out) console.log(JSON.stringify(rec));
   process.stderr.write(`# ${cpu}; load average ${loadStart} at start, ${loadEnd} at end; ${REPS} alternating ` +
     `repetitions (sink ${sink % 10})\n${summary.join('\n')}\n`);
