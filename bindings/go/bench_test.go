@@ -98,6 +98,41 @@ func BenchmarkOps(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+		// The C read into a caller buffer (ss_read_with), what AppendReadJSON
+		// does with a buffer that has room: the like-for-like C figure.
+		b.Run("c_buf", func(b *testing.B) {
+			defer reportCPU(b)()
+			if err := w.cBench.ReadBuf(b.N); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	// The floor of any binding call, in the same run: a C function that does
+	// nothing, and ss_version (a real, trivial library call), each called once
+	// per operation from Go through cgo ("go") and in a C loop ("c").
+	b.Run("cgo_noop", func(b *testing.B) {
+		b.Run("go", func(b *testing.B) {
+			defer reportCPU(b)()
+			for range b.N {
+				cbench.Noop()
+			}
+		})
+		b.Run("c", func(b *testing.B) {
+			defer reportCPU(b)()
+			cbench.NoopLoop(b.N)
+		})
+	})
+	b.Run("cgo_version", func(b *testing.B) {
+		b.Run("go", func(b *testing.B) {
+			defer reportCPU(b)()
+			for range b.N {
+				cbench.Version()
+			}
+		})
+		b.Run("c", func(b *testing.B) {
+			defer reportCPU(b)()
+			cbench.VersionLoop(b.N)
+		})
 	})
 	b.Run("upsert", func(b *testing.B) {
 		b.Run("go", func(b *testing.B) {

@@ -38,52 +38,88 @@ enum ssgo_op {
 	SSGO_IMPORT,
 };
 
-// The out-parameters of a call. json is NULL when the JSON result was copied
-// into the caller's buffer (or the call has none); len is the length of the
-// JSON or, for the calls that count, the count; error is the library's message
-// on failure.
+// The results of a call, returned by value: an out-parameter pointing into
+// Go memory would make cgo check it on every call (cgoCheckPointer), and so
+// would a store pointer, which ssgo_call therefore takes as a uintptr_t. json
+// is NULL when the JSON result was written into the caller's buffer (or the
+// call has none); len is the length of the JSON or, for the calls that count,
+// the count; error is the library's message on failure.
 typedef struct {
 	char *json;
 	size_t len;
 	char *error;
+	ss_status status;
 } ssgo_result;
+
+// The caller's spare buffer, for ssgo_sink.
+typedef struct {
+	char *dst;
+	size_t cap;
+	size_t len;
+} ssgo_dst;
+
+// ssgo_sink is the ss_read_with sink of SSGO_READ: it copies the lent session
+// into the caller's buffer when it fits, and records its length either way.
+static void ssgo_sink(void *ctx, const char *json, size_t len) {
+	ssgo_dst *d = (ssgo_dst *)ctx;
+	d->len = len;
+	if (len <= d->cap) memcpy(d->dst, json, len);
+}
 
 // ssgo_call makes the library call op on store, with the arguments that call
 // takes among: a, b and c, NUL-terminated strings (c and, for calls with a
-// payload, b may be NULL), or a payload of len bytes at a; and limit. When a JSON result fits in the caller's spare buffer capacity
-// (dst, cap bytes of Go memory) it is copied there and freed at once: one cgo
-// call instead of two, and no Go allocation. Otherwise r->json is the
+// payload, b may be NULL), or a payload of len bytes at a; and limit. When a
+// JSON result fits in the caller's spare buffer capacity (dst, cap bytes of
+// Go memory) it is copied there and freed at once: one cgo call instead of
+// two, and no Go allocation. A read into such a buffer goes through
+// ss_read_with, which lends the stored bytes to ssgo_sink: one copy, straight
+// into dst, and no allocation by the library either; only when the session
+// does not fit is it read again with ss_read. Otherwise r.json is the
 // library's string, for the caller to copy and free.
-static ss_status ssgo_call(int op, ss_store *store, const char *a, const char *b, const char *c,
-                           size_t len, int64_t limit, char *dst, size_t cap, ssgo_result *r) {
+static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char *b, const char *c,
+                             size_t len, int64_t limit, char *dst, size_t cap) {
+	ss_store *store = (ss_store *)handle;
+	ssgo_result r = {NULL, 0, NULL, SS_STATUS_OK};
 	char *json = NULL;
 	ss_status st;
 	switch (op) {
-	case SSGO_READ:                st = ss_read(store, a, b, &json, &r->len, &r->error); break;
-	case SSGO_UPSERT:              st = ss_upsert(store, a, len, &json, &r->len, &r->error); break;
-	case SSGO_UPSERT_MANY:         st = ss_upsert_many(store, a, len, &json, &r->len, &r->error); break;
-	case SSGO_GET_ALL_SESSION_IDS: st = ss_get_all_session_ids(store, a, b, &json, &r->len, &r->error); break;
-	case SSGO_GET_ALL_SESSIONS:    st = ss_get_all_sessions(store, a, b, &json, &r->len, &r->error); break;
-	case SSGO_GET_RECENT_SESSIONS: st = ss_get_recent_sessions(store, a, b, limit, &json, &r->len, &r->error); break;
-	case SSGO_QUERY:               st = ss_query(store, a, len, &json, &r->len, &r->error); break;
-	case SSGO_RENAME_SESSION:      st = ss_rename_session(store, a, b, c, &json, &r->len, &r->error); break;
-	case SSGO_STATS:               st = ss_stats(store, &json, &r->len, &r->error); break;
-	case SSGO_EXPORT:              st = ss_export(store, &json, &r->len, &r->error); break;
-	case SSGO_DELETE_SESSION:      st = ss_delete_session(store, a, b, &r->len, &r->error); break;
-	case SSGO_DELETE_SESSIONS:     st = ss_delete_sessions(store, a, len, b, &r->len, &r->error); break;
-	case SSGO_DROP:                st = ss_drop(store, &r->len, &r->error); break;
-	case SSGO_IMPORT:              st = ss_import(store, a, len, &r->len, &r->error); break;
-	default:                       return SS_STATUS_INTERNAL; // not reached: op is one of the above
+	case SSGO_READ:
+		if (dst != NULL) {
+			ssgo_dst d = {dst, cap, 0};
+			st = ss_read_with(store, a, b, ssgo_sink, &d, &r.error);
+			if (st != SS_STATUS_OK || d.len <= cap) {
+				r.len = d.len;
+				r.status = st;
+				return r;
+			}
+		}
+		st = ss_read(store, a, b, &json, &r.len, &r.error);
+		break;
+	case SSGO_UPSERT:              st = ss_upsert(store, a, len, &json, &r.len, &r.error); break;
+	case SSGO_UPSERT_MANY:         st = ss_upsert_many(store, a, len, &json, &r.len, &r.error); break;
+	case SSGO_GET_ALL_SESSION_IDS: st = ss_get_all_session_ids(store, a, b, &json, &r.len, &r.error); break;
+	case SSGO_GET_ALL_SESSIONS:    st = ss_get_all_sessions(store, a, b, &json, &r.len, &r.error); break;
+	case SSGO_GET_RECENT_SESSIONS: st = ss_get_recent_sessions(store, a, b, limit, &json, &r.len, &r.error); break;
+	case SSGO_QUERY:               st = ss_query(store, a, len, &json, &r.len, &r.error); break;
+	case SSGO_RENAME_SESSION:      st = ss_rename_session(store, a, b, c, &json, &r.len, &r.error); break;
+	case SSGO_STATS:               st = ss_stats(store, &json, &r.len, &r.error); break;
+	case SSGO_EXPORT:              st = ss_export(store, &json, &r.len, &r.error); break;
+	case SSGO_DELETE_SESSION:      st = ss_delete_session(store, a, b, &r.len, &r.error); break;
+	case SSGO_DELETE_SESSIONS:     st = ss_delete_sessions(store, a, len, b, &r.len, &r.error); break;
+	case SSGO_DROP:                st = ss_drop(store, &r.len, &r.error); break;
+	case SSGO_IMPORT:              st = ss_import(store, a, len, &r.len, &r.error); break;
+	default:                       st = SS_STATUS_INTERNAL; break; // not reached: op is one of the above
 	}
+	r.status = st;
 	if (st == SS_STATUS_OK && json != NULL) {
-		if (dst != NULL && r->len <= cap) {
-			memcpy(dst, json, r->len);
+		if (dst != NULL && r.len <= cap) {
+			memcpy(dst, json, r.len);
 			ss_string_free(json);
 		} else {
-			r->json = json;
+			r.json = json;
 		}
 	}
-	return st;
+	return r;
 }
 */
 import "C"
@@ -275,10 +311,11 @@ func (s *Store) call(o op, in args, dst []byte) (r C.ssgo_result, err error) {
 		return r, err
 	}
 	spare, room := spareOf(dst)
-	st := C.ssgo_call(o.code, h.ptr, in.a, in.b, in.c, C.size_t(in.n), C.int64_t(in.limit), spare, room, &r)
+	r = C.ssgo_call(o.code, C.uintptr_t(uintptr(unsafe.Pointer(h.ptr))), in.a, in.b, in.c,
+		C.size_t(in.n), C.int64_t(in.limit), spare, room)
 	h.mu.RUnlock()
-	if st != C.SS_STATUS_OK {
-		return r, failure(o.name, st, r.error)
+	if r.status != C.SS_STATUS_OK {
+		return r, failure(o.name, r.status, r.error)
 	}
 	return r, nil
 }

@@ -1127,6 +1127,20 @@ func TestAppendVariants(t *testing.T) {
 	if string(got) != "keep" {
 		t.Fatalf("AppendReadJSON on error returned %q", got)
 	}
+	// The same with room (the read goes through ss_read_with), another
+	// user's session included.
+	roomy := append(make([]byte, 0, 8192), "keep"...)
+	for _, user := range []string{"", "other"} {
+		id := "missing"
+		if user != "" {
+			id = "s1"
+		}
+		got, err := s.AppendReadJSON(roomy, id, user)
+		wantErr(t, err, ErrNotFound)
+		if string(got) != "keep" {
+			t.Fatalf("AppendReadJSON(%q, %q) with room on error returned %q", id, user, got)
+		}
+	}
 	got, err = s.AppendUpsertJSON(dst, []byte(`{`))
 	wantErr(t, err, ErrInvalidJSON)
 	if string(got) != "keep" {

@@ -14,6 +14,33 @@ package cbench
 #cgo CFLAGS: -O2 -I${SRCDIR}/../../../../comparison/c
 
 #include "baseline.h"
+
+// The floor of a binding call (BenchmarkOps/cgo_noop, cgo_version): a C
+// function that does nothing and a trivial library call, each called once per
+// operation through cgo from Go, and n times from a C loop for comparison.
+// Declared like the binding's own calls (noescape, nocallback), so that the
+// Go side pays exactly the cgo transition.
+#cgo noescape cbench_noop
+#cgo nocallback cbench_noop
+#cgo noescape cbench_version
+#cgo nocallback cbench_version
+#cgo nocallback cbench_loop
+
+__attribute__((noinline)) static void cbench_noop(void) { __asm__ volatile(""); }
+static const char *cbench_version(void) { return ss_version(); }
+
+// cbench_loop calls the no-op (op 0) or ss_version (op 1) n times, through a
+// volatile function pointer so that the C compiler keeps every call.
+static uintptr_t cbench_loop(int op, uint64_t n) {
+	void (*volatile noop)(void) = cbench_noop;
+	const char *(*volatile version)(void) = ss_version;
+	uintptr_t sink = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (op == 0) noop();
+		else sink += (uintptr_t)version();
+	}
+	return sink;
+}
 */
 import "C"
 
@@ -105,6 +132,19 @@ func (b *Bench) Upsert(n int) error { return b.run(C.SSB_UPSERT, n) }
 
 // GetRecentSessions makes calls 0..n-1 of the get_recent_sessions loop.
 func (b *Bench) GetRecentSessions(n int) error { return b.run(C.SSB_RECENT, n) }
+
+// Noop calls a C function that does nothing, once, through cgo: the cost of
+// a bare cgo call (BenchmarkOps/cgo_noop/go).
+func Noop() { C.cbench_noop() }
+
+// Version calls ss_version, once, through cgo (BenchmarkOps/cgo_version/go).
+func Version() uintptr { return uintptr(unsafe.Pointer(C.cbench_version())) }
+
+// NoopLoop calls the no-op n times from C, in one cgo call.
+func NoopLoop(n int) { C.cbench_loop(0, C.uint64_t(n)) }
+
+// VersionLoop calls ss_version n times from C, in one cgo call.
+func VersionLoop(n int) { C.cbench_loop(1, C.uint64_t(n)) }
 
 // CPUModel is lscpu's "Model name" (ssb_cpu_model).
 func CPUModel() string {

@@ -14,8 +14,13 @@
 //
 // ns_per_op is the median over the repetitions. "read" is the Append method
 // with a buffer kept across calls, "read_alloc" the allocating one (go_alloc
-// in the benchmark names); both are compared with the same C read. A summary
-// with the process CPU time ratios goes to stderr.
+// in the benchmark names); both are compared with the same C read. "read" is
+// also compared with C read_buf (ss_read_with into a caller buffer, what the
+// Append method does when the buffer has room). Lines with "floor":true give
+// the cost of a bare cgo call (a C no-op, and ss_version) from Go minus the
+// same call from C, and read_floor the ratio (C read + that cost) / C read,
+// below which no binding making one cgo call per read can go. A summary with
+// the process CPU time ratios goes to stderr.
 package main
 
 import (
@@ -143,9 +148,68 @@ func main() {
 	for _, s := range summary {
 		fmt.Fprintln(os.Stderr, s)
 	}
+	// The same Go read against the C read into a caller buffer (ss_read_with),
+	// which is what AppendReadJSON does when the buffer has room.
+	if g, c := runs[[2]string{"read", "go"}], runs[[2]string{"read", "c_buf"}]; len(g) >= reps && len(c) >= reps {
+		r := ratiosOf(g[:reps], c[:reps])
+		fmt.Printf("{\"lang\":\"go\",\"op\":\"read\",\"ns_per_op\":%.1f,\"c_op\":\"read_buf\",\"c_ns_per_op\":%.1f,"+
+			"\"ratio_min\":%.3f,\"ratio_median\":%.3f,\"ratio_max\":%.3f,\"reps\":%d}\n",
+			spreadOf(g[:reps]).median, spreadOf(c[:reps]).median, r.min, r.median, r.max, reps)
+		fmt.Fprintf(os.Stderr, "# %-26s %7.1f ns vs C %7.1f ns: ratio %.2f (min %.2f, max %.2f)\n",
+			"read vs C read_buf", spreadOf(g[:reps]).median, spreadOf(c[:reps]).median, r.median, r.min, r.max)
+	}
+	// The floor: a bare cgo call (a C no-op) and ss_version, once per operation
+	// from Go, against the same calls in a C loop; and the ratio to C that a
+	// binding making one such call per read could not go below,
+	// (C read + bare cgo call) / C read, per repetition.
+	for _, op := range []string{"cgo_noop", "cgo_version"} {
+		g, c := runs[[2]string{op, "go"}], runs[[2]string{op, "c"}]
+		if len(g) < reps || len(c) < reps {
+			continue
+		}
+		g, c = g[:reps], c[:reps]
+		over := make([]float64, reps)
+		for k := range reps {
+			over[k] = g[k] - c[k]
+		}
+		o := spreadOf(over)
+		fmt.Printf("{\"lang\":\"go\",\"op\":%q,\"floor\":true,\"ns_per_op\":%.1f,\"c_ns_per_op\":%.1f,"+
+			"\"overhead_ns_min\":%.1f,\"overhead_ns_median\":%.1f,\"overhead_ns_max\":%.1f,\"reps\":%d}\n",
+			op, spreadOf(g).median, spreadOf(c).median, o.min, o.median, o.max, reps)
+		line := fmt.Sprintf("# %-26s %7.1f ns from Go vs %5.1f ns from C: %.1f ns per cgo call (min %.1f, max %.1f)",
+			op, spreadOf(g).median, spreadOf(c).median, o.median, o.min, o.max)
+		if op == "cgo_noop" {
+			for _, base := range []string{"c", "c_buf"} {
+				cr := runs[[2]string{"read", base}]
+				if len(cr) < reps {
+					continue
+				}
+				fl := make([]float64, reps)
+				for k := range reps {
+					fl[k] = (cr[k] + over[k]) / cr[k]
+				}
+				f := spreadOf(fl)
+				name := map[string]string{"c": "read", "c_buf": "read_buf"}[base]
+				fmt.Printf("{\"lang\":\"go\",\"op\":\"read_floor\",\"floor\":true,\"c_op\":%q,"+
+					"\"ratio_min\":%.3f,\"ratio_median\":%.3f,\"ratio_max\":%.3f,\"reps\":%d}\n",
+					name, f.min, f.median, f.max, reps)
+				line += fmt.Sprintf("\n#   floor ratio for read vs C %s: (C + cgo call) / C = %.2f (min %.2f, max %.2f)",
+					name, f.median, f.min, f.max)
+			}
+		}
+		fmt.Fprintln(os.Stderr, line)
+	}
 	if missing {
 		os.Exit(1)
 	}
+}
+
+func ratiosOf(g, c []float64) spread {
+	r := make([]float64, len(g))
+	for k := range g {
+		r[k] = g[k] / c[k]
+	}
+	return spreadOf(r)
 }
 
 func spreadOf(xs []float64) spread {
