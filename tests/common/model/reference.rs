@@ -141,6 +141,19 @@ fn unreadably_large(len: usize, max: usize) -> bool {
     len > max + 256
 }
 
+/// An element of a batch or an import, parsed and checked against the size limit.
+fn parse_within(doc: &Doc, max: usize) -> Result<Parsed, Kind> {
+    let len = doc.bytes().len();
+    if unreadably_large(len, max) {
+        return Err(Kind::TooLarge);
+    }
+    let p = parse_session(doc)?;
+    if session_size(len, &p.fields) > max {
+        return Err(Kind::TooLarge);
+    }
+    Ok(p)
+}
+
 fn parse_session(doc: &Doc) -> Result<Parsed, Kind> {
     if doc.fault.is_some() {
         return Err(Kind::InvalidJson);
@@ -450,14 +463,7 @@ impl Model {
         let mut parsed = Vec::new();
         for (i, doc) in batch.elems.iter().enumerate() {
             let at = Some(format!("sessions[{i}]: "));
-            let len = doc.bytes().len();
-            if unreadably_large(len, max) {
-                return Err((Kind::TooLarge, at));
-            }
-            let p = parse_session(doc).map_err(|k| (k, at.clone()))?;
-            if session_size(len, &p.fields) > max {
-                return Err((Kind::TooLarge, at));
-            }
+            let p = parse_within(doc, max).map_err(|k| (k, at.clone()))?;
             if p.session_type.is_some_and(|t| t != mode) {
                 return Err((Kind::InvalidSession, at));
             }
@@ -498,14 +504,7 @@ impl Model {
         let mut parsed = Vec::new();
         for (key, _, doc) in &data.records {
             let at = Some(format!("import[{key:?}]: "));
-            let len = doc.bytes().len();
-            if unreadably_large(len, max) {
-                return Err((Kind::TooLarge, at));
-            }
-            let p = parse_session(doc).map_err(|k| (k, at.clone()))?;
-            if session_size(len, &p.fields) > max {
-                return Err((Kind::TooLarge, at));
-            }
+            let p = parse_within(doc, max).map_err(|k| (k, at.clone()))?;
             if p.id != *key {
                 return Err((Kind::InvalidSession, at));
             }
