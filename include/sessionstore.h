@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 /** The version of this header as text; equal to what ss_version() returns for the matching library. */
-#define SS_VERSION_STRING "0.1.0"
+#define SS_VERSION_STRING "0.2.0"
 
 
 /**
@@ -42,7 +42,7 @@
 /**
  * Minor version of this header.
  */
-#define SS_VERSION_MINOR 1
+#define SS_VERSION_MINOR 2
 
 /**
  * Patch version of this header.
@@ -52,7 +52,7 @@
 /**
  * MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons.
  */
-#define SS_VERSION_NUMBER 1000
+#define SS_VERSION_NUMBER 2000
 
 /**
  * Not a status this library returns: the one every binding (C++, Go, Node) reports for a call on a
@@ -156,7 +156,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version as static text, e.g. "0.1.0", equal to SS_VERSION_STRING of the header it
+ * The library's version as static text, e.g. "0.2.0", equal to SS_VERSION_STRING of the header it
  * was built with. Compare the two to detect a header and library that do not match. Never NULL; do not
  * free. Thread-safe.
  */

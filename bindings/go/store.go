@@ -245,7 +245,7 @@ func (s *Store) Mode() Mode {
 	return s.mode
 }
 
-// Version returns the version of the linked C library, e.g. "0.1.0".
+// Version returns the version of the linked C library, e.g. "0.2.0".
 func Version() string { return C.GoString(C.ss_version()) }
 
 // acquire returns the handle with its read lock held, or ErrClosed.

@@ -293,7 +293,7 @@ export declare class SessionStore {
   [Symbol.dispose](): void;
 }
 
-/** The native library's version, e.g. "0.1.0". */
+/** The native library's version, e.g. "0.2.0". */
 export declare function version(options?: { libraryPath?: string }): string;
 
 /** Where the library is looked for last: ../../target/release/libsessionstore.so next to the package. */

@@ -215,7 +215,7 @@ const PREBUILD_LIBRARY_PATH = path.join(__dirname, 'prebuilds', `${process.platf
 
 // The library's major.minor this binding was written for (0.x: minor changes may break the ABI).
 const ABI_MAJOR = 0;
-const ABI_MINOR = 1;
+const ABI_MINOR = 2;
 
 // koffi types are global to the koffi instance: declare them once.
 const T_STORE = koffi.opaque('ss_store');
@@ -1052,7 +1052,7 @@ if (typeof Symbol.dispose === 'symbol') {
   });
 }
 
-/** The library's version string, e.g. "0.1.0". */
+/** The library's version string, e.g. "0.2.0". */
 function version(options) {
   const libraryPath = options && typeof options === 'object' ? options.libraryPath : undefined;
   return loadLibrary(libraryPath).libVersion;

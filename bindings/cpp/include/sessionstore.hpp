@@ -85,7 +85,7 @@ namespace sessionstore {
 // ---------------------------------------------------------------------------------------------------
 // Versions
 
-/// The version of the headers this program was compiled with, e.g. "0.1.0".
+/// The version of the headers this program was compiled with, e.g. "0.2.0".
 inline constexpr std::string_view header_version = SS_VERSION_STRING;
 inline constexpr int header_version_major = SS_VERSION_MAJOR;
 inline constexpr int header_version_minor = SS_VERSION_MINOR;

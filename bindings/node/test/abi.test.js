@@ -59,7 +59,7 @@ test('every koffi declaration matches its C prototype in the header', (t) => {
   // Every function of the header is bound, but ss_read_with (its sink would be a callback into JavaScript).
   const unbound = [...header.keys()].filter((name) => !binding.has(name));
   assert.deepEqual(unbound, ['ss_read_with']);
-  // The functions whose C signature gained user_id in 0.1 take it where the header says.
+  // The functions whose C signature gained user_id in 0.2 take it where the header says.
   assert.deepEqual(header.get('ss_rename_session').params.length, 7);
   assert.deepEqual(header.get('ss_delete_session').params.length, 5);
   assert.deepEqual(header.get('ss_delete_sessions').params.length, 6);

@@ -51,7 +51,7 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 
 test('version() and the binding version', () => {
   assert.match(ss.version(), /^\d+\.\d+\.\d+/);
-  assert.equal(ss.version(), '0.1.0');
+  assert.equal(ss.version(), '0.2.0');
   assert.equal(ss.BINDING_VERSION, require('../package.json').version);
 });
 

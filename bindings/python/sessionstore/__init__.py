@@ -32,7 +32,7 @@ from ._errors import (
 from ._decode import DECODER as JSON_DECODER
 from ._store import Fields, JsonInput, Mode, NonFiniteNumbers, QueryResult, Session, SessionTypes, Stats, Store, version
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "STATUS_TABLE",

@@ -789,5 +789,5 @@ def _error(lib: Lib, status: int, err: c_void_p) -> SessionStoreError:
 
 
 def version(library: Optional[str] = None) -> str:
-    """The library's version (``ss_version()``), e.g. ``"0.1.0"``."""
+    """The library's version (``ss_version()``), e.g. ``"0.2.0"``."""
     return load_library(library).lib_version

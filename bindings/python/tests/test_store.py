@@ -14,7 +14,7 @@ from sessionstore import Status, Store
 
 
 def test_version_and_library() -> None:
-    assert ss.version() == "0.1.0"
+    assert ss.version() == "0.2.0"
     with Store() as s:
         assert s.library_path.endswith("libsessionstore.so")
         assert os.path.dirname(s.library_path).endswith(os.path.join("sessionstore", "_lib"))
