@@ -200,18 +200,13 @@ function closedError() {
 // Library lookup and binding
 // ---------------------------------------------------------------------------------------------------------
 
-const LIB_FILE =
-  process.platform === 'win32'
-    ? 'sessionstore.dll'
-    : process.platform === 'darwin'
-      ? 'libsessionstore.dylib'
-      : 'libsessionstore.so';
+const { LIB_FILE, BUILT_LIBRARY_PATH, PREBUILD_DIR } = require('./library-paths.js');
 
 /** Where the package looks for the library last: the project's build output, ../../target/release. */
-const DEFAULT_LIBRARY_PATH = path.resolve(__dirname, '..', '..', 'target', 'release', LIB_FILE);
+const DEFAULT_LIBRARY_PATH = BUILT_LIBRARY_PATH;
 
 /** The library bundled in the npm package (npm pack copies the build output there): prebuilds/<platform>-<arch>. */
-const PREBUILD_LIBRARY_PATH = path.join(__dirname, 'prebuilds', `${process.platform}-${process.arch}`, LIB_FILE);
+const PREBUILD_LIBRARY_PATH = path.join(PREBUILD_DIR, LIB_FILE);
 
 // The library's major.minor this binding was written for (0.x: minor changes may break the ABI).
 const ABI_MAJOR = 0;

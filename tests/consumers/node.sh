@@ -36,7 +36,7 @@ TGZ="$TMP/pack/sessionstore-$VERSION.tgz"
 [ -f "$TGZ" ] || { cat "$TMP/pack.log"; fail "npm pack did not write $TGZ"; }
 [ ! -e "$PKG/prebuilds" ] || fail "postpack left $PKG/prebuilds behind"
 tar tzf "$TGZ" | sort >"$TMP/files"
-for f in package.json index.js index.mjs index.d.ts index.d.mts README.md "prebuilds/$PLATFORM/libsessionstore.so"; do
+for f in package.json index.js index.mjs index.d.ts index.d.mts library-paths.js README.md "prebuilds/$PLATFORM/libsessionstore.so"; do
   grep -qx "package/$f" "$TMP/files" || { cat "$TMP/files"; fail "$f is not in the tarball"; }
 done
 echo "consumers[node]: npm pack: $(basename "$TGZ"): $(sed 's|^package/||' "$TMP/files" | tr '\n' ' ')"

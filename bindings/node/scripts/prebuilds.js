@@ -14,15 +14,8 @@ const { execFileSync } = require('node:child_process');
 
 const PKG = path.resolve(__dirname, '..');
 const ROOT = path.resolve(PKG, '..', '..');
-const LIB_FILE =
-  process.platform === 'win32'
-    ? 'sessionstore.dll'
-    : process.platform === 'darwin'
-      ? 'libsessionstore.dylib'
-      : 'libsessionstore.so';
-const BUILT = path.join(ROOT, 'target', 'release', LIB_FILE);
+const { LIB_FILE, BUILT_LIBRARY_PATH: BUILT, PREBUILD_DIR: DEST_DIR } = require('../library-paths.js');
 const PREBUILDS = path.join(PKG, 'prebuilds');
-const DEST_DIR = path.join(PREBUILDS, `${process.platform}-${process.arch}`);
 
 function log(message) {
   process.stderr.write(`sessionstore prebuilds: ${message}\n`);

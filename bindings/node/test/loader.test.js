@@ -153,7 +153,7 @@ test('when nothing is found the error lists every place tried, in order', () => 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-node-'));
   const pkg = path.join(dir, 'a', 'b');
   fs.mkdirSync(pkg, { recursive: true });
-  for (const f of ['index.js', 'package.json']) fs.copyFileSync(path.join(PKG, f), path.join(pkg, f));
+  for (const f of ['index.js', 'library-paths.js', 'package.json']) fs.copyFileSync(path.join(PKG, f), path.join(pkg, f));
   try {
     const code = `
       const ss = require(${JSON.stringify(pkg)});
@@ -195,7 +195,7 @@ test('a bundled prebuild comes after libraryPath and SESSIONSTORE_LIB, before th
   const built = path.join(dir, 'target', 'release', 'libsessionstore.so');
   fs.mkdirSync(path.dirname(prebuild), { recursive: true });
   fs.mkdirSync(path.dirname(built), { recursive: true });
-  for (const f of ['index.js', 'package.json']) fs.copyFileSync(path.join(PKG, f), path.join(pkg, f));
+  for (const f of ['index.js', 'library-paths.js', 'package.json']) fs.copyFileSync(path.join(PKG, f), path.join(pkg, f));
   fs.copyFileSync(BUILT, prebuild);
   fs.copyFileSync(BUILT, built);
   const load = (env = {}) => {
