@@ -4,13 +4,14 @@ use crate::error::{quote, ErrorKind, Result};
 use crate::json;
 use crate::render;
 use crate::session_type::SessionType;
-use crate::tables::{Filter, Record, Tables};
+use crate::tables::{Filter, Record, Selection};
 use caseless::Caseless;
 use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,11 +62,6 @@ impl Types {
     fn iter(self) -> impl Iterator<Item = SessionType> {
         SessionType::ALL.into_iter().filter(move |&ty| self.contains(ty))
     }
-
-    fn single(self) -> Option<SessionType> {
-        let mut types = self.iter();
-        types.next().filter(|_| types.next().is_none())
-    }
 }
 
 /// What a listing returns of each session.
@@ -102,46 +98,51 @@ impl Query {
         json::from_object(text, "query", ErrorKind::InvalidArgument)
     }
 
-    /// Runs the query over the sessions of the query's types (by default, `mode`); returns
-    /// `{"sessions":[...],"total":N}`.
-    pub(crate) fn run(&self, tables: &Tables, mode: SessionType) -> String {
-        let filter = Filter::new(Some(&self.user_id), Some(&self.entity_id));
-        let created = self.created_after.unwrap_or(i64::MIN)..=self.created_before.unwrap_or(i64::MAX);
-        let updated = self.updated_after.unwrap_or(i64::MIN)..=self.updated_before.unwrap_or(i64::MAX);
-        let needle = self.session_name.as_deref().map(Needle::new);
-        let matching = |ty| {
-            tables.matching(ty, filter, created.clone()).filter(|r| {
-                updated.contains(&r.updated_at)
-                    && needle.as_ref().is_none_or(|n| r.name().is_some_and(|name| n.found_in(&name)))
-            })
+    /// The user and entity the query filters on.
+    pub(crate) fn filter(&self) -> Filter<'_> {
+        Filter::new(Some(&self.user_id), Some(&self.entity_id))
+    }
+
+    /// The types of session the query lists: its own, or by default `mode`.
+    pub(crate) fn types(&self, mode: SessionType) -> impl Iterator<Item = SessionType> {
+        self.session_type.unwrap_or(Types::one(mode)).iter()
+    }
+
+    /// Runs the query over `selections`, one for each of [`Query::types`] taken with [`Query::filter`];
+    /// returns `{"sessions":[...],"total":N}`.
+    pub(crate) fn run(&self, selections: &[Selection]) -> String {
+        let conditions = Conditions {
+            created: self.created_after.unwrap_or(i64::MIN)..=self.created_before.unwrap_or(i64::MAX),
+            updated: self.updated_after.unwrap_or(i64::MIN)..=self.updated_before.unwrap_or(i64::MAX),
+            needle: self.session_name.as_deref().map(Needle::new),
         };
+        let matching = |selection| conditions.matching(selection);
         let offset = usize::try_from(self.offset.unwrap_or(0)).unwrap_or(usize::MAX);
         let limit = self.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
         let descending = self.sort_order.unwrap_or_default() == SortOrder::Desc;
-        let types = self.session_type.unwrap_or(Types::one(mode));
         let sort_by = self.sort_by.unwrap_or_default();
 
-        let (page, total) = match (sort_by, types.single()) {
+        let (page, total) = match (sort_by, selections) {
             // An index is already in (created_at, insertion) order.
-            (SortBy::CreatedAt, Some(ty)) if descending => page_and_count(matching(ty).rev(), offset, limit),
-            (SortBy::CreatedAt, Some(ty)) => page_and_count(matching(ty), offset, limit),
+            (SortBy::CreatedAt, [one]) if descending => page_and_count(matching(one).rev(), offset, limit),
+            (SortBy::CreatedAt, [one]) => page_and_count(matching(one), offset, limit),
             // Insertion numbers are shared by all types: merging the indexes of several types keeps
             // that order without a sort.
-            (SortBy::CreatedAt, None) => {
-                let walks: Vec<Box<dyn Iterator<Item = &Record>>> = types
+            (SortBy::CreatedAt, _) => {
+                let walks: Vec<Box<dyn Iterator<Item = &Record>>> = selections
                     .iter()
-                    .map(|ty| -> Box<dyn Iterator<Item = &Record>> {
+                    .map(|selection| -> Box<dyn Iterator<Item = &Record>> {
                         if descending {
-                            Box::new(matching(ty).rev())
+                            Box::new(matching(selection).rev())
                         } else {
-                            Box::new(matching(ty))
+                            Box::new(matching(selection))
                         }
                     })
                     .collect();
                 page_and_count(Merge::new(walks, descending), offset, limit)
             }
             _ => {
-                let mut all: Vec<&Record> = types.iter().flat_map(matching).collect();
+                let mut all: Vec<&Record> = selections.iter().flat_map(matching).collect();
                 match sort_by {
                     SortBy::UpdatedAt => all.sort_unstable_by_key(|r| (r.updated_at, r.seq)),
                     _ => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
@@ -155,6 +156,22 @@ impl Query {
         };
 
         render::page(&page, total, self.fields.as_ref().unwrap_or(&Projection::All))
+    }
+}
+
+/// What a query asks of each session besides its type, user and entity.
+struct Conditions {
+    created: RangeInclusive<i64>,
+    updated: RangeInclusive<i64>,
+    needle: Option<Needle>,
+}
+
+impl Conditions {
+    fn matching<'s>(&'s self, selection: &'s Selection) -> impl DoubleEndedIterator<Item = &'s Record> + 's {
+        selection.matching(self.created.clone()).filter(|r| {
+            self.updated.contains(&r.updated_at)
+                && self.needle.as_ref().is_none_or(|n| r.name().is_some_and(|name| n.found_in(&name)))
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use crate::error::ErrorKind;
 use crate::json::{self, RawObject};
 use crate::query::Projection;
 use crate::store::Stats;
-use crate::tables::{Record, Tables};
+use crate::tables::{touch_ids, Record};
 use std::fmt::Write;
 
 /// Ids brought into the cache at once by a listing: enough to keep every cache-miss slot busy,
@@ -17,7 +17,7 @@ pub fn ids(records: &[&Record]) -> String {
     let mut out = String::with_capacity(records.iter().map(|r| r.quoted_id_len() + 1).sum::<usize>() + 2);
     out.push('[');
     for chunk in records.chunks(TOUCH_CHUNK) {
-        Tables::touch_ids(chunk);
+        touch_ids(chunk);
         for record in chunk {
             if out.len() > 1 {
                 out.push(',');

@@ -2,7 +2,9 @@
 //!
 //! All handles made by [`Store::share`] see the same data, each through its own mode. One read-write
 //! lock guards the data: each operation takes it once, so every operation is atomic and every listing
-//! sees one consistent state. Parsing and validation happen before the lock is taken.
+//! sees one consistent state. Parsing and validation happen before the lock is taken, and long reads
+//! (listings, queries, exports) hold it only to take a selection of the indexes (see
+//! [`crate::tables::Selection`]), which they then walk and render without it.
 
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
@@ -11,7 +13,7 @@ use crate::query::Query;
 use crate::render;
 use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
 use crate::session_type::SessionType;
-use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Tables};
+use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Selection, Slot, Tables};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 use serde_json::value::RawValue;
@@ -194,30 +196,40 @@ impl Store {
 
     /// Ids of this handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_session_ids(&self, filter: Filter) -> String {
-        let tables = self.shared.read();
-        let records: Vec<&Record> = tables.in_insertion_order(self.mode, filter).collect();
+        let selection = self.shared.read().select(self.mode, filter);
+        let records: Vec<&Record> = selection.in_insertion_order().collect();
         render::ids(&records)
     }
 
     /// This handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_sessions(&self, filter: Filter) -> String {
-        let tables = self.shared.read();
-        let records: Vec<&Record> = tables.in_insertion_order(self.mode, filter).collect();
+        let selection = self.shared.read().select(self.mode, filter);
+        let records: Vec<&Record> = selection.in_insertion_order().collect();
         render::sessions(&records)
     }
 
     /// Newest first by `created_at`, ties going to the most recently inserted; `limit < 0` means all.
     pub fn get_recent_sessions(&self, filter: Filter, limit: i64) -> String {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let tables = self.shared.read();
-        let records: Vec<&Record> =
-            tables.matching(self.mode, filter, i64::MIN..=i64::MAX).rev().take(limit).collect();
+        {
+            let tables = self.shared.read();
+            if let Some(records) = tables.recent_in_place(self.mode, filter, limit) {
+                return render::sessions(&records);
+            }
+        }
+        let selection = self.shared.read().select(self.mode, filter);
+        let records: Vec<&Record> = selection.matching(i64::MIN..=i64::MAX).rev().take(limit).collect();
         render::sessions(&records)
     }
 
     /// Runs an Agno 2-style query (see [`Query`]); returns `{"sessions":[...],"total":N}`.
     pub fn query(&self, query: &Query) -> String {
-        query.run(&self.shared.read(), self.mode)
+        let filter = query.filter();
+        let selections: Vec<Selection> = {
+            let tables = self.shared.read();
+            query.types(self.mode).map(|ty| tables.select(ty, filter)).collect()
+        };
+        query.run(&selections)
     }
 
     pub fn query_json(&self, query: Option<&[u8]>) -> Result<String> {
@@ -284,8 +296,8 @@ impl Store {
 
     /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
     pub fn export(&self) -> String {
-        let tables = self.shared.read();
-        render::export(&tables.all_in_insertion_order(), tables.bytes())
+        let everything = self.shared.read().everything();
+        render::export(&everything.in_insertion_order(), everything.bytes())
     }
 
     /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
@@ -305,16 +317,18 @@ impl Store {
             })
             .collect();
         let mut tables = self.shared.write();
+        // Before the look-ups: growing the id table moves its slots.
+        tables.reserve(pending.len());
         let found = pending
             .iter()
             .map(|p| {
                 existing(&tables, p.key, p.ty).map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))
             })
             .collect::<Result<Vec<_>>>()?;
-        tables.reserve(pending.len());
         let count = pending.len();
         let mut replaced = Vec::with_capacity(count);
-        // Keys are unique, so no record replaces another imported one: the slots found stay right.
+        // Keys are unique, so no record replaces another imported one, and the table has room for
+        // every insertion: the slots found stay right.
         for (p, slot) in pending.into_iter().zip(found) {
             replaced.extend(apply(&mut tables, p, slot).1);
         }
@@ -459,7 +473,7 @@ struct Pending<'i> {
 }
 
 /// The slot of the stored session with this id, when it has type `ty`; a conflict when it has another.
-fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<u32>> {
+fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<Slot>> {
     match tables.find(key) {
         Some(slot) if tables.at(slot).ty != ty => Err(Error::conflict(format!(
             "session {} already exists with session_type {:?}; this handle's mode is {:?}",
@@ -483,9 +497,13 @@ fn check_owner(owner: Option<&str>, input: &SessionInput) -> Result<()> {
     }
 }
 
-/// Stores `pending` over `slot` (from [`existing`]); returns the record and the JSON it replaced, to be
+/// Stores `pending` over `slot` (from [`existing`]); returns the record and the one it replaced, to be
 /// freed once the lock is released.
-fn apply<'t>(tables: &'t mut Tables, pending: Pending, slot: Option<u32>) -> (&'t Record, Option<Box<str>>) {
+fn apply<'t>(
+    tables: &'t mut Tables,
+    pending: Pending,
+    slot: Option<Slot>,
+) -> (&'t Record, Option<Arc<Record>>) {
     let Pending { input, key, ty, created_at, updated_at, rendered } = pending;
     let created_at = created_at.or(slot.map(|slot| tables.at(slot).created_at)).unwrap_or(updated_at);
     let new = NewRecord {

@@ -1,16 +1,26 @@
-//! The data structure behind a store: every session once, in a slab, plus ordered indexes so that
-//! listings by type, user or entity cost what they return rather than what the store holds.
+//! The data structure behind a store: every session once, as an immutable shared record, found by id
+//! through a hash table, plus ordered indexes so that listings by type, user or entity cost what they
+//! return rather than what the store holds.
 //!
 //! Each index orders sessions by `(created_at, seq)`, where `seq` counts first insertions. That one order
 //! answers "recent" directly (walk it backwards) and creation-time ranges; insertion-order listings
 //! re-sort their result by `seq`, which costs the size of the result.
+//!
+//! The indexes are persistent B-trees (imbl's `OrdMap`) holding `Arc<Record>`s. A long read (a listing,
+//! a query, an export, a durability snapshot) takes a [`Selection`] or an [`Everything`] under the
+//! store's lock, which clones the roots of the indexes it needs (a reference count each), and walks
+//! them after the lock is released. Writers never wait for it: a write to an index node that a
+//! selection still shares copies that node (16 entries) and the path above it, and leaves the
+//! selection's version as it was, so the selection sees exactly the state it was taken in. A record
+//! is never changed in place: an update stores a new record, and the old one lives as long as some
+//! selection holds it.
 
 use crate::session::{Rendered, Span};
 use crate::session_type::SessionType;
+use hashbrown::hash_map::EntryRef;
 use hashbrown::HashTable;
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
-use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -90,10 +100,35 @@ impl Record {
         (self.id.end - self.id.start) as usize
     }
 
-    /// Loads the first byte of the id, to bring it into the cache: see [`Tables::touch_ids`].
+    /// Loads the first byte of the id, to bring it into the cache: see [`touch_ids`].
     fn id_first_byte(&self) -> u8 {
         self.json.as_bytes()[self.id.start as usize]
     }
+
+    fn new(new: NewRecord, seq: u64, user: Option<Arc<str>>, entity: Option<Arc<str>>) -> Record {
+        Record {
+            id: TextSpan::new(new.stored.id_span),
+            name: new.stored.name_span.map(TextSpan::new),
+            ty: new.ty,
+            user,
+            entity,
+            created_at: new.created_at,
+            updated_at: new.updated_at,
+            seq,
+            json: new.stored.json.into_boxed_str(),
+        }
+    }
+
+    fn order_key(&self) -> OrderKey {
+        (self.created_at, self.seq)
+    }
+}
+
+/// Brings the ids of `records` into the cache. A loop that does nothing but load lets the CPU wait for
+/// many cache misses at once; a loop that also copies each id waits for them one at a time. Long
+/// listings of a large store are bound by those misses: this made them 2x faster at 100k.
+pub fn touch_ids(records: &[&Record]) {
+    std::hint::black_box(records.iter().fold(0u8, |acc, r| acc ^ r.id_first_byte()));
 }
 
 /// Hashes session ids for the id table. A store keeps a copy outside its lock, so that an import
@@ -129,14 +164,21 @@ pub struct NewRecord<'a> {
     pub stored: Rendered,
 }
 
+/// The longest listing [`Tables::recent_in_place`] walks under the lock.
+const SHORT_WALK: usize = 64;
+
+/// Where [`Tables::find`] found a session: a bucket of the id table, valid until the next insertion
+/// or removal.
+pub type Slot = usize;
+
 pub type OrderKey = (i64, u64);
-type Order = BTreeMap<OrderKey, u32>;
 
-/// Orders by user or entity id. hashbrown's map, for `get_key_value_mut`: indexing a session under
-/// its user and sharing the map's copy of the user's id is then one lookup, not two.
+/// Sessions of one type (and user, or entity) in `(created_at, seq)` order.
+type Order = imbl::OrdMap<OrderKey, Arc<Record>>;
+
+/// Orders by user or entity id. hashbrown's map, for `entry_ref`: indexing a session under its user and
+/// sharing the map's copy of the user's id is then one lookup, not two.
 type Named = hashbrown::HashMap<Arc<str>, Order, RandomState>;
-
-static EMPTY: Order = BTreeMap::new();
 
 #[derive(Default)]
 struct TypeIndex {
@@ -175,12 +217,61 @@ impl Check<'_> {
     }
 }
 
+/// The sessions of one type that a filter selects, as they were when [`Tables::select`] took it.
+/// Reading it holds no lock and sees no later write.
+pub struct Selection<'f> {
+    order: Order,
+    check: Check<'f>,
+}
+
+impl<'f> Selection<'f> {
+    /// The selected sessions with `created_at` in `created`, in `(created_at, seq)` order.
+    pub fn matching(&self, created: RangeInclusive<i64>) -> impl DoubleEndedIterator<Item = &Record> + '_ {
+        let (&lo, &hi) = (created.start(), created.end());
+        let check = self.check;
+        // A range whose start is above its end walks nothing (a range of the map would panic).
+        let range = (lo <= hi).then(|| self.order.range((lo, 0)..=(hi, u64::MAX)));
+        range.into_iter().flatten().map(|(_, r)| &**r).filter(move |r| check.admits(r))
+    }
+
+    /// The selected sessions in first-insertion order.
+    pub fn in_insertion_order(&self) -> impl Iterator<Item = &Record> + '_ {
+        // Sorting keys, rather than records, touches no record until the one pass that reads them.
+        // Sessions are mostly created in insertion order, so the keys are often sorted already.
+        let mut keys: Vec<(u64, &Record)> = self.order.iter().map(|(&(_, seq), r)| (seq, &**r)).collect();
+        if !keys.is_sorted_by_key(|&(seq, _)| seq) {
+            keys.sort_unstable_by_key(|&(seq, _)| seq);
+        }
+        let check = self.check;
+        keys.into_iter().map(|(_, r)| r).filter(move |r| check.admits(r))
+    }
+}
+
+/// Every session of every type, as they were when [`Tables::everything`] took it: for exports and
+/// durability snapshots, read without the lock.
+pub struct Everything {
+    orders: [Order; 4],
+    bytes: usize,
+}
+
+impl Everything {
+    /// Every session in first-insertion order.
+    pub fn in_insertion_order(&self) -> Vec<&Record> {
+        let mut records: Vec<&Record> = self.orders.iter().flat_map(|o| o.values().map(|r| &**r)).collect();
+        records.sort_unstable_by_key(|r| r.seq);
+        records
+    }
+
+    /// Bytes of JSON held by these sessions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 #[derive(Default)]
 pub struct Tables {
-    slots: Vec<Option<Record>>,
-    free: Vec<u32>,
-    /// Slots by the hash of their record's id: the ids themselves live in the records' JSON.
-    by_id: HashTable<u32>,
+    /// Every record by the hash of its id: the ids themselves live in the records' JSON.
+    by_id: HashTable<Arc<Record>>,
     hasher: IdHasher,
     next_seq: u64,
     types: [TypeIndex; 4],
@@ -194,19 +285,18 @@ impl Tables {
     }
 
     pub fn get(&self, id: &str) -> Option<&Record> {
-        self.find(self.hasher.key(id)).map(|slot| self.slot(slot))
+        self.find(self.hasher.key(id)).map(|slot| self.at(slot))
     }
 
-    /// The slot holding the session with this id; `key` must come from this table's hasher.
-    pub fn find(&self, key: IdKey) -> Option<u32> {
-        self.by_id.find(key.hash, |&slot| self.slot(slot).id() == key.id).copied()
+    /// Where the session with this id is; `key` must come from this table's hasher.
+    pub fn find(&self, key: IdKey) -> Option<Slot> {
+        self.by_id.find_bucket_index(key.hash, |r| r.id() == key.id)
     }
 
-    /// Room for `additional` more sessions without growing the id table or the slab.
+    /// Room for `additional` more sessions without growing the id table.
     pub fn reserve(&mut self, additional: usize) {
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.by_id.reserve(additional, |&slot| hasher.hash(&live(slots, slot).id()));
-        self.slots.reserve(additional.saturating_sub(self.free.len()));
+        let hasher = &self.hasher;
+        self.by_id.reserve(additional, |r| hasher.hash(&r.id()));
     }
 
     pub fn len(&self, ty: SessionType) -> usize {
@@ -218,85 +308,60 @@ impl Tables {
         self.bytes
     }
 
-    /// The session in `slot`, which must be live.
-    pub fn at(&self, slot: u32) -> &Record {
-        live(&self.slots, slot)
+    /// The session at `slot`, which [`Tables::find`] gave since the last change.
+    pub fn at(&self, slot: Slot) -> &Record {
+        self.by_id.get_bucket(slot).expect("a slot from find")
     }
 
-    /// Stores `new` in `slot`, which [`Tables::find`] gave for its id, or in a new slot; the caller
-    /// has checked the type. Returns the stored record and the JSON it replaced, which the caller may
-    /// free after releasing its lock.
-    pub fn put(&mut self, slot: Option<u32>, new: NewRecord) -> (&Record, Option<Box<str>>) {
+    /// Stores `new` at `slot`, which [`Tables::find`] gave for its id, or as a new session; the caller
+    /// has checked the type. Returns the stored record and the one it replaced, which the caller may
+    /// drop after releasing its lock.
+    pub fn put(&mut self, slot: Option<Slot>, new: NewRecord) -> (&Record, Option<Arc<Record>>) {
         debug_assert_eq!(slot, self.find(new.id));
         debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
         match slot {
             Some(slot) => {
                 let replaced = self.replace(slot, new);
-                (self.slot(slot), Some(replaced))
+                (self.at(slot), Some(replaced))
             }
             None => (self.insert(new), None),
         }
     }
 
     fn insert(&mut self, new: NewRecord) -> &Record {
-        // Everything that can fail comes before the first change.
-        let (id, name) = (TextSpan::new(new.stored.id_span), new.stored.name_span.map(TextSpan::new));
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(None);
-                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 sessions")
-            }
-        };
-        let (user, entity) =
-            self.types[new.ty.index()].add(slot, (new.created_at, seq), new.user, new.entity);
-        let record = Record {
-            id,
-            name,
-            ty: new.ty,
-            user,
-            entity,
-            created_at: new.created_at,
-            updated_at: new.updated_at,
-            seq,
-            json: new.stored.json.into_boxed_str(),
-        };
+        let hash = new.id.hash;
+        let record = self.types[new.ty.index()].add(new, seq);
         self.bytes += record.json.len();
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.by_id.insert_unique(new.id.hash, slot, |&s| hasher.hash(&live(slots, s).id()));
-        self.slots[slot as usize] = Some(record);
-        self.slot(slot)
+        let hasher = &self.hasher;
+        &**self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).into_mut()
     }
 
-    fn replace(&mut self, slot: u32, new: NewRecord) -> Box<str> {
-        let (id, name) = (TextSpan::new(new.stored.id_span), new.stored.name_span.map(TextSpan::new));
-        let record = self.slots[slot as usize].as_mut().expect("id map points at a live slot");
-        debug_assert_eq!(record.ty, new.ty);
+    fn replace(&mut self, slot: Slot, new: NewRecord) -> Arc<Record> {
+        let old = self.by_id.get_bucket(slot).expect("a slot from find").clone();
+        debug_assert_eq!(old.ty, new.ty);
         let index = &mut self.types[new.ty.index()];
-        if record.created_at != new.created_at
-            || record.user.as_deref() != new.user
-            || record.entity.as_deref() != new.entity
+        let record = if old.created_at != new.created_at
+            || old.user.as_deref() != new.user
+            || old.entity.as_deref() != new.entity
         {
-            index.remove(record);
-            (record.user, record.entity) =
-                index.add(slot, (new.created_at, record.seq), new.user, new.entity);
-            record.created_at = new.created_at;
-        }
-        (record.id, record.name) = (id, name);
-        record.updated_at = new.updated_at;
-        self.bytes = self.bytes - record.json.len() + new.stored.json.len();
-        std::mem::replace(&mut record.json, new.stored.json.into_boxed_str())
+            index.remove(&old);
+            index.add(new, old.seq)
+        } else {
+            let record = Arc::new(Record::new(new, old.seq, old.user.clone(), old.entity.clone()));
+            index.swap(&record);
+            record
+        };
+        self.bytes = self.bytes - old.json.len() + record.json.len();
+        *self.by_id.get_bucket_mut(slot).expect("a slot from find") = record;
+        old
     }
 
-    pub fn remove(&mut self, id: &str) -> Option<Record> {
+    pub fn remove(&mut self, id: &str) -> Option<Arc<Record>> {
         let hash = self.hasher.hash(id);
-        let slots = &self.slots;
-        let (slot, _) = self.by_id.find_entry(hash, |&s| live(slots, s).id() == id).ok()?.remove();
-        let record = self.slots[slot as usize].take().expect("id map points at a live slot");
+        let (record, _) = self.by_id.find_entry(hash, |r| r.id() == id).ok()?.remove();
         self.types[record.ty.index()].remove(&record);
-        self.free.push(slot);
         self.bytes -= record.json.len();
         Some(record)
     }
@@ -304,107 +369,76 @@ impl Tables {
     /// Removes every session of `ty`; returns how many there were.
     pub fn remove_type(&mut self, ty: SessionType) -> usize {
         let index = std::mem::take(&mut self.types[ty.index()]);
-        for &slot in index.all.values() {
-            self.unlink_id(slot);
-            let record = self.slots[slot as usize].take().expect("index points at a live slot");
+        for record in index.all.values() {
+            let hash = self.hasher.hash(&record.id());
+            match self.by_id.find_entry(hash, |r| Arc::ptr_eq(r, record)) {
+                Ok(entry) => drop(entry.remove()),
+                Err(_) => unreachable!("every indexed record is in the id table"),
+            }
             self.bytes -= record.json.len();
-            self.free.push(slot);
         }
         index.all.len()
     }
 
-    /// Sessions of `ty` matching `filter` with `created_at` in `created`, in `(created_at, seq)` order.
-    pub fn matching<'t>(
-        &'t self,
-        ty: SessionType,
-        filter: Filter<'t>,
-        created: RangeInclusive<i64>,
-    ) -> impl DoubleEndedIterator<Item = &'t Record> + 't {
+    /// The sessions of `ty` that `filter` selects. Cheap: see [`Selection`].
+    pub fn select<'f>(&self, ty: SessionType, filter: Filter<'f>) -> Selection<'f> {
         let (order, check) = self.narrowest(ty, filter);
-        let (&lo, &hi) = (created.start(), created.end());
-        let range = if lo <= hi { order.range((lo, 0)..=(hi, u64::MAX)) } else { EMPTY.range(..) };
-        range.map(move |(_, &slot)| self.slot(slot)).filter(move |r| check.admits(r))
+        Selection { order: order.cloned().unwrap_or_default(), check }
     }
 
-    /// Sessions of `ty` matching `filter`, in first-insertion order.
-    pub fn in_insertion_order<'t>(
+    /// The newest `limit` sessions of `ty` matching `filter`, walked in place under the caller's lock,
+    /// when that walk is short: at most [`SHORT_WALK`] sessions and no check per session, so that it
+    /// visits exactly what it returns. Otherwise `None`: take a [`Selection`]. For the short listings
+    /// that dominate (Agno's "recent sessions"), cloning an index root would make every reading thread
+    /// write one shared reference count.
+    pub fn recent_in_place<'t>(
         &'t self,
         ty: SessionType,
         filter: Filter<'t>,
-    ) -> impl Iterator<Item = &'t Record> + 't {
+        limit: usize,
+    ) -> Option<Vec<&'t Record>> {
         let (order, check) = self.narrowest(ty, filter);
-        // The order's keys hold `seq`: sorting them, rather than the records, touches no record until
-        // the one pass that reads them. Sessions are mostly created in insertion order, so the keys
-        // are often sorted already.
-        let mut keys: Vec<(u64, u32)> = order.iter().map(|(&(_, seq), &slot)| (seq, slot)).collect();
-        if !keys.is_sorted_by_key(|&(seq, _)| seq) {
-            keys.sort_unstable_by_key(|&(seq, _)| seq);
+        if limit > SHORT_WALK || check.user.is_some() || check.entity.is_some() {
+            return None;
         }
-        keys.into_iter().map(move |(_, slot)| self.slot(slot)).filter(move |r| check.admits(r))
+        Some(order.map_or_else(Vec::new, |o| o.values().rev().take(limit).map(|r| &**r).collect()))
     }
 
-    /// Brings the ids of `records` into the cache. A loop that does nothing but load lets the CPU wait
-    /// for many cache misses at once; a loop that also copies each id waits for them one at a time.
-    /// Long listings of a large store are bound by those misses: this made them 2x faster at 100k.
-    pub fn touch_ids(records: &[&Record]) {
-        std::hint::black_box(records.iter().fold(0u8, |acc, r| acc ^ r.id_first_byte()));
-    }
-
-    /// The index to walk for `filter`, and what is left to check on each record. With both filters
-    /// set, that is the smaller of the two indexes and the other field.
-    fn narrowest<'t>(&'t self, ty: SessionType, filter: Filter<'t>) -> (&'t Order, Check<'t>) {
+    /// The index to walk for `filter` (`None`: no session can match), and what is left to check on
+    /// each record. With both filters set, that is the smaller of the two indexes and the other field.
+    fn narrowest<'f>(&self, ty: SessionType, filter: Filter<'f>) -> (Option<&Order>, Check<'f>) {
         let index = &self.types[ty.index()];
-        let by_user = filter.user_id.map(|u| index.by_user.get(u).unwrap_or(&EMPTY));
-        let by_entity = filter.entity_id.map(|e| index.by_entity.get(e).unwrap_or(&EMPTY));
+        let by_user = filter.user_id.map(|u| index.by_user.get(u));
+        let by_entity = filter.entity_id.map(|e| index.by_entity.get(e));
+        let len = |o: Option<&Order>| o.map_or(0, Order::len);
         match (by_user, by_entity) {
-            (Some(u), Some(e)) if u.len() <= e.len() => (u, Check { user: None, entity: filter.entity_id }),
+            (Some(u), Some(e)) if len(u) <= len(e) => (u, Check { user: None, entity: filter.entity_id }),
             (Some(_), Some(e)) => (e, Check { user: filter.user_id, entity: None }),
             (Some(u), None) => (u, Check::NONE),
             (None, Some(e)) => (e, Check::NONE),
-            (None, None) => (&index.all, Check::NONE),
+            (None, None) => (Some(&index.all), Check::NONE),
         }
     }
 
-    /// Every session of every type, in first-insertion order.
-    pub fn all_in_insertion_order(&self) -> Vec<&Record> {
-        let mut records: Vec<&Record> = self.slots.iter().flatten().collect();
-        records.sort_unstable_by_key(|r| r.seq);
-        records
-    }
-
-    /// Removes `slot`, which must be live, from the id table.
-    fn unlink_id(&mut self, slot: u32) {
-        let hash = self.hasher.hash(&self.slot(slot).id());
-        match self.by_id.find_entry(hash, |&s| s == slot) {
-            Ok(entry) => {
-                entry.remove();
-            }
-            Err(_) => unreachable!("every live slot is in the id table"),
-        }
-    }
-
-    fn slot(&self, slot: u32) -> &Record {
-        live(&self.slots, slot)
+    /// Every session of every type; see [`Everything`].
+    pub fn everything(&self) -> Everything {
+        Everything { orders: self.types.each_ref().map(|t| t.all.clone()), bytes: self.bytes }
     }
 
     /// Checks that every index agrees with the primary map; for tests.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let live = self.slots.iter().flatten().count();
-        if live != self.by_id.len() {
-            return Err(format!("{live} live slots but {} ids", self.by_id.len()));
-        }
         let indexed: usize = self.types.iter().map(|t| t.all.len()).sum();
-        if indexed != live {
-            return Err(format!("{indexed} indexed sessions but {live} live"));
+        if indexed != self.by_id.len() {
+            return Err(format!("{indexed} indexed sessions but {} ids", self.by_id.len()));
         }
-        let bytes: usize = self.slots.iter().flatten().map(|r| r.json.len()).sum();
+        let bytes: usize = self.by_id.iter().map(|r| r.json.len()).sum();
         if bytes != self.bytes {
             return Err(format!("bytes counter {} but {bytes} held", self.bytes));
         }
-        for &slot in &self.by_id {
-            let r = self.slot(slot);
+        let same = |found: Option<&Arc<Record>>, r: &Arc<Record>| found.is_some_and(|f| Arc::ptr_eq(f, r));
+        for r in &self.by_id {
             let id = r.id();
-            if self.find(self.hasher.key(&id)) != Some(slot) {
+            if self.find(self.hasher.key(&id)).map(|slot| self.at(slot) as *const Record) != Some(&**r) {
                 return Err(format!("id {id:?} is not found at its slot"));
             }
             let quoted: String = serde_json::from_str(r.quoted_id()).map_err(|e| e.to_string())?;
@@ -413,17 +447,17 @@ impl Tables {
                 return Err(format!("id or name span of {id:?} is off"));
             }
             let index = &self.types[r.ty.index()];
-            let key = (r.created_at, r.seq);
-            if index.all.get(&key) != Some(&slot) {
+            let key = r.order_key();
+            if !same(index.all.get(&key), r) {
                 return Err(format!("{id:?} missing from its type index"));
             }
             if let Some(u) = &r.user {
-                if index.by_user.get(u).and_then(|o| o.get(&key)) != Some(&slot) {
+                if !same(index.by_user.get(u).and_then(|o| o.get(&key)), r) {
                     return Err(format!("{id:?} missing from user index {u:?}"));
                 }
             }
             if let Some(e) = &r.entity {
-                if index.by_entity.get(e).and_then(|o| o.get(&key)) != Some(&slot) {
+                if !same(index.by_entity.get(e).and_then(|o| o.get(&key)), r) {
                     return Err(format!("{id:?} missing from entity index {e:?}"));
                 }
             }
@@ -431,8 +465,8 @@ impl Tables {
         for t in &self.types {
             let by_user: usize = t.by_user.values().map(|o| o.len()).sum();
             let by_entity: usize = t.by_entity.values().map(|o| o.len()).sum();
-            let with_user = t.all.values().filter(|&&s| self.slot(s).user.is_some()).count();
-            let with_entity = t.all.values().filter(|&&s| self.slot(s).entity.is_some()).count();
+            let with_user = t.all.values().filter(|r| r.user.is_some()).count();
+            let with_entity = t.all.values().filter(|r| r.entity.is_some()).count();
             if by_user != with_user || by_entity != with_entity {
                 return Err("user or entity index holds stale entries".into());
             }
@@ -444,37 +478,50 @@ impl Tables {
     }
 }
 
-fn live(slots: &[Option<Record>], slot: u32) -> &Record {
-    slots[slot as usize].as_ref().expect("index points at a live slot")
+/// The order of `name` in `map`, created when missing, and the map's copy of `name`, so that each user
+/// or entity id is held once however many sessions name it.
+fn named<'m>(map: &'m mut Named, name: &str) -> (Arc<str>, &'m mut Order) {
+    match map.entry_ref(name) {
+        EntryRef::Occupied(entry) => (entry.key().clone(), entry.into_mut()),
+        EntryRef::Vacant(entry) => {
+            let name: Arc<str> = Arc::from(name);
+            (name.clone(), entry.insert_with_key(name, Order::new()))
+        }
+    }
 }
 
 impl TypeIndex {
-    /// Indexes `slot` under `key`; returns the user and entity ids as held by the indexes, so that
-    /// each is held once however many sessions name it.
-    fn add(
-        &mut self,
-        slot: u32,
-        key: OrderKey,
-        user: Option<&str>,
-        entity: Option<&str>,
-    ) -> (Option<Arc<str>>, Option<Arc<str>>) {
-        self.all.insert(key, slot);
-        let add_under = |map: &mut Named, name: &str| match map.get_key_value_mut(name) {
-            Some((name, order)) => {
-                order.insert(key, slot);
-                name.clone()
-            }
-            None => {
-                let name: Arc<str> = Arc::from(name);
-                map.insert(name.clone(), Order::from([(key, slot)]));
-                name
-            }
-        };
-        (user.map(|u| add_under(&mut self.by_user, u)), entity.map(|e| add_under(&mut self.by_entity, e)))
+    /// Stores `new` as the record with insertion number `seq` in every index that applies.
+    fn add(&mut self, new: NewRecord, seq: u64) -> Arc<Record> {
+        let mut user = new.user.map(|u| named(&mut self.by_user, u));
+        let mut entity = new.entity.map(|e| named(&mut self.by_entity, e));
+        let (user_id, entity_id) = (user.as_ref().map(|u| u.0.clone()), entity.as_ref().map(|e| e.0.clone()));
+        let record = Arc::new(Record::new(new, seq, user_id, entity_id));
+        let key = record.order_key();
+        for (_, order) in user.iter_mut().chain(entity.iter_mut()) {
+            order.insert(key, record.clone());
+        }
+        self.all.insert(key, record.clone());
+        record
+    }
+
+    /// Puts `record` in place of the record with its key, user and entity in every index.
+    fn swap(&mut self, record: &Arc<Record>) {
+        let key = record.order_key();
+        let mut slots = [Some(&mut self.all), None, None];
+        if let Some(u) = &record.user {
+            slots[1] = self.by_user.get_mut(u);
+        }
+        if let Some(e) = &record.entity {
+            slots[2] = self.by_entity.get_mut(e);
+        }
+        for order in slots.into_iter().flatten() {
+            *order.get_mut(&key).expect("the record being replaced is indexed") = record.clone();
+        }
     }
 
     fn remove(&mut self, record: &Record) {
-        let key = (record.created_at, record.seq);
+        let key = record.order_key();
         self.all.remove(&key);
         for (map, field) in [(&mut self.by_user, &record.user), (&mut self.by_entity, &record.entity)] {
             if let Some(value) = field {
