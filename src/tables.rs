@@ -335,7 +335,7 @@ impl Tables {
         let record = self.types[new.ty.index()].add(new, seq);
         self.bytes += record.json.len();
         let hasher = &self.hasher;
-        &**self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).into_mut()
+        self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).into_mut()
     }
 
     fn replace(&mut self, slot: Slot, new: NewRecord) -> Arc<Record> {
