@@ -180,6 +180,22 @@ def threads_table(res):
     return "\n".join(out) if found else "No thread measurements in this run."
 
 
+def mixed_table(res):
+    recs = [r for r in res.recs if r.get("row") == "mixed" and "reader" in r]
+    if not recs:
+        return "n/a: the mixed row was not run"
+    L = ["| store | concurrent reader | writer p50 | writer p99 (× none) | writer max (× none) | writer calls | reads done | longest read |",
+         "|---|---|---|---|---|---|---|---|"]
+    base = {(r["n"], r["size"]): r for r in recs if r["reader"] == "none"}
+    for r in sorted(recs, key=lambda r: (r["n"], r["size"])):
+        b = base.get((r["n"], r["size"]))
+        ratio = lambda k: f" ({r[k] / b[k]:.1f}×)" if b and b[k] and r["reader"] != "none" else ""
+        L.append(f"| {size_label(r['n'], r['size'])} | {r['reader']} | {fmt_ns(r['writer_p50_ns'])} | "
+                 f"{fmt_ns(r['writer_p99_ns'])}{ratio('writer_p99_ns')} | {fmt_ns(r['writer_max_ns'])}{ratio('writer_max_ns')} | "
+                 f"{r['writer_ops']:,} in {r['secs']} s | {r['reads']:,} | {fmt_ns(r['longest_read_ns']) if r['reads'] else '-'} |")
+    return "\n".join(L)
+
+
 def fmt_ratio(r):
     """'1.15× (1.10–1.31, 7 reps)' from a binding record, or 'n/a'."""
     if r.get("ratio_median") is None:
@@ -472,6 +488,16 @@ def write(results_path, md_path):
              "allocating / object forms, compared with the same C call.")
     L.append("")
     L.append(bindings_table(res))
+    L.append("")
+    L.append("## Mixed load (writer latency while long reads run)")
+    L.append("")
+    L.append("One thread upserts random existing sessions and times every call while, in turn, nothing, a name "
+             "query over the whole store in a loop, an export in a loop, and both (each on its own thread) run "
+             "on the same store (comparison/rust/src/bin/ss-mixed-load.rs). Ratios are against the no-reader "
+             "run of the same process. With both readers, three busy threads share two cores, so part of that "
+             "row's latency is the scheduler's.")
+    L.append("")
+    L.append(mixed_table(res))
     L.append("")
     L.append("## Criterion (benches/engine.rs, engine from Rust)")
     L.append("")

@@ -13,6 +13,8 @@ Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke
     bindings   `make -C bindings/<lang> bench` for cpp, go, node, when that target exists: each binding
                against the one C baseline (comparison/c/baseline.h) in the same run, as ratios
     criterion  `cargo bench --bench engine` (benches/engine.rs)
+    mixed      target/bench-bin/ss-mixed-load: writer latency while a name query and an export run in a
+               loop (1 KiB stores; every condition against the no-reader run of the same process)
 
 Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ...; one "memory" line;
 "timeout_s" when an export or import call outran --deadline). This script collects them into
@@ -42,8 +44,8 @@ BIN = os.path.join(ROOT, "target", "bench-bin")
 VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
 FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
 SMOKE_SIZES = [(1000, 1024)]
-ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion"]
-SMOKE_ROWS = ["floor", "rust", "c"]
+ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed"]
+SMOKE_ROWS = ["floor", "rust", "c", "mixed"]
 CHECKED_OPS = ("recent", "ids", "query")
 
 
@@ -326,6 +328,14 @@ def main():
                 if not os.path.exists(exe):
                     cmd = None
                     why = "target/bench-bin/ss-bench-rust is not built (make bench-build)"
+            elif row == "mixed":
+                if size != 1024 or (not smoke and n < 100_000):
+                    continue
+                exe = os.path.join(BIN, "ss-mixed-load")
+                cmd = [exe, "--data", data, "--secs", "0.3" if smoke else "4"]
+                if not os.path.exists(exe):
+                    cmd = None
+                    why = "target/bench-bin/ss-mixed-load is not built (make bench-build)"
             elif row == "c":
                 exe = os.path.join(BIN, "ss_driver")
                 cmd = [exe, "--data", data, "--deadline", str(deadline)] + threads + common

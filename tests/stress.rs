@@ -314,7 +314,7 @@ fn check_generations(list: &[Session], writers: usize, what: &str) -> Result<(),
 
 fn owner(shared: &Shared, index: usize, nth: usize, rng: &mut Rng) {
     let mode = nth % 3; // agent, team or workflow: never dropped by anyone
-    let c = shared.client(mode, index % 2 == 0);
+    let c = shared.client(mode, index.is_multiple_of(2));
     let ids: Vec<String> = (0..OWNED).map(|k| format!("own-{index}-{k}")).collect();
     let mut last: HashMap<String, Option<String>> = ids.iter().map(|id| (id.clone(), None)).collect();
     let mut version = 0u64;
@@ -393,7 +393,7 @@ fn pair_mover(shared: &Shared, p: usize, rng: &mut Rng) {
 }
 
 fn gen_writer(shared: &Shared, w: usize, rng: &mut Rng) {
-    let c = shared.client(GEN_MODE, w % 2 == 0);
+    let c = shared.client(GEN_MODE, w.is_multiple_of(2));
     let mut generation = 0u64;
     while !shared.stop.load(Ordering::Relaxed) {
         generation += 1;
@@ -426,7 +426,7 @@ fn gen_writer(shared: &Shared, w: usize, rng: &mut Rng) {
 }
 
 fn contender(shared: &Shared, index: usize, rng: &mut Rng) {
-    let clients: Vec<Client> = (0..3).map(|m| shared.client(m, (index + m) % 2 == 0)).collect();
+    let clients: Vec<Client> = (0..3).map(|m| shared.client(m, (index + m).is_multiple_of(2))).collect();
     while !shared.stop.load(Ordering::Relaxed) {
         let c = &clients[rng.below(3)];
         let id = format!("contest-{}", rng.below(CONTESTED));
