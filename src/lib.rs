@@ -5,6 +5,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod config;
+mod durable;
 mod error;
 pub mod ffi;
 mod json;
