@@ -19,6 +19,14 @@ pub enum ErrorKind {
     TooLarge,
     /// The session belongs to another user: an upsert may not take it over.
     PermissionDenied,
+    /// A durable store's disk I/O failed (a full disk included); the mutation was not applied.
+    Io,
+    /// A durable store's directory is in use by another store (this process or another).
+    Locked,
+    /// A durable store's files are damaged (beyond a torn last append) or are not a store's.
+    Corrupt,
+    /// A durable store's fsync failed earlier: it refuses writes until it is reopened.
+    Poisoned,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +99,10 @@ impl Error {
 
     pub fn permission_denied(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::PermissionDenied, message)
+    }
+
+    pub fn io(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Io, message)
     }
 
     /// Prefixes the message with where the error happened, e.g. `sessions[3]`.

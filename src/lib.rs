@@ -4,11 +4,13 @@
 //! `extern "C"` functions that pass JSON; `include/sessionstore.h` is generated from it by cbindgen.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod change;
 mod config;
 mod durable;
 mod error;
 pub mod ffi;
 mod json;
+mod persistence;
 mod query;
 mod render;
 mod session;

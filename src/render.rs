@@ -3,6 +3,7 @@
 
 use crate::error::ErrorKind;
 use crate::json::{self, RawObject};
+use crate::persistence::DurabilityStats;
 use crate::query::Projection;
 use crate::store::Stats;
 use crate::tables::{touch_ids, Record};
@@ -124,12 +125,40 @@ pub fn export(records: &[&Record], bytes: usize) -> String {
 
 pub fn stats(stats: &Stats) -> String {
     let [agent, team, workflow, workflow_v2] = stats.by_type;
-    format!(
-        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}}}}",
+    let mut out = format!(
+        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"durability\":",
         stats.mode,
         stats.sessions(),
         stats.bytes
-    )
+    );
+    match &stats.durability {
+        None => out.push_str("null"),
+        Some(d) => durability(&mut out, d),
+    }
+    out.push('}');
+    out
+}
+
+fn durability(out: &mut String, d: &DurabilityStats) {
+    let string = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let r = &d.recovery;
+    let _ = write!(
+        out,
+        "{{\"path\":{},\"sync\":\"{}\",\"journal_bytes\":{},\"snapshot_bytes\":{},\"compactions\":{},\"compaction_failures\":{},\"last_compaction_ms\":{},\"last_compaction_error\":{},\"poisoned\":{},\"recovery\":{{\"snapshot_records\":{},\"journal_records\":{},\"torn_bytes_dropped\":{},\"files_removed\":{}}}}}",
+        string(&d.path.to_string_lossy()),
+        d.sync.name(),
+        d.journal_bytes,
+        d.snapshot_bytes,
+        d.compactions,
+        d.compaction_failures,
+        d.last_compaction_ms,
+        d.last_compaction_error.as_deref().map_or_else(|| "null".to_owned(), string),
+        d.poisoned,
+        r.snapshot_records,
+        r.journal_records,
+        r.torn_tail_bytes_dropped,
+        r.files_removed,
+    );
 }
 
 /// A JSON array written one already-serialised element at a time.

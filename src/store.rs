@@ -6,9 +6,11 @@
 //! (listings, queries, exports) hold it only to take a selection of the indexes (see
 //! [`crate::tables::Selection`]), which they then walk and render without it.
 
+use crate::change::ChangeSet;
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
+use crate::persistence::{DurabilityStats, FaultPlan, Logged, Persistence};
 use crate::query::Query;
 use crate::render;
 use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
@@ -24,12 +26,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 struct Shared {
     /// Readers lock one of several cache-padded shards and writers lock them all: with a single lock
-    /// word, every read writes the same cache line and two reading threads barely beat one.
-    tables: ShardedLock<Tables>,
+    /// word, every read writes the same cache line and two reading threads barely beat one. Shared
+    /// with a durable store's compaction thread.
+    tables: Arc<ShardedLock<Tables>>,
     /// The id table's hasher, so that ids are hashed before the lock is taken.
     ids: IdHasher,
     max_session_bytes: usize,
     non_finite: NonFinite,
+    /// A durable store's journal; `None` in memory.
+    persistence: Option<Persistence>,
 }
 
 impl Shared {
@@ -41,6 +46,32 @@ impl Shared {
 
     fn write(&self) -> ShardedLockWriteGuard<'_, Tables> {
         self.tables.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Journals the changes `describe` writes, before they are applied (call it under the write lock;
+    /// `tables` as they are before the change). An in-memory store does nothing and does not call
+    /// `describe`. On error, the caller must not apply the change.
+    fn log(
+        &self,
+        tables: &Tables,
+        describe: impl FnOnce(&mut ChangeSet) -> Result<()>,
+    ) -> Result<Option<Logged>> {
+        let Some(persistence) = &self.persistence else { return Ok(None) };
+        let mut changes = ChangeSet::default();
+        describe(&mut changes)?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        persistence.log(&changes, tables.bytes()).map(Some)
+    }
+
+    /// Waits until a logged change is durable as the sync policy says (call it after releasing the
+    /// lock, so that concurrent writers share one fsync).
+    fn commit(&self, logged: Option<Logged>) -> Result<()> {
+        match (logged, &self.persistence) {
+            (Some(logged), Some(persistence)) => persistence.commit(logged),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -57,6 +88,8 @@ pub struct Stats {
     pub mode: SessionType,
     pub by_type: [usize; 4],
     pub bytes: usize,
+    /// A durable store's journal, snapshot and recovery; `None` in memory.
+    pub durability: Option<DurabilityStats>,
 }
 
 impl Stats {
@@ -75,22 +108,56 @@ pub fn now() -> i64 {
 }
 
 impl Store {
-    pub fn open(config: Config) -> Store {
+    /// Opens a store: in memory, or, when the config has a path, durable in that directory (loading
+    /// what it holds).
+    pub fn open(config: Config) -> Result<Store> {
+        Store::open_with_faults(config, None)
+    }
+
+    /// [`Store::open`], with faults injected into a durable store's file I/O: for tests.
+    #[doc(hidden)]
+    pub fn open_with_faults(config: Config, faults: Option<Arc<FaultPlan>>) -> Result<Store> {
         let ids = IdHasher::default();
-        Store {
+        let mut tables = Tables::with_hasher(ids.clone());
+        let mut persistence = match &config.path {
+            Some(path) => Some(Persistence::open(path, &config, &mut tables, faults)?),
+            None => None,
+        };
+        let tables = Arc::new(ShardedLock::new(tables));
+        if let Some(persistence) = &mut persistence {
+            persistence.start(Arc::clone(&tables))?;
+        }
+        Ok(Store {
             shared: Arc::new(Shared {
-                tables: ShardedLock::new(Tables::with_hasher(ids.clone())),
+                tables,
                 ids,
                 max_session_bytes: config.max_session_bytes.min(MAX_SESSION_BYTES_LIMIT),
                 non_finite: config.non_finite_numbers,
+                persistence,
             }),
             mode: config.mode,
-        }
+        })
     }
 
     /// Opens a store from a JSON config; `None` means the defaults.
     pub fn open_json(config: Option<&[u8]>) -> Result<Store> {
-        Ok(Store::open(config.map(Config::parse).transpose()?.unwrap_or_default()))
+        Store::open(config.map(Config::parse).transpose()?.unwrap_or_default())
+    }
+
+    /// Forces a durable store's journal to stable storage now, whatever its sync policy; a no-op in
+    /// memory. A failure poisons the store (see [`ErrorKind::Poisoned`]).
+    pub fn sync(&self) -> Result<()> {
+        self.shared.persistence.as_ref().map_or(Ok(()), Persistence::sync)
+    }
+
+    /// Writes a durable store's snapshot now, on the calling thread, and restarts its journal; a no-op
+    /// in memory. Reads and writes go on meanwhile. (The store also does this by itself when the
+    /// journal outgrows the live data by the config's `compact_factor`.)
+    pub fn compact(&self) -> Result<()> {
+        match &self.shared.persistence {
+            Some(persistence) => persistence.compact(&self.shared.tables),
+            None => Ok(()),
+        }
     }
 
     /// Another handle on the same data, with `mode` or, when `None`, this handle's mode.
@@ -115,12 +182,16 @@ impl Store {
         let pending = self.pending(&input, input.created_at, now());
         let mut tables = self.shared.write();
         let existing = existing(&tables, pending.key, self.mode)?;
-        check_owner(existing.and_then(|slot| tables.at(slot).user.as_deref()), &input)?;
-        let (record, replaced) = apply(&mut tables, pending, existing);
-        let result = output(record.json());
+        let stored = existing.map(|slot| tables.at(slot));
+        check_owner(stored.and_then(|r| r.user.as_deref()), &input)?;
+        let new = resolve(pending, stored.map(|r| r.created_at));
+        let logged = self.shared.log(&tables, |c| Ok(c.put(&new.stored.json)))?;
+        let (record, replaced) = tables.put(existing, new);
+        let record = Arc::clone(record);
         drop(tables);
         drop(replaced);
-        Ok(result)
+        self.shared.commit(logged)?;
+        Ok(output(record.json()))
     }
 
     pub fn upsert(&self, json: &[u8]) -> Result<String> {
@@ -149,29 +220,40 @@ impl Store {
         let pending: Vec<Pending> =
             inputs.iter().map(|input| self.pending(input, input.created_at, now)).collect();
         let mut tables = self.shared.write();
-        // The owner each session will have once the earlier elements of the batch are stored.
-        let mut owners: HashMap<&str, Option<&str>> = HashMap::new();
-        for (i, (p, input)) in pending.iter().zip(&inputs).enumerate() {
-            let at = |e: Error| e.at(format_args!("sessions[{i}]"));
-            let slot = existing(&tables, p.key, self.mode).map_err(at)?;
-            let owner = match owners.get(p.key.id) {
-                Some(&earlier) => earlier,
-                None => slot.and_then(|slot| tables.at(slot).user.as_deref()),
-            };
-            check_owner(owner, input).map_err(at)?;
-            owners.insert(p.key.id, input.user_id.as_deref());
-        }
-        drop(owners);
+        let resolved = {
+            // The owner and created_at each session will have once the earlier elements of the batch
+            // are stored.
+            let mut earlier: HashMap<&str, (Option<&str>, i64)> = HashMap::new();
+            let mut resolved = Vec::with_capacity(pending.len());
+            for (i, (p, input)) in pending.into_iter().zip(&inputs).enumerate() {
+                let at = |e: Error| e.at(format_args!("sessions[{i}]"));
+                let slot = existing(&tables, p.key, self.mode).map_err(at)?;
+                let stored = earlier
+                    .get(p.key.id)
+                    .copied()
+                    .or_else(|| slot.map(|slot| tables.at(slot)).map(|r| (r.user.as_deref(), r.created_at)));
+                check_owner(stored.and_then(|(owner, _)| owner), input).map_err(at)?;
+                let new = resolve(p, stored.map(|(_, created_at)| created_at));
+                earlier.insert(new.id.id, (input.user_id.as_deref(), new.created_at));
+                resolved.push(new);
+            }
+            resolved
+        };
+        let logged = self.shared.log(&tables, |c| {
+            resolved.iter().for_each(|new| c.put(&new.stored.json));
+            Ok(())
+        })?;
         let mut out = render::Array::with_capacity(json.len() + inputs.len() * 64 + 2);
         let mut replaced = Vec::new();
-        for p in pending {
+        for new in resolved {
             // Looked up again: a batch may name one session twice.
-            let existing = tables.find(p.key);
-            let (record, old) = apply(&mut tables, p, existing);
+            let existing = tables.find(new.id);
+            let (record, old) = tables.put(existing, new);
             out.push(record.json());
             replaced.extend(old);
         }
         drop(tables);
+        self.shared.commit(logged)?;
         Ok(out.finish())
     }
 
@@ -254,7 +336,13 @@ impl Store {
         self.check_size(&input)?;
         let pending = self.pending(&input, Some(created_at), now);
         let existing = tables.find(pending.key);
-        let (record, _) = apply(&mut tables, pending, existing);
+        let new = resolve(pending, None);
+        let logged = self.shared.log(&tables, |c| Ok(c.put(&new.stored.json)))?;
+        let (record, replaced) = tables.put(existing, new);
+        let record = Arc::clone(record);
+        drop(tables);
+        drop(replaced);
+        self.shared.commit(logged)?;
         Ok(output(record.json()))
     }
 
@@ -264,9 +352,17 @@ impl Store {
 
     /// Removes the session if it has this handle's type and, when `user_id` is given (and not empty),
     /// belongs to that user; returns how many were removed (0 or 1).
-    pub fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> usize {
+    pub fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> Result<usize> {
         let mut tables = self.shared.write();
-        self.remove_if_mine(&mut tables, session_id, user_id)
+        if self.visible(&tables, session_id, user_id).is_none() {
+            return Ok(0);
+        }
+        let logged = self.shared.log(&tables, |c| Ok(c.remove(session_id)))?;
+        let removed = tables.remove(session_id);
+        drop(tables);
+        drop(removed);
+        self.shared.commit(logged)?;
+        Ok(1)
     }
 
     /// Removes the sessions named by a JSON array of ids, as [`Store::delete_session`] would each;
@@ -279,19 +375,44 @@ impl Store {
         let text = json::checked_text(ids_json)?;
         json::for_each_str(text, WHAT, |_| {})?;
         let mut tables = self.shared.write();
+        let logged = self.shared.log(&tables, |c| {
+            json::for_each_str(text, WHAT, |id| {
+                if self.visible(&tables, id, user_id).is_some() {
+                    c.remove(id);
+                }
+            })
+        })?;
         let mut removed = 0;
-        json::for_each_str(text, WHAT, |id| removed += self.remove_if_mine(&mut tables, id, user_id))?;
+        json::for_each_str(text, WHAT, |id| {
+            if self.visible(&tables, id, user_id).is_some() {
+                removed += usize::from(tables.remove(id).is_some());
+            }
+        })?;
+        drop(tables);
+        self.shared.commit(logged)?;
         Ok(removed)
     }
 
     /// Removes every session of this handle's type; returns how many were removed.
-    pub fn drop_sessions(&self) -> usize {
-        self.shared.write().remove_type(self.mode)
+    pub fn drop_sessions(&self) -> Result<usize> {
+        let mut tables = self.shared.write();
+        if tables.len(self.mode) == 0 {
+            return Ok(0);
+        }
+        let logged = self.shared.log(&tables, |c| Ok(c.remove_type(self.mode)))?;
+        let removed = tables.remove_type(self.mode);
+        drop(tables);
+        self.shared.commit(logged)?;
+        Ok(removed)
     }
 
     pub fn stats(&self) -> Stats {
-        let tables = self.shared.read();
-        Stats { mode: self.mode, by_type: SessionType::ALL.map(|t| tables.len(t)), bytes: tables.bytes() }
+        let (by_type, bytes) = {
+            let tables = self.shared.read();
+            (SessionType::ALL.map(|t| tables.len(t)), tables.bytes())
+        };
+        let durability = self.shared.persistence.as_ref().map(Persistence::stats);
+        Stats { mode: self.mode, by_type, bytes, durability }
     }
 
     /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
@@ -319,20 +440,27 @@ impl Store {
         let mut tables = self.shared.write();
         // Before the look-ups: growing the id table moves its slots.
         tables.reserve(pending.len());
-        let found = pending
-            .iter()
+        let resolved = pending
+            .into_iter()
             .map(|p| {
-                existing(&tables, p.key, p.ty).map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))
+                let slot = existing(&tables, p.key, p.ty)
+                    .map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))?;
+                Ok((resolve(p, slot.map(|slot| tables.at(slot).created_at)), slot))
             })
             .collect::<Result<Vec<_>>>()?;
-        let count = pending.len();
+        let logged = self.shared.log(&tables, |c| {
+            resolved.iter().for_each(|(new, _)| c.put(&new.stored.json));
+            Ok(())
+        })?;
+        let count = resolved.len();
         let mut replaced = Vec::with_capacity(count);
         // Keys are unique, so no record replaces another imported one, and the table has room for
         // every insertion: the slots found stay right.
-        for (p, slot) in pending.into_iter().zip(found) {
-            replaced.extend(apply(&mut tables, p, slot).1);
+        for (new, slot) in resolved {
+            replaced.extend(tables.put(slot, new).1);
         }
         drop(tables);
+        self.shared.commit(logged)?;
         Ok(count)
     }
 
@@ -448,13 +576,6 @@ impl Store {
         Error::not_found(format!("no {} session {}", self.mode, quote(session_id)))
     }
 
-    fn remove_if_mine(&self, tables: &mut Tables, session_id: &str, user_id: Option<&str>) -> usize {
-        match self.visible(tables, session_id, user_id) {
-            Some(_) => usize::from(tables.remove(session_id).is_some()),
-            None => 0,
-        }
-    }
-
     /// Checks the internal indexes against the primary map; for tests and stress runs.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
@@ -497,16 +618,12 @@ fn check_owner(owner: Option<&str>, input: &SessionInput) -> Result<()> {
     }
 }
 
-/// Stores `pending` over `slot` (from [`existing`]); returns the record and the one it replaced, to be
-/// freed once the lock is released.
-fn apply<'t>(
-    tables: &'t mut Tables,
-    pending: Pending,
-    slot: Option<Slot>,
-) -> (&'t Record, Option<Arc<Record>>) {
+/// The record `pending` becomes, over a stored session created at `stored_created_at` if any: what is
+/// journaled, then stored.
+fn resolve(pending: Pending, stored_created_at: Option<i64>) -> NewRecord {
     let Pending { input, key, ty, created_at, updated_at, rendered } = pending;
-    let created_at = created_at.or(slot.map(|slot| tables.at(slot).created_at)).unwrap_or(updated_at);
-    let new = NewRecord {
+    let created_at = created_at.or(stored_created_at).unwrap_or(updated_at);
+    NewRecord {
         id: key,
         ty,
         user: input.user_id.as_deref(),
@@ -514,8 +631,7 @@ fn apply<'t>(
         created_at,
         updated_at,
         stored: rendered.unwrap_or_else(|| input.render(ty, created_at, updated_at)),
-    };
-    tables.put(slot, new)
+    }
 }
 
 /// Runs `validate` on a batch or an import, whose elements it checks for depth one by one; when it

@@ -284,6 +284,11 @@ impl Tables {
         Tables { hasher, ..Tables::default() }
     }
 
+    /// `id` with its hash in this table.
+    pub fn key<'a>(&self, id: &'a str) -> IdKey<'a> {
+        self.hasher.key(id)
+    }
+
     pub fn get(&self, id: &str) -> Option<&Record> {
         self.find(self.hasher.key(id)).map(|slot| self.at(slot))
     }
@@ -316,19 +321,19 @@ impl Tables {
     /// Stores `new` at `slot`, which [`Tables::find`] gave for its id, or as a new session; the caller
     /// has checked the type. Returns the stored record and the one it replaced, which the caller may
     /// drop after releasing its lock.
-    pub fn put(&mut self, slot: Option<Slot>, new: NewRecord) -> (&Record, Option<Arc<Record>>) {
+    pub fn put(&mut self, slot: Option<Slot>, new: NewRecord) -> (&Arc<Record>, Option<Arc<Record>>) {
         debug_assert_eq!(slot, self.find(new.id));
         debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
         match slot {
             Some(slot) => {
                 let replaced = self.replace(slot, new);
-                (self.at(slot), Some(replaced))
+                (self.by_id.get_bucket(slot).expect("a slot from find"), Some(replaced))
             }
             None => (self.insert(new), None),
         }
     }
 
-    fn insert(&mut self, new: NewRecord) -> &Record {
+    fn insert(&mut self, new: NewRecord) -> &Arc<Record> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let hash = new.id.hash;

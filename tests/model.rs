@@ -133,7 +133,7 @@ fn generator_reaches_every_operation_and_outcome() {
 /// broken engine on everything: recent order with ties, insertion order across an update and a delete.
 #[test]
 fn the_model_orders_like_the_documentation() {
-    let store = Store::open(Config { mode: SessionType::Team, ..Config::default() });
+    let store = Store::open(Config { mode: SessionType::Team, ..Config::default() }).unwrap();
     for s in [
         r#"{"session_id":"a","created_at":5}"#,
         r#"{"session_id":"b","created_at":5}"#,
@@ -143,7 +143,7 @@ fn the_model_orders_like_the_documentation() {
     ] {
         store.upsert(s.as_bytes()).unwrap();
     }
-    assert_eq!(store.delete_session("b", None), 1);
+    assert_eq!(store.delete_session("b", None).unwrap(), 1);
     store.upsert(br#"{"session_id":"b","created_at":5}"#).unwrap();
     let ids = |text: String| -> Vec<String> {
         let v: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
@@ -167,7 +167,7 @@ fn the_model_orders_like_the_documentation() {
 /// which has no context rules.
 #[test]
 fn query_name_search_finds_a_same_case_substring_with_sigma() {
-    let store = Store::open(Config::default());
+    let store = Store::open(Config::default()).unwrap();
     store.upsert(r#"{"session_id":"g","session_data":{"session_name":"ΑΣΟΣ"}}"#.as_bytes()).unwrap();
     let result = store.query_json(Some(r#"{"session_name":"ΑΣ"}"#.as_bytes())).unwrap();
     assert!(

@@ -7,7 +7,7 @@ use sessionstore::{
 };
 
 fn open(mode: SessionType) -> Store {
-    Store::open(Config { mode, ..Config::default() })
+    Store::open(Config { mode, ..Config::default() }).unwrap()
 }
 
 fn upsert(store: &Store, session: Value) -> Value {
@@ -97,7 +97,7 @@ fn an_id_stored_with_another_type_is_a_conflict_and_changes_nothing() {
 
 #[test]
 fn invalid_sessions_are_rejected_with_specific_kinds() {
-    let store = Store::open(Config { max_session_bytes: 64, ..Config::default() });
+    let store = Store::open(Config { max_session_bytes: 64, ..Config::default() }).unwrap();
     assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a","user_id":5}"#), ErrorKind::InvalidSession);
     assert_eq!(kind_of_upsert(&store, r#"{"session_id":""}"#), ErrorKind::InvalidSession);
     assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a""#), ErrorKind::InvalidJson);
@@ -287,7 +287,7 @@ fn rename_sets_the_name_and_touches_updated_at() {
 
 #[test]
 fn rename_respects_max_session_bytes() {
-    let store = Store::open(Config { max_session_bytes: 100, ..Config::default() });
+    let store = Store::open(Config { max_session_bytes: 100, ..Config::default() }).unwrap();
     let stored = store.upsert(br#"{"session_id":"s"}"#).unwrap();
     let err = store.rename_session("s", &"n".repeat(200), None).unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooLarge);
@@ -302,13 +302,17 @@ fn deletes_count_what_they_removed_and_spare_other_types() {
         upsert(&agent, json!({"session_id": id, "user_id": "u"}));
     }
     upsert(&team, json!({"session_id": "t1"}));
-    assert_eq!(agent.delete_session("a1", None), 1);
-    assert_eq!(agent.delete_session("a1", None), 0, "an absent id is not an error");
-    assert_eq!(agent.delete_session("t1", None), 0, "a team session is not deleted through an agent handle");
+    assert_eq!(agent.delete_session("a1", None).unwrap(), 1);
+    assert_eq!(agent.delete_session("a1", None).unwrap(), 0, "an absent id is not an error");
+    assert_eq!(
+        agent.delete_session("t1", None).unwrap(),
+        0,
+        "a team session is not deleted through an agent handle"
+    );
     assert_eq!(agent.delete_sessions(br#"["a2","t1","nope"]"#, None).unwrap(), 1);
     assert_eq!(agent.delete_sessions(br#"[1]"#, None).unwrap_err().kind, ErrorKind::InvalidArgument);
     assert_eq!(agent.delete_sessions(br#"["#, None).unwrap_err().kind, ErrorKind::InvalidJson);
-    assert_eq!(agent.drop_sessions(), 1);
+    assert_eq!(agent.drop_sessions().unwrap(), 1);
     assert_eq!(agent.stats().by_type, [0, 1, 0, 0]);
     assert!(team.read("t1", None).is_ok());
     assert!(agent.get_recent_sessions(Filter::new(Some("u"), None), -1) == "[]");
@@ -325,7 +329,7 @@ fn stats_count_every_type_and_the_bytes_held() {
     assert_eq!(
         stats,
         json!({"mode": "workflow_v2", "sessions": 2, "bytes": a.len() + w.len(),
-               "by_type": {"agent": 1, "team": 0, "workflow": 0, "workflow_v2": 1}})
+               "by_type": {"agent": 1, "team": 0, "workflow": 0, "workflow_v2": 1}, "durability": null})
     );
 }
 
@@ -420,7 +424,7 @@ fn ids_that_need_escaping_are_listed_and_exported_as_valid_json() {
 
 #[test]
 fn a_size_limit_above_the_hard_limit_is_lowered_to_it() {
-    let store = Store::open(Config { max_session_bytes: usize::MAX, ..Config::default() });
+    let store = Store::open(Config { max_session_bytes: usize::MAX, ..Config::default() }).unwrap();
     assert_eq!(store.max_session_bytes(), MAX_SESSION_BYTES_LIMIT);
     let store = Store::open_json(Some(br#"{"max_session_bytes":100}"#)).unwrap();
     assert_eq!(store.max_session_bytes(), 100);
@@ -480,9 +484,9 @@ fn rename_and_delete_can_be_scoped_to_a_user() {
     assert_eq!(store.rename_session("a", "x", Some("bob")).unwrap_err().kind, ErrorKind::NotFound);
     assert!(store.rename_session("a", "mine", Some("alice")).is_ok());
     assert!(store.rename_session("b", "any user", Some("")).is_ok(), "an empty user is no filter");
-    assert_eq!(store.delete_session("a", Some("bob")), 0);
+    assert_eq!(store.delete_session("a", Some("bob")).unwrap(), 0);
     assert_eq!(store.delete_sessions(br#"["a","b"]"#, Some("bob")), Ok(1));
-    assert_eq!(store.delete_session("a", Some("alice")), 1);
+    assert_eq!(store.delete_session("a", Some("alice")).unwrap(), 1);
 }
 
 #[test]

@@ -129,7 +129,7 @@ impl Client {
         if self.ffi {
             self.h.delete(id).unwrap()
         } else {
-            self.h.store().delete_session(id, None)
+            self.h.store().delete_session(id, None).unwrap()
         }
     }
     fn delete_many(&self, ids: &str) -> usize {
@@ -143,7 +143,7 @@ impl Client {
         if self.ffi {
             self.h.drop_all().unwrap()
         } else {
-            self.h.store().drop_sessions()
+            self.h.store().drop_sessions().unwrap()
         }
     }
     fn ids(&self, user: Option<&str>, entity: Option<&str>) -> Vec<String> {

@@ -46,9 +46,6 @@
 //! poisoned: appends fail with [`DurableErrorKind::Poisoned`] for the rest of its life; the engine's reads
 //! go on, and reopening (which rereads what actually is on disk) is the way back.
 
-// The engine is wired to this module separately; until then only the tests call it.
-#![allow(dead_code)]
-
 mod frame;
 mod io;
 #[cfg(test)]
@@ -396,15 +393,13 @@ impl Journal {
         for (i, &g) in journals.iter().enumerate() {
             let path = dir.join(journal_name(g));
             let last = i + 1 == journals.len();
-            let file = if last {
-                OpenOptions::new().read(true).write(true).open(&path)
-            } else {
-                File::open(&path)
-            }
-            .map_err(|e| io_error("opening", &path, &e))?;
+            let file =
+                if last { OpenOptions::new().read(true).write(true).open(&path) } else { File::open(&path) }
+                    .map_err(|e| io_error("opening", &path, &e))?;
             let Scan { mut end, records, torn } = frame::scan(&file, &path, FileKind::Journal, g, last)?;
             if torn > 0 {
-                let log = LogFile::new(file.try_clone().map_err(|e| io_error("opening", &path, &e))?, &path, None);
+                let log =
+                    LogFile::new(file.try_clone().map_err(|e| io_error("opening", &path, &e))?, &path, None);
                 log.truncate(end).map_err(|e| io_error("truncating", &path, &e))?;
                 if end < HEADER_LEN {
                     log.write_all(&encode_header(FileKind::Journal, g))
@@ -571,7 +566,8 @@ impl Journal {
         if durable {
             // The new file must exist after a power loss before records acknowledged in it do.
             let synced = log.sync().map_err(|e| io_error("syncing", log.path(), &e));
-            let synced = synced.and_then(|_| sync_dir(&shared.dir).map_err(|e| io_error("syncing", &shared.dir, &e)));
+            let synced =
+                synced.and_then(|_| sync_dir(&shared.dir).map_err(|e| io_error("syncing", &shared.dir, &e)));
             if let Err(e) = synced {
                 let _ = fs::remove_file(log.path());
                 return Err(e);
@@ -662,6 +658,23 @@ impl Journal {
         }
     }
 
+    /// fsyncs everything appended so far, under every policy (the way to make an `Os` or `Interval`
+    /// journal durable now). A failure poisons the journal.
+    pub fn sync(&self) -> Result<()> {
+        let shared = &*self.shared;
+        if shared.poisoned.load(Ordering::Acquire) {
+            return Err(poisoned_error());
+        }
+        let unsynced = std::mem::take(&mut lock(&shared.writer).unsynced);
+        for (_, file) in &unsynced {
+            if let Err(e) = file.sync() {
+                shared.poisoned.store(true, Ordering::Release);
+                return Err(io_error("syncing", file.path(), &e));
+            }
+        }
+        shared.sync_current().map(|_| ())
+    }
+
     /// Whether an fsync failed, so appends are refused.
     pub fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::Acquire)
@@ -669,6 +682,7 @@ impl Journal {
 
     /// Stops the interval thread, fsyncs (under every policy: a clean close is durable) and releases
     /// the directory. Dropping the journal does the same but cannot report an error.
+    #[allow(dead_code)] // the store closes its journal by dropping it; the journal's tests call this
     pub fn close(mut self) -> Result<()> {
         self.shutdown()
     }

@@ -180,7 +180,8 @@ fn torn_tail_at_every_offset_of_the_last_three_records() {
     for cut in starts[recs.len() - 3]..total {
         fs::write(&path, &original[..cut as usize]).unwrap();
         // Records whose frame ends at or before the cut survive; the rest is a torn tail.
-        let whole = (0..recs.len()).filter(|&i| starts[i] + FRAME_HEADER + recs[i].len() as u64 <= cut).count();
+        let whole =
+            (0..recs.len()).filter(|&i| starts[i] + FRAME_HEADER + recs[i].len() as u64 <= cut).count();
         let good_end = starts.get(whole).copied().unwrap_or(total);
         cuts += 1;
         let (j, r) = open(dir.path(), SyncPolicy::Os).unwrap();

@@ -218,7 +218,7 @@ pub unsafe extern "C" fn ss_delete_session(
         guard(out_error, || {
             let store = ptr::store(store)?;
             let id = ptr::c_str(session_id, "session_id")?;
-            let removed = store.delete_session(id, ptr::opt_c_str(user_id, "user_id")?);
+            let removed = store.delete_session(id, ptr::opt_c_str(user_id, "user_id")?)?;
             ptr::write(out_removed, removed);
             Ok(())
         })

@@ -33,6 +33,20 @@ pub enum ss_status {
     /// The session belongs to another user: its stored "user_id" is set and differs from the one given,
     /// so the write is refused and nothing is changed.
     PermissionDenied = 8,
+    /// A durable store's disk I/O failed (a full disk, a failed write or fsync). A mutation that fails
+    /// with it was not applied, except when its fsync failed: then the store is poisoned (see
+    /// SS_STATUS_POISONED) and the change is in memory but may not be on disk.
+    Io = 9,
+    /// The directory of a durable store is in use by another open store, in this process or another.
+    /// Share a handle with ss_store_share() instead of opening the directory twice.
+    Locked = 10,
+    /// A durable store's files are damaged (anything but a torn last append, which is cut off) or are
+    /// not a store's files; the message names the file and the byte offset. Nothing was loaded.
+    Corrupt = 11,
+    /// An earlier fsync of this durable store failed, so the kernel may have dropped data it had
+    /// acknowledged: the store refuses every further write, while reads go on. Reopen the store to
+    /// reload what is really on disk.
+    Poisoned = 12,
 }
 
 impl From<ErrorKind> for ss_status {
@@ -45,13 +59,17 @@ impl From<ErrorKind> for ss_status {
             ErrorKind::Conflict => ss_status::Conflict,
             ErrorKind::TooLarge => ss_status::TooLarge,
             ErrorKind::PermissionDenied => ss_status::PermissionDenied,
+            ErrorKind::Io => ss_status::Io,
+            ErrorKind::Locked => ss_status::Locked,
+            ErrorKind::Corrupt => ss_status::Corrupt,
+            ErrorKind::Poisoned => ss_status::Poisoned,
         }
     }
 }
 
 /// Every status, in number order: what ss_status_str() (and through it the bindings' tables) go by.
 /// A new status goes at the end of the enum and of this list.
-const ALL: [ss_status; 9] = [
+const ALL: [ss_status; 13] = [
     ss_status::Ok,
     ss_status::NotFound,
     ss_status::InvalidArgument,
@@ -61,6 +79,10 @@ const ALL: [ss_status; 9] = [
     ss_status::TooLarge,
     ss_status::Internal,
     ss_status::PermissionDenied,
+    ss_status::Io,
+    ss_status::Locked,
+    ss_status::Corrupt,
+    ss_status::Poisoned,
 ];
 
 impl ss_status {
@@ -75,6 +97,10 @@ impl ss_status {
             ss_status::TooLarge => c"too large",
             ss_status::Internal => c"internal error",
             ss_status::PermissionDenied => c"permission denied",
+            ss_status::Io => c"I/O error",
+            ss_status::Locked => c"locked",
+            ss_status::Corrupt => c"corrupt",
+            ss_status::Poisoned => c"poisoned",
         }
     }
 }
@@ -119,6 +145,10 @@ mod tests {
             ErrorKind::Conflict,
             ErrorKind::TooLarge,
             ErrorKind::PermissionDenied,
+            ErrorKind::Io,
+            ErrorKind::Locked,
+            ErrorKind::Corrupt,
+            ErrorKind::Poisoned,
         ];
         assert!(kinds.into_iter().all(|k| ALL.contains(&ss_status::from(k))));
         assert!(SS_BINDING_STATUS_CLOSED as usize >= ALL.len());

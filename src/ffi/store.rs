@@ -174,7 +174,7 @@ pub unsafe extern "C" fn ss_drop(
     // SAFETY: the caller keeps the contract stated under # Safety.
     unsafe {
         guard(out_error, || {
-            let removed = ptr::store(store)?.drop_sessions();
+            let removed = ptr::store(store)?.drop_sessions()?;
             ptr::write(out_removed, removed);
             Ok(())
         })

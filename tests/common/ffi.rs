@@ -21,6 +21,10 @@ pub enum Kind {
     TooLarge,
     Internal,
     PermissionDenied,
+    Io,
+    Locked,
+    Corrupt,
+    Poisoned,
 }
 
 impl From<ErrorKind> for Kind {
@@ -33,12 +37,16 @@ impl From<ErrorKind> for Kind {
             ErrorKind::Conflict => Kind::Conflict,
             ErrorKind::TooLarge => Kind::TooLarge,
             ErrorKind::PermissionDenied => Kind::PermissionDenied,
+            ErrorKind::Io => Kind::Io,
+            ErrorKind::Locked => Kind::Locked,
+            ErrorKind::Corrupt => Kind::Corrupt,
+            ErrorKind::Poisoned => Kind::Poisoned,
         }
     }
 }
 
 /// Each failure status with its kind; the numbers are the library's (`ss_status`).
-const KINDS: [(ss_status, Kind); 8] = [
+const KINDS: [(ss_status, Kind); 12] = [
     (ss_status::NotFound, Kind::NotFound),
     (ss_status::InvalidArgument, Kind::InvalidArgument),
     (ss_status::InvalidJson, Kind::InvalidJson),
@@ -47,6 +55,10 @@ const KINDS: [(ss_status, Kind); 8] = [
     (ss_status::TooLarge, Kind::TooLarge),
     (ss_status::Internal, Kind::Internal),
     (ss_status::PermissionDenied, Kind::PermissionDenied),
+    (ss_status::Io, Kind::Io),
+    (ss_status::Locked, Kind::Locked),
+    (ss_status::Corrupt, Kind::Corrupt),
+    (ss_status::Poisoned, Kind::Poisoned),
 ];
 
 impl Kind {

@@ -717,7 +717,7 @@ impl Model {
     pub fn stats_json(&self, mode: usize) -> String {
         let [a, t, w, v] = self.by_type();
         format!(
-            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}}}}",
+            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"durability\":null}}",
             MODES[mode],
             a + t + w + v,
             self.bytes()

@@ -156,7 +156,7 @@ impl World {
             Op::Delete { h, via, id, user } => {
                 let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
                 let got = match via {
-                    Via::Rust => Ok(handle.store().delete_session(id, user)),
+                    Via::Rust => handle.store().delete_session(id, user).map_err(Failure::from),
                     Via::Ffi => handle.delete_as(id, user),
                 };
                 let o = compare("delete", got, Ok(self.model.delete(mode, id, user)))?;
@@ -175,7 +175,7 @@ impl World {
             Op::Drop { h, via } => {
                 let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
                 let got = match via {
-                    Via::Rust => Ok(handle.store().drop_sessions()),
+                    Via::Rust => handle.store().drop_sessions().map_err(Failure::from),
                     Via::Ffi => handle.drop_all(),
                 };
                 let o = compare("drop", got, Ok(self.model.drop_all(mode)))?;

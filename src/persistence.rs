@@ -1,0 +1,342 @@
+//! Where a durable store's data lives besides memory: the journal every mutation's [`ChangeSet`] goes
+//! to before it is applied, the replay of snapshot and journal on open, and the compaction thread that
+//! writes a snapshot when the journal has grown a configured factor past the live data.
+//!
+//! The operations (store.rs) call [`Persistence::log`] under their write lock, apply the change when
+//! it succeeds, and call [`Persistence::commit`] after releasing the lock: journal order is apply order,
+//! and concurrent writers share an fsync. An in-memory store has no `Persistence` at all.
+
+use crate::change::{changes, Change, ChangeSet};
+use crate::config::{Config, Sync};
+use crate::durable::{
+    DurableError, DurableErrorKind, Journal, JournalOptions, Records, RecoveryReport, SnapshotStats,
+    SyncPolicy,
+};
+use crate::error::{quote, Error, ErrorKind, Result};
+use crate::session::SessionInput;
+use crate::tables::{NewRecord, Tables};
+use crossbeam_utils::sync::ShardedLock;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[doc(hidden)]
+pub use crate::durable::FaultPlan;
+
+/// A logged change waiting for [`Persistence::commit`]: its journal position.
+#[must_use]
+pub struct Logged(u64);
+
+pub struct Persistence {
+    path: PathBuf,
+    sync: Sync,
+    journal: Arc<Journal>,
+    compactor: Arc<Compactor>,
+    thread: Option<JoinHandle<()>>,
+    recovery: RecoveryReport,
+}
+
+/// What the compaction thread and the writers that wake it share.
+struct Compactor {
+    factor: u64,
+    min_bytes: u64,
+    /// Journal bytes appended since the last rotation: what the next snapshot makes unnecessary.
+    since_rotation: AtomicU64,
+    /// Set by the writer that found the journal too large, cleared by the thread when it starts.
+    wanted: AtomicBool,
+    state: Mutex<CompactorState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct CompactorState {
+    stop: bool,
+    runs: u64,
+    failures: u64,
+    last: Option<SnapshotStats>,
+    last_duration: Duration,
+    last_error: Option<String>,
+}
+
+/// What `ss_stats` reports about a durable store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurabilityStats {
+    pub path: PathBuf,
+    pub sync: Sync,
+    pub journal_bytes: u64,
+    pub snapshot_bytes: u64,
+    pub compactions: u64,
+    pub compaction_failures: u64,
+    pub last_compaction_ms: u64,
+    pub last_compaction_error: Option<String>,
+    pub poisoned: bool,
+    pub recovery: RecoveryReport,
+}
+
+impl From<DurableError> for Error {
+    fn from(e: DurableError) -> Self {
+        let kind = match e.kind {
+            DurableErrorKind::Io => ErrorKind::Io,
+            DurableErrorKind::Locked => ErrorKind::Locked,
+            DurableErrorKind::Corrupt => ErrorKind::Corrupt,
+            DurableErrorKind::Poisoned => ErrorKind::Poisoned,
+            DurableErrorKind::Invalid => ErrorKind::TooLarge,
+        };
+        Error::new(kind, e.message)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Persistence {
+    /// Opens the store's directory and replays its snapshot and journal into `tables` (empty).
+    #[doc(hidden)]
+    pub fn open(
+        path: &Path,
+        config: &Config,
+        tables: &mut Tables,
+        faults: Option<Arc<FaultPlan>>,
+    ) -> Result<Persistence> {
+        let sync = match config.sync {
+            Sync::Always => SyncPolicy::Always,
+            Sync::Interval => SyncPolicy::Interval(config.sync_interval()),
+            Sync::Os => SyncPolicy::Os,
+        };
+        let (journal, recovered) = Journal::open(path, JournalOptions { sync, faults })?;
+        if let Some(snapshot) = recovered.snapshot {
+            replay(snapshot, tables)?;
+        }
+        replay(recovered.journal, tables)?;
+        let report = recovered.report;
+        Ok(Persistence {
+            path: path.to_path_buf(),
+            sync: config.sync,
+            journal: Arc::new(journal),
+            compactor: Arc::new(Compactor {
+                factor: config.compact_factor,
+                min_bytes: config.compact_min_bytes,
+                since_rotation: AtomicU64::new(report.journal_bytes),
+                wanted: AtomicBool::new(false),
+                state: Mutex::new(CompactorState::default()),
+                wake: Condvar::new(),
+            }),
+            thread: None,
+            recovery: report,
+        })
+    }
+
+    /// Starts the compaction thread, which snapshots `tables`.
+    pub fn start(&mut self, tables: Arc<ShardedLock<Tables>>) -> Result<()> {
+        let (journal, compactor) = (Arc::clone(&self.journal), Arc::clone(&self.compactor));
+        let thread = std::thread::Builder::new()
+            .name("sessionstore-compact".into())
+            .spawn(move || compactor.run(&tables, &journal))
+            .map_err(|e| Error::io(format!("starting the compaction thread: {e}")))?;
+        self.thread = Some(thread);
+        Ok(())
+    }
+
+    /// Journals `changes` (call it under the store's write lock, before applying them). On error
+    /// nothing was journaled and the caller must not apply them. `live_bytes` is the store's size
+    /// before the change, for the compaction trigger.
+    pub fn log(&self, changes: &ChangeSet, live_bytes: usize) -> Result<Logged> {
+        let lsn = self.journal.append(changes.as_bytes())?;
+        let appended = changes.as_bytes().len() as u64 + 8;
+        let since = self.compactor.since_rotation.fetch_add(appended, Ordering::Relaxed) + appended;
+        if since > self.compactor.min_bytes
+            && since / self.compactor.factor > live_bytes as u64
+            && !self.compactor.wanted.swap(true, Ordering::AcqRel)
+        {
+            self.compactor.wake.notify_one();
+        }
+        Ok(Logged(lsn))
+    }
+
+    /// Waits until a logged change is durable under the sync policy (call it without the lock).
+    pub fn commit(&self, logged: Logged) -> Result<()> {
+        Ok(self.journal.commit(logged.0)?)
+    }
+
+    /// fsyncs the journal now, whatever the policy.
+    pub fn sync(&self) -> Result<()> {
+        Ok(self.journal.sync()?)
+    }
+
+    /// Writes a snapshot now and restarts the journal, on the calling thread.
+    pub fn compact(&self, tables: &ShardedLock<Tables>) -> Result<()> {
+        self.compactor.compact_recording(tables, &self.journal)
+    }
+
+    pub fn stats(&self) -> DurabilityStats {
+        let sizes = self.journal.sizes();
+        let state = lock(&self.compactor.state);
+        DurabilityStats {
+            path: self.path.clone(),
+            sync: self.sync,
+            journal_bytes: sizes.journal_bytes,
+            snapshot_bytes: sizes.snapshot_bytes,
+            compactions: state.runs,
+            compaction_failures: state.failures,
+            last_compaction_ms: state.last_duration.as_millis() as u64,
+            last_compaction_error: state.last_error.clone(),
+            poisoned: self.journal.is_poisoned(),
+            recovery: self.recovery.clone(),
+        }
+    }
+}
+
+impl Drop for Persistence {
+    /// Stops the compaction thread (a snapshot in progress is abandoned: the journal still holds
+    /// everything); the journal then closes itself, fsyncing.
+    fn drop(&mut self) {
+        lock(&self.compactor.state).stop = true;
+        self.compactor.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How long the compaction thread waits after a failed snapshot before another may start.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A snapshot was abandoned because the store is closing.
+#[derive(Debug)]
+struct Stopping;
+
+impl Compactor {
+    fn run(&self, tables: &ShardedLock<Tables>, journal: &Journal) {
+        loop {
+            {
+                let mut state = lock(&self.state);
+                while !state.stop && !self.wanted.load(Ordering::Acquire) {
+                    state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                if state.stop {
+                    return;
+                }
+            }
+            // A failure is recorded for ss_stats; the next trigger tries again, but not at once: a full
+            // disk would otherwise have every write start another doomed snapshot.
+            if self.compact_recording(tables, journal).is_err() {
+                let state = lock(&self.state);
+                let _ = self.wake.wait_timeout_while(state, RETRY_AFTER, |s| !s.stop);
+            }
+            self.wanted.store(false, Ordering::Release);
+        }
+    }
+
+    fn compact_recording(&self, tables: &ShardedLock<Tables>, journal: &Journal) -> Result<()> {
+        let started = Instant::now();
+        let result = self.compact(tables, journal);
+        let mut state = lock(&self.state);
+        state.last_duration = started.elapsed();
+        match &result {
+            Ok(Some(stats)) => {
+                state.runs += 1;
+                state.last = Some(*stats);
+                state.last_error = None;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                state.failures += 1;
+                state.last_error = Some(e.message.clone());
+            }
+        }
+        result.map(|_| ())
+    }
+
+    /// Rotates the journal under the store's write lock, taking the state as of that moment (in O(1):
+    /// see [`Tables::everything`]), then writes it without the lock. `None`: abandoned for a close.
+    fn compact(&self, tables: &ShardedLock<Tables>, journal: &Journal) -> Result<Option<SnapshotStats>> {
+        let (generation, everything) = {
+            let tables = tables.write().unwrap_or_else(|e| e.into_inner());
+            let generation = journal.rotate()?;
+            self.since_rotation.store(0, Ordering::Relaxed);
+            (generation, tables.everything())
+        };
+        let mut change = ChangeSet::default();
+        let written = journal.write_snapshot(generation, |out| {
+            for (i, record) in everything.in_insertion_order().into_iter().enumerate() {
+                if i % 4096 == 0 && lock(&self.state).stop {
+                    return Err(std::io::Error::other(Stopping));
+                }
+                change.clear();
+                change.put(record.json());
+                out.record(change.as_bytes())?;
+            }
+            Ok(())
+        });
+        match written {
+            Ok(stats) => Ok(Some(stats)),
+            Err(_) if lock(&self.state).stop => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for Stopping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the store is closing")
+    }
+}
+
+impl std::error::Error for Stopping {}
+
+/// Applies every record of `records` to `tables`.
+fn replay(mut records: Records, tables: &mut Tables) -> Result<()> {
+    tables.reserve(records.remaining().min(1 << 24) as usize);
+    while let Some(payload) = records.next_record()? {
+        for change in changes(payload) {
+            apply(change?, tables)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply(change: Change, tables: &mut Tables) -> Result<()> {
+    match change {
+        Change::Put(json) => {
+            let at = |e: Error| Error::new(ErrorKind::Corrupt, format!("journaled session: {}", e.message));
+            let input = SessionInput::parse(json).map_err(at)?;
+            let (Some(ty), Some(created_at), Some(updated_at)) =
+                (input.session_type, input.created_at, input.updated_at)
+            else {
+                return Err(Error::new(
+                    ErrorKind::Corrupt,
+                    format!("journaled session {} lacks its type or timestamps", quote(&input.session_id)),
+                ));
+            };
+            let id = tables.key(&input.session_id);
+            let slot = tables.find(id);
+            // The live store never stores a session over one of another type.
+            if slot.is_some_and(|slot| tables.at(slot).ty != ty) {
+                return Err(Error::new(
+                    ErrorKind::Corrupt,
+                    format!("journaled session {} changes its session_type", quote(&input.session_id)),
+                ));
+            }
+            let new = NewRecord {
+                id,
+                ty,
+                user: input.user_id.as_deref(),
+                entity: input.entity_id(ty),
+                created_at,
+                updated_at,
+                stored: input.render(ty, created_at, updated_at),
+            };
+            tables.put(slot, new);
+        }
+        Change::Remove(id) => {
+            tables.remove(id);
+        }
+        Change::RemoveType(ty) => {
+            tables.remove_type(ty);
+        }
+    }
+    Ok(())
+}
