@@ -185,7 +185,10 @@ impl Store {
         let stored = existing.map(|slot| tables.at(slot));
         check_owner(stored.and_then(|r| r.user.as_deref()), &input)?;
         let new = resolve(pending, stored.map(|r| r.created_at));
-        let logged = self.shared.log(&tables, |c| Ok(c.put(&new.stored.json)))?;
+        let logged = self.shared.log(&tables, |c| {
+            c.put(&new.stored.json);
+            Ok(())
+        })?;
         let (record, replaced) = tables.put(existing, new);
         let record = Arc::clone(record);
         drop(tables);
@@ -337,7 +340,10 @@ impl Store {
         let pending = self.pending(&input, Some(created_at), now);
         let existing = tables.find(pending.key);
         let new = resolve(pending, None);
-        let logged = self.shared.log(&tables, |c| Ok(c.put(&new.stored.json)))?;
+        let logged = self.shared.log(&tables, |c| {
+            c.put(&new.stored.json);
+            Ok(())
+        })?;
         let (record, replaced) = tables.put(existing, new);
         let record = Arc::clone(record);
         drop(tables);
@@ -357,7 +363,10 @@ impl Store {
         if self.visible(&tables, session_id, user_id).is_none() {
             return Ok(0);
         }
-        let logged = self.shared.log(&tables, |c| Ok(c.remove(session_id)))?;
+        let logged = self.shared.log(&tables, |c| {
+            c.remove(session_id);
+            Ok(())
+        })?;
         let removed = tables.remove(session_id);
         drop(tables);
         drop(removed);
@@ -399,7 +408,10 @@ impl Store {
         if tables.len(self.mode) == 0 {
             return Ok(0);
         }
-        let logged = self.shared.log(&tables, |c| Ok(c.remove_type(self.mode)))?;
+        let logged = self.shared.log(&tables, |c| {
+            c.remove_type(self.mode);
+            Ok(())
+        })?;
         let removed = tables.remove_type(self.mode);
         drop(tables);
         self.shared.commit(logged)?;

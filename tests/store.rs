@@ -192,7 +192,7 @@ fn listings_keep_first_insertion_order_across_updates_and_other_types() {
     upsert(&agent, json!({"session_id": "c", "memory": "updated"}));
     assert_eq!(ids(&agent.get_all_session_ids(any())), ["c", "a", "b"]);
     assert_eq!(ids(&team.get_all_session_ids(any())), ["t"]);
-    agent.delete_session("c", None);
+    agent.delete_session("c", None).unwrap();
     upsert(&agent, json!({"session_id": "c"}));
     assert_eq!(ids(&agent.get_all_session_ids(any())), ["a", "b", "c"], "re-inserted after delete goes last");
 }
@@ -400,7 +400,7 @@ fn indexes_stay_consistent_through_moves_between_users_entities_and_times() {
         // Moving a session to another user takes an import (an upsert may not).
         store.import(json!({ id: s }).to_string().as_bytes()).unwrap();
         if i % 13 == 0 {
-            store.delete_session(&format!("s{}", i % 17), None);
+            store.delete_session(&format!("s{}", i % 17), None).unwrap();
         }
         store.check_invariants().unwrap();
     }
