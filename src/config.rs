@@ -26,7 +26,7 @@ pub const DEFAULT_COMPACT_FACTOR: u64 = 2;
 
 /// Default journal size below which no compaction happens, whatever the factor (Redis's
 /// `auto-aof-rewrite-min-size` is 64 MiB): small stores do not rewrite themselves over and over.
-pub const DEFAULT_COMPACT_MIN_BYTES: u64 = 64 << 20;
+pub const DEFAULT_COMPACT_MIN_BYTES: u64 = 67108864;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,4 +1,4 @@
-//! sessionstore: a fast, thread-safe, in-memory session store for AI-agent frameworks.
+//! sessionstore: a fast, thread-safe session store for AI-agent frameworks, in memory or durable.
 //!
 //! The engine (everything but [`ffi`]) is safe Rust and knows nothing of C. [`ffi`] exposes it through
 //! `extern "C"` functions that pass JSON; `include/sessionstore.h` is generated from it by cbindgen.
@@ -18,9 +18,13 @@ mod session_type;
 mod store;
 mod tables;
 
-pub use config::{Config, DEFAULT_MAX_SESSION_BYTES, MAX_SESSION_BYTES_LIMIT};
+pub use config::{
+    Config, Sync, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_MAX_SESSION_BYTES,
+    DEFAULT_SYNC_INTERVAL_MS, MAX_SESSION_BYTES_LIMIT,
+};
 pub use error::{Error, ErrorKind, Result, MAX_MESSAGE_BYTES};
 pub use json::MAX_DEPTH;
+pub use persistence::{DurabilityStats, FaultPlan};
 pub use query::{Query, SortBy, SortOrder};
 pub use session_type::SessionType;
 pub use store::{now, Stats, Store};

@@ -30,7 +30,10 @@ use std::ffi::{c_char, c_void};
 /// SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
 /// handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
 /// (over max_session_bytes); SS_STATUS_PERMISSION_DENIED (the session belongs to another user);
-/// SS_STATUS_INTERNAL. On failure nothing is changed. Thread-safe and atomic.
+/// SS_STATUS_INTERNAL; for a durable store SS_STATUS_IO (the journal write failed) and
+/// SS_STATUS_POISONED (see ss_store_open()). On failure nothing is changed, except after a failed
+/// fsync (SS_STATUS_IO under "sync":"always"): the session is then stored in memory, but may not be on
+/// disk, and the store refuses further writes. Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -168,7 +171,8 @@ pub unsafe extern "C" fn ss_read_with(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
 /// session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
-/// max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL. Thread-safe and atomic.
+/// max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL, and for a durable store the I/O
+/// statuses of ss_upsert(). Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -200,7 +204,7 @@ pub unsafe extern "C" fn ss_rename_session(
 /// An absent id, or another user's session, is not an error: nothing is removed.
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
-/// SS_STATUS_INTERNAL. Thread-safe and atomic.
+/// SS_STATUS_INTERNAL, and for a durable store the I/O statuses of ss_upsert(). Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -230,7 +234,8 @@ pub unsafe extern "C" fn ss_delete_session(
 /// were removed to `*out_removed`. Absent ids and other users' sessions are not errors.
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an array of strings),
-/// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL. Thread-safe and atomic.
+/// SS_STATUS_INVALID_JSON or SS_STATUS_INTERNAL, and for a durable store the I/O statuses of ss_upsert().
+/// Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that

@@ -45,12 +45,45 @@ impl ss_store {
 ///    words outside a string in a session, batch or import is stored as null (and so exported as null);
 ///    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key.
 ///
+/// Durability (all optional; without "path" the store lives in memory and the other keys do nothing):
+///  - "path": a directory (created if missing) that makes the store durable. Opening loads what the
+///    directory holds: its latest snapshot, then the journal after it. Every mutation (upsert, batch,
+///    rename, delete, bulk delete, drop, import) is written to the journal before it is applied and
+///    before the call returns; a batch or an import is one journal record, so it survives a crash
+///    whole or not at all. One open store owns a directory: opening it again, from this process or
+///    another, is SS_STATUS_LOCKED until the last handle on the first is closed (share a handle with
+///    ss_store_share() instead);
+///  - "sync": when the journal is forced to stable storage (fsync), and so what a crash loses:
+///     - "always" (default): before the mutation returns; threads writing at the same time share one
+///       fsync. A process crash (kill -9) loses nothing acknowledged; a power loss or OS crash loses
+///       nothing acknowledged, on a disk that honours flushes.
+///     - "interval": every "sync_interval_ms" (default 1000), by a background thread. A process crash
+///       loses nothing acknowledged; a power loss loses at most the mutations of about the last
+///       interval (plus the fsync in progress).
+///     - "os": only on close, compaction and ss_store_sync(); the kernel writes back when it chooses
+///       (about 30 s on Linux by default). A process crash loses nothing acknowledged; a power loss
+///       loses what the kernel had not written back, possibly everything since the last sync.
+///    After a power loss under "interval" or "os", the unsynced end of the journal may also be damaged
+///    in a way that is not a clean cut; the open then fails with SS_STATUS_CORRUPT rather than load a
+///    journal with a hole in it;
+///  - "compact_factor" (default 2) and "compact_min_bytes" (default 67108864, i.e. 64 MiB): when the
+///    journal written since the last snapshot exceeds both the live sessions' bytes times the factor
+///    and the minimum, a background thread writes a new snapshot (temporary file, fsync, rename, fsync
+///    of the directory) and starts a new journal. Reads and writes go on meanwhile; writers wait only
+///    while the journal is switched (one fsync under "always" and "interval").
+///
+/// On open, a record torn at the end of the journal (a crash in the middle of an append) is cut off
+/// and the store opens with everything before it; damage anywhere else, or files that are not a
+/// store's, fail the open with SS_STATUS_CORRUPT, naming the file and byte offset. ss_stats() reports
+/// the journal and snapshot sizes and what the open recovered.
+///
 /// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
 ///
 /// `out_store` is required. The handle is owned by the caller: release it with ss_store_close().
 ///
-/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode or size),
-/// SS_STATUS_INVALID_JSON, or SS_STATUS_INTERNAL. Thread-safe.
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode, size, sync
+/// or path), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be created, read or locked),
+/// SS_STATUS_LOCKED, SS_STATUS_CORRUPT, or SS_STATUS_INTERNAL. Thread-safe.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -113,6 +146,10 @@ pub unsafe extern "C" fn ss_store_share(
 /// Closes a handle. The sessions stay available to other handles sharing the store; the memory is
 /// released with the last handle. NULL is a no-op.
 ///
+/// Closing the last handle on a durable store waits for a snapshot in progress to stop, fsyncs the
+/// journal (under every sync policy) and releases the directory. It cannot report a failure: call
+/// ss_store_sync() first when the caller must know that everything is on disk.
+///
 /// The handle must not be used afterwards, nor while this call runs (from another thread); C cannot
 /// detect that, so it is undefined behaviour, as with free(). The bindings turn it into an error.
 ///
@@ -127,10 +164,33 @@ pub unsafe extern "C" fn ss_store_close(store: *mut ss_store) {
     }
 }
 
+/// Forces a durable store's journal to stable storage now, whatever its "sync" policy: when it returns
+/// SS_STATUS_OK, every mutation acknowledged before the call survives a power loss. A no-op for a
+/// store in memory.
+///
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL), SS_STATUS_IO (the fsync failed: the
+/// store is poisoned from then on), SS_STATUS_POISONED (an earlier fsync failed), or
+/// SS_STATUS_INTERNAL. Thread-safe.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above; a store handle is one that
+/// ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_store_sync(store: *const ss_store, out_error: *mut *mut c_char) -> ss_status {
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe { guard(out_error, || ptr::store(store)?.sync()) }
+}
+
 /// Writes a JSON object of counts to `*out_json`:
-/// {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v}}
-/// where "sessions" and "by_type" count every session in the store (all types), and "bytes" is the
-/// size of their stored JSON.
+/// {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v},
+/// "durability":D} where "sessions" and "by_type" count every session in the store (all types), and
+/// "bytes" is the size of their stored JSON. D is null for a store in memory; for a durable store it is
+/// {"path":P,"sync":"always","journal_bytes":J,"snapshot_bytes":S,"compactions":C,
+/// "compaction_failures":F,"last_compaction_ms":M,"last_compaction_error":null or a message,
+/// "poisoned":false,"recovery":{"snapshot_records":R,"journal_records":Q,"torn_bytes_dropped":T,
+/// "files_removed":X}}: the bytes of journal and snapshot a reopen would read, the snapshots written
+/// since the open, and what the open found (records loaded from the snapshot and replayed from the
+/// journal, bytes of a torn last append cut off, files of an interrupted compaction deleted).
 ///
 /// `*out_json` (with its length in `*out_len`) is owned by the caller: free it with ss_string_free().
 ///
@@ -159,8 +219,8 @@ pub unsafe extern "C" fn ss_stats(
 /// Removes every session of this handle's type (sessions of other types stay) and writes how many were
 /// removed to `*out_removed`.
 ///
-/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe
-/// and atomic.
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL, and for a
+/// durable store the I/O statuses of ss_upsert(). Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
