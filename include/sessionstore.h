@@ -521,9 +521,10 @@ const char *ss_status_str(uint32_t status);
  *     - "os": only on close, compaction and ss_store_sync(); the kernel writes back when it chooses
  *       (about 30 s on Linux by default). A process crash loses nothing acknowledged; a power loss
  *       loses what the kernel had not written back, possibly everything since the last sync.
- *    After a power loss under "interval" or "os", the unsynced end of the journal may also be damaged
- *    in a way that is not a clean cut; the open then fails with SS_STATUS_CORRUPT rather than load a
- *    journal with a hole in it;
+ *
+ *    After a power loss under "interval" or "os", the unsynced end of the journal may also be
+ *    damaged in a way that is not a clean cut; the open then fails with SS_STATUS_CORRUPT rather
+ *    than load a journal with a hole in it;
  *  - "compact_factor" (default 2) and "compact_min_bytes" (default 67108864, i.e. 64 MiB): when the
  *    journal written since the last snapshot exceeds both the live sessions' bytes times the factor
  *    and the minimum, a background thread writes a new snapshot (temporary file, fsync, rename, fsync
