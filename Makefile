@@ -103,6 +103,12 @@ test-python: lib
 demo: lib | $(BUILD)
 	$(CC) $(CFLAGS_C) examples/demo.c $(LDFLAGS_C) -o $(BUILD)/demo
 	$(BUILD)/demo
+	$(CC) $(CFLAGS_C) examples/durable.c $(LDFLAGS_C) -o $(BUILD)/durable
+	@echo; echo "A durable store, restarted twice (the first run exits without closing, as a crash would):"
+	rm -rf target/demo-store
+	$(BUILD)/durable target/demo-store exit-without-closing
+	$(BUILD)/durable target/demo-store
+	$(BUILD)/durable target/demo-store
 	$(MAKE) -C bindings/cpp demo
 	$(MAKE) -C bindings/node demo
 	$(MAKE) -C bindings/go demo

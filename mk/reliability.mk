@@ -6,7 +6,8 @@
 #                           bodies on stable; then a fuzz smoke run when nightly and cargo-fuzz are
 #                           installed (FUZZ_SMOKE=auto; 1 forces it, installing them; 0 skips it)
 #   make test-long          PROPTEST_CASES=$(LONG_CASES) model run, $(LONG_STRESS_SECS) s x
-#                           $(LONG_STRESS_THREADS) threads stress, $(LONG_STABLE_FUZZ_CASES) stable fuzz cases
+#                           $(LONG_STRESS_THREADS) threads stress, $(LONG_STABLE_FUZZ_CASES) stable fuzz cases,
+#                           $(LONG_CRASH_CYCLES) kill -9 cycles of a durable store per sync policy
 #   make fuzz               every cargo-fuzz target for FUZZ_SECONDS each (installs what it needs)
 #   make fuzz-setup         installs cargo-fuzz and the nightly toolchain if missing (idempotent)
 #   make sanitize           model, hostile and stress tests under AddressSanitizer, stress under
@@ -30,6 +31,7 @@ LONG_CASES             ?= 200000
 LONG_STRESS_SECS       ?= 60
 LONG_STRESS_THREADS    ?= 32
 LONG_STABLE_FUZZ_CASES ?= 20000
+LONG_CRASH_CYCLES      ?= 1000
 SAN_TARGET             ?= $(shell rustc -vV | sed -n 's/^host: //p')
 # The makefile make was started with (the top-level one that includes this fragment, or this file
 # itself under `make -f`), so that the recursive calls below see these targets either way.
@@ -69,6 +71,8 @@ test-long:
 	  $(CARGO) test --release --locked --test stress concurrent_mixed_operations -- --nocapture || status=$$?; \
 	SS_STABLE_FUZZ_CASES=$(LONG_STABLE_FUZZ_CASES) $(CARGO) test --release --locked --test hostile stable_fuzz \
 	  || status=$$?; \
+	SS_CRASH_CYCLES=$(LONG_CRASH_CYCLES) $(CARGO) test --release --locked --test durable kill_9 \
+	  -- --nocapture || status=$$?; \
 	exit $$status
 
 # Idempotent: installs only what is missing. Needs network access (static.rust-lang.org, crates.io).
