@@ -44,7 +44,8 @@ struct Compactor {
     min_bytes: u64,
     /// Journal bytes appended since the last rotation: what the next snapshot makes unnecessary.
     since_rotation: AtomicU64,
-    /// Set by the writer that found the journal too large, cleared by the thread when it starts.
+    /// Set by the writer that found the journal too large, cleared by the thread when it starts a
+    /// snapshot.
     wanted: AtomicBool,
     state: Mutex<CompactorState>,
     wake: Condvar,
@@ -220,13 +221,15 @@ impl Compactor {
                     return;
                 }
             }
+            // Cleared before the snapshot starts: a writer that finds the journal too large again
+            // meanwhile (it counts only what comes after the rotation) asks for the next one.
+            self.wanted.store(false, Ordering::Release);
             // A failure is recorded for ss_stats; the next trigger tries again, but not at once: a full
             // disk would otherwise have every write start another doomed snapshot.
             if self.compact_recording(tables, journal).is_err() {
                 let state = lock(&self.state);
                 let _ = self.wake.wait_timeout_while(state, RETRY_AFTER, |s| !s.stop);
             }
-            self.wanted.store(false, Ordering::Release);
         }
     }
 
