@@ -196,6 +196,40 @@ def mixed_table(res):
     return "\n".join(L)
 
 
+def durable_table(res):
+    recs = [r for r in res.recs if r.get("row") == "durable" and "case" in r]
+    if not recs:
+        return "n/a: the durable row was not run"
+    L = []
+    for (n, size) in sorted({(r["n"], r["size"]) for r in recs}):
+        mine = [r for r in recs if (r["n"], r["size"]) == (n, size)]
+        L.append(f"**{size_label(n, size)}**")
+        L.append("")
+        L.append("| case | figure | comparison (same run) |")
+        L.append("|---|---|---|")
+        up = {r["sync"]: r for r in mine if r["case"] == "upsert"}
+        mem = up.get("memory")
+        for sync in ("os", "interval", "always"):
+            r = up.get(sync)
+            if r and mem:
+                L.append(f"| upsert, sync \"{sync}\", 1 thread | p50 {fmt_ns(r['p50_ns'])}, p99 {fmt_ns(r['p99_ns'])} | "
+                         f"{r['p50_ns'] / mem['p50_ns']:.2f}× the in-memory p50 ({fmt_ns(mem['p50_ns'])}) |")
+        group = {r["writers"]: r for r in mine if r["case"] == "group"}
+        if 1 in group and len(group) > 1:
+            w = max(group)
+            L.append(f"| upsert, sync \"always\", {w} threads | {group[w]['ops_per_s']:,.0f} ops/s | "
+                     f"{group[w]['ops_per_s'] / group[1]['ops_per_s']:.2f}× one thread ({group[1]['ops_per_s']:,.0f} ops/s) |")
+        for r in (r for r in mine if r["case"] == "reopen"):
+            L.append(f"| reopen after compaction | {r['open_ns'] / 1e9:.2f} s | {r['live_bytes'] / 1e6:.1f} MB live JSON |")
+            L.append(f"| files right after compaction | {r['disk_bytes'] / 1e6:.1f} MB | {r['disk_bytes'] / r['live_bytes']:.2f}× the live JSON |")
+        for r in (r for r in mine if r["case"] == "stall"):
+            L.append(f"| writer while snapshots are written back to back | p99 {fmt_ns(r['compacting_p99_ns'])}, max {fmt_ns(r['compacting_max_ns'])} | "
+                     f"p99 {r['compacting_p99_ns'] / r['quiet_p99_ns']:.2f}× ({fmt_ns(r['quiet_p99_ns'])}), max {fmt_ns(r['quiet_max_ns'])} without; "
+                     f"{r['snapshots']} snapshots, longest {r['longest_snapshot_ns'] / 1e9:.2f} s |")
+        L.append("")
+    return "\n".join(L)
+
+
 def fmt_ratio(r):
     """'1.15× (1.10–1.31, 7 reps)' from a binding record, or 'n/a'."""
     if r.get("ratio_median") is None:
@@ -498,6 +532,15 @@ def write(results_path, md_path):
              "row's latency is the scheduler's.")
     L.append("")
     L.append(mixed_table(res))
+    L.append("")
+    L.append("## Durable stores (journal and snapshots)")
+    L.append("")
+    L.append("comparison/rust/src/bin/ss-durable.rs, in one process: upserts of random existing sessions on one "
+             "thread in memory and under each sync policy; 8 writers against 1 under \"always\" (group commit); "
+             "a compacted store closed and opened again; one writer while snapshots of the whole store are "
+             "written back to back. The store directory is on the benchmark machine's disk (target/).")
+    L.append("")
+    L.append(durable_table(res))
     L.append("")
     L.append("## Criterion (benches/engine.rs, engine from Rust)")
     L.append("")

@@ -15,6 +15,8 @@ Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke
     criterion  `cargo bench --bench engine` (benches/engine.rs)
     mixed      target/bench-bin/ss-mixed-load: writer latency while a name query and an export run in a
                loop (1 KiB stores; every condition against the no-reader run of the same process)
+    durable    target/bench-bin/ss-durable: upsert per sync policy against in-memory, group commit, reopen
+               and file sizes after compaction, writer latency during snapshots (1 KiB stores)
 
 Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ...; one "memory" line;
 "timeout_s" when an export or import call outran --deadline). This script collects them into
@@ -44,8 +46,8 @@ BIN = os.path.join(ROOT, "target", "bench-bin")
 VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
 FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
 SMOKE_SIZES = [(1000, 1024)]
-ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed"]
-SMOKE_ROWS = ["floor", "rust", "c", "mixed"]
+ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed", "durable"]
+SMOKE_ROWS = ["floor", "rust", "c", "mixed", "durable"]
 CHECKED_OPS = ("recent", "ids", "query")
 
 
@@ -336,6 +338,15 @@ def main():
                 if not os.path.exists(exe):
                     cmd = None
                     why = "target/bench-bin/ss-mixed-load is not built (make bench-build)"
+            elif row == "durable":
+                if size != 1024 or (not smoke and n < 100_000):
+                    continue
+                exe = os.path.join(BIN, "ss-durable")
+                cmd = [exe, "--data", data, "--dir", os.path.join(work, "durable-store"),
+                       "--secs", "0.3" if smoke else "3"]
+                if not os.path.exists(exe):
+                    cmd = None
+                    why = "target/bench-bin/ss-durable is not built (make bench-build)"
             elif row == "c":
                 exe = os.path.join(BIN, "ss_driver")
                 cmd = [exe, "--data", data, "--deadline", str(deadline)] + threads + common

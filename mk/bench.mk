@@ -54,7 +54,7 @@ bench-rust:
 	@cmp -s Cargo.lock comparison/rust/Cargo.lock || cp Cargo.lock comparison/rust/Cargo.lock
 	$(BENCH_RUST_ENV) $(BENCH_CARGO) build --release --manifest-path comparison/rust/Cargo.toml
 	@mkdir -p $(BENCH_BIN)
-	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe target/release/ss-mixed-load $(BENCH_BIN)/
+	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe target/release/ss-mixed-load target/release/ss-durable $(BENCH_BIN)/
 
 # Redis 7 and the hiredis C client, from Debian, when missing. The package's own service is not used:
 # the benchmark starts its own server on a free loopback port and stops it afterwards.
