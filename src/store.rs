@@ -10,7 +10,7 @@ use crate::change::ChangeSet;
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
-use crate::persistence::{DurabilityStats, FaultPlan, Logged, Persistence};
+use crate::persistence::{DurabilityStats, Entered, FaultPlan, Logged, Persistence};
 use crate::query::Query;
 use crate::render;
 use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
@@ -44,8 +44,12 @@ impl Shared {
         self.tables.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> ShardedLockWriteGuard<'_, Tables> {
-        self.tables.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn write(&self) -> Writing<'_> {
+        let entered = self.persistence.as_ref().map(Persistence::enter);
+        Writing {
+            tables: self.tables.write().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            _entered: entered,
+        }
     }
 
     /// Journals the changes `describe` writes, before they are applied (call it under the write lock;
@@ -72,6 +76,27 @@ impl Shared {
             (Some(logged), Some(persistence)) => persistence.commit(logged),
             _ => Ok(()),
         }
+    }
+}
+
+/// The write lock, held by a mutation a durable store counts until it is released.
+struct Writing<'a> {
+    // Declared first: the lock is released before the count goes down.
+    tables: ShardedLockWriteGuard<'a, Tables>,
+    _entered: Option<Entered<'a>>,
+}
+
+impl std::ops::Deref for Writing<'_> {
+    type Target = Tables;
+
+    fn deref(&self) -> &Tables {
+        &self.tables
+    }
+}
+
+impl std::ops::DerefMut for Writing<'_> {
+    fn deref_mut(&mut self) -> &mut Tables {
+        &mut self.tables
     }
 }
 

@@ -63,10 +63,10 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What went wrong, in terms the engine acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,6 +213,8 @@ struct Shared {
     sync: Mutex<SyncState>,
     synced: Condvar,
     poisoned: AtomicBool,
+    /// The LSN of the last appended record, readable without the writer's lock.
+    appended: AtomicU64,
     /// One snapshot at a time.
     snapshotting: Mutex<()>,
     /// Tells the interval thread to stop.
@@ -242,7 +244,16 @@ struct SyncState {
     durable: u64,
     /// A thread is fsyncing on behalf of all waiters.
     syncing: bool,
+    /// How many records the last group fsync covered: what the next one waits for (see
+    /// [`GATHER_LIMIT`]).
+    last_round: u64,
 }
+
+/// The longest the committer that fsyncs for a group waits for as many records as the last group had
+/// (well under one fsync). Without the wait, writers released by one fsync straggle back one by one
+/// (each woken thread is scheduled in turn), and an fsync that started at once would cover only the
+/// first of them.
+const GATHER_LIMIT: Duration = Duration::from_micros(150);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the journal down with it: the data it guards stays consistent
@@ -453,7 +464,8 @@ impl Journal {
                 unsynced: Vec::new(),
                 snapshot: snapshot_gen.map(|g| (g, report.snapshot_bytes)),
             }),
-            sync: Mutex::new(SyncState { durable: 0, syncing: false }),
+            sync: Mutex::new(SyncState { durable: 0, syncing: false, last_round: 1 }),
+            appended: AtomicU64::new(0),
             synced: Condvar::new(),
             poisoned: AtomicBool::new(false),
             snapshotting: Mutex::new(()),
@@ -507,6 +519,7 @@ impl Journal {
         }
         w.len += FRAME_LEN_OVERHEAD + payload.len() as u64;
         w.last_lsn += 1;
+        self.shared.appended.store(w.last_lsn, Ordering::Release);
         Ok(w.last_lsn)
     }
 
@@ -515,8 +528,17 @@ impl Journal {
     /// committer fsyncs for everyone waiting (outside every lock appends need) while the others wait for
     /// it; a commit already covered by another's fsync returns at once. Under `Interval` and `Os` it
     /// returns at once.
+    #[cfg(test)]
     pub fn commit(&self, lsn: u64) -> Result<()> {
+        self.commit_gathering(lsn, || ())
+    }
+
+    /// [`Journal::commit`], where the committer that is about to fsync for everyone waiting first calls
+    /// `gather`: the engine waits there for writers already on their way to an append, so that one
+    /// fsync covers them too instead of the next one.
+    pub fn commit_gathering(&self, lsn: u64, gather: impl FnOnce()) -> Result<()> {
         let shared = &*self.shared;
+        let mut gather = Some(gather);
         if shared.policy != SyncPolicy::Always {
             return if shared.poisoned.load(Ordering::Acquire) { Err(poisoned_error()) } else { Ok(()) };
         }
@@ -533,10 +555,22 @@ impl Journal {
                 continue;
             }
             s.syncing = true;
+            let (before, want) = (s.durable, s.last_round);
             drop(s);
+            if let Some(gather) = gather.take() {
+                gather();
+            }
+            let started = Instant::now();
+            while shared.appended.load(Ordering::Acquire) - before < want && started.elapsed() < GATHER_LIMIT
+            {
+                std::thread::yield_now();
+            }
             let result = shared.sync_current();
             s = lock(&shared.sync);
             s.syncing = false;
+            if let Ok(covered) = result {
+                s.last_round = covered.saturating_sub(before).max(1);
+            }
             shared.synced.notify_all();
             if result? < lsn {
                 return Err(error(DurableErrorKind::Invalid, format!("commit of LSN {lsn}, never appended")));
