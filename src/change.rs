@@ -1,26 +1,79 @@
-//! What a mutation changed, as a durable store journals it: the sessions as stored (type and timestamps
-//! included) and the removals. Replaying changes needs no clock, no owner check and no handle mode, so
-//! a reopened store holds byte for byte what the live one held.
+//! What a mutation changed, as a durable store journals it: the sessions as stored (JSON, type,
+//! timestamps, and where the id and name sit in the JSON) and the removals. Replaying changes needs no
+//! clock, no owner check, no handle mode and no JSON parser, so a reopened store holds byte for byte
+//! what the live one held, and reopening costs a copy per session rather than a parse.
 //!
 //! One journal record is one [`ChangeSet`]: a batch or an import is one record, and so is applied
 //! whole or not at all after a crash.
 //!
-//! Encoding: a sequence of entries `[tag: u8][len: u32 LE][len bytes]`: `P` and a session's stored
-//! JSON, `R` and a removed session's id, `T` and the name of a type all of whose sessions were removed.
+//! Encoding: a sequence of entries `[tag: u8][len: u32 LE][len bytes]`:
+//! - `S`, a stored session: type (u8, its index), `created_at` and `updated_at` (i64), the id's span
+//!   and the name's span in the JSON (u32 start, u32 end; the name's both `u32::MAX` when absent), the
+//!   user id and the entity id (u32 length, `u32::MAX` when absent, then the bytes), then the JSON;
+//! - `R` and a removed session's id;
+//! - `T` and the name of a type all of whose sessions were removed.
+//!
+//! Decoding checks everything a later read relies on (spans inside the JSON, on character
+//! boundaries, around JSON strings), so a file that passes its checksums but was not written by us is
+//! reported as corrupt rather than trusted.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::session::Span;
 use crate::session_type::SessionType;
+use crate::tables::{NewRecord, Record};
 
-const PUT: u8 = b'P';
+const STORED: u8 = b'S';
 const REMOVE: u8 = b'R';
 const REMOVE_TYPE: u8 = b'T';
 const ENTRY_HEADER: usize = 5;
+const ABSENT: u32 = u32::MAX;
+
+/// A session as stored, borrowed from a record, a record on its way in, or a journal payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored<'a> {
+    pub json: &'a str,
+    pub ty: SessionType,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub id_span: Span,
+    pub name_span: Option<Span>,
+    pub user: Option<&'a str>,
+    pub entity: Option<&'a str>,
+}
+
+impl<'a> Stored<'a> {
+    pub fn of_new(new: &'a NewRecord) -> Self {
+        Stored {
+            json: &new.stored.json,
+            ty: new.ty,
+            created_at: new.created_at,
+            updated_at: new.updated_at,
+            id_span: new.stored.id_span.clone(),
+            name_span: new.stored.name_span.clone(),
+            user: new.user,
+            entity: new.entity,
+        }
+    }
+
+    pub fn of_record(record: &'a Record) -> Self {
+        Stored {
+            json: record.json(),
+            ty: record.ty,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            id_span: record.id_span(),
+            name_span: record.name_span(),
+            user: record.user.as_deref(),
+            entity: record.entity.as_deref(),
+        }
+    }
+}
 
 /// One change, as [`changes`] reads it back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change<'a> {
-    /// The session stored as this JSON, replacing any session with its id.
-    Put(&'a str),
+    /// The session stored so, replacing any session with its id.
+    Put(Stored<'a>),
     /// The session with this id removed.
     Remove(&'a str),
     /// Every session of this type removed.
@@ -33,17 +86,39 @@ pub struct ChangeSet {
     bytes: Vec<u8>,
 }
 
+/// Spans, lengths and bodies are below 4 GiB: sessions are capped there (MAX_SESSION_BYTES_LIMIT).
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).expect("sessions are capped below 4 GiB")
+}
+
 impl ChangeSet {
-    pub fn put(&mut self, stored_json: &str) {
-        self.entry(PUT, stored_json.as_bytes());
+    pub fn put(&mut self, stored: &Stored) {
+        let optional = |s: Option<&str>| s.map_or(0, str::len);
+        let len = 1 + 16 + 16 + 8 + optional(stored.user) + optional(stored.entity) + stored.json.len();
+        self.header(STORED, len);
+        let b = &mut self.bytes;
+        b.push(stored.ty.index() as u8);
+        b.extend_from_slice(&stored.created_at.to_le_bytes());
+        b.extend_from_slice(&stored.updated_at.to_le_bytes());
+        let name = stored.name_span.clone().map_or((ABSENT, ABSENT), |n| (narrow(n.start), narrow(n.end)));
+        for n in [narrow(stored.id_span.start), narrow(stored.id_span.end), name.0, name.1] {
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        for text in [stored.user, stored.entity] {
+            b.extend_from_slice(&text.map_or(ABSENT, |t| narrow(t.len())).to_le_bytes());
+            b.extend_from_slice(text.unwrap_or("").as_bytes());
+        }
+        b.extend_from_slice(stored.json.as_bytes());
     }
 
     pub fn remove(&mut self, id: &str) {
-        self.entry(REMOVE, id.as_bytes());
+        self.header(REMOVE, id.len());
+        self.bytes.extend_from_slice(id.as_bytes());
     }
 
     pub fn remove_type(&mut self, ty: SessionType) {
-        self.entry(REMOVE_TYPE, ty.as_str().as_bytes());
+        self.header(REMOVE_TYPE, ty.as_str().len());
+        self.bytes.extend_from_slice(ty.as_str().as_bytes());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -59,13 +134,10 @@ impl ChangeSet {
         self.bytes.clear();
     }
 
-    fn entry(&mut self, tag: u8, body: &[u8]) {
-        // Bodies are sessions within max_session_bytes (below 4 GiB) or ids: the length fits.
-        let len = u32::try_from(body.len()).expect("a change entry below 4 GiB");
-        self.bytes.reserve(ENTRY_HEADER + body.len());
+    fn header(&mut self, tag: u8, len: usize) {
+        self.bytes.reserve(ENTRY_HEADER + len);
         self.bytes.push(tag);
-        self.bytes.extend_from_slice(&len.to_le_bytes());
-        self.bytes.extend_from_slice(body);
+        self.bytes.extend_from_slice(&narrow(len).to_le_bytes());
     }
 }
 
@@ -77,8 +149,7 @@ pub fn changes(payload: &[u8]) -> impl Iterator<Item = Result<Change<'_>>> + '_ 
         if rest.is_empty() {
             return None;
         }
-        let entry = next(rest);
-        match entry {
+        match next(rest) {
             Ok((change, after)) => {
                 rest = after;
                 Some(Ok(change))
@@ -91,40 +162,119 @@ pub fn changes(payload: &[u8]) -> impl Iterator<Item = Result<Change<'_>>> + '_ 
     })
 }
 
+fn bad(what: &str) -> Error {
+    Error::new(ErrorKind::Corrupt, format!("undecodable change record: {what}"))
+}
+
+/// Reads little-endian fields off the front of an entry's body.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n).ok_or_else(|| bad("truncated entry"))?;
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+
+    fn i64(&mut self) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    fn text(&mut self) -> Result<Option<&'a str>> {
+        match self.u32()? {
+            ABSENT => Ok(None),
+            len => utf8(self.take(len as usize)?).map(Some),
+        }
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes).map_err(|_| bad("entry is not UTF-8"))
+}
+
 fn next(bytes: &[u8]) -> Result<(Change<'_>, &[u8])> {
-    let bad = |what: &str| Error::new(ErrorKind::Corrupt, format!("undecodable change record: {what}"));
-    let (head, rest) = bytes.split_at_checked(ENTRY_HEADER).ok_or_else(|| bad("truncated entry"))?;
-    let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
-    let (body, rest) = rest.split_at_checked(len).ok_or_else(|| bad("entry runs past the record"))?;
-    let text = std::str::from_utf8(body).map_err(|_| bad("entry is not UTF-8"))?;
-    let change = match head[0] {
-        PUT => Change::Put(text),
-        REMOVE => Change::Remove(text),
-        REMOVE_TYPE => Change::RemoveType(SessionType::parse(text).map_err(|_| bad("unknown session type"))?),
+    let mut entry = Fields(bytes);
+    let tag = entry.take(1)?[0];
+    let len = entry.u32()? as usize;
+    let body = entry.take(len).map_err(|_| bad("entry runs past the record"))?;
+    let change = match tag {
+        STORED => Change::Put(stored(body)?),
+        REMOVE => Change::Remove(utf8(body)?),
+        REMOVE_TYPE => {
+            Change::RemoveType(SessionType::parse(utf8(body)?).map_err(|_| bad("unknown session type"))?)
+        }
         _ => return Err(bad("unknown entry tag")),
     };
-    Ok((change, rest))
+    Ok((change, entry.0))
+}
+
+fn stored(body: &[u8]) -> Result<Stored<'_>> {
+    let mut f = Fields(body);
+    let ty = *SessionType::ALL.get(f.take(1)?[0] as usize).ok_or_else(|| bad("unknown session type"))?;
+    let (created_at, updated_at) = (f.i64()?, f.i64()?);
+    let id_span = f.u32()? as usize..f.u32()? as usize;
+    let name_span = match (f.u32()?, f.u32()?) {
+        (ABSENT, ABSENT) => None,
+        (start, end) => Some(start as usize..end as usize),
+    };
+    let (user, entity) = (f.text()?, f.text()?);
+    let json = utf8(f.0)?;
+    for span in std::iter::once(&id_span).chain(name_span.as_ref()) {
+        if !is_json_string(json, span) {
+            return Err(bad("a span does not hold a JSON string"));
+        }
+    }
+    Ok(Stored { json, ty, created_at, updated_at, id_span, name_span, user, entity })
+}
+
+/// Whether `span` of `json` is a JSON string, quotes included (what a record reads its id and name from).
+fn is_json_string(json: &str, span: &Span) -> bool {
+    let Some(quoted) = json.get(span.clone()) else { return false };
+    let plain = quoted.len() >= 2
+        && quoted.starts_with('"')
+        && quoted.ends_with('"')
+        && !quoted[1..quoted.len() - 1].contains(['"', '\\']);
+    plain || serde_json::from_str::<String>(quoted).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn session<'a>(json: &'a str, user: Option<&'a str>) -> Stored<'a> {
+        let end = json[1..].find('"').map_or(0, |i| i + 2);
+        Stored {
+            json,
+            ty: SessionType::Team,
+            created_at: -5,
+            updated_at: i64::MAX,
+            id_span: 0..end,
+            name_span: None,
+            user,
+            entity: Some("é"),
+        }
+    }
+
     #[test]
     fn entries_come_back_in_order() {
+        let (a, b) = (session(r#""a""#, Some("u")), session(r#""b\n""#, None));
         let mut set = ChangeSet::default();
-        set.put(r#"{"session_id":"a"}"#);
+        set.put(&a);
         set.remove("b");
         set.remove_type(SessionType::WorkflowV2);
-        set.put("");
+        set.put(&Stored { name_span: Some(0..5), ..b.clone() });
         let read: Vec<Change> = changes(set.as_bytes()).collect::<Result<_>>().unwrap();
         assert_eq!(
             read,
             [
-                Change::Put(r#"{"session_id":"a"}"#),
+                Change::Put(a),
                 Change::Remove("b"),
                 Change::RemoveType(SessionType::WorkflowV2),
-                Change::Put("")
+                Change::Put(Stored { name_span: Some(0..5), ..b })
             ]
         );
     }
@@ -132,13 +282,25 @@ mod tests {
     #[test]
     fn damage_is_corruption_never_a_panic() {
         let mut set = ChangeSet::default();
-        set.put("{}");
+        set.put(&session(r#""x""#, Some("user")));
         set.remove("id");
         let good = set.as_bytes().to_vec();
-        for cut in 0..good.len() {
+        let boundary = good.len() - 7;
+        for cut in 1..good.len() {
             let result: Result<Vec<Change>> = changes(&good[..cut]).collect();
-            if cut != 0 && cut != 7 {
+            if cut != boundary {
                 assert_eq!(result.unwrap_err().kind, ErrorKind::Corrupt, "cut at {cut}");
+            }
+        }
+        // Every single flipped byte of the stored entry decodes to an error or to a change a record
+        // can hold (spans on JSON strings); none panics.
+        for i in 0..boundary {
+            let mut flipped = good.clone();
+            flipped[i] ^= 0xff;
+            for change in changes(&flipped).flatten() {
+                if let Change::Put(s) = change {
+                    assert!(is_json_string(s.json, &s.id_span));
+                }
             }
         }
         for bad in [&b"X\x00\x00\x00\x00"[..], b"R\x01\x00\x00\x00\xff", b"T\x03\x00\x00\x00bot"] {

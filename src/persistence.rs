@@ -6,16 +6,18 @@
 //! it succeeds, and call [`Persistence::commit`] after releasing the lock: journal order is apply order,
 //! and concurrent writers share an fsync. An in-memory store has no `Persistence` at all.
 
-use crate::change::{changes, Change, ChangeSet};
+use crate::change::{changes, Change, ChangeSet, Stored};
 use crate::config::{Config, Sync};
 use crate::durable::{
     DurableError, DurableErrorKind, Journal, JournalOptions, Records, RecoveryReport, SnapshotStats,
     SyncPolicy,
 };
 use crate::error::{quote, Error, ErrorKind, Result};
-use crate::session::SessionInput;
-use crate::tables::{NewRecord, Tables};
+use crate::session::{Rendered, Span};
+use crate::session_type::SessionType;
+use crate::tables::{IdHasher, IdKey, NewRecord, Tables};
 use crossbeam_utils::sync::ShardedLock;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -301,7 +303,7 @@ impl Compactor {
                     return Err(std::io::Error::other(Stopping));
                 }
                 change.clear();
-                change.put(record.json());
+                change.put(&Stored::of_record(record));
                 out.record(change.as_bytes())?;
             }
             Ok(())
@@ -322,54 +324,125 @@ impl std::fmt::Display for Stopping {
 
 impl std::error::Error for Stopping {}
 
-/// Applies every record of `records` to `tables`.
-fn replay(mut records: Records, tables: &mut Tables) -> Result<()> {
-    tables.reserve(records.remaining().min(1 << 24) as usize);
-    while let Some(payload) = records.next_record()? {
-        for change in changes(payload) {
-            apply(change?, tables)?;
-        }
-    }
-    Ok(())
+/// Records decoded and parsed per message from the reading thread to the applying one.
+const REPLAY_BATCH: usize = 512;
+
+/// A change read back, owning what it holds: parsed on the reading thread, applied on the other.
+enum Replayed {
+    Put(Put),
+    Remove(String),
+    RemoveType(SessionType),
 }
 
-fn apply(change: Change, tables: &mut Tables) -> Result<()> {
+/// A stored session read back, with its id's hash computed on the reading thread.
+struct Put {
+    hash: u64,
+    ty: SessionType,
+    user: Option<Box<str>>,
+    entity: Option<Box<str>>,
+    created_at: i64,
+    updated_at: i64,
+    stored: Rendered,
+}
+
+/// Applies every record of `records` to `tables`, in order. One thread reads, checks and parses while
+/// this one inserts: on open, both halves cost about the same.
+fn replay(mut records: Records, tables: &mut Tables) -> Result<()> {
+    tables.reserve(records.remaining().min(1 << 24) as usize);
+    let hasher = tables.hasher().clone();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Replayed>>>(8);
+    std::thread::scope(|scope| {
+        let reader =
+            std::thread::Builder::new().name("sessionstore-replay".into()).spawn_scoped(scope, move || {
+                let mut batch = Vec::with_capacity(REPLAY_BATCH);
+                loop {
+                    let next = records.next_record().map_err(Error::from).and_then(|payload| {
+                        let Some(payload) = payload else { return Ok(false) };
+                        for change in changes(payload) {
+                            batch.push(parse(change?, &hasher)?);
+                        }
+                        Ok(true)
+                    });
+                    let more = matches!(next, Ok(true));
+                    if batch.len() >= REPLAY_BATCH || !more {
+                        let sent = match next {
+                            Err(e) => sender.send(Err(e)),
+                            Ok(_) => sender
+                                .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(REPLAY_BATCH)))),
+                        };
+                        if sent.is_err() || !more {
+                            return;
+                        }
+                    }
+                }
+            });
+        reader.map_err(|e| Error::io(format!("starting the replay thread: {e}")))?;
+        for batch in receiver {
+            for change in batch? {
+                apply(change, tables)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn parse(change: Change, hasher: &IdHasher) -> Result<Replayed> {
+    Ok(match change {
+        Change::Put(stored) => Replayed::Put(Put {
+            hash: hasher.key(&json_string(stored.json, &stored.id_span)).hash,
+            ty: stored.ty,
+            user: stored.user.map(Box::from),
+            entity: stored.entity.map(Box::from),
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            stored: Rendered {
+                json: stored.json.to_owned(),
+                id_span: stored.id_span,
+                name_span: stored.name_span,
+            },
+        }),
+        Change::Remove(id) => Replayed::Remove(id.to_owned()),
+        Change::RemoveType(ty) => Replayed::RemoveType(ty),
+    })
+}
+
+/// The value of the JSON string at `span` of `json` (checked by the decoder).
+fn json_string<'a>(json: &'a str, span: &Span) -> Cow<'a, str> {
+    let quoted = &json[span.clone()];
+    match quoted.contains('\\') {
+        false => Cow::Borrowed(&quoted[1..quoted.len() - 1]),
+        true => Cow::Owned(serde_json::from_str(quoted).unwrap_or_default()),
+    }
+}
+
+fn apply(change: Replayed, tables: &mut Tables) -> Result<()> {
     match change {
-        Change::Put(json) => {
-            let at = |e: Error| Error::new(ErrorKind::Corrupt, format!("journaled session: {}", e.message));
-            let input = SessionInput::parse(json).map_err(at)?;
-            let (Some(ty), Some(created_at), Some(updated_at)) =
-                (input.session_type, input.created_at, input.updated_at)
-            else {
-                return Err(Error::new(
-                    ErrorKind::Corrupt,
-                    format!("journaled session {} lacks its type or timestamps", quote(&input.session_id)),
-                ));
-            };
-            let id = tables.key(&input.session_id);
+        Replayed::Put(put) => {
+            let id = json_string(&put.stored.json, &put.stored.id_span).into_owned();
+            let id = IdKey { id: &id, hash: put.hash };
             let slot = tables.find(id);
             // The live store never stores a session over one of another type.
-            if slot.is_some_and(|slot| tables.at(slot).ty != ty) {
+            if slot.is_some_and(|slot| tables.at(slot).ty != put.ty) {
                 return Err(Error::new(
                     ErrorKind::Corrupt,
-                    format!("journaled session {} changes its session_type", quote(&input.session_id)),
+                    format!("journaled session {} changes its session_type", quote(id.id)),
                 ));
             }
             let new = NewRecord {
                 id,
-                ty,
-                user: input.user_id.as_deref(),
-                entity: input.entity_id(ty),
-                created_at,
-                updated_at,
-                stored: input.render(ty, created_at, updated_at),
+                ty: put.ty,
+                user: put.user.as_deref(),
+                entity: put.entity.as_deref(),
+                created_at: put.created_at,
+                updated_at: put.updated_at,
+                stored: put.stored,
             };
             tables.put(slot, new);
         }
-        Change::Remove(id) => {
-            tables.remove(id);
+        Replayed::Remove(id) => {
+            tables.remove(&id);
         }
-        Change::RemoveType(ty) => {
+        Replayed::RemoveType(ty) => {
             tables.remove_type(ty);
         }
     }

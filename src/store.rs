@@ -6,7 +6,7 @@
 //! (listings, queries, exports) hold it only to take a selection of the indexes (see
 //! [`crate::tables::Selection`]), which they then walk and render without it.
 
-use crate::change::ChangeSet;
+use crate::change::{ChangeSet, Stored};
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
@@ -211,7 +211,7 @@ impl Store {
         check_owner(stored.and_then(|r| r.user.as_deref()), &input)?;
         let new = resolve(pending, stored.map(|r| r.created_at));
         let logged = self.shared.log(&tables, |c| {
-            c.put(&new.stored.json);
+            c.put(&Stored::of_new(&new));
             Ok(())
         })?;
         let (record, replaced) = tables.put(existing, new);
@@ -268,7 +268,7 @@ impl Store {
             resolved
         };
         let logged = self.shared.log(&tables, |c| {
-            resolved.iter().for_each(|new| c.put(&new.stored.json));
+            resolved.iter().for_each(|new| c.put(&Stored::of_new(new)));
             Ok(())
         })?;
         let mut out = render::Array::with_capacity(json.len() + inputs.len() * 64 + 2);
@@ -366,7 +366,7 @@ impl Store {
         let existing = tables.find(pending.key);
         let new = resolve(pending, None);
         let logged = self.shared.log(&tables, |c| {
-            c.put(&new.stored.json);
+            c.put(&Stored::of_new(&new));
             Ok(())
         })?;
         let (record, replaced) = tables.put(existing, new);
@@ -486,7 +486,7 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
         let logged = self.shared.log(&tables, |c| {
-            resolved.iter().for_each(|(new, _)| c.put(&new.stored.json));
+            resolved.iter().for_each(|(new, _)| c.put(&Stored::of_new(new)));
             Ok(())
         })?;
         let count = resolved.len();

@@ -95,6 +95,16 @@ impl Record {
         self.id.quoted(&self.json)
     }
 
+    /// Where the id's JSON string (quotes included) sits in the JSON.
+    pub fn id_span(&self) -> Span {
+        self.id.start as usize..self.id.end as usize
+    }
+
+    /// Where the name's JSON string sits in the JSON, when the session has one.
+    pub fn name_span(&self) -> Option<Span> {
+        self.name.map(|n| n.start as usize..n.end as usize)
+    }
+
     /// The length of [`Record::quoted_id`], from the record alone.
     pub fn quoted_id_len(&self) -> usize {
         (self.id.end - self.id.start) as usize
@@ -284,9 +294,8 @@ impl Tables {
         Tables { hasher, ..Tables::default() }
     }
 
-    /// `id` with its hash in this table.
-    pub fn key<'a>(&self, id: &'a str) -> IdKey<'a> {
-        self.hasher.key(id)
+    pub fn hasher(&self) -> &IdHasher {
+        &self.hasher
     }
 
     pub fn get(&self, id: &str) -> Option<&Record> {

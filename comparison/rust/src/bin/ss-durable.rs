@@ -12,7 +12,8 @@
 //!  - "stall": one writer's p99 while snapshots of the whole store are written back to back (sync "os"),
 //!    against its p99 with none.
 //!
-//! DIR is emptied and reused; put it on the disk being measured.
+//! DIR is emptied and reused; put it on the disk being measured. It is removed at the end unless
+//! SS_KEEP_DIR is set (to reopen it by hand afterwards).
 
 use sessionstore::Store;
 use std::path::{Path, PathBuf};
@@ -189,5 +190,7 @@ fn main() {
             longest.load(Ordering::Relaxed),
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("SS_KEEP_DIR").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
