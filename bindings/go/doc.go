@@ -1,6 +1,6 @@
-// Package sessionstore is the Go binding of sessionstore, a fast, thread-safe,
-// in-memory session store for AI-agent frameworks (agent, team and workflow
-// sessions, as in Agno), implemented in Rust behind a C ABI.
+// Package sessionstore is the Go binding of sessionstore, a fast, thread-safe
+// session store for AI-agent frameworks (agent, team and workflow sessions, as
+// in Agno), in memory or durable on disk, implemented in Rust behind a C ABI.
 //
 // # Linking
 //
@@ -21,6 +21,17 @@
 // Every method is safe for concurrent use. Close is idempotent and may run
 // while other goroutines use the Store: it waits for calls in flight, and
 // every later call returns ErrClosed.
+//
+// # Durable stores
+//
+// Without options a store lives in memory. WithPath(dir) makes it durable:
+// Open loads what the directory holds, every mutation is journaled before it
+// returns, and WithSync chooses when the journal is fsynced (SyncAlways, the
+// default, SyncInterval or SyncOS). One open store owns a directory: a second
+// Open of it fails with ErrLocked until the last handle on the first is
+// closed (use Share instead). Sync forces the journal to disk; closing the
+// last handle fsyncs it and releases the directory. Stats reports the journal,
+// snapshot and recovery in Stats.Durability.
 //
 // # Sessions
 //
@@ -52,7 +63,8 @@
 // Failures are *Error values carrying the library's status and message.
 // Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
 // ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal,
-// ErrPermissionDenied and ErrClosed. The Status numbers are the C header's; ErrClosed has
+// ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned and
+// ErrClosed. The Status numbers are the C header's; ErrClosed has
 // StatusClosed, the binding-side status (SS_BINDING_STATUS_CLOSED) that every
 // binding reports for a closed handle and the C library never returns.
 package sessionstore

@@ -30,6 +30,18 @@ const (
 	// StatusPermissionDenied: an upsert of a session that belongs to another
 	// user (its stored user_id is set and differs from the input's).
 	StatusPermissionDenied Status = C.SS_STATUS_PERMISSION_DENIED
+	// StatusIO: a durable store's disk I/O failed (a full disk, a failed
+	// write or fsync).
+	StatusIO Status = C.SS_STATUS_IO
+	// StatusLocked: the directory of a durable store is in use by another
+	// open store, in this process or another.
+	StatusLocked Status = C.SS_STATUS_LOCKED
+	// StatusCorrupt: a durable store's files are damaged or are not a
+	// store's files.
+	StatusCorrupt Status = C.SS_STATUS_CORRUPT
+	// StatusPoisoned: an earlier fsync of a durable store failed; it refuses
+	// writes, reads go on.
+	StatusPoisoned Status = C.SS_STATUS_POISONED
 )
 
 // StatusClosed is the status of ErrClosed: a call on a closed (or nil) Store.
@@ -56,6 +68,25 @@ var (
 	// user: its stored user_id is set and differs from the input's, an absent
 	// or empty one included. Nothing was changed. Import is not bound by it.
 	ErrPermissionDenied = errors.New("sessionstore: permission denied")
+	// ErrIO means a durable store's disk I/O failed: a full disk, a failed
+	// write or fsync, or (from Open) a directory that cannot be created, read
+	// or locked. A mutation that fails with it was not applied, except when
+	// its fsync failed: then the store is poisoned (see ErrPoisoned) and the
+	// change is in memory but may not be on disk.
+	ErrIO = errors.New("sessionstore: I/O error")
+	// ErrLocked is returned by Open when the directory of WithPath is in use
+	// by another open store, in this process or another, until the last
+	// handle on that store is closed. Use Share for a second handle.
+	ErrLocked = errors.New("sessionstore: locked")
+	// ErrCorrupt is returned by Open when a durable store's files are
+	// damaged (anything but a torn last append, which is cut off) or are not
+	// a store's files; the message names the file and the byte offset.
+	// Nothing was loaded.
+	ErrCorrupt = errors.New("sessionstore: corrupt")
+	// ErrPoisoned means an earlier fsync of this durable store failed, so the
+	// kernel may have dropped data it had acknowledged: every write is
+	// refused, reads go on. Reopen the store to reload what is on disk.
+	ErrPoisoned = errors.New("sessionstore: poisoned")
 	// ErrClosed is returned by every method of a Store after Close (or after
 	// the Store was never opened). C cannot detect a closed handle, so the
 	// binding refuses the call before it reaches C. It is an *Error with
@@ -102,6 +133,14 @@ func (s Status) Sentinel() error {
 		return ErrInternal
 	case StatusPermissionDenied:
 		return ErrPermissionDenied
+	case StatusIO:
+		return ErrIO
+	case StatusLocked:
+		return ErrLocked
+	case StatusCorrupt:
+		return ErrCorrupt
+	case StatusPoisoned:
+		return ErrPoisoned
 	case StatusClosed:
 		return ErrClosed
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 
 	sessionstore "github.com/sessionstore/sessionstore/bindings/go"
 )
@@ -327,4 +328,44 @@ func ExampleWithNonFiniteNumbers() {
 	// Output:
 	// {"time":null}
 	// true
+}
+
+// A durable store keeps its sessions in a directory: a store opened on it
+// later (here in the same program, usually after a restart) has them back.
+func ExampleWithPath() {
+	dir, err := os.MkdirTemp("", "sessionstore-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	store, err := sessionstore.Open(sessionstore.WithPath(dir), sessionstore.WithSync(sessionstore.SyncAlways))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.UpsertJSON([]byte(`{"session_id":"s1","user_id":"ava","memory":{"runs":["hi"]}}`)); err != nil {
+		log.Fatal(err)
+	}
+	// The directory belongs to this store until its last handle is closed.
+	_, err = sessionstore.Open(sessionstore.WithPath(dir))
+	fmt.Println(errors.Is(err, sessionstore.ErrLocked))
+	store.Close() // fsyncs the journal and releases the directory
+
+	reopened, err := sessionstore.Open(sessionstore.WithPath(dir))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reopened.Close()
+	sess, err := reopened.Read("s1", "ava")
+	if err != nil {
+		log.Fatal(err)
+	}
+	stats, err := reopened.Stats()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(sess.Extra["memory"]), stats.Durability.Sync, stats.Durability.Recovery.JournalRecords)
+	// Output:
+	// true
+	// {"runs":["hi"]} always 1
 }

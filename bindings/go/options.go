@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Mode is the kind of session a Store handle reads and writes. Every stored
@@ -43,6 +44,15 @@ func (m Mode) EntityField() string {
 // (the header's SS_DEFAULT_MAX_SESSION_BYTES).
 const DefaultMaxSessionBytes = C.SS_DEFAULT_MAX_SESSION_BYTES
 
+// The defaults of a durable store's options (the header's
+// SS_DEFAULT_SYNC_INTERVAL_MS, SS_DEFAULT_COMPACT_FACTOR and
+// SS_DEFAULT_COMPACT_MIN_BYTES).
+const (
+	DefaultSyncInterval    = C.SS_DEFAULT_SYNC_INTERVAL_MS * time.Millisecond
+	DefaultCompactFactor   = C.SS_DEFAULT_COMPACT_FACTOR
+	DefaultCompactMinBytes = C.SS_DEFAULT_COMPACT_MIN_BYTES
+)
+
 // Option configures Open.
 type Option func(*config)
 
@@ -51,6 +61,16 @@ type config struct {
 	maxSessionBytes int64
 	set             bool             // whether maxSessionBytes was given
 	nonFinite       NonFiniteNumbers // "" = the library's default
+	// Durability: each field is sent only when its option was given.
+	path               string
+	pathSet            bool
+	sync               SyncPolicy // "" = the library's default
+	syncIntervalMS     int64
+	syncIntervalSet    bool
+	compactFactor      int64
+	compactFactorSet   bool
+	compactMinBytes    int64
+	compactMinBytesSet bool
 }
 
 // WithMode sets the session type of the handle (default ModeAgent).
@@ -88,8 +108,77 @@ func WithNonFiniteNumbers(p NonFiniteNumbers) Option {
 	return func(c *config) { c.nonFinite = p }
 }
 
-// json builds the config object by hand: it has three fields, validated by
-// the library, so there is nothing for encoding/json to add.
+// WithPath makes the store durable, kept in the directory dir (created if
+// missing): Open loads what it holds (its latest snapshot, then the journal
+// after it), and every mutation is written to the journal before it is
+// applied and before the call returns. One open store owns a directory:
+// opening it again, from this process or another, fails with ErrLocked until
+// the last handle on the first store is closed (use Share for a second
+// handle). Damaged files fail Open with ErrCorrupt, a directory that cannot be
+// created, read or locked with ErrIO. Without WithPath the store lives in
+// memory and the other durability options do nothing. dir must be valid
+// UTF-8 (else ErrInvalidArgument, refused before C).
+func WithPath(dir string) Option {
+	return func(c *config) { c.path, c.pathSet = dir, true }
+}
+
+// SyncPolicy says when a durable store forces its journal to stable storage
+// (fsync), and so what a crash loses (config key "sync").
+type SyncPolicy string
+
+// The policies of WithSync.
+const (
+	// SyncAlways, the default, fsyncs before each mutation returns
+	// (goroutines writing at the same time share one fsync): neither a
+	// process crash nor a power loss loses an acknowledged mutation, on a
+	// disk that honours flushes.
+	SyncAlways SyncPolicy = "always"
+	// SyncInterval fsyncs from a background thread every WithSyncInterval
+	// (default DefaultSyncInterval): a process crash loses nothing
+	// acknowledged, a power loss about the last interval.
+	SyncInterval SyncPolicy = "interval"
+	// SyncOS fsyncs only on Close, compaction and Sync, and leaves the rest to
+	// the kernel: a process crash loses nothing acknowledged, a power loss
+	// possibly everything since the last sync.
+	SyncOS SyncPolicy = "os"
+)
+
+// WithSync sets the sync policy of a durable store (default SyncAlways). An
+// unknown policy fails Open with ErrInvalidArgument.
+func WithSync(p SyncPolicy) Option {
+	return func(c *config) { c.sync = p }
+}
+
+// WithSyncInterval sets how often SyncInterval fsyncs (default
+// DefaultSyncInterval), rounded up to a whole millisecond. It must be
+// positive, else Open fails with ErrInvalidArgument.
+func WithSyncInterval(d time.Duration) Option {
+	ms := int64(d / time.Millisecond)
+	if d%time.Millisecond > 0 {
+		ms++
+	}
+	return func(c *config) { c.syncIntervalMS, c.syncIntervalSet = ms, true }
+}
+
+// WithCompactFactor sets when a durable store writes a snapshot and starts a
+// new journal, in a background thread: once the journal written since the
+// last snapshot exceeds factor times the live sessions' bytes, and
+// WithCompactMinBytes (default DefaultCompactFactor). It must be at least 1,
+// else Open fails with ErrInvalidArgument.
+func WithCompactFactor(factor int64) Option {
+	return func(c *config) { c.compactFactor, c.compactFactorSet = factor, true }
+}
+
+// WithCompactMinBytes sets the journal size below which a durable store never
+// compacts, whatever WithCompactFactor says (default DefaultCompactMinBytes).
+// It must not be negative, else Open fails with ErrInvalidArgument.
+func WithCompactMinBytes(n int64) Option {
+	return func(c *config) { c.compactMinBytes, c.compactMinBytesSet = n, true }
+}
+
+// json builds the config object by hand: its fields are strings and
+// integers, validated by the library, so there is nothing for encoding/json
+// to add.
 func (c *config) json() []byte {
 	b := make([]byte, 0, 96)
 	b = append(b, `{"mode":`...)
@@ -101,6 +190,26 @@ func (c *config) json() []byte {
 	if c.nonFinite != "" {
 		b = append(b, `,"non_finite_numbers":`...)
 		b = appendJSONString(b, string(c.nonFinite))
+	}
+	if c.pathSet {
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, c.path)
+	}
+	if c.sync != "" {
+		b = append(b, `,"sync":`...)
+		b = appendJSONString(b, string(c.sync))
+	}
+	if c.syncIntervalSet {
+		b = append(b, `,"sync_interval_ms":`...)
+		b = strconv.AppendInt(b, c.syncIntervalMS, 10)
+	}
+	if c.compactFactorSet {
+		b = append(b, `,"compact_factor":`...)
+		b = strconv.AppendInt(b, c.compactFactor, 10)
+	}
+	if c.compactMinBytesSet {
+		b = append(b, `,"compact_min_bytes":`...)
+		b = strconv.AppendInt(b, c.compactMinBytes, 10)
 	}
 	return append(b, '}')
 }
@@ -246,4 +355,31 @@ type Stats struct {
 	Sessions int          `json:"sessions"` // sessions of every type in the (shared) data
 	Bytes    int64        `json:"bytes"`    // size of their stored JSON
 	ByType   map[Mode]int `json:"by_type"`  // Sessions, per type
+	// Durability is nil for a store in memory.
+	Durability *DurabilityStats `json:"durability"`
+}
+
+// DurabilityStats describes a durable store's files (the "durability" member
+// of ss_stats).
+type DurabilityStats struct {
+	Path               string     `json:"path"`                // the directory, as given to WithPath
+	Sync               SyncPolicy `json:"sync"`                // the sync policy
+	JournalBytes       int64      `json:"journal_bytes"`       // journal a reopen would read
+	SnapshotBytes      int64      `json:"snapshot_bytes"`      // snapshot a reopen would read
+	Compactions        int64      `json:"compactions"`         // snapshots written since Open
+	CompactionFailures int64      `json:"compaction_failures"` // snapshots that failed since Open
+	LastCompactionMS   int64      `json:"last_compaction_ms"`  // duration of the last snapshot
+	// LastCompactionError is the message of the last failed snapshot, "" if none.
+	LastCompactionError string `json:"last_compaction_error"`
+	// Poisoned: an fsync failed; writes fail with ErrPoisoned until reopened.
+	Poisoned bool          `json:"poisoned"`
+	Recovery RecoveryStats `json:"recovery"` // what Open found
+}
+
+// RecoveryStats is what opening a durable store found.
+type RecoveryStats struct {
+	SnapshotRecords  int64 `json:"snapshot_records"`   // records loaded from the snapshot
+	JournalRecords   int64 `json:"journal_records"`    // records replayed from the journal
+	TornBytesDropped int64 `json:"torn_bytes_dropped"` // bytes of a torn last append cut off
+	FilesRemoved     int64 `json:"files_removed"`      // files of an interrupted compaction deleted
 }

@@ -12,7 +12,8 @@ import (
 // constants come from the header, but each needs a sentinel here.
 func TestStatusesMatchLibrary(t *testing.T) {
 	known := []Status{StatusOK, StatusNotFound, StatusInvalidArgument, StatusInvalidJSON,
-		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal, StatusPermissionDenied}
+		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal, StatusPermissionDenied,
+		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned}
 	seen := map[error]Status{}
 	n := 0
 	for ; n < int(StatusClosed); n++ {
@@ -88,7 +89,7 @@ func TestClosedStatus(t *testing.T) {
 		t.Fatalf("ErrClosed.Error() = %q", got)
 	}
 	for _, other := range []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
-		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied} {
+		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned} {
 		if errors.Is(ErrClosed, other) {
 			t.Fatalf("ErrClosed matches %v", other)
 		}

@@ -36,6 +36,7 @@ enum ssgo_op {
 	SSGO_DELETE_SESSIONS,
 	SSGO_DROP,
 	SSGO_IMPORT,
+	SSGO_SYNC,
 };
 
 // The results of a call, returned by value: an out-parameter pointing into
@@ -108,6 +109,7 @@ static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char
 	case SSGO_DELETE_SESSIONS:     st = ss_delete_sessions(store, a, len, b, &r.len, &r.error); break;
 	case SSGO_DROP:                st = ss_drop(store, &r.len, &r.error); break;
 	case SSGO_IMPORT:              st = ss_import(store, a, len, &r.len, &r.error); break;
+	case SSGO_SYNC:                st = ss_store_sync(store, &r.error); break;
 	default:                       st = SS_STATUS_INTERNAL; break; // not reached: op is one of the above
 	}
 	r.status = st;
@@ -134,9 +136,10 @@ import (
 	"unsafe"
 )
 
-// Store is a handle on an in-memory session store. All methods are safe for
-// concurrent use by many goroutines. Several handles can share one store's
-// data (see Share); the data lives until the last of them is closed.
+// Store is a handle on a session store, in memory or, opened WithPath,
+// durable. All methods are safe for concurrent use by many goroutines.
+// Several handles can share one store's data (see Share); the data lives
+// until the last of them is closed.
 //
 // Close a Store when done with it. A Store that becomes unreachable without
 // Close is closed by the garbage collector eventually, but that is only a
@@ -181,11 +184,19 @@ func newStore(p *C.ss_store, mode Mode) *Store {
 }
 
 // Open creates a new, empty store and returns a handle on it. Without options
-// the handle is in ModeAgent with the default session size limit.
+// the handle is in ModeAgent with the default session size limit, and the
+// store lives in memory. With WithPath it is durable, and Open loads what the
+// directory holds; it then fails with ErrLocked when another open store owns
+// the directory, ErrCorrupt when its files are damaged and ErrIO when it
+// cannot be created, read or locked.
 func Open(opts ...Option) (*Store, error) {
 	c := config{mode: ModeAgent}
 	for _, o := range opts {
 		o(&c)
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD: another directory.
+	if err := checkUTF8("open", c.path); err != nil {
+		return nil, err
 	}
 	cfg := c.json()
 	var p *C.ss_store
@@ -227,6 +238,11 @@ func (s *Store) Share(mode Mode) (*Store, error) {
 // goroutines use the Store: it waits for calls in flight, and every later
 // call returns ErrClosed. It always returns nil; the error is there to
 // satisfy io.Closer.
+//
+// Closing the last handle on a durable store fsyncs its journal (whatever
+// the sync policy) and releases the directory, so that it can be opened
+// again. A failure there cannot be reported: call Sync first when the caller
+// must know that everything is on disk.
 func (s *Store) Close() error {
 	if s == nil || s.h == nil {
 		return nil
@@ -284,6 +300,7 @@ var (
 	opDeleteSessions    = op{C.SSGO_DELETE_SESSIONS, "delete_sessions"}
 	opDrop              = op{C.SSGO_DROP, "drop"}
 	opImport            = op{C.SSGO_IMPORT, "import"}
+	opSync              = op{C.SSGO_SYNC, "sync"}
 )
 
 // args are the inputs of an op, as ssgo_call takes them: a, b and c are
@@ -648,6 +665,16 @@ func (s *Store) Export() ([]byte, error) {
 // ErrPermissionDenied, does not apply).
 func (s *Store) Import(data []byte) (int, error) {
 	return s.callCount(opImport, payload(data))
+}
+
+// Sync forces a durable store's journal to stable storage now, whatever its
+// sync policy: when it returns nil, every mutation acknowledged before the
+// call survives a power loss. It is a no-op for a store in memory. It fails
+// with ErrIO when the fsync fails (the store is poisoned from then on) and
+// ErrPoisoned when an earlier one did.
+func (s *Store) Sync() error {
+	_, err := s.call(opSync, args{}, nil)
+	return err
 }
 
 // emptyPayload gives empty inputs a non-NULL address: the library reads a

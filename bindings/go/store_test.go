@@ -93,7 +93,8 @@ func wantErr(t *testing.T, err, sentinel error) {
 }
 
 var allSentinels = []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
-	ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrClosed}
+	ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
+	ErrClosed}
 
 func TestVersion(t *testing.T) {
 	v := Version()
@@ -954,7 +955,8 @@ func TestErrorMapping(t *testing.T) {
 		StatusNotFound: ErrNotFound, StatusInvalidArgument: ErrInvalidArgument,
 		StatusInvalidJSON: ErrInvalidJSON, StatusInvalidSession: ErrInvalidSession,
 		StatusConflict: ErrConflict, StatusTooLarge: ErrTooLarge, StatusInternal: ErrInternal,
-		StatusPermissionDenied: ErrPermissionDenied,
+		StatusPermissionDenied: ErrPermissionDenied, StatusIO: ErrIO,
+		StatusLocked: ErrLocked, StatusCorrupt: ErrCorrupt, StatusPoisoned: ErrPoisoned,
 	} {
 		err := error(&Error{Op: "op", Status: st, Message: "boom"})
 		wrapped := fmt.Errorf("context: %w", err)
@@ -1035,6 +1037,7 @@ func TestClosed(t *testing.T) {
 			"Stats":  func() error { _, err := st.Stats(); return err },
 			"Export": func() error { _, err := st.Export(); return err },
 			"Import": func() error { _, err := st.Import([]byte(`{}`)); return err },
+			"Sync":   func() error { return st.Sync() },
 		}
 		for name, call := range calls {
 			if err := call(); err != ErrClosed {

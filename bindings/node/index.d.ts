@@ -13,6 +13,10 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'INTERNAL'
   | 'PERMISSION_DENIED'
+  | 'IO'
+  | 'LOCKED'
+  | 'CORRUPT'
+  | 'POISONED'
   | 'CLOSED';
 
 /**
@@ -30,6 +34,10 @@ export declare const Status: Readonly<{
   TOO_LARGE: number;
   INTERNAL: number;
   PERMISSION_DENIED: number;
+  IO: number;
+  LOCKED: number;
+  CORRUPT: number;
+  POISONED: number;
   CLOSED: number;
 }>;
 
@@ -155,6 +163,37 @@ export interface QueryResult<T = StoredSession> {
   total: number;
 }
 
+/** What opening a durable store found (Stats#durability.recovery). */
+export interface RecoveryStats {
+  /** Records loaded from the snapshot. */
+  snapshot_records: number;
+  /** Records replayed from the journal after it. */
+  journal_records: number;
+  /** Bytes of a torn last append (a crash in the middle of a write) cut off. */
+  torn_bytes_dropped: number;
+  /** Files of an interrupted compaction deleted. */
+  files_removed: number;
+}
+
+/** A durable store's files (Stats#durability; null for a store in memory). */
+export interface DurabilityStats {
+  /** The directory, as given in the path option. */
+  path: string;
+  sync: SyncPolicy;
+  /** Bytes of journal and snapshot a reopen would read. */
+  journal_bytes: number;
+  snapshot_bytes: number;
+  /** Snapshots written since the store was opened, and those that failed. */
+  compactions: number;
+  compaction_failures: number;
+  /** How long the last snapshot took. */
+  last_compaction_ms: number;
+  last_compaction_error: string | null;
+  /** An fsync failed: writes throw PoisonedError until the store is reopened. */
+  poisoned: boolean;
+  recovery: RecoveryStats;
+}
+
 export interface Stats {
   /** This handle's mode. */
   mode: SessionMode;
@@ -164,12 +203,20 @@ export interface Stats {
   bytes: number;
   /** Sessions per type. */
   by_type: Record<SessionMode, number>;
+  /** null for a store in memory. */
+  durability: DurabilityStats | null;
 }
 
 /** Every session of every type keyed by session_id (Agno's storage_dict shape). */
 export type ExportData = Record<string, Session>;
 
 export type NonFiniteNumbers = 'reject' | 'null';
+
+/**
+ * When a durable store fsyncs its journal: 'always' (before each mutation returns), 'interval' (every
+ * syncIntervalMs, from a background thread) or 'os' (only on close, compaction and sync()).
+ */
+export type SyncPolicy = 'always' | 'interval' | 'os';
 
 export interface OpenOptions {
   /** Default 'agent'. */
@@ -185,6 +232,24 @@ export interface OpenOptions {
    * It applies to the store's data, so to every handle share() makes.
    */
   nonFiniteNumbers?: NonFiniteNumbers;
+  /**
+   * A directory (created if missing) that makes the store durable: opening loads what it holds, and every
+   * mutation is journaled before it returns. One open store owns a directory: opening it again, from this
+   * process or another, throws LockedError until the last handle on the first is closed (use share()).
+   * Damaged files throw CorruptError; a directory that cannot be created or read, IoError. Without it the store
+   * lives in memory and the options below do nothing.
+   */
+  path?: string;
+  /** Default 'always'. Anything else is an InvalidArgumentError naming the value. */
+  sync?: SyncPolicy;
+  /** The period of sync: 'interval', in milliseconds (default 1000): an integer from 1 to 2^64 - 1. */
+  syncIntervalMs?: number | bigint;
+  /**
+   * A snapshot is written (in the background) when the journal since the last one exceeds both the live
+   * sessions' bytes times compactFactor (default 2, at least 1) and compactMinBytes (default 64 MiB).
+   */
+  compactFactor?: number | bigint;
+  compactMinBytes?: number | bigint;
   /**
    * The shared library to load; else $SESSIONSTORE_LIB, else the one bundled in the package
    * (prebuilds/<platform>-<arch>/), else ../../target/release/libsessionstore.so. A path given (this option or
@@ -219,10 +284,21 @@ export declare class TooLargeError extends SessionStoreError {}
 export declare class InternalError extends SessionStoreError {}
 /** An upsert of a session whose stored user_id is set and differs from the input's; nothing was changed. */
 export declare class PermissionDeniedError extends SessionStoreError {}
+/** A durable store's disk I/O failed (full disk, failed write or fsync; a directory that cannot be opened). */
+export declare class IoError extends SessionStoreError {}
+/** The directory of a durable store is in use by another open store, in this process or another. */
+export declare class LockedError extends SessionStoreError {}
+/** A durable store's files are damaged or are not a store's; the message names the file and offset. */
+export declare class CorruptError extends SessionStoreError {}
+/** An earlier fsync of this durable store failed: writes are refused, reads go on; reopen it. */
+export declare class PoisonedError extends SessionStoreError {}
 export declare class ClosedError extends SessionStoreError {}
 
 export declare class SessionStore {
-  /** Opens a new, empty store. Throws SessionStoreError (INVALID_ARGUMENT for a bad option). */
+  /**
+   * Opens a new, empty store, or with options.path a durable one holding what the directory holds. Throws
+   * SessionStoreError (INVALID_ARGUMENT for a bad option; LOCKED, CORRUPT or IO for a durable store).
+   */
   constructor(options?: OpenOptions);
   /** Same as new SessionStore(options). */
   static open(options?: OpenOptions): SessionStore;
@@ -280,6 +356,11 @@ export declare class SessionStore {
 
   stats(): Stats;
   statsRaw(): string;
+  /**
+   * fsyncs a durable store's journal now, whatever its sync policy; a no-op in memory. Throws IoError (the fsync
+   * failed: the store is poisoned from then on) or PoisonedError.
+   */
+  sync(): void;
   export(): ExportData;
   exportRaw(): string;
   /** Atomic merge of an export; returns the number of records. */
@@ -288,7 +369,10 @@ export declare class SessionStore {
 
   /** A new handle on the same data (in another mode, or this one). Close it on its own. */
   share(mode?: SessionMode | null): SessionStore;
-  /** Idempotent. Every other method throws a ClosedError (code 'CLOSED') afterwards. */
+  /**
+   * Idempotent. Every other method throws a ClosedError (code 'CLOSED') afterwards. Closing the last handle on a
+   * durable store fsyncs it and releases its directory (call sync() first to learn of a failure).
+   */
   close(): void;
   [Symbol.dispose](): void;
 }
@@ -312,6 +396,10 @@ declare const sessionstore: {
   TooLargeError: typeof TooLargeError;
   InternalError: typeof InternalError;
   PermissionDeniedError: typeof PermissionDeniedError;
+  IoError: typeof IoError;
+  LockedError: typeof LockedError;
+  CorruptError: typeof CorruptError;
+  PoisonedError: typeof PoisonedError;
   ClosedError: typeof ClosedError;
   Status: typeof Status;
   version: typeof version;

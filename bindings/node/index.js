@@ -93,6 +93,10 @@ const ConflictError = errorSubclass('ConflictError');
 const TooLargeError = errorSubclass('TooLargeError');
 const InternalError = errorSubclass('InternalError');
 const PermissionDeniedError = errorSubclass('PermissionDeniedError');
+const IoError = errorSubclass('IoError');
+const LockedError = errorSubclass('LockedError');
+const CorruptError = errorSubclass('CorruptError');
+const PoisonedError = errorSubclass('PoisonedError');
 const ClosedError = errorSubclass('ClosedError');
 
 // The one table of statuses in this package: everything else (Status, the error classes by number, the
@@ -111,6 +115,10 @@ const STATUS_TABLE = Object.freeze(
     { status: 6, code: 'TOO_LARGE', text: 'too large', Error: TooLargeError },
     { status: 7, code: 'INTERNAL', text: 'internal error', Error: InternalError },
     { status: 8, code: 'PERMISSION_DENIED', text: 'permission denied', Error: PermissionDeniedError },
+    { status: 9, code: 'IO', text: 'I/O error', Error: IoError },
+    { status: 10, code: 'LOCKED', text: 'locked', Error: LockedError },
+    { status: 11, code: 'CORRUPT', text: 'corrupt', Error: CorruptError },
+    { status: 12, code: 'POISONED', text: 'poisoned', Error: PoisonedError },
     { status: 65536, code: 'CLOSED', text: 'closed', Error: ClosedError, bindingOnly: true },
   ].map(Object.freeze),
 );
@@ -320,6 +328,7 @@ function bindFunctions(so, file) {
     open: fn('uint32_t ss_store_open(const char *config_json, size_t config_len, _Out_ ss_store_ptr *out_store, _Out_ void **out_error)'),
     share: fn('uint32_t ss_store_share(const ss_store_ptr store, const char *mode, _Out_ ss_store_ptr *out_store, _Out_ void **out_error)'),
     close: fn('void ss_store_close(ss_store_ptr store)'),
+    sync: fn('uint32_t ss_store_sync(const ss_store_ptr store, void *out_error)'),
     upsert: fn('uint32_t ss_upsert(ss_store_ptr store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)'),
     upsertMany: fn('uint32_t ss_upsert_many(ss_store_ptr store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)'),
     read: fn('uint32_t ss_read(const ss_store_ptr store, const char *session_id, const char *user_id, void *out_json, void *out_len, void *out_error)'),
@@ -651,7 +660,17 @@ function queryJson(q) {
   return jsonObject(fields, 'query');
 }
 
-const OPEN_OPTIONS = new Set(['mode', 'maxSessionBytes', 'nonFiniteNumbers', 'libraryPath']);
+const OPEN_OPTIONS = new Set([
+  'mode',
+  'maxSessionBytes',
+  'nonFiniteNumbers',
+  'path',
+  'sync',
+  'syncIntervalMs',
+  'compactFactor',
+  'compactMinBytes',
+  'libraryPath',
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // SessionStore
@@ -676,9 +695,11 @@ class SessionStore {
   // conversion may have run caller code that closed the store.
 
   /**
-   * Opens a new, empty store.
+   * Opens a new, empty store; with `path`, a durable store that loads what the directory holds (LOCKED when
+   * another open store owns it, CORRUPT when its files are damaged, IO when it cannot be created or read).
    * @param {{ mode?: string, maxSessionBytes?: number | bigint, nonFiniteNumbers?: 'reject' | 'null',
-   *   libraryPath?: string }} [options]
+   *   path?: string, sync?: 'always' | 'interval' | 'os', syncIntervalMs?: number | bigint,
+   *   compactFactor?: number | bigint, compactMinBytes?: number | bigint, libraryPath?: string }} [options]
    */
   constructor(options = {}) {
     const adopted = adopting;
@@ -692,12 +713,11 @@ class SessionStore {
     }
     for (const key of Object.keys(options)) {
       if (!OPEN_OPTIONS.has(key)) {
-        throw invalidArgument(
-          `unknown SessionStore option "${key}" (known: mode, maxSessionBytes, nonFiniteNumbers, libraryPath)`,
-        );
+        throw invalidArgument(`unknown SessionStore option "${key}" (known: ${[...OPEN_OPTIONS].join(', ')})`);
       }
     }
     const { mode, maxSessionBytes, nonFiniteNumbers, libraryPath } = options;
+    const { path: dir, sync, syncIntervalMs, compactFactor, compactMinBytes } = options;
     const fields = [];
     if (mode !== undefined && mode !== null) fields.push(['mode', reqString(mode, 'mode')]);
     if (maxSessionBytes !== undefined && maxSessionBytes !== null) {
@@ -705,6 +725,18 @@ class SessionStore {
     }
     if (nonFiniteNumbers !== undefined && nonFiniteNumbers !== null) {
       fields.push(['non_finite_numbers', reqString(nonFiniteNumbers, 'nonFiniteNumbers')]);
+    }
+    // Durability: the library checks the values (an empty path, an unknown sync: INVALID_ARGUMENT naming them).
+    if (dir !== undefined && dir !== null) fields.push(['path', reqString(dir, 'path')]);
+    if (sync !== undefined && sync !== null) fields.push(['sync', reqString(sync, 'sync')]);
+    if (syncIntervalMs !== undefined && syncIntervalMs !== null) {
+      fields.push(['sync_interval_ms', BigInt(intArg(syncIntervalMs, 'syncIntervalMs', 1n, UINT64_MAX))]);
+    }
+    if (compactFactor !== undefined && compactFactor !== null) {
+      fields.push(['compact_factor', BigInt(intArg(compactFactor, 'compactFactor', 1n, UINT64_MAX))]);
+    }
+    if (compactMinBytes !== undefined && compactMinBytes !== null) {
+      fields.push(['compact_min_bytes', BigInt(intArg(compactMinBytes, 'compactMinBytes', 0n, UINT64_MAX))]);
     }
     const lib = loadLibrary(libraryPath);
     const text = jsonObject(fields, 'options');
@@ -956,16 +988,32 @@ class SessionStore {
     return countResult(L, st);
   }
 
+  // --- durability -------------------------------------------------------------------------------------------
+
+  /**
+   * Forces a durable store's journal to stable storage now, whatever its sync policy: when it returns, every
+   * mutation acknowledged before the call survives a power loss. A no-op for a store in memory. Throws IO (the
+   * fsync failed: the store is poisoned from then on) or POISONED (an earlier fsync failed).
+   */
+  sync() {
+    const L = this.#lib;
+    const st = L.sync(this.#h(), L.pErr);
+    if (st !== OK) throw takeError(L, st);
+  }
+
   // --- stats / export / import --------------------------------------------------------------------------------
 
-  /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...}}' */
+  /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...},"durability":null or {...}}' */
   statsRaw() {
     const L = this.#lib;
     const st = L.stats(this.#h(), L.pJson, L.pLen, L.pErr);
     return jsonResult(L, st);
   }
 
-  /** { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 } }: counts over every type. */
+  /**
+   * { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 }, durability }: counts over every
+   * type; durability is null in memory, else the directory, sync policy, journal, snapshot and recovery.
+   */
   stats() {
     return JSON.parse(this.statsRaw());
   }
@@ -1023,7 +1071,11 @@ class SessionStore {
     }
   }
 
-  /** Releases the handle. Idempotent; every other method throws a CLOSED SessionStoreError afterwards. */
+  /**
+   * Releases the handle. Idempotent; every other method throws a CLOSED SessionStoreError afterwards. Closing the
+   * last handle on a durable store fsyncs its journal and releases the directory; it cannot report a failure, so
+   * call sync() first when you must know that everything is on disk.
+   */
   close() {
     const h = this.#handle;
     if (h === null) return;
@@ -1064,6 +1116,10 @@ module.exports = {
   TooLargeError,
   InternalError,
   PermissionDeniedError,
+  IoError,
+  LockedError,
+  CorruptError,
+  PoisonedError,
   ClosedError,
   Status,
   version,

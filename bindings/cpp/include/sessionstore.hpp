@@ -2,9 +2,10 @@
 //
 //   #include <sessionstore.hpp>
 //
-//   auto store = sessionstore::Store::open();                       // an agent store
+//   auto store = sessionstore::Store::open();                       // an agent store, in memory
 //   store.upsert(R"({"session_id":"s1","user_id":"u1","agent_id":"a1"})");
 //   std::optional<std::string> s = store.read("s1");               // std::nullopt when absent
+//   auto disk = sessionstore::Store::open(sessionstore::Mode::Agent, sessionstore::Durability{"/var/lib/app"});
 //
 // Design:
 //  - sessionstore::Store is move-only and owns its ss_store handle through a std::unique_ptr whose
@@ -38,6 +39,9 @@
 //    nothing; import_json is exempt; rename_session, delete_session and delete_sessions take an optional
 //    user id (absent, std::nullopt or empty: any session; given: only that user's).
 //  - query() passes its JSON through: every ss_query key ("session_type", "fields"...) is available.
+//  - Durable stores: open(mode, Durability{path, sync, ...}) keeps the store in a directory, which one
+//    open store owns at a time (another open of it throws Status::Locked); sync() fsyncs the journal;
+//    closing the last handle fsyncs it and releases the directory. stats() has a "durability" member.
 //  - Thread safety: the library's handles are thread-safe, so any number of threads may call methods
 //    on the same Store object at once. Moving, assigning or close()-ing a Store while another thread
 //    uses it is a data race (as for any C++ object).
@@ -104,6 +108,12 @@ inline constexpr std::size_t default_max_session_bytes = SS_DEFAULT_MAX_SESSION_
 /// The deepest nesting of arrays and objects accepted in one session, query, config or list of ids
 /// (SS_MAX_DEPTH).
 inline constexpr int max_depth = SS_MAX_DEPTH;
+/// A durable store's defaults: the period of SyncPolicy::Interval in milliseconds
+/// (SS_DEFAULT_SYNC_INTERVAL_MS), and the compaction trigger (SS_DEFAULT_COMPACT_FACTOR,
+/// SS_DEFAULT_COMPACT_MIN_BYTES).
+inline constexpr std::uint64_t default_sync_interval_ms = SS_DEFAULT_SYNC_INTERVAL_MS;
+inline constexpr std::uint64_t default_compact_factor = SS_DEFAULT_COMPACT_FACTOR;
+inline constexpr std::uint64_t default_compact_min_bytes = SS_DEFAULT_COMPACT_MIN_BYTES;
 
 // ---------------------------------------------------------------------------------------------------
 // Status and Error
@@ -123,6 +133,10 @@ enum class Status : std::uint32_t {
   TooLarge = static_cast<std::uint32_t>(SS_STATUS_TOO_LARGE),
   Internal = static_cast<std::uint32_t>(SS_STATUS_INTERNAL),
   PermissionDenied = static_cast<std::uint32_t>(SS_STATUS_PERMISSION_DENIED),
+  Io = static_cast<std::uint32_t>(SS_STATUS_IO),
+  Locked = static_cast<std::uint32_t>(SS_STATUS_LOCKED),
+  Corrupt = static_cast<std::uint32_t>(SS_STATUS_CORRUPT),
+  Poisoned = static_cast<std::uint32_t>(SS_STATUS_POISONED),
   Closed = static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED),
 };
 
@@ -138,6 +152,10 @@ constexpr std::string_view status_name(Status s) noexcept {
     case Status::TooLarge: return "TOO_LARGE";
     case Status::Internal: return "INTERNAL";
     case Status::PermissionDenied: return "PERMISSION_DENIED";
+    case Status::Io: return "IO";
+    case Status::Locked: return "LOCKED";
+    case Status::Corrupt: return "CORRUPT";
+    case Status::Poisoned: return "POISONED";
     case Status::Closed: return "CLOSED";
   }
   return "UNKNOWN";
@@ -327,6 +345,38 @@ constexpr const char* non_finite_numbers_name(NonFiniteNumbers n) noexcept {
   return "reject";
 }
 
+/// When a durable store fsyncs its journal (the config key "sync"), and so what a crash loses.
+enum class SyncPolicy {
+  Always,    ///< the default: before each mutation returns (threads writing at once share one fsync)
+  Interval,  ///< every Durability::sync_interval_ms, from a background thread
+  Os,        ///< only on close, compaction and Store::sync(); the kernel writes back when it chooses
+};
+
+/// "always", "interval" or "os".
+constexpr const char* sync_policy_name(SyncPolicy p) noexcept {
+  switch (p) {
+    case SyncPolicy::Always: return "always";
+    case SyncPolicy::Interval: return "interval";
+    case SyncPolicy::Os: return "os";
+  }
+  return "always";
+}
+
+/// What makes a store durable (the config keys "path", "sync", "sync_interval_ms", "compact_factor" and
+/// "compact_min_bytes"; see ss_store_open() in sessionstore.h). An aggregate:
+/// `Durability{"/var/lib/app"}`, `Durability{dir, SyncPolicy::Interval, 200}`.
+struct Durability {
+  /// The directory (created if missing). Opening loads what it holds; one open store owns it at a time.
+  std::string path;
+  SyncPolicy sync = SyncPolicy::Always;
+  /// The period of SyncPolicy::Interval, at least 1.
+  std::uint64_t sync_interval_ms = default_sync_interval_ms;
+  /// A snapshot is written (in the background) when the journal since the last one exceeds both the live
+  /// sessions' bytes times compact_factor (at least 1) and compact_min_bytes.
+  std::uint64_t compact_factor = default_compact_factor;
+  std::uint64_t compact_min_bytes = default_compact_min_bytes;
+};
+
 /// Passed as `limit` to get_recent_sessions for "every session".
 inline constexpr std::int64_t all = -1;
 
@@ -487,6 +537,16 @@ struct is_id_range<T, std::void_t<decltype(std::begin(std::declval<const T&>()))
     : std::bool_constant<std::is_convertible_v<decltype(*std::begin(std::declval<const T&>())), std::string_view> &&
                          !std::is_convertible_v<const T&, std::string_view> && !is_json<T>> {};
 
+/// Appends the durability members of a config object: `,"path":...,"sync":...` and the rest.
+inline void append_durability(std::string& config, const Durability& d) {
+  config.append(R"(,"path":)");
+  append_json_string(config, d.path);
+  config.append(R"(,"sync":")").append(sync_policy_name(d.sync));
+  config.append(R"(","sync_interval_ms":)").append(std::to_string(d.sync_interval_ms));
+  config.append(R"(,"compact_factor":)").append(std::to_string(d.compact_factor));
+  config.append(R"(,"compact_min_bytes":)").append(std::to_string(d.compact_min_bytes));
+}
+
 template <class Range>
 std::string json_array_of(const Range& ids) {
   std::string out = "[";
@@ -554,8 +614,32 @@ class Store {
     return from_config(config);
   }
 
+  /// Opens a durable store whose handle has `mode`, in the directory `durability.path`, loading what it
+  /// holds. Throws Locked when another open store (in this process or another) owns the directory,
+  /// Corrupt when its files are damaged, Io when it cannot be created, read or locked, and
+  /// InvalidArgument for a bad value (an empty path, an interval or factor of 0).
+  static Store open(Mode mode, const Durability& durability) {
+    std::string config = R"({"mode":")";
+    config.append(mode_name(mode)).push_back('"');
+    detail::append_durability(config, durability);
+    config.push_back('}');
+    return from_config(config);
+  }
+
+  /// Opens a durable store with `mode`, `max_session_bytes`, the handling of non-finite numbers and
+  /// `durability`.
+  static Store open(Mode mode, std::size_t max_session_bytes, NonFiniteNumbers non_finite,
+                    const Durability& durability) {
+    std::string config = R"({"mode":")";
+    config.append(mode_name(mode)).append(R"(","max_session_bytes":)").append(std::to_string(max_session_bytes));
+    config.append(R"(,"non_finite_numbers":")").append(non_finite_numbers_name(non_finite)).push_back('"');
+    detail::append_durability(config, durability);
+    config.push_back('}');
+    return from_config(config);
+  }
+
   /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...,
-  /// "non_finite_numbers": ...}); an empty view means the defaults.
+  /// "non_finite_numbers": ..., "path": ..., "sync": ..., ...}); an empty view means the defaults.
   static Store from_config(std::string_view config_json) {
     ss_store* handle = nullptr;
     char* error = nullptr;
@@ -577,7 +661,18 @@ class Store {
   bool is_open() const noexcept { return handle_ != nullptr; }
   explicit operator bool() const noexcept { return is_open(); }
   /// Closes the handle now (the data stays while other handles share it). Further calls throw Closed.
+  /// Closing the last handle on a durable store fsyncs its journal and releases the directory; that
+  /// cannot report a failure, so call sync() first when the caller must know everything is on disk.
   void close() noexcept { handle_.reset(); }
+
+  /// Forces a durable store's journal to stable storage now, whatever its sync policy: when it returns,
+  /// every mutation acknowledged before the call survives a power loss. A no-op for a store in memory.
+  /// Throws Io (the fsync failed: the store is poisoned from then on) or Poisoned (an earlier one did).
+  void sync() const {
+    char* error = nullptr;
+    const ss_status status = ss_store_sync(handle(), &error);
+    detail::check(status, error);
+  }
   /// The C handle (NULL when closed), still owned by this Store.
   ss_store* native_handle() const noexcept { return handle_.get(); }
   /// Gives up the C handle; the caller must ss_store_close() it.
@@ -742,7 +837,8 @@ class Store {
     });
   }
 
-  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...}}.
+  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...},"durability":D}: D is null in memory, else the
+  /// directory, sync policy, journal and snapshot sizes, compactions and recovery (see ss_stats()).
   template <class R = std::string>
   R stats() const {
     const ss_store* h = handle();

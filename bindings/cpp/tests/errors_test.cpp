@@ -65,6 +65,14 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Internal), 7u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::PermissionDenied), static_cast<std::uint32_t>(SS_STATUS_PERMISSION_DENIED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::PermissionDenied), 8u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Io), static_cast<std::uint32_t>(SS_STATUS_IO));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Io), 9u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Locked), static_cast<std::uint32_t>(SS_STATUS_LOCKED));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Locked), 10u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Corrupt), static_cast<std::uint32_t>(SS_STATUS_CORRUPT));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Corrupt), 11u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Poisoned), static_cast<std::uint32_t>(SS_STATUS_POISONED));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Poisoned), 12u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), 65536u) << "the number shared by every binding";
   EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
@@ -76,6 +84,10 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(sessionstore::status_name(Status::TooLarge), "TOO_LARGE");
   EXPECT_EQ(sessionstore::status_name(Status::Internal), "INTERNAL");
   EXPECT_EQ(sessionstore::status_name(Status::PermissionDenied), "PERMISSION_DENIED");
+  EXPECT_EQ(sessionstore::status_name(Status::Io), "IO");
+  EXPECT_EQ(sessionstore::status_name(Status::Locked), "LOCKED");
+  EXPECT_EQ(sessionstore::status_name(Status::Corrupt), "CORRUPT");
+  EXPECT_EQ(sessionstore::status_name(Status::Poisoned), "POISONED");
   EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
   EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
 }
@@ -99,7 +111,8 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   // covers every enumerator, under -Wswitch -Werror).
   const Status all[] = {Status::Ok,       Status::NotFound, Status::InvalidArgument, Status::InvalidJson,
                         Status::InvalidSession, Status::Conflict, Status::TooLarge, Status::Internal,
-                        Status::PermissionDenied, Status::Closed};
+                        Status::PermissionDenied, Status::Io, Status::Locked, Status::Corrupt,
+                        Status::Poisoned, Status::Closed};
   std::set<std::uint32_t> named_here;
   for (Status s : all) {
     named_here.insert(static_cast<std::uint32_t>(s));
@@ -110,11 +123,22 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   EXPECT_EQ(sessionstore::status_text(Status::Closed), ss_status_str(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(sessionstore::status_text(Status::Closed), "closed");
   EXPECT_EQ(sessionstore::status_text(Status::PermissionDenied), "permission denied");
+  EXPECT_EQ(sessionstore::status_text(Status::Io), "I/O error");
+  EXPECT_EQ(sessionstore::status_text(Status::Locked), "locked");
+  EXPECT_EQ(sessionstore::status_text(Status::Corrupt), "corrupt");
+  EXPECT_EQ(sessionstore::status_text(Status::Poisoned), "poisoned");
 }
 
 TEST(ErrorType, LimitsAreTheHeaders) {
   static_assert(sessionstore::default_max_session_bytes == SS_DEFAULT_MAX_SESSION_BYTES);
   static_assert(sessionstore::max_depth == SS_MAX_DEPTH);
+  static_assert(sessionstore::default_sync_interval_ms == SS_DEFAULT_SYNC_INTERVAL_MS);
+  static_assert(sessionstore::default_compact_factor == SS_DEFAULT_COMPACT_FACTOR);
+  static_assert(sessionstore::default_compact_min_bytes == SS_DEFAULT_COMPACT_MIN_BYTES);
+  EXPECT_EQ(sessionstore::Durability{}.sync_interval_ms, 1000u);
+  EXPECT_EQ(sessionstore::Durability{}.compact_factor, 2u);
+  EXPECT_EQ(sessionstore::Durability{}.compact_min_bytes, 64u * 1024u * 1024u);
+  EXPECT_EQ(sessionstore::Durability{}.sync, sessionstore::SyncPolicy::Always);
   EXPECT_EQ(sessionstore::default_max_session_bytes, 32u * 1024u * 1024u) << "32 MiB, as documented";
   EXPECT_EQ(sessionstore::max_depth, 256);
 }
@@ -351,6 +375,7 @@ TEST(Move, EveryMethodOnAClosedStoreThrowsClosed) {
         [&] { s->stats(); },
         [&] { s->export_json(); },
         [&] { s->import_json("{}"); },
+        [&] { s->sync(); },
     };
     for (auto& call : calls) {
       Error e = expect_error(Status::Closed, call);

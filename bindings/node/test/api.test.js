@@ -29,6 +29,10 @@ function throwsCode(fn, code, pattern) {
     TOO_LARGE: ss.TooLargeError,
     INTERNAL: ss.InternalError,
     PERMISSION_DENIED: ss.PermissionDeniedError,
+    IO: ss.IoError,
+    LOCKED: ss.LockedError,
+    CORRUPT: ss.CorruptError,
+    POISONED: ss.PoisonedError,
     CLOSED: ss.ClosedError,
   }[code];
   assert.ok(caught instanceof sub, `expected ${sub.name}, got ${caught.name}`);
@@ -423,6 +427,7 @@ test('stats (+Raw)', () => {
       sessions: 0,
       bytes: 0,
       by_type: { agent: 0, team: 0, workflow: 0, workflow_v2: 0 },
+      durability: null, // a store in memory (see durable.test.js)
     });
     s.upsert({ session_id: 'w1', workflow_id: 'W' });
     s.upsert({ session_id: 'w2', workflow_id: 'W' });
@@ -534,6 +539,10 @@ test('status numbers and error classes', () => {
       TOO_LARGE: 6,
       INTERNAL: 7,
       PERMISSION_DENIED: 8,
+      IO: 9,
+      LOCKED: 10,
+      CORRUPT: 11,
+      POISONED: 12,
       CLOSED: 65536, // SS_BINDING_STATUS_CLOSED, shared by every binding
     },
   );

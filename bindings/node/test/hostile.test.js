@@ -273,6 +273,7 @@ const HOSTILE = {
   drop: [['ignored hostile argument', 'ok', (s, c) => s.drop(new Proxy({}, closingTraps(c)))]],
   stats: [['ignored hostile argument', 'ok', (s, c) => s.stats(new Proxy({}, closingTraps(c)))]],
   statsRaw: [['ignored hostile argument', 'ok', (s, c) => s.statsRaw(new Proxy({}, closingTraps(c)))]],
+  sync: [['ignored hostile argument', 'ok', (s, c) => s.sync(new Proxy({}, closingTraps(c)))]],
   export: [['ignored hostile argument', 'ok', (s, c) => s.export(new Proxy({}, closingTraps(c)))]],
   exportRaw: [['ignored hostile argument', 'ok', (s, c) => s.exportRaw(new Proxy({}, closingTraps(c)))]],
   import: [

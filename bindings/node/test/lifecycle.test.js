@@ -47,6 +47,7 @@ const CALLS = {
   drop: (s) => s.drop(),
   stats: (s) => s.stats(),
   statsRaw: (s) => s.statsRaw(),
+  sync: (s) => s.sync(),
   export: (s) => s.export(),
   exportRaw: (s) => s.exportRaw(),
   import: (s) => s.import({}),

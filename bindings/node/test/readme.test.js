@@ -6,6 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const os = require('node:os');
 const { execFileSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
@@ -24,8 +25,31 @@ test('the README TypeScript snippet is types-test/readme.mts (type-checked by ma
   assert.equal(file.slice(file.indexOf('\n') + 1), ts);
 });
 
+// durable_session.js is run by the next test, on a temporary directory (by default it keeps its store in the
+// system's temporary directory, across runs).
 test('every example runs', () => {
   for (const f of fs.readdirSync(path.join(root, 'examples')).filter((n) => n.endsWith('.js'))) {
+    if (f === 'durable_session.js') continue;
     execFileSync(process.execPath, [path.join('examples', f)], { cwd: root, encoding: 'utf8' });
+  }
+});
+
+test('examples/durable_session.js run twice on one directory: the second run continues the first', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-node-example-'));
+  try {
+    const run = () =>
+      execFileSync(process.execPath, [path.join('examples', 'durable_session.js'), path.join(dir, 'chat')], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+    const first = run();
+    assert.match(first, /^new session chat-42/m);
+    assert.match(first, /^runs so far: 1$/m);
+    const second = run();
+    assert.match(second, /^continuing session chat-42/m);
+    assert.match(second, /\(history: 1 earlier runs\)/);
+    assert.match(second, /^runs so far: 2$/m);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 // Type-checked with `tsc -p tsconfig.json`: the ESM entry (index.d.mts), named and default imports.
-import sessionstore, { SessionStore, PermissionDeniedError, version, type StoredSession } from 'sessionstore';
+import sessionstore, { SessionStore, PermissionDeniedError, LockedError, version, type StoredSession } from 'sessionstore';
 
 const s = new SessionStore({ mode: 'team' });
 const stored: StoredSession = s.upsert({ session_id: 't', team_id: 'T' });
@@ -7,6 +7,8 @@ const v1: string = version();
 const v2: string = sessionstore.version();
 const same: typeof SessionStore = sessionstore.SessionStore;
 const denied: typeof PermissionDeniedError = sessionstore.PermissionDeniedError;
+const locked: typeof LockedError = sessionstore.LockedError;
+const syncResult: void = s.sync();
 const removed: number = s.deleteSession('t', { userId: 'u' });
 s.close();
-void [stored, v1, v2, same, denied, removed];
+void [stored, v1, v2, same, denied, locked, syncResult, removed];

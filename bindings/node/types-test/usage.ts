@@ -5,6 +5,10 @@ import {
   NotFoundError,
   ClosedError,
   PermissionDeniedError,
+  LockedError,
+  IoError,
+  CorruptError,
+  PoisonedError,
   Status,
   version,
   type Session,
@@ -19,6 +23,10 @@ import {
   type QueryFields,
   type UserScope,
   type NonFiniteNumbers,
+  type SyncPolicy,
+  type DurabilityStats,
+  type RecoveryStats,
+  type OpenOptions,
 } from 'sessionstore';
 
 interface AgentSession extends Session {
@@ -87,6 +95,39 @@ try {
 const deniedStatus: number = Status.PERMISSION_DENIED;
 const stats: Stats = store.stats();
 const byTeam: number = stats.by_type.team;
+
+// Durable stores: the options, sync(), the durability stats and their errors.
+const policy: SyncPolicy = 'interval';
+const durableOptions: OpenOptions = {
+  mode: 'agent',
+  path: '/tmp/sessions',
+  sync: policy,
+  syncIntervalMs: 200,
+  compactFactor: 3n,
+  compactMinBytes: 1 << 20,
+};
+const durable = new SessionStore(durableOptions);
+durable.sync();
+const durability: DurabilityStats | null = durable.stats().durability;
+if (durability !== null) {
+  const dir: string = durability.path;
+  const syncName: SyncPolicy = durability.sync;
+  const recovery: RecoveryStats = durability.recovery;
+  const replayed: number = recovery.journal_records + recovery.snapshot_records;
+  const lastError: string | null = durability.last_compaction_error;
+  void [dir, syncName, replayed, lastError, durability.poisoned, durability.journal_bytes];
+}
+try {
+  new SessionStore({ path: '/tmp/sessions' });
+} catch (e) {
+  if (e instanceof LockedError) {
+    const code: ErrorCode = e.code; // 'LOCKED'
+    void code;
+  }
+  if (e instanceof IoError || e instanceof CorruptError || e instanceof PoisonedError) console.log(e.status);
+}
+const durableStatuses: number[] = [Status.IO, Status.LOCKED, Status.CORRUPT, Status.POISONED];
+durable.close();
 const dump: ExportData = store.export();
 const imported: number = store.import(dump) + store.importRaw(store.exportRaw());
 const team: SessionStore = store.share('team');
@@ -142,9 +183,17 @@ store.query({ fields: 'everything' });
 store.query({ fields: 'metadata' }).sessions[0]!.memory;
 // @ts-expect-error: nonFiniteNumbers is 'reject' or 'null'
 new SessionStore({ nonFiniteNumbers: 'zero' });
+// @ts-expect-error: sync is 'always', 'interval' or 'os'
+new SessionStore({ path: '/tmp/x', sync: 'sometimes' });
+// @ts-expect-error: path is a string
+new SessionStore({ path: 42 });
+// @ts-expect-error: sync() takes no argument
+store.sync(true);
+// @ts-expect-error: durability may be null (a store in memory)
+store.stats().durability.path;
 
 void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
-void [removed, byTeam, imported, closedStatus];
+void [removed, byTeam, imported, closedStatus, durableStatuses];
 void [mine, mineRaw, removedMine, anyType, twoTypes, metaUser, metaName, pickedId, whole, unknownFields, deniedStatus];
 // @ts-expect-error: Status is read-only
 Status.CLOSED = Status.OK;

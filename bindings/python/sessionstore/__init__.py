@@ -1,4 +1,5 @@
-"""sessionstore: a fast, thread-safe, in-memory session store for AI-agent frameworks (Python binding).
+"""sessionstore: a fast, thread-safe session store for AI-agent frameworks, in memory or durable on disk
+(Python binding).
 
     from sessionstore import Store
 
@@ -17,20 +18,38 @@ from ._errors import (
     STATUS_TABLE,
     Closed,
     Conflict,
+    Corrupt,
+    IOFailure,
     Internal,
     InvalidArgument,
     InvalidArgumentType,
     InvalidJson,
     InvalidSession,
+    Locked,
     NotFound,
     PermissionDenied,
+    Poisoned,
     SessionStoreError,
     Status,
     TooLarge,
     check_status_table,
 )
 from ._decode import DECODER as JSON_DECODER
-from ._store import Fields, JsonInput, Mode, NonFiniteNumbers, QueryResult, Session, SessionTypes, Stats, Store, version
+from ._store import (
+    DurabilityStats,
+    Fields,
+    JsonInput,
+    Mode,
+    NonFiniteNumbers,
+    QueryResult,
+    RecoveryStats,
+    Session,
+    SessionTypes,
+    Stats,
+    Store,
+    SyncPolicy,
+    version,
+)
 
 __version__ = "0.2.0"
 
@@ -38,7 +57,10 @@ __all__ = [
     "STATUS_TABLE",
     "Closed",
     "Conflict",
+    "Corrupt",
+    "DurabilityStats",
     "Fields",
+    "IOFailure",
     "Internal",
     "InvalidArgument",
     "InvalidArgumentType",
@@ -46,17 +68,21 @@ __all__ = [
     "InvalidSession",
     "JSON_DECODER",
     "JsonInput",
+    "Locked",
     "Mode",
     "NonFiniteNumbers",
     "NotFound",
     "PermissionDenied",
+    "Poisoned",
     "QueryResult",
+    "RecoveryStats",
     "Session",
     "SessionStoreError",
     "SessionTypes",
     "Stats",
     "Status",
     "Store",
+    "SyncPolicy",
     "TooLarge",
     "check_status_table",
     "version",

@@ -22,6 +22,10 @@ class Status(enum.IntEnum):
     TOO_LARGE = 6
     INTERNAL = 7
     PERMISSION_DENIED = 8
+    IO = 9
+    LOCKED = 10
+    CORRUPT = 11
+    POISONED = 12
     CLOSED = 65536
 
 
@@ -106,6 +110,39 @@ class PermissionDenied(SessionStoreError):
     code = "PERMISSION_DENIED"
 
 
+class IOFailure(SessionStoreError):
+    """A durable store's disk I/O failed (status ``IO``): a full disk, a failed write or fsync, or, opening
+    it, a directory that cannot be created, read or locked. A mutation that fails with it was not applied,
+    except when its fsync failed: then the store is poisoned (see :class:`Poisoned`)."""
+
+    status = Status.IO
+    code = "IO"
+
+
+class Locked(SessionStoreError):
+    """The directory of a durable store (``path=``) is in use by another open store, in this process or
+    another, until the last handle on that store is closed. Use :meth:`Store.share` for more handles."""
+
+    status = Status.LOCKED
+    code = "LOCKED"
+
+
+class Corrupt(SessionStoreError):
+    """A durable store's files are damaged (anything but a torn last append, which is cut off) or are not
+    a store's files; the message names the file and the byte offset. Nothing was loaded."""
+
+    status = Status.CORRUPT
+    code = "CORRUPT"
+
+
+class Poisoned(SessionStoreError):
+    """An earlier fsync of this durable store failed, so the kernel may have dropped data it had
+    acknowledged: every write is refused, reads go on. Reopen the store to reload what is on disk."""
+
+    status = Status.POISONED
+    code = "POISONED"
+
+
 class Closed(SessionStoreError, ValueError):
     """A call on a closed store (status ``SS_BINDING_STATUS_CLOSED``, 65536, as in every binding)."""
 
@@ -124,6 +161,10 @@ STATUS_TABLE: Tuple[Tuple[Status, str, Optional[Type[SessionStoreError]], bool],
     (Status.TOO_LARGE, "too large", TooLarge, False),
     (Status.INTERNAL, "internal error", Internal, False),
     (Status.PERMISSION_DENIED, "permission denied", PermissionDenied, False),
+    (Status.IO, "I/O error", IOFailure, False),
+    (Status.LOCKED, "locked", Locked, False),
+    (Status.CORRUPT, "corrupt", Corrupt, False),
+    (Status.POISONED, "poisoned", Poisoned, False),
     (Status.CLOSED, "closed", Closed, True),
 )
 

@@ -47,6 +47,7 @@ FUNCTIONS: Dict[str, Tuple[str, int]] = {
     "open": ("ss_store_open", 4),
     "share": ("ss_store_share", 4),
     "close": ("ss_store_close", 1),
+    "sync": ("ss_store_sync", 2),
     "upsert": ("ss_upsert", 6),
     "upsert_many": ("ss_upsert_many", 6),
     "read": ("ss_read", 6),
@@ -84,6 +85,7 @@ class Lib:
         self.open = fn("ss_store_open", c_uint32, c_char_p, c_size_t, _P, _P)
         self.share = fn("ss_store_share", c_uint32, c_void_p, c_char_p, _P, _P)
         self.close = fn("ss_store_close", None, c_void_p)
+        self.sync = fn("ss_store_sync", c_uint32, c_void_p, _P)
         # The hot calls on a store handle are bound without argtypes, which makes a call about twice as
         # fast as ctypes' per-argument conversion: the caller (_store.py) passes only values of the exact
         # C types (the handle as a c_void_p, lengths as c_size_t, the limit as c_int64, bytes or None for

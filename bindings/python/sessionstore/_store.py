@@ -7,6 +7,7 @@ import datetime as _dt
 import json
 import math
 import operator
+import os
 import threading
 from ctypes import byref, c_int64, c_size_t, c_void_p, string_at
 from typing import (
@@ -50,6 +51,10 @@ SessionTypes = Union[Mode, Literal["any"], Sequence[Mode]]
 Fields = Union[Literal["all", "metadata"], Sequence[str]]
 """What :meth:`Store.query` takes as ``fields``: ``"all"``, ``"metadata"``, or at most 64 top-level names."""
 NonFiniteNumbers = Literal["reject", "null"]
+SyncPolicy = Literal["always", "interval", "os"]
+"""When a durable store fsyncs its journal: before each mutation returns (``"always"``, the default), every
+``sync_interval_ms`` from a background thread (``"interval"``), or only on close, compaction and
+:meth:`Store.sync` (``"os"``)."""
 JsonInput = Union[str, bytes, bytearray, memoryview]
 """What the ``*_raw`` methods take: JSON text as ``str`` or UTF-8 ``bytes`` (any bytes-like is copied first)."""
 Timestamp = Union[int, _dt.datetime]
@@ -75,13 +80,50 @@ class ByType(TypedDict):
     workflow_v2: int
 
 
+class RecoveryStats(TypedDict):
+    """What opening a durable store found (``stats()["durability"]["recovery"]``)."""
+
+    snapshot_records: int
+    journal_records: int
+    torn_bytes_dropped: int
+    files_removed: int
+
+
+class DurabilityStats(TypedDict):
+    """A durable store's files (``stats()["durability"]``): the directory as given, the sync policy, the
+    bytes of journal and snapshot a reopen would read, the snapshots written (and failed) since the open,
+    whether an fsync failed (``poisoned``) and what the open recovered."""
+
+    path: str
+    sync: SyncPolicy
+    journal_bytes: int
+    snapshot_bytes: int
+    compactions: int
+    compaction_failures: int
+    last_compaction_ms: int
+    last_compaction_error: Optional[str]
+    poisoned: bool
+    recovery: RecoveryStats
+
+
 class Stats(TypedDict):
-    """What :meth:`Store.stats` returns; ``sessions``, ``bytes`` and ``by_type`` count every type."""
+    """What :meth:`Store.stats` returns; ``sessions``, ``bytes`` and ``by_type`` count every type;
+    ``durability`` is ``None`` for a store in memory."""
 
     mode: str
     sessions: int
     bytes: int
     by_type: ByType
+    durability: Optional[DurabilityStats]
+
+
+# Integer config keys and the range the library accepts (C: size_t, uint64_t).
+_INT_CONFIG: Dict[str, Tuple[int, int]] = {
+    "max_session_bytes": (1, SIZE_MAX),
+    "sync_interval_ms": (1, UINT64_MAX),
+    "compact_factor": (1, UINT64_MAX),
+    "compact_min_bytes": (0, UINT64_MAX),
+}
 
 
 # --- argument conversion: runs before the handle is taken and returns only bytes/ints made here ----------
@@ -173,6 +215,15 @@ def _timestamp(value: object, what: str) -> int:
     return _int(value, what, INT64_MIN, INT64_MAX)
 
 
+def _path(value: object) -> str:
+    """A directory as ``str`` (``os.PathLike`` is converted; ``bytes`` paths are not JSON text)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise InvalidArgumentType(f"path must be a str or os.PathLike[str], got {_describe(value)}")
+    return str.__str__(value)
+
+
 def _opt_str(value: object, what: str) -> Optional[str]:
     if value is None:
         return None
@@ -194,6 +245,22 @@ class Store:
       text given to :meth:`upsert_raw`). ``"reject"`` raises :class:`InvalidJson` naming the word;
       ``"null"`` stores each as ``null`` (and so reads it back as ``None``). Handles shared from this
       store follow the same setting.
+
+    Durability (without ``path`` the store lives in memory and the other keys do nothing):
+
+    - ``path``: a directory (``str`` or ``os.PathLike``; created if missing) that makes the store durable.
+      Opening loads what it holds, and every mutation is journaled before it returns. One open store owns
+      a directory: opening it again, in this process or another, raises :class:`Locked` until the last
+      handle on the first is closed (use :meth:`share`); damaged files raise :class:`Corrupt`, a directory
+      that cannot be created, read or locked :class:`IOFailure`;
+    - ``sync``: ``"always"`` (default), ``"interval"`` or ``"os"`` (see :data:`SyncPolicy`);
+    - ``sync_interval_ms``: the period of ``"interval"`` (default 1000, at least 1);
+    - ``compact_factor`` (default 2, at least 1) and ``compact_min_bytes`` (default 64 MiB): a snapshot is
+      written in the background when the journal exceeds both the live bytes times the factor and the
+      minimum.
+
+    Closing the last handle on a durable store fsyncs its journal and releases the directory; it cannot
+    report a failure, so call :meth:`sync` first when you must know that everything is on disk.
 
     Any other keyword is passed on as a config key, so a key of a newer library can be used before this
     binding names it (an unknown key raises :class:`InvalidArgument`).
@@ -221,6 +288,11 @@ class Store:
         library: Optional[str] = None,
         max_session_bytes: Optional[int] = None,
         non_finite_numbers: Optional[NonFiniteNumbers] = None,
+        path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        sync: Optional[SyncPolicy] = None,
+        sync_interval_ms: Optional[int] = None,
+        compact_factor: Optional[int] = None,
+        compact_min_bytes: Optional[int] = None,
         **config: object,
     ) -> None:
         self._hl = []
@@ -231,13 +303,24 @@ class Store:
         nf = _opt_str(non_finite_numbers, "non_finite_numbers")
         if nf is not None:
             fields["non_finite_numbers"] = nf
-        if max_session_bytes is not None:
-            config = dict(config, max_session_bytes=max_session_bytes)
+        if path is not None:
+            fields["path"] = _path(path)
+        sy = _opt_str(sync, "sync")
+        if sy is not None:
+            fields["sync"] = sy
+        named = (
+            ("max_session_bytes", max_session_bytes),
+            ("sync_interval_ms", sync_interval_ms),
+            ("compact_factor", compact_factor),
+            ("compact_min_bytes", compact_min_bytes),
+        )
+        config = dict(config, **{k: v for k, v in named if v is not None})
         for key, value in config.items():
             if value is None:
                 continue
-            if key == "max_session_bytes":
-                fields[key] = _int(value, "max_session_bytes", 1, SIZE_MAX)
+            if key in _INT_CONFIG:
+                lo, hi = _INT_CONFIG[key]
+                fields[key] = _int(value, key, lo, hi)
             elif isinstance(value, (str, bool, float)) or value is None:
                 fields[key] = value
             elif isinstance(value, int):
@@ -270,11 +353,25 @@ class Store:
         library: Optional[str] = None,
         max_session_bytes: Optional[int] = None,
         non_finite_numbers: Optional[NonFiniteNumbers] = None,
+        path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        sync: Optional[SyncPolicy] = None,
+        sync_interval_ms: Optional[int] = None,
+        compact_factor: Optional[int] = None,
+        compact_min_bytes: Optional[int] = None,
         **config: object,
     ) -> "Store":
         """Same as ``Store(mode, ...)``."""
         return cls(
-            mode, library=library, max_session_bytes=max_session_bytes, non_finite_numbers=non_finite_numbers, **config
+            mode,
+            library=library,
+            max_session_bytes=max_session_bytes,
+            non_finite_numbers=non_finite_numbers,
+            path=path,
+            sync=sync,
+            sync_interval_ms=sync_interval_ms,
+            compact_factor=compact_factor,
+            compact_min_bytes=compact_min_bytes,
+            **config,
         )
 
     # --- lifetime ---------------------------------------------------------------------------------------
@@ -322,7 +419,9 @@ class Store:
 
     def close(self) -> None:
         """Closes this handle; idempotent. The data lives on in handles shared from it. A call running in
-        another thread finishes first: the handle is released when the last running call returns."""
+        another thread finishes first: the handle is released when the last running call returns.
+        Closing the last handle on a durable store fsyncs its journal and releases the directory (a
+        failure cannot be reported: call :meth:`sync` first to learn of one)."""
         try:
             h = self._hl.pop()
         except (IndexError, AttributeError):
@@ -678,6 +777,26 @@ class Store:
         self._check()
         return self._count_call(self._lib.drop)
 
+    # durability
+
+    def sync(self) -> None:
+        """Forces a durable store's journal to stable storage now, whatever its ``sync`` policy: when it
+        returns, every mutation acknowledged before the call survives a power loss. A no-op for a store in
+        memory. Raises :class:`IOFailure` (the fsync failed: the store is poisoned from then on) or
+        :class:`Poisoned` (an earlier one did)."""
+        self._check()
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = self._lib.sync(h, sc[5])
+        finally:
+            self._leave()
+        try:
+            if st != 0:
+                raise _error(self._lib, st, sc[2])
+        finally:
+            _release(sc)
+
     # stats, export, import
 
     def stats_raw(self) -> bytes:
@@ -685,6 +804,7 @@ class Store:
         return self._json_call(self._lib.stats)
 
     def stats(self) -> Stats:
+        """Counts over every type, and ``durability``: ``None`` in memory, else a :class:`DurabilityStats`."""
         return _loads(self.stats_raw())  # type: ignore[no-any-return]
 
     def export_raw(self) -> bytes:

@@ -82,7 +82,7 @@ def test_every_call_site_passes_every_argument() -> None:
         s.upsert({"session_id": "a", "user_id": "v"})
     s.delete_session("b"), s.delete_session("b", "u"), s.delete_sessions(["c"]), s.delete_sessions(["c"], "u")
     s.delete_sessions_raw(b'["zz"]', None)
-    s.stats(), s.export()
+    s.stats(), s.export(), s.sync()
     s.import_({"i": {"session_id": "i"}})
     team.drop()
     team.close()

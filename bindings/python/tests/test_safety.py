@@ -28,6 +28,7 @@ def test_use_after_close_raises_closed() -> None:
         lambda: s.rename_session("x", "n", "u"), lambda: s.delete_session("x", "u"),
         lambda: s.delete_sessions(["x"], "u"), lambda: s.query(session_type="any", fields="metadata"),
         lambda: s.drop(), lambda: s.stats(), lambda: s.export(), lambda: s.import_({}), lambda: s.share(),
+        lambda: s.sync(),
         lambda: s.__enter__(),
         lambda: s.read(123),  # type: ignore[arg-type]  # closed is reported before argument errors
     ]

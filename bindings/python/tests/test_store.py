@@ -220,17 +220,25 @@ def test_status_table_matches_library_and_check_is_strict() -> None:
     lib.ss_status_str.restype = ctypes.c_char_p
     lib.ss_status_str.argtypes = [ctypes.c_uint32]
     real = lambda n: lib.ss_status_str(n).decode()  # noqa: E731
-    assert ss.check_status_table(real) == 9
+    assert ss.check_status_table(real) == 13
     for e in ss.STATUS_TABLE:
         assert real(int(e[0])) == e[1]
     assert real(65536) == "closed" and Status.CLOSED == 65536
     assert real(8) == "permission denied" and Status.PERMISSION_DENIED == 8
+    assert [real(n) for n in (9, 10, 11, 12)] == ["I/O error", "locked", "corrupt", "poisoned"]
+    assert (Status.IO, Status.LOCKED, Status.CORRUPT, Status.POISONED) == (9, 10, 11, 12)
 
     def newer(n: int) -> str:
-        return "quota exceeded" if n == 9 else real(n)
+        return "quota exceeded" if n == 13 else real(n)
 
-    with pytest.raises(RuntimeError, match="status 9"):
+    with pytest.raises(RuntimeError, match="status 13"):
         ss.check_status_table(newer)
+
+    def before_durability(n: int) -> str:  # a library from before the durable stores
+        return "unknown status" if n >= 9 and n < 65536 else real(n)
+
+    with pytest.raises(RuntimeError, match="IO \\(9\\) is not a status of the library"):
+        ss.check_status_table(before_durability)
 
     def older(n: int) -> str:  # a library from before PERMISSION_DENIED
         return "unknown status" if n == 8 else real(n)
