@@ -3,6 +3,9 @@
 //! against the reference model in tests/common/model/; any difference in a result, a status kind, an
 //! error location or the state after a step fails the test, which then prints the whole sequence.
 //!
+//! A third property runs the same sequences on a durable store closed and reopened between random
+//! steps.
+//!
 //! Bounded by default (1000 cases of ~50 operations each, about a second in release);
 //! `PROPTEST_CASES=N` runs more (`make test-long`).
 //! `SS_MODEL_STRICT=1` also generates the inputs that exposed defects now fixed, or behaviour now
@@ -15,7 +18,7 @@
 
 mod common;
 
-use common::model::{decode, run, run_collect, strict_from_env, Model, MODES};
+use common::model::{decode, run, run_collect, run_durable, strict_from_env, Model, MODES};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use sessionstore::{Config, SessionType, Store};
@@ -36,6 +39,23 @@ proptest! {
     fn engine_matches_the_reference_model(data in proptest::collection::vec(any::<u8>(), 0..2500)) {
         let (setup, ops) = decode(&data, strict_from_env());
         if let Err(e) = run(&setup, &ops) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+
+    /// The same on a durable store that is closed and reopened after random steps (and compacts every
+    /// few kilobytes meanwhile): reopening never changes a result or the state.
+    #[test]
+    fn durable_engine_matches_the_reference_model_across_reopens(
+        data in proptest::collection::vec(any::<u8>(), 0..2500),
+        reopens in any::<u64>(),
+    ) {
+        let dir = std::env::temp_dir().join(format!("ss-model-{}-{reopens:x}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (setup, ops) = decode(&data, strict_from_env());
+        let result = run_durable(&setup, &ops, &dir, |i| reopens >> (i % 64) & 1 == 1 && i % 3 == 0);
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = result {
             prop_assert!(false, "{}", e);
         }
     }
