@@ -134,6 +134,11 @@ impl ChangeSet {
         self.bytes.clear();
     }
 
+    /// Lowers the buffer's capacity to at most `bytes`.
+    pub fn shrink_to(&mut self, bytes: usize) {
+        self.bytes.shrink_to(bytes);
+    }
+
     fn header(&mut self, tag: u8, len: usize) {
         self.bytes.reserve(ENTRY_HEADER + len);
         self.bytes.push(tag);

@@ -35,6 +35,8 @@ pub struct Persistence {
     /// Mutations between asking for the store's write lock and releasing it: what a group commit waits
     /// for before it fsyncs (see [`Persistence::commit`]).
     writers: AtomicUsize,
+    /// The buffer mutations encode their changes into (see [`Persistence::log`]).
+    scratch: Mutex<ChangeSet>,
     path: PathBuf,
     sync: Sync,
     journal: Arc<Journal>,
@@ -120,6 +122,7 @@ impl Persistence {
         let report = recovered.report;
         Ok(Persistence {
             writers: AtomicUsize::new(0),
+            scratch: Mutex::new(ChangeSet::default()),
             path: path.to_path_buf(),
             sync: config.sync,
             journal: Arc::new(journal),
@@ -150,7 +153,19 @@ impl Persistence {
     /// Journals `changes` (call it under the store's write lock, before applying them). On error
     /// nothing was journaled and the caller must not apply them. `live_bytes` is the store's size
     /// before the change, for the compaction trigger.
-    pub fn log(&self, changes: &ChangeSet, live_bytes: usize) -> Result<Logged> {
+    pub fn log(
+        &self,
+        describe: impl FnOnce(&mut ChangeSet) -> Result<()>,
+        live_bytes: usize,
+    ) -> Result<Option<Logged>> {
+        // Taken only under the store's write lock, so never waited for: it saves an allocation per
+        // mutation.
+        let mut changes = lock(&self.scratch);
+        changes.clear();
+        describe(&mut changes)?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
         let lsn = self.journal.append(changes.as_bytes())?;
         let appended = changes.as_bytes().len() as u64 + 8;
         let since = self.compactor.since_rotation.fetch_add(appended, Ordering::Relaxed) + appended;
@@ -160,7 +175,8 @@ impl Persistence {
         {
             self.compactor.wake.notify_one();
         }
-        Ok(Logged(lsn))
+        changes.shrink_to(SCRATCH_KEPT);
+        Ok(Some(Logged(lsn)))
     }
 
     /// Counts a mutation on its way to the write lock until the returned guard drops (after the lock
@@ -235,6 +251,9 @@ impl Drop for Entered<'_> {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
+
+/// The most capacity the scratch buffer keeps between mutations: one large batch must not pin its size.
+const SCRATCH_KEPT: usize = 1 << 20;
 
 /// How long the compaction thread waits after a failed snapshot before another may start.
 const RETRY_AFTER: Duration = Duration::from_secs(1);

@@ -60,13 +60,10 @@ impl Shared {
         tables: &Tables,
         describe: impl FnOnce(&mut ChangeSet) -> Result<()>,
     ) -> Result<Option<Logged>> {
-        let Some(persistence) = &self.persistence else { return Ok(None) };
-        let mut changes = ChangeSet::default();
-        describe(&mut changes)?;
-        if changes.is_empty() {
-            return Ok(None);
+        match &self.persistence {
+            Some(persistence) => persistence.log(describe, tables.bytes()),
+            None => Ok(None),
         }
-        persistence.log(&changes, tables.bytes()).map(Some)
     }
 
     /// Waits until a logged change is durable as the sync policy says (call it after releasing the
