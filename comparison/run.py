@@ -16,7 +16,10 @@ Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke
     mixed      target/bench-bin/ss-mixed-load: writer latency while a name query and an export run in a
                loop (1 KiB stores; every condition against the no-reader run of the same process)
     durable    target/bench-bin/ss-durable: upsert per sync policy against in-memory, group commit, reopen
-               and file sizes after compaction, writer latency during snapshots (1 KiB stores)
+               and file sizes after compaction, writer latency during snapshots (1 KiB stores); then
+               target/bench-bin/ss-durable-peers on the same data and disk: Redis with appendonly yes
+               (appendfsync always and everysec; a redis-server started and stopped here) and SQLite in
+               WAL mode (synchronous FULL and NORMAL), 1 and 8 writers each
 
 Each driver prints JSON lines (one per operation: median_ns, p99_ns, samples, ...; one "memory" line;
 "timeout_s" when an export or import call outran --deadline). This script collects them into
@@ -96,15 +99,22 @@ PIN = ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
 class Redis:
-    """A redis-server of our own on a free loopback port, no persistence; stopped by stop()."""
+    """A redis-server of our own on a free loopback port; stopped by stop(). No persistence, or with
+    appendfsync ("always", "everysec"): `appendonly yes` with that policy, its files in workdir (emptied
+    first; put it on the disk being measured), no RDB snapshots, the rest Redis's defaults (automatic AOF
+    rewrites included)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, appendfsync=None):
         self.dir = workdir
+        if appendfsync:
+            shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir, exist_ok=True)
         self.port = free_port()
+        persistence = (["--appendonly", "yes", "--appendfsync", appendfsync] if appendfsync
+                       else ["--appendonly", "no"])
         self.proc = subprocess.Popen(
             PIN + ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-             "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", workdir,
+             "--save", ""] + persistence + ["--daemonize", "no", "--dir", workdir,
              "--logfile", os.path.join(workdir, "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
@@ -127,6 +137,48 @@ class Redis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def durable_peers(data, n, size, work, secs, timeout):
+    """The durable row's "what users would pick instead" (target/bench-bin/ss-durable-peers), right after
+    ss-durable on the same data and disk: its Redis part against a redis-server with appendonly yes that
+    is started here (files in the run's work dir, beside ss-durable's store), both pinned like the redis
+    row; then its SQLite part, unpinned like ss-durable. Without redis-server, the Redis part is an error
+    record and the SQLite part still runs. Returns the records."""
+    exe = os.path.join(BIN, "ss-durable-peers")
+
+    def failed(store, why):
+        return {"row": "durable", "case": "peer", "store": store, "n": n, "size": size, "error": why}
+
+    if not os.path.exists(exe):
+        return [failed("peers", "target/bench-bin/ss-durable-peers is not built (make bench-build)")]
+    out, parts = [], ["sqlite"]
+    if shutil.which("redis-server"):
+        parts.insert(0, "redis")
+    else:
+        out.append(failed("redis", "redis-server is missing (make bench-deps)"))
+        log("  durable peers: redis n/a (redis-server is missing)")
+    for part in parts:
+        cmd = [exe, "--data", data, "--dir", os.path.join(work, "durable-peers"), "--secs", secs,
+               "--threads", "8", "--only", part]
+        t, redis, err = time.time(), None, None
+        try:
+            if part == "redis":
+                redis = Redis(os.path.join(work, "durable-redis"), appendfsync="always")
+                cmd = PIN + cmd + ["--redis-port", str(redis.port)]
+            recs, err = run_driver(cmd, timeout)
+        except Exception as e:  # a row must never stop the run
+            recs, err = [], str(e)
+        finally:
+            if redis:
+                redis.stop()
+                if not err:  # the append-only file of a large store is large; kept when something failed
+                    shutil.rmtree(redis.dir, ignore_errors=True)
+        out.extend(recs)
+        if err and not any("error" in r for r in recs):
+            out.append(failed(part, err))
+        log(f"  durable peers ({part}): {len(recs)} records in {time.time() - t:.1f} s" + (f"; error: {err}" if err else ""))
+    return out
 
 
 def run_driver(cmd, timeout, env=None):
@@ -292,6 +344,7 @@ def main():
     big = a.big_samples or (2 if smoke else 3)
     deadline = a.deadline or (20 if smoke else 90)
     threads_s = 0.05 if smoke else 1.0
+    durable_secs = "0.3" if smoke else "3"
     timeout = 120 if smoke else 1200
     data_root = os.path.join(ROOT, "target", "bench-data")
     work = os.path.join(ROOT, "target", "bench-smoke-run" if smoke else "bench-run")
@@ -343,7 +396,7 @@ def main():
                     continue
                 exe = os.path.join(BIN, "ss-durable")
                 cmd = [exe, "--data", data, "--dir", os.path.join(work, "durable-store"),
-                       "--secs", "0.3" if smoke else "3"]
+                       "--secs", durable_secs]
                 if not os.path.exists(exe):
                     cmd = None
                     why = "target/bench-bin/ss-durable is not built (make bench-build)"
@@ -376,6 +429,8 @@ def main():
             if cmd is None:
                 results.append({"row": row, "n": n, "size": size, "error": why})
                 log(f"  {row}: n/a ({why})")
+                if row == "durable":  # ss-durable-peers runs right after ss-durable, whatever became of it
+                    results.extend(durable_peers(data, n, size, work, durable_secs, timeout))
                 continue
             t = time.time()
             try:
@@ -392,6 +447,8 @@ def main():
             if err:
                 results.append({"row": row, "n": n, "size": size, "error": err})
             log(f"  {row}: {len(recs)} records in {time.time() - t:.1f} s" + (f"; error: {err}" if err else ""))
+            if row == "durable":
+                results.extend(durable_peers(data, n, size, work, durable_secs, timeout))
 
     if "bindings" in rows:
         results.extend(run_bindings(600))

@@ -5,7 +5,8 @@
 #                     (Debian's redis-server and libhiredis-dev through apt-get, a virtualenv with
 #                     agno==1.8.4 and matplotlib from PyPI), writes docs/bench.md and docs/bench.png
 #   make bench-smoke  1k sessions, Rust and C rows only, short caps, plus a few short rounds of the bindings'
-#                     C baseline (comparison/c/baseline_main.c): under a minute, no network; writes
+#                     C baseline (comparison/c/baseline_main.c): under a minute, no network (except for the
+#                     first build of comparison/rust, see bench-rust); writes
 #                     target/bench-smoke/bench.md. Part of `make test`.
 #
 # Knobs: BENCH_ARGS="--sizes 10000:1024 --rows c,floor" (see python3 comparison/run.py --help).
@@ -49,12 +50,18 @@ $(BENCH_BIN)/baseline_main: comparison/c/baseline_main.c comparison/c/baseline.h
 	$(BENCH_CC) $(BENCH_CFLAGS) -Icomparison/c comparison/c/baseline_main.c -o $@ $(BENCH_SS_LIBS)
 
 # comparison/rust is its own workspace; it resolves the library's dependencies to the versions of the
-# library's Cargo.lock (copied in, not checked in) and shares target/ so that they are built once.
+# library's Cargo.lock (copied in, not checked in) and shares target/ so that they are built once. Cargo
+# then adds the entries of the dependencies that only comparison/rust has (redis and rusqlite, for
+# ss-durable-peers), at their newest compatible versions from crates.io: so the first build after a copy
+# needs the network. The copy is made only when the library's Cargo.lock changed since the last one
+# (target/bench-rust.lock is that copy's source), so that later builds reuse the added entries offline.
 bench-rust:
-	@cmp -s Cargo.lock comparison/rust/Cargo.lock || cp Cargo.lock comparison/rust/Cargo.lock
+	@if ! cmp -s Cargo.lock target/bench-rust.lock || [ ! -f comparison/rust/Cargo.lock ]; then \
+	  mkdir -p target && cp Cargo.lock comparison/rust/Cargo.lock && cp Cargo.lock target/bench-rust.lock; \
+	fi
 	$(BENCH_RUST_ENV) $(BENCH_CARGO) build --release --manifest-path comparison/rust/Cargo.toml
 	@mkdir -p $(BENCH_BIN)
-	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe target/release/ss-mixed-load target/release/ss-durable $(BENCH_BIN)/
+	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe target/release/ss-mixed-load target/release/ss-durable target/release/ss-durable-peers $(BENCH_BIN)/
 
 # Redis 7 and the hiredis C client, from Debian, when missing. The package's own service is not used:
 # the benchmark starts its own server on a free loopback port and stops it afterwards.
