@@ -408,7 +408,9 @@ impl Journal {
                 if last { OpenOptions::new().read(true).write(true).open(&path) } else { File::open(&path) }
                     .map_err(|e| io_error("opening", &path, &e))?;
             let Scan { mut end, records, torn } = frame::scan(&file, &path, FileKind::Journal, g, last)?;
-            if torn > 0 {
+            // A rotation that crashed may also have left the new journal empty: no bytes torn, but no
+            // header either.
+            if torn > 0 || end < HEADER_LEN {
                 let log =
                     LogFile::new(file.try_clone().map_err(|e| io_error("opening", &path, &e))?, &path, None);
                 log.truncate(end).map_err(|e| io_error("truncating", &path, &e))?;
