@@ -18,9 +18,10 @@
 //! reported as corrupt rather than trusted.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::record::Record;
 use crate::session::Span;
 use crate::session_type::SessionType;
-use crate::tables::{NewRecord, Record};
+use crate::tables::NewRecord;
 
 const STORED: u8 = b'S';
 const REMOVE: u8 = b'R';

@@ -10,13 +10,19 @@ mod durable;
 mod error;
 pub mod ffi;
 mod json;
+mod lock;
+mod names;
+mod order;
 mod persistence;
 mod query;
+mod reading;
+mod record;
 mod render;
 mod session;
 mod session_type;
 mod store;
 mod tables;
+mod versions;
 
 pub use config::{
     Config, Sync, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_MAX_SESSION_BYTES,

@@ -13,10 +13,12 @@ use crate::durable::{
     SyncPolicy,
 };
 use crate::error::{quote, Error, ErrorKind, Result};
+use crate::lock::TablesLock;
+use crate::reading::Reading;
+use crate::record::Slot;
 use crate::session::{Rendered, Span};
 use crate::session_type::SessionType;
 use crate::tables::{IdHasher, IdKey, NewRecord, Tables};
-use crossbeam_utils::sync::ShardedLock;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -140,7 +142,7 @@ impl Persistence {
     }
 
     /// Starts the compaction thread, which snapshots `tables`.
-    pub fn start(&mut self, tables: Arc<ShardedLock<Tables>>) -> Result<()> {
+    pub fn start(&mut self, tables: Arc<TablesLock>) -> Result<()> {
         let (journal, compactor) = (Arc::clone(&self.journal), Arc::clone(&self.compactor));
         let thread = std::thread::Builder::new()
             .name("sessionstore-compact".into())
@@ -206,7 +208,7 @@ impl Persistence {
     }
 
     /// Writes a snapshot now and restarts the journal, on the calling thread.
-    pub fn compact(&self, tables: &ShardedLock<Tables>) -> Result<()> {
+    pub fn compact(&self, tables: &TablesLock) -> Result<()> {
         self.compactor.compact_recording(tables, &self.journal)
     }
 
@@ -258,12 +260,15 @@ const SCRATCH_KEPT: usize = 1 << 20;
 /// How long the compaction thread waits after a failed snapshot before another may start.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// Sessions a snapshot reads under the store's lock (in batches) before writing them without it.
+const SNAPSHOT_CHUNK: usize = 4096;
+
 /// A snapshot was abandoned because the store is closing.
 #[derive(Debug)]
 struct Stopping;
 
 impl Compactor {
-    fn run(&self, tables: &ShardedLock<Tables>, journal: &Journal) {
+    fn run(&self, tables: &TablesLock, journal: &Journal) {
         loop {
             {
                 let mut state = lock(&self.state);
@@ -286,7 +291,7 @@ impl Compactor {
         }
     }
 
-    fn compact_recording(&self, tables: &ShardedLock<Tables>, journal: &Journal) -> Result<()> {
+    fn compact_recording(&self, tables: &TablesLock, journal: &Journal) -> Result<()> {
         let started = Instant::now();
         let result = self.compact(tables, journal);
         let mut state = lock(&self.state);
@@ -308,22 +313,27 @@ impl Compactor {
 
     /// Rotates the journal under the store's write lock, taking the state as of that moment (in O(1):
     /// see [`Tables::everything`]), then writes it without the lock. `None`: abandoned for a close.
-    fn compact(&self, tables: &ShardedLock<Tables>, journal: &Journal) -> Result<Option<SnapshotStats>> {
+    fn compact(&self, tables: &TablesLock, journal: &Journal) -> Result<Option<SnapshotStats>> {
         let (generation, everything) = {
-            let tables = tables.write().unwrap_or_else(|e| e.into_inner());
+            let tables = tables.write();
             let generation = journal.rotate()?;
             self.since_rotation.store(0, Ordering::Relaxed);
             (generation, tables.everything())
         };
+        let reading = Reading::new(tables, &everything.snapshot);
+        let slots: Vec<Slot> = reading.in_insertion_order(everything.slots());
         let mut change = ChangeSet::default();
         let written = journal.write_snapshot(generation, |out| {
-            for (i, record) in everything.in_insertion_order().into_iter().enumerate() {
-                if i % 4096 == 0 && lock(&self.state).stop {
+            // Taken a chunk at a time under the lock, written without it.
+            for chunk in slots.chunks(SNAPSHOT_CHUNK) {
+                if lock(&self.state).stop {
                     return Err(std::io::Error::other(Stopping));
                 }
-                change.clear();
-                change.put(&Stored::of_record(record));
-                out.record(change.as_bytes())?;
+                for record in reading.records(chunk.iter().copied()) {
+                    change.clear();
+                    change.put(&Stored::of_record(&record));
+                    out.record(change.as_bytes())?;
+                }
             }
             Ok(())
         });

@@ -2,16 +2,19 @@
 
 use crate::error::{quote, ErrorKind, Result};
 use crate::json;
+use crate::names::fold_into;
+use crate::reading::{Reading, Sink};
+use crate::record::{Record, Slot};
 use crate::render;
 use crate::session_type::SessionType;
-use crate::tables::{Filter, Record, Selection};
-use caseless::Caseless;
+use crate::tables::{Filter, Selection};
 use memchr::memmem;
+use roaring::RoaringBitmap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,54 +111,191 @@ impl Query {
         self.session_type.unwrap_or(Types::one(mode)).iter()
     }
 
-    /// Runs the query over `selections`, one for each of [`Query::types`] taken with [`Query::filter`];
-    /// returns `{"sessions":[...],"total":N}`.
-    pub(crate) fn run(&self, selections: &[Selection]) -> String {
+    /// The name search, when the query has one.
+    pub(crate) fn needle(&self) -> Option<Needle> {
+        self.session_name.as_deref().map(Needle::new)
+    }
+
+    /// Runs the query over `selections`, one for each of [`Query::types`] taken with [`Query::filter`]
+    /// and read through `reading`; `candidates`, when given, are the slots that can match `needle`
+    /// (the name index's answer, taken with the selections), and only they are looked at. Returns
+    /// `{"sessions":[...],"total":N}`.
+    pub(crate) fn run(
+        &self,
+        reading: &Reading,
+        selections: &[Selection],
+        needle: Option<Needle>,
+        candidates: Option<&RoaringBitmap>,
+    ) -> String {
         let conditions = Conditions {
             created: self.created_after.unwrap_or(i64::MIN)..=self.created_before.unwrap_or(i64::MAX),
             updated: self.updated_after.unwrap_or(i64::MIN)..=self.updated_before.unwrap_or(i64::MAX),
-            needle: self.session_name.as_deref().map(Needle::new),
+            needle,
         };
-        let matching = |selection| conditions.matching(selection);
         let offset = usize::try_from(self.offset.unwrap_or(0)).unwrap_or(usize::MAX);
         let limit = self.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
         let descending = self.sort_order.unwrap_or_default() == SortOrder::Desc;
         let sort_by = self.sort_by.unwrap_or_default();
 
-        let (page, total) = match (sort_by, selections) {
-            // An index is already in (created_at, insertion) order.
-            (SortBy::CreatedAt, [one]) if descending => page_and_count(matching(one).rev(), offset, limit),
-            (SortBy::CreatedAt, [one]) => page_and_count(matching(one), offset, limit),
-            // Insertion numbers are shared by all types: merging the indexes of several types keeps
-            // that order without a sort.
-            (SortBy::CreatedAt, _) => {
-                let walks: Vec<Box<dyn Iterator<Item = &Record>>> = selections
-                    .iter()
-                    .map(|selection| -> Box<dyn Iterator<Item = &Record>> {
-                        if descending {
-                            Box::new(matching(selection).rev())
-                        } else {
-                            Box::new(matching(selection))
-                        }
-                    })
-                    .collect();
-                page_and_count(Merge::new(walks, descending), offset, limit)
-            }
-            _ => {
-                let mut all: Vec<&Record> = selections.iter().flat_map(matching).collect();
-                match sort_by {
-                    SortBy::UpdatedAt => all.sort_unstable_by_key(|r| (r.updated_at, r.seq)),
-                    _ => all.sort_unstable_by(|a, b| a.id().cmp(&b.id())),
-                }
-                if descending {
-                    all.reverse();
-                }
-                let total = all.len();
-                (all.into_iter().skip(offset).take(limit).collect(), total)
-            }
+        // An index is already in (created_at, insertion) order: walked in that order, it gives the
+        // page without a sort.
+        let walk = sort_by == SortBy::CreatedAt && selections.len() == 1 && candidates.is_none();
+        let order = if walk {
+            Order::Walk { offset, limit, page: Vec::new(), total: 0 }
+        } else {
+            Order::new(sort_by)
         };
+        let mut found =
+            Found { needle: conditions.needle.as_ref(), order, waiting: Vec::new(), names: String::new() };
+        match candidates {
+            // Only the name index's candidates, whatever their type: each is checked whole.
+            Some(candidates) => {
+                let filter = selections.first().map_or(Filter::default(), |s| s.filter);
+                let types: Vec<SessionType> = selections.iter().map(|s| s.ty).collect();
+                reading.visit(candidates.iter(), &mut found, |found, r| {
+                    if types.contains(&r.ty) && filter.admits(r) && conditions.admits(r) {
+                        found.push(r);
+                    }
+                    true
+                });
+            }
+            None => {
+                for selection in selections {
+                    let slots = reading.created(&selection.order, conditions.created.clone());
+                    let slots: Box<dyn Iterator<Item = Slot>> =
+                        if walk && descending { Box::new(slots.rev()) } else { Box::new(slots) };
+                    reading.visit(slots, &mut found, |found, r| {
+                        if selection.check.admits(r) && conditions.admits_besides_created(r) {
+                            found.push(r);
+                        }
+                        true
+                    });
+                }
+            }
+        }
+        let (page, total) = found.order.page(descending, offset, limit);
 
-        render::page(&page, total, self.fields.as_ref().unwrap_or(&Projection::All))
+        let mut out = render::Page::new(self.fields.as_ref().unwrap_or(&Projection::All));
+        reading.visit(page, &mut out, |out, r| {
+            out.push(r);
+            true
+        });
+        out.finish(total)
+    }
+}
+
+/// The matches of a query, found by a long read. The name search, the costly part of a match, is
+/// done between the read's batches, without the store's lock: under it, a candidate's name is only
+/// copied aside.
+struct Found<'n> {
+    needle: Option<&'n Needle>,
+    order: Order,
+    /// This batch's candidates that wait for the name search, with their spans in `names`.
+    waiting: Vec<(Key, Slot, Range<usize>)>,
+    names: String,
+}
+
+/// What a query orders its matches by.
+enum Key {
+    None,
+    Time((i64, u64)),
+    Id(String),
+}
+
+/// A query's matches in the order it wants, or the page itself when they come in that order.
+enum Order {
+    /// Matches come in page order: keep the page's and count the rest.
+    Walk {
+        offset: usize,
+        limit: usize,
+        page: Vec<Slot>,
+        total: usize,
+    },
+    /// By `created_at` or `updated_at`, ties by insertion.
+    Time {
+        created: bool,
+        matches: Vec<((i64, u64), Slot)>,
+    },
+    ById(Vec<(String, Slot)>),
+}
+
+impl Found<'_> {
+    /// A record that meets every condition of the query but the name, which is checked later.
+    fn push(&mut self, record: &Record) {
+        let key = match &self.order {
+            Order::Walk { .. } => Key::None,
+            Order::Time { created: true, .. } => Key::Time((record.created_at, record.seq)),
+            Order::Time { created: false, .. } => Key::Time((record.updated_at, record.seq)),
+            Order::ById(_) => Key::Id(record.id().into_owned()),
+        };
+        if self.needle.is_none() {
+            return self.order.accept(key, record.slot);
+        }
+        // Sessions without a name never match a name search.
+        if let Some(name) = record.name() {
+            let start = self.names.len();
+            self.names.push_str(&name);
+            self.waiting.push((key, record.slot, start..self.names.len()));
+        }
+    }
+}
+
+impl Sink for Found<'_> {
+    fn settle(&mut self) {
+        if let Some(needle) = self.needle {
+            for (key, slot, name) in self.waiting.drain(..) {
+                if needle.found_in(&self.names[name]) {
+                    self.order.accept(key, slot);
+                }
+            }
+            self.names.clear();
+        }
+    }
+}
+
+impl Order {
+    fn new(sort_by: SortBy) -> Self {
+        match sort_by {
+            SortBy::CreatedAt => Order::Time { created: true, matches: Vec::new() },
+            SortBy::UpdatedAt => Order::Time { created: false, matches: Vec::new() },
+            SortBy::SessionId => Order::ById(Vec::new()),
+        }
+    }
+
+    fn accept(&mut self, key: Key, slot: Slot) {
+        match (self, key) {
+            (Order::Walk { offset, limit, page, total }, _) => {
+                if *total >= *offset && *total - *offset < *limit {
+                    page.push(slot);
+                }
+                *total += 1;
+            }
+            (Order::Time { matches, .. }, Key::Time(key)) => matches.push((key, slot)),
+            (Order::ById(matches), Key::Id(id)) => matches.push((id, slot)),
+            _ => unreachable!("keys are made for their order"),
+        }
+    }
+
+    /// The slots of the page at `offset`, and how many matched.
+    fn page(self, descending: bool, offset: usize, limit: usize) -> (Vec<Slot>, usize) {
+        fn cut<K: Ord>(
+            mut matches: Vec<(K, Slot)>,
+            descending: bool,
+            offset: usize,
+            limit: usize,
+        ) -> (Vec<Slot>, usize) {
+            matches.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            if descending {
+                matches.reverse();
+            }
+            let total = matches.len();
+            (matches.into_iter().skip(offset).take(limit).map(|(_, slot)| slot).collect(), total)
+        }
+        match self {
+            Order::Walk { page, total, .. } => (page, total),
+            Order::Time { matches, .. } => cut(matches, descending, offset, limit),
+            Order::ById(matches) => cut(matches, descending, offset, limit),
+        }
     }
 }
 
@@ -167,11 +307,13 @@ struct Conditions {
 }
 
 impl Conditions {
-    fn matching<'s>(&'s self, selection: &'s Selection) -> impl DoubleEndedIterator<Item = &'s Record> + 's {
-        selection.matching(self.created.clone()).filter(|r| {
-            self.updated.contains(&r.updated_at)
-                && self.needle.as_ref().is_none_or(|n| r.name().is_some_and(|name| n.found_in(&name)))
-        })
+    /// Whether `record` meets the time conditions (the name is checked by [`Found`]).
+    fn admits(&self, record: &Record) -> bool {
+        self.created.contains(&record.created_at) && self.admits_besides_created(record)
+    }
+
+    fn admits_besides_created(&self, record: &Record) -> bool {
+        self.updated.contains(&record.updated_at)
     }
 }
 
@@ -288,74 +430,14 @@ fn empty_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::resu
     Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-fn page_and_count<'a>(
-    records: impl Iterator<Item = &'a Record>,
-    offset: usize,
-    limit: usize,
-) -> (Vec<&'a Record>, usize) {
-    let mut page = Vec::new();
-    let mut total = 0;
-    for record in records {
-        if total >= offset && page.len() < limit {
-            page.push(record);
-        }
-        total += 1;
-    }
-    (page, total)
-}
-
-/// Walks of indexes in `(created_at, seq)` order (descending ones in reverse), merged into one walk in
-/// that order. A listing selects at most four types, so picking the next head by a scan is enough.
-struct Merge<'a> {
-    heads: Vec<std::iter::Peekable<Box<dyn Iterator<Item = &'a Record> + 'a>>>,
-    descending: bool,
-}
-
-impl<'a> Merge<'a> {
-    fn new(walks: Vec<Box<dyn Iterator<Item = &'a Record> + 'a>>, descending: bool) -> Self {
-        Merge { heads: walks.into_iter().map(Iterator::peekable).collect(), descending }
-    }
-}
-
-impl<'a> Iterator for Merge<'a> {
-    type Item = &'a Record;
-
-    fn next(&mut self) -> Option<&'a Record> {
-        let key = |r: &Record| (r.created_at, r.seq);
-        let mut best: Option<(usize, (i64, u64))> = None;
-        for (i, head) in self.heads.iter_mut().enumerate() {
-            if let Some(&record) = head.peek() {
-                let k = key(record);
-                let better = best.is_none_or(|(_, b)| if self.descending { k > b } else { k < b });
-                if better {
-                    best = Some((i, k));
-                }
-            }
-        }
-        best.and_then(|(i, _)| self.heads[i].next())
-    }
-}
-
 /// A case-insensitive substring search, linear in the name's length whatever the needle: the needle
 /// is folded once, each name is folded into a reused buffer (unless it has nothing to fold), and the
 /// search is memchr's `memmem` (two-way), so a hostile needle cannot make a query quadratic while it
 /// holds the store's read lock.
-struct Needle {
+pub(crate) struct Needle {
     finder: memmem::Finder<'static>,
+    /// A reused buffer for folded names.
     folded: RefCell<String>,
-}
-
-/// Full Unicode case folding, as Python's `str.casefold` (Agno 2 compares names that way): "ς" and
-/// "Σ" both fold to "σ", "ß" to "ss". Folding has no context rules, so a name folds the same alone and
-/// inside a longer one.
-fn fold_into(out: &mut String, s: &str) {
-    out.clear();
-    if s.is_ascii() {
-        out.push_str(s);
-        out.make_ascii_lowercase();
-    } else {
-        out.extend(s.chars().default_case_fold());
-    }
 }
 
 impl Needle {
@@ -363,6 +445,11 @@ impl Needle {
         let mut folded = String::new();
         fold_into(&mut folded, needle);
         Needle { finder: memmem::Finder::new(folded.as_bytes()).into_owned(), folded: RefCell::new(folded) }
+    }
+
+    /// The needle, case-folded: what the name index is asked for.
+    pub(crate) fn folded(&self) -> &str {
+        std::str::from_utf8(self.finder.needle()).expect("a folded str")
     }
 
     fn found_in(&self, haystack: &str) -> bool {

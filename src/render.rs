@@ -5,61 +5,159 @@ use crate::error::ErrorKind;
 use crate::json::{self, RawObject};
 use crate::persistence::DurabilityStats;
 use crate::query::Projection;
+use crate::reading::Sink;
+use crate::record::{touch, Record};
 use crate::store::Stats;
-use crate::tables::{touch_ids, Record};
 use std::fmt::Write;
+use std::ops::Deref;
 
 /// Ids brought into the cache at once by a listing: enough to keep every cache-miss slot busy,
 /// few enough to stay in L1 (256 measured best at 100k sessions; 64 and 1024 lose 10-40%).
 const TOUCH_CHUNK: usize = 256;
 
-/// A JSON array of the records' ids.
-pub fn ids(records: &[&Record]) -> String {
-    let mut out = String::with_capacity(records.iter().map(|r| r.quoted_id_len() + 1).sum::<usize>() + 2);
-    out.push('[');
-    for chunk in records.chunks(TOUCH_CHUNK) {
-        touch_ids(chunk);
-        for record in chunk {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(record.quoted_id());
-        }
-    }
-    out.push(']');
-    out
-}
-
 /// A JSON array of the records' sessions.
-pub fn sessions(records: &[&Record]) -> String {
+pub fn sessions<R: Deref<Target = Record>>(records: &[R]) -> String {
     let mut array = Array::with_capacity(records.iter().map(|r| r.json().len() + 1).sum::<usize>() + 2);
-    records.iter().for_each(|r| array.push(r.json()));
+    for chunk in records.chunks(TOUCH_CHUNK) {
+        touch(chunk);
+        chunk.iter().for_each(|r| array.push(r.json()));
+    }
     array.finish()
 }
 
+/// Text written by a long read: each batch's goes to `staging`, which is moved to `out` after the
+/// batch (see [`Sink`]), so that the page faults of a growing `out` are not taken under the lock.
+#[derive(Default)]
+struct Staged {
+    out: String,
+    staging: String,
+    /// Whether an element was written, for the separators.
+    started: bool,
+}
+
+/// How much a batch writes before it ends early, and what the staging buffer keeps between batches.
+const STAGING: usize = 256 << 10;
+
+impl Staged {
+    fn starting_with(text: &str) -> Self {
+        Staged { out: text.to_owned(), ..Staged::default() }
+    }
+
+    /// Starts an element: a comma before every one but the first.
+    fn element(&mut self) -> &mut String {
+        if std::mem::replace(&mut self.started, true) {
+            self.staging.push(',');
+        }
+        &mut self.staging
+    }
+
+    fn finish(mut self, end: &str) -> String {
+        self.settle();
+        self.out.push_str(end);
+        self.out
+    }
+}
+
+impl Sink for Staged {
+    fn settle(&mut self) {
+        self.out.push_str(&self.staging);
+        self.staging.clear();
+        self.staging.shrink_to(STAGING);
+    }
+
+    fn full(&self) -> bool {
+        self.staging.len() >= STAGING
+    }
+}
+
+/// Builders of the store's outputs, one record at a time, for long reads.
+macro_rules! staged_sink {
+    ($sink:ty) => {
+        impl Sink for $sink {
+            fn settle(&mut self) {
+                self.staged.settle();
+            }
+
+            fn full(&self) -> bool {
+                self.staged.full()
+            }
+        }
+    };
+}
+
+/// A JSON array of ids.
+pub struct Ids {
+    staged: Staged,
+}
+
+impl Default for Ids {
+    fn default() -> Self {
+        Ids { staged: Staged::starting_with("[") }
+    }
+}
+
+impl Ids {
+    pub fn push(&mut self, record: &Record) {
+        self.staged.element().push_str(record.quoted_id());
+    }
+
+    pub fn finish(self) -> String {
+        self.staged.finish("]")
+    }
+}
+
+staged_sink!(Ids);
+
+/// A JSON array of sessions.
+pub struct Sessions {
+    staged: Staged,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions { staged: Staged::starting_with("[") }
+    }
+}
+
+impl Sessions {
+    pub fn push(&mut self, record: &Record) {
+        self.staged.element().push_str(record.json());
+    }
+
+    pub fn finish(self) -> String {
+        self.staged.finish("]")
+    }
+}
+
+staged_sink!(Sessions);
+
 /// A query's page of sessions, as `projection` says, and its total number of matches:
 /// `{"sessions":[...],"total":N}`.
-pub fn page(records: &[&Record], total: usize, projection: &Projection) -> String {
-    let mut out = String::with_capacity(match projection {
-        Projection::All => records.iter().map(|r| r.json().len() + 1).sum::<usize>() + 32,
-        _ => records.len() * 160 + 32,
-    });
-    out.push_str("{\"sessions\":[");
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        match projection {
+pub struct Page<'p> {
+    staged: Staged,
+    projection: &'p Projection,
+}
+
+impl<'p> Page<'p> {
+    pub fn new(projection: &'p Projection) -> Self {
+        Page { staged: Staged::starting_with("{\"sessions\":["), projection }
+    }
+
+    pub fn push(&mut self, record: &Record) {
+        let out = self.staged.element();
+        match self.projection {
             Projection::All => out.push_str(record.json()),
-            Projection::Metadata => metadata(&mut out, record),
-            Projection::Fields(names) => fields(&mut out, record, names),
+            Projection::Metadata => metadata(out, record),
+            Projection::Fields(names) => fields(out, record, names),
         }
     }
-    out.push_str("],\"total\":");
-    out.push_str(&total.to_string());
-    out.push('}');
-    out
+
+    pub fn finish(self, total: usize) -> String {
+        self.staged.finish(&format!("],\"total\":{total}}}"))
+    }
 }
+
+staged_sink!(Page<'_>);
 
 /// What the store knows of a session without reading its JSON: id, type, user, entity, timestamps
 /// and name (`session_data.session_name`, only when it is a string).
@@ -105,23 +203,32 @@ fn fields(out: &mut String, record: &Record, names: &[String]) {
     out.push('}');
 }
 
-/// Every record as `{session_id: session, ...}`, the shape of Agno's `storage_dict`; `bytes` is the
-/// size of their sessions, to size the output at once.
-pub fn export(records: &[&Record], bytes: usize) -> String {
-    let mut out =
-        String::with_capacity(bytes + records.iter().map(|r| r.quoted_id().len() + 2).sum::<usize>() + 2);
-    out.push('{');
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+/// Every record as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
+pub struct Export {
+    staged: Staged,
+}
+
+impl Export {
+    /// `bytes`: about what the export will hold, to size it at once.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut staged = Staged::starting_with("{");
+        staged.out.reserve(bytes);
+        Export { staged }
+    }
+
+    pub fn push(&mut self, record: &Record) {
+        let out = self.staged.element();
         out.push_str(record.quoted_id());
         out.push(':');
         out.push_str(record.json());
     }
-    out.push('}');
-    out
+
+    pub fn finish(self) -> String {
+        self.staged.finish("}")
+    }
 }
+
+staged_sink!(Export);
 
 pub fn stats(stats: &Stats) -> String {
     let [agent, team, workflow, workflow_v2] = stats.by_type;

@@ -10,13 +10,17 @@ use crate::change::{ChangeSet, Stored};
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::json::{self, RawObject};
+use crate::lock::TablesLock;
 use crate::persistence::{DurabilityStats, Entered, FaultPlan, Logged, Persistence};
 use crate::query::Query;
+use crate::reading::Reading;
+use crate::record::Record;
 use crate::render;
 use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
 use crate::session_type::SessionType;
-use crate::tables::{Filter, IdHasher, IdKey, NewRecord, Record, Selection, Slot, Tables};
-use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
+use crate::tables::{Bucket, Filter, IdHasher, IdKey, NewRecord, Tables};
+use crate::versions::Snapshot;
+use crossbeam_utils::sync::{ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -25,10 +29,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 struct Shared {
-    /// Readers lock one of several cache-padded shards and writers lock them all: with a single lock
-    /// word, every read writes the same cache line and two reading threads barely beat one. Shared
-    /// with a durable store's compaction thread.
-    tables: Arc<ShardedLock<Tables>>,
+    /// Shared with a durable store's compaction thread.
+    tables: Arc<TablesLock>,
     /// The id table's hasher, so that ids are hashed before the lock is taken.
     ids: IdHasher,
     max_session_bytes: usize,
@@ -38,18 +40,13 @@ struct Shared {
 }
 
 impl Shared {
-    // A panic is caught at the C boundary, and the engine validates before it mutates, so a lock
-    // poisoned by one guards tables that are still whole: carry on rather than fail every later call.
     fn read(&self) -> ShardedLockReadGuard<'_, Tables> {
-        self.tables.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tables.read()
     }
 
     fn write(&self) -> Writing<'_> {
         let entered = self.persistence.as_ref().map(Persistence::enter);
-        Writing {
-            tables: self.tables.write().unwrap_or_else(|poisoned| poisoned.into_inner()),
-            _entered: entered,
-        }
+        Writing { tables: self.tables.write(), _entered: entered }
     }
 
     /// Journals the changes `describe` writes, before they are applied (call it under the write lock;
@@ -145,7 +142,7 @@ impl Store {
             Some(path) => Some(Persistence::open(path, &config, &mut tables, faults)?),
             None => None,
         };
-        let tables = Arc::new(ShardedLock::new(tables));
+        let tables = Arc::new(TablesLock::new(tables));
         if let Some(persistence) = &mut persistence {
             persistence.start(Arc::clone(&tables))?;
         }
@@ -304,15 +301,26 @@ impl Store {
     /// Ids of this handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_session_ids(&self, filter: Filter) -> String {
         let selection = self.shared.read().select(self.mode, filter);
-        let records: Vec<&Record> = selection.in_insertion_order().collect();
-        render::ids(&records)
+        let admits = |r: &Record| selection.check.admits(r);
+        let reading = self.reading(&selection.snapshot);
+        reading
+            .build_in_insertion_order(selection.order.iter(), admits, render::Ids::default, render::Ids::push)
+            .finish()
     }
 
     /// This handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_sessions(&self, filter: Filter) -> String {
         let selection = self.shared.read().select(self.mode, filter);
-        let records: Vec<&Record> = selection.in_insertion_order().collect();
-        render::sessions(&records)
+        let admits = |r: &Record| selection.check.admits(r);
+        let reading = self.reading(&selection.snapshot);
+        reading
+            .build_in_insertion_order(
+                selection.order.iter(),
+                admits,
+                render::Sessions::default,
+                render::Sessions::push,
+            )
+            .finish()
     }
 
     /// Newest first by `created_at`, ties going to the most recently inserted; `limit < 0` means all.
@@ -325,18 +333,34 @@ impl Store {
             }
         }
         let selection = self.shared.read().select(self.mode, filter);
-        let records: Vec<&Record> = selection.matching(i64::MIN..=i64::MAX).rev().take(limit).collect();
-        render::sessions(&records)
+        let mut sessions = render::Sessions::default();
+        let mut left = limit;
+        self.reading(&selection.snapshot).visit(
+            selection.order.iter().rev(),
+            &mut sessions,
+            |sessions, r| {
+                if left > 0 && selection.check.admits(r) {
+                    sessions.push(r);
+                    left -= 1;
+                }
+                left > 0
+            },
+        );
+        sessions.finish()
     }
 
     /// Runs an Agno 2-style query (see [`Query`]); returns `{"sessions":[...],"total":N}`.
     pub fn query(&self, query: &Query) -> String {
         let filter = query.filter();
-        let selections: Vec<Selection> = {
+        let needle = query.needle();
+        let (selections, candidates) = {
             let tables = self.shared.read();
-            query.types(self.mode).map(|ty| tables.select(ty, filter)).collect()
+            let selections = tables.select_each(query.types(self.mode), filter);
+            (selections, needle.as_ref().and_then(|n| tables.name_candidates(n.folded())))
         };
-        query.run(&selections)
+        // Every selection of a query shares one snapshot, and a query lists at least one type.
+        let snapshot = &selections.first().expect("a query lists at least one type").snapshot;
+        query.run(&self.reading(snapshot), &selections, needle, candidates.as_ref())
     }
 
     pub fn query_json(&self, query: Option<&[u8]>) -> Result<String> {
@@ -389,9 +413,9 @@ impl Store {
             c.remove(session_id);
             Ok(())
         })?;
-        let removed = tables.remove(session_id);
+        let dropped = tables.remove(session_id);
         drop(tables);
-        drop(removed);
+        drop(dropped);
         self.shared.commit(logged)?;
         Ok(1)
     }
@@ -413,13 +437,17 @@ impl Store {
                 }
             })
         })?;
-        let mut removed = 0;
+        let (mut removed, mut dropped) = (0, Vec::new());
         json::for_each_str(text, WHAT, |id| {
             if self.visible(&tables, id, user_id).is_some() {
-                removed += usize::from(tables.remove(id).is_some());
+                if let Some(record) = tables.remove(id) {
+                    removed += 1;
+                    dropped.extend(record);
+                }
             }
         })?;
         drop(tables);
+        drop(dropped);
         self.shared.commit(logged)?;
         Ok(removed)
     }
@@ -434,8 +462,9 @@ impl Store {
             c.remove_type(self.mode);
             Ok(())
         })?;
-        let removed = tables.remove_type(self.mode);
+        let (removed, dropped) = tables.remove_type(self.mode);
         drop(tables);
+        drop(dropped);
         self.shared.commit(logged)?;
         Ok(removed)
     }
@@ -452,7 +481,9 @@ impl Store {
     /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
     pub fn export(&self) -> String {
         let everything = self.shared.read().everything();
-        render::export(&everything.in_insertion_order(), everything.bytes())
+        let reading = self.reading(&everything.snapshot);
+        let make = || render::Export::with_capacity(everything.bytes + everything.bytes / 16);
+        reading.build_in_insertion_order(everything.slots(), |_| true, make, render::Export::push).finish()
     }
 
     /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
@@ -610,6 +641,11 @@ impl Store {
         Error::not_found(format!("no {} session {}", self.mode, quote(session_id)))
     }
 
+    /// The tables as of `snapshot`, taken of them, for a long read.
+    fn reading<'a>(&'a self, snapshot: &'a Snapshot) -> Reading<'a> {
+        Reading::new(&self.shared.tables, snapshot)
+    }
+
     /// Checks the internal indexes against the primary map; for tests and stress runs.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
@@ -628,7 +664,7 @@ struct Pending<'i> {
 }
 
 /// The slot of the stored session with this id, when it has type `ty`; a conflict when it has another.
-fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<Slot>> {
+fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<Bucket>> {
     match tables.find(key) {
         Some(slot) if tables.at(slot).ty != ty => Err(Error::conflict(format!(
             "session {} already exists with session_type {:?}; this handle's mode is {:?}",

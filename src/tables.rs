@@ -2,144 +2,31 @@
 //! through a hash table, plus ordered indexes so that listings by type, user or entity cost what they
 //! return rather than what the store holds.
 //!
-//! Each index orders sessions by `(created_at, seq)`, where `seq` counts first insertions. That one order
-//! answers "recent" directly (walk it backwards) and creation-time ranges; insertion-order listings
-//! re-sort their result by `seq`, which costs the size of the result.
+//! Each session has a slot for its whole life (freed slots are reused). The slab maps slots to the
+//! current records; the indexes are [`Order`]s of slots sorted by `(created_at, seq)`, where `seq`
+//! counts first insertions. That one order answers "recent" (walk it backwards) and creation-time
+//! ranges; insertion-order listings re-sort their result by `seq`.
 //!
-//! The indexes are persistent B-trees (imbl's `OrdMap`) holding `Arc<Record>`s. A long read (a listing,
-//! a query, an export, a durability snapshot) takes a [`Selection`] or an [`Everything`] under the
-//! store's lock, which clones the roots of the indexes it needs (a reference count each), and walks
-//! them after the lock is released. Writers never wait for it: a write to an index node that a
-//! selection still shares copies that node (16 entries) and the path above it, and leaves the
-//! selection's version as it was, so the selection sees exactly the state it was taken in. A record
-//! is never changed in place: an update stores a new record, and the old one lives as long as some
-//! selection holds it.
+//! A long read (a listing, a query, an export, a durability snapshot) takes a [`Selection`] or an
+//! [`Everything`] under the store's lock: clones of the orders it needs, which it walks without the
+//! lock (they are persistent: a clone never changes, and a writer copies an order's leaf, 2 KiB of
+//! slots, before changing one a clone shares), and a [`Snapshot`]. It then reads records in short
+//! batches, each under the read lock (see `crate::reading`), through [`Tables::resolve`]: the record
+//! a slot held as of the snapshot, which writers keep for it when they replace or remove it (see
+//! [`crate::versions`]). An update that keeps a session's `created_at`, user and entity (the common
+//! case: a conversation goes on) changes the id table and one slab entry, and no index.
 
-use crate::session::{Rendered, Span};
+use crate::names::NameIndex;
+use crate::order::Order;
+use crate::record::{OrderKey, Record, RecordParts, Slot};
+use crate::session::Rendered;
 use crate::session_type::SessionType;
+use crate::versions::{Snapshot, Versions};
 use hashbrown::hash_map::EntryRef;
 use hashbrown::HashTable;
-use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::ops::RangeInclusive;
 use std::sync::Arc;
-
-/// A session as stored: its JSON text ready to hand out, plus the fields the indexes and queries use.
-/// The id and name are not held apart: they are read from the JSON, where they appear as JSON strings.
-#[derive(Debug)]
-pub struct Record {
-    json: Box<str>,
-    id: TextSpan,
-    name: Option<TextSpan>,
-    pub user: Option<Arc<str>>,
-    pub entity: Option<Arc<str>>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// Position in first-insertion order; kept when the session is updated.
-    pub seq: u64,
-    pub ty: SessionType,
-}
-
-/// A JSON string in a record's JSON, quotes included. Sessions are capped below 4 GiB
-/// ([`crate::config::MAX_SESSION_BYTES_LIMIT`]).
-#[derive(Debug, Clone, Copy)]
-struct TextSpan {
-    start: u32,
-    end: u32,
-}
-
-impl TextSpan {
-    fn new(span: Span) -> Self {
-        let narrow = |n: usize| u32::try_from(n).expect("sessions are capped below 4 GiB");
-        TextSpan { start: narrow(span.start), end: narrow(span.end) }
-    }
-
-    /// The JSON string, quotes included.
-    fn quoted(self, json: &str) -> &str {
-        &json[self.start as usize..self.end as usize]
-    }
-
-    /// The string's value: its characters, or decoded when it has escapes.
-    fn value(self, json: &str) -> Cow<'_, str> {
-        let quoted = self.quoted(json);
-        let inner = &quoted[1..quoted.len() - 1];
-        if inner.contains('\\') {
-            Cow::Owned(serde_json::from_str(quoted).expect("stored strings are valid JSON"))
-        } else {
-            Cow::Borrowed(inner)
-        }
-    }
-}
-
-impl Record {
-    pub fn json(&self) -> &str {
-        &self.json
-    }
-
-    pub fn id(&self) -> Cow<'_, str> {
-        self.id.value(&self.json)
-    }
-
-    pub fn name(&self) -> Option<Cow<'_, str>> {
-        self.name.map(|name| name.value(&self.json))
-    }
-
-    /// The name as a JSON string, as stored.
-    pub fn quoted_name(&self) -> Option<&str> {
-        self.name.map(|name| name.quoted(&self.json))
-    }
-
-    /// The id as a JSON string, ready to copy into a listing.
-    pub fn quoted_id(&self) -> &str {
-        self.id.quoted(&self.json)
-    }
-
-    /// Where the id's JSON string (quotes included) sits in the JSON.
-    pub fn id_span(&self) -> Span {
-        self.id.start as usize..self.id.end as usize
-    }
-
-    /// Where the name's JSON string sits in the JSON, when the session has one.
-    pub fn name_span(&self) -> Option<Span> {
-        self.name.map(|n| n.start as usize..n.end as usize)
-    }
-
-    /// The length of [`Record::quoted_id`], from the record alone.
-    pub fn quoted_id_len(&self) -> usize {
-        (self.id.end - self.id.start) as usize
-    }
-
-    /// Loads the first byte of the id, to bring it into the cache: see [`touch_ids`].
-    fn id_first_byte(&self) -> u8 {
-        self.json.as_bytes()[self.id.start as usize]
-    }
-
-    fn new(new: NewRecord, seq: u64, user: Option<Arc<str>>, entity: Option<Arc<str>>) -> Record {
-        Record {
-            id: TextSpan::new(new.stored.id_span),
-            name: new.stored.name_span.map(TextSpan::new),
-            ty: new.ty,
-            user,
-            entity,
-            created_at: new.created_at,
-            updated_at: new.updated_at,
-            seq,
-            json: new.stored.json.into_boxed_str(),
-        }
-    }
-
-    fn order_key(&self) -> OrderKey {
-        (self.created_at, self.seq)
-    }
-}
-
-/// Brings the ids of `records` into the cache. A loop that does nothing but load lets the CPU wait for
-/// many cache misses at once; a loop that also copies each id waits for them one at a time. Long
-/// listings of a large store are bound by those misses: this made them 2x faster at 100k.
-pub fn touch_ids(records: &[&Record]) {
-    std::hint::black_box(records.iter().fold(0u8, |acc, r| acc ^ r.id_first_byte()));
-}
 
 /// Hashes session ids for the id table. A store keeps a copy outside its lock, so that an import
 /// hashes each id once, before taking the lock, for its duplicate check and for the table.
@@ -174,17 +61,75 @@ pub struct NewRecord<'a> {
     pub stored: Rendered,
 }
 
+impl NewRecord<'_> {
+    fn parts(self) -> RecordParts {
+        RecordParts {
+            ty: self.ty,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            stored: self.stored,
+        }
+    }
+}
+
 /// The longest listing [`Tables::recent_in_place`] walks under the lock.
 const SHORT_WALK: usize = 64;
 
 /// Where [`Tables::find`] found a session: a bucket of the id table, valid until the next insertion
 /// or removal.
-pub type Slot = usize;
+pub type Bucket = usize;
 
-pub type OrderKey = (i64, u64);
+/// The current record of every slot.
+#[derive(Default)]
+struct Slab(Vec<Option<Arc<Record>>>);
 
-/// Sessions of one type (and user, or entity) in `(created_at, seq)` order.
-type Order = imbl::OrdMap<OrderKey, Arc<Record>>;
+impl Slab {
+    fn get(&self, slot: Slot) -> &Record {
+        self.0[slot as usize].as_deref().expect("an indexed slot holds a record")
+    }
+
+    fn key(&self, slot: Slot) -> OrderKey {
+        self.get(slot).order_key()
+    }
+
+    /// Puts `record` in `slot`; returns what the slot held.
+    fn replace(&mut self, slot: Slot, record: Option<Arc<Record>>) -> Option<Arc<Record>> {
+        std::mem::replace(&mut self.0[slot as usize], record)
+    }
+
+    /// A new empty slot at the end.
+    fn push(&mut self) -> Slot {
+        let slot = Slot::try_from(self.0.len()).expect("fewer than 2^32 sessions");
+        self.0.push(None);
+        slot
+    }
+}
+
+/// A record as of a snapshot: the slot's current record, or one kept for the snapshot.
+pub enum Resolved<'t> {
+    Current(&'t Arc<Record>),
+    Kept(Arc<Record>),
+}
+
+impl Resolved<'_> {
+    pub fn into_arc(self) -> Arc<Record> {
+        match self {
+            Resolved::Current(record) => Arc::clone(record),
+            Resolved::Kept(record) => record,
+        }
+    }
+}
+
+impl std::ops::Deref for Resolved<'_> {
+    type Target = Record;
+
+    fn deref(&self) -> &Record {
+        match self {
+            Resolved::Current(record) => record,
+            Resolved::Kept(record) => record,
+        }
+    }
+}
 
 /// Orders by user or entity id. hashbrown's map, for `entry_ref`: indexing a session under its user and
 /// sharing the map's copy of the user's id is then one lookup, not two.
@@ -209,11 +154,15 @@ impl<'a> Filter<'a> {
     pub fn new(user_id: Option<&'a str>, entity_id: Option<&'a str>) -> Self {
         Filter { user_id: user_id.filter(|s| !s.is_empty()), entity_id: entity_id.filter(|s| !s.is_empty()) }
     }
+
+    pub fn admits(self, record: &Record) -> bool {
+        Check { user: self.user_id, entity: self.entity_id }.admits(record)
+    }
 }
 
 /// The part of a filter an index walk has not already applied.
 #[derive(Clone, Copy)]
-struct Check<'a> {
+pub struct Check<'a> {
     user: Option<&'a str>,
     entity: Option<&'a str>,
 }
@@ -221,60 +170,37 @@ struct Check<'a> {
 impl Check<'_> {
     const NONE: Check<'static> = Check { user: None, entity: None };
 
-    fn admits(self, record: &Record) -> bool {
+    pub fn admits(self, record: &Record) -> bool {
         self.user.is_none_or(|u| record.user.as_deref() == Some(u))
             && self.entity.is_none_or(|e| record.entity.as_deref() == Some(e))
     }
 }
 
-/// The sessions of one type that a filter selects, as they were when [`Tables::select`] took it.
-/// Reading it holds no lock and sees no later write.
+/// The sessions of one type that a filter selects, as they were when [`Tables::select`] took it:
+/// read them with `crate::reading`.
 pub struct Selection<'f> {
-    order: Order,
-    check: Check<'f>,
-}
-
-impl<'f> Selection<'f> {
-    /// The selected sessions with `created_at` in `created`, in `(created_at, seq)` order.
-    pub fn matching(&self, created: RangeInclusive<i64>) -> impl DoubleEndedIterator<Item = &Record> + '_ {
-        let (&lo, &hi) = (created.start(), created.end());
-        let check = self.check;
-        // A range whose start is above its end walks nothing (a range of the map would panic).
-        let range = (lo <= hi).then(|| self.order.range((lo, 0)..=(hi, u64::MAX)));
-        range.into_iter().flatten().map(|(_, r)| &**r).filter(move |r| check.admits(r))
-    }
-
-    /// The selected sessions in first-insertion order.
-    pub fn in_insertion_order(&self) -> impl Iterator<Item = &Record> + '_ {
-        // Sorting keys, rather than records, touches no record until the one pass that reads them.
-        // Sessions are mostly created in insertion order, so the keys are often sorted already.
-        let mut keys: Vec<(u64, &Record)> = self.order.iter().map(|(&(_, seq), r)| (seq, &**r)).collect();
-        if !keys.is_sorted_by_key(|&(seq, _)| seq) {
-            keys.sort_unstable_by_key(|&(seq, _)| seq);
-        }
-        let check = self.check;
-        keys.into_iter().map(|(_, r)| r).filter(move |r| check.admits(r))
-    }
+    pub ty: SessionType,
+    /// The whole filter, for sessions found by another index (see [`Tables::name_candidates`]).
+    pub filter: Filter<'f>,
+    /// The sessions to walk for the filter, in `(created_at, seq)` order.
+    pub order: Order,
+    /// What of `filter` walking `order` leaves to check.
+    pub check: Check<'f>,
+    pub snapshot: Arc<Snapshot>,
 }
 
 /// Every session of every type, as they were when [`Tables::everything`] took it: for exports and
-/// durability snapshots, read without the lock.
+/// durability snapshots.
 pub struct Everything {
-    orders: [Order; 4],
-    bytes: usize,
+    pub orders: [Order; 4],
+    pub snapshot: Arc<Snapshot>,
+    pub bytes: usize,
 }
 
 impl Everything {
-    /// Every session in first-insertion order.
-    pub fn in_insertion_order(&self) -> Vec<&Record> {
-        let mut records: Vec<&Record> = self.orders.iter().flat_map(|o| o.values().map(|r| &**r)).collect();
-        records.sort_unstable_by_key(|r| r.seq);
-        records
-    }
-
-    /// Bytes of JSON held by these sessions.
-    pub fn bytes(&self) -> usize {
-        self.bytes
+    /// Every session's slot, by type.
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.orders.iter().flat_map(Order::iter)
     }
 }
 
@@ -283,8 +209,15 @@ pub struct Tables {
     /// Every record by the hash of its id: the ids themselves live in the records' JSON.
     by_id: HashTable<Arc<Record>>,
     hasher: IdHasher,
+    slab: Slab,
+    /// Slots of removed sessions, for the next insertions.
+    free: Vec<Slot>,
     next_seq: u64,
+    /// The number of the last change (see [`crate::versions`]).
+    version: u64,
+    versions: Arc<Versions>,
     types: [TypeIndex; 4],
+    names: NameIndex,
     bytes: usize,
 }
 
@@ -299,11 +232,11 @@ impl Tables {
     }
 
     pub fn get(&self, id: &str) -> Option<&Record> {
-        self.find(self.hasher.key(id)).map(|slot| self.at(slot))
+        self.find(self.hasher.key(id)).map(|bucket| self.at(bucket))
     }
 
     /// Where the session with this id is; `key` must come from this table's hasher.
-    pub fn find(&self, key: IdKey) -> Option<Slot> {
+    pub fn find(&self, key: IdKey) -> Option<Bucket> {
         self.by_id.find_bucket_index(key.hash, |r| r.id() == key.id)
     }
 
@@ -322,21 +255,22 @@ impl Tables {
         self.bytes
     }
 
-    /// The session at `slot`, which [`Tables::find`] gave since the last change.
-    pub fn at(&self, slot: Slot) -> &Record {
-        self.by_id.get_bucket(slot).expect("a slot from find")
+    /// The session in `bucket`, which [`Tables::find`] gave since the last change.
+    pub fn at(&self, bucket: Bucket) -> &Record {
+        self.by_id.get_bucket(bucket).expect("a bucket from find")
     }
 
-    /// Stores `new` at `slot`, which [`Tables::find`] gave for its id, or as a new session; the caller
-    /// has checked the type. Returns the stored record and the one it replaced, which the caller may
-    /// drop after releasing its lock.
-    pub fn put(&mut self, slot: Option<Slot>, new: NewRecord) -> (&Arc<Record>, Option<Arc<Record>>) {
-        debug_assert_eq!(slot, self.find(new.id));
+    /// Stores `new` in `bucket`, which [`Tables::find`] gave for its id, or as a new session; the
+    /// caller has checked the type. Returns the stored record and what the caller should drop after
+    /// releasing its lock (the record replaced, unless a snapshot keeps it).
+    pub fn put(&mut self, bucket: Option<Bucket>, new: NewRecord) -> (&Arc<Record>, Option<Arc<Record>>) {
+        debug_assert_eq!(bucket, self.find(new.id));
         debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
-        match slot {
-            Some(slot) => {
-                let replaced = self.replace(slot, new);
-                (self.by_id.get_bucket(slot).expect("a slot from find"), Some(replaced))
+        self.version += 1;
+        match bucket {
+            Some(bucket) => {
+                let replaced = self.replace(bucket, new);
+                (self.by_id.get_bucket(bucket).expect("a bucket from find"), replaced)
             }
             None => (self.insert(new), None),
         }
@@ -345,66 +279,133 @@ impl Tables {
     fn insert(&mut self, new: NewRecord) -> &Arc<Record> {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let slot = self.free.pop().unwrap_or_else(|| self.slab.push());
         let hash = new.id.hash;
-        let record = self.types[new.ty.index()].add(new, seq);
-        self.bytes += record.json.len();
+        let index = &mut self.types[new.ty.index()];
+        let (user, entity) = index.named(new.user, new.entity);
+        let record = Arc::new(Record::new(new.parts(), seq, self.version, slot, user, entity));
+        self.slab.replace(slot, Some(Arc::clone(&record)));
+        index.add(&record, &self.slab);
+        let slab = &self.slab;
+        self.names.add(slot, record.name().as_deref(), |s| slab.get(s).name());
+        self.bytes += record.json().len();
         let hasher = &self.hasher;
         self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).into_mut()
     }
 
-    fn replace(&mut self, slot: Slot, new: NewRecord) -> Arc<Record> {
-        let old = self.by_id.get_bucket(slot).expect("a slot from find").clone();
+    fn replace(&mut self, bucket: Bucket, new: NewRecord) -> Option<Arc<Record>> {
+        let old = Arc::clone(self.by_id.get_bucket(bucket).expect("a bucket from find"));
         debug_assert_eq!(old.ty, new.ty);
         let index = &mut self.types[new.ty.index()];
-        let record = if old.created_at != new.created_at
+        let moved = old.created_at != new.created_at
             || old.user.as_deref() != new.user
-            || old.entity.as_deref() != new.entity
-        {
-            index.remove(&old);
-            index.add(new, old.seq)
+            || old.entity.as_deref() != new.entity;
+        let (user, entity) = if moved {
+            index.remove(&old, &self.slab);
+            index.named(new.user, new.entity)
         } else {
-            let record = Arc::new(Record::new(new, old.seq, old.user.clone(), old.entity.clone()));
-            index.swap(&record);
-            record
+            (old.user.clone(), old.entity.clone())
         };
-        self.bytes = self.bytes - old.json.len() + record.json.len();
-        *self.by_id.get_bucket_mut(slot).expect("a slot from find") = record;
-        old
+        let record = Arc::new(Record::new(new.parts(), old.seq, self.version, old.slot, user, entity));
+        let dropped = self.versions.retire(old.slot, Arc::clone(&old), self.version);
+        self.slab.replace(old.slot, Some(Arc::clone(&record)));
+        if moved {
+            index.add(&record, &self.slab);
+        }
+        let slab = &self.slab;
+        self.names.replace(old.slot, old.name().as_deref(), record.name().as_deref(), |s| slab.get(s).name());
+        self.bytes = self.bytes - old.json().len() + record.json().len();
+        *self.by_id.get_bucket_mut(bucket).expect("a bucket from find") = record;
+        dropped
     }
 
-    pub fn remove(&mut self, id: &str) -> Option<Arc<Record>> {
+    /// Takes `record` (just removed from the id table) out of the indexes and the slab; returns it
+    /// unless a snapshot keeps it, for the caller to drop after releasing its lock.
+    fn release(&mut self, record: Arc<Record>) -> Option<Arc<Record>> {
+        self.types[record.ty.index()].remove(&record, &self.slab);
+        self.names.remove(record.slot, record.name().as_deref());
+        self.free.push(record.slot);
+        self.bytes -= record.json().len();
+        self.slab.replace(record.slot, None);
+        self.versions.retire(record.slot, record, self.version)
+    }
+
+    /// Removes the session with this id; returns whether there was one, and what the caller should
+    /// drop after releasing its lock.
+    pub fn remove(&mut self, id: &str) -> Option<Option<Arc<Record>>> {
         let hash = self.hasher.hash(id);
         let (record, _) = self.by_id.find_entry(hash, |r| r.id() == id).ok()?.remove();
-        self.types[record.ty.index()].remove(&record);
-        self.bytes -= record.json.len();
-        Some(record)
+        self.version += 1;
+        Some(self.release(record))
     }
 
-    /// Removes every session of `ty`; returns how many there were.
-    pub fn remove_type(&mut self, ty: SessionType) -> usize {
-        let index = std::mem::take(&mut self.types[ty.index()]);
-        for record in index.all.values() {
+    /// Removes every session of `ty`; returns how many, and what the caller should drop after
+    /// releasing its lock.
+    pub fn remove_type(&mut self, ty: SessionType) -> (usize, Vec<Arc<Record>>) {
+        let slots: Vec<Slot> = self.types[ty.index()].all.iter().collect();
+        self.version += 1;
+        let mut dropped = Vec::with_capacity(slots.len());
+        for &slot in &slots {
+            let record = self.slab.replace(slot, None).expect("an indexed slot holds a record");
             let hash = self.hasher.hash(&record.id());
-            match self.by_id.find_entry(hash, |r| Arc::ptr_eq(r, record)) {
+            match self.by_id.find_entry(hash, |r| Arc::ptr_eq(r, &record)) {
                 Ok(entry) => drop(entry.remove()),
                 Err(_) => unreachable!("every indexed record is in the id table"),
             }
-            self.bytes -= record.json.len();
+            self.names.remove(slot, record.name().as_deref());
+            self.free.push(slot);
+            self.bytes -= record.json().len();
+            dropped.extend(self.versions.retire(slot, record, self.version));
         }
-        index.all.len()
+        self.types[ty.index()] = TypeIndex::default();
+        (slots.len(), dropped)
+    }
+
+    /// A snapshot of the tables as they are now.
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::new(self.versions.snapshot(self.version))
+    }
+
+    /// The record `slot` held as of `snapshot`, which must have seen one there (its indexes say which
+    /// slots did).
+    pub fn resolve(&self, slot: Slot, snapshot: &Snapshot) -> Resolved<'_> {
+        match self.slab.0.get(slot as usize).and_then(Option::as_ref) {
+            Some(record) if snapshot.sees(record) => Resolved::Current(record),
+            _ => Resolved::Kept(snapshot.kept(slot)),
+        }
     }
 
     /// The sessions of `ty` that `filter` selects. Cheap: see [`Selection`].
     pub fn select<'f>(&self, ty: SessionType, filter: Filter<'f>) -> Selection<'f> {
+        self.select_in(ty, filter, self.snapshot())
+    }
+
+    /// Selections of several types as of one state: what a query over several types reads.
+    pub fn select_each<'f>(
+        &self,
+        types: impl Iterator<Item = SessionType>,
+        filter: Filter<'f>,
+    ) -> Vec<Selection<'f>> {
+        let snapshot = self.snapshot();
+        types.map(|ty| self.select_in(ty, filter, Arc::clone(&snapshot))).collect()
+    }
+
+    fn select_in<'f>(&self, ty: SessionType, filter: Filter<'f>, snapshot: Arc<Snapshot>) -> Selection<'f> {
         let (order, check) = self.narrowest(ty, filter);
-        Selection { order: order.cloned().unwrap_or_default(), check }
+        Selection { ty, filter, order: order.cloned().unwrap_or_default(), check, snapshot }
+    }
+
+    /// The slots of the sessions whose folded name may contain `folded_needle`, when the name index can
+    /// say (see [`NameIndex::candidates`]): read them with a [`Selection`] taken under the same lock.
+    pub fn name_candidates(&self, folded_needle: &str) -> Option<roaring::RoaringBitmap> {
+        self.names.candidates(folded_needle)
     }
 
     /// The newest `limit` sessions of `ty` matching `filter`, walked in place under the caller's lock,
     /// when that walk is short: at most [`SHORT_WALK`] sessions and no check per session, so that it
     /// visits exactly what it returns. Otherwise `None`: take a [`Selection`]. For the short listings
-    /// that dominate (Agno's "recent sessions"), cloning an index root would make every reading thread
-    /// write one shared reference count.
+    /// that dominate (Agno's "recent sessions"), cloning an index would make every reading thread
+    /// write shared reference counts.
     pub fn recent_in_place<'t>(
         &'t self,
         ty: SessionType,
@@ -415,7 +416,7 @@ impl Tables {
         if limit > SHORT_WALK || check.user.is_some() || check.entity.is_some() {
             return None;
         }
-        Some(order.map_or_else(Vec::new, |o| o.values().rev().take(limit).map(|r| &**r).collect()))
+        Some(order.map_or_else(Vec::new, |o| o.iter().rev().take(limit).map(|s| self.slab.get(s)).collect()))
     }
 
     /// The index to walk for `filter` (`None`: no session can match), and what is left to check on
@@ -436,7 +437,11 @@ impl Tables {
 
     /// Every session of every type; see [`Everything`].
     pub fn everything(&self) -> Everything {
-        Everything { orders: self.types.each_ref().map(|t| t.all.clone()), bytes: self.bytes }
+        Everything {
+            orders: self.types.each_ref().map(|t| t.all.clone()),
+            snapshot: self.snapshot(),
+            bytes: self.bytes,
+        }
     }
 
     /// Checks that every index agrees with the primary map; for tests.
@@ -445,107 +450,180 @@ impl Tables {
         if indexed != self.by_id.len() {
             return Err(format!("{indexed} indexed sessions but {} ids", self.by_id.len()));
         }
-        let bytes: usize = self.by_id.iter().map(|r| r.json.len()).sum();
+        let occupied = self.slab.0.iter().flatten().count();
+        if self.free.iter().any(|&slot| self.slab.0[slot as usize].is_some()) {
+            return Err("a free slot holds a record".into());
+        }
+        if occupied != self.by_id.len() || occupied + self.free.len() != self.slab.0.len() {
+            return Err(format!(
+                "{occupied} occupied slots and {} free of {} for {} ids",
+                self.free.len(),
+                self.slab.0.len(),
+                self.by_id.len()
+            ));
+        }
+        let bytes: usize = self.by_id.iter().map(|r| r.json().len()).sum();
         if bytes != self.bytes {
             return Err(format!("bytes counter {} but {bytes} held", self.bytes));
         }
-        let same = |found: Option<&Arc<Record>>, r: &Arc<Record>| found.is_some_and(|f| Arc::ptr_eq(f, r));
+        let key_of = |slot| self.slab.key(slot);
+        let holds = |order: Option<&Order>, r: &Record| {
+            order.is_some_and(|o| o.range(r.order_key()..=r.order_key(), &key_of).eq([r.slot]))
+        };
         for r in &self.by_id {
             let id = r.id();
-            if self.find(self.hasher.key(&id)).map(|slot| self.at(slot) as *const Record) != Some(&**r) {
-                return Err(format!("id {id:?} is not found at its slot"));
+            if self.find(self.hasher.key(&id)).map(|b| self.at(b) as *const Record) != Some(&**r) {
+                return Err(format!("id {id:?} is not found at its bucket"));
+            }
+            if !self.slab.0.get(r.slot as usize).and_then(Option::as_ref).is_some_and(|s| Arc::ptr_eq(s, r)) {
+                return Err(format!("{id:?} is not in its slot {}", r.slot));
             }
             let quoted: String = serde_json::from_str(r.quoted_id()).map_err(|e| e.to_string())?;
-            let name_ok = r.name.is_none_or(|n| serde_json::from_str::<String>(n.quoted(&r.json)).is_ok());
+            let name_ok = r.quoted_name().is_none_or(|n| serde_json::from_str::<String>(n).is_ok());
             if quoted != id || !name_ok {
                 return Err(format!("id or name span of {id:?} is off"));
             }
             let index = &self.types[r.ty.index()];
-            let key = r.order_key();
-            if !same(index.all.get(&key), r) {
+            if !holds(Some(&index.all), r) {
                 return Err(format!("{id:?} missing from its type index"));
             }
-            if let Some(u) = &r.user {
-                if !same(index.by_user.get(u).and_then(|o| o.get(&key)), r) {
-                    return Err(format!("{id:?} missing from user index {u:?}"));
-                }
+            if r.user.as_ref().is_some_and(|u| !holds(index.by_user.get(u), r)) {
+                return Err(format!("{id:?} missing from its user index"));
             }
-            if let Some(e) = &r.entity {
-                if !same(index.by_entity.get(e).and_then(|o| o.get(&key)), r) {
-                    return Err(format!("{id:?} missing from entity index {e:?}"));
-                }
+            if r.entity.as_ref().is_some_and(|e| !holds(index.by_entity.get(e), r)) {
+                return Err(format!("{id:?} missing from its entity index"));
             }
         }
         for t in &self.types {
-            let by_user: usize = t.by_user.values().map(|o| o.len()).sum();
-            let by_entity: usize = t.by_entity.values().map(|o| o.len()).sum();
-            let with_user = t.all.values().filter(|r| r.user.is_some()).count();
-            let with_entity = t.all.values().filter(|r| r.entity.is_some()).count();
+            for order in std::iter::once(&t.all).chain(t.by_user.values()).chain(t.by_entity.values()) {
+                order.check(key_of)?;
+            }
+            let by_user: usize = t.by_user.values().map(Order::len).sum();
+            let by_entity: usize = t.by_entity.values().map(Order::len).sum();
+            let with_user = t.all.iter().filter(|&s| self.slab.get(s).user.is_some()).count();
+            let with_entity = t.all.iter().filter(|&s| self.slab.get(s).entity.is_some()).count();
             if by_user != with_user || by_entity != with_entity {
                 return Err("user or entity index holds stale entries".into());
             }
-            if t.by_user.values().chain(t.by_entity.values()).any(|o| o.is_empty()) {
+            if t.by_user.values().chain(t.by_entity.values()).any(Order::is_empty) {
                 return Err("an empty user or entity index was kept".into());
             }
         }
-        Ok(())
+        self.names.check(self.by_id.iter().map(|r| (r.slot, r.name())))?;
+        self.versions.check()
     }
 }
 
 /// The order of `name` in `map`, created when missing, and the map's copy of `name`, so that each user
 /// or entity id is held once however many sessions name it.
-fn named<'m>(map: &'m mut Named, name: &str) -> (Arc<str>, &'m mut Order) {
+fn named(map: &mut Named, name: &str) -> Arc<str> {
     match map.entry_ref(name) {
-        EntryRef::Occupied(entry) => (entry.key().clone(), entry.into_mut()),
+        EntryRef::Occupied(entry) => entry.key().clone(),
         EntryRef::Vacant(entry) => {
             let name: Arc<str> = Arc::from(name);
-            (name.clone(), entry.insert_with_key(name, Order::new()))
+            entry.insert_with_key(name.clone(), Order::default());
+            name
         }
     }
 }
 
 impl TypeIndex {
-    /// Stores `new` as the record with insertion number `seq` in every index that applies.
-    fn add(&mut self, new: NewRecord, seq: u64) -> Arc<Record> {
-        let mut user = new.user.map(|u| named(&mut self.by_user, u));
-        let mut entity = new.entity.map(|e| named(&mut self.by_entity, e));
-        let (user_id, entity_id) = (user.as_ref().map(|u| u.0.clone()), entity.as_ref().map(|e| e.0.clone()));
-        let record = Arc::new(Record::new(new, seq, user_id, entity_id));
-        let key = record.order_key();
-        for (_, order) in user.iter_mut().chain(entity.iter_mut()) {
-            order.insert(key, record.clone());
-        }
-        self.all.insert(key, record.clone());
-        record
+    /// The index's shared copies of a session's user and entity ids, which [`TypeIndex::add`] expects.
+    fn named(&mut self, user: Option<&str>, entity: Option<&str>) -> (Option<Arc<str>>, Option<Arc<str>>) {
+        (user.map(|u| named(&mut self.by_user, u)), entity.map(|e| named(&mut self.by_entity, e)))
     }
 
-    /// Puts `record` in place of the record with its key, user and entity in every index.
-    fn swap(&mut self, record: &Arc<Record>) {
-        let key = record.order_key();
-        let mut slots = [Some(&mut self.all), None, None];
-        if let Some(u) = &record.user {
-            slots[1] = self.by_user.get_mut(u);
-        }
-        if let Some(e) = &record.entity {
-            slots[2] = self.by_entity.get_mut(e);
-        }
-        for order in slots.into_iter().flatten() {
-            *order.get_mut(&key).expect("the record being replaced is indexed") = record.clone();
+    /// Indexes `record`, which is in its slot of `slab`, with user and entity from [`TypeIndex::named`].
+    fn add(&mut self, record: &Record, slab: &Slab) {
+        let (key, key_of) = (record.order_key(), |slot| slab.key(slot));
+        self.all.insert(record.slot, key, key_of);
+        for (map, field) in [(&mut self.by_user, &record.user), (&mut self.by_entity, &record.entity)] {
+            if let Some(value) = field {
+                map.get_mut(value).expect("named before it is added").insert(record.slot, key, key_of);
+            }
         }
     }
 
-    fn remove(&mut self, record: &Record) {
-        let key = record.order_key();
-        self.all.remove(&key);
+    /// Takes `record`, which is still in its slot of `slab`, out of every index.
+    fn remove(&mut self, record: &Record, slab: &Slab) {
+        let (key, key_of) = (record.order_key(), |slot| slab.key(slot));
+        self.all.remove(key, key_of);
         for (map, field) in [(&mut self.by_user, &record.user), (&mut self.by_entity, &record.entity)] {
             if let Some(value) = field {
                 if let Some(order) = map.get_mut(value) {
-                    order.remove(&key);
+                    order.remove(key, key_of);
                     if order.is_empty() {
                         map.remove(value);
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionInput;
+
+    fn put(tables: &mut Tables, id: &str, created_at: i64, user: &str, name: &str) {
+        let json = format!(
+            r#"{{"session_id":"{id}","user_id":"{user}","agent_id":"a","session_data":{{"session_name":"{name}"}}}}"#
+        );
+        let input = SessionInput::parse(&json).unwrap();
+        let key = tables.hasher().clone().key(id);
+        let new = NewRecord {
+            id: key,
+            ty: SessionType::Agent,
+            user: Some(user),
+            entity: Some("a"),
+            created_at,
+            updated_at: created_at,
+            stored: input.render(SessionType::Agent, created_at, created_at),
+        };
+        let bucket = tables.find(key);
+        tables.put(bucket, new);
+    }
+
+    /// The "id=name" of each slot's record as of the snapshot, read as a long read would.
+    fn names(tables: &Tables, snapshot: &Snapshot, slots: impl Iterator<Item = Slot>) -> Vec<String> {
+        slots
+            .map(|slot| {
+                let r = tables.resolve(slot, snapshot);
+                format!("{}={}", r.id(), r.name().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn selections_see_the_state_they_were_taken_in() {
+        let mut tables = Tables::default();
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            put(&mut tables, id, i as i64, "u", "v1");
+        }
+        let before = tables.select(SessionType::Agent, Filter::default());
+        let everything = tables.everything();
+        // Updates in place, a move (new created_at), a removal whose slot is reused, a drop of the type.
+        put(&mut tables, "a", 0, "u", "v2");
+        put(&mut tables, "b", 10, "u", "v2");
+        tables.remove("c");
+        put(&mut tables, "d", 3, "w", "v1");
+        put(&mut tables, "a", 0, "u", "v3");
+        let after = tables.select(SessionType::Agent, Filter::default());
+        tables.check_invariants().unwrap();
+        assert_eq!(names(&tables, &before.snapshot, before.order.iter()), ["a=v1", "b=v1", "c=v1"]);
+        assert_eq!(names(&tables, &everything.snapshot, everything.slots()), ["a=v1", "b=v1", "c=v1"]);
+        assert_eq!(names(&tables, &after.snapshot, after.order.iter()), ["a=v3", "d=v1", "b=v2"]);
+        let key_of = |slot| tables.resolve(slot, &before.snapshot).order_key();
+        assert_eq!(
+            names(&tables, &before.snapshot, before.order.range((1, 0)..=(2, u64::MAX), &key_of)),
+            ["b=v1", "c=v1"]
+        );
+        tables.remove_type(SessionType::Agent);
+        assert_eq!(names(&tables, &after.snapshot, after.order.iter()), ["a=v3", "d=v1", "b=v2"]);
+        tables.check_invariants().unwrap();
+        drop((before, everything, after));
+        // Also checks that nothing is kept for snapshots once the selections are gone.
+        tables.check_invariants().unwrap();
     }
 }

@@ -1,0 +1,192 @@
+//! Long reads: the records of a [`Selection`] or of [`Everything`] as of its snapshot, read in short
+//! batches, each under the store's read lock. A writer waits for one batch at most, however long the
+//! read (and goes first: see `crate::lock`). Within a batch, records are read with plain loads, so
+//! that their cache misses overlap: an atomic per record, as a lock-free read of a changing slot
+//! needs, made listings 1.5x slower.
+//!
+//! What a batch produces goes to a [`Sink`], which keeps it aside and settles it into its real output
+//! after the lock is released: a growing output takes page faults (2 MiB of zeroing each with
+//! transparent huge pages), which cost a writer hundreds of microseconds when they happen under the
+//! lock.
+//!
+//! [`Selection`]: crate::tables::Selection
+//! [`Everything`]: crate::tables::Everything
+
+use crate::lock::TablesLock;
+use crate::order::Order;
+use crate::record::{touch, Record, Slot};
+use crate::versions::Snapshot;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+/// The most records read per hold of the lock.
+const BATCH: usize = 16;
+
+/// Where a long read puts what it finds: kept aside during a batch, settled after it.
+pub trait Sink {
+    /// Moves what the last batch produced to where it belongs; called without the lock.
+    fn settle(&mut self) {}
+
+    /// Whether the batch should end early (because what is kept aside is large).
+    fn full(&self) -> bool {
+        false
+    }
+}
+
+/// Slots with a sort key, collected by a long read.
+pub struct Keyed<K> {
+    pub all: Vec<(K, Slot)>,
+    batch: Vec<(K, Slot)>,
+}
+
+impl<K> Keyed<K> {
+    pub fn push(&mut self, key: K, slot: Slot) {
+        self.batch.push((key, slot));
+    }
+}
+
+impl<K> Default for Keyed<K> {
+    fn default() -> Self {
+        Keyed { all: Vec::new(), batch: Vec::with_capacity(BATCH) }
+    }
+}
+
+impl<K> Sink for Keyed<K> {
+    fn settle(&mut self) {
+        self.all.append(&mut self.batch);
+    }
+}
+
+/// The tables as of a snapshot.
+pub struct Reading<'a> {
+    lock: &'a TablesLock,
+    snapshot: &'a Snapshot,
+}
+
+impl<'a> Reading<'a> {
+    /// `snapshot` must have been taken of the tables `lock` guards.
+    pub fn new(lock: &'a TablesLock, snapshot: &'a Snapshot) -> Self {
+        Reading { lock, snapshot }
+    }
+
+    /// Calls `step` with `sink` and the record each of `slots` held as of the snapshot, in their
+    /// order, until `step` returns false. The slots must be ones the snapshot's indexes hold.
+    pub fn visit<S: Sink>(
+        &self,
+        slots: impl IntoIterator<Item = Slot>,
+        sink: &mut S,
+        mut step: impl FnMut(&mut S, &Record) -> bool,
+    ) {
+        let mut slots = slots.into_iter();
+        let mut batch: Vec<Slot> = Vec::with_capacity(BATCH);
+        // The next slot of `batch` to read: a batch cut short by a full sink goes on in the next hold.
+        let mut next = 0;
+        loop {
+            if next == batch.len() {
+                batch.clear();
+                batch.extend(slots.by_ref().take(BATCH));
+                next = 0;
+                if batch.is_empty() {
+                    return;
+                }
+            }
+            let going = {
+                let tables = self.lock.read_batch();
+                let records: Vec<_> =
+                    batch[next..].iter().map(|&slot| tables.resolve(slot, self.snapshot)).collect();
+                touch(&records);
+                let mut going = true;
+                for record in &records {
+                    next += 1;
+                    going = step(sink, record);
+                    if !going || sink.full() {
+                        break;
+                    }
+                }
+                going
+            };
+            sink.settle();
+            if !going {
+                return;
+            }
+        }
+    }
+
+    /// The slots of `order` whose sessions were created in `created`, in `(created_at, seq)` order.
+    pub fn created<'o>(
+        &self,
+        order: &'o Order,
+        created: RangeInclusive<i64>,
+    ) -> impl DoubleEndedIterator<Item = Slot> + 'o {
+        let (&lo, &hi) = (created.start(), created.end());
+        let tables = self.lock.read();
+        order.range((lo, 0)..=(hi, u64::MAX), &|slot| tables.resolve(slot, self.snapshot).order_key())
+    }
+
+    /// Builds `sink` from the records of `slots` that `admits` accepts, in first-insertion order,
+    /// adding each with `add`; `make` makes an empty sink. When the slots are already in that order
+    /// (the usual case: sessions are mostly created in insertion order), one pass does it.
+    pub fn build_in_insertion_order<S: Sink>(
+        &self,
+        slots: impl IntoIterator<Item = Slot>,
+        admits: impl Fn(&Record) -> bool,
+        make: impl Fn() -> S,
+        add: impl Fn(&mut S, &Record),
+    ) -> S {
+        let mut pass = (make(), Keyed::default());
+        self.visit(slots, &mut pass, |(built, keys), record| {
+            if admits(record) {
+                keys.push(record.seq, record.slot);
+                add(built, record);
+            }
+            true
+        });
+        let (built, mut keys) = pass;
+        if keys.all.is_sorted() {
+            return built;
+        }
+        keys.all.sort_unstable();
+        let mut built = make();
+        self.visit(keys.all.into_iter().map(|(_, slot)| slot), &mut built, |built, record| {
+            add(built, record);
+            true
+        });
+        built
+    }
+
+    /// The slots of the records of `slots`, in first-insertion order.
+    pub fn in_insertion_order(&self, slots: impl IntoIterator<Item = Slot>) -> Vec<Slot> {
+        let mut keys = Keyed::default();
+        self.visit(slots, &mut keys, |keys, record| {
+            keys.push(record.seq, record.slot);
+            true
+        });
+        keys.all.sort_unstable();
+        keys.all.into_iter().map(|(_, slot)| slot).collect()
+    }
+
+    /// The records of `slots` as of the snapshot, to use without the lock (one reference count each).
+    pub fn records(&self, slots: impl IntoIterator<Item = Slot>) -> Vec<Arc<Record>> {
+        let mut slots = slots.into_iter().peekable();
+        let mut records = Vec::with_capacity(slots.size_hint().0);
+        while slots.peek().is_some() {
+            let tables = self.lock.read_batch();
+            records.extend(
+                slots.by_ref().take(BATCH).map(|slot| tables.resolve(slot, self.snapshot).into_arc()),
+            );
+        }
+        records
+    }
+}
+
+/// Two sinks filled by one read.
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    fn settle(&mut self) {
+        self.0.settle();
+        self.1.settle();
+    }
+
+    fn full(&self) -> bool {
+        self.0.full() || self.1.full()
+    }
+}

@@ -1,0 +1,171 @@
+//! A session as stored: its JSON text ready to hand out, plus the fields the indexes and queries read.
+//! Records are immutable and shared (`Arc`): an update stores a new record, and the old one lives as
+//! long as a reader (a listing walking a snapshot, an output still being copied) holds it.
+
+use crate::session::{Rendered, Span};
+use crate::session_type::SessionType;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Where a session lives in the tables for its whole life, updates and moves included: its place in
+/// the slab and its entry in every index. Freed slots are reused.
+pub type Slot = u32;
+
+/// The order of every index: `created_at`, then first-insertion number.
+pub type OrderKey = (i64, u64);
+
+/// The id and name are not held apart: they are read from the JSON, where they appear as JSON strings.
+#[derive(Debug)]
+pub struct Record {
+    json: Box<str>,
+    id: TextSpan,
+    /// [`TextSpan::NONE`] when the session has no name: an `Option` would cost a word, which would
+    /// take the record (with its reference counts) past the allocator's 128-byte size class.
+    name: TextSpan,
+    pub user: Option<Arc<str>>,
+    pub entity: Option<Arc<str>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Position in first-insertion order; kept when the session is updated.
+    pub seq: u64,
+    /// The number of the change that stored this record (see [`crate::versions`]).
+    pub version: u64,
+    pub slot: Slot,
+    pub ty: SessionType,
+}
+
+/// A JSON string in a record's JSON, quotes included. Sessions are capped below 4 GiB
+/// ([`crate::config::MAX_SESSION_BYTES_LIMIT`]).
+#[derive(Debug, Clone, Copy)]
+struct TextSpan {
+    start: u32,
+    end: u32,
+}
+
+impl TextSpan {
+    /// No span: a JSON string is at least its two quotes long.
+    const NONE: TextSpan = TextSpan { start: 0, end: 0 };
+
+    fn new(span: Span) -> Self {
+        let narrow = |n: usize| u32::try_from(n).expect("sessions are capped below 4 GiB");
+        TextSpan { start: narrow(span.start), end: narrow(span.end) }
+    }
+
+    /// The JSON string, quotes included.
+    fn quoted(self, json: &str) -> &str {
+        &json[self.start as usize..self.end as usize]
+    }
+
+    /// The string's value: its characters, or decoded when it has escapes.
+    fn value(self, json: &str) -> Cow<'_, str> {
+        let quoted = self.quoted(json);
+        let inner = &quoted[1..quoted.len() - 1];
+        if inner.contains('\\') {
+            Cow::Owned(serde_json::from_str(quoted).expect("stored strings are valid JSON"))
+        } else {
+            Cow::Borrowed(inner)
+        }
+    }
+}
+
+/// What a record is made of besides the parts the tables assign (its slot, its insertion number and
+/// the tables' shared copies of its user and entity ids).
+pub struct RecordParts {
+    pub ty: SessionType,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub stored: Rendered,
+}
+
+impl Record {
+    pub fn new(
+        parts: RecordParts,
+        seq: u64,
+        version: u64,
+        slot: Slot,
+        user: Option<Arc<str>>,
+        entity: Option<Arc<str>>,
+    ) -> Record {
+        let RecordParts { ty, created_at, updated_at, stored } = parts;
+        Record {
+            id: TextSpan::new(stored.id_span),
+            name: stored.name_span.map_or(TextSpan::NONE, TextSpan::new),
+            ty,
+            user,
+            entity,
+            created_at,
+            updated_at,
+            seq,
+            version,
+            slot,
+            json: stored.json.into_boxed_str(),
+        }
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn id(&self) -> Cow<'_, str> {
+        self.id.value(&self.json)
+    }
+
+    fn name_span_of(&self) -> Option<TextSpan> {
+        (self.name.end > self.name.start).then_some(self.name)
+    }
+
+    pub fn name(&self) -> Option<Cow<'_, str>> {
+        self.name_span_of().map(|name| name.value(&self.json))
+    }
+
+    /// The name as a JSON string, as stored.
+    pub fn quoted_name(&self) -> Option<&str> {
+        self.name_span_of().map(|name| name.quoted(&self.json))
+    }
+
+    /// The id as a JSON string, ready to copy into a listing.
+    pub fn quoted_id(&self) -> &str {
+        self.id.quoted(&self.json)
+    }
+
+    /// Where the id's JSON string (quotes included) sits in the JSON.
+    pub fn id_span(&self) -> Span {
+        self.id.start as usize..self.id.end as usize
+    }
+
+    /// Where the name's JSON string sits in the JSON, when the session has one.
+    pub fn name_span(&self) -> Option<Span> {
+        self.name_span_of().map(|n| n.start as usize..n.end as usize)
+    }
+
+    /// The length of [`Record::quoted_id`], from the record alone.
+    pub fn quoted_id_len(&self) -> usize {
+        (self.id.end - self.id.start) as usize
+    }
+
+    pub fn order_key(&self) -> OrderKey {
+        (self.created_at, self.seq)
+    }
+
+    /// Loads the first byte of the id, to bring it into the cache: see [`touch`].
+    fn id_first_byte(&self) -> u8 {
+        self.json.as_bytes()[self.id.start as usize]
+    }
+}
+
+/// Brings `records` and the start of their ids into the cache. A loop that does nothing but load lets
+/// the CPU wait for many cache misses at once; a loop that also copies each id waits for them one at a
+/// time. Long listings of a large store are bound by those misses: this made them 2x faster at 100k.
+pub fn touch<R: std::ops::Deref<Target = Record>>(records: &[R]) {
+    std::hint::black_box(records.iter().fold(0u8, |acc, r| acc ^ r.id_first_byte()));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_shared_record_stays_in_the_128_byte_size_class() {
+        // An Arc's allocation is the record and two counts; glibc's malloc adds 8 bytes and rounds
+        // to 16, so the record must be at most 104 bytes for the 128-byte class.
+        assert!(std::mem::size_of::<super::Record>() <= 104, "{}", std::mem::size_of::<super::Record>());
+    }
+}
