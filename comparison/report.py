@@ -18,7 +18,7 @@ ROW_LABEL = {
     "floor": "floor (Rust)", "rust": "engine from Rust", "c": "engine from C", "c++": "C++ binding",
     "go": "Go binding", "node": "Node binding", "agno": "Agno 1.8.4", "redis": "Redis 7 (hiredis)",
 }
-OPS = ["read", "update", "insert", "recent", "ids", "query", "export", "import"]
+OPS = ["read", "update", "insert", "recent", "ids", "query", "select", "export", "import"]
 OP_LABEL = {
     "read": "read (random id)",
     "update": "upsert: update",
@@ -26,10 +26,11 @@ OP_LABEL = {
     "recent": "get_recent_sessions(user, 5)",
     "ids": "get_all_session_ids(entity)",
     "query": "query: name, by updated_at, page of 20",
+    "select": "query: selective name (1 session in ~20,000)",
     "export": "export (whole store)",
     "import": "import (whole store)",
 }
-CHECKED_OPS = ("recent", "ids", "query")
+CHECKED_OPS = ("recent", "ids", "query", "select")
 
 
 def fmt_ns(ns):
@@ -492,6 +493,30 @@ def targets(res):
             figs.append(f"{op}: {fmt_bytes(r['bytes'])} in {fmt_ns(r['median_ns'])} = {rate:,.0f} MB/s")
             oks.append(rate >= 300)
     out.append((9, "Export and import of 1M sessions at ≥ 300 MB/s", "; ".join(figs), verdict(oks)))
+
+    # 10. long reads never stall writers (issue 19): the writer with a name query and an export looping
+    # on other threads, against the no-reader run of the same process.
+    figs, oks = [], []
+    mixed = {(r["n"], r["reader"]): r for r in res.recs if r.get("row") == "mixed" and r.get("size") == 1024}
+    for n in (100_000, 1_000_000):
+        base, both = mixed.get((n, "none")), mixed.get((n, "query+export"))
+        if base and both:
+            p99, mx = both["writer_p99_ns"] / base["writer_p99_ns"], both["writer_max_ns"] / base["writer_max_ns"]
+            figs.append(f"{size_label(n, 1024)}: p99 {fmt_ns(both['writer_p99_ns'])} = {p99:.1f}× "
+                        f"({fmt_ns(base['writer_p99_ns'])}), max {fmt_ns(both['writer_max_ns'])} = {mx:.1f}× "
+                        f"({fmt_ns(base['writer_max_ns'])})")
+            oks += [p99 <= 2, mx <= 10]
+    out.append((10, "Writer while a whole-store name query and an export loop on other threads: p99 ≤ 2× and "
+                "max ≤ 10× the writer alone, at 100k and 1M", "; ".join(figs), verdict(oks)))
+
+    # 11. a selective name query uses the name index: against the floor's scan of every session.
+    figs, oks = [], []
+    for row in ("rust", "c"):
+        e, f = res.median(row, 1_000_000, 1024, "select"), res.median("floor", 1_000_000, 1024, "select")
+        if e and f:
+            figs.append(f"{ROW_LABEL[row]} {fmt_ns(e)}, floor's scan {fmt_ns(f)} = {f / e:,.0f}× faster")
+            oks.append(f / e >= 20)
+    out.append((11, "A selective name query at 1M sessions ≥ 20× faster than a scan", "; ".join(figs), verdict(oks)))
     return out
 
 

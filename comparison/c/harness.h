@@ -239,7 +239,7 @@ typedef struct {
 } args_t;
 
 static args_t parse_args(int argc, char **argv, const char *default_row) {
-    args_t a = {NULL, "read,recent,ids,query,update,insert,export,import", default_row, 1.0, 20000, 5, 0,
+    args_t a = {NULL, "read,recent,ids,query,select,update,insert,export,import", default_row, 1.0, 20000, 5, 0,
                 0, "127.0.0.1", 0, NULL};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];

@@ -173,6 +173,21 @@ int main(int argc, char **argv) {
         });
         bench_emit(&b, "query", extra);
     }
+    if (has_op(a.ops, "select")) {
+        /* The same selective name query as ss-bench-rust's: about one session in 20,000. */
+        static const char selective[] =
+            "{\"session_name\":\"tokyo #123\",\"sort_by\":\"updated_at\",\"sort_order\":\"desc\",\"limit\":20}";
+        char *out = NULL;
+        check(ss_query(store, selective, sizeof selective - 1, &out, NULL, &err), err, "select");
+        snprintf(extra, sizeof extra, ",\"check\":%ld", total_of(out));
+        ss_string_free(out);
+        BENCH_LOOP(&b, (size_t)-1, 2, {
+            char *o = NULL;
+            ss_query(store, selective, sizeof selective - 1, &o, NULL, NULL);
+            ss_string_free(o);
+        });
+        bench_emit(&b, "select", extra);
+    }
     if (has_op(a.ops, "update")) {
         BENCH_LOOP(&b, (size_t)-1, 0, {
             size_t u = i % p.updates.count;
