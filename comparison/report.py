@@ -505,6 +505,10 @@ def targets(res):
             figs.append(f"{size_label(n, 1024)}: p99 {fmt_ns(both['writer_p99_ns'])} = {p99:.1f}× "
                         f"({fmt_ns(base['writer_p99_ns'])}), max {fmt_ns(both['writer_max_ns'])} = {mx:.1f}× "
                         f"({fmt_ns(base['writer_max_ns'])})")
+            spin = mixed.get((n, "spin+spin"))
+            if spin:
+                figs[-1] += (f"; with two threads spinning instead of reading (the scheduler alone): "
+                             f"max {fmt_ns(spin['writer_max_ns'])}")
             oks += [p99 <= 2, mx <= 10]
     out.append((10, "Writer while a whole-store name query and an export loop on other threads: p99 ≤ 2× and "
                 "max ≤ 10× the writer alone, at 100k and 1M", "; ".join(figs), verdict(oks)))

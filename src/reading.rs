@@ -20,7 +20,7 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 /// The most records read per hold of the lock.
-const BATCH: usize = 16;
+const BATCH: usize = 8;
 
 /// Where a long read puts what it finds: kept aside during a batch, settled after it.
 pub trait Sink {

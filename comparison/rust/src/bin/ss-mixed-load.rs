@@ -4,11 +4,14 @@
 //! thread). Every condition runs on the same store in the same process, so each figure's comparison is
 //! the "none" row of the same run.
 //!
-//!     ss-mixed-load --data target/bench-data/n100000-s1024 [--secs 4] [--only none|query|export|query+export]
+//!     ss-mixed-load --data target/bench-data/n100000-s1024 [--secs 4]
+//!                   [--only none|query|export|query+export|spin+spin]
 //!
 //! Prints one JSON line per condition (comparison/run.py's protocol): writer p50/p99/max in ns, writer
 //! calls, and how many reads completed. On a 2-core machine the "query+export" condition runs three busy
-//! threads on two cores, so part of its writer latency is the scheduler's, not the store's.
+//! threads on two cores, so part of its writer latency is the scheduler's, not the store's: the last
+//! condition, "spin+spin", measures that part alone, with two threads that spin without touching the
+//! store.
 
 use sessionstore::Store;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,7 +49,7 @@ fn main() {
     let size: usize = data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
     drop(sessions);
     let only = arg("--only");
-    for reader in ["none", "query", "export", "query+export"] {
+    for reader in ["none", "query", "export", "query+export", "spin+spin"] {
         if only.as_deref().is_some_and(|o| o != reader) {
             continue;
         }
@@ -73,6 +76,15 @@ fn main() {
             for what in ["query", "export"] {
                 if reader.contains(what) {
                     s.spawn(read(what));
+                }
+            }
+            if reader == "spin+spin" {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    });
                 }
             }
             // Let the readers start their first long read before the writer's clock runs.
