@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 /** The version of this header as text; equal to what ss_version() returns for the matching library. */
-#define SS_VERSION_STRING "0.2.0"
+#define SS_VERSION_STRING "0.3.0"
 
 
 /**
@@ -52,6 +52,13 @@
 #define SS_DEFAULT_COMPACT_MIN_BYTES 67108864
 
 /**
+ * Default budget of the change feed, in bytes of the changes it keeps (sessions' JSON, removed ids):
+ * 16 MiB holds the last 16,000 upserts of 1 KiB sessions. The config key "feed_bytes" changes it; 0
+ * keeps none.
+ */
+#define SS_DEFAULT_FEED_BYTES 16777216
+
+/**
  * Major version of this header; `ss_version()` gives the library's at run time.
  */
 #define SS_VERSION_MAJOR 0
@@ -59,7 +66,7 @@
 /**
  * Minor version of this header.
  */
-#define SS_VERSION_MINOR 2
+#define SS_VERSION_MINOR 3
 
 /**
  * Patch version of this header.
@@ -69,7 +76,7 @@
 /**
  * MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons.
  */
-#define SS_VERSION_NUMBER 2000
+#define SS_VERSION_NUMBER 3000
 
 /**
  * Not a status this library returns: the one every binding (C++, Go, Node) reports for a call on a
@@ -86,6 +93,12 @@
  * enough that the JSON parsers of every binding cope with what the store hands out.
  */
 #define SS_MAX_DEPTH 256
+
+/**
+ * The most changes one ss_changes() call returns, whatever its limit: they are taken under the
+ * store's read lock, so this bounds how long one call can hold writers back.
+ */
+#define SS_MAX_CHANGES 10000
 
 /**
  * The result of a call. `SS_STATUS_OK` is 0; every other value is a failure, described in the message
@@ -159,6 +172,19 @@ enum ss_status
    * reload what is really on disk.
    */
   SS_STATUS_POISONED = 12,
+  /**
+   * A conditional write (ss_upsert_if(), ss_rename_session_if(), ss_delete_session_if()) expected
+   * another version of the session than the one stored (0 standing for "no such session"): another
+   * writer came first. Nothing was changed; read the session again and retry.
+   */
+  SS_STATUS_VERSION_MISMATCH = 13,
+  /**
+   * ss_changes() was asked for the changes after a number the feed no longer holds (it keeps the
+   * latest changes up to the store's "feed_bytes"), or after a number this store never reached (a
+   * number from before an in-memory store was recreated). The reader must start again from
+   * ss_export_with_seq(), then follow the feed from the number it returns.
+   */
+  SS_STATUS_FEED_TRUNCATED = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -195,7 +221,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version as static text, e.g. "0.2.0", equal to SS_VERSION_STRING of the header it
+ * The library's version as static text, e.g. "0.3.0", equal to SS_VERSION_STRING of the header it
  * was built with. Compare the two to detect a header and library that do not match. Never NULL; do not
  * free. Thread-safe.
  */
@@ -211,6 +237,67 @@ const char *ss_version(void);
  * ss_store_open() or ss_store_share() returned and that has not been closed.
  */
 void ss_string_free(char *s);
+
+/**
+ * Writes the store's changes numbered above `after` (at most `limit`, and at most SS_MAX_CHANGES),
+ * oldest first, to `*out_json`:
+ * {"changes":[C,...],"next":N,"latest":L}, where each C is one of
+ *   {"seq":S,"op":"upsert","session_type":"agent","session_id":"...","version":S,"session":{...}}
+ *   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."}
+ *   {"seq":S,"op":"drop","session_type":"agent"}             (every session of that type removed)
+ * "next" is the number to pass as `after` next time (the last change given, or `after` when there
+ * were none), and "latest" the number of the store's last change. A bulk write (ss_upsert_many(),
+ * ss_import(), ss_delete_sessions()) is one change per session. "session" is the session as stored
+ * by that change; `options_json` (`options_len` bytes, or NULL) may be {"ids_only":true} to leave it
+ * out. The feed covers every type, whatever this handle's mode.
+ *
+ * Every change to a store is numbered, one above the last, from 1; a session's "version" is the
+ * number of the change that last stored it. The feed keeps the latest changes up to the store's
+ * "feed_bytes" (see ss_store_open()): a follower that falls further behind, or asks with a number from
+ * another life of the store (above "latest": an in-memory store made anew), gets
+ * SS_STATUS_FEED_TRUNCATED and must start again from ss_export_with_seq(). A durable store numbers on
+ * across reopens, and its feed holds the changes replayed from the journal since the last snapshot.
+ *
+ * To mirror a store: ss_export_with_seq() gives every session and the number N of the last change
+ * it holds; apply it, then call ss_changes() with `after` = N, apply the changes in order, and go on
+ * with "next". Nothing is missed and nothing is seen twice.
+ *
+ * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
+ *
+ * Returns SS_STATUS_OK, SS_STATUS_FEED_TRUNCATED, SS_STATUS_INVALID_ARGUMENT (store NULL, `limit`
+ * 0, an unknown option), SS_STATUS_INVALID_JSON (options) or SS_STATUS_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_changes(const ss_store *store,
+                     uint64_t after,
+                     size_t limit,
+                     const char *options_json,
+                     size_t options_len,
+                     char **out_json,
+                     size_t *out_len,
+                     char **out_error);
+
+/**
+ * ss_export(), and the number of the last change the export holds, written to `*out_seq`: follow
+ * the store from there with ss_changes(`after` = that number).
+ *
+ * `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
+ *
+ * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (store NULL) or SS_STATUS_INTERNAL. Thread-safe;
+ * the export reflects one consistent state, the one after change `*out_seq`.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_export_with_seq(const ss_store *store,
+                             char **out_json,
+                             size_t *out_len,
+                             uint64_t *out_seq,
+                             char **out_error);
 
 /**
  * Writes to `*out_json` a JSON array of the ids of this handle's sessions, in first-insertion order,
@@ -318,10 +405,16 @@ ss_status ss_query(const ss_store *store,
  * null), "created_at", "updated_at" (integer unix seconds or null), "session_data" (object or null)
  * whose "session_name" (string or null) names the session. Every other field is stored verbatim.
  * The stored JSON is the input as sent (spacing and escapes included, surrounding whitespace dropped)
- * with "session_type" set to this handle's mode, "updated_at" set to now, and "created_at" taken from
- * the input, else kept from the stored session, else set to now: each replaced where it stands or,
- * when absent, appended at the end of the object. A "created_at" of 0 is a time like any other and is
- * kept (Agno 1 would stamp it with now).
+ * with "session_type" set to this handle's mode, "updated_at" set to now, "created_at" taken from the
+ * input, else kept from the stored session, else set to now, and "version" set to the session's new
+ * version: each replaced where it stands or, when absent, appended at the end of the object. A
+ * "created_at" of 0 is a time like any other and is kept (Agno 1 would stamp it with now).
+ *
+ * Versions: every change to a store has a number, one above the last (see ss_changes()), and a
+ * session's "version" is the number of the change that last wrote it, so it grows with each write of
+ * that session (and says nothing of how many writes there were). A "version" in the input (a session
+ * read back and sent again) must be a non-negative integer or null, and is replaced; to make the
+ * write depend on it, use ss_upsert_if().
  *
  * A session belongs to its user: an upsert may replace a stored session only when the stored
  * "user_id" is null or absent, or equal to the input's. Another "user_id" (null or absent included)
@@ -331,8 +424,8 @@ ss_status ss_query(const ss_store *store,
  * for `out_json` to skip producing it.
  *
  * Returns SS_STATUS_OK; SS_STATUS_INVALID_ARGUMENT (store or session_json NULL);
- * SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, or a "session_type" other than this
- * handle's mode); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
+ * SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, a "session_type" other than this
+ * handle's mode, a "version" that is not a non-negative integer); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
  * (over max_session_bytes); SS_STATUS_PERMISSION_DENIED (the session belongs to another user);
  * SS_STATUS_INTERNAL; for a durable store SS_STATUS_IO (the journal write failed) and
  * SS_STATUS_POISONED (see ss_store_open()). On failure nothing is changed, except after a failed
@@ -349,6 +442,28 @@ ss_status ss_upsert(ss_store *store,
                     char **out_json,
                     size_t *out_len,
                     char **out_error);
+
+/**
+ * ss_upsert(), if the session's stored version is `expected_version`, where 0 means the session must
+ * not exist yet (another type's session with the id is a conflict, as for ss_upsert()). Otherwise
+ * nothing is changed and SS_STATUS_VERSION_MISMATCH is returned: another writer came first, so read
+ * the session again, apply the change to what it holds, and retry. This is optimistic concurrency for
+ * a read-modify-write; to add runs to a transcript, ss_append_runs() needs no retry.
+ *
+ * Returns the statuses of ss_upsert() and SS_STATUS_VERSION_MISMATCH (checked after the type and
+ * owner). Thread-safe and atomic: the check and the write are one step.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_upsert_if(ss_store *store,
+                       const char *session_json,
+                       size_t session_len,
+                       uint64_t expected_version,
+                       char **out_json,
+                       size_t *out_len,
+                       char **out_error);
 
 /**
  * Stores every session of a JSON array (`sessions_len` bytes), as ss_upsert() would, or none of them:
@@ -442,6 +557,59 @@ ss_status ss_rename_session(ss_store *store,
                             char **out_error);
 
 /**
+ * ss_rename_session(), if the session's version is `expected_version`; otherwise nothing is changed
+ * and SS_STATUS_VERSION_MISMATCH is returned. A session that is not visible to the call (absent,
+ * another type, another user) has version 0, so an expected version of 0 gives SS_STATUS_NOT_FOUND.
+ *
+ * Returns the statuses of ss_rename_session() and SS_STATUS_VERSION_MISMATCH. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_rename_session_if(ss_store *store,
+                               const char *session_id,
+                               const char *session_name,
+                               const char *user_id,
+                               uint64_t expected_version,
+                               char **out_json,
+                               size_t *out_len,
+                               char **out_error);
+
+/**
+ * Appends runs to a session's transcript, as one atomic step: `runs_json` (`runs_len` bytes) is a JSON
+ * array of one or more runs (any JSON values; Agno's are objects), appended in order to the session's
+ * "runs" array for a workflow_v2 handle, or to its "memory"."runs" for the other types (Agno's
+ * layout); a missing or null "memory" or "runs" is created. "updated_at" is set to now and "version"
+ * to the new version; every other byte of the session is kept. Writes the stored JSON to `*out_json`
+ * (owned by the caller, free with ss_string_free(); NULL to skip).
+ *
+ * Concurrent appends to one session, from any number of threads and handles, all land, in some order:
+ * unlike a read, an append to the runs read and an ss_upsert(), which loses whatever another writer
+ * stored in between. The caller sends only the new runs; the cost is a pass over the session, not a
+ * function of how many runs it holds. Which sessions are visible is as for ss_rename_session().
+ *
+ * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not UTF-8,
+ * `runs_json` not an array or empty), SS_STATUS_INVALID_JSON (syntax, or runs nested deeper than the
+ * session's limit allows), SS_STATUS_INVALID_SESSION ("memory", "memory"."runs" or "runs" exists but
+ * is neither an array (or object) nor null), SS_STATUS_TOO_LARGE (the session would exceed
+ * max_session_bytes; nothing is changed), SS_STATUS_INTERNAL, and for a durable store the I/O statuses
+ * of ss_upsert(). Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_append_runs(ss_store *store,
+                         const char *session_id,
+                         const char *user_id,
+                         const char *runs_json,
+                         size_t runs_len,
+                         char **out_json,
+                         size_t *out_len,
+                         char **out_error);
+
+/**
  * Deletes the session `session_id` if it has this handle's type and, when `user_id` is neither NULL
  * nor empty, belongs to that user; writes how many sessions were removed (0 or 1) to `*out_removed`.
  * An absent id, or another user's session, is not an error: nothing is removed.
@@ -458,6 +626,24 @@ ss_status ss_delete_session(ss_store *store,
                             const char *user_id,
                             size_t *out_removed,
                             char **out_error);
+
+/**
+ * ss_delete_session(), if the session's version is `expected_version`, where 0 means the session
+ * must not exist (nothing is removed, and `*out_removed` is 0). Otherwise nothing is changed and
+ * SS_STATUS_VERSION_MISMATCH is returned. Which sessions are visible is as for ss_delete_session().
+ *
+ * Returns the statuses of ss_delete_session() and SS_STATUS_VERSION_MISMATCH. Thread-safe and atomic.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above; a store handle is one that
+ * ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_delete_session_if(ss_store *store,
+                               const char *session_id,
+                               const char *user_id,
+                               uint64_t expected_version,
+                               size_t *out_removed,
+                               char **out_error);
 
 /**
  * Deletes the sessions named by a JSON array of id strings (`session_ids_len` bytes) that have this
@@ -494,19 +680,25 @@ const char *ss_status_str(uint32_t status);
  *  - "mode": "agent" (default), "team", "workflow" or "workflow_v2": the type of the sessions this
  *    handle reads and writes, and the entity field its filters use (agent_id, team_id, workflow_id);
  *  - "max_session_bytes": the largest session accepted, in bytes, not counting the "session_type",
- *    "created_at" and "updated_at" members, which the store sets (default 33554432, i.e. 32 MiB;
+ *    "created_at", "updated_at" and "version" members, which the store sets (default 33554432, i.e. 32 MiB;
  *    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it). A session
  *    so counted has the same size as sent, as stored and as exported, so an export always imports
  *    again into a store with the same limit;
  *  - "non_finite_numbers": "reject" (default) or "null". NaN, Infinity and -Infinity are not JSON, but
  *    Python's json.dumps writes them (Agno's float metrics carry them). With "null", each of these
  *    words outside a string in a session, batch or import is stored as null (and so exported as null);
- *    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key.
+ *    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key;
+ *  - "feed_bytes": how much the change feed keeps (see ss_changes()), counted as the stored JSON of
+ *    the sessions its changes stored and the ids they removed, plus 48 bytes a change (default
+ *    16777216, i.e. 16 MiB: the last 16,000 writes of 1 KiB sessions). The sessions it keeps are the
+ *    store's own until they are replaced, so this bounds the memory the feed can hold on to; 0 keeps no
+ *    change (ss_changes() then only ever answers that there is nothing new, or
+ *    SS_STATUS_FEED_TRUNCATED).
  *
  * Durability (all optional; without "path" the store lives in memory and the other keys do nothing):
  *  - "path": a directory (created if missing) that makes the store durable. Opening loads what the
  *    directory holds: its latest snapshot, then the journal after it. Every mutation (upsert, batch,
- *    rename, delete, bulk delete, drop, import) is written to the journal before it is applied and
+ *    rename, append, delete, bulk delete, drop, import) is written to the journal before it is applied and
  *    before the call returns; a batch or an import is one journal record, so it survives a crash
  *    whole or not at all. One open store owns a directory: opening it again, from this process or
  *    another, is SS_STATUS_LOCKED until the last handle on the first is closed (share a handle with
@@ -609,8 +801,11 @@ ss_status ss_store_sync(const ss_store *store,
 /**
  * Writes a JSON object of counts to `*out_json`:
  * {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v},
- * "durability":D} where "sessions" and "by_type" count every session in the store (all types), and
- * "bytes" is the size of their stored JSON. D is null for a store in memory; for a durable store it is
+ * "feed":{"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"durability":D} where "sessions" and
+ * "by_type" count every session in the store (all types), and "bytes" is the size of their stored
+ * JSON. "feed" is the change feed (see ss_changes()): the number of the last change, of the oldest
+ * change it keeps (L + 1 when it keeps none), how many it keeps, what they cost against the budget and
+ * the budget ("feed_bytes"). D is null for a store in memory; for a durable store it is
  * {"path":P,"sync":"always","journal_bytes":J,"snapshot_bytes":S,"compactions":C,
  * "compaction_failures":F,"last_compaction_ms":M,"last_compaction_error":null or a message,
  * "poisoned":false,"recovery":{"snapshot_records":R,"journal_records":Q,"torn_bytes_dropped":T,

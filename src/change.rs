@@ -6,7 +6,16 @@
 //! One journal record is one [`ChangeSet`]: a batch or an import is one record, and so is applied
 //! whole or not at all after a crash.
 //!
-//! Encoding: a sequence of entries `[tag: u8][len: u32 LE][len bytes]`:
+//! Every change has a number (the store's change sequence, which the change feed and the sessions'
+//! versions use): a stored session carries its version, a removal its number. Encoding: a sequence of
+//! entries `[tag: u8][len: u32 LE][len bytes]`:
+//! - `V`, a stored session: its version (u64) and the span of the version's digits in the JSON (u32
+//!   start, u32 end), then as `S`;
+//! - `D`, a removal: its number (u64), then the removed session's id;
+//! - `E`, a removal of a whole type: its number (u64), then the type's name;
+//! - `Q`, a sequence mark: a number (u64), the last change a snapshot holds;
+//!
+//! and, as written by version 0.2 (read back, numbered in order on replay):
 //! - `S`, a stored session: type (u8, its index), `created_at` and `updated_at` (i64), the id's span
 //!   and the name's span in the JSON (u32 start, u32 end; the name's both `u32::MAX` when absent), the
 //!   user id and the entity id (u32 length, `u32::MAX` when absent, then the bytes), then the JSON;
@@ -23,9 +32,13 @@ use crate::session::Span;
 use crate::session_type::SessionType;
 use crate::tables::NewRecord;
 
-const STORED: u8 = b'S';
-const REMOVE: u8 = b'R';
-const REMOVE_TYPE: u8 = b'T';
+const STORED: u8 = b'V';
+const REMOVE: u8 = b'D';
+const REMOVE_TYPE: u8 = b'E';
+const MARK: u8 = b'Q';
+const UNNUMBERED_STORED: u8 = b'S';
+const UNNUMBERED_REMOVE: u8 = b'R';
+const UNNUMBERED_REMOVE_TYPE: u8 = b'T';
 const ENTRY_HEADER: usize = 5;
 const ABSENT: u32 = u32::MAX;
 
@@ -40,6 +53,9 @@ pub struct Stored<'a> {
     pub name_span: Option<Span>,
     pub user: Option<&'a str>,
     pub entity: Option<&'a str>,
+    /// The version and where its digits sit in the JSON; `None` in a journal of version 0.2, whose
+    /// sessions had none.
+    pub version: Option<(u64, Span)>,
 }
 
 impl<'a> Stored<'a> {
@@ -53,32 +69,36 @@ impl<'a> Stored<'a> {
             name_span: new.stored.name_span.clone(),
             user: new.user,
             entity: new.entity,
+            version: Some((new.version, new.stored.version_span.clone())),
         }
     }
 
     pub fn of_record(record: &'a Record) -> Self {
         Stored {
             json: record.json(),
-            ty: record.ty,
+            ty: record.ty(),
             created_at: record.created_at,
             updated_at: record.updated_at,
             id_span: record.id_span(),
             name_span: record.name_span(),
             user: record.user.as_deref(),
             entity: record.entity.as_deref(),
+            version: Some((record.version, record.version_span())),
         }
     }
 }
 
-/// One change, as [`changes`] reads it back.
+/// One change, as [`changes`] reads it back. `None` numbers are entries of a version 0.2 journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change<'a> {
     /// The session stored so, replacing any session with its id.
     Put(Stored<'a>),
-    /// The session with this id removed.
-    Remove(&'a str),
-    /// Every session of this type removed.
-    RemoveType(SessionType),
+    /// The session with this id removed, by change number `.0`.
+    Remove(Option<u64>, &'a str),
+    /// Every session of this type removed, by change number `.0`.
+    RemoveType(Option<u64>, SessionType),
+    /// What follows comes after change `.0` (a snapshot holds the state as of it).
+    Mark(u64),
 }
 
 /// The changes of one mutation, encoded.
@@ -93,11 +113,16 @@ fn narrow(n: usize) -> u32 {
 }
 
 impl ChangeSet {
+    /// A stored session, which must have a version.
     pub fn put(&mut self, stored: &Stored) {
         let optional = |s: Option<&str>| s.map_or(0, str::len);
-        let len = 1 + 16 + 16 + 8 + optional(stored.user) + optional(stored.entity) + stored.json.len();
+        let len = 16 + 1 + 16 + 16 + 8 + optional(stored.user) + optional(stored.entity) + stored.json.len();
         self.header(STORED, len);
+        let (version, span) = stored.version.clone().expect("a session stored now has a version");
         let b = &mut self.bytes;
+        b.extend_from_slice(&version.to_le_bytes());
+        b.extend_from_slice(&narrow(span.start).to_le_bytes());
+        b.extend_from_slice(&narrow(span.end).to_le_bytes());
         b.push(stored.ty.index() as u8);
         b.extend_from_slice(&stored.created_at.to_le_bytes());
         b.extend_from_slice(&stored.updated_at.to_le_bytes());
@@ -112,14 +137,21 @@ impl ChangeSet {
         b.extend_from_slice(stored.json.as_bytes());
     }
 
-    pub fn remove(&mut self, id: &str) {
-        self.header(REMOVE, id.len());
+    pub fn remove(&mut self, number: u64, id: &str) {
+        self.header(REMOVE, 8 + id.len());
+        self.bytes.extend_from_slice(&number.to_le_bytes());
         self.bytes.extend_from_slice(id.as_bytes());
     }
 
-    pub fn remove_type(&mut self, ty: SessionType) {
-        self.header(REMOVE_TYPE, ty.as_str().len());
+    pub fn remove_type(&mut self, number: u64, ty: SessionType) {
+        self.header(REMOVE_TYPE, 8 + ty.as_str().len());
+        self.bytes.extend_from_slice(&number.to_le_bytes());
         self.bytes.extend_from_slice(ty.as_str().as_bytes());
+    }
+
+    pub fn mark(&mut self, number: u64) {
+        self.header(MARK, 8);
+        self.bytes.extend_from_slice(&number.to_le_bytes());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -190,6 +222,10 @@ impl<'a> Fields<'a> {
         Ok(i64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
 
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
     fn text(&mut self) -> Result<Option<&'a str>> {
         match self.u32()? {
             ABSENT => Ok(None),
@@ -207,18 +243,27 @@ fn next(bytes: &[u8]) -> Result<(Change<'_>, &[u8])> {
     let tag = entry.take(1)?[0];
     let len = entry.u32()? as usize;
     let body = entry.take(len).map_err(|_| bad("entry runs past the record"))?;
+    let session_type = |name: &[u8]| SessionType::parse(utf8(name)?).map_err(|_| bad("unknown session type"));
+    let mut f = Fields(body);
     let change = match tag {
-        STORED => Change::Put(stored(body)?),
-        REMOVE => Change::Remove(utf8(body)?),
-        REMOVE_TYPE => {
-            Change::RemoveType(SessionType::parse(utf8(body)?).map_err(|_| bad("unknown session type"))?)
+        STORED => {
+            let version = f.u64()?;
+            let span = f.u32()? as usize..f.u32()? as usize;
+            let stored = stored(f.0, Some((version, span)))?;
+            Change::Put(stored)
         }
+        REMOVE => Change::Remove(Some(f.u64()?), utf8(f.0)?),
+        REMOVE_TYPE => Change::RemoveType(Some(f.u64()?), session_type(f.0)?),
+        MARK => Change::Mark(f.u64()?),
+        UNNUMBERED_STORED => Change::Put(stored(body, None)?),
+        UNNUMBERED_REMOVE => Change::Remove(None, utf8(body)?),
+        UNNUMBERED_REMOVE_TYPE => Change::RemoveType(None, session_type(body)?),
         _ => return Err(bad("unknown entry tag")),
     };
     Ok((change, entry.0))
 }
 
-fn stored(body: &[u8]) -> Result<Stored<'_>> {
+fn stored(body: &[u8], version: Option<(u64, Span)>) -> Result<Stored<'_>> {
     let mut f = Fields(body);
     let ty = *SessionType::ALL.get(f.take(1)?[0] as usize).ok_or_else(|| bad("unknown session type"))?;
     let (created_at, updated_at) = (f.i64()?, f.i64()?);
@@ -234,7 +279,12 @@ fn stored(body: &[u8]) -> Result<Stored<'_>> {
             return Err(bad("a span does not hold a JSON string"));
         }
     }
-    Ok(Stored { json, ty, created_at, updated_at, id_span, name_span, user, entity })
+    if let Some((number, span)) = &version {
+        if json.get(span.clone()).is_none_or(|digits| digits.parse() != Ok(*number)) {
+            return Err(bad("the version's span does not hold its digits"));
+        }
+    }
+    Ok(Stored { json, ty, created_at, updated_at, id_span, name_span, user, entity, version })
 }
 
 /// Whether `span` of `json` is a JSON string, quotes included (what a record reads its id and name from).
@@ -251,8 +301,10 @@ fn is_json_string(json: &str, span: &Span) -> bool {
 mod tests {
     use super::*;
 
+    /// A "session" whose JSON is a string (the id) followed by its version's digits.
     fn session<'a>(json: &'a str, user: Option<&'a str>) -> Stored<'a> {
         let end = json[1..].find('"').map_or(0, |i| i + 2);
+        let version = json[end..].parse().unwrap();
         Stored {
             json,
             ty: SessionType::Team,
@@ -262,24 +314,27 @@ mod tests {
             name_span: None,
             user,
             entity: Some("é"),
+            version: Some((version, end..json.len())),
         }
     }
 
     #[test]
     fn entries_come_back_in_order() {
-        let (a, b) = (session(r#""a""#, Some("u")), session(r#""b\n""#, None));
+        let (a, b) = (session(r#""a"7"#, Some("u")), session(r#""b\n"12"#, None));
         let mut set = ChangeSet::default();
+        set.mark(6);
         set.put(&a);
-        set.remove("b");
-        set.remove_type(SessionType::WorkflowV2);
+        set.remove(8, "b");
+        set.remove_type(9, SessionType::WorkflowV2);
         set.put(&Stored { name_span: Some(0..5), ..b.clone() });
         let read: Vec<Change> = changes(set.as_bytes()).collect::<Result<_>>().unwrap();
         assert_eq!(
             read,
             [
+                Change::Mark(6),
                 Change::Put(a),
-                Change::Remove("b"),
-                Change::RemoveType(SessionType::WorkflowV2),
+                Change::Remove(Some(8), "b"),
+                Change::RemoveType(Some(9), SessionType::WorkflowV2),
                 Change::Put(Stored { name_span: Some(0..5), ..b })
             ]
         );
@@ -288,10 +343,10 @@ mod tests {
     #[test]
     fn damage_is_corruption_never_a_panic() {
         let mut set = ChangeSet::default();
-        set.put(&session(r#""x""#, Some("user")));
-        set.remove("id");
+        set.put(&session(r#""x"1"#, Some("user")));
+        set.remove(2, "id");
         let good = set.as_bytes().to_vec();
-        let boundary = good.len() - 7;
+        let boundary = good.len() - 15;
         for cut in 1..good.len() {
             let result: Result<Vec<Change>> = changes(&good[..cut]).collect();
             if cut != boundary {
@@ -309,7 +364,12 @@ mod tests {
                 }
             }
         }
-        for bad in [&b"X\x00\x00\x00\x00"[..], b"R\x01\x00\x00\x00\xff", b"T\x03\x00\x00\x00bot"] {
+        for bad in [
+            &b"X\x00\x00\x00\x00"[..],
+            b"R\x01\x00\x00\x00\xff",
+            b"T\x03\x00\x00\x00bot",
+            b"D\x03\x00\x00\x00abc",
+        ] {
             assert_eq!(changes(bad).collect::<Result<Vec<_>>>().unwrap_err().kind, ErrorKind::Corrupt);
         }
     }

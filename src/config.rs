@@ -28,6 +28,11 @@ pub const DEFAULT_COMPACT_FACTOR: u64 = 2;
 /// `auto-aof-rewrite-min-size` is 64 MiB): small stores do not rewrite themselves over and over.
 pub const DEFAULT_COMPACT_MIN_BYTES: u64 = 67108864;
 
+/// Default budget of the change feed, in bytes of the changes it keeps (sessions' JSON, removed ids):
+/// 16 MiB holds the last 16,000 upserts of 1 KiB sessions. The config key "feed_bytes" changes it; 0
+/// keeps none.
+pub const DEFAULT_FEED_BYTES: usize = 16777216;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -44,6 +49,8 @@ pub struct Config {
     pub sync_interval_ms: u64,
     pub compact_factor: u64,
     pub compact_min_bytes: u64,
+    /// How many bytes of changes the change feed keeps.
+    pub feed_bytes: usize,
 }
 
 /// When a durable store forces its journal to stable storage (config key "sync").
@@ -89,6 +96,7 @@ impl Default for Config {
             sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
             compact_factor: DEFAULT_COMPACT_FACTOR,
             compact_min_bytes: DEFAULT_COMPACT_MIN_BYTES,
+            feed_bytes: DEFAULT_FEED_BYTES,
         }
     }
 }
@@ -197,6 +205,8 @@ mod tests {
             (br#"{"sync_interval_ms":0}"#, ErrorKind::InvalidArgument),
             (br#"{"compact_factor":0}"#, ErrorKind::InvalidArgument),
             (br#"{"compact_min_bytes":-5}"#, ErrorKind::InvalidArgument),
+            (br#"{"feed_bytes":-1}"#, ErrorKind::InvalidArgument),
+            (br#"{"feed_bytes":"big"}"#, ErrorKind::InvalidArgument),
             (br#"[]"#, ErrorKind::InvalidArgument),
             (br#"{"mode":"agent""#, ErrorKind::InvalidJson),
             (b"\xff", ErrorKind::InvalidJson),

@@ -27,6 +27,11 @@ pub enum ErrorKind {
     Corrupt,
     /// A durable store's fsync failed earlier: it refuses writes until it is reopened.
     Poisoned,
+    /// A conditional write expected another version of the session; nothing was changed.
+    VersionMismatch,
+    /// The change feed no longer holds the changes after the one asked about: resynchronise from an
+    /// export.
+    FeedTruncated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

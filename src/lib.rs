@@ -8,6 +8,7 @@ mod change;
 mod config;
 mod durable;
 mod error;
+mod feed;
 pub mod ffi;
 mod json;
 mod lock;
@@ -25,13 +26,13 @@ mod tables;
 mod versions;
 
 pub use config::{
-    Config, Sync, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_MAX_SESSION_BYTES,
-    DEFAULT_SYNC_INTERVAL_MS, MAX_SESSION_BYTES_LIMIT,
+    Config, Sync, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_FEED_BYTES,
+    DEFAULT_MAX_SESSION_BYTES, DEFAULT_SYNC_INTERVAL_MS, MAX_SESSION_BYTES_LIMIT,
 };
 pub use error::{Error, ErrorKind, Result, MAX_MESSAGE_BYTES};
 pub use json::MAX_DEPTH;
 pub use persistence::{DurabilityStats, FaultPlan};
 pub use query::{Query, SortBy, SortOrder};
 pub use session_type::SessionType;
-pub use store::{now, Stats, Store};
+pub use store::{now, FeedStats, Stats, Store, MAX_CHANGES};
 pub use tables::Filter;

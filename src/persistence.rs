@@ -16,7 +16,7 @@ use crate::error::{quote, Error, ErrorKind, Result};
 use crate::lock::TablesLock;
 use crate::reading::Reading;
 use crate::record::Slot;
-use crate::session::{Rendered, Span};
+use crate::session::{Rendered, SessionInput, Span};
 use crate::session_type::SessionType;
 use crate::tables::{IdHasher, IdKey, NewRecord, Tables};
 use std::borrow::Cow;
@@ -118,9 +118,9 @@ impl Persistence {
         };
         let (journal, recovered) = Journal::open(path, JournalOptions { sync, faults })?;
         if let Some(snapshot) = recovered.snapshot {
-            replay(snapshot, tables)?;
+            replay(snapshot, tables, Source::Snapshot)?;
         }
-        replay(recovered.journal, tables)?;
+        replay(recovered.journal, tables, Source::Journal)?;
         let report = recovered.report;
         Ok(Persistence {
             writers: AtomicUsize::new(0),
@@ -324,6 +324,10 @@ impl Compactor {
         let slots: Vec<Slot> = reading.in_insertion_order(everything.slots());
         let mut change = ChangeSet::default();
         let written = journal.write_snapshot(generation, |out| {
+            // The state as of this change: the next one is numbered above it after a reopen, even
+            // when the last changes were removals that left no session behind.
+            change.mark(everything.snapshot.at());
+            out.record(change.as_bytes())?;
             // Taken a chunk at a time under the lock, written without it.
             for chunk in slots.chunks(SNAPSHOT_CHUNK) {
                 if lock(&self.state).stop {
@@ -357,10 +361,12 @@ impl std::error::Error for Stopping {}
 const REPLAY_BATCH: usize = 512;
 
 /// A change read back, owning what it holds: parsed on the reading thread, applied on the other.
+/// Numbers are `None` in a journal written by version 0.2: the changes are then numbered in order.
 enum Replayed {
     Put(Put),
-    Remove(String),
-    RemoveType(SessionType),
+    Remove(Option<u64>, String),
+    RemoveType(Option<u64>, SessionType),
+    Mark(u64),
 }
 
 /// A stored session read back, with its id's hash computed on the reading thread.
@@ -371,12 +377,22 @@ struct Put {
     entity: Option<Box<str>>,
     created_at: i64,
     updated_at: i64,
+    /// `None`: a session journaled by version 0.2, whose JSON has no version yet.
+    version: Option<u64>,
     stored: Rendered,
+}
+
+/// Whether a replayed record is a snapshot's (sessions as of the snapshot's mark, in insertion order)
+/// or a journal's (changes in the order they were made).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Snapshot,
+    Journal,
 }
 
 /// Applies every record of `records` to `tables`, in order. One thread reads, checks and parses while
 /// this one inserts: on open, both halves cost about the same.
-fn replay(mut records: Records, tables: &mut Tables) -> Result<()> {
+fn replay(mut records: Records, tables: &mut Tables, source: Source) -> Result<()> {
     tables.reserve(records.remaining().min(1 << 24) as usize);
     let hasher = tables.hasher().clone();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Vec<Replayed>>>(8);
@@ -408,7 +424,7 @@ fn replay(mut records: Records, tables: &mut Tables) -> Result<()> {
         reader.map_err(|e| Error::io(format!("starting the replay thread: {e}")))?;
         for batch in receiver {
             for change in batch? {
-                apply(change, tables)?;
+                apply(change, tables, source)?;
             }
         }
         Ok(())
@@ -424,14 +440,17 @@ fn parse(change: Change, hasher: &IdHasher) -> Result<Replayed> {
             entity: stored.entity.map(Box::from),
             created_at: stored.created_at,
             updated_at: stored.updated_at,
+            version: stored.version.as_ref().map(|(version, _)| *version),
             stored: Rendered {
                 json: stored.json.to_owned(),
                 id_span: stored.id_span,
                 name_span: stored.name_span,
+                version_span: stored.version.map_or(0..0, |(_, span)| span),
             },
         }),
-        Change::Remove(id) => Replayed::Remove(id.to_owned()),
-        Change::RemoveType(ty) => Replayed::RemoveType(ty),
+        Change::Remove(number, id) => Replayed::Remove(number, id.to_owned()),
+        Change::RemoveType(number, ty) => Replayed::RemoveType(number, ty),
+        Change::Mark(number) => Replayed::Mark(number),
     })
 }
 
@@ -444,14 +463,34 @@ fn json_string<'a>(json: &'a str, span: &Span) -> Cow<'a, str> {
     }
 }
 
-fn apply(change: Replayed, tables: &mut Tables) -> Result<()> {
+/// The number a replayed change takes: its own, which must come after the tables' last (but in a
+/// snapshot, whose sessions come in insertion order), or, in a journal of version 0.2, the next.
+fn number_of(number: Option<u64>, tables: &Tables, source: Source) -> Result<u64> {
+    match number {
+        None => Ok(tables.version() + 1),
+        Some(n) if source == Source::Snapshot || n > tables.version() => Ok(n),
+        Some(n) => Err(Error::new(
+            ErrorKind::Corrupt,
+            format!("journaled change {n} comes after change {}: changes are out of order", tables.version()),
+        )),
+    }
+}
+
+fn apply(change: Replayed, tables: &mut Tables, source: Source) -> Result<()> {
     match change {
         Replayed::Put(put) => {
-            let id = json_string(&put.stored.json, &put.stored.id_span).into_owned();
+            let version = number_of(put.version, tables, source)?;
+            let mut stored = put.stored;
+            if put.version.is_none() {
+                // Journaled by version 0.2: the session gets the version field sessions now carry.
+                let input = SessionInput::parse(&stored.json)?;
+                stored = input.render(put.ty, put.created_at, put.updated_at, version);
+            }
+            let id = json_string(&stored.json, &stored.id_span).into_owned();
             let id = IdKey { id: &id, hash: put.hash };
             let slot = tables.find(id);
             // The live store never stores a session over one of another type.
-            if slot.is_some_and(|slot| tables.at(slot).ty != put.ty) {
+            if slot.is_some_and(|slot| tables.at(slot).ty() != put.ty) {
                 return Err(Error::new(
                     ErrorKind::Corrupt,
                     format!("journaled session {} changes its session_type", quote(id.id)),
@@ -464,16 +503,83 @@ fn apply(change: Replayed, tables: &mut Tables) -> Result<()> {
                 entity: put.entity.as_deref(),
                 created_at: put.created_at,
                 updated_at: put.updated_at,
-                stored: put.stored,
+                version,
+                stored,
             };
-            tables.put(slot, new);
+            match source {
+                Source::Snapshot => tables.load(slot, new),
+                Source::Journal => drop(tables.put(slot, new)),
+            }
         }
-        Replayed::Remove(id) => {
-            tables.remove(&id);
+        Replayed::Remove(number, id) => {
+            let number = number_of(number, tables, source)?;
+            if tables.remove(&id, number).is_none() {
+                // Not there: nothing to replay, but the number was the live store's.
+                tables.mark_gap(number);
+            }
         }
-        Replayed::RemoveType(ty) => {
-            tables.remove_type(ty);
+        Replayed::RemoveType(number, ty) => {
+            let number = number_of(number, tables, source)?;
+            tables.remove_type(ty, number);
         }
+        Replayed::Mark(number) => tables.mark(number),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::durable::{Journal, JournalOptions, SyncPolicy};
+    use crate::{Config, Store};
+
+    /// A change entry as version 0.2 wrote them: tag, u32 length, body.
+    fn entry(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// A stored session as version 0.2 journaled it ("S"): no version, in the JSON or beside it.
+    fn unnumbered_put(json: &str, user: Option<&str>) -> Vec<u8> {
+        let mut body = vec![0u8]; // agent
+        body.extend_from_slice(&5i64.to_le_bytes());
+        body.extend_from_slice(&6i64.to_le_bytes());
+        let id = json.find(r#""session_id":"#).unwrap() + r#""session_id":"#.len();
+        let id_end = id + json[id + 1..].find('"').unwrap() + 2;
+        for n in [id as u32, id_end as u32, u32::MAX, u32::MAX] {
+            body.extend_from_slice(&n.to_le_bytes());
+        }
+        for text in [user, None] {
+            body.extend_from_slice(&text.map_or(u32::MAX, |t| t.len() as u32).to_le_bytes());
+            body.extend_from_slice(text.unwrap_or("").as_bytes());
+        }
+        body.extend_from_slice(json.as_bytes());
+        entry(b'S', &body)
+    }
+
+    #[test]
+    fn a_journal_of_version_0_2_opens_with_its_changes_numbered_in_order() {
+        let dir = std::env::temp_dir().join(format!("ss-persistence-v02-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (journal, _) = Journal::open(&dir, JournalOptions::new(SyncPolicy::Os)).unwrap();
+        let one = r#"{"session_id":"s1","user_id":"u","session_type":"agent","created_at":5,"updated_at":6}"#;
+        let two = r#"{"session_id":"s2","session_type":"agent","created_at":5,"updated_at":6}"#;
+        journal.append(&[unnumbered_put(one, Some("u")), unnumbered_put(two, None)].concat()).unwrap();
+        journal.append(&entry(b'R', b"s2")).unwrap();
+        journal.close().unwrap();
+
+        let store = Store::open(Config { path: Some(dir.clone()), ..Config::default() }).unwrap();
+        let s1: serde_json::Value = serde_json::from_str(&store.read("s1", None).unwrap()).unwrap();
+        assert_eq!((s1["version"].as_u64(), s1["user_id"].as_str()), (Some(1), Some("u")));
+        assert_eq!(store.read("s2", None).unwrap_err().kind, crate::ErrorKind::NotFound);
+        assert_eq!(store.stats().feed.latest, 3, "two puts and a removal");
+        let next: serde_json::Value =
+            serde_json::from_str(&store.upsert(br#"{"session_id":"s3"}"#).unwrap()).unwrap();
+        assert_eq!(next["version"], 4);
+        store.check_invariants().unwrap();
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -153,7 +153,7 @@ impl Query {
                 let filter = selections.first().map_or(Filter::default(), |s| s.filter);
                 let types: Vec<SessionType> = selections.iter().map(|s| s.ty).collect();
                 reading.visit(candidates.iter(), &mut found, |found, r| {
-                    if types.contains(&r.ty) && filter.admits(r) && conditions.admits(r) {
+                    if types.contains(&r.ty()) && filter.admits(r) && conditions.admits(r) {
                         found.push(r);
                     }
                     true
@@ -224,8 +224,8 @@ impl Found<'_> {
     fn push(&mut self, record: &Record) {
         let key = match &self.order {
             Order::Walk { .. } => Key::None,
-            Order::Time { created: true, .. } => Key::Time((record.created_at, record.seq)),
-            Order::Time { created: false, .. } => Key::Time((record.updated_at, record.seq)),
+            Order::Time { created: true, .. } => Key::Time((record.created_at, record.seq())),
+            Order::Time { created: false, .. } => Key::Time((record.updated_at, record.seq())),
             Order::ById(_) => Key::Id(record.id().into_owned()),
         };
         if self.needle.is_none() {

@@ -136,7 +136,7 @@ impl<'a> Reading<'a> {
         let mut pass = (make(), Keyed::default());
         self.visit(slots, &mut pass, |(built, keys), record| {
             if admits(record) {
-                keys.push(record.seq, record.slot);
+                keys.push(record.seq(), record.slot);
                 add(built, record);
             }
             true
@@ -158,7 +158,7 @@ impl<'a> Reading<'a> {
     pub fn in_insertion_order(&self, slots: impl IntoIterator<Item = Slot>) -> Vec<Slot> {
         let mut keys = Keyed::default();
         self.visit(slots, &mut keys, |keys, record| {
-            keys.push(record.seq, record.slot);
+            keys.push(record.seq(), record.slot);
             true
         });
         keys.all.sort_unstable();

@@ -26,12 +26,14 @@ pub struct Record {
     pub entity: Option<Arc<str>>,
     pub created_at: i64,
     pub updated_at: i64,
-    /// Position in first-insertion order; kept when the session is updated.
-    pub seq: u64,
-    /// The number of the change that stored this record (see [`crate::versions`]).
+    /// The position in first-insertion order (kept when the session is updated) above the type's
+    /// index in the low byte: one word where two would take the record past 104 bytes.
+    seq_and_type: u64,
+    /// The session's version: the number of the change that stored this record (see
+    /// [`crate::versions`]), whose digits sit at `version_at` in the JSON.
     pub version: u64,
     pub slot: Slot,
-    pub ty: SessionType,
+    version_at: u32,
 }
 
 /// A JSON string in a record's JSON, quotes included. Sessions are capped below 4 GiB
@@ -74,6 +76,7 @@ pub struct RecordParts {
     pub ty: SessionType,
     pub created_at: i64,
     pub updated_at: i64,
+    pub version: u64,
     pub stored: Rendered,
 }
 
@@ -81,25 +84,41 @@ impl Record {
     pub fn new(
         parts: RecordParts,
         seq: u64,
-        version: u64,
         slot: Slot,
         user: Option<Arc<str>>,
         entity: Option<Arc<str>>,
     ) -> Record {
-        let RecordParts { ty, created_at, updated_at, stored } = parts;
+        let RecordParts { ty, created_at, updated_at, version, stored } = parts;
+        debug_assert_eq!(stored.version(), version);
+        assert!(seq < 1 << 56, "fewer than 2^56 insertions");
         Record {
             id: TextSpan::new(stored.id_span),
             name: stored.name_span.map_or(TextSpan::NONE, TextSpan::new),
-            ty,
             user,
             entity,
             created_at,
             updated_at,
-            seq,
+            seq_and_type: seq << 8 | ty.index() as u64,
             version,
             slot,
+            version_at: TextSpan::new(stored.version_span).start,
             json: stored.json.into_boxed_str(),
         }
+    }
+
+    /// The position in first-insertion order.
+    pub fn seq(&self) -> u64 {
+        self.seq_and_type >> 8
+    }
+
+    pub fn ty(&self) -> SessionType {
+        SessionType::ALL[(self.seq_and_type & 0xff) as usize]
+    }
+
+    /// Where the version's digits sit in the JSON.
+    pub fn version_span(&self) -> Span {
+        let start = self.version_at as usize;
+        start..start + decimal_digits(self.version)
     }
 
     pub fn json(&self) -> &str {
@@ -144,13 +163,18 @@ impl Record {
     }
 
     pub fn order_key(&self) -> OrderKey {
-        (self.created_at, self.seq)
+        (self.created_at, self.seq())
     }
 
     /// Loads the first byte of the id, to bring it into the cache: see [`touch`].
     fn id_first_byte(&self) -> u8 {
         self.json.as_bytes()[self.id.start as usize]
     }
+}
+
+/// How many decimal digits `n` takes.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 /// Brings `records` and the start of their ids into the cache. A loop that does nothing but load lets

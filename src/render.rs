@@ -2,6 +2,7 @@
 //! are copied as stored, never re-serialised.
 
 use crate::error::ErrorKind;
+use crate::feed;
 use crate::json::{self, RawObject};
 use crate::persistence::DurabilityStats;
 use crate::query::Projection;
@@ -169,11 +170,11 @@ fn metadata(out: &mut String, record: &Record) {
     out.push_str("{\"session_id\":");
     out.push_str(record.quoted_id());
     out.push_str(",\"session_type\":");
-    out.push_str(record.ty.quoted());
+    out.push_str(record.ty().quoted());
     out.push_str(",\"user_id\":");
     optional(out, record.user.as_deref());
     out.push_str(",\"");
-    out.push_str(record.ty.entity_field());
+    out.push_str(record.ty().entity_field());
     out.push_str("\":");
     optional(out, record.entity.as_deref());
     let _ = write!(out, ",\"created_at\":{},\"updated_at\":{}", record.created_at, record.updated_at);
@@ -230,13 +231,74 @@ impl Export {
 
 staged_sink!(Export);
 
+/// The changes of the feed after change `after`, as `{"changes":[...],"next":N,"latest":L}`: `next`
+/// is the number to ask after next time (the last change given, or `after` when none was).
+pub fn changes(changes: &[feed::Change], after: u64, latest: u64, ids_only: bool) -> String {
+    let mut out = String::with_capacity(
+        changes
+            .iter()
+            .map(|c| {
+                96 + if let feed::Change::Put(r) = c {
+                    if ids_only {
+                        r.quoted_id_len()
+                    } else {
+                        r.json().len()
+                    }
+                } else {
+                    64
+                }
+            })
+            .sum::<usize>()
+            + 64,
+    );
+    out.push_str("{\"changes\":[");
+    for (i, change) in changes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"seq\":{},", change.number());
+        match change {
+            feed::Change::Put(record) => {
+                let _ = write!(
+                    out,
+                    "\"op\":\"upsert\",\"session_type\":{},\"session_id\":{},\"version\":{}",
+                    record.ty().quoted(),
+                    record.quoted_id(),
+                    record.version
+                );
+                if !ids_only {
+                    out.push_str(",\"session\":");
+                    out.push_str(record.json());
+                }
+            }
+            feed::Change::Remove { ty, id, .. } => {
+                let _ = write!(out, "\"op\":\"delete\",\"session_type\":{},\"session_id\":", ty.quoted());
+                json::write_str(&mut out, id);
+            }
+            feed::Change::RemoveType { ty, .. } => {
+                let _ = write!(out, "\"op\":\"drop\",\"session_type\":{}", ty.quoted());
+            }
+        }
+        out.push('}');
+    }
+    let next = changes.last().map_or(after, feed::Change::number);
+    let _ = write!(out, "],\"next\":{next},\"latest\":{latest}}}");
+    out
+}
+
 pub fn stats(stats: &Stats) -> String {
     let [agent, team, workflow, workflow_v2] = stats.by_type;
+    let f = &stats.feed;
     let mut out = format!(
-        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"durability\":",
+        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"feed\":{{\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":",
         stats.mode,
         stats.sessions(),
-        stats.bytes
+        stats.bytes,
+        f.latest,
+        f.oldest,
+        f.kept,
+        f.bytes,
+        f.budget
     );
     match &stats.durability {
         None => out.push_str("null"),

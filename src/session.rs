@@ -15,7 +15,8 @@ use std::ops::Range;
 pub type Span = Range<usize>;
 
 /// The fields a store sets on every session it stores, in the order it appends missing ones.
-const STAMPS: [&str; 3] = ["session_type", "created_at", "updated_at"];
+const STAMPS: [&str; 4] = ["session_type", "created_at", "updated_at", "version"];
+const STAMP_VERSION: usize = 3;
 
 /// An upper bound on the bytes [`STAMPS`] can take in a session as sent (key, value and separators;
 /// `session_type` spelled with escapes is the longest): an input longer than `max_session_bytes` plus
@@ -40,15 +41,48 @@ pub struct SessionInput<'a> {
     /// `session_data.session_name`'s JSON string, when it is one.
     name_span: Option<Span>,
     /// The values of [`STAMPS`], where present; they are replaced when the session is stored.
-    stamp_spans: [Option<Span>; 3],
+    stamp_spans: [Option<Span>; 4],
 }
 
-/// Stored JSON, with where its id and name sit in it.
+/// Stored JSON, with where its id, name and version sit in it.
 #[derive(Debug)]
 pub struct Rendered {
     pub json: String,
     pub id_span: Span,
     pub name_span: Option<Span>,
+    /// The digits of `"version"`.
+    pub version_span: Span,
+}
+
+impl Rendered {
+    /// Sets the version: a session is rendered before the store's lock is taken, with a guess of the
+    /// version it will get, and corrected under the lock, usually in place (same number of digits).
+    pub fn set_version(&mut self, version: u64) {
+        let mut digits = Decimal::default();
+        let digits = digits.format_unsigned(version);
+        let old = self.version_span.clone();
+        if &self.json[old.clone()] == digits {
+            return;
+        }
+        self.json.replace_range(old.clone(), digits);
+        let grown = digits.len() as isize - old.len() as isize;
+        let shift = |span: &mut Span| {
+            if span.start > old.start {
+                span.start = (span.start as isize + grown) as usize;
+                span.end = (span.end as isize + grown) as usize;
+            }
+        };
+        shift(&mut self.id_span);
+        if let Some(name) = &mut self.name_span {
+            shift(name);
+        }
+        self.version_span = old.start..old.start + digits.len();
+    }
+
+    /// The version in the JSON.
+    pub fn version(&self) -> u64 {
+        self.json[self.version_span.clone()].parse().expect("a rendered version is digits")
+    }
 }
 
 impl<'a> SessionInput<'a> {
@@ -75,6 +109,8 @@ impl<'a> SessionInput<'a> {
                 Some(id) => id,
             },
         };
+        // A session read back and sent again carries the version the store set: checked, then replaced.
+        raw.fields[VERSION].map_or(Ok(None), optional_version)?;
         let string = |i: usize| raw.fields[i].map_or(Ok(None), |v| optional_string(v, FIELDS[i]));
         let timestamp = |i: usize| raw.fields[i].map_or(Ok(None), |v| optional_timestamp(v, FIELDS[i]));
         let session_type = raw.fields[TYPE]
@@ -96,7 +132,7 @@ impl<'a> SessionInput<'a> {
             created_at: timestamp(CREATED)?,
             updated_at: timestamp(UPDATED)?,
             name_span,
-            stamp_spans: [TYPE, CREATED, UPDATED].map(|i| raw.fields[i].map(span)),
+            stamp_spans: [TYPE, CREATED, UPDATED, VERSION].map(|i| raw.fields[i].map(span)),
         })
     }
 
@@ -122,41 +158,54 @@ impl<'a> SessionInput<'a> {
 
     /// The JSON to store: the input as sent, with [`STAMPS`] replaced in place or, when absent,
     /// appended. Splicing instead of re-writing every field keeps the cost at one copy.
-    pub fn render(&self, ty: SessionType, created_at: i64, updated_at: i64) -> Rendered {
-        let (mut created, mut updated) = (Decimal::default(), Decimal::default());
-        let values: [&str; 3] = [ty.quoted(), created.format(created_at), updated.format(updated_at)];
-        let mut replaced: [Option<(&Span, &str)>; 3] = [None; 3];
-        for (slot, (span, value)) in replaced.iter_mut().zip(self.stamp_spans.iter().zip(values)) {
-            *slot = span.as_ref().map(|span| (span, value));
+    pub fn render(&self, ty: SessionType, created_at: i64, updated_at: i64, version: u64) -> Rendered {
+        let (mut created, mut updated, mut numbered) =
+            (Decimal::default(), Decimal::default(), Decimal::default());
+        let values: [&str; 4] = [
+            ty.quoted(),
+            created.format(created_at),
+            updated.format(updated_at),
+            numbered.format_unsigned(version),
+        ];
+        let mut replaced: [Option<(&Span, &str, usize)>; 4] = [None; 4];
+        for (i, slot) in replaced.iter_mut().enumerate() {
+            *slot = self.stamp_spans[i].as_ref().map(|span| (span, values[i], i));
         }
-        replaced.sort_unstable_by_key(|r| r.map_or(usize::MAX, |(span, _)| span.start));
+        replaced.sort_unstable_by_key(|r| r.map_or(usize::MAX, |(span, _, _)| span.start));
         let replaced = replaced.iter().flatten();
         let growth = |before: usize| -> isize {
             replaced
                 .clone()
-                .filter(|(span, _)| span.start < before)
-                .map(|(span, value)| value.len() as isize - span.len() as isize)
+                .filter(|(span, _, _)| span.start < before)
+                .map(|(span, value, _)| value.len() as isize - span.len() as isize)
                 .sum()
         };
-        let appended: usize = (0..3)
+        let appended: usize = (0..STAMPS.len())
             .filter(|&i| self.stamp_spans[i].is_none())
             .map(|i| STAMPS[i].len() + values[i].len() + 4)
             .sum();
         let capacity = (self.text.len() as isize + growth(usize::MAX)) as usize + appended;
         let mut json = String::with_capacity(capacity);
         let mut copied = 0;
-        for (span, value) in replaced.clone() {
+        let mut version_span = 0..0;
+        for &(span, value, i) in replaced.clone() {
             json.push_str(&self.text[copied..span.start]);
+            if i == STAMP_VERSION {
+                version_span = json.len()..json.len() + value.len();
+            }
             json.push_str(value);
             copied = span.end;
         }
         // Up to, not including, the closing brace.
         json.push_str(&self.text[copied..self.text.len() - 1]);
         // There is always a field before: session_id.
-        for i in (0..3).filter(|&i| self.stamp_spans[i].is_none()) {
+        for i in (0..STAMPS.len()).filter(|&i| self.stamp_spans[i].is_none()) {
             json.push_str(",\"");
             json.push_str(STAMPS[i]);
             json.push_str("\":");
+            if i == STAMP_VERSION {
+                version_span = json.len()..json.len() + values[i].len();
+            }
             json.push_str(values[i]);
         }
         json.push('}');
@@ -166,11 +215,16 @@ impl<'a> SessionInput<'a> {
             let start = (span.start as isize + growth(span.start)) as usize;
             start..start + span.len()
         };
-        Rendered { id_span: moved(&self.id_span), name_span: self.name_span.as_ref().map(moved), json }
+        Rendered {
+            id_span: moved(&self.id_span),
+            name_span: self.name_span.as_ref().map(moved),
+            version_span,
+            json,
+        }
     }
 }
 
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 9] = [
     "session_id",
     "session_type",
     "user_id",
@@ -179,6 +233,7 @@ const FIELDS: [&str; 8] = [
     "workflow_id",
     "created_at",
     "updated_at",
+    "version",
 ];
 const ID: usize = 0;
 const TYPE: usize = 1;
@@ -188,6 +243,7 @@ const TEAM: usize = 4;
 const WORKFLOW: usize = 5;
 const CREATED: usize = 6;
 const UPDATED: usize = 7;
+const VERSION: usize = 8;
 
 /// The fields of a session we read, as raw text, from one pass over the input; every other value is
 /// only checked for syntax.
@@ -279,6 +335,13 @@ impl<'de> Visitor<'de> for SessionData {
 struct Decimal([u8; 20]);
 
 impl Decimal {
+    fn format_unsigned(&mut self, n: u64) -> &str {
+        let mut cursor = std::io::Cursor::new(&mut self.0[..]);
+        std::io::Write::write_fmt(&mut cursor, format_args!("{n}")).expect("20 bytes hold any u64");
+        let len = cursor.position() as usize;
+        std::str::from_utf8(&self.0[..len]).expect("digits are ASCII")
+    }
+
     fn format(&mut self, n: i64) -> &str {
         let mut cursor = std::io::Cursor::new(&mut self.0[..]);
         std::io::Write::write_fmt(&mut cursor, format_args!("{n}")).expect("20 bytes hold any i64");
@@ -300,6 +363,69 @@ pub fn rename(stored: &str, name: &str, updated_at: i64) -> Result<String> {
         _ => format!("{{\"session_name\":{name_json}}}"),
     };
     Ok(render_object(&object, &[("session_data", &session_data), ("updated_at", &updated_at.to_string())]))
+}
+
+/// Returns `stored` (JSON this store rendered, of a session of type `ty`) with `runs` (the elements of
+/// a JSON array, as text) appended to its transcript: the top-level `runs` of a workflow_v2 session,
+/// `memory.runs` of the others, as Agno keeps them. A missing or null array (or `memory`) is created.
+/// Everything else is kept byte for byte; the cost is one pass over the session.
+pub fn append_runs(stored: &str, ty: SessionType, runs: &str) -> Result<String> {
+    let object = RawObject::parse(stored, ErrorKind::InvalidSession)?;
+    if ty == SessionType::WorkflowV2 {
+        return splice_runs(stored, &object, runs, "runs");
+    }
+    let memory = match object.fields.iter().rev().find(|(k, _)| k == "memory") {
+        None => return Ok(with_member(stored, &object, "memory", &format!("{{\"runs\":[{runs}]}}"))),
+        Some((_, raw)) if raw.get() == "null" => format!("{{\"runs\":[{runs}]}}"),
+        Some((_, raw)) if raw.get().starts_with('{') => {
+            // Opaque to the store until now, so it may repeat keys: the last "runs" is the one
+            // parsers keep, and the one appended to.
+            let inner = RawObject::parse_allowing_duplicates(raw.get(), ErrorKind::InvalidSession)?;
+            splice_runs(raw.get(), &inner, runs, "memory.runs")?
+        }
+        Some(_) => {
+            return Err(Error::invalid_session("memory is neither an object nor null: no runs to append to"))
+        }
+    };
+    let raw = object.get("memory").expect("found above");
+    Ok(replace_value(stored, raw, &memory))
+}
+
+/// `object_text` (the text of `object`) with `runs` appended to its "runs" array (`path` names it in
+/// errors).
+fn splice_runs(object_text: &str, object: &RawObject, runs: &str, path: &str) -> Result<String> {
+    match object.fields.iter().rev().find(|(k, _)| k == "runs") {
+        None => Ok(with_member(object_text, object, "runs", &format!("[{runs}]"))),
+        Some((_, raw)) if raw.get() == "null" => Ok(replace_value(object_text, raw, &format!("[{runs}]"))),
+        Some((_, raw)) if raw.get().starts_with('[') => {
+            let array = raw.get();
+            let empty = array[1..array.len() - 1].trim_matches(&[' ', '\t', '\n', '\r'][..]).is_empty();
+            let separator = if empty { "" } else { "," };
+            Ok(replace_value(object_text, raw, &format!("{}{separator}{runs}]", &array[..array.len() - 1])))
+        }
+        Some(_) => {
+            Err(Error::invalid_session(format!("{path} is neither an array nor null: no runs to append to")))
+        }
+    }
+}
+
+/// `text` with the value `raw` (a value inside it) replaced by `value`.
+fn replace_value(text: &str, raw: &RawValue, value: &str) -> String {
+    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    let end = start + raw.get().len();
+    let mut out = String::with_capacity(text.len() - raw.get().len() + value.len());
+    out.push_str(&text[..start]);
+    out.push_str(value);
+    out.push_str(&text[end..]);
+    out
+}
+
+/// `text` (an object's, whose fields `object` holds) with the member `key: value` appended.
+fn with_member(text: &str, object: &RawObject, key: &str, value: &str) -> String {
+    let body = text.trim_end_matches(&[' ', '\t', '\n', '\r'][..]);
+    let body = &body[..body.len() - 1];
+    let separator = if object.fields.is_empty() { "" } else { "," };
+    format!("{body}{separator}\"{key}\":{value}}}")
 }
 
 /// Writes `object` with the values of `overrides` (JSON texts) replacing or, when absent, appended to
@@ -359,6 +485,18 @@ fn optional_string<'a>(raw: &'a RawValue, field: &str) -> Result<Option<Cow<'a, 
         .map_err(|e| Error::invalid_session(format!("{field}: {e}")))
 }
 
+fn optional_version(raw: &RawValue) -> Result<Option<u64>> {
+    if raw.get() == "null" {
+        return Ok(None);
+    }
+    serde_json::from_str(raw.get()).map(Some).map_err(|_| {
+        Error::invalid_session(format!(
+            "version must be a non-negative integer or null, not {}",
+            quote(raw.get())
+        ))
+    })
+}
+
 fn optional_timestamp(raw: &RawValue, field: &str) -> Result<Option<i64>> {
     if raw.get() == "null" {
         return Ok(None);
@@ -393,7 +531,7 @@ mod tests {
         assert_eq!(s.entity_id(SessionType::Workflow), None);
         assert_eq!(s.created_at, Some(5));
         assert_eq!(s.updated_at, None);
-        let stored = s.render(SessionType::Agent, 5, 6);
+        let stored = s.render(SessionType::Agent, 5, 6, 1);
         assert_eq!(&stored.json[stored.name_span.unwrap()], r#""Trip""#);
     }
 
@@ -413,6 +551,9 @@ mod tests {
             r#"{"session_id":"s","session_data":"x"}"#,
             r#"{"session_id":"s","session_data":{"session_name":3}}"#,
             r#"{"session_id":"s","session_type":"robot"}"#,
+            r#"{"session_id":"s","version":-1}"#,
+            r#"{"session_id":"s","version":"7"}"#,
+            r#"{"session_id":"s","version":1.5}"#,
             r#"["s"]"#,
             r#""s""#,
         ] {
@@ -423,10 +564,10 @@ mod tests {
     #[test]
     fn render_keeps_unknown_fields_verbatim_and_sets_type_and_times() {
         let text = r#"{"session_id":"s","memory":{"b" :[1.50, 2e3]},"created_at":null,"x":"\u00e9"}"#;
-        let stored = parse(text).unwrap().render(SessionType::Team, 10, 20);
+        let stored = parse(text).unwrap().render(SessionType::Team, 10, 20, 3);
         assert_eq!(
             stored.json,
-            r#"{"session_id":"s","memory":{"b" :[1.50, 2e3]},"created_at":10,"x":"\u00e9","session_type":"team","updated_at":20}"#
+            r#"{"session_id":"s","memory":{"b" :[1.50, 2e3]},"created_at":10,"x":"\u00e9","session_type":"team","updated_at":20,"version":3}"#
         );
     }
 
@@ -436,16 +577,33 @@ mod tests {
             \"session_data\":{\"x\":[],\"session_name\":\"N\\n\"},\"created_at\":1 } \t";
         let input = parse(text).unwrap();
         assert_eq!(input.session_id, "ab");
-        let stored = input.render(SessionType::WorkflowV2, -5, 7);
+        let stored = input.render(SessionType::WorkflowV2, -5, 7, 12);
         let expected =
             "{ \"updated_at\" : 7 ,\"session_type\":\"workflow_v2\", \"session_id\" : \"a\\u0062\",
-            \"session_data\":{\"x\":[],\"session_name\":\"N\\n\"},\"created_at\":-5 }";
+            \"session_data\":{\"x\":[],\"session_name\":\"N\\n\"},\"created_at\":-5 ,\"version\":12}";
         assert_eq!(stored.json, expected);
         assert_eq!(stored.json.capacity(), stored.json.len());
         assert_eq!(&stored.json[stored.id_span], "\"a\\u0062\"");
         assert_eq!(&stored.json[stored.name_span.unwrap()], "\"N\\n\"");
         let unnamed = parse(r#"{"session_id":"s","session_data":{"session_name":null}}"#).unwrap();
-        assert_eq!(unnamed.render(SessionType::Agent, 1, 2).name_span, None);
+        assert_eq!(unnamed.render(SessionType::Agent, 1, 2, 3).name_span, None);
+    }
+
+    #[test]
+    fn the_version_is_replaced_where_it_stands_and_corrected_in_place() {
+        // A session read back and sent again carries its version, before its id here.
+        let input = parse(r#"{"version":7, "session_id":"s","session_data":{"session_name":"n"}}"#).unwrap();
+        let mut stored = input.render(SessionType::Agent, 1, 2, 99);
+        assert_eq!(stored.version(), 99);
+        for version in [100, 5, 18446744073709551615, 42] {
+            stored.set_version(version);
+            assert_eq!(stored.version(), version);
+            assert_eq!(&stored.json[stored.id_span.clone()], "\"s\"");
+            assert_eq!(&stored.json[stored.name_span.clone().unwrap()], "\"n\"");
+            let back: serde_json::Value = serde_json::from_str(&stored.json).unwrap();
+            assert_eq!(back["version"], version);
+        }
+        assert!(stored.json.starts_with(r#"{"version":42, "session_id""#), "{}", stored.json);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use crate::change::{ChangeSet, Stored};
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
+use crate::feed::Since;
 use crate::json::{self, RawObject};
 use crate::lock::TablesLock;
 use crate::persistence::{DurabilityStats, Entered, FaultPlan, Logged, Persistence};
@@ -25,6 +26,8 @@ use hashbrown::HashTable;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,6 +40,11 @@ struct Shared {
     non_finite: NonFinite,
     /// A durable store's journal; `None` in memory.
     persistence: Option<Persistence>,
+    /// The config's `feed_bytes`.
+    feed_budget: usize,
+    /// The number of the last change, as of the last write: sessions are rendered before the lock
+    /// with the version this suggests, corrected under it when another write came first.
+    latest: AtomicU64,
 }
 
 impl Shared {
@@ -46,7 +54,12 @@ impl Shared {
 
     fn write(&self) -> Writing<'_> {
         let entered = self.persistence.as_ref().map(Persistence::enter);
-        Writing { tables: self.tables.write(), _entered: entered }
+        Writing { tables: self.tables.write(), latest: &self.latest, _entered: entered }
+    }
+
+    /// The version the next change will probably get.
+    fn next_version_guess(&self) -> u64 {
+        self.latest.load(Ordering::Relaxed) + 1
     }
 
     /// Journals the changes `describe` writes, before they are applied (call it under the write lock;
@@ -77,7 +90,14 @@ impl Shared {
 struct Writing<'a> {
     // Declared first: the lock is released before the count goes down.
     tables: ShardedLockWriteGuard<'a, Tables>,
+    latest: &'a AtomicU64,
     _entered: Option<Entered<'a>>,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.latest.store(self.tables.version(), Ordering::Relaxed);
+    }
 }
 
 impl std::ops::Deref for Writing<'_> {
@@ -107,8 +127,21 @@ pub struct Stats {
     pub mode: SessionType,
     pub by_type: [usize; 4],
     pub bytes: usize,
+    pub feed: FeedStats,
     /// A durable store's journal, snapshot and recovery; `None` in memory.
     pub durability: Option<DurabilityStats>,
+}
+
+/// The change feed in [`Stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedStats {
+    /// The number of the last change.
+    pub latest: u64,
+    /// The number of the oldest change kept (one above `latest` when none is).
+    pub oldest: u64,
+    pub kept: usize,
+    pub bytes: usize,
+    pub budget: usize,
 }
 
 impl Stats {
@@ -137,11 +170,12 @@ impl Store {
     #[doc(hidden)]
     pub fn open_with_faults(config: Config, faults: Option<Arc<FaultPlan>>) -> Result<Store> {
         let ids = IdHasher::default();
-        let mut tables = Tables::with_hasher(ids.clone());
+        let mut tables = Tables::new(ids.clone(), config.feed_bytes);
         let mut persistence = match &config.path {
             Some(path) => Some(Persistence::open(path, &config, &mut tables, faults)?),
             None => None,
         };
+        let tables_version = tables.version();
         let tables = Arc::new(TablesLock::new(tables));
         if let Some(persistence) = &mut persistence {
             persistence.start(Arc::clone(&tables))?;
@@ -152,6 +186,8 @@ impl Store {
                 ids,
                 max_session_bytes: config.max_session_bytes.min(MAX_SESSION_BYTES_LIMIT),
                 non_finite: config.non_finite_numbers,
+                latest: AtomicU64::new(tables_version),
+                feed_budget: config.feed_bytes,
                 persistence,
             }),
             mode: config.mode,
@@ -195,15 +231,27 @@ impl Store {
     /// Stores one session and hands its stored JSON to `output` (still under the lock, so the text
     /// is exactly what was stored even if another thread updates the session right after).
     pub fn upsert_with<R>(&self, json: &[u8], output: impl FnOnce(&str) -> R) -> Result<R> {
+        self.upsert_if_with(json, None, output)
+    }
+
+    /// [`Store::upsert_with`], when `expected` is `None` or the stored session's version (0: there is
+    /// no such session); otherwise it fails with [`ErrorKind::VersionMismatch`] and changes nothing.
+    pub fn upsert_if_with<R>(
+        &self,
+        json: &[u8],
+        expected: Option<u64>,
+        output: impl FnOnce(&str) -> R,
+    ) -> Result<R> {
         self.check_len(json.len())?;
         let text = self.readable(json::checked_text(json)?);
         let input = self.parse_input(&text)?;
-        let pending = self.pending(&input, input.created_at, now());
+        let pending = self.pending(&input, input.created_at, now(), self.shared.next_version_guess());
         let mut tables = self.shared.write();
         let existing = existing(&tables, pending.key, self.mode)?;
         let stored = existing.map(|slot| tables.at(slot));
         check_owner(stored.and_then(|r| r.user.as_deref()), &input)?;
-        let new = resolve(pending, stored.map(|r| r.created_at));
+        check_version(&input.session_id, stored.map(|r| r.version), expected)?;
+        let new = resolve(pending, stored.map(|r| r.created_at), tables.version() + 1);
         let logged = self.shared.log(&tables, |c| {
             c.put(&Stored::of_new(&new));
             Ok(())
@@ -214,6 +262,10 @@ impl Store {
         drop(replaced);
         self.shared.commit(logged)?;
         Ok(output(record.json()))
+    }
+
+    pub fn upsert_if(&self, json: &[u8], expected: Option<u64>) -> Result<String> {
+        self.upsert_if_with(json, expected, str::to_owned)
     }
 
     pub fn upsert(&self, json: &[u8]) -> Result<String> {
@@ -239,9 +291,14 @@ impl Store {
                 .collect::<Result<Vec<_>>>()
         })?;
         let now = now();
-        let pending: Vec<Pending> =
-            inputs.iter().map(|input| self.pending(input, input.created_at, now)).collect();
+        let guess = self.shared.next_version_guess();
+        let pending: Vec<Pending> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| self.pending(input, input.created_at, now, guess + i as u64))
+            .collect();
         let mut tables = self.shared.write();
+        let first = tables.version() + 1;
         let resolved = {
             // The owner and created_at each session will have once the earlier elements of the batch
             // are stored.
@@ -255,7 +312,7 @@ impl Store {
                     .copied()
                     .or_else(|| slot.map(|slot| tables.at(slot)).map(|r| (r.user.as_deref(), r.created_at)));
                 check_owner(stored.and_then(|(owner, _)| owner), input).map_err(at)?;
-                let new = resolve(p, stored.map(|(_, created_at)| created_at));
+                let new = resolve(p, stored.map(|(_, created_at)| created_at), first + i as u64);
                 earlier.insert(new.id.id, (input.user_id.as_deref(), new.created_at));
                 resolved.push(new);
             }
@@ -376,16 +433,33 @@ impl Store {
         user_id: Option<&str>,
         output: impl FnOnce(&str) -> R,
     ) -> Result<R> {
+        self.rename_session_if_with(session_id, name, user_id, None, output)
+    }
+
+    /// [`Store::rename_session_with`], when `expected` is `None` or the session's version (0 is the
+    /// version of a session that does not exist: the rename then fails with `NotFound`); otherwise it
+    /// fails with [`ErrorKind::VersionMismatch`].
+    pub fn rename_session_if_with<R>(
+        &self,
+        session_id: &str,
+        name: &str,
+        user_id: Option<&str>,
+        expected: Option<u64>,
+        output: impl FnOnce(&str) -> R,
+    ) -> Result<R> {
         let now = now();
         let mut tables = self.shared.write();
-        let record = self.visible(&tables, session_id, user_id).ok_or_else(|| self.not_found(session_id))?;
+        let record = self.visible(&tables, session_id, user_id);
+        check_version(session_id, record.map(|r| r.version), expected)?;
+        let record = record.ok_or_else(|| self.not_found(session_id))?;
         let created_at = record.created_at;
         let json = session::rename(record.json(), name, now)?;
         let input = SessionInput::parse(&json)?;
         self.check_size(&input)?;
-        let pending = self.pending(&input, Some(created_at), now);
+        let version = tables.version() + 1;
+        let pending = self.pending(&input, Some(created_at), now, version);
         let existing = tables.find(pending.key);
-        let new = resolve(pending, None);
+        let new = resolve(pending, None, version);
         let logged = self.shared.log(&tables, |c| {
             c.put(&Stored::of_new(&new));
             Ok(())
@@ -405,15 +479,30 @@ impl Store {
     /// Removes the session if it has this handle's type and, when `user_id` is given (and not empty),
     /// belongs to that user; returns how many were removed (0 or 1).
     pub fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> Result<usize> {
+        self.delete_session_if(session_id, user_id, None)
+    }
+
+    /// [`Store::delete_session`], when `expected` is `None` or the session's version (0: the session
+    /// must not exist, and nothing is removed); otherwise it fails with
+    /// [`ErrorKind::VersionMismatch`].
+    pub fn delete_session_if(
+        &self,
+        session_id: &str,
+        user_id: Option<&str>,
+        expected: Option<u64>,
+    ) -> Result<usize> {
         let mut tables = self.shared.write();
-        if self.visible(&tables, session_id, user_id).is_none() {
+        let version = self.visible(&tables, session_id, user_id).map(|r| r.version);
+        check_version(session_id, version, expected)?;
+        if version.is_none() {
             return Ok(0);
         }
+        let number = tables.version() + 1;
         let logged = self.shared.log(&tables, |c| {
-            c.remove(session_id);
+            c.remove(number, session_id);
             Ok(())
         })?;
-        let dropped = tables.remove(session_id);
+        let dropped = tables.remove(session_id, number);
         drop(tables);
         drop(dropped);
         self.shared.commit(logged)?;
@@ -430,17 +519,20 @@ impl Store {
         let text = json::checked_text(ids_json)?;
         json::for_each_str(text, WHAT, |_| {})?;
         let mut tables = self.shared.write();
+        let first = tables.version() + 1;
         let logged = self.shared.log(&tables, |c| {
+            // Numbered in the order they will be removed; an id named twice is removed once.
+            let mut listed = HashSet::new();
             json::for_each_str(text, WHAT, |id| {
-                if self.visible(&tables, id, user_id).is_some() {
-                    c.remove(id);
+                if self.visible(&tables, id, user_id).is_some() && listed.insert(id.to_owned()) {
+                    c.remove(first + listed.len() as u64 - 1, id);
                 }
             })
         })?;
         let (mut removed, mut dropped) = (0, Vec::new());
         json::for_each_str(text, WHAT, |id| {
             if self.visible(&tables, id, user_id).is_some() {
-                if let Some(record) = tables.remove(id) {
+                if let Some(record) = tables.remove(id, first + removed as u64) {
                     removed += 1;
                     dropped.extend(record);
                 }
@@ -458,32 +550,143 @@ impl Store {
         if tables.len(self.mode) == 0 {
             return Ok(0);
         }
+        let number = tables.version() + 1;
         let logged = self.shared.log(&tables, |c| {
-            c.remove_type(self.mode);
+            c.remove_type(number, self.mode);
             Ok(())
         })?;
-        let (removed, dropped) = tables.remove_type(self.mode);
+        let (removed, dropped) = tables.remove_type(self.mode, number);
         drop(tables);
         drop(dropped);
         self.shared.commit(logged)?;
         Ok(removed)
     }
 
-    pub fn stats(&self) -> Stats {
-        let (by_type, bytes) = {
+    /// Appends `runs` (a JSON array of one or more runs) to the session's transcript, touches
+    /// `updated_at` and hands the stored JSON to `output`: see [`session::append_runs`]. Concurrent
+    /// appends to one session all land, in some order.
+    ///
+    /// The new session is built without the lock from the session as read, and stored if the session
+    /// has not changed meanwhile; after a few tries that lost that race, it is built under the lock.
+    pub fn append_runs_with<R>(
+        &self,
+        session_id: &str,
+        user_id: Option<&str>,
+        runs_json: &[u8],
+        output: impl FnOnce(&str) -> R,
+    ) -> Result<R> {
+        const UNLOCKED_TRIES: usize = 3;
+        let runs = self.readable(json::utf8(runs_json)?);
+        let runs = runs_text(&runs)?;
+        for attempt in 0..=UNLOCKED_TRIES {
+            let locked = (attempt == UNLOCKED_TRIES).then(|| self.shared.write());
+            let current = match &locked {
+                Some(tables) => self.visible(tables, session_id, user_id).cloned(),
+                None => self.visible(&self.shared.read(), session_id, user_id).cloned(),
+            }
+            .ok_or_else(|| self.not_found(session_id))?;
+            let now = now();
+            let json = session::append_runs(current.json(), self.mode, runs)?;
+            let input = SessionInput::parse(&json)?;
+            self.check_size(&input)?;
+            let pending =
+                self.pending(&input, Some(current.created_at), now, self.shared.next_version_guess());
+            let mut tables = match locked {
+                Some(tables) => tables,
+                None => self.shared.write(),
+            };
+            let existing = tables.find(pending.key);
+            if !existing.is_some_and(|bucket| Arc::ptr_eq(tables.at(bucket), &current)) {
+                // Changed (or gone) since it was read: build again from what is stored now.
+                continue;
+            }
+            let new = resolve(pending, None, tables.version() + 1);
+            let logged = self.shared.log(&tables, |c| {
+                c.put(&Stored::of_new(&new));
+                Ok(())
+            })?;
+            let (record, replaced) = tables.put(existing, new);
+            let record = Arc::clone(record);
+            drop(tables);
+            drop((replaced, current));
+            self.shared.commit(logged)?;
+            return Ok(output(record.json()));
+        }
+        unreachable!("the last attempt holds the lock, so the session cannot change under it")
+    }
+
+    pub fn append_runs(&self, session_id: &str, user_id: Option<&str>, runs_json: &[u8]) -> Result<String> {
+        self.append_runs_with(session_id, user_id, runs_json, str::to_owned)
+    }
+
+    /// The changes after change number `after`, at most `limit` (at most [`MAX_CHANGES`]), as
+    /// `{"changes":[...],"next":N,"latest":L}`: see the header's ss_changes(). With `ids_only`, stored
+    /// sessions are given by id, type and version, without their JSON.
+    pub fn changes(&self, after: u64, limit: usize, ids_only: bool) -> Result<String> {
+        if limit == 0 {
+            return Err(Error::invalid_argument("limit must be at least 1"));
+        }
+        // The entries (a reference count each) are taken under the lock, and rendered after it.
+        let (since, latest) = {
             let tables = self.shared.read();
-            (SessionType::ALL.map(|t| tables.len(t)), tables.bytes())
+            (tables.changes_since(after, limit.min(MAX_CHANGES)), tables.version())
+        };
+        match since {
+            Since::Changes(changes) => Ok(render::changes(&changes, after, latest, ids_only)),
+            Since::Truncated { oldest, latest } => Err(Error::new(
+                ErrorKind::FeedTruncated,
+                if after > latest {
+                    format!("change {after} was never made here (the latest is {latest}): resynchronise from an export")
+                } else {
+                    format!(
+                        "the feed keeps changes {oldest} to {latest}; those after {after} are gone: resynchronise from an export"
+                    )
+                },
+            )),
+        }
+    }
+
+    /// [`Store::changes`] with its options as JSON (`{"ids_only": true}`); `None` means none.
+    pub fn changes_json(&self, after: u64, limit: usize, options: Option<&[u8]>) -> Result<String> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(deny_unknown_fields, default)]
+        struct Options {
+            ids_only: bool,
+        }
+        let options: Options = match options {
+            Some(bytes) => {
+                json::from_object(json::checked_text(bytes)?, "options", ErrorKind::InvalidArgument)?
+            }
+            None => Options::default(),
+        };
+        self.changes(after, limit, options.ids_only)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let (by_type, bytes, feed) = {
+            let tables = self.shared.read();
+            (SessionType::ALL.map(|t| tables.len(t)), tables.bytes(), tables.feed_stats())
         };
         let durability = self.shared.persistence.as_ref().map(Persistence::stats);
-        Stats { mode: self.mode, by_type, bytes, durability }
+        let (oldest, latest, kept, feed_bytes) = feed;
+        let feed = FeedStats { latest, oldest, kept, bytes: feed_bytes, budget: self.shared.feed_budget };
+        Stats { mode: self.mode, by_type, bytes, feed, durability }
     }
 
     /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
     pub fn export(&self) -> String {
+        self.export_with_seq().0
+    }
+
+    /// [`Store::export`], and the number of the last change it holds: a mirror that loads the export
+    /// then follows the feed after that number misses no change and sees none twice.
+    pub fn export_with_seq(&self) -> (String, u64) {
         let everything = self.shared.read().everything();
         let reading = self.reading(&everything.snapshot);
         let make = || render::Export::with_capacity(everything.bytes + everything.bytes / 16);
-        reading.build_in_insertion_order(everything.slots(), |_| true, make, render::Export::push).finish()
+        let export =
+            reading.build_in_insertion_order(everything.slots(), |_| true, make, render::Export::push);
+        (export.finish(), everything.snapshot.at())
     }
 
     /// Merges an export into the store, all or nothing. Timestamps are kept as given (missing ones are
@@ -496,21 +699,26 @@ impl Store {
         })?;
         let records = depth_first(text, || self.import_records(&object))?;
         let now = now();
+        let guess = self.shared.next_version_guess();
         let pending: Vec<Pending> = records
             .iter()
-            .map(|(input, key, ty)| {
-                self.pending_with_key(input, *key, *ty, input.created_at, input.updated_at.unwrap_or(now))
+            .enumerate()
+            .map(|(i, (input, key, ty))| {
+                let updated_at = input.updated_at.unwrap_or(now);
+                self.pending_with_key(input, *key, *ty, input.created_at, updated_at, guess + i as u64)
             })
             .collect();
         let mut tables = self.shared.write();
         // Before the look-ups: growing the id table moves its slots.
         tables.reserve(pending.len());
+        let first = tables.version() + 1;
         let resolved = pending
             .into_iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 let slot = existing(&tables, p.key, p.ty)
                     .map_err(|e| e.at(format_args!("import[{}]", quote(p.key.id))))?;
-                Ok((resolve(p, slot.map(|slot| tables.at(slot).created_at)), slot))
+                Ok((resolve(p, slot.map(|slot| tables.at(slot).created_at), first + i as u64), slot))
             })
             .collect::<Result<Vec<_>>>()?;
         let logged = self.shared.log(&tables, |c| {
@@ -610,14 +818,20 @@ impl Store {
         }
     }
 
-    fn pending<'i>(&self, input: &'i SessionInput, created_at: Option<i64>, updated_at: i64) -> Pending<'i> {
+    fn pending<'i>(
+        &self,
+        input: &'i SessionInput,
+        created_at: Option<i64>,
+        updated_at: i64,
+        version: u64,
+    ) -> Pending<'i> {
         let key = self.shared.ids.key(&input.session_id);
-        self.pending_with_key(input, key, self.mode, created_at, updated_at)
+        self.pending_with_key(input, key, self.mode, created_at, updated_at, version)
     }
 
     /// `input` on its way into the tables, as a session of type `ty`. With a known `created_at`, what
-    /// is stored does not depend on what is stored already: it is rendered here, before the caller
-    /// takes the write lock.
+    /// is stored depends on what is stored already only by its version: it is rendered here, before
+    /// the caller takes the write lock, with `version` (the version it will probably get).
     fn pending_with_key<'i>(
         &self,
         input: &'i SessionInput,
@@ -625,14 +839,20 @@ impl Store {
         ty: SessionType,
         created_at: Option<i64>,
         updated_at: i64,
+        version: u64,
     ) -> Pending<'i> {
-        let rendered = created_at.map(|created_at| input.render(ty, created_at, updated_at));
+        let rendered = created_at.map(|created_at| input.render(ty, created_at, updated_at, version));
         Pending { input, key, ty, created_at, updated_at, rendered }
     }
 
-    fn visible<'t>(&self, tables: &'t Tables, session_id: &str, user_id: Option<&str>) -> Option<&'t Record> {
+    fn visible<'t>(
+        &self,
+        tables: &'t Tables,
+        session_id: &str,
+        user_id: Option<&str>,
+    ) -> Option<&'t Arc<Record>> {
         tables.get(session_id).filter(|r| {
-            r.ty == self.mode
+            r.ty() == self.mode
                 && user_id.filter(|u| !u.is_empty()).is_none_or(|u| r.user.as_deref() == Some(u))
         })
     }
@@ -666,10 +886,10 @@ struct Pending<'i> {
 /// The slot of the stored session with this id, when it has type `ty`; a conflict when it has another.
 fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<Bucket>> {
     match tables.find(key) {
-        Some(slot) if tables.at(slot).ty != ty => Err(Error::conflict(format!(
+        Some(slot) if tables.at(slot).ty() != ty => Err(Error::conflict(format!(
             "session {} already exists with session_type {:?}; this handle's mode is {:?}",
             quote(key.id),
-            tables.at(slot).ty.as_str(),
+            tables.at(slot).ty().as_str(),
             ty.as_str()
         ))),
         found => Ok(found),
@@ -688,11 +908,48 @@ fn check_owner(owner: Option<&str>, input: &SessionInput) -> Result<()> {
     }
 }
 
-/// The record `pending` becomes, over a stored session created at `stored_created_at` if any: what is
-/// journaled, then stored.
-fn resolve(pending: Pending, stored_created_at: Option<i64>) -> NewRecord {
+/// The most changes one ss_changes() call returns, whatever its limit: they are taken under the
+/// store's read lock, so this bounds how long one call can hold writers back.
+pub const MAX_CHANGES: usize = 10000;
+
+/// The runs of an append: the text between the brackets of `runs` (a JSON array of at least one run),
+/// checked, and with room for the three levels of a session it is put in (the session, its `memory`,
+/// its `runs`).
+fn runs_text(runs: &str) -> Result<&str> {
+    json::check_depth(runs, json::MAX_DEPTH - 3).map_err(|e| e.at("runs"))?;
+    let elements: Vec<&RawValue> = serde_json::from_str(runs)
+        .map_err(|e| json::classify(e, runs, ErrorKind::InvalidArgument).at("runs"))?;
+    let (Some(first), Some(last)) = (elements.first(), elements.last()) else {
+        return Err(Error::invalid_argument("runs: an empty array appends nothing"));
+    };
+    let start = first.get().as_ptr() as usize - runs.as_ptr() as usize;
+    let end = last.get().as_ptr() as usize - runs.as_ptr() as usize + last.get().len();
+    Ok(&runs[start..end])
+}
+
+/// Refuses a conditional write whose expected version is not the session's (`None`: no session).
+fn check_version(session_id: &str, version: Option<u64>, expected: Option<u64>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != version.unwrap_or(0) => Err(Error::new(
+            ErrorKind::VersionMismatch,
+            match version {
+                Some(version) => {
+                    format!("session {} is at version {version}, not {expected}", quote(session_id))
+                }
+                None => format!("session {} does not exist (expected version {expected})", quote(session_id)),
+            },
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The record `pending` becomes as change number `version`, over a stored session created at
+/// `stored_created_at` if any: what is journaled, then stored.
+fn resolve(pending: Pending, stored_created_at: Option<i64>, version: u64) -> NewRecord {
     let Pending { input, key, ty, created_at, updated_at, rendered } = pending;
     let created_at = created_at.or(stored_created_at).unwrap_or(updated_at);
+    let mut stored = rendered.unwrap_or_else(|| input.render(ty, created_at, updated_at, version));
+    stored.set_version(version);
     NewRecord {
         id: key,
         ty,
@@ -700,7 +957,8 @@ fn resolve(pending: Pending, stored_created_at: Option<i64>) -> NewRecord {
         entity: input.entity_id(ty),
         created_at,
         updated_at,
-        stored: rendered.unwrap_or_else(|| input.render(ty, created_at, updated_at)),
+        version,
+        stored,
     }
 }
 

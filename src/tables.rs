@@ -16,6 +16,7 @@
 //! [`crate::versions`]). An update that keeps a session's `created_at`, user and entity (the common
 //! case: a conversation goes on) changes the id table and one slab entry, and no index.
 
+use crate::feed::{self, Feed, Since};
 use crate::names::NameIndex;
 use crate::order::Order;
 use crate::record::{OrderKey, Record, RecordParts, Slot};
@@ -58,6 +59,8 @@ pub struct NewRecord<'a> {
     pub entity: Option<&'a str>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The number of the change that stores it, which `stored` carries too.
+    pub version: u64,
     pub stored: Rendered,
 }
 
@@ -67,6 +70,7 @@ impl NewRecord<'_> {
             ty: self.ty,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            version: self.version,
             stored: self.stored,
         }
     }
@@ -204,7 +208,6 @@ impl Everything {
     }
 }
 
-#[derive(Default)]
 pub struct Tables {
     /// Every record by the hash of its id: the ids themselves live in the records' JSON.
     by_id: HashTable<Arc<Record>>,
@@ -218,20 +221,44 @@ pub struct Tables {
     versions: Arc<Versions>,
     types: [TypeIndex; 4],
     names: NameIndex,
+    feed: Feed,
     bytes: usize,
 }
 
+impl Default for Tables {
+    fn default() -> Self {
+        Tables::new(IdHasher::default(), 0)
+    }
+}
+
 impl Tables {
-    /// Empty tables whose id table hashes with `hasher`.
-    pub fn with_hasher(hasher: IdHasher) -> Self {
-        Tables { hasher, ..Tables::default() }
+    /// Empty tables whose id table hashes with `hasher`, keeping `feed_bytes` of changes for the feed.
+    pub fn new(hasher: IdHasher, feed_bytes: usize) -> Self {
+        Tables {
+            by_id: HashTable::new(),
+            hasher,
+            slab: Slab::default(),
+            free: Vec::new(),
+            next_seq: 0,
+            version: 0,
+            versions: Arc::default(),
+            types: Default::default(),
+            names: NameIndex::default(),
+            feed: Feed::new(feed_bytes),
+            bytes: 0,
+        }
+    }
+
+    /// The number of the last change: the next is numbered one above.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn hasher(&self) -> &IdHasher {
         &self.hasher
     }
 
-    pub fn get(&self, id: &str) -> Option<&Record> {
+    pub fn get(&self, id: &str) -> Option<&Arc<Record>> {
         self.find(self.hasher.key(id)).map(|bucket| self.at(bucket))
     }
 
@@ -256,46 +283,85 @@ impl Tables {
     }
 
     /// The session in `bucket`, which [`Tables::find`] gave since the last change.
-    pub fn at(&self, bucket: Bucket) -> &Record {
+    pub fn at(&self, bucket: Bucket) -> &Arc<Record> {
         self.by_id.get_bucket(bucket).expect("a bucket from find")
     }
 
     /// Stores `new` in `bucket`, which [`Tables::find`] gave for its id, or as a new session; the
     /// caller has checked the type. Returns the stored record and what the caller should drop after
     /// releasing its lock (the record replaced, unless a snapshot keeps it).
+    /// `new.version` must be the next change's number, except when loading a snapshot (see
+    /// [`Tables::load`]).
     pub fn put(&mut self, bucket: Option<Bucket>, new: NewRecord) -> (&Arc<Record>, Option<Arc<Record>>) {
-        debug_assert_eq!(bucket, self.find(new.id));
-        debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
-        self.version += 1;
-        match bucket {
-            Some(bucket) => {
-                let replaced = self.replace(bucket, new);
-                (self.by_id.get_bucket(bucket).expect("a bucket from find"), replaced)
-            }
-            None => (self.insert(new), None),
-        }
+        self.store(bucket, new, true)
     }
 
-    fn insert(&mut self, new: NewRecord) -> &Arc<Record> {
+    /// [`Tables::put`] for a record of a snapshot, whose version is that of the change that stored it:
+    /// snapshots hold sessions in insertion order, not change order, and the feed does not get them.
+    pub fn load(&mut self, bucket: Option<Bucket>, new: NewRecord) {
+        self.store(bucket, new, false);
+    }
+
+    /// Notes that change `number` was made but left nothing to apply (a replayed removal of a
+    /// session already gone): the next change is numbered above it.
+    pub fn mark_gap(&mut self, number: u64) {
+        self.version = self.version.max(number);
+    }
+
+    /// Notes that the tables hold the state as of change `number` (a snapshot's), so that the next
+    /// change is numbered above it.
+    pub fn mark(&mut self, number: u64) {
+        self.version = self.version.max(number);
+        self.feed.start_after(number);
+    }
+
+    fn store(
+        &mut self,
+        bucket: Option<Bucket>,
+        new: NewRecord,
+        in_order: bool,
+    ) -> (&Arc<Record>, Option<Arc<Record>>) {
+        debug_assert_eq!(bucket, self.find(new.id));
+        debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
+        debug_assert!(
+            !in_order || new.version > self.version,
+            "change {} after {}",
+            new.version,
+            self.version
+        );
+        self.version = self.version.max(new.version);
+        let (bucket, replaced) = match bucket {
+            Some(bucket) => (bucket, self.replace(bucket, new)),
+            None => (self.insert(new), None),
+        };
+        let record = self.by_id.get_bucket(bucket).expect("the bucket just stored");
+        if in_order {
+            self.feed.push(feed::Change::Put(Arc::clone(record)));
+        }
+        (record, replaced)
+    }
+
+    /// Stores a new session; returns its bucket.
+    fn insert(&mut self, new: NewRecord) -> Bucket {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = self.free.pop().unwrap_or_else(|| self.slab.push());
         let hash = new.id.hash;
         let index = &mut self.types[new.ty.index()];
         let (user, entity) = index.named(new.user, new.entity);
-        let record = Arc::new(Record::new(new.parts(), seq, self.version, slot, user, entity));
+        let record = Arc::new(Record::new(new.parts(), seq, slot, user, entity));
         self.slab.replace(slot, Some(Arc::clone(&record)));
         index.add(&record, &self.slab);
         let slab = &self.slab;
         self.names.add(slot, record.name().as_deref(), |s| slab.get(s).name());
         self.bytes += record.json().len();
         let hasher = &self.hasher;
-        self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).into_mut()
+        self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).bucket_index()
     }
 
     fn replace(&mut self, bucket: Bucket, new: NewRecord) -> Option<Arc<Record>> {
         let old = Arc::clone(self.by_id.get_bucket(bucket).expect("a bucket from find"));
-        debug_assert_eq!(old.ty, new.ty);
+        debug_assert_eq!(old.ty(), new.ty);
         let index = &mut self.types[new.ty.index()];
         let moved = old.created_at != new.created_at
             || old.user.as_deref() != new.user
@@ -306,7 +372,7 @@ impl Tables {
         } else {
             (old.user.clone(), old.entity.clone())
         };
-        let record = Arc::new(Record::new(new.parts(), old.seq, self.version, old.slot, user, entity));
+        let record = Arc::new(Record::new(new.parts(), old.seq(), old.slot, user, entity));
         let dropped = self.versions.retire(old.slot, Arc::clone(&old), self.version);
         self.slab.replace(old.slot, Some(Arc::clone(&record)));
         if moved {
@@ -322,7 +388,7 @@ impl Tables {
     /// Takes `record` (just removed from the id table) out of the indexes and the slab; returns it
     /// unless a snapshot keeps it, for the caller to drop after releasing its lock.
     fn release(&mut self, record: Arc<Record>) -> Option<Arc<Record>> {
-        self.types[record.ty.index()].remove(&record, &self.slab);
+        self.types[record.ty().index()].remove(&record, &self.slab);
         self.names.remove(record.slot, record.name().as_deref());
         self.free.push(record.slot);
         self.bytes -= record.json().len();
@@ -330,20 +396,25 @@ impl Tables {
         self.versions.retire(record.slot, record, self.version)
     }
 
-    /// Removes the session with this id; returns whether there was one, and what the caller should
-    /// drop after releasing its lock.
-    pub fn remove(&mut self, id: &str) -> Option<Option<Arc<Record>>> {
+    /// Removes the session with this id by the change numbered `number`; returns whether there was
+    /// one, and what the caller should drop after releasing its lock. Without the session, no change
+    /// is made and the number is not used.
+    pub fn remove(&mut self, id: &str, number: u64) -> Option<Option<Arc<Record>>> {
         let hash = self.hasher.hash(id);
         let (record, _) = self.by_id.find_entry(hash, |r| r.id() == id).ok()?.remove();
-        self.version += 1;
+        debug_assert!(number > self.version, "change {number} after {}", self.version);
+        self.version = number;
+        self.feed.push(feed::Change::Remove { number, ty: record.ty(), id: record.id().into() });
         Some(self.release(record))
     }
 
-    /// Removes every session of `ty`; returns how many, and what the caller should drop after
-    /// releasing its lock.
-    pub fn remove_type(&mut self, ty: SessionType) -> (usize, Vec<Arc<Record>>) {
+    /// Removes every session of `ty` by the change numbered `number`; returns how many, and what the
+    /// caller should drop after releasing its lock.
+    pub fn remove_type(&mut self, ty: SessionType, number: u64) -> (usize, Vec<Arc<Record>>) {
         let slots: Vec<Slot> = self.types[ty.index()].all.iter().collect();
-        self.version += 1;
+        debug_assert!(number > self.version, "change {number} after {}", self.version);
+        self.version = number;
+        self.feed.push(feed::Change::RemoveType { number, ty });
         let mut dropped = Vec::with_capacity(slots.len());
         for &slot in &slots {
             let record = self.slab.replace(slot, None).expect("an indexed slot holds a record");
@@ -359,6 +430,16 @@ impl Tables {
         }
         self.types[ty.index()] = TypeIndex::default();
         (slots.len(), dropped)
+    }
+
+    /// The changes after change `after`, at most `limit` of them (see [`Feed`]).
+    pub fn changes_since(&self, after: u64, limit: usize) -> Since {
+        self.feed.since(after, limit)
+    }
+
+    /// The feed's oldest kept change, its latest, how many it keeps and their bytes.
+    pub fn feed_stats(&self) -> (u64, u64, usize, usize) {
+        (self.feed.oldest(), self.feed.latest(), self.feed.len(), self.feed.bytes())
     }
 
     /// A snapshot of the tables as they are now.
@@ -472,7 +553,7 @@ impl Tables {
         };
         for r in &self.by_id {
             let id = r.id();
-            if self.find(self.hasher.key(&id)).map(|b| self.at(b) as *const Record) != Some(&**r) {
+            if !self.find(self.hasher.key(&id)).is_some_and(|b| Arc::ptr_eq(self.at(b), r)) {
                 return Err(format!("id {id:?} is not found at its bucket"));
             }
             if !self.slab.0.get(r.slot as usize).and_then(Option::as_ref).is_some_and(|s| Arc::ptr_eq(s, r)) {
@@ -483,7 +564,7 @@ impl Tables {
             if quoted != id || !name_ok {
                 return Err(format!("id or name span of {id:?} is off"));
             }
-            let index = &self.types[r.ty.index()];
+            let index = &self.types[r.ty().index()];
             if !holds(Some(&index.all), r) {
                 return Err(format!("{id:?} missing from its type index"));
             }
@@ -572,6 +653,7 @@ mod tests {
         );
         let input = SessionInput::parse(&json).unwrap();
         let key = tables.hasher().clone().key(id);
+        let version = tables.version() + 1;
         let new = NewRecord {
             id: key,
             ty: SessionType::Agent,
@@ -579,7 +661,8 @@ mod tests {
             entity: Some("a"),
             created_at,
             updated_at: created_at,
-            stored: input.render(SessionType::Agent, created_at, created_at),
+            version,
+            stored: input.render(SessionType::Agent, created_at, created_at, version),
         };
         let bucket = tables.find(key);
         tables.put(bucket, new);
@@ -606,7 +689,7 @@ mod tests {
         // Updates in place, a move (new created_at), a removal whose slot is reused, a drop of the type.
         put(&mut tables, "a", 0, "u", "v2");
         put(&mut tables, "b", 10, "u", "v2");
-        tables.remove("c");
+        tables.remove("c", tables.version() + 1);
         put(&mut tables, "d", 3, "w", "v1");
         put(&mut tables, "a", 0, "u", "v3");
         let after = tables.select(SessionType::Agent, Filter::default());
@@ -619,7 +702,7 @@ mod tests {
             names(&tables, &before.snapshot, before.order.range((1, 0)..=(2, u64::MAX), &key_of)),
             ["b=v1", "c=v1"]
         );
-        tables.remove_type(SessionType::Agent);
+        tables.remove_type(SessionType::Agent, tables.version() + 1);
         assert_eq!(names(&tables, &after.snapshot, after.order.iter()), ["a=v3", "d=v1", "b=v2"]);
         tables.check_invariants().unwrap();
         drop((before, everything, after));

@@ -131,6 +131,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The number of the last change the snapshot sees.
+    pub fn at(&self) -> u64 {
+        self.at
+    }
+
     /// Whether the snapshot sees `record`, stored by a change it came after.
     pub fn sees(&self, record: &Record) -> bool {
         record.version <= self.at

@@ -114,6 +114,49 @@ fn every_mutation_survives_a_reopen_in_order() {
 }
 
 #[test]
+fn versions_and_change_numbers_survive_reopens_and_compactions() {
+    let dir = TempDir::new("numbers");
+    let version =
+        |stored: String| serde_json::from_str::<Value>(&stored).unwrap()["version"].as_u64().unwrap();
+    {
+        let store = open(dir.path(), Sync::Always);
+        assert_eq!(version(store.upsert(br#"{"session_id":"a"}"#).unwrap()), 1);
+        assert_eq!(version(store.upsert(br#"{"session_id":"b"}"#).unwrap()), 2);
+        assert_eq!(store.delete_session("b", None).unwrap(), 1); // change 3, a removal
+    }
+    {
+        let store = open(dir.path(), Sync::Always);
+        assert_eq!(store.stats().feed.latest, 3);
+        // A follower that had seen change 1 goes on with the changes replayed from the journal.
+        let changes: Value = serde_json::from_str(&store.changes(1, 10, true).unwrap()).unwrap();
+        assert_eq!(
+            (changes["changes"][0]["seq"].as_u64(), changes["changes"][1]["op"].as_str()),
+            (Some(2), Some("delete"))
+        );
+        assert_eq!(version(store.read("a", None).unwrap()), 1, "a session keeps its version");
+        // A compare-and-set with a version from before the reopen means what it meant.
+        assert_eq!(
+            store.upsert_if(br#"{"session_id":"a"}"#, Some(2)).unwrap_err().kind,
+            ErrorKind::VersionMismatch
+        );
+        assert_eq!(version(store.upsert(br#"{"session_id":"c"}"#).unwrap()), 4);
+        assert_eq!(store.delete_session("c", None).unwrap(), 1); // change 5, a removal
+        store.compact().unwrap();
+    }
+    {
+        // The snapshot ends on a removal, which left no session behind: its mark carries the number.
+        let store = open(dir.path(), Sync::Always);
+        assert!(durability(&store).recovery.snapshot_records > 0);
+        assert_eq!(store.stats().feed.latest, 5);
+        assert_eq!(store.changes(4, 10, false).unwrap_err().kind, ErrorKind::FeedTruncated, "compacted away");
+        assert_eq!(version(store.upsert(br#"{"session_id":"d"}"#).unwrap()), 6);
+        assert_eq!(store.upsert_if(br#"{"session_id":"a"}"#, Some(1)).map(version).unwrap(), 7);
+    }
+    let store = open(dir.path(), Sync::Always);
+    assert_eq!((store.stats().feed.latest, version(store.read("a", None).unwrap())), (7, 7));
+}
+
+#[test]
 fn one_store_owns_a_directory() {
     let dir = TempDir::new("lock");
     let first = open(dir.path(), Sync::Os);

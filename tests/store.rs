@@ -329,7 +329,10 @@ fn stats_count_every_type_and_the_bytes_held() {
     assert_eq!(
         stats,
         json!({"mode": "workflow_v2", "sessions": 2, "bytes": a.len() + w.len(),
-               "by_type": {"agent": 1, "team": 0, "workflow": 0, "workflow_v2": 1}, "durability": null})
+               "by_type": {"agent": 1, "team": 0, "workflow": 0, "workflow_v2": 1},
+               "feed": {"latest": 2, "oldest": 1, "kept": 2, "bytes": a.len() + w.len() + 96,
+                        "budget": sessionstore::DEFAULT_FEED_BYTES},
+               "durability": null})
     );
 }
 
@@ -439,7 +442,7 @@ fn the_stored_json_is_the_input_with_type_and_timestamps_spliced_in() {
     assert_eq!(
         stored,
         format!(
-            "{{\"session_id\" : \"\\u0073\",\n \"created_at\": 5, \"memory\": {{\"a\" : [1, 2]}},\"session_type\":\"team\",\"updated_at\":{updated_at}}}"
+            "{{\"session_id\" : \"\\u0073\",\n \"created_at\": 5, \"memory\": {{\"a\" : [1, 2]}},\"session_type\":\"team\",\"updated_at\":{updated_at},\"version\":1}}"
         )
     );
     assert_eq!(store.read("s", None).unwrap(), stored);
@@ -582,4 +585,202 @@ fn python_non_finite_numbers_load_as_null_when_the_store_is_told_to() {
     assert!(lenient.upsert(br#"{"session_id":"n","x":NaN}"#).is_ok());
     assert!(lenient.upsert_many(br#"[{"session_id":"m","x":-Infinity}]"#).is_ok());
     assert!(Store::open_json(Some(br#"{"non_finite_numbers":"zero"}"#)).is_err());
+}
+
+// Issue 16: versions, compare-and-set, atomic append, the change feed.
+
+fn version(stored: &str) -> u64 {
+    parse(stored)["version"].as_u64().unwrap()
+}
+
+#[test]
+fn every_change_is_numbered_and_a_session_carries_the_number_of_its_last_write() {
+    let store = open(SessionType::Agent);
+    let team = store.share(Some(SessionType::Team));
+    assert_eq!(version(&store.upsert(br#"{"session_id":"a"}"#).unwrap()), 1);
+    assert_eq!(version(&team.upsert(br#"{"session_id":"t","version":null}"#).unwrap()), 2);
+    // A version sent back is replaced, where it stands.
+    let again = store.upsert(br#"{"version":1,"session_id":"a"}"#).unwrap();
+    assert!(again.starts_with(r#"{"version":3,"session_id":"a""#), "{again}");
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a","version":"3"}"#), ErrorKind::InvalidSession);
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"a","version":-3}"#), ErrorKind::InvalidSession);
+    let batch = parse(&store.upsert_many(br#"[{"session_id":"b"},{"session_id":"a"}]"#).unwrap());
+    assert_eq!((batch[0]["version"].as_u64(), batch[1]["version"].as_u64()), (Some(4), Some(5)));
+    assert_eq!(store.delete_session("b", None).unwrap(), 1); // change 6
+    assert_eq!(version(&store.rename_session("a", "n", None).unwrap()), 7);
+    assert_eq!(store.stats().feed.latest, 7);
+    // A refused write uses no number.
+    assert_eq!(kind_of_upsert(&store, r#"{"session_id":"t"}"#), ErrorKind::Conflict);
+    assert_eq!(version(&store.upsert(br#"{"session_id":"c"}"#).unwrap()), 8);
+}
+
+#[test]
+fn conditional_writes_apply_only_at_the_expected_version() {
+    let store = open(SessionType::Agent);
+    let mismatch = |r: Result<String, sessionstore::Error>| r.unwrap_err().kind;
+    // 0: create only.
+    let v1 = version(&store.upsert_if(br#"{"session_id":"s","n":1}"#, Some(0)).unwrap());
+    assert_eq!(
+        mismatch(store.upsert_if(br#"{"session_id":"s","n":2}"#, Some(0))),
+        ErrorKind::VersionMismatch
+    );
+    let before = store.export();
+    let err = store.upsert_if(br#"{"session_id":"s","n":2}"#, Some(v1 + 7)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::VersionMismatch);
+    assert!(err.message.contains(&format!("at version {v1}")), "{}", err.message);
+    assert_eq!(store.export(), before, "a mismatch changes nothing");
+    let v2 = version(&store.upsert_if(br#"{"session_id":"s","n":2}"#, Some(v1)).unwrap());
+    assert!(v2 > v1);
+    // Rename and delete too; an absent session is at version 0.
+    assert_eq!(
+        mismatch(store.rename_session_if_with("s", "x", None, Some(v1), str::to_owned)),
+        ErrorKind::VersionMismatch
+    );
+    let v3 = version(&store.rename_session_if_with("s", "x", None, Some(v2), str::to_owned).unwrap());
+    assert_eq!(
+        store.rename_session_if_with("nope", "x", None, Some(0), str::to_owned).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(store.delete_session_if("s", None, Some(v2)).unwrap_err().kind, ErrorKind::VersionMismatch);
+    assert_eq!(store.delete_session_if("nope", None, Some(0)).unwrap(), 0);
+    assert_eq!(store.delete_session_if("nope", None, Some(1)).unwrap_err().kind, ErrorKind::VersionMismatch);
+    assert_eq!(store.delete_session_if("s", None, Some(v3)).unwrap(), 1);
+    // Type and owner come first.
+    store.upsert(br#"{"session_id":"o","user_id":"alice"}"#).unwrap();
+    assert_eq!(
+        mismatch(store.upsert_if(br#"{"session_id":"o","user_id":"bob"}"#, Some(1))),
+        ErrorKind::PermissionDenied
+    );
+}
+
+#[test]
+fn runs_are_appended_where_agno_keeps_them() {
+    let store = open(SessionType::Agent);
+    store.upsert(br#"{"session_id":"a","memory":{"runs":[{"n":1}],"summary":null}}"#).unwrap();
+    let stored = store.append_runs("a", None, br#" [ {"n":2} , {"n":3} ] "#).unwrap();
+    assert!(stored.contains(r#""memory":{"runs":[{"n":1},{"n":2} , {"n":3}],"summary":null}"#), "{stored}");
+    // Created when missing or null, at either level.
+    for (id, session) in [
+        ("b", r#"{"session_id":"b"}"#),
+        ("c", r#"{"session_id":"c","memory":null}"#),
+        ("d", r#"{"session_id":"d","memory":{"x":1}}"#),
+        ("e", r#"{"session_id":"e","memory":{"runs":null}}"#),
+        ("f", r#"{"session_id":"f","memory":{"runs":[ ]}}"#),
+    ] {
+        store.upsert(session.as_bytes()).unwrap();
+        let runs = &parse(&store.append_runs(id, None, br#"[{"r":true}]"#).unwrap())["memory"]["runs"];
+        assert_eq!(runs, &json!([{"r": true}]), "{session}");
+    }
+    let wf2 = store.share(Some(SessionType::WorkflowV2));
+    wf2.upsert(br#"{"session_id":"w","runs":[1]}"#).unwrap();
+    assert_eq!(parse(&wf2.append_runs("w", None, b"[2,3]").unwrap())["runs"], json!([1, 2, 3]));
+    // Errors leave the session alone.
+    let before = store.export();
+    assert_eq!(store.append_runs("zz", None, b"[1]").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(store.append_runs("a", Some("u"), b"[1]").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(store.append_runs("a", None, b"[]").unwrap_err().kind, ErrorKind::InvalidArgument);
+    assert_eq!(store.append_runs("a", None, b"{}").unwrap_err().kind, ErrorKind::InvalidArgument);
+    assert_eq!(store.append_runs("a", None, b"[1").unwrap_err().kind, ErrorKind::InvalidJson);
+    store.upsert(br#"{"session_id":"g","memory":{"runs":7}}"#).unwrap();
+    let before_g = store.export();
+    assert_eq!(store.append_runs("g", None, b"[1]").unwrap_err().kind, ErrorKind::InvalidSession);
+    assert_eq!(store.export(), before_g);
+    let small = Store::open_json(Some(br#"{"max_session_bytes":60}"#)).unwrap();
+    small.upsert(br#"{"session_id":"s"}"#).unwrap();
+    assert_eq!(
+        small.append_runs("s", None, format!("[\"{}\"]", "x".repeat(60)).as_bytes()).unwrap_err().kind,
+        ErrorKind::TooLarge
+    );
+    assert!(before.len() < store.export().len());
+}
+
+#[test]
+fn concurrent_appends_all_land() {
+    let store = open(SessionType::Agent);
+    store.upsert(br#"{"session_id":"s","memory":{"runs":[]}}"#).unwrap();
+    let (threads, each) = (8, 200);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let store = store.clone();
+            scope.spawn(move || {
+                for i in 0..each {
+                    store.append_runs("s", None, format!(r#"[{{"t":{t},"i":{i}}}]"#).as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    let runs = parse(&store.read("s", None).unwrap())["memory"]["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), threads * each);
+    for t in 0..threads {
+        let mine: Vec<i64> = runs.iter().filter(|r| r["t"] == t).map(|r| r["i"].as_i64().unwrap()).collect();
+        assert_eq!(mine, (0..each as i64).collect::<Vec<_>>(), "each thread's runs land in its order");
+    }
+}
+
+#[test]
+fn the_feed_gives_every_change_in_order_until_it_is_dropped() {
+    let store = Store::open_json(Some(br#"{"feed_bytes":1000}"#)).unwrap();
+    let changes = |after: u64| parse(&store.changes(after, 100, false).unwrap());
+    assert_eq!(changes(0), json!({"changes": [], "next": 0, "latest": 0}));
+    let a = store.upsert(br#"{"session_id":"a"}"#).unwrap();
+    store.share(Some(SessionType::Team)).upsert(br#"{"session_id":"t"}"#).unwrap();
+    store.delete_session("a", None).unwrap();
+    store.share(Some(SessionType::Team)).drop_sessions().unwrap();
+    let all = changes(0);
+    assert_eq!((all["next"].as_u64(), all["latest"].as_u64()), (Some(4), Some(4)));
+    let ops: Vec<(u64, &str, &str)> = all["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["seq"].as_u64().unwrap(), c["op"].as_str().unwrap(), c["session_type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ops,
+        [(1, "upsert", "agent"), (2, "upsert", "team"), (3, "delete", "agent"), (4, "drop", "team")]
+    );
+    assert_eq!(all["changes"][0]["session"], parse(&a));
+    assert_eq!(all["changes"][2]["session_id"], "a");
+    let ids_only = parse(&store.changes(0, 1, true).unwrap());
+    assert_eq!(
+        ids_only,
+        json!({"changes": [{"seq": 1, "op": "upsert", "session_type": "agent", "session_id": "a", "version": 1}], "next": 1, "latest": 4})
+    );
+    assert_eq!(changes(4)["changes"], json!([]));
+    // Past the budget, the oldest changes go; asking for them says to resynchronise.
+    for i in 0..20 {
+        store.upsert(format!(r#"{{"session_id":"s{i}","pad":"{}"}}"#, "x".repeat(50)).as_bytes()).unwrap();
+    }
+    assert_eq!(store.changes(0, 10, false).unwrap_err().kind, ErrorKind::FeedTruncated);
+    assert_eq!(store.changes(1000, 10, false).unwrap_err().kind, ErrorKind::FeedTruncated);
+    let stats = store.stats().feed;
+    assert!(stats.bytes <= 1000 && stats.kept > 0, "{stats:?}");
+    assert_eq!(stats.latest, 24);
+    assert_eq!(changes(stats.oldest - 1)["changes"].as_array().unwrap().len(), stats.kept);
+    assert_eq!(store.changes(0, 0, false).unwrap_err().kind, ErrorKind::InvalidArgument);
+    assert_eq!(
+        store.changes_json(0, 1, Some(br#"{"ids":true}"#)).unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn an_export_and_the_feed_after_it_rebuild_the_store() {
+    let store = open(SessionType::Agent);
+    for i in 0..5 {
+        store.upsert(format!(r#"{{"session_id":"s{i}"}}"#).as_bytes()).unwrap();
+    }
+    let (export, seq) = store.export_with_seq();
+    assert_eq!(seq, 5);
+    store.upsert(br#"{"session_id":"s1","n":1}"#).unwrap();
+    store.delete_session("s2", None).unwrap();
+    store.append_runs("s3", None, b"[1]").unwrap();
+    let mut mirror: serde_json::Map<String, Value> = serde_json::from_str(&export).unwrap();
+    for change in parse(&store.changes(seq, 100, false).unwrap())["changes"].as_array().unwrap() {
+        let id = change["session_id"].as_str().unwrap().to_owned();
+        match change["op"].as_str().unwrap() {
+            "upsert" => drop(mirror.insert(id, change["session"].clone())),
+            _ => drop(mirror.remove(&id)),
+        }
+    }
+    assert_eq!(Value::Object(mirror), parse(&store.export()));
 }

@@ -1,6 +1,7 @@
 //! The C ABI. Every function here runs behind `panic::guard`; every pointer is handled in `ptr`.
 //! cbindgen turns these items and their doc comments into `include/sessionstore.h`.
 
+mod feed;
 mod listing;
 mod panic;
 mod ptr;
@@ -9,6 +10,7 @@ mod status;
 mod store;
 mod transfer;
 
+pub use feed::*;
 pub use listing::*;
 pub use sessions::*;
 pub use status::*;
@@ -20,13 +22,13 @@ use std::ffi::c_char;
 /// Major version of this header; `ss_version()` gives the library's at run time.
 pub const SS_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header.
-pub const SS_VERSION_MINOR: u32 = 2;
+pub const SS_VERSION_MINOR: u32 = 3;
 /// Patch version of this header.
 pub const SS_VERSION_PATCH: u32 = 0;
 /// MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons.
-pub const SS_VERSION_NUMBER: u32 = 2000;
+pub const SS_VERSION_NUMBER: u32 = 3000;
 
-/// The library's version as static text, e.g. "0.2.0", equal to SS_VERSION_STRING of the header it
+/// The library's version as static text, e.g. "0.3.0", equal to SS_VERSION_STRING of the header it
 /// was built with. Compare the two to detect a header and library that do not match. Never NULL; do not
 /// free. Thread-safe.
 #[unsafe(no_mangle)]

@@ -47,6 +47,15 @@ pub enum ss_status {
     /// acknowledged: the store refuses every further write, while reads go on. Reopen the store to
     /// reload what is really on disk.
     Poisoned = 12,
+    /// A conditional write (ss_upsert_if(), ss_rename_session_if(), ss_delete_session_if()) expected
+    /// another version of the session than the one stored (0 standing for "no such session"): another
+    /// writer came first. Nothing was changed; read the session again and retry.
+    VersionMismatch = 13,
+    /// ss_changes() was asked for the changes after a number the feed no longer holds (it keeps the
+    /// latest changes up to the store's "feed_bytes"), or after a number this store never reached (a
+    /// number from before an in-memory store was recreated). The reader must start again from
+    /// ss_export_with_seq(), then follow the feed from the number it returns.
+    FeedTruncated = 14,
 }
 
 impl From<ErrorKind> for ss_status {
@@ -63,13 +72,15 @@ impl From<ErrorKind> for ss_status {
             ErrorKind::Locked => ss_status::Locked,
             ErrorKind::Corrupt => ss_status::Corrupt,
             ErrorKind::Poisoned => ss_status::Poisoned,
+            ErrorKind::VersionMismatch => ss_status::VersionMismatch,
+            ErrorKind::FeedTruncated => ss_status::FeedTruncated,
         }
     }
 }
 
 /// Every status, in number order: what ss_status_str() (and through it the bindings' tables) go by.
 /// A new status goes at the end of the enum and of this list.
-const ALL: [ss_status; 13] = [
+const ALL: [ss_status; 15] = [
     ss_status::Ok,
     ss_status::NotFound,
     ss_status::InvalidArgument,
@@ -83,6 +94,8 @@ const ALL: [ss_status; 13] = [
     ss_status::Locked,
     ss_status::Corrupt,
     ss_status::Poisoned,
+    ss_status::VersionMismatch,
+    ss_status::FeedTruncated,
 ];
 
 impl ss_status {
@@ -101,6 +114,8 @@ impl ss_status {
             ss_status::Locked => c"locked",
             ss_status::Corrupt => c"corrupt",
             ss_status::Poisoned => c"poisoned",
+            ss_status::VersionMismatch => c"version mismatch",
+            ss_status::FeedTruncated => c"feed truncated",
         }
     }
 }
@@ -149,6 +164,8 @@ mod tests {
             ErrorKind::Locked,
             ErrorKind::Corrupt,
             ErrorKind::Poisoned,
+            ErrorKind::VersionMismatch,
+            ErrorKind::FeedTruncated,
         ];
         assert!(kinds.into_iter().all(|k| ALL.contains(&ss_status::from(k))));
         assert!(SS_BINDING_STATUS_CLOSED as usize >= ALL.len());

@@ -36,19 +36,25 @@ impl ss_store {
 ///  - "mode": "agent" (default), "team", "workflow" or "workflow_v2": the type of the sessions this
 ///    handle reads and writes, and the entity field its filters use (agent_id, team_id, workflow_id);
 ///  - "max_session_bytes": the largest session accepted, in bytes, not counting the "session_type",
-///    "created_at" and "updated_at" members, which the store sets (default 33554432, i.e. 32 MiB;
+///    "created_at", "updated_at" and "version" members, which the store sets (default 33554432, i.e. 32 MiB;
 ///    larger values than the hard limit 4293918719, 4 GiB - 1 MiB - 1, are lowered to it). A session
 ///    so counted has the same size as sent, as stored and as exported, so an export always imports
 ///    again into a store with the same limit;
 ///  - "non_finite_numbers": "reject" (default) or "null". NaN, Infinity and -Infinity are not JSON, but
 ///    Python's json.dumps writes them (Agno's float metrics carry them). With "null", each of these
 ///    words outside a string in a session, batch or import is stored as null (and so exported as null);
-///    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key.
+///    with "reject", such input is SS_STATUS_INVALID_JSON with a message naming the word and this key;
+///  - "feed_bytes": how much the change feed keeps (see ss_changes()), counted as the stored JSON of
+///    the sessions its changes stored and the ids they removed, plus 48 bytes a change (default
+///    16777216, i.e. 16 MiB: the last 16,000 writes of 1 KiB sessions). The sessions it keeps are the
+///    store's own until they are replaced, so this bounds the memory the feed can hold on to; 0 keeps no
+///    change (ss_changes() then only ever answers that there is nothing new, or
+///    SS_STATUS_FEED_TRUNCATED).
 ///
 /// Durability (all optional; without "path" the store lives in memory and the other keys do nothing):
 ///  - "path": a directory (created if missing) that makes the store durable. Opening loads what the
 ///    directory holds: its latest snapshot, then the journal after it. Every mutation (upsert, batch,
-///    rename, delete, bulk delete, drop, import) is written to the journal before it is applied and
+///    rename, append, delete, bulk delete, drop, import) is written to the journal before it is applied and
 ///    before the call returns; a batch or an import is one journal record, so it survives a crash
 ///    whole or not at all. One open store owns a directory: opening it again, from this process or
 ///    another, is SS_STATUS_LOCKED until the last handle on the first is closed (share a handle with
@@ -184,8 +190,11 @@ pub unsafe extern "C" fn ss_store_sync(store: *const ss_store, out_error: *mut *
 
 /// Writes a JSON object of counts to `*out_json`:
 /// {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v},
-/// "durability":D} where "sessions" and "by_type" count every session in the store (all types), and
-/// "bytes" is the size of their stored JSON. D is null for a store in memory; for a durable store it is
+/// "feed":{"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"durability":D} where "sessions" and
+/// "by_type" count every session in the store (all types), and "bytes" is the size of their stored
+/// JSON. "feed" is the change feed (see ss_changes()): the number of the last change, of the oldest
+/// change it keeps (L + 1 when it keeps none), how many it keeps, what they cost against the budget and
+/// the budget ("feed_bytes"). D is null for a store in memory; for a durable store it is
 /// {"path":P,"sync":"always","journal_bytes":J,"snapshot_bytes":S,"compactions":C,
 /// "compaction_failures":F,"last_compaction_ms":M,"last_compaction_error":null or a message,
 /// "poisoned":false,"recovery":{"snapshot_records":R,"journal_records":Q,"torn_bytes_dropped":T,

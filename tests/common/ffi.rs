@@ -25,6 +25,8 @@ pub enum Kind {
     Locked,
     Corrupt,
     Poisoned,
+    VersionMismatch,
+    FeedTruncated,
 }
 
 impl From<ErrorKind> for Kind {
@@ -41,12 +43,14 @@ impl From<ErrorKind> for Kind {
             ErrorKind::Locked => Kind::Locked,
             ErrorKind::Corrupt => Kind::Corrupt,
             ErrorKind::Poisoned => Kind::Poisoned,
+            ErrorKind::VersionMismatch => Kind::VersionMismatch,
+            ErrorKind::FeedTruncated => Kind::FeedTruncated,
         }
     }
 }
 
 /// Each failure status with its kind; the numbers are the library's (`ss_status`).
-const KINDS: [(ss_status, Kind); 12] = [
+const KINDS: [(ss_status, Kind); 14] = [
     (ss_status::NotFound, Kind::NotFound),
     (ss_status::InvalidArgument, Kind::InvalidArgument),
     (ss_status::InvalidJson, Kind::InvalidJson),
@@ -59,6 +63,8 @@ const KINDS: [(ss_status, Kind); 12] = [
     (ss_status::Locked, Kind::Locked),
     (ss_status::Corrupt, Kind::Corrupt),
     (ss_status::Poisoned, Kind::Poisoned),
+    (ss_status::VersionMismatch, Kind::VersionMismatch),
+    (ss_status::FeedTruncated, Kind::FeedTruncated),
 ];
 
 impl Kind {

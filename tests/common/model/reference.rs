@@ -29,9 +29,12 @@ struct Rec {
     name: Option<String>,
     created_at: i64,
     updated_at: i64,
+    /// The number of the change that last stored it.
+    version: u64,
     fields: Vec<(String, Field)>,
-    /// The store keeps a session as it was sent, whitespace included, with session_type and the
-    /// timestamps replaced in place or appended: the first `sent` fields were sent, spaced as `ws` says.
+    /// The store keeps a session as it was sent, whitespace included, with session_type, the
+    /// timestamps and the version replaced in place or appended: the first `sent` fields were sent,
+    /// spaced as `ws` says.
     sent: usize,
     ws: bool,
 }
@@ -127,11 +130,11 @@ fn opt_string(v: &V) -> Result<Option<String>, Kind> {
 /// "session_data" object or null with "session_name" string or null; "session_type" a mode or null.
 /// Not JSON (syntax, UTF-8, depth, duplicate keys): InvalidJson. Schema: InvalidSession.
 /// What `max_session_bytes` counts (the header's definition): the session's bytes less, for each of
-/// session_type, created_at and updated_at that it carries, `,"key":value`.
+/// session_type, created_at, updated_at and version that it carries, `,"key":value`.
 pub(super) fn session_size(len: usize, fields: &[(String, Field)]) -> usize {
     fields
         .iter()
-        .filter(|(k, _)| ["session_type", "created_at", "updated_at"].contains(&k.as_str()))
+        .filter(|(k, _)| ["session_type", "created_at", "updated_at", "version"].contains(&k.as_str()))
         .fold(len, |n, (k, f)| n - (k.len() + 4 + f.text().len()))
 }
 
@@ -202,6 +205,12 @@ fn parse_session(doc: &Doc) -> Result<Parsed, Kind> {
                     p.updated_at = t
                 }
             }
+            "version" => match v {
+                V::Null => {}
+                V::Int(n) if *n >= 0 => {}
+                V::Num(text) if text.parse::<u64>().is_ok() => {}
+                _ => return Err(Kind::InvalidSession),
+            },
             "session_data" => match v {
                 V::Null => {}
                 V::Obj(inner, _) => {
@@ -368,11 +377,26 @@ fn fold(s: &str) -> String {
     caseless::default_case_fold_str(s)
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     /// Every session, of every type, in first-insertion order.
     recs: Vec<Rec>,
+    /// The number of the last change.
+    seq: u64,
+    /// The change feed: each kept change's number and what it costs against the budget.
+    feed: std::collections::VecDeque<(u64, usize)>,
+    feed_bytes: usize,
+    feed_budget: usize,
 }
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::with_feed_budget(sessionstore::DEFAULT_FEED_BYTES)
+    }
+}
+
+/// What a change costs the feed besides its session's JSON or its id (the engine's `feed::ENTRY_BYTES`).
+const FEED_ENTRY_BYTES: usize = 48;
 
 fn nonempty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
@@ -383,6 +407,23 @@ fn json_array(items: impl Iterator<Item = String>) -> String {
 }
 
 impl Model {
+    pub fn with_feed_budget(feed_budget: usize) -> Self {
+        Model { recs: Vec::new(), seq: 0, feed: Default::default(), feed_bytes: 0, feed_budget }
+    }
+
+    /// Numbers a change costing `bytes` (besides the entry) and keeps it in the feed, dropping the
+    /// oldest beyond the budget.
+    fn change(&mut self, bytes: usize) -> u64 {
+        self.seq += 1;
+        self.feed.push_back((self.seq, FEED_ENTRY_BYTES + bytes));
+        self.feed_bytes += FEED_ENTRY_BYTES + bytes;
+        while self.feed_bytes > self.feed_budget {
+            let Some((_, cost)) = self.feed.pop_front() else { break };
+            self.feed_bytes -= cost;
+        }
+        self.seq
+    }
+
     fn find(&self, id: &str) -> Option<usize> {
         self.recs.iter().position(|r| r.id == id)
     }
@@ -406,9 +447,11 @@ impl Model {
         let created_at = created_at.or(existing.map(|i| self.recs[i].created_at)).unwrap_or(updated_at);
         let mut fields = p.fields.clone();
         let sent = fields.len();
+        let version = self.seq + 1;
         set_field(&mut fields, "session_type", Field::Raw(key_json(MODES[ty])));
         set_field(&mut fields, "created_at", Field::Raw(created_at.to_string()));
         set_field(&mut fields, "updated_at", Field::Raw(updated_at.to_string()));
+        set_field(&mut fields, "version", Field::Raw(version.to_string()));
         let rec = Rec {
             id: p.id.clone(),
             ty,
@@ -417,11 +460,13 @@ impl Model {
             name: p.name.clone(),
             created_at,
             updated_at,
+            version,
             fields,
             sent,
             ws: p.ws,
         };
         let text = rec.text();
+        self.change(text.len());
         match existing {
             Some(i) => self.recs[i] = rec,
             None => self.recs.push(rec),
@@ -523,9 +568,18 @@ impl Model {
         Ok(parsed.len())
     }
 
-    /// The state an export of this model, re-imported, must produce: every record, unchanged. The
-    /// records fit the limit (it does not count what the store adds), so the import always succeeds.
-    pub fn reimport(&self) -> Expected<usize> {
+    /// The state an export of this model, re-imported, must produce: every record, unchanged but for
+    /// its version (an import is a change per record, in the export's order). The records fit the
+    /// limit (it does not count what the store adds), so the import always succeeds.
+    pub fn reimport(&mut self) -> Expected<usize> {
+        for i in 0..self.recs.len() {
+            let version = self.seq + 1;
+            let rec = &mut self.recs[i];
+            rec.version = version;
+            set_field(&mut rec.fields, "version", Field::Raw(version.to_string()));
+            let len = rec.text().len();
+            self.change(len);
+        }
         Ok(self.recs.len())
     }
 
@@ -657,8 +711,10 @@ impl Model {
         };
         set_field(&mut rec.fields, "session_data", data);
         set_field(&mut rec.fields, "updated_at", Field::Raw(now.to_string()));
+        set_field(&mut rec.fields, "version", Field::Raw((self.seq + 1).to_string()));
         rec.name = Some(name.to_owned());
         rec.updated_at = now;
+        rec.version = self.seq + 1;
         // A rename rewrites the session compactly.
         rec.sent = rec.fields.len();
         rec.ws = false;
@@ -667,13 +723,15 @@ impl Model {
             return fail(Kind::TooLarge);
         }
         self.recs[i] = rec;
+        self.change(text.len());
         Ok(text)
     }
 
     pub fn delete(&mut self, mode: usize, id: &str, user: Option<&str>) -> usize {
         match self.visible_to(mode, id, user) {
             Some(i) => {
-                self.recs.remove(i);
+                let rec = self.recs.remove(i);
+                self.change(rec.id.len());
                 1
             }
             None => 0,
@@ -699,7 +757,11 @@ impl Model {
     pub fn drop_all(&mut self, mode: usize) -> usize {
         let before = self.recs.len();
         self.recs.retain(|r| r.ty != mode);
-        before - self.recs.len()
+        let removed = before - self.recs.len();
+        if removed > 0 {
+            self.change(0);
+        }
+        removed
     }
 
     pub fn by_type(&self) -> [usize; 4] {
@@ -717,10 +779,15 @@ impl Model {
     pub fn stats_json(&self, mode: usize) -> String {
         let [a, t, w, v] = self.by_type();
         format!(
-            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"durability\":null}}",
+            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"feed\":{{\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":null}}",
             MODES[mode],
             a + t + w + v,
-            self.bytes()
+            self.bytes(),
+            self.seq,
+            self.feed.front().map_or(self.seq + 1, |(n, _)| *n),
+            self.feed.len(),
+            self.feed_bytes,
+            self.feed_budget
         )
     }
 

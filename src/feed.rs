@@ -1,0 +1,166 @@
+//! The change feed: the store's latest changes, each with its number, for mirrors to follow.
+//!
+//! Every change to the tables has a number one above the last (the same numbers the sessions'
+//! versions and snapshots use), so the feed is gapless. It keeps the newest changes up to a byte
+//! budget: a stored session's entry shares the record with the tables (it costs its JSON's bytes
+//! toward the budget, as the record lives on while the entry does), a removal's costs its id. A reader
+//! asks for the changes after the last number it has seen; when the feed no longer holds the one that
+//! follows, the reader has fallen behind and must start again from an export, which tells the number
+//! of the state it holds (see `Store::export_with_seq`).
+
+use crate::record::Record;
+use crate::session_type::SessionType;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// What one entry costs besides the bytes of its session or id: the entry, and a fair share of
+/// allocator overhead.
+const ENTRY_BYTES: usize = 48;
+
+/// One change.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// The session stored by the change numbered with its version.
+    Put(Arc<Record>),
+    /// The session with this id and type removed.
+    Remove { number: u64, ty: SessionType, id: Box<str> },
+    /// Every session of this type removed.
+    RemoveType { number: u64, ty: SessionType },
+}
+
+impl Change {
+    pub fn number(&self) -> u64 {
+        match self {
+            Change::Put(record) => record.version,
+            Change::Remove { number, .. } | Change::RemoveType { number, .. } => *number,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        ENTRY_BYTES
+            + match self {
+                Change::Put(record) => record.json().len(),
+                Change::Remove { id, .. } => id.len(),
+                Change::RemoveType { .. } => 0,
+            }
+    }
+}
+
+/// The changes after a reader's last, or why there are none to give.
+#[derive(Debug)]
+pub enum Since {
+    /// Up to the limit asked for, oldest first.
+    Changes(Vec<Change>),
+    /// The feed no longer holds the change after the one asked about: it was dropped to stay within
+    /// the budget, or the number is from another life of the store (above the latest).
+    Truncated { oldest: u64, latest: u64 },
+}
+
+#[derive(Debug)]
+pub struct Feed {
+    changes: VecDeque<Change>,
+    bytes: usize,
+    budget: usize,
+    /// The number of the latest change, kept or not.
+    latest: u64,
+}
+
+impl Feed {
+    /// A feed that keeps at most `budget` bytes of changes (0 keeps none).
+    pub fn new(budget: usize) -> Feed {
+        Feed { changes: VecDeque::new(), bytes: 0, budget, latest: 0 }
+    }
+
+    /// Records the change numbered one above the latest (or, replaying a journal, any number above
+    /// it), dropping the oldest ones beyond the budget.
+    pub fn push(&mut self, change: Change) {
+        debug_assert!(change.number() > self.latest, "{} after {}", change.number(), self.latest);
+        if change.number() != self.latest + 1 {
+            // A gap (only when replaying a journal whose older part was compacted away): what came
+            // before cannot be told without it.
+            self.changes.clear();
+            self.bytes = 0;
+        }
+        self.latest = change.number();
+        self.bytes += change.bytes();
+        self.changes.push_back(change);
+        while self.bytes > self.budget {
+            let Some(oldest) = self.changes.pop_front() else { break };
+            self.bytes -= oldest.bytes();
+        }
+    }
+
+    /// Starts after change `number` with nothing kept: what a snapshot of the state as of it holds.
+    pub fn start_after(&mut self, number: u64) {
+        if number > self.latest {
+            self.changes.clear();
+            self.bytes = 0;
+            self.latest = number;
+        }
+    }
+
+    /// The changes numbered above `after`, at most `limit` of them.
+    pub fn since(&self, after: u64, limit: usize) -> Since {
+        let oldest = self.changes.front().map_or(self.latest + 1, Change::number);
+        if after > self.latest || after + 1 < oldest {
+            return Since::Truncated { oldest, latest: self.latest };
+        }
+        let skip = (after + 1 - oldest) as usize;
+        Since::Changes(self.changes.iter().skip(skip).take(limit).cloned().collect())
+    }
+
+    pub fn latest(&self) -> u64 {
+        self.latest
+    }
+
+    /// The number of the oldest change kept (one above the latest when none is).
+    pub fn oldest(&self) -> u64 {
+        self.changes.front().map_or(self.latest + 1, Change::number)
+    }
+
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removal(number: u64) -> Change {
+        Change::Remove { number, ty: SessionType::Agent, id: format!("s{number}").into() }
+    }
+
+    fn numbers(since: Since) -> Vec<u64> {
+        match since {
+            Since::Changes(changes) => changes.iter().map(Change::number).collect(),
+            Since::Truncated { oldest, latest } => panic!("truncated: oldest {oldest}, latest {latest}"),
+        }
+    }
+
+    #[test]
+    fn readers_get_what_follows_until_it_is_dropped() {
+        let mut feed = Feed::new(3 * (ENTRY_BYTES + 2));
+        assert_eq!(numbers(feed.since(0, 10)), Vec::<u64>::new());
+        for n in 1..=5 {
+            feed.push(removal(n));
+        }
+        assert_eq!((feed.oldest(), feed.latest(), feed.len()), (3, 5, 3));
+        assert_eq!(numbers(feed.since(2, 10)), [3, 4, 5]);
+        assert_eq!(numbers(feed.since(3, 1)), [4]);
+        assert_eq!(numbers(feed.since(5, 10)), Vec::<u64>::new());
+        assert!(matches!(feed.since(1, 10), Since::Truncated { oldest: 3, latest: 5 }));
+        assert!(matches!(feed.since(6, 10), Since::Truncated { .. }), "a number from another life");
+        let mut off = Feed::new(0);
+        off.push(removal(1));
+        assert_eq!(numbers(off.since(1, 10)), Vec::<u64>::new());
+        assert!(matches!(off.since(0, 10), Since::Truncated { oldest: 2, latest: 1 }));
+        feed.start_after(9);
+        assert_eq!(numbers(feed.since(9, 10)), Vec::<u64>::new());
+        assert!(matches!(feed.since(5, 10), Since::Truncated { .. }));
+    }
+}
