@@ -562,9 +562,10 @@ impl Store {
         Ok(removed)
     }
 
-    /// Appends `runs` (a JSON array of one or more runs) to the session's transcript, touches
-    /// `updated_at` and hands the stored JSON to `output`: see [`session::append_runs`]. Concurrent
-    /// appends to one session all land, in some order.
+    /// Appends `runs` (a JSON array of one or more runs) to the session's transcript (`runs` of a
+    /// workflow_v2 session, `memory.runs` of the others, created when missing or null), touches
+    /// `updated_at` and hands the stored JSON to `output`. Concurrent appends to one session all land,
+    /// in some order.
     ///
     /// The new session is built without the lock from the session as read, and stored if the session
     /// has not changed meanwhile; after a few tries that lost that race, it is built under the lock.
