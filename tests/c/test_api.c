@@ -76,7 +76,11 @@ static void test_version_and_status_text(void) {
     /* Stable numbers: bindings hard-code them. */
     CHECK(SS_STATUS_OK == 0 && SS_STATUS_NOT_FOUND == 1 && SS_STATUS_INVALID_ARGUMENT == 2 &&
           SS_STATUS_INVALID_JSON == 3 && SS_STATUS_INVALID_SESSION == 4 && SS_STATUS_CONFLICT == 5 &&
-          SS_STATUS_TOO_LARGE == 6 && SS_STATUS_INTERNAL == 7 && SS_STATUS_PERMISSION_DENIED == 8);
+          SS_STATUS_TOO_LARGE == 6 && SS_STATUS_INTERNAL == 7 && SS_STATUS_PERMISSION_DENIED == 8 &&
+          SS_STATUS_IO == 9 && SS_STATUS_LOCKED == 10 && SS_STATUS_CORRUPT == 11 && SS_STATUS_POISONED == 12 &&
+          SS_STATUS_VERSION_MISMATCH == 13 && SS_STATUS_FEED_TRUNCATED == 14);
+    CHECK(strcmp(ss_status_str(SS_STATUS_VERSION_MISMATCH), "version mismatch") == 0);
+    CHECK(strcmp(ss_status_str(SS_STATUS_FEED_TRUNCATED), "feed truncated") == 0);
 }
 
 static void test_open_share_close(void) {
@@ -549,6 +553,151 @@ static void test_threads(void) {
     ss_store_close(store);
 }
 
+/* The "version" member of a stored session, or -1. */
+static long long version_of(const char *json) {
+    const char *at = json ? strstr(json, "\"version\":") : NULL;
+    return at ? atoll(at + strlen("\"version\":")) : -1;
+}
+
+static void test_versions_and_conditional_writes(void) {
+    ss_store *store = open_store(NULL);
+    char *json = NULL;
+    size_t len = 0, removed = 9;
+    const char *s = "{\"session_id\":\"s\",\"n\":1}";
+    /* 0 creates only. */
+    EXPECT(SS_STATUS_OK, ss_upsert_if(store, s, strlen(s), 0, &json, &len, out_error));
+    long long v1 = version_of(json);
+    CHECK(v1 == 1 && len == strlen(json));
+    ss_string_free(json);
+    json = NULL;
+    EXPECT(SS_STATUS_VERSION_MISMATCH, ss_upsert_if(store, s, strlen(s), 0, &json, &len, out_error));
+    CHECK(json == NULL);
+    EXPECT(SS_STATUS_VERSION_MISMATCH, ss_upsert_if(store, s, strlen(s), 7, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_OK, ss_upsert_if(store, s, strlen(s), (uint64_t)v1, &json, NULL, out_error));
+    long long v2 = version_of(json);
+    CHECK(v2 == 2);
+    ss_string_free(json);
+    /* Rename and delete. */
+    EXPECT(SS_STATUS_VERSION_MISMATCH, ss_rename_session_if(store, "s", "name", NULL, (uint64_t)v1, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_OK, ss_rename_session_if(store, "s", "name", NULL, (uint64_t)v2, &json, &len, out_error));
+    long long v3 = version_of(json);
+    CHECK(v3 == 3 && contains(json, "\"session_name\":\"name\""));
+    ss_string_free(json);
+    EXPECT(SS_STATUS_NOT_FOUND, ss_rename_session_if(store, "nope", "x", NULL, 0, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_VERSION_MISMATCH, ss_delete_session_if(store, "s", NULL, (uint64_t)v2, &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_session_if(store, "nope", NULL, 0, &removed, out_error));
+    CHECK(removed == 0);
+    EXPECT(SS_STATUS_OK, ss_delete_session_if(store, "s", NULL, (uint64_t)v3, &removed, out_error));
+    CHECK(removed == 1);
+    /* NULL arguments. */
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_upsert_if(NULL, s, strlen(s), 0, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_upsert_if(store, NULL, 3, 0, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session_if(store, NULL, "x", NULL, 0, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_rename_session_if(store, "s", NULL, NULL, 0, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_delete_session_if(store, NULL, NULL, 0, &removed, out_error));
+    ss_store_close(store);
+}
+
+struct appender {
+    ss_store *store;
+    int id, failures;
+};
+
+enum { APPENDERS = 4, APPENDS = 100 };
+
+static void *append_many(void *arg) {
+    struct appender *a = arg;
+    char run[64];
+    for (int i = 0; i < APPENDS; i++) {
+        snprintf(run, sizeof run, "[{\"t\":%d,\"i\":%d}]", a->id, i);
+        if (ss_append_runs(a->store, "s", NULL, run, strlen(run), NULL, NULL, NULL) != SS_STATUS_OK) {
+            a->failures++;
+        }
+    }
+    return NULL;
+}
+
+static void test_append_runs(void) {
+    ss_store *store = open_store(NULL);
+    char *json = NULL;
+    size_t len = 0;
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"s\",\"memory\":{\"runs\":[{\"n\":0}]}}", out_error));
+    const char *runs = "[{\"n\":1},{\"n\":2}]";
+    EXPECT(SS_STATUS_OK, ss_append_runs(store, "s", NULL, runs, strlen(runs), &json, &len, out_error));
+    CHECK(contains(json, "\"memory\":{\"runs\":[{\"n\":0},{\"n\":1},{\"n\":2}]}") && len == strlen(json));
+    ss_string_free(json);
+    EXPECT(SS_STATUS_NOT_FOUND, ss_append_runs(store, "nope", NULL, runs, strlen(runs), NULL, NULL, out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_append_runs(store, "s", "someone", runs, strlen(runs), NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_append_runs(store, "s", NULL, "[]", 2, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_append_runs(store, "s", NULL, "{}", 2, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_JSON, ss_append_runs(store, "s", NULL, "[1", 2, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_JSON, ss_append_runs(store, "s", NULL, "[\"\xff\"]", 5, NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_append_runs(store, NULL, NULL, runs, strlen(runs), NULL, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_append_runs(store, "s", NULL, NULL, 3, NULL, NULL, out_error));
+    /* Concurrent appends from several threads all land. */
+    pthread_t threads[APPENDERS];
+    struct appender appenders[APPENDERS];
+    for (int i = 0; i < APPENDERS; i++) {
+        appenders[i] = (struct appender){store, i, 0};
+        pthread_create(&threads[i], NULL, append_many, &appenders[i]);
+    }
+    for (int i = 0; i < APPENDERS; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(appenders[i].failures == 0);
+    }
+    EXPECT(SS_STATUS_OK, ss_read(store, "s", NULL, &json, NULL, out_error));
+    int found = 0;
+    for (const char *p = json; (p = strstr(p, "\"t\":")) != NULL; p++) {
+        found++;
+    }
+    CHECK(found == APPENDERS * APPENDS);
+    ss_string_free(json);
+    ss_store_close(store);
+}
+
+static void test_changes_and_export_with_seq(void) {
+    const char *config = "{\"feed_bytes\":400}";
+    ss_store *store = open_store(config);
+    char *json = NULL;
+    size_t len = 0, removed = 0;
+    uint64_t seq = 99;
+    EXPECT(SS_STATUS_OK, ss_changes(store, 0, 10, NULL, 0, &json, &len, out_error));
+    CHECK(json != NULL && strcmp(json, "{\"changes\":[],\"next\":0,\"latest\":0}") == 0 && len == strlen(json));
+    ss_string_free(json);
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"a\"}", out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"b\"}", out_error));
+    EXPECT(SS_STATUS_OK, ss_delete_session(store, "a", NULL, &removed, out_error));
+    EXPECT(SS_STATUS_OK, ss_export_with_seq(store, &json, &len, &seq, out_error));
+    CHECK(seq == 3 && contains(json, "\"b\":{") && !contains(json, "\"a\":{"));
+    ss_string_free(json);
+    EXPECT(SS_STATUS_OK, ss_changes(store, 1, 10, NULL, 0, &json, &len, out_error));
+    CHECK(contains(json, "{\"seq\":2,\"op\":\"upsert\",\"session_type\":\"agent\",\"session_id\":\"b\",\"version\":2,\"session\":{"));
+    CHECK(contains(json, "{\"seq\":3,\"op\":\"delete\",\"session_type\":\"agent\",\"session_id\":\"a\"}"));
+    CHECK(contains(json, "\"next\":3,\"latest\":3}"));
+    ss_string_free(json);
+    const char *ids_only = "{\"ids_only\":true}";
+    EXPECT(SS_STATUS_OK, ss_changes(store, 1, 1, ids_only, strlen(ids_only), &json, &len, out_error));
+    CHECK(strcmp(json, "{\"changes\":[{\"seq\":2,\"op\":\"upsert\",\"session_type\":\"agent\",\"session_id\":\"b\",\"version\":2}],\"next\":2,\"latest\":3}") == 0);
+    ss_string_free(json);
+    /* A small feed drops the oldest changes: asking for them says to resynchronise. */
+    for (int i = 0; i < 10; i++) {
+        EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"c\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", out_error));
+    }
+    json = NULL;
+    EXPECT(SS_STATUS_FEED_TRUNCATED, ss_changes(store, 0, 10, NULL, 0, &json, &len, out_error));
+    CHECK(json == NULL);
+    EXPECT(SS_STATUS_FEED_TRUNCATED, ss_changes(store, 100, 10, NULL, 0, &json, &len, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_changes(store, 0, 0, NULL, 0, &json, &len, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_changes(store, 12, 10, "{\"x\":1}", 7, &json, &len, out_error));
+    EXPECT(SS_STATUS_INVALID_JSON, ss_changes(store, 12, 10, "{", 1, &json, &len, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_changes(NULL, 0, 1, NULL, 0, &json, &len, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_export_with_seq(NULL, &json, &len, &seq, out_error));
+    EXPECT(SS_STATUS_OK, ss_stats(store, &json, &len, out_error));
+    CHECK(contains(json, "\"feed\":{\"latest\":13,") && contains(json, "\"budget\":400}"));
+    ss_string_free(json);
+    ss_store_close(store);
+}
+
 int main(void) {
     test_version_and_status_text();
     test_open_share_close();
@@ -561,6 +710,9 @@ int main(void) {
     test_ownership();
     test_export_import();
     test_threads();
+    test_versions_and_conditional_writes();
+    test_append_runs();
+    test_changes_and_export_with_seq();
     printf("c-api: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
