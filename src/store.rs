@@ -937,7 +937,10 @@ fn check_version(session_id: &str, version: Option<u64>, expected: Option<u64>) 
                 Some(version) => {
                     format!("session {} is at version {version}, not {expected}", quote(session_id))
                 }
-                None => format!("session {} does not exist (expected version {expected})", quote(session_id)),
+                None => format!(
+                    "no session {} for this call (absent, or of another type or user), expected at version {expected}",
+                    quote(session_id)
+                ),
             },
         )),
         _ => Ok(()),

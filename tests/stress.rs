@@ -16,10 +16,17 @@
 //!  - contested ids: threads of different modes race to create, delete and read the same ids; every
 //!    status is OK, CONFLICT or NOT_FOUND and no id is ever listed under two types;
 //!  - handles shared and closed concurrently with use;
-//!  - every listing: no id twice, only the handle's type, recent sorted by created_at.
+//!  - every listing: no id twice, only the handle's type, recent sorted by created_at;
+//!  - appenders: each adds runs to its own sessions, by ss_append_runs or by a read and an
+//!    ss_upsert_if retried on a version mismatch; every call succeeds (or is retried), and versions
+//!    only grow;
+//!  - a feed follower: it follows ss_changes from the start, keeping a mirror of the sessions; change
+//!    numbers come gapless and strictly increasing, the latest never goes down; when it falls behind
+//!    the feed it starts again from ss_export_with_seq.
 //!
 //! And afterwards: check_invariants(), per-type listings add up to stats, the export holds every id
-//! once, and every owner id holds its last acknowledged content.
+//! once, every owner id holds its last acknowledged content, every appender session holds exactly the
+//! runs acknowledged to it in its order, and the follower's mirror, brought up to date, is the export.
 
 mod common;
 
@@ -48,18 +55,25 @@ enum Role {
     GenWriter,
     Contender,
     Churn,
+    Appender,
+    FeedFollower,
 }
 
-const ROLES: [Role; 8] = [
+const ROLES: [Role; 10] = [
     Role::Owner,
     Role::Reader,
     Role::PairMover,
     Role::GenWriter,
     Role::Contender,
     Role::Churn,
+    Role::Appender,
+    Role::FeedFollower,
     Role::Owner,
     Role::Reader,
 ];
+
+/// Sessions each appender adds runs to.
+const APPENDED: usize = 3;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -267,6 +281,80 @@ struct Shared {
     gen_writers: usize,
     /// Per owner thread: its mode and, at the end, its last acknowledged content per id.
     owners: std::sync::Mutex<Vec<OwnerResult>>,
+    /// Per appender session: the runs acknowledged to it, in order.
+    appended: std::sync::Mutex<HashMap<String, Vec<u64>>>,
+    /// The feed follower's mirror and the number of the last change it applied.
+    mirror: std::sync::Mutex<(u64, Mirror)>,
+}
+
+/// Sessions by id: their type and stored text.
+type Mirror = std::collections::BTreeMap<String, (String, String)>;
+
+/// A page of the change feed.
+#[derive(serde::Deserialize)]
+struct ChangePage<'a> {
+    #[serde(borrow)]
+    changes: Vec<FeedChange<'a>>,
+    next: u64,
+    latest: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct FeedChange<'a> {
+    seq: u64,
+    op: &'a str,
+    session_type: String,
+    session_id: Option<String>,
+    #[serde(borrow)]
+    session: Option<&'a serde_json::value::RawValue>,
+}
+
+/// An export's sessions by id, with their types and texts.
+fn mirror_of(export: &str) -> Mirror {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        session_type: String,
+    }
+    let map: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(export).unwrap();
+    map.into_iter()
+        .map(|(id, raw)| {
+            (id, (serde_json::from_str::<Typed>(raw.get()).unwrap().session_type, raw.get().to_owned()))
+        })
+        .collect()
+}
+
+/// Applies the changes after `*after` to `mirror`, one page; returns how many there were, or `None`
+/// when the feed no longer holds them. Checks that numbers follow each other.
+fn follow(
+    store: &sessionstore::Store,
+    after: &mut u64,
+    latest: &mut u64,
+    mirror: &mut Mirror,
+) -> Option<usize> {
+    let text = match store.changes(*after, 500, false) {
+        Ok(text) => text,
+        Err(e) if e.kind == sessionstore::ErrorKind::FeedTruncated => return None,
+        Err(e) => panic!("changes: {e}"),
+    };
+    let page: ChangePage = serde_json::from_str(&text).unwrap();
+    assert!(page.latest >= *latest, "the latest change went from {} to {}", latest, page.latest);
+    *latest = page.latest;
+    for (i, c) in page.changes.iter().enumerate() {
+        assert_eq!(c.seq, *after + 1 + i as u64, "the feed skipped or repeated a number after {after}");
+        match c.op {
+            "upsert" => {
+                let session = c.session.expect("an upsert carries its session").get().to_owned();
+                mirror.insert(c.session_id.clone().unwrap(), (c.session_type.clone(), session));
+            }
+            "delete" => drop(mirror.remove(c.session_id.as_ref().unwrap())),
+            "drop" => mirror.retain(|_, (ty, _)| *ty != c.session_type),
+            other => panic!("unknown op {other}"),
+        }
+    }
+    assert_eq!(page.next, page.changes.last().map_or(*after, |c| c.seq));
+    *after = page.next;
+    Some(page.changes.len())
 }
 
 impl Shared {
@@ -473,6 +561,65 @@ fn churn(shared: &Shared, index: usize, rng: &mut Rng) {
     }
 }
 
+fn appender(shared: &Shared, index: usize, rng: &mut Rng) {
+    let client = shared.client(0, index.is_multiple_of(2));
+    let ids: Vec<String> = (0..APPENDED).map(|k| format!("appends-{index}-{k}")).collect();
+    for id in &ids {
+        client.upsert(&format!(r#"{{"session_id":"{id}","memory":{{"runs":[]}}}}"#)).unwrap();
+    }
+    let mut acknowledged: HashMap<String, Vec<u64>> = ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+    let mut n = 0u64;
+    let mut last_version: HashMap<String, u64> = HashMap::new();
+    while !shared.stop.load(Ordering::Relaxed) {
+        let id = &ids[rng.below(APPENDED)];
+        n += 1;
+        let stored = if rng.chance(70) {
+            let runs = format!(r#"[{{"n":{n}}}]"#);
+            if client.ffi {
+                client.h.append_runs(id, None, runs.as_bytes()).unwrap()
+            } else {
+                client.h.store().append_runs(id, None, runs.as_bytes()).unwrap()
+            }
+        } else {
+            // A read-modify-write with a conditional upsert, retried when another write came first
+            // (here none does: the test is of the version check, which must pass at once).
+            let mut session: serde_json::Value = serde_json::from_str(&client.read(id).unwrap()).unwrap();
+            let version = session["version"].as_u64().unwrap();
+            session["memory"]["runs"].as_array_mut().unwrap().push(serde_json::json!({"n": n}));
+            let text = session.to_string();
+            match client.h.upsert_if(text.as_bytes(), version) {
+                Ok(stored) => stored,
+                Err(f) => panic!("{id}: a conditional upsert at its own version failed: {f:?}"),
+            }
+        };
+        let version =
+            serde_json::from_str::<serde_json::Value>(&stored).unwrap()["version"].as_u64().unwrap();
+        let previous = last_version.insert(id.clone(), version).unwrap_or(0);
+        assert!(version > previous, "{id}: version went from {previous} to {version}");
+        acknowledged.get_mut(id).unwrap().push(n);
+        shared.ops.fetch_add(1, Ordering::Relaxed);
+    }
+    shared.appended.lock().unwrap().extend(acknowledged);
+}
+
+fn feed_follower(shared: &Shared) {
+    let store = shared.base.store();
+    let (mut after, mut latest, mut mirror) = (0u64, 0u64, Mirror::new());
+    let mut resyncs = 0;
+    while !shared.stop.load(Ordering::Relaxed) {
+        if follow(store, &mut after, &mut latest, &mut mirror).is_none() {
+            // Fallen behind: start again from an export and the number it holds.
+            let (export, seq) = store.export_with_seq();
+            assert!(seq >= after, "an export at change {seq}, after {after} was followed");
+            (after, mirror) = (seq, mirror_of(&export));
+            resyncs += 1;
+        }
+        shared.ops.fetch_add(1, Ordering::Relaxed);
+    }
+    eprintln!("stress: the feed follower reached change {after} (resynchronised {resyncs} times)");
+    *shared.mirror.lock().unwrap() = (after, mirror);
+}
+
 fn reader(shared: &Shared, index: usize, rng: &mut Rng) {
     let clients: Vec<Client> = (0..4).map(|m| shared.client(m, (index + m) % 2 == 1)).collect();
     let (movers, writers) = (shared.movers, shared.gen_writers);
@@ -574,6 +721,8 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
         movers: count(Role::PairMover),
         gen_writers: count(Role::GenWriter),
         owners: Default::default(),
+        appended: Default::default(),
+        mirror: Default::default(),
     });
     let started = Instant::now();
     let mut per_role: HashMap<Role, usize> = HashMap::new();
@@ -595,6 +744,8 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
                         Role::GenWriter => gen_writer(&shared, nth, &mut rng),
                         Role::Contender => contender(&shared, i, &mut rng),
                         Role::Churn => churn(&shared, i, &mut rng),
+                        Role::Appender => appender(&shared, i, &mut rng),
+                        Role::FeedFollower => feed_follower(&shared),
                     }));
                     if result.is_err() {
                         shared.stop.store(true, Ordering::Relaxed); // stop everyone at the first failure
@@ -650,6 +801,24 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
             }
         }
     }
+    for (id, runs) in shared.appended.lock().unwrap().iter() {
+        let session: serde_json::Value = serde_json::from_str(&views[0].read(id).unwrap()).unwrap();
+        let stored: Vec<u64> =
+            session["memory"]["runs"].as_array().unwrap().iter().map(|r| r["n"].as_u64().unwrap()).collect();
+        assert_eq!(&stored, runs, "{id}: the runs stored are not the runs acknowledged");
+    }
+    if count(Role::FeedFollower) > 0 {
+        let (mut after, mut mirror) = std::mem::take(&mut *shared.mirror.lock().unwrap());
+        let mut latest = 0;
+        while let Some(applied) = follow(store, &mut after, &mut latest, &mut mirror) {
+            if applied == 0 {
+                break;
+            }
+        }
+        // The follower kept up (or resynchronised) until the end, and its mirror is the store.
+        assert_eq!(after, store.stats().feed.latest, "the follower could not catch up with the feed");
+        assert!(mirror == mirror_of(&store.export()), "the feed follower's mirror differs from the export");
+    }
     for k in 0..CONTESTED {
         let id = format!("contest-{k}");
         let holders = views.iter().filter(|c| c.read(&id).is_ok()).count();
@@ -657,13 +826,15 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
     }
     let owners = shared.owners.lock().unwrap().len();
     eprintln!(
-        "stress: {threads} threads ({owners} owners, {} readers, {} pair movers, {} generation writers, {} contenders, {} churners) \
-         for {:.1}s: {ops} operations ({:.0}/s), final store {} sessions {:?}",
+        "stress: {threads} threads ({owners} owners, {} readers, {} pair movers, {} generation writers, {} contenders, {} churners, \
+         {} appenders, {} feed followers) for {:.1}s: {ops} operations ({:.0}/s), final store {} sessions {:?}",
         count(Role::Reader),
         shared.movers,
         shared.gen_writers,
         count(Role::Contender),
         count(Role::Churn),
+        count(Role::Appender),
+        count(Role::FeedFollower),
         elapsed.as_secs_f64(),
         ops as f64 / elapsed.as_secs_f64(),
         stats.sessions(),

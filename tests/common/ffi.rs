@@ -314,6 +314,46 @@ impl Handle {
     pub fn import(&self, data: &[u8]) -> Outcome<usize> {
         call_count(|c, e| unsafe { ffi::ss_import(self.ptr, data.as_ptr().cast(), data.len(), c, e) })
     }
+
+    pub fn upsert_if(&self, data: &[u8], expected: u64) -> Outcome<String> {
+        call_json(|o, l, e| unsafe {
+            ffi::ss_upsert_if(self.ptr, data.as_ptr().cast(), data.len(), expected, o, l, e)
+        })
+    }
+
+    pub fn rename_if(&self, id: &str, name: &str, user: Option<&str>, expected: u64) -> Outcome<String> {
+        let (id, name, user) = (CArg::new(Some(id)), CArg::new(Some(name)), CArg::new(user));
+        call_json(|o, l, e| unsafe {
+            ffi::ss_rename_session_if(self.ptr, id.ptr(), name.ptr(), user.ptr(), expected, o, l, e)
+        })
+    }
+
+    pub fn delete_if(&self, id: &str, user: Option<&str>, expected: u64) -> Outcome<usize> {
+        let (id, user) = (CArg::new(Some(id)), CArg::new(user));
+        call_count(|c, e| unsafe {
+            ffi::ss_delete_session_if(self.ptr, id.ptr(), user.ptr(), expected, c, e)
+        })
+    }
+
+    pub fn append_runs(&self, id: &str, user: Option<&str>, runs: &[u8]) -> Outcome<String> {
+        let (id, user) = (CArg::new(Some(id)), CArg::new(user));
+        call_json(|o, l, e| unsafe {
+            ffi::ss_append_runs(self.ptr, id.ptr(), user.ptr(), runs.as_ptr().cast(), runs.len(), o, l, e)
+        })
+    }
+
+    pub fn changes(&self, after: u64, limit: usize, options: Option<&[u8]>) -> Outcome<String> {
+        let (p, n) = options.map_or((ptr::null(), 0), |o| (o.as_ptr().cast(), o.len()));
+        call_json(|o, l, e| unsafe { ffi::ss_changes(self.ptr, after, limit, p, n, o, l, e) })
+    }
+
+    /// The export and its sequence number (checked to be written exactly on success).
+    pub fn export_with_seq(&self) -> Outcome<(String, u64)> {
+        let mut seq = u64::MAX - 3;
+        let json = call_json(|o, l, e| unsafe { ffi::ss_export_with_seq(self.ptr, o, l, &mut seq, e) })?;
+        assert_ne!(seq, u64::MAX - 3, "out_seq not written on success");
+        Ok((json, seq))
+    }
 }
 
 impl Drop for Handle {

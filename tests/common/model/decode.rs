@@ -1,7 +1,8 @@
 //! Decoding bytes into operations (shared by the proptest and the fuzz target).
 
+use super::super::ffi::Kind;
 use super::docs::{escape_all, key_json, Batch, Doc, IdsDoc, ImportDoc, OuterFault, TextFault, Top, V};
-use super::ops::{Op, Setup, Via};
+use super::ops::{Expect, Op, RunsDoc, Setup, Via};
 use super::reference::{parse_query, session_size, Field};
 use super::{ENTITY_KEYS, MODES};
 use sessionstore::now;
@@ -407,6 +408,44 @@ fn gen_query(g: &mut Gen) -> Option<Doc> {
     Some(doc)
 }
 
+/// The runs of an append: valid arrays (spaced and not, any values), and each documented failure.
+fn gen_runs(g: &mut Gen) -> RunsDoc {
+    let ok = |text: &str, inner: &str| RunsDoc { text: text.to_owned(), inner: Ok(inner.to_owned()) };
+    let bad = |text: String, kind: Kind| RunsDoc { text, inner: Err(kind) };
+    match g.below(12) {
+        0..=3 => ok(r#"[{"n":1}]"#, r#"{"n":1}"#),
+        4 => ok(r#" [ {"r":"é"} , null ] "#, r#"{"r":"é"} , null"#),
+        5 => ok("[1,[2],\"x\"]", "1,[2],\"x\""),
+        6 => {
+            let big = format!("\"{}\"", "x".repeat(400));
+            ok(&format!("[{big}]"), &big)
+        }
+        7 => bad("[]".into(), Kind::InvalidArgument),
+        8 => bad(g.pick(&["{}", "\"run\"", "null", "5"]).into(), Kind::InvalidArgument),
+        9 => bad(g.pick(&["[1", "[1,]", "[\"\\x\"]", "[]]"]).into(), Kind::InvalidJson),
+        10 => {
+            // Runs nest three levels below the session's top (session, memory, runs).
+            let deep = 254;
+            bad(format!("[{}{}]", "[".repeat(deep - 1), "]".repeat(deep - 1)), Kind::InvalidJson)
+        }
+        _ => {
+            let deep = 253;
+            let text = format!("[{}{}]", "[".repeat(deep - 1), "]".repeat(deep - 1));
+            let inner = text[1..text.len() - 1].to_owned();
+            RunsDoc { text, inner: Ok(inner) }
+        }
+    }
+}
+
+fn gen_expect(g: &mut Gen) -> Expect {
+    match g.below(10) {
+        0..=5 => Expect::Current,
+        6 | 7 => Expect::Stale,
+        8 => Expect::Zero,
+        _ => Expect::Number(g.pick(&[1, 7, u64::MAX])),
+    }
+}
+
 pub const MAX_OPS: usize = 80;
 const MAX_HANDLES: usize = 6;
 
@@ -421,7 +460,13 @@ pub fn decode(data: &[u8], strict: bool) -> (Setup, Vec<Op>) {
         _ => None,
     };
     let shares: Vec<usize> = (0..g.below(4)).map(|_| g.below(4)).collect();
-    let setup = Setup { mode, max, shares: shares.clone() };
+    let feed = match g.below(8) {
+        0 => Some(0),
+        1 => Some(600),
+        2 => Some(4000),
+        _ => None,
+    };
+    let setup = Setup { mode, max, shares: shares.clone(), feed };
     let max = setup.max_bytes();
     let mut modes: Vec<usize> = std::iter::once(mode).chain(shares).collect();
     let mut ops = Vec::new();
@@ -430,9 +475,21 @@ pub fn decode(data: &[u8], strict: bool) -> (Setup, Vec<Op>) {
         let via = if g.pct(50) { Via::Rust } else { Via::Ffi };
         let m = modes[h];
         let op = match g.byte() {
-            0..=59 => {
+            0..=49 => {
                 let (_, doc) = gen_session(&mut g, m, max);
                 Op::Upsert { h, via, doc, pad: g.pct(10) }
+            }
+            50..=53 => {
+                let (_, doc) = gen_session(&mut g, m, max);
+                Op::UpsertIf { h, via, doc, expect: gen_expect(&mut g) }
+            }
+            54..=56 => {
+                let (id, name) = (gen_id(&mut g), gen_name(&mut g));
+                Op::RenameIf { h, via, id, name, user: gen_opt_user(&mut g), expect: gen_expect(&mut g) }
+            }
+            57..=59 => {
+                let id = gen_id(&mut g);
+                Op::DeleteIf { h, via, id, user: gen_opt_user(&mut g), expect: gen_expect(&mut g) }
             }
             60..=79 => {
                 let n = g.below(5);
@@ -474,7 +531,7 @@ pub fn decode(data: &[u8], strict: bool) -> (Setup, Vec<Op>) {
             200..=203 => Op::Drop { h, via },
             204..=208 => Op::Stats { h, via },
             209..=213 => Op::Export { h, via },
-            214..=233 => {
+            214..=227 => {
                 let mut records = Vec::new();
                 for _ in 0..g.below(4) {
                     let (id, doc) = gen_session(&mut g, m, max);
@@ -495,7 +552,17 @@ pub fn decode(data: &[u8], strict: bool) -> (Setup, Vec<Op>) {
                     },
                 }
             }
-            234..=241 => Op::Reimport { h, via },
+            228..=233 => {
+                let id = gen_id(&mut g);
+                Op::Append { h, via, id, user: gen_opt_user(&mut g), runs: gen_runs(&mut g) }
+            }
+            234..=237 => Op::Reimport { h, via },
+            238..=239 => {
+                let back = g.pick(&[0, 1, 2, 3, 5, 8, 1000, -1]);
+                let limit = g.pick(&[0, 1, 2, 100]);
+                Op::Changes { h, via, back, limit, ids_only: g.pct(30) }
+            }
+            240..=241 => Op::ExportSeq { h, via },
             242..=250 => {
                 if modes.len() >= MAX_HANDLES {
                     continue;

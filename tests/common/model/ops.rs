@@ -1,5 +1,6 @@
 //! Operations.
 
+use super::super::ffi::Kind;
 use super::docs::{Batch, Doc, IdsDoc, ImportDoc};
 use super::MODES;
 
@@ -15,15 +16,22 @@ pub struct Setup {
     pub max: Option<usize>,
     /// Modes of the handles shared from the first one before the operations start.
     pub shares: Vec<usize>,
+    /// The change feed's budget, when not the default.
+    pub feed: Option<usize>,
 }
 
 impl Setup {
     pub fn config(&self) -> Vec<u8> {
+        let feed = self.feed.map_or(String::new(), |bytes| format!(",\"feed_bytes\":{bytes}"));
         match self.max {
-            Some(max) => format!("{{\"mode\":\"{}\",\"max_session_bytes\":{max}}}", MODES[self.mode]),
-            None => format!(" {{ \"mode\" : \"{}\" }} ", MODES[self.mode]),
+            Some(max) => format!("{{\"mode\":\"{}\",\"max_session_bytes\":{max}{feed}}}", MODES[self.mode]),
+            None => format!(" {{ \"mode\" : \"{}\" {feed}}} ", MODES[self.mode]),
         }
         .into_bytes()
+    }
+
+    pub fn feed_bytes(&self) -> usize {
+        self.feed.unwrap_or(sessionstore::DEFAULT_FEED_BYTES)
     }
 
     pub fn max_bytes(&self) -> usize {
@@ -31,23 +39,153 @@ impl Setup {
     }
 }
 
+/// The version a conditional write expects, chosen against the model when the operation runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Expect {
+    /// The session's current version (0 when there is none).
+    Current,
+    /// Another one: one below the current, or 1 when there is none.
+    Stale,
+    Zero,
+    Number(u64),
+}
+
+/// The runs of an append, as sent, and what the header says of them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunsDoc {
+    pub text: String,
+    /// The text between the array's brackets (from the first run to the last), or the failure.
+    pub inner: Result<String, Kind>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
-    Upsert { h: usize, via: Via, doc: Doc, pad: bool },
-    UpsertMany { h: usize, via: Via, batch: Batch },
-    Read { h: usize, via: Via, id: String, user: Option<String> },
-    Ids { h: usize, via: Via, user: Option<String>, entity: Option<String> },
-    All { h: usize, via: Via, user: Option<String>, entity: Option<String> },
-    Recent { h: usize, via: Via, user: Option<String>, entity: Option<String>, limit: i64 },
-    Query { h: usize, via: Via, query: Option<Doc> },
-    Rename { h: usize, via: Via, id: String, name: String, user: Option<String> },
-    Delete { h: usize, via: Via, id: String, user: Option<String> },
-    DeleteMany { h: usize, via: Via, ids: IdsDoc, user: Option<String> },
-    Drop { h: usize, via: Via },
-    Stats { h: usize, via: Via },
-    Export { h: usize, via: Via },
-    Import { h: usize, via: Via, data: ImportDoc },
-    Reimport { h: usize, via: Via },
-    Share { h: usize, mode: Option<usize> },
-    Close { h: usize },
+    UpsertIf {
+        h: usize,
+        via: Via,
+        doc: Doc,
+        expect: Expect,
+    },
+    RenameIf {
+        h: usize,
+        via: Via,
+        id: String,
+        name: String,
+        user: Option<String>,
+        expect: Expect,
+    },
+    DeleteIf {
+        h: usize,
+        via: Via,
+        id: String,
+        user: Option<String>,
+        expect: Expect,
+    },
+    Append {
+        h: usize,
+        via: Via,
+        id: String,
+        user: Option<String>,
+        runs: RunsDoc,
+    },
+    /// The changes after the latest minus `back` (a number above the latest when `back` is negative).
+    Changes {
+        h: usize,
+        via: Via,
+        back: i64,
+        limit: usize,
+        ids_only: bool,
+    },
+    ExportSeq {
+        h: usize,
+        via: Via,
+    },
+    Upsert {
+        h: usize,
+        via: Via,
+        doc: Doc,
+        pad: bool,
+    },
+    UpsertMany {
+        h: usize,
+        via: Via,
+        batch: Batch,
+    },
+    Read {
+        h: usize,
+        via: Via,
+        id: String,
+        user: Option<String>,
+    },
+    Ids {
+        h: usize,
+        via: Via,
+        user: Option<String>,
+        entity: Option<String>,
+    },
+    All {
+        h: usize,
+        via: Via,
+        user: Option<String>,
+        entity: Option<String>,
+    },
+    Recent {
+        h: usize,
+        via: Via,
+        user: Option<String>,
+        entity: Option<String>,
+        limit: i64,
+    },
+    Query {
+        h: usize,
+        via: Via,
+        query: Option<Doc>,
+    },
+    Rename {
+        h: usize,
+        via: Via,
+        id: String,
+        name: String,
+        user: Option<String>,
+    },
+    Delete {
+        h: usize,
+        via: Via,
+        id: String,
+        user: Option<String>,
+    },
+    DeleteMany {
+        h: usize,
+        via: Via,
+        ids: IdsDoc,
+        user: Option<String>,
+    },
+    Drop {
+        h: usize,
+        via: Via,
+    },
+    Stats {
+        h: usize,
+        via: Via,
+    },
+    Export {
+        h: usize,
+        via: Via,
+    },
+    Import {
+        h: usize,
+        via: Via,
+        data: ImportDoc,
+    },
+    Reimport {
+        h: usize,
+        via: Via,
+    },
+    Share {
+        h: usize,
+        mode: Option<usize>,
+    },
+    Close {
+        h: usize,
+    },
 }

@@ -383,8 +383,8 @@ pub struct Model {
     recs: Vec<Rec>,
     /// The number of the last change.
     seq: u64,
-    /// The change feed: each kept change's number and what it costs against the budget.
-    feed: std::collections::VecDeque<(u64, usize)>,
+    /// The change feed: each kept change and what it costs against the budget.
+    feed: std::collections::VecDeque<(FeedChange, usize)>,
     feed_bytes: usize,
     feed_budget: usize,
 }
@@ -397,6 +397,100 @@ impl Default for Model {
 
 /// What a change costs the feed besides its session's JSON or its id (the engine's `feed::ENTRY_BYTES`).
 const FEED_ENTRY_BYTES: usize = 48;
+
+/// The most changes one call gives (the header's SS_MAX_CHANGES).
+const MAX_CHANGES: usize = 10000;
+
+/// A change as the feed gives it (ss_changes()).
+#[derive(Clone, Debug, PartialEq)]
+enum FeedChange {
+    Put { seq: u64, ty: usize, quoted_id: String, text: String },
+    Delete { seq: u64, ty: usize, id: String },
+    Drop { seq: u64, ty: usize },
+}
+
+impl FeedChange {
+    fn seq(&self) -> u64 {
+        match self {
+            FeedChange::Put { seq, .. } | FeedChange::Delete { seq, .. } | FeedChange::Drop { seq, .. } => {
+                *seq
+            }
+        }
+    }
+
+    fn render(&self, ids_only: bool) -> String {
+        match self {
+            FeedChange::Put { seq, ty, quoted_id, text } => {
+                let session = if ids_only { String::new() } else { format!(",\"session\":{text}") };
+                format!(
+                    "{{\"seq\":{seq},\"op\":\"upsert\",\"session_type\":\"{}\",\"session_id\":{quoted_id},\"version\":{seq}{session}}}",
+                    MODES[*ty]
+                )
+            }
+            FeedChange::Delete { seq, ty, id } => format!(
+                "{{\"seq\":{seq},\"op\":\"delete\",\"session_type\":\"{}\",\"session_id\":{}}}",
+                MODES[*ty],
+                key_json(id)
+            ),
+            FeedChange::Drop { seq, ty } => {
+                format!("{{\"seq\":{seq},\"op\":\"drop\",\"session_type\":\"{}\"}}", MODES[*ty])
+            }
+        }
+    }
+}
+
+/// The members of a JSON object, as raw texts in order (duplicates kept), with each value's span in
+/// `text`; `None` when `text` is not an object.
+fn members(text: &str) -> Option<Vec<(String, std::ops::Range<usize>)>> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    struct Members;
+    impl<'de> Visitor<'de> for Members {
+        type Value = Vec<(String, &'de serde_json::value::RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = map.next_entry::<String, &serde_json::value::RawValue>()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    let raw = serde_json::Deserializer::from_str(text).deserialize_map(Members).ok()?;
+    Some(
+        raw.into_iter()
+            .map(|(k, v)| {
+                let start = v.get().as_ptr() as usize - text.as_ptr() as usize;
+                (k, start..start + v.get().len())
+            })
+            .collect(),
+    )
+}
+
+/// `text` (an object's) with the member `key: value` appended, as the header's append does it.
+fn with_member(text: &str, key: &str, value: &str) -> String {
+    let body = text.trim_end();
+    let body = &body[..body.len() - 1];
+    let empty = members(text).is_some_and(|m| m.is_empty());
+    format!("{body}{}\"{key}\":{value}}}", if empty { "" } else { "," })
+}
+
+/// An array's text with `inner` (runs' text) appended to its elements.
+fn append_to_array(array: &str, inner: &str) -> String {
+    let empty = array[1..array.len() - 1].trim().is_empty();
+    format!("{}{}{inner}]", &array[..array.len() - 1], if empty { "" } else { "," })
+}
+
+/// The "runs" value (`runs` the text of an object's member, or `None` when absent) with `inner`
+/// appended; `Err` when it is neither an array nor null.
+fn runs_appended(runs: Option<&str>, inner: &str) -> Result<String, Kind> {
+    match runs {
+        None | Some("null") => Ok(format!("[{inner}]")),
+        Some(array) if array.starts_with('[') => Ok(append_to_array(array, inner)),
+        Some(_) => Err(Kind::InvalidSession),
+    }
+}
 
 fn nonempty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
@@ -411,11 +505,12 @@ impl Model {
         Model { recs: Vec::new(), seq: 0, feed: Default::default(), feed_bytes: 0, feed_budget }
     }
 
-    /// Numbers a change costing `bytes` (besides the entry) and keeps it in the feed, dropping the
-    /// oldest beyond the budget.
-    fn change(&mut self, bytes: usize) -> u64 {
+    /// Numbers `change` (the next number) costing `bytes` (besides the entry) and keeps it in the
+    /// feed, dropping the oldest beyond the budget.
+    fn change(&mut self, change: FeedChange, bytes: usize) -> u64 {
         self.seq += 1;
-        self.feed.push_back((self.seq, FEED_ENTRY_BYTES + bytes));
+        debug_assert_eq!(change.seq(), self.seq);
+        self.feed.push_back((change, FEED_ENTRY_BYTES + bytes));
         self.feed_bytes += FEED_ENTRY_BYTES + bytes;
         while self.feed_bytes > self.feed_budget {
             let Some((_, cost)) = self.feed.pop_front() else { break };
@@ -466,7 +561,9 @@ impl Model {
             ws: p.ws,
         };
         let text = rec.text();
-        self.change(text.len());
+        let change =
+            FeedChange::Put { seq: version, ty, quoted_id: rec.quoted_id().to_owned(), text: text.clone() };
+        self.change(change, text.len());
         match existing {
             Some(i) => self.recs[i] = rec,
             None => self.recs.push(rec),
@@ -475,6 +572,29 @@ impl Model {
     }
 
     pub fn upsert(&mut self, mode: usize, max: usize, bytes: &[u8], doc: &Doc, now: i64) -> Expected<String> {
+        self.upsert_if(mode, max, bytes, doc, now, None)
+    }
+
+    /// The version of the session with this id, of any type and user (0 when there is none).
+    pub fn version_of(&self, id: &str) -> u64 {
+        self.find(id).map_or(0, |i| self.recs[i].version)
+    }
+
+    /// The version a call of this handle sees (0 when the session is not visible to it).
+    pub fn visible_version(&self, mode: usize, id: &str, user: Option<&str>) -> u64 {
+        self.visible_to(mode, id, user).map_or(0, |i| self.recs[i].version)
+    }
+
+    /// An upsert that, with an expected version, applies only when the stored session has it (0: none).
+    pub fn upsert_if(
+        &mut self,
+        mode: usize,
+        max: usize,
+        bytes: &[u8],
+        doc: &Doc,
+        now: i64,
+        expected: Option<u64>,
+    ) -> Expected<String> {
         if unreadably_large(bytes.len(), max) {
             return fail(Kind::TooLarge);
         }
@@ -492,6 +612,9 @@ impl Model {
         }
         if Self::owned_by_another(self.owner(&p.id), &p) {
             return fail(Kind::PermissionDenied);
+        }
+        if expected.is_some_and(|v| v != self.version_of(&p.id)) {
+            return fail(Kind::VersionMismatch);
         }
         Ok(self.put(&p, mode, p.created_at, now))
     }
@@ -577,8 +700,11 @@ impl Model {
             let rec = &mut self.recs[i];
             rec.version = version;
             set_field(&mut rec.fields, "version", Field::Raw(version.to_string()));
+            let text = rec.text();
+            let change =
+                FeedChange::Put { seq: version, ty: rec.ty, quoted_id: rec.quoted_id().to_owned(), text };
             let len = rec.text().len();
-            self.change(len);
+            self.change(change, len);
         }
         Ok(self.recs.len())
     }
@@ -722,16 +848,138 @@ impl Model {
         if session_size(text.len(), &rec.fields) > max {
             return fail(Kind::TooLarge);
         }
+        let change = FeedChange::Put {
+            seq: rec.version,
+            ty: rec.ty,
+            quoted_id: rec.quoted_id().to_owned(),
+            text: text.clone(),
+        };
         self.recs[i] = rec;
-        self.change(text.len());
+        self.change(change, text.len());
         Ok(text)
+    }
+
+    /// A rename that, with an expected version, applies only at that version (the version check
+    /// comes first: a session this call does not see is at version 0).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rename_if(
+        &mut self,
+        mode: usize,
+        max: usize,
+        id: &str,
+        name: &str,
+        user: Option<&str>,
+        now: i64,
+        expected: u64,
+    ) -> Expected<String> {
+        if expected != self.visible_version(mode, id, user) {
+            return fail(Kind::VersionMismatch);
+        }
+        self.rename(mode, max, id, name, user, now)
+    }
+
+    pub fn delete_if(&mut self, mode: usize, id: &str, user: Option<&str>, expected: u64) -> Expected<usize> {
+        if expected != self.visible_version(mode, id, user) {
+            return fail(Kind::VersionMismatch);
+        }
+        Ok(self.delete(mode, id, user))
+    }
+
+    /// Appends runs (the text between an array's brackets) to the session's `memory.runs`, or `runs`
+    /// for workflow_v2, as the header says; returns the stored text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append(
+        &mut self,
+        mode: usize,
+        max: usize,
+        id: &str,
+        user: Option<&str>,
+        runs: &Result<String, Kind>,
+        now: i64,
+    ) -> Expected<String> {
+        let inner = runs.clone().map_err(|k| (k, None))?;
+        let Some(i) = self.visible_to(mode, id, user) else { return fail(Kind::NotFound) };
+        let mut rec = self.recs[i].clone();
+        let key = if rec.ty == 3 { "runs" } else { "memory" };
+        let old = rec.fields.iter().find(|(k, _)| k == key).map(|(_, f)| f.text().to_owned());
+        let value = if rec.ty == 3 {
+            runs_appended(old.as_deref(), &inner)
+        } else {
+            match old.as_deref() {
+                None | Some("null") => Ok(format!("{{\"runs\":[{inner}]}}")),
+                Some(memory) => match members(memory) {
+                    None => Err(Kind::InvalidSession),
+                    Some(members) => match members.iter().rev().find(|(k, _)| k == "runs") {
+                        None => runs_appended(None, &inner).map(|runs| with_member(memory, "runs", &runs)),
+                        Some((_, span)) => runs_appended(Some(&memory[span.clone()]), &inner)
+                            .map(|runs| format!("{}{runs}{}", &memory[..span.start], &memory[span.end..])),
+                    },
+                },
+            }
+        };
+        let value = value.map_err(|k| (k, None))?;
+        // serde_json's parser stops at 128 levels: deeper runs are checked by the engine comparison only.
+        if inner.matches('[').count() < 100
+            && old.as_deref().is_none_or(|o| o.matches(['[', '{']).count() < 100)
+        {
+            check_appended(old.as_deref(), &value, &inner, rec.ty == 3);
+        }
+        let version = self.seq + 1;
+        set_field(&mut rec.fields, key, Field::Raw(value));
+        set_field(&mut rec.fields, "updated_at", Field::Raw(now.to_string()));
+        set_field(&mut rec.fields, "version", Field::Raw(version.to_string()));
+        rec.updated_at = now;
+        rec.version = version;
+        let text = rec.text();
+        if session_size(text.len(), &rec.fields) > max {
+            return fail(Kind::TooLarge);
+        }
+        let change = FeedChange::Put {
+            seq: version,
+            ty: rec.ty,
+            quoted_id: rec.quoted_id().to_owned(),
+            text: text.clone(),
+        };
+        self.recs[i] = rec;
+        self.change(change, text.len());
+        Ok(text)
+    }
+
+    /// The feed after change `after`, as ss_changes() renders it.
+    pub fn changes(&self, after: u64, limit: usize, ids_only: bool) -> Expected<String> {
+        if limit == 0 {
+            return fail(Kind::InvalidArgument);
+        }
+        let oldest = self.feed.front().map_or(self.seq + 1, |(c, _)| c.seq());
+        if after > self.seq || after + 1 < oldest {
+            return fail(Kind::FeedTruncated);
+        }
+        let given: Vec<&FeedChange> = self
+            .feed
+            .iter()
+            .map(|(c, _)| c)
+            .filter(|c| c.seq() > after)
+            .take(limit.min(MAX_CHANGES))
+            .collect();
+        let next = given.last().map_or(after, |c| c.seq());
+        Ok(format!(
+            "{{\"changes\":{},\"next\":{next},\"latest\":{}}}",
+            json_array(given.iter().map(|c| c.render(ids_only))),
+            self.seq
+        ))
+    }
+
+    /// The number of the last change.
+    pub fn seq(&self) -> u64 {
+        self.seq
     }
 
     pub fn delete(&mut self, mode: usize, id: &str, user: Option<&str>) -> usize {
         match self.visible_to(mode, id, user) {
             Some(i) => {
                 let rec = self.recs.remove(i);
-                self.change(rec.id.len());
+                let len = rec.id.len();
+                self.change(FeedChange::Delete { seq: self.seq + 1, ty: rec.ty, id: rec.id }, len);
                 1
             }
             None => 0,
@@ -759,7 +1007,7 @@ impl Model {
         self.recs.retain(|r| r.ty != mode);
         let removed = before - self.recs.len();
         if removed > 0 {
-            self.change(0);
+            self.change(FeedChange::Drop { seq: self.seq + 1, ty: mode }, 0);
         }
         removed
     }
@@ -784,7 +1032,7 @@ impl Model {
             a + t + w + v,
             self.bytes(),
             self.seq,
-            self.feed.front().map_or(self.seq + 1, |(n, _)| *n),
+            self.feed.front().map_or(self.seq + 1, |(c, _)| c.seq()),
             self.feed.len(),
             self.feed_bytes,
             self.feed_budget
@@ -800,4 +1048,31 @@ impl Model {
     pub fn len(&self) -> usize {
         self.recs.len()
     }
+}
+
+/// Checks the model's own splice: the new transcript value holds the old runs then the appended ones,
+/// and (for `memory`) every other member as it was, as a JSON parser reads them.
+fn check_appended(old: Option<&str>, new: &str, inner: &str, top_level_runs: bool) {
+    use serde_json::Value;
+    let parse = |text: &str| -> Value { serde_json::from_str(text).expect("the model splices valid JSON") };
+    let appended: Vec<Value> = serde_json::from_str(&format!("[{inner}]")).expect("runs are an array");
+    let (old, new) = (old.map_or(Value::Null, parse), parse(new));
+    let (old_runs, new_runs, rest_kept) = if top_level_runs {
+        (old.clone(), new.clone(), true)
+    } else {
+        let strip = |v: &Value| {
+            v.as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| *k != "runs")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        (old.get("runs").cloned().unwrap_or(Value::Null), new["runs"].clone(), strip(&old) == strip(&new))
+    };
+    let mut want = old_runs.as_array().cloned().unwrap_or_default();
+    want.extend(appended);
+    assert!(rest_kept && new_runs == Value::Array(want), "the model's append is wrong: {old} -> {new}");
 }

@@ -1,8 +1,8 @@
 //! Running the engine and the model side by side.
 
-use super::super::ffi::{Failure, Handle, Outcome};
+use super::super::ffi::{Failure, Handle, Kind, Outcome};
 use super::docs::{Doc, V};
-use super::ops::{Op, Setup, Via};
+use super::ops::{Expect, Op, Setup, Via};
 use super::reference::{Expected, Model};
 use super::MODES;
 use sessionstore::{now, Filter, Stats};
@@ -10,6 +10,9 @@ use std::fmt;
 
 pub struct World {
     handles: Vec<(Handle, usize)>,
+    /// Exports taken with their sequence (ss_export_with_seq()) during the run: each, with the feed
+    /// after its sequence applied, must give the final export.
+    mirrors: Vec<(String, u64)>,
     /// The config a durable world reopens its store with (`None`: in memory).
     durable: Option<Vec<u8>>,
     pub model: Model,
@@ -96,8 +99,9 @@ impl World {
         let handles = open_handles(durable.as_deref().unwrap_or(&setup.config()), &modes)?;
         Ok(World {
             handles,
+            mirrors: Vec::new(),
             durable,
-            model: Model::default(),
+            model: Model::with_feed_budget(setup.feed_bytes()),
             max: setup.max_bytes(),
             seen: Default::default(),
         })
@@ -310,6 +314,97 @@ impl World {
                 let o = compare("re-import of the export", got, self.model.reimport())?;
                 self.seen.insert(format!("re-import of the export:{o}"));
             }
+            Op::UpsertIf { h, via, doc, expect } => {
+                let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
+                let bytes = doc.bytes();
+                let current = doc_id(doc).map_or(0, |id| self.model.version_of(&id));
+                let expected = resolve_expect(*expect, current);
+                let got = match via {
+                    Via::Rust => handle.store().upsert_if(&bytes, Some(expected)).map_err(Failure::from),
+                    Via::Ffi => handle.upsert_if(&bytes, expected),
+                };
+                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let want = self.model.upsert_if(mode, max, &bytes, doc, now, Some(expected));
+                let o = compare("upsert_if", got, want)?;
+                self.seen.insert(format!("upsert_if:{o}"));
+            }
+            Op::RenameIf { h, via, id, name, user, expect } => {
+                let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
+                let expected = resolve_expect(*expect, self.model.visible_version(mode, id, user));
+                let got = match via {
+                    Via::Rust => handle
+                        .store()
+                        .rename_session_if_with(id, name, user, Some(expected), str::to_owned)
+                        .map_err(Failure::from),
+                    Via::Ffi => handle.rename_if(id, name, user, expected),
+                };
+                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let o = compare(
+                    "rename_if",
+                    got,
+                    self.model.rename_if(mode, max, id, name, user, now, expected),
+                )?;
+                self.seen.insert(format!("rename_if:{o}"));
+            }
+            Op::DeleteIf { h, via, id, user, expect } => {
+                let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
+                let expected = resolve_expect(*expect, self.model.visible_version(mode, id, user));
+                let got = match via {
+                    Via::Rust => {
+                        handle.store().delete_session_if(id, user, Some(expected)).map_err(Failure::from)
+                    }
+                    Via::Ffi => handle.delete_if(id, user, expected),
+                };
+                let o = compare("delete_if", got, self.model.delete_if(mode, id, user, expected))?;
+                self.seen.insert(format!("delete_if:{o}"));
+            }
+            Op::Append { h, via, id, user, runs } => {
+                let (handle, mode, user) = (&self.handles[*h].0, self.handles[*h].1, user.as_deref());
+                let got = match via {
+                    Via::Rust => {
+                        handle.store().append_runs(id, user, runs.text.as_bytes()).map_err(Failure::from)
+                    }
+                    Via::Ffi => handle.append_runs(id, user, runs.text.as_bytes()),
+                };
+                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let o =
+                    compare("append_runs", got, self.model.append(mode, max, id, user, &runs.inner, now))?;
+                self.seen.insert(format!("append_runs:{o}"));
+            }
+            Op::Changes { h, via, back, limit, ids_only } => {
+                let handle = &self.handles[*h].0;
+                let after = match u64::try_from(*back) {
+                    Ok(back) => self.model.seq().saturating_sub(back),
+                    Err(_) => self.model.seq() + 1,
+                };
+                let options = ids_only.then_some(&br#"{"ids_only":true}"#[..]);
+                let got = match via {
+                    Via::Rust => handle.store().changes(after, *limit, *ids_only).map_err(Failure::from),
+                    Via::Ffi => handle.changes(after, *limit, options),
+                };
+                let want = self.model.changes(after, *limit, *ids_only);
+                // A reopened durable store's feed holds the changes since its last snapshot, which it
+                // takes when it will: it may say "truncated" where the model still keeps the changes.
+                let o = match (&got, &want) {
+                    (Err(f), Ok(_)) if self.durable.is_some() && f.kind == Kind::FeedTruncated => {
+                        "FeedTruncated".into()
+                    }
+                    _ => compare("changes", got, want)?,
+                };
+                self.seen.insert(format!("changes:{o}"));
+            }
+            Op::ExportSeq { h, via } => {
+                let handle = &self.handles[*h].0;
+                let got = match via {
+                    Via::Rust => Ok(handle.store().export_with_seq()),
+                    Via::Ffi => handle.export_with_seq(),
+                };
+                let o = compare("export_with_seq", got.clone(), Ok((self.model.export(), self.model.seq())))?;
+                self.seen.insert(format!("export_with_seq:{o}"));
+                if let Ok(taken) = got {
+                    self.mirrors.push(taken);
+                }
+            }
             Op::Share { h, mode } => {
                 let from = &self.handles[*h];
                 let handle =
@@ -354,6 +449,108 @@ impl World {
     }
 }
 
+/// The id a generated session document names, when it names one.
+fn doc_id(doc: &Doc) -> Option<String> {
+    doc.fields()?.iter().find(|(k, _)| k == "session_id").and_then(|(_, v)| match v {
+        V::Str(s, _) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+fn resolve_expect(expect: Expect, current: u64) -> u64 {
+    match expect {
+        Expect::Current => current,
+        Expect::Stale => current.checked_sub(1).filter(|&v| v > 0).unwrap_or(current + 1),
+        Expect::Zero => 0,
+        Expect::Number(n) => n,
+    }
+}
+
+type Sessions = std::collections::BTreeMap<String, (String, String)>;
+
+/// The session_type of a stored session's text (read without parsing its deep parts).
+fn type_of(text: &str) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        session_type: String,
+    }
+    serde_json::from_str::<Typed>(text).map(|t| t.session_type).map_err(|e| format!("a stored session: {e}"))
+}
+
+/// An export's sessions by id, with their types, as stored text.
+fn export_map(export: &str) -> Result<Sessions, String> {
+    let map: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(export).map_err(|e| format!("an export does not parse: {e}"))?;
+    map.into_iter().map(|(id, raw)| Ok((id, (type_of(raw.get())?, raw.get().to_owned())))).collect()
+}
+
+/// Applies the changes after `after` (all of them, a few at a time) to `map`; `None` when the feed
+/// no longer holds them. Checks that the numbers follow each other.
+fn apply_feed(store: &sessionstore::Store, after: u64, map: &mut Sessions) -> Result<Option<()>, String> {
+    #[derive(serde::Deserialize)]
+    struct Page<'a> {
+        #[serde(borrow)]
+        changes: Vec<Change<'a>>,
+        next: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Change<'a> {
+        seq: u64,
+        op: String,
+        session_type: String,
+        session_id: Option<String>,
+        #[serde(borrow)]
+        session: Option<&'a serde_json::value::RawValue>,
+    }
+    let mut after = after;
+    loop {
+        let text = match store.changes(after, 7, false) {
+            Ok(text) => text,
+            Err(e) if e.kind == sessionstore::ErrorKind::FeedTruncated => return Ok(None),
+            Err(e) => return Err(format!("changes: {e}")),
+        };
+        let page: Page = serde_json::from_str(&text).map_err(|e| format!("a page of changes: {e}"))?;
+        for (i, c) in page.changes.iter().enumerate() {
+            if c.seq != after + 1 + i as u64 {
+                return Err(format!("the feed is not gapless: change {} after {after} at {i}", c.seq));
+            }
+            let id = || c.session_id.clone().ok_or("a change without session_id");
+            match c.op.as_str() {
+                "upsert" => {
+                    let session = c.session.ok_or("an upsert without its session")?.get();
+                    map.insert(id()?, (c.session_type.clone(), session.to_owned()));
+                }
+                "delete" => drop(map.remove(&id()?)),
+                "drop" => map.retain(|_, (ty, _)| *ty != c.session_type),
+                other => return Err(format!("unknown op {other:?}")),
+            }
+        }
+        if page.changes.is_empty() {
+            return Ok(Some(()));
+        }
+        after = page.next;
+    }
+}
+
+/// Two properties of the feed, checked after a run: the whole feed, replayed onto nothing, gives the
+/// store's sessions, byte for byte; and so does each export taken during the run with the feed after
+/// its sequence applied.
+fn check_feed(world: &World) -> Result<(), String> {
+    let store = world.handles[0].0.store();
+    let want = export_map(&store.export())?;
+    let mut from_nothing = Sessions::new();
+    if apply_feed(store, 0, &mut from_nothing)?.is_some() && from_nothing != want {
+        return Err(format!("the feed replayed from 0 gives {from_nothing:?}, the store holds {want:?}"));
+    }
+    for (export, seq) in &world.mirrors {
+        let mut mirror = export_map(export)?;
+        if apply_feed(store, *seq, &mut mirror)?.is_some() && mirror != want {
+            return Err(format!("the export at change {seq} plus the feed after it gives {mirror:?}, the store holds {want:?}"));
+        }
+    }
+    Ok(())
+}
+
 /// A durable store's stats without what the model does not follow: the durability object (the
 /// engine's must be there: it is replaced by null, and a missing one by a mark that compares unequal)
 /// and the feed's kept changes.
@@ -387,6 +584,7 @@ pub fn run_collect(setup: &Setup, ops: &[Op]) -> Result<std::collections::BTreeS
             return Err(msg);
         }
     }
+    check_feed(&world).map_err(|e| format!("{e}\n\nafter this case:\n  {setup:?}\n  {ops:?}"))?;
     Ok(world.seen)
 }
 
