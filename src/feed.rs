@@ -11,7 +11,20 @@
 use crate::record::Record;
 use crate::session_type::SessionType;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+/// A new store identity: 128 random bits as 32 hexadecimal digits. Change numbers start again from 1
+/// in a store made anew (an in-memory store, or a durable one in a new directory), so a follower
+/// that kept a number also keeps the identity of the store it follows, and starts again from an
+/// export when the identity changes. A durable store keeps its identity in its directory.
+pub fn new_store_id() -> String {
+    // std's RandomState is seeded from the operating system's random source.
+    let half = |salt: u128| std::collections::hash_map::RandomState::new().hash_one(salt) as u128;
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:032x}", half(nanos) << 64 | half(nanos ^ u128::from(std::process::id())))
+}
 
 /// What one entry costs besides the bytes of its session or id: the entry, and a fair share of
 /// allocator overhead.
@@ -63,12 +76,24 @@ pub struct Feed {
     budget: usize,
     /// The number of the latest change, kept or not.
     latest: u64,
+    /// The store's identity (see [`new_store_id`]).
+    store: String,
 }
 
 impl Feed {
-    /// A feed that keeps at most `budget` bytes of changes (0 keeps none).
+    /// A feed that keeps at most `budget` bytes of changes (0 keeps none), for a store made anew.
     pub fn new(budget: usize) -> Feed {
-        Feed { changes: VecDeque::new(), bytes: 0, budget, latest: 0 }
+        Feed { changes: VecDeque::new(), bytes: 0, budget, latest: 0, store: new_store_id() }
+    }
+
+    /// The store's identity.
+    pub fn store(&self) -> &str {
+        &self.store
+    }
+
+    /// Takes the identity of a durable store's directory.
+    pub fn set_store(&mut self, store: String) {
+        self.store = store;
     }
 
     /// Records the change numbered one above the latest (or, replaying a journal, any number above
@@ -159,6 +184,8 @@ mod tests {
         off.push(removal(1));
         assert_eq!(numbers(off.since(1, 10)), Vec::<u64>::new());
         assert!(matches!(off.since(0, 10), Since::Truncated { oldest: 2, latest: 1 }));
+        assert_eq!(feed.store().len(), 32);
+        assert_ne!(feed.store(), Feed::new(0).store(), "each store has its own identity");
         feed.start_after(9);
         assert_eq!(numbers(feed.since(9, 10)), Vec::<u64>::new());
         assert!(matches!(feed.since(5, 10), Since::Truncated { .. }));

@@ -117,6 +117,7 @@ impl Persistence {
             Sync::Os => SyncPolicy::Os,
         };
         let (journal, recovered) = Journal::open(path, JournalOptions { sync, faults })?;
+        tables.set_store_id(journal.identity(crate::feed::new_store_id)?);
         if let Some(snapshot) = recovered.snapshot {
             replay(snapshot, tables, Source::Snapshot)?;
         }

@@ -231,9 +231,9 @@ impl Export {
 
 staged_sink!(Export);
 
-/// The changes of the feed after change `after`, as `{"changes":[...],"next":N,"latest":L}`: `next`
-/// is the number to ask after next time (the last change given, or `after` when none was).
-pub fn changes(changes: &[feed::Change], after: u64, latest: u64, ids_only: bool) -> String {
+/// The changes of the feed after change `after`, as `{"changes":[...],"next":N,"latest":L,"store":S}`:
+/// `next` is the number to ask after next time (the last change given, or `after` when none was).
+pub fn changes(changes: &[feed::Change], after: u64, latest: u64, store: &str, ids_only: bool) -> String {
     let mut out = String::with_capacity(
         changes
             .iter()
@@ -282,7 +282,7 @@ pub fn changes(changes: &[feed::Change], after: u64, latest: u64, ids_only: bool
         out.push('}');
     }
     let next = changes.last().map_or(after, feed::Change::number);
-    let _ = write!(out, "],\"next\":{next},\"latest\":{latest}}}");
+    let _ = write!(out, "],\"next\":{next},\"latest\":{latest},\"store\":\"{store}\"}}");
     out
 }
 
@@ -290,10 +290,11 @@ pub fn stats(stats: &Stats) -> String {
     let [agent, team, workflow, workflow_v2] = stats.by_type;
     let f = &stats.feed;
     let mut out = format!(
-        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"feed\":{{\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":",
+        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"feed\":{{\"store\":\"{}\",\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":",
         stats.mode,
         stats.sessions(),
         stats.bytes,
+        f.store,
         f.latest,
         f.oldest,
         f.kept,

@@ -135,6 +135,8 @@ pub struct Stats {
 /// The change feed in [`Stats`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedStats {
+    /// The store's identity: change numbers are this store's.
+    pub store: String,
     /// The number of the last change.
     pub latest: u64,
     /// The number of the oldest change kept (one above `latest` when none is).
@@ -628,12 +630,16 @@ impl Store {
             return Err(Error::invalid_argument("limit must be at least 1"));
         }
         // The entries (a reference count each) are taken under the lock, and rendered after it.
-        let (since, latest) = {
+        let (since, latest, store) = {
             let tables = self.shared.read();
-            (tables.changes_since(after, limit.min(MAX_CHANGES)), tables.version())
+            (
+                tables.changes_since(after, limit.min(MAX_CHANGES)),
+                tables.version(),
+                tables.store_id().to_owned(),
+            )
         };
         match since {
-            Since::Changes(changes) => Ok(render::changes(&changes, after, latest, ids_only)),
+            Since::Changes(changes) => Ok(render::changes(&changes, after, latest, &store, ids_only)),
             Since::Truncated { oldest, latest } => Err(Error::new(
                 ErrorKind::FeedTruncated,
                 if after > latest {
@@ -664,13 +670,19 @@ impl Store {
     }
 
     pub fn stats(&self) -> Stats {
-        let (by_type, bytes, feed) = {
+        let (by_type, bytes, feed, store) = {
             let tables = self.shared.read();
-            (SessionType::ALL.map(|t| tables.len(t)), tables.bytes(), tables.feed_stats())
+            (
+                SessionType::ALL.map(|t| tables.len(t)),
+                tables.bytes(),
+                tables.feed_stats(),
+                tables.store_id().to_owned(),
+            )
         };
         let durability = self.shared.persistence.as_ref().map(Persistence::stats);
         let (oldest, latest, kept, feed_bytes) = feed;
-        let feed = FeedStats { latest, oldest, kept, bytes: feed_bytes, budget: self.shared.feed_budget };
+        let feed =
+            FeedStats { store, latest, oldest, kept, bytes: feed_bytes, budget: self.shared.feed_budget };
         Stats { mode: self.mode, by_type, bytes, feed, durability }
     }
 

@@ -442,6 +442,16 @@ impl Tables {
         (self.feed.oldest(), self.feed.latest(), self.feed.len(), self.feed.bytes())
     }
 
+    /// The store's identity (see [`feed::new_store_id`]).
+    pub fn store_id(&self) -> &str {
+        self.feed.store()
+    }
+
+    /// Takes a durable store's identity, kept in its directory.
+    pub fn set_store_id(&mut self, store: String) {
+        self.feed.set_store(store);
+    }
+
     /// A snapshot of the tables as they are now.
     fn snapshot(&self) -> Arc<Snapshot> {
         Arc::new(self.versions.snapshot(self.version))

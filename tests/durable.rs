@@ -154,6 +154,12 @@ fn versions_and_change_numbers_survive_reopens_and_compactions() {
     }
     let store = open(dir.path(), Sync::Always);
     assert_eq!((store.stats().feed.latest, version(store.read("a", None).unwrap())), (7, 7));
+    // The directory keeps its identity: numbers from it mean the same after a reopen.
+    let id = store.stats().feed.store;
+    drop(store);
+    assert_eq!(open(dir.path(), Sync::Always).stats().feed.store, id);
+    std::fs::write(dir.path().join("IDENTITY"), "not an identity\n").unwrap();
+    assert_eq!(Store::open(config(dir.path(), Sync::Always)).err().map(|e| e.kind), Some(ErrorKind::Corrupt));
 }
 
 #[test]

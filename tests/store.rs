@@ -325,7 +325,9 @@ fn stats_count_every_type_and_the_bytes_held() {
     let wf2 = agent.share(Some(SessionType::WorkflowV2));
     let a = agent.upsert(br#"{"session_id":"a"}"#).unwrap();
     let w = wf2.upsert(br#"{"session_id":"w","runs":[]}"#).unwrap();
-    let stats = parse(&wf2.stats().to_json());
+    let mut stats = parse(&wf2.stats().to_json());
+    let store = stats["feed"].as_object_mut().unwrap().remove("store").unwrap();
+    assert!(store.as_str().is_some_and(|s| s.len() == 32), "{store}");
     assert_eq!(
         stats,
         json!({"mode": "workflow_v2", "sessions": 2, "bytes": a.len() + w.len(),
@@ -721,7 +723,9 @@ fn concurrent_appends_all_land() {
 fn the_feed_gives_every_change_in_order_until_it_is_dropped() {
     let store = Store::open_json(Some(br#"{"feed_bytes":1000}"#)).unwrap();
     let changes = |after: u64| parse(&store.changes(after, 100, false).unwrap());
-    assert_eq!(changes(0), json!({"changes": [], "next": 0, "latest": 0}));
+    let id = store.stats().feed.store;
+    assert_eq!(changes(0), json!({"changes": [], "next": 0, "latest": 0, "store": id}));
+    assert_ne!(Store::open_json(None).unwrap().stats().feed.store, id, "a store made anew is another store");
     let a = store.upsert(br#"{"session_id":"a"}"#).unwrap();
     store.share(Some(SessionType::Team)).upsert(br#"{"session_id":"t"}"#).unwrap();
     store.delete_session("a", None).unwrap();
@@ -743,7 +747,7 @@ fn the_feed_gives_every_change_in_order_until_it_is_dropped() {
     let ids_only = parse(&store.changes(0, 1, true).unwrap());
     assert_eq!(
         ids_only,
-        json!({"changes": [{"seq": 1, "op": "upsert", "session_type": "agent", "session_id": "a", "version": 1}], "next": 1, "latest": 4})
+        json!({"changes": [{"seq": 1, "op": "upsert", "session_type": "agent", "session_id": "a", "version": 1}], "next": 1, "latest": 4, "store": id})
     );
     assert_eq!(changes(4)["changes"], json!([]));
     // Past the budget, the oldest changes go; asking for them says to resynchronise.

@@ -712,6 +712,39 @@ impl Journal {
     }
 
     /// Whether an fsync failed, so appends are refused.
+    /// The directory's identity: the text of its file `IDENTITY`, written with `fresh()` the first
+    /// time (to a temporary file, fsynced, then renamed into place, the directory fsynced), so that
+    /// it names this directory's data for its whole life. It must be 32 hexadecimal digits.
+    pub fn identity(&self, fresh: impl FnOnce() -> String) -> Result<String> {
+        let dir = &self.shared.dir;
+        let path = dir.join("IDENTITY");
+        let valid = |id: &str| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let id = text.trim_end();
+                if !valid(id) {
+                    return Err(corrupt(&path, 0, "not a store identity (32 hexadecimal digits)"));
+                }
+                Ok(id.to_owned())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let id = fresh();
+                debug_assert!(valid(&id));
+                let tmp = dir.join("IDENTITY.tmp");
+                let written = (|| {
+                    let mut file = File::create(&tmp)?;
+                    std::io::Write::write_all(&mut file, format!("{id}\n").as_bytes())?;
+                    file.sync_all()?;
+                    fs::rename(&tmp, &path)?;
+                    sync_dir(dir)
+                })();
+                written.map_err(|e| io_error("writing", &path, &e))?;
+                Ok(id)
+            }
+            Err(e) => Err(io_error("reading", &path, &e)),
+        }
+    }
+
     pub fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::Acquire)
     }

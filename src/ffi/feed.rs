@@ -8,12 +8,16 @@ use std::ffi::c_char;
 
 /// Writes the store's changes numbered above `after` (at most `limit`, and at most SS_MAX_CHANGES),
 /// oldest first, to `*out_json`:
-/// {"changes":[C,...],"next":N,"latest":L}, where each C is one of
+/// {"changes":[C,...],"next":N,"latest":L,"store":S}, where each C is one of
 ///   {"seq":S,"op":"upsert","session_type":"agent","session_id":"...","version":S,"session":{...}}
 ///   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."}
 ///   {"seq":S,"op":"drop","session_type":"agent"}             (every session of that type removed)
 /// "next" is the number to pass as `after` next time (the last change given, or `after` when there
-/// were none), and "latest" the number of the store's last change. A bulk write (ss_upsert_many(),
+/// were none), "latest" the number of the store's last change, and "store" the store's identity (32
+/// hexadecimal digits): change numbers are a store's own, and start again from 1 in a store made anew
+/// (an in-memory store, or a durable store in another directory), so a follower keeps the identity
+/// with its number and starts again from an export when it changes. A durable store keeps its
+/// identity in its directory (the file IDENTITY), and its numbers across reopens. A bulk write (ss_upsert_many(),
 /// ss_import(), ss_delete_sessions()) is one change per session. "session" is the session as stored
 /// by that change; `options_json` (`options_len` bytes, or NULL) may be {"ids_only":true} to leave it
 /// out. The feed covers every type, whatever this handle's mode.
@@ -27,7 +31,7 @@ use std::ffi::c_char;
 ///
 /// To mirror a store: ss_export_with_seq() gives every session and the number N of the last change
 /// it holds; apply it, then call ss_changes() with `after` = N, apply the changes in order, and go on
-/// with "next". Nothing is missed and nothing is seen twice.
+/// with "next" (keeping "store"). Nothing is missed and nothing is seen twice.
 ///
 /// `*out_json` (length in `*out_len`) is owned by the caller: free it with ss_string_free().
 ///

@@ -190,11 +190,11 @@ pub unsafe extern "C" fn ss_store_sync(store: *const ss_store, out_error: *mut *
 
 /// Writes a JSON object of counts to `*out_json`:
 /// {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v},
-/// "feed":{"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"durability":D} where "sessions" and
-/// "by_type" count every session in the store (all types), and "bytes" is the size of their stored
-/// JSON. "feed" is the change feed (see ss_changes()): the number of the last change, of the oldest
-/// change it keeps (L + 1 when it keeps none), how many it keeps, what they cost against the budget and
-/// the budget ("feed_bytes"). D is null for a store in memory; for a durable store it is
+/// "feed":{"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"durability":D} where
+/// "sessions" and "by_type" count every session in the store (all types), and "bytes" is the size of
+/// their stored JSON. "feed" is the change feed (see ss_changes()): the store's identity, the number of
+/// the last change, of the oldest change it keeps (L + 1 when it keeps none), how many it keeps, what
+/// they cost against the budget and the budget ("feed_bytes"). D is null for a store in memory; for a durable store it is
 /// {"path":P,"sync":"always","journal_bytes":J,"snapshot_bytes":S,"compactions":C,
 /// "compaction_failures":F,"last_compaction_ms":M,"last_compaction_error":null or a message,
 /// "poisoned":false,"recovery":{"snapshot_records":R,"journal_records":Q,"torn_bytes_dropped":T,

@@ -662,7 +662,8 @@ static void test_changes_and_export_with_seq(void) {
     size_t len = 0, removed = 0;
     uint64_t seq = 99;
     EXPECT(SS_STATUS_OK, ss_changes(store, 0, 10, NULL, 0, &json, &len, out_error));
-    CHECK(json != NULL && strcmp(json, "{\"changes\":[],\"next\":0,\"latest\":0}") == 0 && len == strlen(json));
+    CHECK(json != NULL && strncmp(json, "{\"changes\":[],\"next\":0,\"latest\":0,\"store\":\"", 43) == 0 &&
+          len == strlen(json) && len == 43 + 32 + 2);
     ss_string_free(json);
     EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"a\"}", out_error));
     EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"b\"}", out_error));
@@ -673,11 +674,11 @@ static void test_changes_and_export_with_seq(void) {
     EXPECT(SS_STATUS_OK, ss_changes(store, 1, 10, NULL, 0, &json, &len, out_error));
     CHECK(contains(json, "{\"seq\":2,\"op\":\"upsert\",\"session_type\":\"agent\",\"session_id\":\"b\",\"version\":2,\"session\":{"));
     CHECK(contains(json, "{\"seq\":3,\"op\":\"delete\",\"session_type\":\"agent\",\"session_id\":\"a\"}"));
-    CHECK(contains(json, "\"next\":3,\"latest\":3}"));
+    CHECK(contains(json, "\"next\":3,\"latest\":3,\"store\":\""));
     ss_string_free(json);
     const char *ids_only = "{\"ids_only\":true}";
     EXPECT(SS_STATUS_OK, ss_changes(store, 1, 1, ids_only, strlen(ids_only), &json, &len, out_error));
-    CHECK(strcmp(json, "{\"changes\":[{\"seq\":2,\"op\":\"upsert\",\"session_type\":\"agent\",\"session_id\":\"b\",\"version\":2}],\"next\":2,\"latest\":3}") == 0);
+    CHECK(strncmp(json, "{\"changes\":[{\"seq\":2,\"op\":\"upsert\",\"session_type\":\"agent\",\"session_id\":\"b\",\"version\":2}],\"next\":2,\"latest\":3,\"store\":\"", 118) == 0);
     ss_string_free(json);
     /* A small feed drops the oldest changes: asking for them says to resynchronise. */
     for (int i = 0; i < 10; i++) {
@@ -693,7 +694,7 @@ static void test_changes_and_export_with_seq(void) {
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_changes(NULL, 0, 1, NULL, 0, &json, &len, out_error));
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_export_with_seq(NULL, &json, &len, &seq, out_error));
     EXPECT(SS_STATUS_OK, ss_stats(store, &json, &len, out_error));
-    CHECK(contains(json, "\"feed\":{\"latest\":13,") && contains(json, "\"budget\":400}"));
+    CHECK(contains(json, "\"feed\":{\"store\":\"") && contains(json, "\"latest\":13,") && contains(json, "\"budget\":400}"));
     ss_string_free(json);
     ss_store_close(store);
 }

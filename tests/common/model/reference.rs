@@ -387,6 +387,8 @@ pub struct Model {
     feed: std::collections::VecDeque<(FeedChange, usize)>,
     feed_bytes: usize,
     feed_budget: usize,
+    /// The engine's store identity (random, so taken from the engine).
+    pub store: String,
 }
 
 impl Default for Model {
@@ -502,7 +504,14 @@ fn json_array(items: impl Iterator<Item = String>) -> String {
 
 impl Model {
     pub fn with_feed_budget(feed_budget: usize) -> Self {
-        Model { recs: Vec::new(), seq: 0, feed: Default::default(), feed_bytes: 0, feed_budget }
+        Model {
+            recs: Vec::new(),
+            seq: 0,
+            feed: Default::default(),
+            feed_bytes: 0,
+            feed_budget,
+            store: String::new(),
+        }
     }
 
     /// Numbers `change` (the next number) costing `bytes` (besides the entry) and keeps it in the
@@ -963,9 +972,10 @@ impl Model {
             .collect();
         let next = given.last().map_or(after, |c| c.seq());
         Ok(format!(
-            "{{\"changes\":{},\"next\":{next},\"latest\":{}}}",
+            "{{\"changes\":{},\"next\":{next},\"latest\":{},\"store\":\"{}\"}}",
             json_array(given.iter().map(|c| c.render(ids_only))),
-            self.seq
+            self.seq,
+            self.store
         ))
     }
 
@@ -1027,10 +1037,11 @@ impl Model {
     pub fn stats_json(&self, mode: usize) -> String {
         let [a, t, w, v] = self.by_type();
         format!(
-            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"feed\":{{\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":null}}",
+            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"feed\":{{\"store\":\"{}\",\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":null}}",
             MODES[mode],
             a + t + w + v,
             self.bytes(),
+            self.store,
             self.seq,
             self.feed.front().map_or(self.seq + 1, |(c, _)| c.seq()),
             self.feed.len(),

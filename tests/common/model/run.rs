@@ -97,11 +97,13 @@ impl World {
     fn open(setup: &Setup, durable: Option<Vec<u8>>) -> Result<World, String> {
         let modes: Vec<usize> = std::iter::once(setup.mode).chain(setup.shares.iter().copied()).collect();
         let handles = open_handles(durable.as_deref().unwrap_or(&setup.config()), &modes)?;
+        let mut model = Model::with_feed_budget(setup.feed_bytes());
+        model.store = handles[0].0.store().stats().feed.store;
         Ok(World {
             handles,
             mirrors: Vec::new(),
             durable,
-            model: Model::with_feed_budget(setup.feed_bytes()),
+            model,
             max: setup.max_bytes(),
             seen: Default::default(),
         })
@@ -562,7 +564,7 @@ fn trim_durable_stats(json: &str, engine: bool) -> String {
         object.insert("durability".into(), if there { serde_json::Value::Null } else { "missing".into() });
     }
     if let Some(feed) = object.get_mut("feed").and_then(|f| f.as_object_mut()) {
-        feed.retain(|k, _| k == "latest" || k == "budget");
+        feed.retain(|k, _| k == "latest" || k == "budget" || k == "store");
     }
     stats.to_string()
 }
