@@ -197,6 +197,33 @@ def mixed_table(res):
     return "\n".join(L)
 
 
+def versions_table(res):
+    recs = {(r["n"], r["size"], r["op"]): r for r in res.recs if r.get("row") == "versions" and "op" in r}
+    if not recs:
+        return "n/a: the versions row was not run"
+    L = ["| store | operation | median | p99 | against, in the same run | ratio |", "|---|---|---|---|---|---|"]
+    for n, size in sorted({(k[0], k[1]) for k in recs}):
+        for op, label in (("upsert_if", "compare-and-set upsert"), ("append_run", "append one run (≈ 300 B)")):
+            r = recs.get((n, size, op))
+            if not r:
+                continue
+            b = recs.get((n, size, r["against"]))
+            against = {"upsert": "plain upsert", "upsert_with_run": "upsert of the session with that run"}[r["against"]]
+            ratio = f"{r['median_ns'] / b['median_ns']:.2f}×" if b else "n/a"
+            L.append(f"| {size_label(n, size)} | {label} | {fmt_ns(r['median_ns'])} | {fmt_ns(r['p99_ns'])} | "
+                     f"{against}: {fmt_ns(b['median_ns']) if b else 'n/a'} | {ratio} |")
+        for op, label in (("feed", "feed read, whole sessions"), ("feed_ids_only", "feed read, ids only")):
+            r = recs.get((n, size, op))
+            if not r:
+                continue
+            caught = f"caught up with {r['changes_read']:,} changes in {r['caught_up_s']} s" if r["caught_up_s"] else \
+                f"still behind after {r['secs']} s"
+            L.append(f"| {size_label(n, size)} | {label} | {r['changes_per_s'] / 1e6:.2f} M changes/s ({caught}) | | "
+                     f"{r['writers']} writer alone: {r['writer_alone_ops_per_s'] / 1e3:,.0f} k upserts/s; while read: "
+                     f"{r['writer_ops_per_s'] / 1e3:,.0f} k/s | {r['writer_ops_per_s'] / r['writer_alone_ops_per_s']:.2f}× |")
+    return "\n".join(L)
+
+
 # The durable row's peers (comparison/rust/src/bin/ss-durable-peers.rs): how each is named, and what a power
 # loss (or an OS crash) loses of the writes it acknowledged. A process crash loses nothing acknowledged in
 # any of them (Redis write()s the AOF before it replies, except under everysec while an fsync lags, when it
@@ -521,6 +548,15 @@ def targets(res):
             figs.append(f"{ROW_LABEL[row]} {fmt_ns(e)}, floor's scan {fmt_ns(f)} = {f / e:,.0f}× faster")
             oks.append(f / e >= 20)
     out.append((11, "A selective name query at 1M sessions ≥ 20× faster than a scan", "; ".join(figs), verdict(oks)))
+
+    # 12. versions cost nothing worth noticing (issue 16): a compare-and-set upsert against a plain one.
+    figs, oks = [], []
+    for size in (1024, 16384):
+        cas, plain = res.median("versions", 100_000, size, "upsert_if"), res.median("versions", 100_000, size, "upsert")
+        if cas and plain:
+            figs.append(f"{size_label(100_000, size)}: {fmt_ns(cas)} against {fmt_ns(plain)} = {cas / plain:.3f}×")
+            oks.append(cas / plain <= 1.05)
+    out.append((12, "Compare-and-set upsert within 1.05× of a plain upsert", "; ".join(figs), verdict(oks)))
     return out
 
 
@@ -620,6 +656,18 @@ def write(results_path, md_path):
              "row's latency is the scheduler's.")
     L.append("")
     L.append(mixed_table(res))
+    L.append("")
+    L.append("## Versions, appends and the change feed")
+    L.append("")
+    L.append("comparison/rust/src/bin/ss-versions.rs, in one process on one store: a compare-and-set upsert "
+             "(ss_upsert_if with the version the caller holds) and a plain upsert of existing sessions, called "
+             "in alternation; one run appended (ss_append_runs) and the whole session upserted with that run "
+             "added, which is what a caller without an append must send (after reading and re-encoding it), "
+             "in alternation on different sessions; the change feed read 1000 changes a call from a backlog "
+             "while one writer upserts, until the reader has caught up, and the writer's rate against the "
+             "writer alone.")
+    L.append("")
+    L.append(versions_table(res))
     L.append("")
     L.append("## Durable stores (journal and snapshots)")
     L.append("")

@@ -15,6 +15,9 @@ Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke
     criterion  `cargo bench --bench engine` (benches/engine.rs)
     mixed      target/bench-bin/ss-mixed-load: writer latency while a name query and an export run in a
                loop (1 KiB stores; every condition against the no-reader run of the same process)
+    versions   target/bench-bin/ss-versions: compare-and-set against a plain upsert, one run appended against
+               the whole session upserted with it, and the change feed read while a writer runs (100k
+               sessions of 1 and 16 KiB)
     durable    target/bench-bin/ss-durable: upsert per sync policy against in-memory, group commit, reopen
                and file sizes after compaction, writer latency during snapshots (1 KiB stores); then
                target/bench-bin/ss-durable-peers on the same data and disk: Redis with appendonly yes
@@ -49,8 +52,8 @@ BIN = os.path.join(ROOT, "target", "bench-bin")
 VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
 FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
 SMOKE_SIZES = [(1000, 1024)]
-ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed", "durable"]
-SMOKE_ROWS = ["floor", "rust", "c", "mixed", "durable"]
+ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed", "versions", "durable"]
+SMOKE_ROWS = ["floor", "rust", "c", "mixed", "versions", "durable"]
 CHECKED_OPS = ("recent", "ids", "query")
 
 
@@ -391,6 +394,14 @@ def main():
                 if not os.path.exists(exe):
                     cmd = None
                     why = "target/bench-bin/ss-mixed-load is not built (make bench-build)"
+            elif row == "versions":
+                if not smoke and n != 100_000:
+                    continue
+                exe = os.path.join(BIN, "ss-versions")
+                cmd = [exe, "--data", data, "--secs", "0.2" if smoke else "2"]
+                if not os.path.exists(exe):
+                    cmd = None
+                    why = "target/bench-bin/ss-versions is not built (make bench-build)"
             elif row == "durable":
                 if size != 1024 or (not smoke and n < 100_000):
                     continue

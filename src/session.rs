@@ -42,6 +42,9 @@ pub struct SessionInput<'a> {
     name_span: Option<Span>,
     /// The values of [`STAMPS`], where present; they are replaced when the session is stored.
     stamp_spans: [Option<Span>; 4],
+    /// A change to `text` that rendering makes (runs appended to the transcript), so that the
+    /// session is copied once.
+    edit: Option<(Span, String)>,
 }
 
 /// Stored JSON, with where its id, name and version sit in it.
@@ -88,9 +91,18 @@ impl Rendered {
 impl<'a> SessionInput<'a> {
     /// Parses one session. `text` must already have passed [`json::checked_text`].
     pub fn parse(text: &'a str) -> Result<Self> {
+        Self::parse_finding(text, None).map(|(input, _)| input)
+    }
+
+    /// [`SessionInput::parse`], also finding the value of the transcript's `runs` array for a session
+    /// of type `transcript` in the same pass (the last one, where `memory` repeats keys).
+    fn parse_finding(text: &'a str, transcript: Option<SessionType>) -> Result<(Self, Option<&'a RawValue>)> {
         let text = text.trim_matches(&[' ', '\t', '\n', '\r'][..]);
-        let raw: RawSession =
-            serde_json::from_str(text).map_err(|e| json::classify(e, text, ErrorKind::InvalidSession))?;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let raw = SessionVisitor { transcript }
+            .deserialize(&mut deserializer)
+            .and_then(|raw| deserializer.end().map(|()| raw))
+            .map_err(|e| json::classify(e, text, ErrorKind::InvalidSession))?;
         let span = |value: &RawValue| {
             let start = value.get().as_ptr() as usize - text.as_ptr() as usize;
             start..start + value.get().len()
@@ -120,20 +132,57 @@ impl<'a> SessionInput<'a> {
         // Checked here so that reading the name from the stored JSON cannot fail.
         let name = raw.session_name.map(|v| optional_string(v, "session_data.session_name")).transpose()?;
         let name_span = name.flatten().and(raw.session_name).map(span);
-        Ok(SessionInput {
-            text,
-            id_span: span(raw.fields[ID].expect("checked above")),
-            session_id,
-            session_type,
-            user_id: string(USER)?,
-            agent_id: string(AGENT)?,
-            team_id: string(TEAM)?,
-            workflow_id: string(WORKFLOW)?,
-            created_at: timestamp(CREATED)?,
-            updated_at: timestamp(UPDATED)?,
-            name_span,
-            stamp_spans: [TYPE, CREATED, UPDATED, VERSION].map(|i| raw.fields[i].map(span)),
-        })
+        Ok((
+            SessionInput {
+                text,
+                id_span: span(raw.fields[ID].expect("checked above")),
+                session_id,
+                session_type,
+                user_id: string(USER)?,
+                agent_id: string(AGENT)?,
+                team_id: string(TEAM)?,
+                workflow_id: string(WORKFLOW)?,
+                created_at: timestamp(CREATED)?,
+                updated_at: timestamp(UPDATED)?,
+                name_span,
+                stamp_spans: [TYPE, CREATED, UPDATED, VERSION].map(|i| raw.fields[i].map(span)),
+                edit: None,
+            },
+            raw.runs,
+        ))
+    }
+
+    /// The session stored as `stored` (JSON this store rendered, of a session of type `ty`) with
+    /// `runs` appended to its transcript as [`append_runs`] does. When the transcript's array (or a
+    /// null in its place) is there, which is the case for every session after its first append, this
+    /// takes one pass over `stored`, and rendering makes the only copy, as for an upsert; otherwise
+    /// [`append_runs`] builds the session in `text` and it is parsed again.
+    pub fn with_runs_appended(
+        stored: &'a str,
+        ty: SessionType,
+        runs: &str,
+        text: &'a mut String,
+    ) -> Result<SessionInput<'a>> {
+        let (input, found) = Self::parse_finding(stored, Some(ty))?;
+        let edit = found.and_then(|array| {
+            let at = array.get().as_ptr() as usize - input.text.as_ptr() as usize;
+            match array.get() {
+                "null" => Some((at..at + 4, format!("[{runs}]"))),
+                a if a.starts_with('[') => {
+                    let end = at + a.len() - 1;
+                    let empty = a[1..a.len() - 1].trim_matches(&[' ', '\t', '\n', '\r'][..]).is_empty();
+                    Some((end..end, if empty { runs.to_owned() } else { format!(",{runs}") }))
+                }
+                _ => None,
+            }
+        });
+        match edit {
+            Some(edit) => Ok(SessionInput { edit: Some(edit), ..input }),
+            None => {
+                *text = append_runs(stored, ty, runs)?;
+                SessionInput::parse(text)
+            }
+        }
     }
 
     /// The size `max_session_bytes` bounds: the session's bytes less each of [`STAMPS`] it carries,
@@ -144,7 +193,15 @@ impl<'a> SessionInput<'a> {
             .iter()
             .zip(STAMPS)
             .filter_map(|(span, key)| span.as_ref().map(|value| key.len() + 4 + value.len()))
-            .fold(self.text.len(), usize::saturating_sub)
+            .fold(self.len(), usize::saturating_sub)
+    }
+
+    /// The length of the text, edited.
+    fn len(&self) -> usize {
+        match &self.edit {
+            Some((span, value)) => self.text.len() - span.len() + value.len(),
+            None => self.text.len(),
+        }
     }
 
     /// The id of the agent, team or workflow this session belongs to, for a store of type `ty`.
@@ -167,10 +224,12 @@ impl<'a> SessionInput<'a> {
             updated.format(updated_at),
             numbered.format_unsigned(version),
         ];
-        let mut replaced: [Option<(&Span, &str, usize)>; 4] = [None; 4];
-        for (i, slot) in replaced.iter_mut().enumerate() {
+        // The stamps' values (by their index in STAMPS), and the edit.
+        let mut replaced: [Option<(&Span, &str, usize)>; 5] = [None; 5];
+        for (i, slot) in replaced.iter_mut().take(STAMPS.len()).enumerate() {
             *slot = self.stamp_spans[i].as_ref().map(|span| (span, values[i], i));
         }
+        replaced[STAMPS.len()] = self.edit.as_ref().map(|(span, value)| (span, value.as_str(), STAMPS.len()));
         replaced.sort_unstable_by_key(|r| r.map_or(usize::MAX, |(span, _, _)| span.start));
         let replaced = replaced.iter().flatten();
         let growth = |before: usize| -> isize {
@@ -250,15 +309,26 @@ const VERSION: usize = 8;
 struct RawSession<'a> {
     fields: [Option<&'a RawValue>; FIELDS.len()],
     session_name: Option<&'a RawValue>,
+    /// The transcript's `runs`, when asked for.
+    runs: Option<&'a RawValue>,
 }
 
-impl<'de> de::Deserialize<'de> for RawSession<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_map(SessionVisitor)
+/// Reads a [`RawSession`]; with `transcript`, also the `runs` of a session of that type: the
+/// top-level `runs` of a workflow_v2 session, `memory.runs` of the others.
+struct SessionVisitor {
+    transcript: Option<SessionType>,
+}
+
+impl<'de> DeserializeSeed<'de> for SessionVisitor {
+    type Value = RawSession<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
-
-struct SessionVisitor;
 
 impl<'de> Visitor<'de> for SessionVisitor {
     type Value = RawSession<'de>;
@@ -268,17 +338,27 @@ impl<'de> Visitor<'de> for SessionVisitor {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
-        let mut session = RawSession { fields: [None; FIELDS.len()], session_name: None };
+        let mut session = RawSession { fields: [None; FIELDS.len()], session_name: None, runs: None };
         let mut others = KeySet::default();
+        let (memory, runs) = match self.transcript {
+            None => (false, false),
+            Some(SessionType::WorkflowV2) => (false, true),
+            Some(_) => (true, false),
+        };
         while let Some(key) = map.next_key_seed(Key)? {
             match FIELDS.iter().position(|field| *field == key) {
                 Some(i) if session.fields[i].is_some() => return Err(json::duplicate_key(&key)),
                 Some(i) => session.fields[i] = Some(map.next_value()?),
                 None => {
-                    let is_session_data = key == "session_data";
+                    let (is_session_data, is_memory, is_runs) =
+                        (key == "session_data", memory && key == "memory", runs && key == "runs");
                     others.insert(key)?;
                     if is_session_data {
                         session.session_name = map.next_value_seed(SessionData)?;
+                    } else if is_memory {
+                        session.runs = map.next_value_seed(MemoryRuns)?;
+                    } else if is_runs {
+                        session.runs = Some(map.next_value()?);
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -286,6 +366,70 @@ impl<'de> Visitor<'de> for SessionVisitor {
             }
         }
         Ok(session)
+    }
+}
+
+/// `memory`: when an object, the value of its last `runs` (it is opaque to the store, so it may
+/// repeat keys, and the last is the one parsers keep); of anything else, nothing.
+struct MemoryRuns;
+
+impl<'de> DeserializeSeed<'de> for MemoryRuns {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemoryRuns {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> std::result::Result<Self::Value, M::Error> {
+        let mut runs = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key == "runs" {
+                runs = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(runs)
+    }
+
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> std::result::Result<Self::Value, S::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
@@ -618,5 +762,63 @@ mod tests {
             rename(without, "n", 2).unwrap(),
             r#"{"session_id":"s","session_data":{"session_name":"n"},"updated_at":2}"#
         );
+    }
+
+    #[test]
+    fn an_append_in_one_pass_stores_what_the_general_path_does() {
+        // Sessions as a store renders them, with the transcript in every shape an append meets, and
+        // spans (name, stamps) before and after it.
+        let agent = [
+            r#"{"session_id":"a","memory":{"runs":[{"r":1}]},"session_data":{"session_name":"n"},"updated_at":1,"version":3}"#,
+            r#"{"session_id":"a","memory":{"runs":[]},"session_data":{"session_name":"n"},"version":3}"#,
+            r#"{"session_id":"a","memory":{"runs":[ ]},"created_at":2}"#,
+            r#"{"session_id":"a","memory":{"runs":null,"x":[1]},"session_data":{"session_name":"n"}}"#,
+            r#"{"session_id":"a","memory":{"runs":[1],"summary":"s","runs":[{"last":true}]},"updated_at":1}"#,
+            r#"{"session_id":"a","memory":{"summary":"no runs yet"},"version":1}"#,
+            r#"{"session_id":"a","memory":null,"session_data":{"session_name":"n"}}"#,
+            r#"{"session_id":"a","session_data":{"session_name":"n"}}"#,
+            r#"{"session_id":"a","memory":[1,2],"updated_at":1}"#,
+            r#"{"session_id":"a","memory":"text"}"#,
+            r#"{"session_id":"a","memory":{"runs":{"not":"an array"}}}"#,
+            r#"{"session_id":"a","memory":{"runs":"text"}}"#,
+            r#"{"session_id":"a","runs":[{"top":"level"}],"memory":{"runs":[]}}"#,
+        ];
+        let workflow_v2 = [
+            r#"{"session_id":"w","runs":[{"r":1}],"session_data":{"session_name":"n"},"version":2}"#,
+            r#"{"session_id":"w","runs":null,"updated_at":1}"#,
+            r#"{"session_id":"w","memory":{"runs":[1]},"version":2}"#,
+            r#"{"session_id":"w","runs":{"x":1}}"#,
+        ];
+        let cases = agent
+            .iter()
+            .map(|s| (SessionType::Agent, s))
+            .chain(workflow_v2.iter().map(|s| (SessionType::WorkflowV2, s)));
+        for (ty, stored) in cases {
+            // "1" is shorter than the null it replaces.
+            for runs in [r#"{"run_id":"new"}"#, r#"{"a":1},{"b":[2]}"#, "1"] {
+                let general = append_runs(stored, ty, runs).and_then(|text| {
+                    let input = SessionInput::parse(&text)?;
+                    Ok((input.size(), input.render(ty, 1, 2, 9)))
+                });
+                let mut text = String::new();
+                let one_pass = SessionInput::with_runs_appended(stored, ty, runs, &mut text)
+                    .map(|input| (input.size(), input.render(ty, 1, 2, 9)));
+                match (general, one_pass) {
+                    (Ok((size, general)), Ok((one_size, one))) => {
+                        assert_eq!(one.json, general.json, "{stored} + {runs}");
+                        assert_eq!(one_size, size, "{stored} + {runs}");
+                        assert_eq!(
+                            (one.id_span, one.name_span, one.version_span),
+                            (general.id_span, general.name_span, general.version_span),
+                            "{stored}"
+                        );
+                    }
+                    (Err(general), Err(one)) => {
+                        assert_eq!((one.kind, one.message), (general.kind, general.message))
+                    }
+                    (general, one) => panic!("{stored} + {runs}: {general:?} against {one:?}"),
+                }
+            }
+        }
     }
 }

@@ -589,8 +589,8 @@ impl Store {
             }
             .ok_or_else(|| self.not_found(session_id))?;
             let now = now();
-            let json = session::append_runs(current.json(), self.mode, runs)?;
-            let input = SessionInput::parse(&json)?;
+            let mut json = String::new();
+            let input = SessionInput::with_runs_appended(current.json(), self.mode, runs, &mut json)?;
             self.check_size(&input)?;
             let pending =
                 self.pending(&input, Some(current.created_at), now, self.shared.next_version_guess());
