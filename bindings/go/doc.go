@@ -49,8 +49,34 @@
 // user_id is unset or equal to the input's; otherwise it fails with
 // ErrPermissionDenied and nothing changes (a batch is refused whole, and the
 // message names the element). Import, an administrative load, is exempt.
-// RenameSession, DeleteSession and DeleteSessions touch any session of the
-// handle's mode, or, given ForUser(u), only the sessions of user u.
+// RenameSession, AppendRuns, DeleteSession and DeleteSessions (and their
+// conditional variants) touch any session of the handle's mode, or, given
+// ForUser(u), only the sessions of user u.
+//
+// # Versions, compare-and-set and appends
+//
+// Every change to a store is numbered, one above the last, and every stored
+// session carries the number of the change that last wrote it in "version"
+// (Session.Version), set by the store like updated_at. UpsertIf,
+// RenameSessionIf and DeleteSessionIf write only if the session is still at
+// the version the caller read (0: it must not exist), else they fail with
+// ErrVersionMismatch and change nothing: read again and retry. AppendRuns
+// adds runs to a session's transcript atomically, with no retry: concurrent
+// appends from any number of goroutines all land.
+//
+// # Change feed
+//
+// Changes returns the changes after a number, oldest first (upserts with the
+// session as stored, deletes, drops), for every type. ExportWithSeq returns an
+// export and the number of the last change it holds: load it, then follow
+// Changes from that number, and nothing is missed or seen twice. The feed
+// keeps the latest changes up to WithFeedBytes; a reader that falls further
+// behind gets ErrFeedTruncated and starts again from ExportWithSeq.
+// Change numbers are a store's own, and start again from 1 in a store made
+// anew: ChangesResult.Store and Stats.Feed.Store give the store's identity
+// (32 hexadecimal digits, kept by a durable store across reopens), which a
+// follower keeps with its number, starting again from ExportWithSeq when it
+// differs. Stats.Feed describes the feed.
 //
 // # Queries
 //
@@ -63,8 +89,8 @@
 // Failures are *Error values carrying the library's status and message.
 // Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
 // ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal,
-// ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned and
-// ErrClosed. The Status numbers are the C header's; ErrClosed has
+// ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
+// ErrVersionMismatch, ErrFeedTruncated and ErrClosed. The Status numbers are the C header's; ErrClosed has
 // StatusClosed, the binding-side status (SS_BINDING_STATUS_CLOSED) that every
 // binding reports for a closed handle and the C library never returns.
 package sessionstore

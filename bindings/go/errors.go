@@ -42,6 +42,13 @@ const (
 	// StatusPoisoned: an earlier fsync of a durable store failed; it refuses
 	// writes, reads go on.
 	StatusPoisoned Status = C.SS_STATUS_POISONED
+	// StatusVersionMismatch: a conditional write (UpsertIf, RenameSessionIf,
+	// DeleteSessionIf) expected another version of the session than the one
+	// stored.
+	StatusVersionMismatch Status = C.SS_STATUS_VERSION_MISMATCH
+	// StatusFeedTruncated: Changes was asked for changes after a number the
+	// feed no longer holds, or one this store never reached.
+	StatusFeedTruncated Status = C.SS_STATUS_FEED_TRUNCATED
 )
 
 // StatusClosed is the status of ErrClosed: a call on a closed (or nil) Store.
@@ -87,6 +94,20 @@ var (
 	// kernel may have dropped data it had acknowledged: every write is
 	// refused, reads go on. Reopen the store to reload what is on disk.
 	ErrPoisoned = errors.New("sessionstore: poisoned")
+	// ErrVersionMismatch is returned by a conditional write (UpsertIf,
+	// RenameSessionIf, DeleteSessionIf and their variants) when the stored
+	// session's version is not the expected one (0 standing for "no such
+	// session"): another writer came first. Nothing was changed; read the
+	// session again, apply the change to what it holds, and retry.
+	ErrVersionMismatch = errors.New("sessionstore: version mismatch")
+	// ErrFeedTruncated is returned by Changes when the reader fell behind
+	// what the feed keeps (see WithFeedBytes), or asked with a number this
+	// store never reached (above ChangesResult.Latest: an in-memory store
+	// made anew). Start again from ExportWithSeq, then follow Changes from
+	// the number it returns. A store made anew that has already reached the
+	// number is not caught here: compare ChangesResult.Store with the
+	// identity kept with the number.
+	ErrFeedTruncated = errors.New("sessionstore: feed truncated")
 	// ErrClosed is returned by every method of a Store after Close (or after
 	// the Store was never opened). C cannot detect a closed handle, so the
 	// binding refuses the call before it reaches C. It is an *Error with
@@ -141,6 +162,10 @@ func (s Status) Sentinel() error {
 		return ErrCorrupt
 	case StatusPoisoned:
 		return ErrPoisoned
+	case StatusVersionMismatch:
+		return ErrVersionMismatch
+	case StatusFeedTruncated:
+		return ErrFeedTruncated
 	case StatusClosed:
 		return ErrClosed
 	}

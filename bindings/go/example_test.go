@@ -369,3 +369,140 @@ func ExampleWithPath() {
 	// true
 	// {"runs":["hi"]} always 1
 }
+
+// A read-modify-write that loses no concurrent writer's change: write with
+// UpsertIf on the version read, and on ErrVersionMismatch read again and
+// retry.
+func ExampleStore_UpsertIf() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.UpsertIf(&sessionstore.Session{SessionID: "s1"}, 0); err != nil { // 0: create only
+		log.Fatal(err)
+	}
+	_, err = store.UpsertIf(&sessionstore.Session{SessionID: "s1"}, 0)
+	fmt.Println("create again:", errors.Is(err, sessionstore.ErrVersionMismatch))
+
+	addTag := func(tag string) error {
+		for {
+			sess, err := store.Read("s1", "")
+			if err != nil {
+				return err
+			}
+			var tags []string
+			if _, err := sess.Field("tags", &tags); err != nil {
+				return err
+			}
+			if err := sess.SetField("tags", append(tags, tag)); err != nil {
+				return err
+			}
+			_, err = store.UpsertIf(sess, sess.Version)
+			if !errors.Is(err, sessionstore.ErrVersionMismatch) {
+				return err // nil: stored
+			}
+			// another writer came first: read its version and retry
+		}
+	}
+	for _, tag := range []string{"travel", "canada"} {
+		if err := addTag(tag); err != nil {
+			log.Fatal(err)
+		}
+	}
+	sess, err := store.Read("s1", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(sess.Extra["tags"]))
+	// Output:
+	// create again: true
+	// ["travel","canada"]
+}
+
+// Agents add their runs to one session concurrently: AppendRuns sends only
+// the new runs, and every call's runs land.
+func ExampleStore_AppendRuns() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Upsert(&sessionstore.Session{SessionID: "chat", UserID: "ava"}); err != nil {
+		log.Fatal(err)
+	}
+	type Run struct {
+		Input    string `json:"input"`
+		Response string `json:"response"`
+	}
+	sess, err := store.AppendRuns("chat", []any{Run{"Hi", "Hello!"}}, sessionstore.ForUser("ava"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(sess.Extra["memory"]))
+	out, err := store.AppendRunsJSON("chat", []byte(`[{"input":"Bye","response":"See you"}]`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var stored struct {
+		Memory struct {
+			Runs []Run `json:"runs"`
+		} `json:"memory"`
+	}
+	if err := json.Unmarshal(out, &stored); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(stored.Memory.Runs), stored.Memory.Runs[1].Input)
+	// Output:
+	// {"runs":[{"input":"Hi","response":"Hello!"}]}
+	// 2 Bye
+}
+
+// A follower of the store: an export with its change number, then the
+// changes after it.
+func ExampleStore_Changes() {
+	store, err := sessionstore.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Upsert(&sessionstore.Session{SessionID: "a"}); err != nil {
+		log.Fatal(err)
+	}
+	data, seq, err := store.ExportWithSeq()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(data) > 2, seq)
+
+	if _, err := store.Upsert(&sessionstore.Session{SessionID: "b"}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.DeleteSession("a"); err != nil {
+		log.Fatal(err)
+	}
+	res, err := store.Changes(seq, 100)
+	if errors.Is(err, sessionstore.ErrFeedTruncated) {
+		log.Fatal("fell behind the feed: start again from ExportWithSeq")
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range res.Changes {
+		fmt.Println(c.Seq, c.Op, c.SessionType, c.SessionID, len(c.Session) > 0)
+	}
+	fmt.Println("next", res.Next, "latest", res.Latest)
+	// Keep the store's identity with the number: a store made anew numbers
+	// from 1 again, and has another identity.
+	st, err := store.Stats()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(res.Store), res.Store == st.Feed.Store)
+	// Output:
+	// true 1
+	// 2 upsert agent b true
+	// 3 delete agent a false
+	// next 3 latest 3
+	// 32 true
+}

@@ -53,6 +53,14 @@ const (
 	DefaultCompactMinBytes = C.SS_DEFAULT_COMPACT_MIN_BYTES
 )
 
+// DefaultFeedBytes is the default budget of the change feed (the header's
+// SS_DEFAULT_FEED_BYTES, 16 MiB); see WithFeedBytes.
+const DefaultFeedBytes = C.SS_DEFAULT_FEED_BYTES
+
+// MaxChanges is the most changes one Changes call returns, whatever its limit
+// (the header's SS_MAX_CHANGES).
+const MaxChanges = C.SS_MAX_CHANGES
+
 // Option configures Open.
 type Option func(*config)
 
@@ -61,6 +69,8 @@ type config struct {
 	maxSessionBytes int64
 	set             bool             // whether maxSessionBytes was given
 	nonFinite       NonFiniteNumbers // "" = the library's default
+	feedBytes       int64
+	feedBytesSet    bool
 	// Durability: each field is sent only when its option was given.
 	path               string
 	pathSet            bool
@@ -106,6 +116,18 @@ const (
 // Open with ErrInvalidArgument.
 func WithNonFiniteNumbers(p NonFiniteNumbers) Option {
 	return func(c *config) { c.nonFinite = p }
+}
+
+// WithFeedBytes sets how much the change feed keeps (config key
+// "feed_bytes"; default DefaultFeedBytes): the latest changes whose stored
+// sessions and removed ids, plus 48 bytes a change, fit in n bytes. A reader
+// of Changes that falls further behind gets ErrFeedTruncated. The sessions
+// the feed keeps are the store's own until replaced, so this bounds the
+// memory the feed can hold on to. 0 keeps no change: Changes then only ever
+// answers that there is nothing new, or ErrFeedTruncated. A negative n fails
+// Open with ErrInvalidArgument.
+func WithFeedBytes(n int64) Option {
+	return func(c *config) { c.feedBytes, c.feedBytesSet = n, true }
 }
 
 // WithPath makes the store durable, kept in the directory dir (created if
@@ -191,6 +213,10 @@ func (c *config) json() []byte {
 		b = append(b, `,"non_finite_numbers":`...)
 		b = appendJSONString(b, string(c.nonFinite))
 	}
+	if c.feedBytesSet {
+		b = append(b, `,"feed_bytes":`...)
+		b = strconv.AppendInt(b, c.feedBytes, 10)
+	}
 	if c.pathSet {
 		b = append(b, `,"path":`...)
 		b = appendJSONString(b, c.path)
@@ -214,18 +240,19 @@ func (c *config) json() []byte {
 	return append(b, '}')
 }
 
-// A ScopeOption narrows the sessions that RenameSession, RenameSessionJSON,
-// DeleteSession and DeleteSessions may touch.
+// A ScopeOption narrows the sessions that RenameSession, RenameSessionIf,
+// AppendRuns, DeleteSession, DeleteSessionIf and DeleteSessions (and their
+// JSON variants) may touch.
 type ScopeOption func(*scope)
 
 type scope struct {
 	userID string
 }
 
-// ForUser limits a rename or delete to the sessions of userID, as Agno 2's
-// rename_session(user_id=...) and delete_session(user_id=...): a rename of
-// another user's session (or of one without a user) fails with ErrNotFound,
-// a delete leaves it alone and does not count it. ForUser("") is no limit,
+// ForUser limits a rename, append or delete to the sessions of userID, as
+// Agno 2's rename_session(user_id=...) and delete_session(user_id=...): a
+// rename or append of another user's session (or of one without a user)
+// fails with ErrNotFound, a delete leaves it alone and does not count it. ForUser("") is no limit,
 // the same as no option; when ForUser is given more than once, the last wins.
 func ForUser(userID string) ScopeOption {
 	return func(s *scope) { s.userID = userID }
@@ -355,8 +382,23 @@ type Stats struct {
 	Sessions int          `json:"sessions"` // sessions of every type in the (shared) data
 	Bytes    int64        `json:"bytes"`    // size of their stored JSON
 	ByType   map[Mode]int `json:"by_type"`  // Sessions, per type
+	// Feed is the change feed (see Changes).
+	Feed FeedStats `json:"feed"`
 	// Durability is nil for a store in memory.
 	Durability *DurabilityStats `json:"durability"`
+}
+
+// FeedStats describes the change feed (the "feed" member of ss_stats).
+type FeedStats struct {
+	// Store is the store's identity, 32 hexadecimal digits: the one
+	// ChangesResult.Store gives (see there). A durable store keeps it across
+	// reopens; a store made anew has another.
+	Store  string `json:"store"`
+	Latest uint64 `json:"latest"` // number of the store's last change
+	Oldest uint64 `json:"oldest"` // number of the oldest change kept (Latest+1 when none is)
+	Kept   int64  `json:"kept"`   // how many changes the feed keeps
+	Bytes  int64  `json:"bytes"`  // what they cost against the budget
+	Budget int64  `json:"budget"` // the budget, WithFeedBytes
 }
 
 // DurabilityStats describes a durable store's files (the "durability" member

@@ -20,8 +20,8 @@ import (
 //
 // Absent and null fields decode to zero values, and zero values are omitted
 // when encoding. For upserts this is what one wants: a CreatedAt of 0 keeps
-// the stored creation time (or fills it for a new session) and UpdatedAt is
-// always set by the store.
+// the stored creation time (or fills it for a new session), and UpdatedAt
+// and Version are always set by the store.
 //
 // The string fields must hold valid UTF-8: encoding fails with
 // ErrInvalidArgument otherwise, and decoding a string that a Go string cannot
@@ -37,6 +37,12 @@ type Session struct {
 	WorkflowID  string `json:"workflow_id,omitempty"`
 	CreatedAt   int64  `json:"created_at,omitempty"` // unix seconds
 	UpdatedAt   int64  `json:"updated_at,omitempty"` // unix seconds
+	// Version is set by the store on every write: the number of the change
+	// that last wrote the session, so it grows with each write of it. Pass it
+	// to UpsertIf (or RenameSessionIf, DeleteSessionIf) to write only if no
+	// one else has since. Its value in an upsert is ignored (replaced), so a
+	// session read and sent back keeps working; 0 is omitted.
+	Version uint64 `json:"version,omitempty"`
 
 	// SessionData holds session_data as raw JSON (empty or null is omitted);
 	// its "session_name" is the session's display name (see Name). It is raw
@@ -59,7 +65,7 @@ type sessionFields Session
 func isKnownField(k string) bool {
 	switch k {
 	case "session_id", "session_type", "user_id", "agent_id", "team_id",
-		"workflow_id", "created_at", "updated_at", "session_data":
+		"workflow_id", "created_at", "updated_at", "version", "session_data":
 		return true
 	}
 	return false
@@ -165,6 +171,8 @@ func (s *Session) UnmarshalJSON(data []byte) error {
 			err = json.Unmarshal(v, &s.CreatedAt)
 		case "updated_at":
 			err = json.Unmarshal(v, &s.UpdatedAt)
+		case "version":
+			err = json.Unmarshal(v, &s.Version)
 		case "session_data":
 			switch {
 			case isNull(v):

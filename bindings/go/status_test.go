@@ -13,7 +13,7 @@ import (
 func TestStatusesMatchLibrary(t *testing.T) {
 	known := []Status{StatusOK, StatusNotFound, StatusInvalidArgument, StatusInvalidJSON,
 		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal, StatusPermissionDenied,
-		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned}
+		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned, StatusVersionMismatch, StatusFeedTruncated}
 	seen := map[error]Status{}
 	n := 0
 	for ; n < int(StatusClosed); n++ {
@@ -89,7 +89,8 @@ func TestClosedStatus(t *testing.T) {
 		t.Fatalf("ErrClosed.Error() = %q", got)
 	}
 	for _, other := range []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
-		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned} {
+		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
+		ErrVersionMismatch, ErrFeedTruncated} {
 		if errors.Is(ErrClosed, other) {
 			t.Fatalf("ErrClosed matches %v", other)
 		}

@@ -37,6 +37,12 @@ enum ssgo_op {
 	SSGO_DROP,
 	SSGO_IMPORT,
 	SSGO_SYNC,
+	SSGO_UPSERT_IF,
+	SSGO_RENAME_SESSION_IF,
+	SSGO_DELETE_SESSION_IF,
+	SSGO_APPEND_RUNS,
+	SSGO_CHANGES,
+	SSGO_EXPORT_WITH_SEQ,
 };
 
 // The results of a call, returned by value: an out-parameter pointing into
@@ -44,10 +50,12 @@ enum ssgo_op {
 // would a store pointer, which ssgo_call therefore takes as a uintptr_t. json
 // is NULL when the JSON result was written into the caller's buffer (or the
 // call has none); len is the length of the JSON or, for the calls that count,
-// the count; error is the library's message on failure.
+// the count; seq is the change number of SSGO_EXPORT_WITH_SEQ; error is the
+// library's message on failure.
 typedef struct {
 	char *json;
 	size_t len;
+	uint64_t seq;
 	char *error;
 	ss_status status;
 } ssgo_result;
@@ -69,7 +77,9 @@ static void ssgo_sink(void *ctx, const char *json, size_t len) {
 
 // ssgo_call makes the library call op on store, with the arguments that call
 // takes among: a, b and c, NUL-terminated strings (c and, for calls with a
-// payload, b may be NULL), or a payload of len bytes at a; and limit. When a
+// payload, b may be NULL), or a payload of len bytes at a (then b and c are
+// the call's strings); limit; and num, an expected version or, for
+// SSGO_CHANGES, the change number to follow from. When a
 // JSON result fits in the caller's spare buffer capacity (dst, cap bytes of
 // Go memory) it is copied there and freed at once: one cgo call instead of
 // two, and no Go allocation. A read into such a buffer goes through
@@ -78,9 +88,9 @@ static void ssgo_sink(void *ctx, const char *json, size_t len) {
 // does not fit is it read again with ss_read. Otherwise r.json is the
 // library's string, for the caller to copy and free.
 static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char *b, const char *c,
-                             size_t len, int64_t limit, char *dst, size_t cap) {
+                             size_t len, int64_t limit, uint64_t num, char *dst, size_t cap) {
 	ss_store *store = (ss_store *)handle;
-	ssgo_result r = {NULL, 0, NULL, SS_STATUS_OK};
+	ssgo_result r = {NULL, 0, 0, NULL, SS_STATUS_OK};
 	char *json = NULL;
 	ss_status st;
 	switch (op) {
@@ -110,6 +120,13 @@ static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char
 	case SSGO_DROP:                st = ss_drop(store, &r.len, &r.error); break;
 	case SSGO_IMPORT:              st = ss_import(store, a, len, &r.len, &r.error); break;
 	case SSGO_SYNC:                st = ss_store_sync(store, &r.error); break;
+	case SSGO_UPSERT_IF:           st = ss_upsert_if(store, a, len, num, &json, &r.len, &r.error); break;
+	case SSGO_RENAME_SESSION_IF:   st = ss_rename_session_if(store, a, b, c, num, &json, &r.len, &r.error); break;
+	case SSGO_DELETE_SESSION_IF:   st = ss_delete_session_if(store, a, b, num, &r.len, &r.error); break;
+	case SSGO_APPEND_RUNS:         st = ss_append_runs(store, b, c, a, len, &json, &r.len, &r.error); break;
+	// limit is at least 1 (the Go side checks it), so the conversion keeps it.
+	case SSGO_CHANGES:             st = ss_changes(store, num, (size_t)limit, a, len, &json, &r.len, &r.error); break;
+	case SSGO_EXPORT_WITH_SEQ:     st = ss_export_with_seq(store, &json, &r.len, &r.seq, &r.error); break;
 	default:                       st = SS_STATUS_INTERNAL; break; // not reached: op is one of the above
 	}
 	r.status = st;
@@ -127,6 +144,7 @@ static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char
 import "C"
 
 import (
+	"bytes"
 	"encoding/json"
 	"runtime"
 	"strings"
@@ -261,8 +279,12 @@ func (s *Store) Mode() Mode {
 	return s.mode
 }
 
-// Version returns the version of the linked C library, e.g. "0.2.0".
+// Version returns the version of the linked C library, e.g. "0.3.0".
 func Version() string { return C.GoString(C.ss_version()) }
+
+// headerVersion is the version of the header the package was compiled with
+// (SS_VERSION_STRING); a test checks that the linked library is the same.
+const headerVersion = C.SS_VERSION_STRING
 
 // acquire returns the handle with its read lock held, or ErrClosed.
 func (s *Store) acquire() (*handle, error) {
@@ -301,15 +323,24 @@ var (
 	opDrop              = op{C.SSGO_DROP, "drop"}
 	opImport            = op{C.SSGO_IMPORT, "import"}
 	opSync              = op{C.SSGO_SYNC, "sync"}
+	opUpsertIf          = op{C.SSGO_UPSERT_IF, "upsert_if"}
+	opRenameSessionIf   = op{C.SSGO_RENAME_SESSION_IF, "rename_session_if"}
+	opDeleteSessionIf   = op{C.SSGO_DELETE_SESSION_IF, "delete_session_if"}
+	opAppendRuns        = op{C.SSGO_APPEND_RUNS, "append_runs"}
+	opChanges           = op{C.SSGO_CHANGES, "changes"}
+	opExportWithSeq     = op{C.SSGO_EXPORT_WITH_SEQ, "export_with_seq"}
 )
 
 // args are the inputs of an op, as ssgo_call takes them: a, b and c are
 // NUL-terminated strings (see cstr), or NULL where the call allows it, or a
-// is a payload of n bytes (see payload); limit is for opGetRecentSessions.
+// is a payload of n bytes (see payload); limit is for opGetRecentSessions and
+// opChanges; num is the expected version of the conditional ops and the
+// change number opChanges follows from.
 type args struct {
 	a, b, c *C.char
 	n       int
 	limit   int64
+	num     uint64
 }
 
 // payload returns the args of an op that takes JSON input, passed to C
@@ -329,7 +360,7 @@ func (s *Store) call(o op, in args, dst []byte) (r C.ssgo_result, err error) {
 	}
 	spare, room := spareOf(dst)
 	r = C.ssgo_call(o.code, C.uintptr_t(uintptr(unsafe.Pointer(h.ptr))), in.a, in.b, in.c,
-		C.size_t(in.n), C.int64_t(in.limit), spare, room)
+		C.size_t(in.n), C.int64_t(in.limit), C.uint64_t(in.num), spare, room)
 	h.mu.RUnlock()
 	if r.status != C.SS_STATUS_OK {
 		return r, failure(o.name, r.status, r.error)
@@ -386,6 +417,53 @@ func (s *Store) UpsertJSON(session []byte) ([]byte, error) {
 // avoids an allocation when dst has room (see AppendReadJSON).
 func (s *Store) AppendUpsertJSON(dst, session []byte) ([]byte, error) {
 	return s.callJSON(dst, opUpsert, payload(session))
+}
+
+// UpsertIf is Upsert, made only if the stored session's version is expected:
+// its Version as last read, or 0 for a session that must not exist yet. When
+// another writer came first, it fails with ErrVersionMismatch and nothing
+// changes: read the session again, apply the change to what it holds, and
+// retry. The check and the write are one atomic step, and the ownership rule
+// of Upsert (ErrPermissionDenied) and its conflict (ErrConflict) come first.
+//
+// A read-modify-write that must not lose a concurrent writer's change is
+//
+//	for {
+//		sess, err := store.Read(id, user)
+//		if err != nil { ... }
+//		... change sess ...
+//		_, err = store.UpsertIf(sess, sess.Version)
+//		if !errors.Is(err, sessionstore.ErrVersionMismatch) {
+//			break // stored, or another error
+//		}
+//	}
+//
+// To add runs to a transcript, AppendRuns needs no retry.
+func (s *Store) UpsertIf(sess *Session, expected uint64) (*Session, error) {
+	in, err := encodeSession(nil, sess)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.UpsertIfJSON(in, expected)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSession(out)
+}
+
+// UpsertIfJSON is UpsertIf on a session given as a JSON object; it returns
+// the stored JSON. The input is passed to C without a copy.
+func (s *Store) UpsertIfJSON(session []byte, expected uint64) ([]byte, error) {
+	return s.AppendUpsertIfJSON(nil, session, expected)
+}
+
+// AppendUpsertIfJSON is UpsertIfJSON appending the stored JSON to dst, which
+// avoids an allocation when dst has room (see AppendReadJSON). On error dst
+// is returned unchanged.
+func (s *Store) AppendUpsertIfJSON(dst, session []byte, expected uint64) ([]byte, error) {
+	in := payload(session)
+	in.num = expected
+	return s.callJSON(dst, opUpsertIf, in)
 }
 
 // UpsertMany stores several sessions atomically: if one is rejected, none is
@@ -590,6 +668,89 @@ func (s *Store) RenameSessionJSON(sessionID, name string, opts ...ScopeOption) (
 	return s.callJSON(nil, opRenameSession, args{a: cid, b: cname, c: cuser})
 }
 
+// RenameSessionIf is RenameSession, made only if the session's version is
+// expected; otherwise it fails with ErrVersionMismatch and nothing changes.
+// A session the call cannot see (absent, of another mode, or with ForUser
+// another user's) has version 0: an expected version of 0 fails with
+// ErrNotFound, any other with ErrVersionMismatch.
+func (s *Store) RenameSessionIf(sessionID, name string, expected uint64, opts ...ScopeOption) (*Session, error) {
+	out, err := s.RenameSessionIfJSON(sessionID, name, expected, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSession(out)
+}
+
+// RenameSessionIfJSON is RenameSessionIf returning the stored JSON.
+func (s *Store) RenameSessionIfJSON(sessionID, name string, expected uint64, opts ...ScopeOption) ([]byte, error) {
+	user := scopeOf(opts).userID
+	var buf [256]byte
+	cid, cname, cuser, err := cstr3(buf[:], opRenameSessionIf.name, sessionID, name, user)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" {
+		cuser = nil // any user's session
+	}
+	return s.callJSON(nil, opRenameSessionIf, args{a: cid, b: cname, c: cuser, num: expected})
+}
+
+// AppendRuns appends runs to the transcript of a session of this handle's
+// mode, as one atomic step, and returns the stored session: to its "runs"
+// for a ModeWorkflowV2 handle, else to its "memory"."runs" (Agno's layout),
+// creating a missing or null "memory" or "runs". Each run is encoded with
+// encoding/json (without its HTML escaping; a json.RawMessage is copied as
+// it is); Agno's runs are objects. updated_at and the version are set; every
+// other byte of the session is kept.
+//
+// Concurrent appends to one session, from any number of goroutines and
+// handles, all land, each call's runs together and in order: unlike Read,
+// append and Upsert, which loses whatever another writer stored in between.
+// Only the new runs cross into C, and the cost does not grow with the number
+// of runs the session holds (but the returned session is the whole of it).
+//
+// It fails with ErrInvalidArgument when runs is empty, ErrNotFound when
+// there is no such session (with ForUser, none of that user's),
+// ErrInvalidSession when "memory", its "runs" or "runs" exists but has the
+// wrong JSON type, and ErrTooLarge when the session would exceed the size
+// limit (nothing is changed).
+func (s *Store) AppendRuns(sessionID string, runs []any, opts ...ScopeOption) (*Session, error) {
+	if len(runs) == 0 {
+		return nil, argError(opAppendRuns.name, "runs is empty")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(runs); err != nil {
+		return nil, err
+	}
+	out, err := s.AppendRunsJSON(sessionID, bytes.TrimRight(b.Bytes(), "\n"), opts...)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSession(out)
+}
+
+// AppendRunsJSON is AppendRuns on runs given as a JSON array of one or more
+// values, passed to C without a copy; it returns the stored JSON. An empty
+// array, or JSON that is not an array, fails with ErrInvalidArgument.
+// (Unlike the Append...JSON methods, it does not append to a buffer: its
+// name is the library's ss_append_runs.)
+func (s *Store) AppendRunsJSON(sessionID string, runs []byte, opts ...ScopeOption) ([]byte, error) {
+	user := scopeOf(opts).userID
+	var buf [128]byte
+	cid, cuser, err := cstr2(buf[:], opAppendRuns.name, sessionID, user)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" {
+		cuser = nil // any user's session
+	}
+	in := payload(runs)
+	in.b, in.c = cid, cuser
+	return s.callJSON(nil, opAppendRuns, in)
+}
+
 // DeleteSession removes a session of this handle's mode and reports whether
 // there was one. A missing id is not an error. With ForUser, only that
 // user's session is removed: another user's is left alone and reported as
@@ -605,6 +766,25 @@ func (s *Store) DeleteSession(sessionID string, opts ...ScopeOption) (bool, erro
 		cuser = nil
 	}
 	removed, err := s.callCount(opDeleteSession, args{a: cid, b: cuser})
+	return removed > 0, err
+}
+
+// DeleteSessionIf is DeleteSession, made only if the session's version is
+// expected; otherwise it fails with ErrVersionMismatch and nothing changes.
+// An expected version of 0 means the session must not exist: then nothing is
+// removed (false, nil). A session the call cannot see (of another mode, or
+// with ForUser another user's) counts as absent, with version 0.
+func (s *Store) DeleteSessionIf(sessionID string, expected uint64, opts ...ScopeOption) (bool, error) {
+	user := scopeOf(opts).userID
+	var buf [128]byte
+	cid, cuser, err := cstr2(buf[:], opDeleteSessionIf.name, sessionID, user)
+	if err != nil {
+		return false, err
+	}
+	if user == "" {
+		cuser = nil
+	}
+	removed, err := s.callCount(opDeleteSessionIf, args{a: cid, b: cuser, num: expected})
 	return removed > 0, err
 }
 

@@ -94,12 +94,17 @@ func wantErr(t *testing.T, err, sentinel error) {
 
 var allSentinels = []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
 	ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-	ErrClosed}
+	ErrVersionMismatch, ErrFeedTruncated, ErrClosed}
 
 func TestVersion(t *testing.T) {
 	v := Version()
 	if !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(v) {
 		t.Fatalf("Version() = %q, not a semantic version", v)
+	}
+	// The linked library is the one the header describes (the Go code is
+	// compiled against the header's signatures).
+	if v != headerVersion {
+		t.Fatalf("Version() = %q, the header is %q", v, headerVersion)
 	}
 }
 
@@ -939,6 +944,11 @@ func TestErrorSentinels(t *testing.T) {
 			_, err := s.UpsertJSON([]byte(`{"session_id":"owned","user_id":"bob"}`))
 			return err
 		}},
+		{"stale version", ErrVersionMismatch, func() error {
+			_, err := s.UpsertIfJSON([]byte(`{"session_id":"x"}`), 0)
+			return err
+		}},
+		{"feed truncated", ErrFeedTruncated, func() error { _, err := s.Changes(1<<40, 1); return err }},
 		{"closed", ErrClosed, func() error { _, err := closed.Read("x", ""); return err }},
 	}
 	for _, c := range cases {
@@ -957,6 +967,7 @@ func TestErrorMapping(t *testing.T) {
 		StatusConflict: ErrConflict, StatusTooLarge: ErrTooLarge, StatusInternal: ErrInternal,
 		StatusPermissionDenied: ErrPermissionDenied, StatusIO: ErrIO,
 		StatusLocked: ErrLocked, StatusCorrupt: ErrCorrupt, StatusPoisoned: ErrPoisoned,
+		StatusVersionMismatch: ErrVersionMismatch, StatusFeedTruncated: ErrFeedTruncated,
 	} {
 		err := error(&Error{Op: "op", Status: st, Message: "boom"})
 		wrapped := fmt.Errorf("context: %w", err)
@@ -1038,6 +1049,24 @@ func TestClosed(t *testing.T) {
 			"Export": func() error { _, err := st.Export(); return err },
 			"Import": func() error { _, err := st.Import([]byte(`{}`)); return err },
 			"Sync":   func() error { return st.Sync() },
+			"UpsertIf": func() error {
+				_, err := st.UpsertIf(&Session{SessionID: "x"}, 0)
+				return err
+			},
+			"UpsertIfJSON": func() error { _, err := st.UpsertIfJSON([]byte(`{"session_id":"x"}`), 1); return err },
+			"AppendUpsertIfJSON": func() error {
+				_, err := st.AppendUpsertIfJSON(make([]byte, 0, 64), []byte(`{"session_id":"x"}`), 1)
+				return err
+			},
+			"RenameSessionIf":         func() error { _, err := st.RenameSessionIf("x", "n", 1); return err },
+			"RenameSessionIfJSON":     func() error { _, err := st.RenameSessionIfJSON("x", "n", 1, ForUser("u")); return err },
+			"DeleteSessionIf":         func() error { _, err := st.DeleteSessionIf("x", 1); return err },
+			"DeleteSessionIf ForUser": func() error { _, err := st.DeleteSessionIf("x", 0, ForUser("u")); return err },
+			"AppendRuns":              func() error { _, err := st.AppendRuns("x", []any{1}); return err },
+			"AppendRunsJSON":          func() error { _, err := st.AppendRunsJSON("x", []byte(`[1]`), ForUser("u")); return err },
+			"Changes":                 func() error { _, err := st.Changes(0, 10); return err },
+			"ChangesJSON":             func() error { _, err := st.ChangesJSON(5, 1, IDsOnly()); return err },
+			"ExportWithSeq":           func() error { _, _, err := st.ExportWithSeq(); return err },
 		}
 		for name, call := range calls {
 			if err := call(); err != ErrClosed {
@@ -1120,6 +1149,12 @@ func TestAppendVariants(t *testing.T) {
 		var m map[string]any
 		if err := json.Unmarshal(got[len(prefix):], &m); err != nil || m["session_id"] != "s1" || string(got[:len(prefix)]) != "prefix:" {
 			t.Fatalf("room %d: AppendUpsertJSON = %.40q..., %v", room, got, err)
+		}
+		// The upsert gave the session a new version (and maybe updated_at):
+		// what the next round reads is what it stored.
+		want = append([]byte(nil), got[len(prefix):]...)
+		if wantRecent, err = s.GetRecentSessionsJSON(Filter{UserID: "u"}, 5); err != nil {
+			t.Fatal(err)
 		}
 	}
 
