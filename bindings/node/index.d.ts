@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'LOCKED'
   | 'CORRUPT'
   | 'POISONED'
+  | 'VERSION_MISMATCH'
+  | 'FEED_TRUNCATED'
   | 'CLOSED';
 
 /**
@@ -38,6 +40,8 @@ export declare const Status: Readonly<{
   LOCKED: number;
   CORRUPT: number;
   POISONED: number;
+  VERSION_MISMATCH: number;
+  FEED_TRUNCATED: number;
   CLOSED: number;
 }>;
 
@@ -63,14 +67,25 @@ export interface Session {
   /** Unix seconds; set by the store on every upsert. */
   updated_at?: number | null;
   session_data?: SessionData | null;
+  /**
+   * Set by the store on every write: the number of the change that last wrote the session, so it grows with each
+   * write of it. In an input it must be null or a non-negative integer, and is replaced (a session read back can
+   * be sent again as is); to make a write depend on it, use upsertIf.
+   */
+  version?: number | null;
   [key: string]: unknown;
 }
 
-/** A session as the store returns it: session_type and the timestamps are always present. */
+/** A session as the store returns it: session_type, the timestamps and the version are always present. */
 export interface StoredSession extends Session {
   session_type: SessionMode;
   created_at: number;
   updated_at: number;
+  /**
+   * The number of the change that last wrote this session (see SessionStore#changes). Parsed by JSON.parse like
+   * every member; a store cannot reach 2^53 changes in practice (see ChangeNumber).
+   */
+  version: number;
 }
 
 /** Filters of the listing calls; entityId is agent_id, team_id or workflow_id depending on the mode. */
@@ -194,6 +209,22 @@ export interface DurabilityStats {
   recovery: RecoveryStats;
 }
 
+/** The change feed (Stats#feed; see SessionStore#changes). */
+export interface FeedStats {
+  /** The store's identity, 32 hexadecimal digits: ChangesResult#store. */
+  store: string;
+  /** The number of the store's last change (0 before the first). */
+  latest: number;
+  /** The number of the oldest change the feed keeps (latest + 1 when it keeps none). */
+  oldest: number;
+  /** How many changes it keeps. */
+  kept: number;
+  /** What they cost against the budget, in bytes (their sessions' JSON and removed ids, plus 48 a change). */
+  bytes: number;
+  /** The budget: the feedBytes option (default 16 MiB). */
+  budget: number;
+}
+
 export interface Stats {
   /** This handle's mode. */
   mode: SessionMode;
@@ -203,8 +234,107 @@ export interface Stats {
   bytes: number;
   /** Sessions per type. */
   by_type: Record<SessionMode, number>;
+  /** The change feed, shared by every handle on the store. */
+  feed: FeedStats;
   /** null for a store in memory. */
   durability: DurabilityStats | null;
+}
+
+/**
+ * A uint64_t argument: an expected version, or the change number `after`. A bigint from 0 to 2^64 - 1, or a number
+ * that is a safe integer (0 to 2^53 - 1). Anything else is a RangeError (a fraction, NaN, a negative value, a
+ * number above Number.MAX_SAFE_INTEGER, which may already be rounded: pass a bigint) or a TypeError (not a number
+ * or bigint), both also InvalidArgumentErrors; never wrapped or rounded.
+ */
+export type Uint64 = number | bigint;
+
+/**
+ * The store's change numbers (seq, next, latest, version) are returned as numbers. The store numbers its changes
+ * one by one from 1, so they stay far below 2^53 (about 285 years at a million changes a second); should one
+ * exceed Number.MAX_SAFE_INTEGER, changes() and exportWithSeq() throw a TooLargeError rather than return a rounded
+ * number. Their Raw variants are exact (JSON text; exportWithSeqRaw's seq is a bigint).
+ */
+export type ChangeNumber = number;
+
+/** A change that stored a session (upsert, batch, rename, append, import: one change a session). */
+export interface UpsertChange<T extends Session = StoredSession> {
+  seq: ChangeNumber;
+  op: 'upsert';
+  session_type: SessionMode;
+  session_id: string;
+  /** The session's version after this change: equal to seq. */
+  version: ChangeNumber;
+  /** The session as this change stored it (absent with idsOnly: see UpsertIdChange). */
+  session: T;
+}
+
+/** An upsert change as changes(after, { idsOnly: true }) gives it: without the session. */
+export interface UpsertIdChange {
+  seq: ChangeNumber;
+  op: 'upsert';
+  session_type: SessionMode;
+  session_id: string;
+  version: ChangeNumber;
+}
+
+/** A change that removed a session (deleteSession, deleteSessions: one change a session, deleteSessionIf). */
+export interface DeleteChange {
+  seq: ChangeNumber;
+  op: 'delete';
+  session_type: SessionMode;
+  session_id: string;
+}
+
+/** A drop(): every session of session_type removed, in one change. */
+export interface DropChange {
+  seq: ChangeNumber;
+  op: 'drop';
+  session_type: SessionMode;
+}
+
+/** One change of the feed, with the sessions it stored. */
+export type Change<T extends Session = StoredSession> = UpsertChange<T> | DeleteChange | DropChange;
+/** One change of the feed without sessions ({ idsOnly: true }). */
+export type IdChange = UpsertIdChange | DeleteChange | DropChange;
+
+export interface ChangesOptions {
+  /**
+   * The most changes to return: an integer from 1 to SIZE_MAX (default 10000, which is also the most one call
+   * returns, whatever the limit: SS_MAX_CHANGES). null = the default.
+   */
+  limit?: number | bigint | null;
+  /** Leave the sessions out (UpsertIdChange). Default false. */
+  idsOnly?: boolean | null;
+}
+
+/** One page of the change feed. */
+export interface ChangesResult<C = Change> {
+  /** Oldest first, numbered one by one. */
+  changes: C[];
+  /** The `after` of the next call: the last change given, or `after` itself when there were none. */
+  next: ChangeNumber;
+  /** The number of the store's last change. */
+  latest: ChangeNumber;
+  /**
+   * The store's identity, 32 hexadecimal digits (also Stats#feed.store). Change numbers are a store's own and start
+   * again from 1 in a store made anew (an in-memory store, or a durable store in another directory); a durable store
+   * keeps its identity across reopens (the file IDENTITY in its directory). A follower keeps it with the number it
+   * remembers, and starts again from exportWithSeq() when the identity it sees differs.
+   */
+  store: string;
+}
+
+/** What exportWithSeq returns: every session, and the number of the last change the export holds. */
+export interface ExportWithSeq {
+  data: ExportData;
+  /** Follow the store from here: changes(seq). */
+  seq: ChangeNumber;
+}
+
+/** What exportWithSeqRaw returns: exportRaw's JSON text, and the exact number of its last change. */
+export interface ExportWithSeqRaw {
+  json: string;
+  seq: bigint;
 }
 
 /** Every session of every type keyed by session_id (Agno's storage_dict shape). */
@@ -251,6 +381,13 @@ export interface OpenOptions {
   compactFactor?: number | bigint;
   compactMinBytes?: number | bigint;
   /**
+   * How much the change feed keeps (see SessionStore#changes), in bytes of the changes it holds: an integer from 0
+   * to SIZE_MAX (feed_bytes of ss_store_open; default 16 MiB, the last 16,000 writes of 1 KiB sessions). 0 keeps
+   * no change: changes() then only says that there is nothing new, or throws FeedTruncatedError. It belongs to the
+   * store's data, so to every handle share() makes.
+   */
+  feedBytes?: number | bigint;
+  /**
    * The shared library to load; else $SESSIONSTORE_LIB, else the one bundled in the package
    * (prebuilds/<platform>-<arch>/), else ../../target/release/libsessionstore.so. A path given (this option or
    * the variable) is the only one tried: missing or unloadable, it is an InternalError naming it.
@@ -292,6 +429,17 @@ export declare class LockedError extends SessionStoreError {}
 export declare class CorruptError extends SessionStoreError {}
 /** An earlier fsync of this durable store failed: writes are refused, reads go on; reopen it. */
 export declare class PoisonedError extends SessionStoreError {}
+/**
+ * A conditional write (upsertIf, renameSessionIf, deleteSessionIf) expected another version of the session than
+ * the one stored (0 standing for "no such session"): another writer came first. Nothing was changed; read the
+ * session again and retry.
+ */
+export declare class VersionMismatchError extends SessionStoreError {}
+/**
+ * changes() was asked for the changes after a number the feed no longer holds (it keeps the latest changes up to
+ * feedBytes), or one this store never reached. Start again from exportWithSeq(), then follow changes(seq).
+ */
+export declare class FeedTruncatedError extends SessionStoreError {}
 export declare class ClosedError extends SessionStoreError {}
 
 export declare class SessionStore {
@@ -317,6 +465,13 @@ export declare class SessionStore {
   /** Atomic: all sessions are stored or none (PermissionDeniedError names the element: "sessions[i]: ..."). */
   upsertMany<T extends Session = StoredSession>(sessions: readonly Session[]): T[];
   upsertManyRaw(sessionsJson: JsonInput): string;
+  /**
+   * Compare-and-set: upsert, only if the stored session's version is expectedVersion (0: the session must not exist
+   * yet). Otherwise throws VersionMismatchError and changes nothing (the type and owner are checked first, as for
+   * upsert: ConflictError, PermissionDeniedError). Returns the stored session, with its new version.
+   */
+  upsertIf<T extends Session = StoredSession>(session: Session, expectedVersion: Uint64): T;
+  upsertIfRaw(sessionJson: JsonInput, expectedVersion: Uint64): string;
 
   /** null when absent, of another type, or owned by another user than userId. */
   read<T extends Session = StoredSession>(sessionId: string, userId?: string | null): T | null;
@@ -343,6 +498,29 @@ export declare class SessionStore {
   /** Throws NotFoundError when the session is absent, or (with options.userId) not that user's. */
   renameSession<T extends Session = StoredSession>(sessionId: string, sessionName: string, options?: UserScope | null): T;
   renameSessionRaw(sessionId: string, sessionName: string, options?: UserScope | null): string;
+  /**
+   * renameSession, only if the session's version is expectedVersion; else VersionMismatchError, nothing changed. A
+   * session the call cannot see (absent, another type, with options.userId another user's) has version 0: 0 gives
+   * NotFoundError, another version VersionMismatchError.
+   */
+  renameSessionIf<T extends Session = StoredSession>(
+    sessionId: string,
+    sessionName: string,
+    expectedVersion: Uint64,
+    options?: UserScope | null,
+  ): T;
+  renameSessionIfRaw(sessionId: string, sessionName: string, expectedVersion: Uint64, options?: UserScope | null): string;
+
+  /**
+   * Appends runs (one or more JSON values; Agno's are objects) to the session's memory.runs, or runs for a
+   * workflow_v2 handle, as one atomic step (a missing or null memory or runs is created; every other byte of the
+   * session is kept). Concurrent appends, from any thread or handle, all land, unlike read + push + upsert. Returns
+   * the stored session. NotFoundError when the session is absent or (with options.userId) another user's; an
+   * empty array is an InvalidArgumentError, a non-array a TypeError.
+   */
+  appendRuns<T extends Session = StoredSession>(sessionId: string, runs: readonly unknown[], options?: UserScope | null): T;
+  /** runsJson: a JSON array of one or more runs. */
+  appendRunsRaw(sessionId: string, runsJson: JsonInput, options?: UserScope | null): string;
 
   /**
    * Returns how many sessions were removed (absent ids are not errors); with options.userId, only that user's
@@ -351,6 +529,11 @@ export declare class SessionStore {
   deleteSession(sessionId: string, options?: UserScope | null): number;
   deleteSessions(sessionIds: readonly string[], options?: UserScope | null): number;
   deleteSessionsRaw(sessionIdsJson: JsonInput, options?: UserScope | null): number;
+  /**
+   * deleteSession, only if the session's version is expectedVersion (0: it must not exist, and nothing is removed);
+   * else VersionMismatchError, nothing removed. Returns 0 or 1.
+   */
+  deleteSessionIf(sessionId: string, expectedVersion: Uint64, options?: UserScope | null): number;
   /** Removes every session of this handle's type; returns how many. */
   drop(): number;
 
@@ -363,6 +546,33 @@ export declare class SessionStore {
   sync(): void;
   export(): ExportData;
   exportRaw(): string;
+  /**
+   * export() and the number of the last change it holds, from one consistent state: apply data, then follow
+   * changes(seq): nothing is missed and nothing is seen twice.
+   */
+  exportWithSeq(): ExportWithSeq;
+  exportWithSeqRaw(): ExportWithSeqRaw;
+
+  /**
+   * The store's changes numbered above `after`, oldest first, every type whatever this handle's mode; pass `next`
+   * as `after` next time. FeedTruncatedError when the feed no longer holds the changes after `after` (the reader
+   * fell behind feedBytes) or `after` is beyond the latest change (another store, or an in-memory store made
+   * anew): start again from exportWithSeq(). Another store that has reached `after` is told by its identity,
+   * ChangesResult#store: keep it with the number, and start again from exportWithSeq() when it differs.
+   */
+  changes(after: Uint64, options: ChangesOptions & { idsOnly: true }): ChangesResult<IdChange>;
+  changes<T extends Session = StoredSession>(
+    after: Uint64,
+    options?: (ChangesOptions & { idsOnly?: false | null }) | null,
+  ): ChangesResult<Change<T>>;
+  /** idsOnly not known statically: upsert changes may or may not carry their session. */
+  changes<T extends Session = StoredSession>(after: Uint64, options: ChangesOptions): ChangesResult<Change<T> | IdChange>;
+  /**
+   * The feed as JSON text '{"changes":[...],"next":N,"latest":L,"store":"<32 hex digits>"}', numbers exactly as the
+   * library wrote them.
+   */
+  changesRaw(after: Uint64, options?: ChangesOptions | null): string;
+
   /** Atomic merge of an export; returns the number of records. */
   import(data: ExportData): number;
   importRaw(dataJson: JsonInput): number;
@@ -377,7 +587,7 @@ export declare class SessionStore {
   [Symbol.dispose](): void;
 }
 
-/** The native library's version, e.g. "0.2.0". */
+/** The native library's version, e.g. "0.3.0". */
 export declare function version(options?: { libraryPath?: string }): string;
 
 /** Where the library is looked for last: ../../target/release/libsessionstore.so next to the package. */
@@ -400,6 +610,8 @@ declare const sessionstore: {
   LockedError: typeof LockedError;
   CorruptError: typeof CorruptError;
   PoisonedError: typeof PoisonedError;
+  VersionMismatchError: typeof VersionMismatchError;
+  FeedTruncatedError: typeof FeedTruncatedError;
   ClosedError: typeof ClosedError;
   Status: typeof Status;
   version: typeof version;

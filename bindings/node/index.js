@@ -18,7 +18,8 @@
 // (read, upsert, listings...) write their out-parameters into a small per-library scratch block allocated once
 // with koffi.alloc() and read back through a typed-array view: JS is single-threaded and these calls are
 // synchronous and never call back into JS, so the block cannot be used by two calls at once. Measured with
-// koffi 3.3.4 on a 1 KiB read, out-arrays cost ~850 ns per call, the scratch block ~230 ns.
+// koffi 3.3.4 on a 1 KiB read, out-arrays cost ~850 ns per call, the scratch block ~230 ns. (The asynchronous
+// calls of the test hook, see #async in SessionStore, each have a block of their own.)
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -97,6 +98,8 @@ const IoError = errorSubclass('IoError');
 const LockedError = errorSubclass('LockedError');
 const CorruptError = errorSubclass('CorruptError');
 const PoisonedError = errorSubclass('PoisonedError');
+const VersionMismatchError = errorSubclass('VersionMismatchError');
+const FeedTruncatedError = errorSubclass('FeedTruncatedError');
 const ClosedError = errorSubclass('ClosedError');
 
 // The one table of statuses in this package: everything else (Status, the error classes by number, the
@@ -119,6 +122,8 @@ const STATUS_TABLE = Object.freeze(
     { status: 10, code: 'LOCKED', text: 'locked', Error: LockedError },
     { status: 11, code: 'CORRUPT', text: 'corrupt', Error: CorruptError },
     { status: 12, code: 'POISONED', text: 'poisoned', Error: PoisonedError },
+    { status: 13, code: 'VERSION_MISMATCH', text: 'version mismatch', Error: VersionMismatchError },
+    { status: 14, code: 'FEED_TRUNCATED', text: 'feed truncated', Error: FeedTruncatedError },
     { status: 65536, code: 'CLOSED', text: 'closed', Error: ClosedError, bindingOnly: true },
   ].map(Object.freeze),
 );
@@ -218,7 +223,7 @@ const PREBUILD_LIBRARY_PATH = path.join(PREBUILD_DIR, LIB_FILE);
 
 // The library's major.minor this binding was written for (0.x: minor changes may break the ABI).
 const ABI_MAJOR = 0;
-const ABI_MINOR = 2;
+const ABI_MINOR = 3;
 
 // koffi types are global to the koffi instance: declare them once.
 const T_STORE = koffi.opaque('ss_store');
@@ -320,8 +325,8 @@ function bindFunctions(so, file) {
   const L = {
     file,
     // Scratch block for out-parameters: [0] char *out_json, [1] size_t out_len / out_removed / out_count,
-    // [2] char *out_error.
-    scratch: koffi.alloc('uint64_t', 3),
+    // [2] char *out_error, [3] uint64_t out_seq (ss_export_with_seq).
+    scratch: koffi.alloc('uint64_t', SCRATCH_SLOTS),
     version: fn('const char *ss_version(void)'),
     statusStr: fn('const char *ss_status_str(uint32_t status)'),
     free: fn('void ss_string_free(void *s)'),
@@ -343,14 +348,20 @@ function bindFunctions(so, file) {
     stats: fn('uint32_t ss_stats(const ss_store_ptr store, void *out_json, void *out_len, void *out_error)'),
     export: fn('uint32_t ss_export(const ss_store_ptr store, void *out_json, void *out_len, void *out_error)'),
     import: fn('uint32_t ss_import(ss_store_ptr store, const char *json, size_t len, void *out_count, void *out_error)'),
+    // 0.3: versions, compare-and-set, atomic append, the change feed.
+    upsertIf: fn('uint32_t ss_upsert_if(ss_store_ptr store, const char *json, size_t len, uint64_t expected_version, void *out_json, void *out_len, void *out_error)'),
+    renameIf: fn('uint32_t ss_rename_session_if(ss_store_ptr store, const char *session_id, const char *session_name, const char *user_id, uint64_t expected_version, void *out_json, void *out_len, void *out_error)'),
+    delIf: fn('uint32_t ss_delete_session_if(ss_store_ptr store, const char *session_id, const char *user_id, uint64_t expected_version, void *out_removed, void *out_error)'),
+    appendRuns: fn('uint32_t ss_append_runs(ss_store_ptr store, const char *session_id, const char *user_id, const char *json, size_t len, void *out_json, void *out_len, void *out_error)'),
+    changes: fn('uint32_t ss_changes(const ss_store_ptr store, uint64_t after, size_t limit, const char *options_json, size_t options_len, void *out_json, void *out_len, void *out_error)'),
+    exportWithSeq: fn('uint32_t ss_export_with_seq(const ss_store_ptr store, void *out_json, void *out_len, void *out_seq, void *out_error)'),
   };
   const base = L.scratch;
   L.pJson = base;
   L.pLen = base + 8n;
   L.pErr = base + 16n;
-  L.slots = new BigUint64Array(koffi.view(base, 24));
-  L.u32 = new Uint32Array(L.slots.buffer, L.slots.byteOffset, 6);
-  L.slots.fill(0n);
+  L.pSeq = base + 24n;
+  Object.assign(L, outViews(base));
 
   const v = L.version();
   const m = /^(\d+)\.(\d+)\./.exec(v || '');
@@ -365,6 +376,17 @@ function bindFunctions(so, file) {
 }
 
 // --- decoding of what the library returns (always freed with ss_string_free) ----------------------------
+
+// uint64_t slots of an out-parameter block: the per-library scratch block, and the block of each asynchronous call.
+const SCRATCH_SLOTS = 4;
+
+/** Views of an out-parameter block of SCRATCH_SLOTS uint64_t at the address base, zeroed. */
+function outViews(base) {
+  const slots = new BigUint64Array(koffi.view(base, 8 * SCRATCH_SLOTS));
+  const u32 = new Uint32Array(slots.buffer, slots.byteOffset, 2 * SCRATCH_SLOTS);
+  slots.fill(0n);
+  return { slots, u32 };
+}
 
 // The size_t slot [1] read as two 32-bit halves (no BigInt on the hot path), in the platform's byte order.
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -428,7 +450,22 @@ function takeError(L, status) {
   L.slots[2] = 0n;
   L.slots[0] = 0n;
   L.slots[1] = 0n;
+  L.slots[3] = 0n;
   return makeError(status, errorText(L, status, p));
+}
+
+/** The parsed JSON of a call that writes JSON (asynchronous calls: O is their out-parameter block). */
+function parsedJson(O, status) {
+  return JSON.parse(jsonResult(O, status));
+}
+
+/** As parsedJson, with NOT_FOUND as null (read). */
+function parsedJsonOrNull(O, status) {
+  if (status === NOT_FOUND) {
+    dropError(O);
+    return null;
+  }
+  return parsedJson(O, status);
 }
 
 /** Frees the message of a failure that is turned into a non-error result (read: NOT_FOUND -> null). */
@@ -516,6 +553,73 @@ function intArg(value, what, min, max) {
     throw rangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * A uint64_t argument (an expected version, a change number): a bigint from 0 to 2^64 - 1, or a number that is a
+ * safe integer (0 to 2^53 - 1). A larger number is refused rather than sent: it may already be a rounded value,
+ * and a compare-and-set against a rounded version would test the wrong one.
+ */
+function u64Arg(value, what) {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && !Number.isSafeInteger(value)) {
+    throw rangeError(`${what} must be a bigint above Number.MAX_SAFE_INTEGER (2^53 - 1), got the number ${value}`);
+  }
+  return intArg(value, what, 0n, UINT64_MAX);
+}
+
+/**
+ * A change number or version the library returned, as a number. The store numbers its changes one by one from 1,
+ * so they stay far below 2^53 (about 285 years at a million changes a second); should one not, it is a
+ * TooLargeError rather than a rounded number (the Raw variants stay exact).
+ */
+function seqNumber(value, what) {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw makeError(
+      Status.TOO_LARGE,
+      `sessionstore: ${what} ${value} is above Number.MAX_SAFE_INTEGER (2^53 - 1) and would be rounded; use the Raw variant`,
+    );
+  }
+  return n;
+}
+
+/** ss_changes' JSON parsed, with its change numbers checked (see seqNumber). */
+function parseChanges(text) {
+  const result = JSON.parse(text);
+  seqNumber(result.next, 'next');
+  seqNumber(result.latest, 'latest');
+  for (const c of result.changes) {
+    seqNumber(c.seq, 'seq');
+    if (c.version !== undefined) seqNumber(c.version, 'version');
+  }
+  return result;
+}
+
+// The most changes one ss_changes() call returns, whatever its limit (SS_MAX_CHANGES): the default limit.
+const MAX_CHANGES = 10000;
+const CHANGES_OPTIONS = ['limit', 'idsOnly'];
+const IDS_ONLY = '{"ids_only":true}';
+
+/**
+ * The { limit, idsOnly } options of changes(): [limit (a size_t of at least 1, default MAX_CHANGES), idsOnly].
+ * Unknown keys are refused, so that a misspelt idsOnly cannot go unnoticed.
+ */
+function changesOptions(options) {
+  if (options === undefined || options === null) return [MAX_CHANGES, false];
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(`changes: options must be an object like { limit, idsOnly }, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!CHANGES_OPTIONS.includes(key)) {
+      throw invalidArgument(`changes: unknown option "${key}" (known: ${CHANGES_OPTIONS.join(', ')})`);
+    }
+  }
+  const { limit, idsOnly } = options;
+  const n = limit === undefined || limit === null ? MAX_CHANGES : intArg(limit, 'limit', 1n, SIZE_MAX);
+  if (idsOnly !== undefined && idsOnly !== null && typeof idsOnly !== 'boolean') {
+    throw typeError(`changes: idsOnly must be a boolean, got ${describe(idsOnly)}`);
+  }
+  return [n, idsOnly === true];
 }
 
 function filterArgs(options, what) {
@@ -669,6 +773,7 @@ const OPEN_OPTIONS = new Set([
   'syncIntervalMs',
   'compactFactor',
   'compactMinBytes',
+  'feedBytes',
   'libraryPath',
 ]);
 
@@ -685,10 +790,19 @@ const registry = new FinalizationRegistry((held) => {
 // caller's object (a Proxy's get trap sees every key asked for) can learn how to adopt an arbitrary pointer.
 let adopting = null;
 
+// The test hook of asynchronous calls (set in SessionStore's static block; see #callAsync).
+let asyncCall = null;
+
 class SessionStore {
   #lib;
   #handle; // BigInt, or null once closed
   #mode;
+  #pending = 0; // asynchronous calls in flight (test hook only): the native handle outlives them
+  #closeWhenIdle = null; // the handle close() took while calls were in flight, closed when the last one returns
+
+  static {
+    asyncCall = (store, op, ...args) => store.#async(op, args);
+  }
 
   // Every method below follows the same order: this.#h() first (a closed store reports CLOSED before any
   // argument error), then every argument converted, then this.#h() again right before the C call, since the
@@ -699,7 +813,8 @@ class SessionStore {
    * another open store owns it, CORRUPT when its files are damaged, IO when it cannot be created or read).
    * @param {{ mode?: string, maxSessionBytes?: number | bigint, nonFiniteNumbers?: 'reject' | 'null',
    *   path?: string, sync?: 'always' | 'interval' | 'os', syncIntervalMs?: number | bigint,
-   *   compactFactor?: number | bigint, compactMinBytes?: number | bigint, libraryPath?: string }} [options]
+   *   compactFactor?: number | bigint, compactMinBytes?: number | bigint, feedBytes?: number | bigint,
+   *   libraryPath?: string }} [options]
    */
   constructor(options = {}) {
     const adopted = adopting;
@@ -716,7 +831,7 @@ class SessionStore {
         throw invalidArgument(`unknown SessionStore option "${key}" (known: ${[...OPEN_OPTIONS].join(', ')})`);
       }
     }
-    const { mode, maxSessionBytes, nonFiniteNumbers, libraryPath } = options;
+    const { mode, maxSessionBytes, nonFiniteNumbers, feedBytes, libraryPath } = options;
     const { path: dir, sync, syncIntervalMs, compactFactor, compactMinBytes } = options;
     const fields = [];
     if (mode !== undefined && mode !== null) fields.push(['mode', reqString(mode, 'mode')]);
@@ -725,6 +840,9 @@ class SessionStore {
     }
     if (nonFiniteNumbers !== undefined && nonFiniteNumbers !== null) {
       fields.push(['non_finite_numbers', reqString(nonFiniteNumbers, 'nonFiniteNumbers')]);
+    }
+    if (feedBytes !== undefined && feedBytes !== null) {
+      fields.push(['feed_bytes', BigInt(intArg(feedBytes, 'feedBytes', 0n, SIZE_MAX))]);
     }
     // Durability: the library checks the values (an empty path, an unknown sync: INVALID_ARGUMENT naming them).
     if (dir !== undefined && dir !== null) fields.push(['path', reqString(dir, 'path')]);
@@ -822,6 +940,32 @@ class SessionStore {
     this.#h();
     if (!Array.isArray(sessions)) throw typeError(`sessions must be an array, got ${describe(sessions)}`);
     return JSON.parse(this.upsertManyRaw(stringify(sessions, 'sessions')));
+  }
+
+  /**
+   * upsertRaw, only if the stored session's "version" is expectedVersion (0: the session must not exist yet);
+   * otherwise throws VERSION_MISMATCH and changes nothing. expectedVersion is a uint64: a bigint, or a number that
+   * is a safe integer.
+   */
+  upsertIfRaw(sessionJson, expectedVersion) {
+    this.#h();
+    const data = payloadData(sessionJson, 'session');
+    const len = payloadLength(data);
+    const expected = u64Arg(expectedVersion, 'expectedVersion');
+    const L = this.#lib;
+    const st = L.upsertIf(this.#h(), data, len, expected, L.pJson, L.pLen, L.pErr);
+    return jsonResult(L, st);
+  }
+
+  /**
+   * Compare-and-set: stores a session object only if the stored session's "version" is expectedVersion (0: the
+   * session must not exist yet), and returns the stored session (with its new version). Otherwise throws a
+   * VersionMismatchError and changes nothing: read the session again, redo the change, retry.
+   */
+  upsertIf(session, expectedVersion) {
+    this.#h();
+    const expected = u64Arg(expectedVersion, 'expectedVersion');
+    return JSON.parse(this.upsertIfRaw(stringify(session, 'session'), expected));
   }
 
   // --- read ---------------------------------------------------------------------------------------------------
@@ -943,6 +1087,56 @@ class SessionStore {
   }
 
   /**
+   * renameSessionRaw, only if the session's "version" is expectedVersion (a uint64); otherwise VERSION_MISMATCH
+   * and nothing changes. A session the call cannot see (absent, another type, another user's) has version 0, so
+   * an expectedVersion of 0 is NOT_FOUND.
+   */
+  renameSessionIfRaw(sessionId, sessionName, expectedVersion, options) {
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
+    const name = reqString(sessionName, 'sessionName');
+    const expected = u64Arg(expectedVersion, 'expectedVersion');
+    const uid = userScope(options, 'renameSessionIf');
+    const L = this.#lib;
+    const st = L.renameIf(this.#h(), sid, name, uid, expected, L.pJson, L.pLen, L.pErr);
+    return jsonResult(L, st);
+  }
+
+  /** renameSession, only if the session's "version" is expectedVersion; else throws a VersionMismatchError. */
+  renameSessionIf(sessionId, sessionName, expectedVersion, options) {
+    return JSON.parse(this.renameSessionIfRaw(sessionId, sessionName, expectedVersion, options));
+  }
+
+  // --- append -------------------------------------------------------------------------------------------------
+
+  /**
+   * Appends the runs of a JSON array (text/bytes, one run or more) to the session's memory.runs (runs for a
+   * workflow_v2 handle) as one atomic step, and returns the stored JSON text. Concurrent appends all land.
+   */
+  appendRunsRaw(sessionId, runsJson, options) {
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
+    const data = payloadData(runsJson, 'runs');
+    const len = payloadLength(data);
+    const uid = userScope(options, 'appendRuns');
+    const L = this.#lib;
+    const st = L.appendRuns(this.#h(), sid, uid, data, len, L.pJson, L.pLen, L.pErr);
+    return jsonResult(L, st);
+  }
+
+  /**
+   * Appends runs (an array of one or more JSON values) to the session's memory.runs (runs for workflow_v2) as one
+   * atomic step: concurrent appends all land, unlike read + push + upsert. Returns the stored session. NOT_FOUND
+   * when the session is absent (or, with { userId }, not that user's).
+   */
+  appendRuns(sessionId, runs, options) {
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
+    if (!Array.isArray(runs)) throw typeError(`runs must be an array of JSON values, got ${describe(runs)}`);
+    return JSON.parse(this.appendRunsRaw(sid, stringify(runs, 'runs'), options));
+  }
+
+  /**
    * Deletes one session of this handle's type (with { userId }, only if it is that user's); returns how many were
    * removed (0 or 1).
    */
@@ -952,6 +1146,20 @@ class SessionStore {
     const uid = userScope(options, 'deleteSession');
     const L = this.#lib;
     const st = L.del(this.#h(), sid, uid, L.pLen, L.pErr);
+    return countResult(L, st);
+  }
+
+  /**
+   * deleteSession, only if the session's "version" is expectedVersion (a uint64; 0: the session must not exist,
+   * and nothing is removed); otherwise throws a VersionMismatchError and removes nothing. Returns 0 or 1.
+   */
+  deleteSessionIf(sessionId, expectedVersion, options) {
+    this.#h();
+    const sid = reqString(sessionId, 'sessionId');
+    const expected = u64Arg(expectedVersion, 'expectedVersion');
+    const uid = userScope(options, 'deleteSessionIf');
+    const L = this.#lib;
+    const st = L.delIf(this.#h(), sid, uid, expected, L.pLen, L.pErr);
     return countResult(L, st);
   }
 
@@ -1003,7 +1211,7 @@ class SessionStore {
 
   // --- stats / export / import --------------------------------------------------------------------------------
 
-  /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...},"durability":null or {...}}' */
+  /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...},"feed":{...},"durability":null or {...}}' */
   statsRaw() {
     const L = this.#lib;
     const st = L.stats(this.#h(), L.pJson, L.pLen, L.pErr);
@@ -1011,8 +1219,10 @@ class SessionStore {
   }
 
   /**
-   * { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 }, durability }: counts over every
-   * type; durability is null in memory, else the directory, sync policy, journal, snapshot and recovery.
+   * { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 }, feed, durability }: counts over
+   * every type; feed is { store, latest, oldest, kept, bytes, budget } (the change feed; store is the store's
+   * identity, as in changes()); durability is null in memory, else the directory, sync policy, journal, snapshot
+   * and recovery.
    */
   stats() {
     return JSON.parse(this.statsRaw());
@@ -1028,6 +1238,60 @@ class SessionStore {
   /** Every session of every type, keyed by session_id. */
   export() {
     return JSON.parse(this.exportRaw());
+  }
+
+  /**
+   * exportRaw, and the number of the last change the export holds, exactly (a bigint): { json, seq }. Follow the
+   * store from there with changes(seq).
+   */
+  exportWithSeqRaw() {
+    const L = this.#lib;
+    const st = L.exportWithSeq(this.#h(), L.pJson, L.pLen, L.pSeq, L.pErr);
+    if (st !== OK) throw takeError(L, st);
+    const seq = L.slots[3];
+    L.slots[3] = 0n;
+    return { json: takeJson(L), seq };
+  }
+
+  /**
+   * export(), and the number of the last change it holds: { data, seq }. Apply data, then changes(seq) and on:
+   * nothing is missed and nothing is seen twice.
+   */
+  exportWithSeq() {
+    const { json, seq } = this.exportWithSeqRaw();
+    const n = seqNumber(seq, 'seq');
+    return { data: JSON.parse(json), seq: n };
+  }
+
+  // --- change feed --------------------------------------------------------------------------------------------
+
+  /**
+   * JSON text of the change feed after change number `after` (a uint64):
+   * '{"changes":[...],"next":N,"latest":L,"store":"<32 hex digits>"}'.
+   * Options { limit (at least 1, default and at most 10000), idsOnly (leave the sessions out) }. FEED_TRUNCATED
+   * when the feed no longer holds the changes after `after` (start again from exportWithSeq).
+   */
+  changesRaw(after, options) {
+    this.#h();
+    const from = u64Arg(after, 'after');
+    const [limit, idsOnly] = changesOptions(options);
+    const opts = idsOnly ? IDS_ONLY : null;
+    const L = this.#lib;
+    const st = L.changes(this.#h(), from, limit, opts, opts === null ? 0 : opts.length, L.pJson, L.pLen, L.pErr);
+    return jsonResult(L, st);
+  }
+
+  /**
+   * The store's changes numbered above `after`, oldest first, of every type: { changes, next, latest, store },
+   * where each change is { seq, op: 'upsert', session_type, session_id, version, session } (no session with
+   * idsOnly), { seq, op: 'delete', session_type, session_id } or { seq, op: 'drop', session_type }. Pass `next` as
+   * `after` next time. store is the store's identity (32 hex digits): change numbers are a store's own and start
+   * again from 1 in a store made anew, so a follower keeps store with its number and starts again from
+   * exportWithSeq() when it differs. Throws a FeedTruncatedError when the reader fell behind what the feed keeps
+   * (feedBytes).
+   */
+  changes(after, options) {
+    return parseChanges(this.changesRaw(after, options));
   }
 
   /** Merges an export (JSON text/bytes) atomically; returns the number of records imported. */
@@ -1081,7 +1345,87 @@ class SessionStore {
     if (h === null) return;
     this.#handle = null; // first, so nothing can reach the freed handle again
     registry.unregister(this);
-    this.#lib.close(h);
+    // An asynchronous call (test hook) still running on a worker thread uses the handle: it is closed when the
+    // last one returns. Every call made from now on throws CLOSED, as after any close().
+    if (this.#pending > 0) this.#closeWhenIdle = h;
+    else this.#lib.close(h);
+  }
+
+  // --- asynchronous calls: a test hook, not part of the API -----------------------------------------------------
+  //
+  // The API is synchronous. To test that concurrent appends and compare-and-set loops work when the calls really
+  // run at the same time in the library, test/concurrency.test.js needs calls on several threads at once on one
+  // store: koffi's `fn.async` runs a C call on a libuv worker thread. That is what this hook does, for three
+  // operations, with the same koffi declarations and the same decoding as the synchronous methods. Each call has
+  // its own out-parameter block (the scratch block serves synchronous calls, one at a time). Its arguments are
+  // converted before the handle is taken, as everywhere; koffi copies the strings before the call is queued. The
+  // pending count keeps the native handle open until every call in flight has returned (close() defers to it),
+  // and the completion callback holds `this`, so the FinalizationRegistry cannot close it meanwhile either.
+
+  #async(op, args) {
+    try {
+      this.#h();
+      let fn;
+      let cargs;
+      let decode;
+      if (op === 'appendRuns') {
+        const [sessionId, runs, options] = args;
+        const sid = reqString(sessionId, 'sessionId');
+        if (!Array.isArray(runs)) throw typeError(`runs must be an array of JSON values, got ${describe(runs)}`);
+        const text = stringify(runs, 'runs');
+        const uid = userScope(options, 'appendRuns');
+        [fn, cargs, decode] = [this.#lib.appendRuns, [sid, uid, text, utf8Length(text)], parsedJson];
+      } else if (op === 'upsertIf') {
+        const [session, expectedVersion] = args;
+        const expected = u64Arg(expectedVersion, 'expectedVersion');
+        const text = stringify(session, 'session');
+        [fn, cargs, decode] = [this.#lib.upsertIf, [text, utf8Length(text), expected], parsedJson];
+      } else if (op === 'read') {
+        const [sessionId, userId] = args;
+        const sid = reqString(sessionId, 'sessionId');
+        const uid = optString(userId, 'userId');
+        [fn, cargs, decode] = [this.#lib.read, [sid, uid], parsedJsonOrNull];
+      } else {
+        throw invalidArgument(`no asynchronous ${op}`);
+      }
+      return this.#callAsync(fn, cargs, decode);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #callAsync(fn, args, decode) {
+    const L = this.#lib;
+    const h = this.#h(); // after the arguments were converted
+    const base = koffi.alloc('uint64_t', SCRATCH_SLOTS);
+    const O = { ...outViews(base), free: L.free, statusStr: L.statusStr };
+    this.#pending++;
+    return new Promise((resolve, reject) => {
+      const done = (err, status) => {
+        try {
+          if (err) reject(err);
+          else resolve(decode(O, status));
+        } catch (e) {
+          reject(e);
+        } finally {
+          koffi.free(base);
+          this.#settled();
+        }
+      };
+      try {
+        fn.async(h, ...args, base, base + 8n, base + 16n, done);
+      } catch (e) {
+        done(e);
+      }
+    });
+  }
+
+  #settled() {
+    if (--this.#pending === 0 && this.#closeWhenIdle !== null) {
+      const h = this.#closeWhenIdle;
+      this.#closeWhenIdle = null;
+      this.#lib.close(h);
+    }
   }
 
   get [Symbol.toStringTag]() {
@@ -1099,7 +1443,7 @@ if (typeof Symbol.dispose === 'symbol') {
   });
 }
 
-/** The library's version string, e.g. "0.2.0". */
+/** The library's version string, e.g. "0.3.0". */
 function version(options) {
   const libraryPath = options && typeof options === 'object' ? options.libraryPath : undefined;
   return loadLibrary(libraryPath).libVersion;
@@ -1120,6 +1464,8 @@ module.exports = {
   LockedError,
   CorruptError,
   PoisonedError,
+  VersionMismatchError,
+  FeedTruncatedError,
   ClosedError,
   Status,
   version,
@@ -1129,5 +1475,5 @@ module.exports = {
 module.exports.default = module.exports;
 // For the tests only, not part of the API (not enumerable, not in the ESM entry or the declarations).
 Object.defineProperty(module.exports, '_internal', {
-  value: Object.freeze({ STATUS_TABLE, checkStatusTable, PREBUILD_LIBRARY_PATH }),
+  value: Object.freeze({ STATUS_TABLE, checkStatusTable, PREBUILD_LIBRARY_PATH, asyncCall, seqNumber, parseChanges }),
 });

@@ -19,6 +19,8 @@ export const {
   LockedError,
   CorruptError,
   PoisonedError,
+  VersionMismatchError,
+  FeedTruncatedError,
   ClosedError,
   Status,
   version,

@@ -1,7 +1,7 @@
 'use strict';
 
 // The koffi prototypes in index.js against include/sessionstore.h: same functions, same number of parameters,
-// and the same kind of value in each position (a pointer, a size_t, an int64_t, a uint32_t). A parameter
+// and the same kind of value in each position (a pointer, a size_t, an int64_t, a uint64_t, a uint32_t). A parameter
 // added to a C function and not to its koffi declaration would shift every later argument (an out-pointer
 // read as a length, or C writing through a pointer koffi never passed): memory-unsafe, so it fails here first.
 
@@ -20,6 +20,7 @@ function kind(decl) {
   if (d.includes('*') || /^ss_store_ptr\b/.test(d) || /^ss_sink\b/.test(d)) return 'pointer';
   if (/^size_t\b/.test(d)) return 'size_t';
   if (/^int64_t\b/.test(d)) return 'int64_t';
+  if (/^uint64_t\b/.test(d)) return 'uint64_t';
   if (/^(uint32_t|ss_status)\b/.test(d)) return 'uint32_t';
   throw new Error(`unknown C type in "${decl}"`);
 }
@@ -63,4 +64,10 @@ test('every koffi declaration matches its C prototype in the header', (t) => {
   assert.deepEqual(header.get('ss_rename_session').params.length, 7);
   assert.deepEqual(header.get('ss_delete_session').params.length, 5);
   assert.deepEqual(header.get('ss_delete_sessions').params.length, 6);
+  // 0.3: the uint64_t expected versions and change numbers sit where the header says, not in a size_t's place.
+  const P = 'pointer';
+  assert.deepEqual(binding.get('ss_upsert_if').params, [P, P, 'size_t', 'uint64_t', P, P, P]);
+  assert.deepEqual(binding.get('ss_delete_session_if').params, [P, P, P, 'uint64_t', P, P]);
+  assert.deepEqual(binding.get('ss_changes').params.slice(0, 3), ['pointer', 'uint64_t', 'size_t']);
+  assert.equal(binding.get('ss_export_with_seq').params.length, 5);
 });

@@ -33,6 +33,8 @@ function throwsCode(fn, code, pattern) {
     LOCKED: ss.LockedError,
     CORRUPT: ss.CorruptError,
     POISONED: ss.PoisonedError,
+    VERSION_MISMATCH: ss.VersionMismatchError,
+    FEED_TRUNCATED: ss.FeedTruncatedError,
     CLOSED: ss.ClosedError,
   }[code];
   assert.ok(caught instanceof sub, `expected ${sub.name}, got ${caught.name}`);
@@ -55,7 +57,7 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 
 test('version() and the binding version', () => {
   assert.match(ss.version(), /^\d+\.\d+\.\d+/);
-  assert.equal(ss.version(), '0.2.0');
+  assert.equal(ss.version(), '0.3.0');
   assert.equal(ss.BINDING_VERSION, require('../package.json').version);
 });
 
@@ -427,8 +429,12 @@ test('stats (+Raw)', () => {
       sessions: 0,
       bytes: 0,
       by_type: { agent: 0, team: 0, workflow: 0, workflow_v2: 0 },
+      // The change feed (see versions.test.js): the store's identity, no change yet, the oldest kept would be the
+      // next, default budget.
+      feed: { store: empty.feed.store, latest: 0, oldest: 1, kept: 0, bytes: 0, budget: 16 * 1024 * 1024 },
       durability: null, // a store in memory (see durable.test.js)
     });
+    assert.match(empty.feed.store, /^[0-9a-f]{32}$/);
     s.upsert({ session_id: 'w1', workflow_id: 'W' });
     s.upsert({ session_id: 'w2', workflow_id: 'W' });
     const agent = s.share('agent');
@@ -445,6 +451,7 @@ test('stats (+Raw)', () => {
       assert.equal(fromAgent.mode, 'agent');
       assert.equal(fromAgent.sessions, 3);
       assert.equal(fromAgent.bytes, st.bytes);
+      assert.equal(fromAgent.feed.store, empty.feed.store, 'one store, one identity, whatever the handle');
     } finally {
       agent.close();
     }
@@ -543,6 +550,8 @@ test('status numbers and error classes', () => {
       LOCKED: 10,
       CORRUPT: 11,
       POISONED: 12,
+      VERSION_MISMATCH: 13,
+      FEED_TRUNCATED: 14,
       CLOSED: 65536, // SS_BINDING_STATUS_CLOSED, shared by every binding
     },
   );
@@ -553,4 +562,14 @@ test('status numbers and error classes', () => {
   const denied = new ss.PermissionDeniedError('m', 'PERMISSION_DENIED', 8);
   assert.ok(denied instanceof SessionStoreError && !(denied instanceof ss.ConflictError));
   assert.equal(denied.name, 'PermissionDeniedError');
+  // 0.3: a conditional write that lost the race, a feed reader that fell behind.
+  for (const [Cls, code, status] of [
+    [ss.VersionMismatchError, 'VERSION_MISMATCH', 13],
+    [ss.FeedTruncatedError, 'FEED_TRUNCATED', 14],
+  ]) {
+    const err = new Cls('m', code, status);
+    assert.ok(err instanceof SessionStoreError && err instanceof Error && !(err instanceof ss.ConflictError));
+    assert.equal(err.name, Cls.name);
+    assert.equal(ss._internal.STATUS_TABLE.find((e) => e.status === status).Error, Cls);
+  }
 });

@@ -285,6 +285,78 @@ const HOSTILE = {
     ['Proxy of a Uint8Array', 'type', (s, c) => s.importRaw(new Proxy(Buffer.from('{}'), closingTraps(c)))],
   ],
   share: [['mode with toString', 'type', (s, c) => s.share(closingString(c, 'team'))]],
+  // 0.3. In seeded(), 'a' is at version 1 and 'b' at 2; expected versions and `after` are numbers or bigints
+  // only: an object is a TypeError before its valueOf/toString can run.
+  upsertIf: [
+    ['getter', 'closed', (s, c) => s.upsertIf({ session_id: 'h', get user_id() { c(); return 'u'; } }, 0)],
+    ['toJSON', 'closed', (s, c) => s.upsertIf({ toJSON() { c(); return { session_id: 'h' }; } }, 0)],
+    ['Proxy', 'closed', (s, c) => s.upsertIf(new Proxy({ session_id: 'h' }, closingTraps(c)), 0)],
+    ['expectedVersion with valueOf', 'type', (s, c) => s.upsertIf({ session_id: 'h' }, { valueOf: () => (c(), 0) })],
+    ['expectedVersion with toString', 'type', (s, c) => s.upsertIf({ session_id: 'h' }, closingString(c, '0'))],
+  ],
+  upsertIfRaw: [
+    ['Uint8Array subclass', 'ok', (s, c) => s.upsertIfRaw(lyingBytes('{"session_id":"h"}', c), 0)],
+    ['Proxy of a Uint8Array', 'type', (s, c) => s.upsertIfRaw(new Proxy(Buffer.from('{}'), closingTraps(c)), 0)],
+    ['expectedVersion with valueOf', 'type', (s, c) => s.upsertIfRaw('{"session_id":"h"}', { valueOf: () => (c(), 0n) })],
+  ],
+  renameSessionIf: [
+    ['id with toString', 'type', (s, c) => s.renameSessionIf(closingString(c, 'a'), 'n', 1)],
+    ['name with toString', 'type', (s, c) => s.renameSessionIf('a', closingString(c, 'n'), 1)],
+    ['expectedVersion with valueOf', 'type', (s, c) => s.renameSessionIf('a', 'n', { valueOf: () => (c(), 1) })],
+    ['userId getter', 'closed', (s, c) => s.renameSessionIf('a', 'n', 1, { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.renameSessionIf('a', 'n', 1, new Proxy({ userId: 'u' }, closingTraps(c)))],
+    ['userId with toString', 'type', (s, c) => s.renameSessionIf('a', 'n', 1, { userId: closingString(c, 'u') })],
+  ],
+  renameSessionIfRaw: [
+    ['name with toString', 'type', (s, c) => s.renameSessionIfRaw('a', closingString(c, 'n'), 1)],
+    ['userId getter', 'closed', (s, c) => s.renameSessionIfRaw('a', 'n', 1, { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.renameSessionIfRaw('a', 'n', 1, new Proxy({}, closingTraps(c)))],
+  ],
+  deleteSessionIf: [
+    ['id with toString', 'type', (s, c) => s.deleteSessionIf(closingString(c, 'a'), 1)],
+    ['expectedVersion with valueOf', 'type', (s, c) => s.deleteSessionIf('a', { valueOf: () => (c(), 1) })],
+    ['userId getter', 'closed', (s, c) => s.deleteSessionIf('a', 1, { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.deleteSessionIf('a', 1, new Proxy({ userId: 'u' }, closingTraps(c)))],
+    ['userId with toString', 'type', (s, c) => s.deleteSessionIf('a', 1, { userId: closingString(c, 'u') })],
+  ],
+  appendRuns: [
+    ['id with toString', 'type', (s, c) => s.appendRuns(closingString(c, 'a'), [{}])],
+    ['getter in a run', 'closed', (s, c) => s.appendRuns('a', [{ get input() { c(); return 'x'; } }])],
+    ['toJSON of a run', 'closed', (s, c) => s.appendRuns('a', [{ toJSON: () => (c(), { input: 'x' }) }])],
+    ['Proxy array', 'closed', (s, c) => s.appendRuns('a', new Proxy([{ input: 'x' }], closingTraps(c)))],
+    [
+      'getter element',
+      'closed',
+      (s, c) => s.appendRuns('a', Object.defineProperty([], 0, { get: () => (c(), { input: 'x' }), enumerable: true })),
+    ],
+    ['userId getter', 'closed', (s, c) => s.appendRuns('a', [{}], { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.appendRuns('a', [{}], new Proxy({ userId: 'u' }, closingTraps(c)))],
+    ['runs with toJSON, not an array', 'type', (s, c) => s.appendRuns('a', { toJSON: () => (c(), [{}]) })],
+  ],
+  appendRunsRaw: [
+    ['Uint8Array subclass', 'ok', (s, c) => s.appendRunsRaw('a', lyingBytes('[{"run_id":"h"}]', c))],
+    ['Uint8Array subclass, with a userId', 'ok', (s, c) => s.appendRunsRaw('a', lyingBytes('[1]', c), { userId: 'u' })],
+    ['Proxy of a Uint8Array', 'type', (s, c) => s.appendRunsRaw('a', new Proxy(Buffer.from('[1]'), closingTraps(c)))],
+    ['object with toString', 'type', (s, c) => s.appendRunsRaw('a', closingString(c, '[1]'))],
+    ['userId getter', 'closed', (s, c) => s.appendRunsRaw('a', '[1]', { get userId() { c(); return 'u'; } })],
+    ['options Proxy', 'closed', (s, c) => s.appendRunsRaw('a', '[1]', new Proxy({}, closingTraps(c)))],
+  ],
+  changes: [
+    ['after with valueOf', 'type', (s, c) => s.changes({ valueOf: () => (c(), 0) })],
+    ['after with toString', 'type', (s, c) => s.changes(closingString(c, '0'))],
+    ['limit getter', 'closed', (s, c) => s.changes(0, { get limit() { c(); return 5; } })],
+    ['idsOnly getter', 'closed', (s, c) => s.changes(0, { get idsOnly() { c(); return true; } })],
+    ['options Proxy', 'closed', (s, c) => s.changes(0, new Proxy({ limit: 5 }, closingTraps(c)))],
+    ['limit with valueOf', 'type', (s, c) => s.changes(0, { limit: { valueOf: () => (c(), 5) } })],
+    ['idsOnly with valueOf', 'type', (s, c) => s.changes(0, { idsOnly: { valueOf: () => (c(), true) } })],
+  ],
+  changesRaw: [
+    ['limit getter', 'closed', (s, c) => s.changesRaw(0, { get limit() { c(); return 5; } })],
+    ['options Proxy', 'closed', (s, c) => s.changesRaw(0n, new Proxy({}, closingTraps(c)))],
+    ['after with valueOf', 'type', (s, c) => s.changesRaw({ valueOf: () => (c(), 0n) })],
+  ],
+  exportWithSeq: [['ignored hostile argument', 'ok', (s, c) => s.exportWithSeq(new Proxy({}, closingTraps(c)))]],
+  exportWithSeqRaw: [['ignored hostile argument', 'ok', (s, c) => s.exportWithSeqRaw(new Proxy({}, closingTraps(c)))]],
 };
 
 test('hostile arguments: every method is covered', () => {
@@ -345,6 +417,11 @@ test('hostile arguments: typed-array subclasses are read through the engine, wit
     assert.equal(s.deleteSessionsRaw(lyingBytes('["h","i"]', never)), 2);
     assert.equal(s.importRaw(lyingBytes('{"j":{"session_id":"j"}}', never)), 1);
     assert.deepEqual(s.getAllSessionIds(), ['a', 'b', 'j']);
+    const j = s.read('j');
+    assert.equal(JSON.parse(s.upsertIfRaw(lyingBytes('{"session_id":"j","k":2}', never), j.version)).k, 2);
+    assert.deepEqual(JSON.parse(s.appendRunsRaw('j', lyingBytes('[{"n":1},{"n":2}]', never))).memory, {
+      runs: [{ n: 1 }, { n: 2 }],
+    });
   } finally {
     s.close();
   }
@@ -450,6 +527,27 @@ test('lengths: a byteLength that lies cannot make C read a neighbouring Buffer',
     const s = seeded();
     try {
       assert.throws(() => s[method](lying), { code: 'INVALID_JSON' }, `${method}: C read past the view`);
+      assert.doesNotMatch(s.exportRaw(), /SECRET/, method);
+    } finally {
+      s.close();
+    }
+  }
+  // The 0.3 payloads: a session to upsertIfRaw, runs to appendRunsRaw (after the id).
+  const CALLS = [
+    ['upsertIfRaw', '{"session_id":"leak","v":"', 'SECRET"}', (s, view) => s.upsertIfRaw(view, 0)],
+    ['appendRunsRaw', '[{"v":"', 'SECRET"}]', (s, view) => s.appendRunsRaw('a', view)],
+  ];
+  for (const [method, start, rest, call] of CALLS) {
+    const [mine, secret] = neighbours(start, rest);
+    class Liar extends Uint8Array {
+      get byteLength() {
+        return mine.length + secret.length;
+      }
+    }
+    const s = seeded();
+    try {
+      const lying = new Liar(mine.buffer, mine.byteOffset, mine.length);
+      assert.throws(() => call(s, lying), { code: 'INVALID_JSON' }, `${method}: C read past the view`);
       assert.doesNotMatch(s.exportRaw(), /SECRET/, method);
     } finally {
       s.close();
@@ -625,6 +723,81 @@ test('numbers: maxSessionBytes is a size_t of at least 1', () => {
     small.close();
   }
   const huge = new SessionStore({ maxSessionBytes: 2n ** 64n - 1n }); // lowered to the library's cap
+  huge.close();
+});
+
+test('numbers: expected versions and `after` are uint64: safe-integer numbers or bigints, never rounded', () => {
+  const s = seeded(); // 'a' at version 1, 'b' at 2
+  try {
+    const calls = {
+      upsertIf: (v) => s.upsertIf({ session_id: 'a', user_id: 'u' }, v),
+      upsertIfRaw: (v) => s.upsertIfRaw('{"session_id":"a","user_id":"u"}', v),
+      renameSessionIf: (v) => s.renameSessionIf('a', 'n', v),
+      renameSessionIfRaw: (v) => s.renameSessionIfRaw('a', 'n', v),
+      deleteSessionIf: (v) => s.deleteSessionIf('a', v),
+      changes: (v) => s.changes(v),
+      changesRaw: (v) => s.changesRaw(v),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const what = name.startsWith('changes') ? /after/ : /expectedVersion/;
+      for (const bad of [-1, -1n, 0.5, NaN, Infinity, -Infinity, 2n ** 64n, 2 ** 64, -(2n ** 63n)]) {
+        throwsArg(() => call(bad), RangeError, what);
+      }
+      // Above 2^53 - 1 a number may already be rounded: a bigint is asked for, never a neighbouring value sent.
+      for (const unsafe of [2 ** 53, 2 ** 53 + 2, 2 ** 60, 2 ** 63]) {
+        throwsArg(() => call(unsafe), RangeError, /bigint above Number\.MAX_SAFE_INTEGER/);
+      }
+      for (const bad of ['1', true, {}, [], null, undefined, Symbol('v'), new Number(1), Object(1n)]) {
+        throwsArg(() => call(bad), TypeError, what);
+      }
+    }
+    assert.equal(s.read('a').version, 1, 'nothing was written');
+    // The largest values reach C whole: versions no session has (a mismatch, naming the value), and `after`s
+    // beyond the latest change (feed truncated, naming the value).
+    const max = 2n ** 64n - 1n;
+    assert.throws(() => s.upsertIf({ session_id: 'a', user_id: 'u' }, max), {
+      code: 'VERSION_MISMATCH',
+      message: /18446744073709551615/,
+    });
+    assert.throws(() => s.deleteSessionIf('a', 2 ** 53 - 1), { code: 'VERSION_MISMATCH', message: /9007199254740991/ });
+    assert.throws(() => s.changes(max), { code: 'FEED_TRUNCATED', message: /18446744073709551615/ });
+    assert.throws(() => s.changes(2 ** 53 - 1), { code: 'FEED_TRUNCATED', message: /9007199254740991/ });
+    assert.throws(() => s.changes(2n ** 32n), { code: 'FEED_TRUNCATED', message: /4294967296/ });
+    assert.equal(s.upsertIf({ session_id: 'a', user_id: 'u' }, 1n).version, 3);
+    assert.equal(s.renameSessionIf('a', 'n', 3).version, 4);
+    assert.equal(s.changes(-0).latest, 4, '-0 is 0');
+  } finally {
+    s.close();
+  }
+});
+
+test('numbers: changes limit is a size_t of at least 1; feedBytes a size_t', () => {
+  const s = seeded();
+  try {
+    for (const bad of [0, 0n, -1, 1.5, NaN, Infinity, 2n ** 64n, 2 ** 64]) {
+      throwsArg(() => s.changes(0, { limit: bad }), RangeError, /limit/);
+    }
+    for (const bad of ['5', true, {}]) throwsArg(() => s.changes(0, { limit: bad }), TypeError, /limit/);
+    for (const bad of ['true', 1, {}]) throwsArg(() => s.changes(0, { idsOnly: bad }), TypeError, /idsOnly/);
+    throwsArg(() => s.changes(0, 5), TypeError, /options must be an object/);
+    throwsArg(() => s.changes(0, [5]), TypeError, /options must be an object/);
+    assert.throws(() => s.changes(0, { limt: 5 }), { code: 'INVALID_ARGUMENT', message: /unknown option "limt"/ });
+    assert.throws(() => s.changes(0, { ids_only: true }), { code: 'INVALID_ARGUMENT', message: /ids_only/ });
+    assert.equal(s.changes(0, { limit: 1n }).changes.length, 1);
+    assert.equal(s.changes(0, { limit: 2n ** 64n - 1n }).changes.length, 2, 'capped by the library, not refused');
+    assert.equal(s.changes(0, { limit: null, idsOnly: null }).changes.length, 2, 'null: the defaults');
+  } finally {
+    s.close();
+  }
+  for (const bad of [-1, 1.5, NaN, 2n ** 64n, 2 ** 64]) {
+    throwsArg(() => new SessionStore({ feedBytes: bad }), RangeError, /feedBytes/);
+  }
+  throwsArg(() => new SessionStore({ feedBytes: '1' }), TypeError, /feedBytes/);
+  const none = new SessionStore({ feedBytes: 0n });
+  assert.equal(none.stats().feed.budget, 0);
+  none.close();
+  const huge = new SessionStore({ feedBytes: 2n ** 64n - 1n });
+  assert.equal(typeof huge.stats().feed.budget, 'number');
   huge.close();
 });
 

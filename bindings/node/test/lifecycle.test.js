@@ -52,6 +52,19 @@ const CALLS = {
   exportRaw: (s) => s.exportRaw(),
   import: (s) => s.import({}),
   importRaw: (s) => s.importRaw('{}'),
+  // 0.3, in this order on an open store (the expected versions are read while the store is open; once it is
+  // closed, any version does: the call must throw CLOSED before it looks at it).
+  upsertIf: (s) => s.upsertIf({ session_id: 'cas' }, 0),
+  upsertIfRaw: (s) => s.upsertIfRaw('{"session_id":"cas"}', s.closed ? 1 : s.read('cas').version),
+  renameSessionIf: (s) => s.renameSessionIf('cas', 'n', s.closed ? 1 : s.read('cas').version),
+  renameSessionIfRaw: (s) => s.renameSessionIfRaw('cas', 'm', s.closed ? 1n : BigInt(s.read('cas').version)),
+  appendRuns: (s) => s.appendRuns('cas', [{ run_id: 'r1' }]),
+  appendRunsRaw: (s) => s.appendRunsRaw('cas', '[{"run_id":"r2"}]', { userId: null }),
+  deleteSessionIf: (s) => s.deleteSessionIf('cas', s.closed ? 1 : s.read('cas').version),
+  changes: (s) => s.changes(0, { limit: 10 }),
+  changesRaw: (s) => s.changesRaw(0n, { idsOnly: true }),
+  exportWithSeq: (s) => s.exportWithSeq(),
+  exportWithSeqRaw: (s) => s.exportWithSeqRaw(),
   share: (s) => s.share('team'),
 };
 
@@ -185,6 +198,41 @@ test('returned strings and error messages are freed (no growth over many calls)'
     await settle();
     const before = rss();
     run(100_000); // unfreed, this would hold ~400 MiB of JSON and ~200 MiB of messages
+    await settle();
+    const grown = (rss() - before) / MiB;
+    t.diagnostic(`RSS growth: ${grown.toFixed(1)} MiB`);
+    assert.ok(grown < 32, `RSS grew by ${grown.toFixed(1)} MiB`);
+  } finally {
+    s.close();
+  }
+});
+
+test('0.3 calls free their results and messages: feed pages, exports with seq, version mismatches', async (t) => {
+  // feedBytes 0: the feed keeps nothing, so the store itself does not grow with the writes below.
+  const s = new SessionStore({ feedBytes: 0 });
+  try {
+    const big = s.upsert({ session_id: 'big', memory: { runs: [] }, pad: 'z'.repeat(4096) });
+    const longId = 'cas-'.padEnd(1024, 'q');
+    s.upsert({ session_id: longId });
+    const run = (n) => {
+      for (let i = 0; i < n; i++) {
+        s.exportWithSeqRaw(); // ~5 KiB out_json each, and out_seq
+        try {
+          s.upsertIf({ session_id: longId }, 0); // VERSION_MISMATCH: message (naming the 1 KiB id) freed
+        } catch (e) {
+          if (e.code !== 'VERSION_MISMATCH') throw e;
+        }
+        try {
+          s.changes(big.version + 1e6); // FEED_TRUNCATED: message freed
+        } catch (e) {
+          if (e.code !== 'FEED_TRUNCATED') throw e;
+        }
+      }
+    };
+    run(5_000);
+    await settle();
+    const before = rss();
+    run(50_000); // unfreed, this would hold ~250 MiB of JSON and ~50 MiB of messages
     await settle();
     const grown = (rss() - before) / MiB;
     t.diagnostic(`RSS growth: ${grown.toFixed(1)} MiB`);

@@ -19,6 +19,23 @@ test('the README JavaScript example is examples/agent_session.js and runs as wri
   assert.match(out, /renamed through the dashboard, seen by the agent: "Lisbon \+ Sintra"/);
 });
 
+test('the README compare-and-set and append snippet is part of examples/versions_and_feed.js (which runs)', () => {
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const snippet = blocks.find((b) => b.includes('upsertIf'));
+  assert.ok(snippet, 'a ```js block with upsertIf');
+  assert.ok(snippet.includes('appendRuns'));
+  const example = fs.readFileSync(path.join(root, 'examples', 'versions_and_feed.js'), 'utf8');
+  assert.ok(example.includes(snippet), 'the snippet is verbatim in the example');
+  const out = execFileSync(process.execPath, ['examples/versions_and_feed.js'], { cwd: root, encoding: 'utf8' });
+  assert.match(out, /^appended: 1 run\(s\), version 2$/m);
+  assert.match(out, /^tagged: travel$/m);
+  assert.match(out, /^mirror at change 6: chat-7, named "Lisbon"$/m);
+  // The follower saved its number with the store's identity, and noticed the store made anew.
+  assert.match(out, /^follower: loaded an export \(another store: [0-9a-f]{32}, not [0-9a-f]{32}\)$/m);
+  assert.match(out, /^mirror of the store made anew at change 8: chat-0, chat-1, chat-2$/m);
+  assert.equal(out.match(/loaded an export/g).length, 2, out);
+});
+
 test('the README TypeScript snippet is types-test/readme.mts (type-checked by make test)', () => {
   const ts = /```ts\n([\s\S]*?)```/.exec(readme)[1];
   const file = fs.readFileSync(path.join(root, 'types-test', 'readme.mts'), 'utf8');

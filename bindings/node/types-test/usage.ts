@@ -9,6 +9,9 @@ import {
   IoError,
   CorruptError,
   PoisonedError,
+  VersionMismatchError,
+  FeedTruncatedError,
+  TooLargeError,
   Status,
   version,
   type Session,
@@ -27,6 +30,14 @@ import {
   type DurabilityStats,
   type RecoveryStats,
   type OpenOptions,
+  type Change,
+  type IdChange,
+  type ChangesResult,
+  type ChangesOptions,
+  type ExportWithSeq,
+  type ExportWithSeqRaw,
+  type FeedStats,
+  type Uint64,
 } from 'sessionstore';
 
 interface AgentSession extends Session {
@@ -133,6 +144,77 @@ const imported: number = store.import(dump) + store.importRaw(store.exportRaw())
 const team: SessionStore = store.share('team');
 team.close();
 
+// 0.3: versions, compare-and-set, atomic appends, the change feed.
+const fed = new SessionStore({ feedBytes: 1 << 20 });
+const first: StoredSession = fed.upsertIf({ session_id: 'v' }, 0);
+const firstVersion: number = first.version;
+const inputVersion: number | null | undefined = ({ session_id: 'x', version: 3 } satisfies Session).version;
+const again: AgentSession = fed.upsertIf<AgentSession>({ session_id: 'v', agent_id: 'a' }, BigInt(first.version));
+// A caller's own session type (extending Session) has an optional version, as every stored member.
+const againRaw: string = fed.upsertIfRaw(Buffer.from('{"session_id":"v"}'), again.version ?? 0);
+for (;;) {
+  const current = fed.read('v');
+  if (current === null) break;
+  try {
+    fed.upsertIf({ ...current, extra: 1 }, current.version);
+    break;
+  } catch (e) {
+    if (!(e instanceof VersionMismatchError)) throw e;
+    const code: ErrorCode = e.code; // 'VERSION_MISMATCH'
+    void code;
+  }
+}
+const renamedIf: StoredSession = fed.renameSessionIf('v', 'name', 4, { userId: null });
+const renamedIfRaw: string = fed.renameSessionIfRaw('v', 'name', 5n);
+const appended: AgentSession = fed.appendRuns<AgentSession>('v', [{ run_id: 'r1' }, 'any JSON'], { userId: 'u1' });
+const appendedRaw: string = fed.appendRunsRaw('v', '[{"run_id":"r2"}]');
+const removedIf: number = fed.deleteSessionIf('v', fed.read('v')!.version) + fed.deleteSessionIf('gone', 0n, scope);
+void appended;
+const uint: Uint64 = 2n ** 64n - 1n;
+const page: ChangesResult<Change> = fed.changes(0, { limit: 100, idsOnly: false });
+const changeOptions: ChangesOptions = { limit: 100 };
+const pageMaybeIds: ChangesResult<Change | IdChange> = fed.changes(0, changeOptions);
+const next: number = page.next + page.latest;
+for (const c of page.changes) {
+  if (c.op === 'upsert') {
+    const s: StoredSession = c.session;
+    const v: number = c.version;
+    void [s, v, c.session_id];
+  } else if (c.op === 'delete') {
+    const id: string = c.session_id;
+    void id;
+  } else {
+    const dropped: SessionMode = c.session_type;
+    void dropped;
+  }
+}
+const typedPage: ChangesResult<Change<AgentSession>> = fed.changes<AgentSession>(0n, { limit: 10n });
+const idsPage: ChangesResult<IdChange> = fed.changes(0, { idsOnly: true });
+const mixed = fed.changes(0, { idsOnly: Math.random() > 0.5 });
+const mixedSeq: number = mixed.changes[0]!.seq;
+const pageRaw: string = fed.changesRaw(uint, { idsOnly: true }) + fed.changesRaw(0);
+const snapshot: ExportWithSeq = fed.exportWithSeq();
+const snapshotData: ExportData = snapshot.data;
+const fromSeq = fed.changes(snapshot.seq);
+const snapshotRaw: ExportWithSeqRaw = fed.exportWithSeqRaw();
+const exactSeq: bigint = snapshotRaw.seq;
+const fromRawSeq: string = fed.changesRaw(snapshotRaw.seq) + snapshotRaw.json;
+const feed: FeedStats = fed.stats().feed;
+const feedNumbers: number[] = [feed.latest, feed.oldest, feed.kept, feed.bytes, feed.budget];
+// The store's identity, in the feed and in stats: a follower keeps it with its number.
+const storeId: string = page.store;
+const sameStore: boolean = feed.store === idsPage.store && fed.stats().feed.store === storeId;
+try {
+  fed.changes(0);
+} catch (e) {
+  if (e instanceof FeedTruncatedError || e instanceof TooLargeError) console.log(e.code, e.status);
+}
+const newStatuses: number[] = [Status.VERSION_MISMATCH, Status.FEED_TRUNCATED];
+fed.close();
+void [first, firstVersion, inputVersion, againRaw, renamedIf, renamedIfRaw, appendedRaw, removedIf, next, typedPage];
+void [pageMaybeIds, idsPage, mixedSeq, pageRaw, snapshotData, fromSeq, exactSeq, fromRawSeq, feedNumbers, newStatuses];
+void [storeId, sameStore];
+
 try {
   store.renameSession('missing', 'x');
 } catch (e) {
@@ -191,9 +273,33 @@ new SessionStore({ path: 42 });
 store.sync(true);
 // @ts-expect-error: durability may be null (a store in memory)
 store.stats().durability.path;
+// @ts-expect-error: the expected version is required
+store.upsertIf({ session_id: 'x' });
+// @ts-expect-error: an expected version is a number or a bigint, not a string
+store.upsertIf({ session_id: 'x' }, '3');
+// @ts-expect-error: runs are an array
+store.appendRuns('x', { run_id: 'r' });
+// @ts-expect-error: the user scope is an options object
+store.appendRuns('x', [{}], 'u1');
+// @ts-expect-error: deleteSessionIf takes the expected version before the options
+store.deleteSessionIf('x', { userId: 'u1' });
+// @ts-expect-error: changes needs `after`
+store.changes();
+// @ts-expect-error: idsOnly (camelCase) is the option
+store.changes(0, { ids_only: true });
+// @ts-expect-error: with idsOnly, upsert changes have no session
+store.changes(0, { idsOnly: true }).changes.find((c) => c.op === 'upsert')!.session;
+// @ts-expect-error: exportWithSeqRaw's seq is a bigint
+const seqNumber: number = store.exportWithSeqRaw().seq;
+// @ts-expect-error: feedBytes is a number or bigint
+new SessionStore({ feedBytes: '1MiB' });
+// @ts-expect-error: the store's identity is a string (32 hex digits), not a number
+const storeNumber: number = store.changes(0).store;
+// @ts-expect-error: the identity is stats().feed.store, not a member of stats() itself
+store.stats().store;
 
 void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
-void [removed, byTeam, imported, closedStatus, durableStatuses];
+void [removed, byTeam, imported, closedStatus, durableStatuses, seqNumber, storeNumber];
 void [mine, mineRaw, removedMine, anyType, twoTypes, metaUser, metaName, pickedId, whole, unknownFields, deniedStatus];
 // @ts-expect-error: Status is read-only
 Status.CLOSED = Status.OK;
