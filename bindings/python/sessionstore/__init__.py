@@ -6,6 +6,7 @@
     with Store(mode="agent") as store:
         store.upsert({"session_id": "s1", "user_id": "ava", "agent_id": "helper"})
         store.read("s1")          # -> dict, or None when absent
+        store.append_runs("s1", [{"run_id": "r1"}])    # atomic: concurrent appends all land
 
 Agno drop-ins: ``sessionstore.agno.SessionStoreStorage`` (agno 1.x ``Storage``) and
 ``sessionstore.agno.SessionStoreDb`` (agno 2.x ``BaseDb``).
@@ -19,6 +20,7 @@ from ._errors import (
     Closed,
     Conflict,
     Corrupt,
+    FeedTruncated,
     IOFailure,
     Internal,
     InvalidArgument,
@@ -32,11 +34,19 @@ from ._errors import (
     SessionStoreError,
     Status,
     TooLarge,
+    VersionMismatch,
     check_status_table,
 )
 from ._decode import DECODER as JSON_DECODER
 from ._store import (
+    DEFAULT_FEED_BYTES,
+    MAX_CHANGES,
+    Change,
+    ChangesResult,
+    DeleteChange,
+    DropChange,
     DurabilityStats,
+    FeedStats,
     Fields,
     JsonInput,
     Mode,
@@ -48,17 +58,26 @@ from ._store import (
     Stats,
     Store,
     SyncPolicy,
+    UpsertChange,
     version,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
+    "DEFAULT_FEED_BYTES",
+    "MAX_CHANGES",
     "STATUS_TABLE",
+    "Change",
+    "ChangesResult",
     "Closed",
     "Conflict",
     "Corrupt",
+    "DeleteChange",
+    "DropChange",
     "DurabilityStats",
+    "FeedStats",
+    "FeedTruncated",
     "Fields",
     "IOFailure",
     "Internal",
@@ -84,6 +103,8 @@ __all__ = [
     "Store",
     "SyncPolicy",
     "TooLarge",
+    "UpsertChange",
+    "VersionMismatch",
     "check_status_table",
     "version",
 ]

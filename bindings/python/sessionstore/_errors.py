@@ -26,6 +26,8 @@ class Status(enum.IntEnum):
     LOCKED = 10
     CORRUPT = 11
     POISONED = 12
+    VERSION_MISMATCH = 13
+    FEED_TRUNCATED = 14
     CLOSED = 65536
 
 
@@ -143,6 +145,26 @@ class Poisoned(SessionStoreError):
     code = "POISONED"
 
 
+class VersionMismatch(SessionStoreError):
+    """A conditional write (:meth:`Store.upsert_if`, :meth:`Store.rename_session_if`,
+    :meth:`Store.delete_session_if`) expected another version of the session than the one stored (0
+    standing for "no such session"): another writer came first. Nothing was changed; read the session
+    again, apply the change to what it holds, and retry."""
+
+    status = Status.VERSION_MISMATCH
+    code = "VERSION_MISMATCH"
+
+
+class FeedTruncated(SessionStoreError):
+    """:meth:`Store.changes` was asked for the changes after a number the feed no longer holds (it keeps
+    the latest changes up to the store's ``feed_bytes``), or after a number this store never reached (an
+    in-memory store made anew). Start again from :meth:`Store.export_with_seq`, then follow the feed from
+    the number it returns."""
+
+    status = Status.FEED_TRUNCATED
+    code = "FEED_TRUNCATED"
+
+
 class Closed(SessionStoreError, ValueError):
     """A call on a closed store (status ``SS_BINDING_STATUS_CLOSED``, 65536, as in every binding)."""
 
@@ -165,6 +187,8 @@ STATUS_TABLE: Tuple[Tuple[Status, str, Optional[Type[SessionStoreError]], bool],
     (Status.LOCKED, "locked", Locked, False),
     (Status.CORRUPT, "corrupt", Corrupt, False),
     (Status.POISONED, "poisoned", Poisoned, False),
+    (Status.VERSION_MISMATCH, "version mismatch", VersionMismatch, False),
+    (Status.FEED_TRUNCATED, "feed truncated", FeedTruncated, False),
     (Status.CLOSED, "closed", Closed, True),
 )
 

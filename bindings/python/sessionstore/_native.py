@@ -11,7 +11,7 @@ import ctypes
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char_p, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_char_p, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -19,7 +19,7 @@ from ._errors import Internal, check_status_table
 
 # The library's major.minor this binding was written for (0.x: a minor change may break the ABI).
 ABI_MAJOR = 0
-ABI_MINOR = 2
+ABI_MINOR = 3
 
 if sys.platform == "win32":  # pragma: no cover - the project builds for Linux and macOS
     LIB_FILE = "sessionstore.dll"
@@ -36,6 +36,7 @@ REPO_LIBRARY_PATH = _HERE.parent.parent.parent / "target" / "release" / LIB_FILE
 
 _P = POINTER(c_void_p)
 _N = POINTER(c_size_t)
+_U64 = POINTER(c_uint64)
 
 #: Lib attribute -> (C function, number of parameters in include/sessionstore.h). The hot calls have no
 #: argtypes (see Lib), so nothing but this table and the test that checks call sites against it stands
@@ -49,6 +50,7 @@ FUNCTIONS: Dict[str, Tuple[str, int]] = {
     "close": ("ss_store_close", 1),
     "sync": ("ss_store_sync", 2),
     "upsert": ("ss_upsert", 6),
+    "upsert_if": ("ss_upsert_if", 7),
     "upsert_many": ("ss_upsert_many", 6),
     "read": ("ss_read", 6),
     "all_ids": ("ss_get_all_session_ids", 6),
@@ -56,11 +58,16 @@ FUNCTIONS: Dict[str, Tuple[str, int]] = {
     "recent": ("ss_get_recent_sessions", 7),
     "query": ("ss_query", 6),
     "rename": ("ss_rename_session", 7),
+    "rename_if": ("ss_rename_session_if", 8),
+    "append_runs": ("ss_append_runs", 8),
     "delete": ("ss_delete_session", 5),
+    "delete_if": ("ss_delete_session_if", 6),
     "delete_many": ("ss_delete_sessions", 6),
     "drop": ("ss_drop", 3),
     "stats": ("ss_stats", 4),
     "export": ("ss_export", 4),
+    "export_with_seq": ("ss_export_with_seq", 5),
+    "changes": ("ss_changes", 8),
     "import_": ("ss_import", 5),
 }
 
@@ -105,14 +112,22 @@ class Lib:
         self.recent = raw("ss_get_recent_sessions")
         self.query = raw("ss_query")
         # The other calls are not hot: declared with argtypes, so a call with a missing argument or one of
-        # the wrong type raises (ctypes.ArgumentError, TypeError) instead of reaching C.
-        h, s, n = c_void_p, c_char_p, c_size_t
+        # the wrong type raises (ctypes.ArgumentError, TypeError) instead of reaching C. So are the calls of
+        # 0.3 (compare-and-set, append, the change feed); their uint64 arguments (expected_version, after)
+        # are range-checked in _store.py first, since ctypes would wrap an out-of-range int silently.
+        h, s, n, u64 = c_void_p, c_char_p, c_size_t, c_uint64
+        self.upsert_if = fn("ss_upsert_if", c_uint32, h, s, n, u64, _P, _N, _P)
         self.rename = fn("ss_rename_session", c_uint32, h, s, s, s, _P, _N, _P)
+        self.rename_if = fn("ss_rename_session_if", c_uint32, h, s, s, s, u64, _P, _N, _P)
+        self.append_runs = fn("ss_append_runs", c_uint32, h, s, s, s, n, _P, _N, _P)
         self.delete = fn("ss_delete_session", c_uint32, h, s, s, _N, _P)
+        self.delete_if = fn("ss_delete_session_if", c_uint32, h, s, s, u64, _N, _P)
         self.delete_many = fn("ss_delete_sessions", c_uint32, h, s, n, s, _N, _P)
         self.drop = fn("ss_drop", c_uint32, h, _N, _P)
         self.stats = fn("ss_stats", c_uint32, h, _P, _N, _P)
         self.export = fn("ss_export", c_uint32, h, _P, _N, _P)
+        self.export_with_seq = fn("ss_export_with_seq", c_uint32, h, _P, _N, _U64, _P)
+        self.changes = fn("ss_changes", c_uint32, h, u64, n, s, n, _P, _N, _P)
         self.import_ = fn("ss_import", c_uint32, h, s, n, _N, _P)
 
         v = self.version()

@@ -9,7 +9,7 @@ import math
 import operator
 import os
 import threading
-from ctypes import byref, c_int64, c_size_t, c_void_p, string_at
+from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p, string_at
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 Session = Dict[str, Any]
-"""A session as a dict in Agno's shape: ``session_id`` required, snake_case fields, unknown ones kept."""
+"""A session as a dict in Agno's shape: ``session_id`` required, snake_case fields, unknown ones kept. A
+stored session also carries ``session_type``, ``created_at``, ``updated_at`` and ``version``, which the store
+sets (``version``: the number of the change that last wrote it, see :meth:`Store.upsert_if`)."""
 Mode = Literal["agent", "team", "workflow", "workflow_v2"]
 SessionTypes = Union[Mode, Literal["any"], Sequence[Mode]]
 """What :meth:`Store.query` takes as ``session_type``: a type, ``"any"``, or a non-empty list of types."""
@@ -64,6 +66,10 @@ INT64_MAX = (1 << 63) - 1
 UINT64_MAX = (1 << 64) - 1
 SIZE_MAX = (1 << (8 * c_size_t(0).__sizeof__())) - 1
 MODES: Tuple[str, ...] = ("agent", "team", "workflow", "workflow_v2")
+#: The most changes one :meth:`Store.changes` call returns, whatever its ``limit`` (``SS_MAX_CHANGES``).
+MAX_CHANGES = 10000
+#: The default ``feed_bytes`` of a store: how much of its change feed it keeps (``SS_DEFAULT_FEED_BYTES``, 16 MiB).
+DEFAULT_FEED_BYTES = 16 * 1024 * 1024
 
 
 class QueryResult(TypedDict):
@@ -106,15 +112,83 @@ class DurabilityStats(TypedDict):
     recovery: RecoveryStats
 
 
+class FeedStats(TypedDict):
+    """The change feed (``stats()["feed"]``, see :meth:`Store.changes`): ``store`` is the store's identity
+    (32 hexadecimal digits, as in :class:`ChangesResult`), ``latest`` the number of the store's last
+    change, ``oldest`` that of the oldest change the feed keeps (``latest + 1`` when it keeps none),
+    ``kept`` how many it keeps, ``bytes`` what they cost against ``budget`` (the store's
+    ``feed_bytes``)."""
+
+    store: str
+    latest: int
+    oldest: int
+    kept: int
+    bytes: int
+    budget: int
+
+
 class Stats(TypedDict):
     """What :meth:`Store.stats` returns; ``sessions``, ``bytes`` and ``by_type`` count every type;
-    ``durability`` is ``None`` for a store in memory."""
+    ``feed`` describes the change feed; ``durability`` is ``None`` for a store in memory."""
 
     mode: str
     sessions: int
     bytes: int
     by_type: ByType
+    feed: FeedStats
     durability: Optional[DurabilityStats]
+
+
+class _ChangeBase(TypedDict):
+    seq: int
+    session_type: Mode
+
+
+class _UpsertChangeBase(_ChangeBase):
+    op: Literal["upsert"]
+    session_id: str
+    version: int
+
+
+class UpsertChange(_UpsertChangeBase, total=False):
+    """A session stored (by an upsert, a batch, a rename, an append or an import): ``version`` is its new
+    version (equal to ``seq``), ``session`` the session as that change stored it (absent with
+    ``ids_only=True``)."""
+
+    session: Session
+
+
+class DeleteChange(_ChangeBase):
+    """A session removed (by a delete, a conditional delete or a bulk delete)."""
+
+    op: Literal["delete"]
+    session_id: str
+
+
+class DropChange(_ChangeBase):
+    """Every session of ``session_type`` removed (:meth:`Store.drop`)."""
+
+    op: Literal["drop"]
+
+
+Change = Union[UpsertChange, DeleteChange, DropChange]
+"""One change of the feed; ``op`` (``"upsert"``, ``"delete"`` or ``"drop"``) says which, and narrows the type."""
+
+
+class ChangesResult(TypedDict):
+    """What :meth:`Store.changes` returns: the changes (oldest first), ``next``, the ``after`` to pass next
+    time (the last change given, or ``after`` when there were none), ``latest``, the number of the
+    store's last change, and ``store``, the store's identity (32 hexadecimal digits).
+
+    Change numbers are a store's own and start again from 1 in a store made anew (an in-memory store,
+    or a durable store in another directory); a durable store keeps its identity across reopens (the
+    file ``IDENTITY`` in its directory). A follower keeps ``store`` with the number it remembers, and
+    starts again from :meth:`Store.export_with_seq` when the identity it sees differs."""
+
+    changes: List[Change]
+    next: int
+    latest: int
+    store: str
 
 
 # Integer config keys and the range the library accepts (C: size_t, uint64_t).
@@ -123,6 +197,7 @@ _INT_CONFIG: Dict[str, Tuple[int, int]] = {
     "sync_interval_ms": (1, UINT64_MAX),
     "compact_factor": (1, UINT64_MAX),
     "compact_min_bytes": (0, UINT64_MAX),
+    "feed_bytes": (0, SIZE_MAX),
 }
 
 
@@ -244,7 +319,10 @@ class Store:
       JSON, but Python writes them (``float("nan")`` in a dict given to :meth:`upsert`, or json.dumps
       text given to :meth:`upsert_raw`). ``"reject"`` raises :class:`InvalidJson` naming the word;
       ``"null"`` stores each as ``null`` (and so reads it back as ``None``). Handles shared from this
-      store follow the same setting.
+      store follow the same setting;
+    - ``feed_bytes``: how much the change feed keeps (see :meth:`changes`), counted as the stored JSON of
+      the sessions its changes stored and the ids they removed, plus 48 bytes a change (default 16 MiB,
+      :data:`DEFAULT_FEED_BYTES`; 0 keeps none).
 
     Durability (without ``path`` the store lives in memory and the other keys do nothing):
 
@@ -293,6 +371,7 @@ class Store:
         sync_interval_ms: Optional[int] = None,
         compact_factor: Optional[int] = None,
         compact_min_bytes: Optional[int] = None,
+        feed_bytes: Optional[int] = None,
         **config: object,
     ) -> None:
         self._hl = []
@@ -313,6 +392,7 @@ class Store:
             ("sync_interval_ms", sync_interval_ms),
             ("compact_factor", compact_factor),
             ("compact_min_bytes", compact_min_bytes),
+            ("feed_bytes", feed_bytes),
         )
         config = dict(config, **{k: v for k, v in named if v is not None})
         for key, value in config.items():
@@ -358,6 +438,7 @@ class Store:
         sync_interval_ms: Optional[int] = None,
         compact_factor: Optional[int] = None,
         compact_min_bytes: Optional[int] = None,
+        feed_bytes: Optional[int] = None,
         **config: object,
     ) -> "Store":
         """Same as ``Store(mode, ...)``."""
@@ -371,6 +452,7 @@ class Store:
             sync_interval_ms=sync_interval_ms,
             compact_factor=compact_factor,
             compact_min_bytes=compact_min_bytes,
+            feed_bytes=feed_bytes,
             **config,
         )
 
@@ -489,6 +571,19 @@ class Store:
         finally:
             _release(sc)
 
+    def _void_call(self, fn: Callable[..., int], *args: object) -> None:
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = fn(h, *args, sc[5])
+        finally:
+            self._leave()
+        try:
+            if st != 0:
+                raise _error(self._lib, st, sc[2])
+        finally:
+            _release(sc)
+
     def _count_call(self, fn: Callable[..., int], *args: object) -> int:
         sc = _scratch()
         h = self._enter()
@@ -545,8 +640,9 @@ class Store:
 
     def upsert(self, session: Mapping[str, Any], *, return_stored: bool = True) -> Optional[Session]:
         """Stores a session (a dict with ``session_id``), replacing any with the same id; returns the
-        stored session (with ``session_type``, ``created_at``, ``updated_at``), or ``None`` with
-        ``return_stored=False``.
+        stored session (with ``session_type``, ``created_at``, ``updated_at`` and ``version``), or ``None``
+        with ``return_stored=False``. A ``version`` in the input (a session read and sent again) must be
+        ``None`` or a non-negative int and is replaced; to make the write depend on it, use :meth:`upsert_if`.
 
         A session belongs to its user: replacing a stored session whose ``user_id`` is set and differs
         from this one's (``None`` or absent included) raises :class:`PermissionDenied` and changes
@@ -555,6 +651,134 @@ class Store:
         self._check()
         data = _dumps(_mapping(session, "session"), "session", allow_nan=True)
         raw = self.upsert_raw(data, return_stored=return_stored)
+        return None if raw is None else _loads(raw)
+
+    # compare-and-set and append
+
+    @overload
+    def upsert_if_raw(self, session: JsonInput, expected_version: int) -> bytes: ...
+    @overload
+    def upsert_if_raw(self, session: JsonInput, expected_version: int, *, return_stored: Literal[True]) -> bytes: ...
+    @overload
+    def upsert_if_raw(self, session: JsonInput, expected_version: int, *, return_stored: Literal[False]) -> None: ...
+    @overload
+    def upsert_if_raw(self, session: JsonInput, expected_version: int, *, return_stored: bool) -> Optional[bytes]: ...
+
+    def upsert_if_raw(self, session: JsonInput, expected_version: int, *, return_stored: bool = True) -> Optional[bytes]:
+        """:meth:`upsert_if` of a session given as JSON text; returns the stored JSON (``bytes``), or
+        ``None`` with ``return_stored=False``."""
+        self._check()
+        data = _payload(session, "session")
+        ev = _int(expected_version, "expected_version", 0, UINT64_MAX)
+        if return_stored:
+            return self._json_call(self._lib.upsert_if, data, c_size_t(len(data)), ev)
+        self._void_call(self._lib.upsert_if, data, c_size_t(len(data)), ev, None, None)
+        return None
+
+    @overload
+    def upsert_if(self, session: Mapping[str, Any], expected_version: int) -> Session: ...
+    @overload
+    def upsert_if(self, session: Mapping[str, Any], expected_version: int, *, return_stored: Literal[True]) -> Session: ...
+    @overload
+    def upsert_if(self, session: Mapping[str, Any], expected_version: int, *, return_stored: Literal[False]) -> None: ...
+    @overload
+    def upsert_if(self, session: Mapping[str, Any], expected_version: int, *, return_stored: bool) -> Optional[Session]: ...
+
+    def upsert_if(
+        self, session: Mapping[str, Any], expected_version: int, *, return_stored: bool = True
+    ) -> Optional[Session]:
+        """:meth:`upsert`, if the stored session's ``version`` is ``expected_version`` (a uint64; 0: the
+        session must not exist yet). Otherwise raises :class:`VersionMismatch` and changes nothing: another
+        writer came first, so read the session again, apply the change to what it holds, and retry. The
+        check and the write are one atomic step; the type and owner are checked first (:class:`Conflict`,
+        :class:`PermissionDenied`). To add runs to a transcript, :meth:`append_runs` needs no retry::
+
+            while True:
+                s = store.read("s1")
+                s["memory"]["runs"].append(run)
+                try:
+                    store.upsert_if(s, s["version"])
+                    break
+                except VersionMismatch:
+                    continue
+        """
+        self._check()
+        data = _dumps(_mapping(session, "session"), "session", allow_nan=True)
+        raw = self.upsert_if_raw(data, expected_version, return_stored=return_stored)
+        return None if raw is None else _loads(raw)
+
+    @overload
+    def append_runs_raw(self, session_id: str, runs: JsonInput, user_id: Optional[str] = None) -> bytes: ...
+    @overload
+    def append_runs_raw(
+        self, session_id: str, runs: JsonInput, user_id: Optional[str] = None, *, return_stored: Literal[True]
+    ) -> bytes: ...
+    @overload
+    def append_runs_raw(
+        self, session_id: str, runs: JsonInput, user_id: Optional[str] = None, *, return_stored: Literal[False]
+    ) -> None: ...
+    @overload
+    def append_runs_raw(
+        self, session_id: str, runs: JsonInput, user_id: Optional[str] = None, *, return_stored: bool
+    ) -> Optional[bytes]: ...
+
+    def append_runs_raw(
+        self, session_id: str, runs: JsonInput, user_id: Optional[str] = None, *, return_stored: bool = True
+    ) -> Optional[bytes]:
+        """:meth:`append_runs` with the runs as a JSON array (text); returns the stored JSON (``bytes``),
+        or ``None`` with ``return_stored=False``."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        data = _payload(runs, "runs")
+        uid = _opt_id(user_id, "user_id")
+        if return_stored:
+            return self._json_call(self._lib.append_runs, sid, uid, data, c_size_t(len(data)))
+        self._void_call(self._lib.append_runs, sid, uid, data, c_size_t(len(data)), None, None)
+        return None
+
+    @overload
+    def append_runs(self, session_id: str, runs: Iterable[Any], user_id: Optional[str] = None) -> Session: ...
+    @overload
+    def append_runs(
+        self, session_id: str, runs: Iterable[Any], user_id: Optional[str] = None, *, return_stored: Literal[True]
+    ) -> Session: ...
+    @overload
+    def append_runs(
+        self, session_id: str, runs: Iterable[Any], user_id: Optional[str] = None, *, return_stored: Literal[False]
+    ) -> None: ...
+    @overload
+    def append_runs(
+        self, session_id: str, runs: Iterable[Any], user_id: Optional[str] = None, *, return_stored: bool
+    ) -> Optional[Session]: ...
+
+    def append_runs(
+        self, session_id: str, runs: Iterable[Any], user_id: Optional[str] = None, *, return_stored: bool = True
+    ) -> Optional[Session]:
+        """Appends runs (one or more JSON values; Agno's are dicts) to a session's transcript, in order, as
+        one atomic step: to ``runs`` for a ``workflow_v2`` handle, else to ``memory["runs"]`` (Agno's
+        layout; a missing or ``None`` ``memory`` or ``runs`` is created). ``updated_at`` and ``version``
+        are set; every other byte of the session is kept. Returns the stored session, or ``None`` with
+        ``return_stored=False`` (the library then skips producing it: an append then costs a pass over
+        the session, not a copy of it).
+
+        Concurrent appends to one session, from any number of threads and handles, all land, in some
+        order; a read, an append to the list read and an :meth:`upsert` would lose what another writer
+        stored in between. Which sessions are visible is as for :meth:`rename_session`: :class:`NotFound`
+        when the session is absent, of another type or (``user_id`` given, not ``""``) another user's. An
+        empty list raises :class:`InvalidArgument`; a stored ``memory``/``runs`` that is neither a list
+        (or dict) nor ``None`` raises :class:`InvalidSession`. NaN and infinities follow the store's
+        ``non_finite_numbers``, as in :meth:`upsert`."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        if isinstance(runs, (str, bytes, bytearray, memoryview, Mapping)):
+            raise InvalidArgumentType(f"runs must be an iterable of runs (a list), got {_describe(runs)}")
+        try:
+            items = list(runs)
+        except TypeError:
+            raise InvalidArgumentType(f"runs must be an iterable of runs (a list), got {_describe(runs)}") from None
+        raw = self.append_runs_raw(
+            sid.decode("utf-8"), _dumps(items, "runs", allow_nan=True), user_id, return_stored=return_stored
+        )
         return None if raw is None else _loads(raw)
 
     def upsert_many_raw(self, sessions: JsonInput) -> bytes:
@@ -746,6 +970,34 @@ class Store:
         :class:`NotFound` when the session is absent, of another type, or another user's."""
         return _loads(self.rename_session_raw(session_id, session_name, user_id))  # type: ignore[no-any-return]
 
+    def rename_session_if_raw(
+        self, session_id: str, session_name: str, expected_version: int, user_id: Optional[str] = None
+    ) -> bytes:
+        self._check()
+        sid, name = _id(session_id, "session_id"), _id(session_name, "session_name")
+        ev = _int(expected_version, "expected_version", 0, UINT64_MAX)
+        uid = _opt_id(user_id, "user_id")
+        return self._json_call(self._lib.rename_if, sid, name, uid, ev)
+
+    def rename_session_if(
+        self, session_id: str, session_name: str, expected_version: int, user_id: Optional[str] = None
+    ) -> Session:
+        """:meth:`rename_session`, if the session's ``version`` is ``expected_version`` (uint64); otherwise
+        raises :class:`VersionMismatch` and changes nothing. A session not visible to the call (absent,
+        another type, another user's) has version 0, so an expected version of 0 raises :class:`NotFound`."""
+        raw = self.rename_session_if_raw(session_id, session_name, expected_version, user_id)
+        return _loads(raw)  # type: ignore[no-any-return]
+
+    def delete_session_if(self, session_id: str, expected_version: int, user_id: Optional[str] = None) -> int:
+        """:meth:`delete_session`, if the session's ``version`` is ``expected_version`` (uint64; 0: the
+        session must not exist, and nothing is removed); otherwise raises :class:`VersionMismatch` and
+        changes nothing. Returns how many were removed (0 or 1)."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        ev = _int(expected_version, "expected_version", 0, UINT64_MAX)
+        uid = _opt_id(user_id, "user_id")
+        return self._count_call(self._lib.delete_if, sid, uid, ev)
+
     def delete_session(self, session_id: str, user_id: Optional[str] = None) -> int:
         """Deletes a session of this handle's type and, with ``user_id`` (not ``None`` or ``""``), of that
         user, atomically; returns how many were removed (0 or 1: another user's session is not an error)."""
@@ -804,7 +1056,8 @@ class Store:
         return self._json_call(self._lib.stats)
 
     def stats(self) -> Stats:
-        """Counts over every type, and ``durability``: ``None`` in memory, else a :class:`DurabilityStats`."""
+        """Counts over every type, the change feed (:class:`FeedStats`), and ``durability``: ``None`` in
+        memory, else a :class:`DurabilityStats`."""
         return _loads(self.stats_raw())  # type: ignore[no-any-return]
 
     def export_raw(self) -> bytes:
@@ -815,6 +1068,73 @@ class Store:
     def export(self) -> Dict[str, Session]:
         """Every session of every type as ``{session_id: session}``: Agno's ``storage_dict`` shape."""
         return _loads(self.export_raw())  # type: ignore[no-any-return]
+
+    def export_with_seq_raw(self) -> Tuple[bytes, int]:
+        """:meth:`export_with_seq` as JSON bytes and the sequence number."""
+        self._check()
+        seq = c_uint64()
+        sc = _scratch()
+        h = self._enter()
+        try:
+            st = self._lib.export_with_seq(h, sc[3], sc[4], byref(seq), sc[5])
+        finally:
+            self._leave()
+        try:
+            if st != 0:
+                raise _error(self._lib, st, sc[2])
+            return _take(self._lib, sc[0], sc[1]), seq.value
+        finally:
+            _release(sc)
+
+    def export_with_seq(self) -> Tuple[Dict[str, Session], int]:
+        """:meth:`export`, and the number of the last change the export holds (one consistent state, the
+        one after that change): follow the store from there with :meth:`changes` (``after`` = that
+        number); nothing is missed and nothing is seen twice."""
+        raw, seq = self.export_with_seq_raw()
+        return _loads(raw), seq
+
+    # the change feed
+
+    def changes_raw(self, after: int, limit: int = MAX_CHANGES, *, ids_only: bool = False) -> bytes:
+        """:meth:`changes` as JSON bytes (``{"changes":[...],"next":N,"latest":L,"store":"<32 hex>"}``)."""
+        self._check()
+        a = _int(after, "after", 0, UINT64_MAX)
+        n = _int(limit, "limit", 1, SIZE_MAX)
+        if not isinstance(ids_only, bool):
+            raise InvalidArgumentType(f"ids_only must be a bool, got {_describe(ids_only)}")
+        options = b'{"ids_only":true}' if ids_only else None
+        return self._json_call(self._lib.changes, a, n, options, 0 if options is None else len(options))
+
+    def changes(self, after: int, limit: int = MAX_CHANGES, *, ids_only: bool = False) -> ChangesResult:
+        """The store's changes numbered above ``after`` (uint64), oldest first, at most ``limit`` (at least
+        1; at most :data:`MAX_CHANGES` whatever the limit), of every type whatever this handle's mode:
+        ``{"changes": [...], "next": N, "latest": L, "store": S}``. Each change is a :data:`Change`:
+        ``{"seq", "op": "upsert", "session_type", "session_id", "version", "session"}``, ``{"seq", "op": "delete",
+        "session_type", "session_id"}`` or ``{"seq", "op": "drop", "session_type"}`` (every session of that
+        type removed). A bulk write (``upsert_many``, ``import_``, ``delete_sessions``) is one change per
+        session. ``ids_only=True`` leaves ``session`` out. Pass ``next`` as ``after`` next time.
+
+        Every change to a store is numbered, one above the last, from 1; a session's ``version`` is the
+        number of the change that last stored it. The feed keeps the latest changes up to the store's
+        ``feed_bytes``: a follower that fell further behind, or that asks with a number from another life
+        of the store (above ``latest``: an in-memory store made anew), gets :class:`FeedTruncated` and
+        must start again from :meth:`export_with_seq`. ``store`` is the store's identity (32 hexadecimal
+        digits; also ``stats()["feed"]["store"]``): numbers are a store's own, and start again from 1 in a
+        store made anew, which has another identity, so a follower keeps the identity with its number and
+        starts again from :meth:`export_with_seq` when it differs (a durable store keeps its identity
+        across reopens). To mirror a store::
+
+            sessions, seq = store.export_with_seq()
+            identity = store.stats()["feed"]["store"]
+            while True:
+                page = store.changes(seq)
+                if page["store"] != identity:
+                    ...  # another store: start again from export_with_seq()
+                for c in page["changes"]:
+                    ...  # apply c: upsert, delete or drop
+                seq = page["next"]  # remember it with identity
+        """
+        return _loads(self.changes_raw(after, limit, ids_only=ids_only))  # type: ignore[no-any-return]
 
     def import_raw(self, data: JsonInput) -> int:
         self._check()
@@ -909,5 +1229,5 @@ def _error(lib: Lib, status: int, err: c_void_p) -> SessionStoreError:
 
 
 def version(library: Optional[str] = None) -> str:
-    """The library's version (``ss_version()``), e.g. ``"0.2.0"``."""
+    """The library's version (``ss_version()``), e.g. ``"0.3.0"``."""
     return load_library(library).lib_version

@@ -89,6 +89,28 @@ def test_export_loads_into_in_memory_storage_and_back() -> None:
     back = SessionStoreStorage(storage_dict=theirs.storage)
     assert back.get_all_session_ids() == ["agent-0", "agent-1", "agent-2", "agent-9"]
     assert back.read("agent-9") == theirs.read("agent-9")
+    # The store's "version" travels in the exported dicts: Agno's session classes ignore it (from_dict
+    # picks the fields it knows), and an import replaces it with the importing store's own numbers.
+    assert [exported[f"agent-{i}"]["version"] for i in range(3)] == [1, 2, 3]
+    assert "version" in theirs.storage["agent-1"] and "version" not in theirs.storage["agent-9"]
+    assert back.export()["agent-9"]["version"] == 4 and back.read("agent-1") == ours.read("agent-1")
+    again = SessionStoreStorage(storage_dict=back.export())  # a store's export into another store
+    assert {k: {f: v for f, v in d.items() if f != "version"} for k, d in again.export().items()} == {
+        k: {f: v for f, v in d.items() if f != "version"} for k, d in back.export().items()
+    }
+
+
+def test_agent_runs_are_versioned_writes() -> None:
+    storage = SessionStoreStorage()
+    agent = Agent(model=ScriptedModel(), storage=storage, session_id="v", add_history_to_messages=True)
+    agent.run("How many people live in Canada?")
+    first = storage.store.read("v")
+    agent.run("What is their national anthem called?")
+    second = storage.store.read("v")
+    assert first is not None and second is not None and second["version"] > first["version"]
+    # The feed shows the agent's writes; a dict with "version" read from the store loads into Agno's class.
+    assert {c["session_id"] for c in storage.store.changes(0)["changes"] if c["op"] == "upsert"} == {"v"}
+    assert AgentSession.from_dict(second) == storage.read("v")
 
 
 def test_shared_store_for_several_storages() -> None:

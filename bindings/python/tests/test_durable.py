@@ -2,6 +2,7 @@
 (in order) after closing and reopening the directory; one open store per directory (Locked); sync(); the
 "durability" member of stats(); bad options; the I/O statuses as exceptions; the Agno drop-in on a path."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -66,6 +67,48 @@ def test_reopen_reads_the_sessions_back_in_order(durable_dir: str) -> None:
         assert durability is not None
         recovery = durability["recovery"]
         assert recovery["journal_records"] + recovery["snapshot_records"] > 0
+
+
+def test_versions_and_the_feed_go_on_across_a_reopen(durable_dir: str) -> None:
+    # A durable store numbers its changes on across reopens; its feed holds the changes replayed from the
+    # journal (since the last snapshot: none here), so a follower can resume after a restart.
+    with Store(path=durable_dir) as s:
+        s.upsert({"session_id": "a", "memory": {"runs": []}})
+        s.append_runs("a", [{"run_id": "r1"}])
+        s.upsert({"session_id": "gone"})
+        s.delete_session_if("gone", s.read("gone")["version"])  # type: ignore[index]
+        before, seq = s.export_with_seq()
+        feed_before = s.changes(0)
+    assert seq == 4 and before["a"]["version"] == 2
+    with Store(path=durable_dir) as again:
+        assert again.export_with_seq() == (before, seq)  # versions as stored, the same last change
+        assert again.changes(0) == feed_before  # replayed from the journal
+        with pytest.raises(ss.VersionMismatch):
+            again.upsert_if({"session_id": "a"}, 1)
+        assert again.append_runs("a", [{"run_id": "r2"}])["version"] == seq + 1
+        assert [c["op"] for c in again.changes(seq)["changes"]] == ["upsert"]
+        assert again.stats()["feed"]["latest"] == seq + 1
+
+
+def test_a_durable_store_keeps_its_identity_across_reopens(durable_dir: str, tmp_path: pathlib.Path) -> None:
+    # The identity is in the directory (the file IDENTITY): the same after every reopen, so that a follower
+    # can go on from its number; a store in another directory, or in memory, has another.
+    with Store(path=durable_dir) as s:
+        s.upsert({"session_id": "a"})
+        identity = s.stats()["feed"]["store"]
+        assert len(identity) == 32 and int(identity, 16) >= 0
+        assert s.changes(0)["store"] == identity
+    with open(os.path.join(durable_dir, "IDENTITY"), encoding="ascii") as f:
+        assert f.read().strip() == identity
+    for _ in range(2):
+        with Store(path=durable_dir) as again:
+            assert again.stats()["feed"]["store"] == identity
+            assert again.changes(0)["store"] == identity
+            assert json.loads(again.changes_raw(1))["store"] == identity
+            again.upsert({"session_id": "a"})
+    with Store(path=str(tmp_path / "other")) as other, Store() as memory:
+        others = {other.stats()["feed"]["store"], memory.changes(0)["store"]}
+    assert len(others) == 2 and identity not in others
 
 
 def test_a_directory_has_one_open_store_until_its_last_handle_closes(durable_dir: str) -> None:

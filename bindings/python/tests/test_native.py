@@ -84,6 +84,22 @@ def test_every_call_site_passes_every_argument() -> None:
     s.delete_sessions_raw(b'["zz"]', None)
     s.stats(), s.export(), s.sync()
     s.import_({"i": {"session_id": "i"}})
+    # 0.3: compare-and-set, append, the change feed; success and error paths, stored JSON or none.
+    v = s.upsert_if({"session_id": "cas"}, 0)["version"]
+    s.upsert_if_raw(b'{"session_id":"cas"}', v, return_stored=False)
+    with pytest.raises(ss.VersionMismatch):
+        s.upsert_if({"session_id": "cas"}, v)
+    s.append_runs("cas", [{"run_id": "r1"}]), s.append_runs_raw("cas", b'[2]', None, return_stored=False)
+    with pytest.raises(ss.NotFound):
+        s.append_runs("cas", [3], "someone")
+    v = s.read("cas")["version"]  # type: ignore[index]
+    s.rename_session_if("cas", "C", v), s.rename_session_if_raw("a", "A", s.read("a")["version"], "u")  # type: ignore[index]
+    with pytest.raises(ss.VersionMismatch):
+        s.rename_session_if("cas", "D", v)
+    with pytest.raises(ss.VersionMismatch):
+        s.delete_session_if("cas", v)
+    s.delete_session_if("cas", v + 1), s.delete_session_if("gone", 0, "u")
+    s.changes(0), s.changes_raw(1, 2, ids_only=True), s.export_with_seq(), s.export_with_seq_raw()
     team.drop()
     team.close()
     s.close()
@@ -106,3 +122,16 @@ def test_typed_functions_refuse_wrong_calls() -> None:
         with pytest.raises(ctypes.ArgumentError):
             lib.delete(h, "a", None, ctypes.byref(n), ctypes.byref(err))  # str where char * (bytes) goes
         assert lib.delete(h, b"a", b"u", ctypes.byref(n), ctypes.byref(err)) == 0 and n.value == 0
+        # The calls of 0.3 are declared too: their uint64 goes where the header puts it, or nowhere.
+        with pytest.raises(TypeError):
+            lib.delete_if(h, b"a", None, ctypes.byref(n), ctypes.byref(err))  # no expected_version
+        with pytest.raises(TypeError):
+            lib.upsert_if(h, b"{}", ctypes.c_size_t(2), ctypes.byref(out), ctypes.byref(n), ctypes.byref(err))
+        with pytest.raises(TypeError):
+            lib.changes(h, 0, 1, ctypes.byref(out), ctypes.byref(n), ctypes.byref(err))  # no options
+        with pytest.raises(ctypes.ArgumentError):
+            lib.rename_if(h, b"a", b"n", None, "1", ctypes.byref(out), ctypes.byref(n), ctypes.byref(err))
+        seq = ctypes.c_uint64(99)
+        assert lib.export_with_seq(h, ctypes.byref(out), ctypes.byref(n), ctypes.byref(seq), ctypes.byref(err)) == 0
+        assert seq.value == 0 and ctypes.string_at(out.value, n.value) == b"{}"
+        lib.free(out.value)

@@ -29,6 +29,12 @@ def test_use_after_close_raises_closed() -> None:
         lambda: s.delete_sessions(["x"], "u"), lambda: s.query(session_type="any", fields="metadata"),
         lambda: s.drop(), lambda: s.stats(), lambda: s.export(), lambda: s.import_({}), lambda: s.share(),
         lambda: s.sync(),
+        lambda: s.upsert_if({"session_id": "x"}, 1), lambda: s.upsert_if_raw("{}", 0, return_stored=False),
+        lambda: s.rename_session_if("x", "n", 1), lambda: s.rename_session_if_raw("x", "n", 1, "u"),
+        lambda: s.delete_session_if("x", 1), lambda: s.append_runs("x", [1]),
+        lambda: s.append_runs_raw("x", "[1]", return_stored=False), lambda: s.changes(0),
+        lambda: s.changes_raw(0, 1, ids_only=True), lambda: s.export_with_seq(), lambda: s.export_with_seq_raw(),
+        lambda: s.upsert_if({"session_id": "x"}, -1),  # closed is reported before argument errors
         lambda: s.__enter__(),
         lambda: s.read(123),  # type: ignore[arg-type]  # closed is reported before argument errors
     ]
@@ -67,6 +73,33 @@ def test_arguments_that_close_the_store() -> None:
     s = Store()
     with pytest.raises(ss.Closed):
         s.query(limit=Closer(s, 2))  # type: ignore[arg-type]
+
+    # The uint64 and size_t arguments of 0.3 are converted before the handle is taken too.
+    s = Store()
+    with pytest.raises(ss.Closed):
+        s.upsert_if({"session_id": "a"}, Closer(s, 0))  # type: ignore[arg-type]
+    s = Store()
+    with pytest.raises(ss.Closed):
+        s.rename_session_if("a", "n", Closer(s, 1))  # type: ignore[arg-type]
+    s = Store()
+    with pytest.raises(ss.Closed):
+        s.delete_session_if("a", Closer(s, 1))  # type: ignore[arg-type]
+    s = Store()
+    with pytest.raises(ss.Closed):
+        s.changes(Closer(s, 0))  # type: ignore[arg-type]
+    s = Store()
+    with pytest.raises(ss.Closed):
+        s.changes(0, Closer(s, 5))  # type: ignore[arg-type]
+
+    s = Store()
+
+    class ClosingRuns:
+        def __iter__(self) -> Any:
+            s.close()
+            return iter([{"run_id": "r"}])
+
+    with pytest.raises(ss.Closed):
+        s.append_runs("a", ClosingRuns())  # type: ignore[arg-type]
 
     s = Store()
 

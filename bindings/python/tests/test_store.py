@@ -14,7 +14,7 @@ from sessionstore import Status, Store
 
 
 def test_version_and_library() -> None:
-    assert ss.version() == "0.2.0"
+    assert ss.version() == "0.3.0" == ss.__version__
     with Store() as s:
         assert s.library_path.endswith("libsessionstore.so")
         assert os.path.dirname(s.library_path).endswith(os.path.join("sessionstore", "_lib"))
@@ -220,19 +220,27 @@ def test_status_table_matches_library_and_check_is_strict() -> None:
     lib.ss_status_str.restype = ctypes.c_char_p
     lib.ss_status_str.argtypes = [ctypes.c_uint32]
     real = lambda n: lib.ss_status_str(n).decode()  # noqa: E731
-    assert ss.check_status_table(real) == 13
+    assert ss.check_status_table(real) == 15
     for e in ss.STATUS_TABLE:
         assert real(int(e[0])) == e[1]
     assert real(65536) == "closed" and Status.CLOSED == 65536
     assert real(8) == "permission denied" and Status.PERMISSION_DENIED == 8
     assert [real(n) for n in (9, 10, 11, 12)] == ["I/O error", "locked", "corrupt", "poisoned"]
     assert (Status.IO, Status.LOCKED, Status.CORRUPT, Status.POISONED) == (9, 10, 11, 12)
+    assert [real(n) for n in (13, 14)] == ["version mismatch", "feed truncated"]
+    assert (Status.VERSION_MISMATCH, Status.FEED_TRUNCATED) == (13, 14)
 
     def newer(n: int) -> str:
-        return "quota exceeded" if n == 13 else real(n)
+        return "quota exceeded" if n == 15 else real(n)
 
-    with pytest.raises(RuntimeError, match="status 13"):
+    with pytest.raises(RuntimeError, match="status 15"):
         ss.check_status_table(newer)
+
+    def before_versions(n: int) -> str:  # a 0.2 library: no VERSION_MISMATCH, no FEED_TRUNCATED
+        return "unknown status" if n in (13, 14) else real(n)
+
+    with pytest.raises(RuntimeError, match="VERSION_MISMATCH \\(13\\) is not a status of the library"):
+        ss.check_status_table(before_versions)
 
     def before_durability(n: int) -> str:  # a library from before the durable stores
         return "unknown status" if n >= 9 and n < 65536 else real(n)

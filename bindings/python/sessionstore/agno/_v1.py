@@ -40,6 +40,10 @@ class SessionStoreStorage(Storage):
       stored as null (read back as ``None``). A ``store=`` keeps its own setting.
     - Agents, teams and workflows set ``storage.mode``; the storage then switches to a handle of that
       mode on the same data.
+    - Stored sessions carry the store's ``version`` (see :meth:`sessionstore.Store.upsert_if`). Nothing
+      here drops it: Agno's session classes ignore it (``from_dict`` picks the fields it knows), the
+      dicts of :meth:`export` keep it (``InMemoryStorage`` loads them as they are), and an import
+      replaces it with the importing store's own numbers.
 
     Differences from ``InMemoryStorage``, on purpose: errors raise :class:`sessionstore.SessionStoreError`
     instead of being logged and turned into ``None``; a read returns a copy (changing it changes nothing

@@ -73,6 +73,10 @@ class SessionStoreDb(BaseDb):
     sessions; ``rename_session``, ``delete_session`` and ``delete_sessions`` with a ``user_id`` touch only
     that user's sessions (``""`` is no filter, as everywhere in sessionstore).
 
+    Stored sessions carry the store's ``version`` (see :meth:`sessionstore.Store.upsert_if`). Nothing here
+    drops it: Agno's session classes ignore it (``from_dict`` picks the fields it knows), rows
+    (``deserialize=False``) and :meth:`export` keep it, and an import replaces it.
+
     Implemented: ``get_session``, ``get_sessions`` (filters, paging, sorting and totals, as InMemoryDb),
     ``upsert_session``, ``upsert_sessions``, ``rename_session``, ``delete_session``, ``delete_sessions``,
     ``table_exists``, the schema-version no-ops, plus ``export``/``import_`` and ``close``. Every other
