@@ -24,7 +24,8 @@
 //      R = std::string                 a copy (the default)
 //      R = sessionstore::OwnedString   the library's own buffer, no copy (view(), c_str(), str())
 //      R = nlohmann::json / nlohmann::ordered_json   parsed (when <nlohmann/json.hpp> is available)
-//      R = void                        (upsert, upsert_many, rename_session) the result is not produced
+//      R = void                        (upsert, upsert_if, upsert_many, rename_session, rename_session_if,
+//                                      append_runs) the result is not produced
 //    When <nlohmann/json.hpp> can be included (and SESSIONSTORE_NO_NLOHMANN is not defined), the methods
 //    taking a JSON payload also accept a nlohmann::json (or ordered_json) and then return one.
 //  - nlohmann::json cannot hold every value the store keeps verbatim in free-form fields: numbers out of
@@ -36,12 +37,22 @@
 //    which its dump() refuses, throws Error with Status::InvalidArgument before the library is called.
 //  - Who may write what is the library's rule, not the binding's: upsert/upsert_many of a session whose
 //    stored user_id is set and differs from the input's throw Error(Status::PermissionDenied) and change
-//    nothing; import_json is exempt; rename_session, delete_session and delete_sessions take an optional
-//    user id (absent, std::nullopt or empty: any session; given: only that user's).
+//    nothing; import_json is exempt; rename_session(_if), append_runs, delete_session(_if) and
+//    delete_sessions take an optional last user id (absent, std::nullopt or empty: any session; given:
+//    only that user's).
 //  - query() passes its JSON through: every ss_query key ("session_type", "fields"...) is available.
 //  - Durable stores: open(mode, Durability{path, sync, ...}) keeps the store in a directory, which one
 //    open store owns at a time (another open of it throws Status::Locked); sync() fsyncs the journal;
 //    closing the last handle fsyncs it and releases the directory. stats() has a "durability" member.
+//  - Versions and the change feed: the store sets every session's "version" member (the number of the
+//    change that last wrote it). upsert_if, rename_session_if and delete_session_if write only when the
+//    stored version is the one expected (0: no such session), else throw Status::VersionMismatch and
+//    change nothing: optimistic concurrency for a read-modify-write. append_runs adds runs to a
+//    transcript atomically, with no retry. changes(after) lists the changes after a number; export_with_seq
+//    gives an export and its number, to mirror a store (Status::FeedTruncated: start again from it). The
+//    feed and stats() carry the store's identity ("store"): numbers start again from 1 in a store made
+//    anew, so a follower keeps it with its number and starts again from an export when it changes.
+//    Options opens a store with every option, feed_bytes included.
 //  - Thread safety: the library's handles are thread-safe, so any number of threads may call methods
 //    on the same Store object at once. Moving, assigning or close()-ing a Store while another thread
 //    uses it is a data race (as for any C++ object).
@@ -89,7 +100,7 @@ namespace sessionstore {
 // ---------------------------------------------------------------------------------------------------
 // Versions
 
-/// The version of the headers this program was compiled with, e.g. "0.2.0".
+/// The version of the headers this program was compiled with, e.g. "0.3.0".
 inline constexpr std::string_view header_version = SS_VERSION_STRING;
 inline constexpr int header_version_major = SS_VERSION_MAJOR;
 inline constexpr int header_version_minor = SS_VERSION_MINOR;
@@ -114,6 +125,11 @@ inline constexpr int max_depth = SS_MAX_DEPTH;
 inline constexpr std::uint64_t default_sync_interval_ms = SS_DEFAULT_SYNC_INTERVAL_MS;
 inline constexpr std::uint64_t default_compact_factor = SS_DEFAULT_COMPACT_FACTOR;
 inline constexpr std::uint64_t default_compact_min_bytes = SS_DEFAULT_COMPACT_MIN_BYTES;
+/// The feed_bytes a store gets when its config does not set one (SS_DEFAULT_FEED_BYTES, 16 MiB): how much
+/// of the change feed (Store::changes()) it keeps.
+inline constexpr std::uint64_t default_feed_bytes = SS_DEFAULT_FEED_BYTES;
+/// The most changes one Store::changes() call returns, whatever its limit (SS_MAX_CHANGES).
+inline constexpr std::size_t max_changes = SS_MAX_CHANGES;
 
 // ---------------------------------------------------------------------------------------------------
 // Status and Error
@@ -137,6 +153,12 @@ enum class Status : std::uint32_t {
   Locked = static_cast<std::uint32_t>(SS_STATUS_LOCKED),
   Corrupt = static_cast<std::uint32_t>(SS_STATUS_CORRUPT),
   Poisoned = static_cast<std::uint32_t>(SS_STATUS_POISONED),
+  /// A conditional write (upsert_if, rename_session_if, delete_session_if) expected another version than
+  /// the stored one: another writer came first, nothing was changed; read again and retry.
+  VersionMismatch = static_cast<std::uint32_t>(SS_STATUS_VERSION_MISMATCH),
+  /// changes() was asked for changes after a number the feed no longer holds (or that this store never
+  /// reached): start again from export_with_seq().
+  FeedTruncated = static_cast<std::uint32_t>(SS_STATUS_FEED_TRUNCATED),
   Closed = static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED),
 };
 
@@ -156,6 +178,8 @@ constexpr std::string_view status_name(Status s) noexcept {
     case Status::Locked: return "LOCKED";
     case Status::Corrupt: return "CORRUPT";
     case Status::Poisoned: return "POISONED";
+    case Status::VersionMismatch: return "VERSION_MISMATCH";
+    case Status::FeedTruncated: return "FEED_TRUNCATED";
     case Status::Closed: return "CLOSED";
   }
   return "UNKNOWN";
@@ -377,6 +401,39 @@ struct Durability {
   std::uint64_t compact_min_bytes = default_compact_min_bytes;
 };
 
+/// Every option of a new store (the config keys of ss_store_open()) in one aggregate, each defaulting to
+/// the header's value; Store::open(const Options&) opens it. The only typed way to set feed_bytes:
+///   sessionstore::Options options;
+///   options.mode = sessionstore::Mode::Team;
+///   options.feed_bytes = 1 << 20;
+///   options.durability = sessionstore::Durability{"/var/lib/app"};
+///   sessionstore::Store store = sessionstore::Store::open(options);
+/// (C++20: `Store::open({.mode = Mode::Team, .feed_bytes = 0})`.)
+struct Options {
+  /// The type of the sessions the handle reads and writes (the config key "mode").
+  Mode mode = Mode::Agent;
+  /// The largest session accepted, in bytes ("max_session_bytes").
+  std::size_t max_session_bytes = default_max_session_bytes;
+  /// What NaN, Infinity and -Infinity in the input become ("non_finite_numbers").
+  NonFiniteNumbers non_finite_numbers = NonFiniteNumbers::Reject;
+  /// How much of the change feed the store keeps, in bytes of the changes' JSON plus 48 a change
+  /// ("feed_bytes"); 0 keeps none. See Store::changes().
+  std::uint64_t feed_bytes = default_feed_bytes;
+  /// Set: a durable store in durability->path (and the other durability keys). Empty: in memory.
+  std::optional<Durability> durability = std::nullopt;
+};
+
+/// What Store::export_with_seq() returns: the export ({"<id>": session, ...}) as R (std::string,
+/// sessionstore::OwnedString or nlohmann::json) and the number of the last change it holds. Follow the
+/// store from there with changes(seq): nothing is missed and nothing is seen twice. The number is the
+/// store's own: keep the store's identity with it (the "store" member of changes(), and of stats()'s
+/// "feed"), and start again from an export when the identity changes.
+template <class R = std::string>
+struct ExportWithSeq {
+  R json;
+  std::uint64_t seq = 0;
+};
+
 /// Passed as `limit` to get_recent_sessions for "every session".
 inline constexpr std::int64_t all = -1;
 
@@ -547,6 +604,17 @@ inline void append_durability(std::string& config, const Durability& d) {
   config.append(R"(,"compact_min_bytes":)").append(std::to_string(d.compact_min_bytes));
 }
 
+/// The config object of an Options.
+inline std::string config_of(const Options& o) {
+  std::string config = R"({"mode":")";
+  config.append(mode_name(o.mode)).append(R"(","max_session_bytes":)").append(std::to_string(o.max_session_bytes));
+  config.append(R"(,"non_finite_numbers":")").append(non_finite_numbers_name(o.non_finite_numbers));
+  config.append(R"(","feed_bytes":)").append(std::to_string(o.feed_bytes));
+  if (o.durability) append_durability(config, *o.durability);
+  config.push_back('}');
+  return config;
+}
+
 template <class Range>
 std::string json_array_of(const Range& ids) {
   std::string out = "[";
@@ -638,8 +706,13 @@ class Store {
     return from_config(config);
   }
 
+  /// Opens a new store with every option of `options` (mode, max_session_bytes, non_finite_numbers,
+  /// feed_bytes and, when set, durability): in memory, or durable as open(mode, Durability) is.
+  static Store open(const Options& options) { return from_config(detail::config_of(options)); }
+
   /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...,
-  /// "non_finite_numbers": ..., "path": ..., "sync": ..., ...}); an empty view means the defaults.
+  /// "non_finite_numbers": ..., "feed_bytes": ..., "path": ..., "sync": ..., ...}); an empty view means
+  /// the defaults.
   static Store from_config(std::string_view config_json) {
     ss_store* handle = nullptr;
     char* error = nullptr;
@@ -696,6 +769,23 @@ class Store {
     });
   }
 
+  // Versions: every change to a store has a number, one above the last, and the store sets each session's
+  // "version" member to the number of the change that last wrote it (appended when absent, replaced where
+  // it stands), so it grows with every write of that session. The *_if methods below write only when the
+  // stored version is the one expected, else throw Error(Status::VersionMismatch) and change nothing.
+
+  /// upsert(), if the stored session's "version" is `expected_version` (0: the session must not exist
+  /// yet); otherwise throws VersionMismatch and changes nothing: read the session again, apply the change
+  /// to what it holds and retry. Returns the stored JSON (R = void: nothing). The type and owner are
+  /// checked first (Conflict, PermissionDenied), as for upsert().
+  template <class R = std::string>
+  R upsert_if(std::string_view session_json, std::uint64_t expected_version) {
+    ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_upsert_if(h, detail::payload(session_json), session_json.size(), expected_version, out, len, err);
+    });
+  }
+
   /// Stores a JSON array of sessions, all or none; returns the stored sessions as a JSON array. A failing
   /// element (PermissionDenied included) fails the batch, and the message names it ("sessions[i]: ...").
   template <class R = std::string>
@@ -706,9 +796,10 @@ class Store {
     });
   }
 
-  // The user_id of rename_session, delete_session and delete_sessions is optional: absent (the default,
-  // nullptr, std::nullopt) or empty, any session of this handle's type is touched; given, only a session
-  // of that user is (another user's is NotFound for a rename, and is not removed by a delete).
+  // The user_id of rename_session(_if), append_runs, delete_session(_if) and delete_sessions is optional
+  // and comes last: absent (the default, nullptr, std::nullopt) or empty, any session of this handle's
+  // type is touched; given, only a session of that user is (another user's is NotFound for a rename or
+  // an append, and is not removed by a delete).
 
   /// Sets session_data.session_name and returns the stored session; throws NotFound when absent (or,
   /// user_id given, another user's).
@@ -720,12 +811,52 @@ class Store {
     });
   }
 
+  /// rename_session(), if the session's "version" is `expected_version`; otherwise throws VersionMismatch
+  /// and changes nothing. A session the call cannot see (absent, another type, another user's when
+  /// user_id is given) has version 0, so expecting 0 throws NotFound.
+  template <class R = std::string>
+  R rename_session_if(const CStrArg& session_id, const CStrArg& session_name, std::uint64_t expected_version,
+                      const CStrArg& user_id = {}) {
+    ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_rename_session_if(h, session_id.get(), session_name.get(), user_id.get(), expected_version, out, len,
+                                  err);
+    });
+  }
+
+  /// Appends the runs of `runs_json` (a JSON array of one or more runs) to the session's transcript, in one
+  /// atomic step: to "memory"."runs" (agent, team and workflow handles) or "runs" (workflow_v2), creating
+  /// a missing or null "memory" or "runs". Concurrent appends to one session, from any threads and
+  /// handles, all land; no retry is needed. Returns the stored session (R = void: nothing). Throws
+  /// NotFound (absent, another type, another user's when user_id is given), InvalidArgument (not an
+  /// array, or empty), InvalidJson, InvalidSession (the runs member is not an array), TooLarge.
+  template <class R = std::string>
+  R append_runs(const CStrArg& session_id, std::string_view runs_json, const CStrArg& user_id = {}) {
+    ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_append_runs(h, session_id.get(), user_id.get(), detail::payload(runs_json), runs_json.size(), out,
+                            len, err);
+    });
+  }
+
   /// Deletes one session of this handle's type (user_id given: only that user's); returns how many were
   /// removed (0 or 1).
   std::size_t delete_session(const CStrArg& session_id, const CStrArg& user_id = {}) {
     std::size_t removed = 0;
     char* error = nullptr;
     const ss_status status = ss_delete_session(handle(), session_id.get(), user_id.get(), &removed, &error);
+    detail::check(status, error);
+    return removed;
+  }
+
+  /// delete_session(), if the session's "version" is `expected_version`, where 0 means it must not exist
+  /// (then nothing is removed and 0 is returned); otherwise throws VersionMismatch and changes nothing.
+  std::size_t delete_session_if(const CStrArg& session_id, std::uint64_t expected_version,
+                                const CStrArg& user_id = {}) {
+    std::size_t removed = 0;
+    char* error = nullptr;
+    const ss_status status =
+        ss_delete_session_if(handle(), session_id.get(), user_id.get(), expected_version, &removed, &error);
     detail::check(status, error);
     return removed;
   }
@@ -837,8 +968,12 @@ class Store {
     });
   }
 
-  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...},"durability":D}: D is null in memory, else the
-  /// directory, sync policy, journal and snapshot sizes, compactions and recovery (see ss_stats()).
+  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...},"feed":{...},"durability":D}. "feed" is
+  /// {"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G}: the store's identity (32 hex
+  /// digits, the "store" of changes()), the number of the last change, of the oldest the feed keeps
+  /// (L + 1 when it keeps none), how many it keeps, their cost and the budget (feed_bytes).
+  /// D is null in memory, else the directory, sync policy, journal and snapshot sizes, compactions and
+  /// recovery (see ss_stats()).
   template <class R = std::string>
   R stats() const {
     const ss_store* h = handle();
@@ -854,6 +989,43 @@ class Store {
         [&](char** out, std::size_t* len, char** err) { return ss_export(h, out, len, err); });
   }
 
+  /// The store's changes numbered above `after`, oldest first, at most `limit` (>= 1; at most
+  /// max_changes): {"changes":[...],"next":N,"latest":L,"store":"<32 hex digits>"}. Each change is
+  ///   {"seq":S,"op":"upsert","session_type":"agent","session_id":"...","version":S,"session":{...}},
+  ///   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."} or
+  ///   {"seq":S,"op":"drop","session_type":"agent"} (every session of that type removed);
+  /// ids_only leaves "session" out. Pass "next" as `after` next time; "latest" is the store's last change.
+  /// "store" is the store's identity: change numbers are a store's own and start again from 1 in a store
+  /// made anew (in memory, or durable in another directory), while a durable store keeps its identity
+  /// across reopens (the file IDENTITY in its directory); a follower keeps it with its number and starts
+  /// again from export_with_seq() when it differs. The feed covers every type, whatever this handle's
+  /// mode. Throws FeedTruncated when the feed no longer holds the changes after `after` (it keeps the
+  /// latest up to feed_bytes), or `after` is above what this store reached: start again from
+  /// export_with_seq(). Throws InvalidArgument for a limit of 0.
+  template <class R = std::string>
+  R changes(std::uint64_t after, std::size_t limit = max_changes, bool ids_only = false) const {
+    static constexpr std::string_view kIdsOnly = R"({"ids_only":true})";
+    const ss_store* h = handle();
+    return detail::json_result<R>([&](char** out, std::size_t* len, char** err) {
+      return ss_changes(h, after, limit, ids_only ? kIdsOnly.data() : nullptr, ids_only ? kIdsOnly.size() : 0, out,
+                        len, err);
+    });
+  }
+
+  /// export_json() and the number of the last change the export holds, taken in one consistent state. To
+  /// mirror the store: apply `.json`, then follow changes(`.seq`) and their "next": nothing is missed and
+  /// nothing is seen twice.
+  template <class R = std::string>
+  ExportWithSeq<R> export_with_seq() const {
+    static_assert(detail::is_result<R>,
+                  "sessionstore: result type must be std::string, sessionstore::OwnedString or nlohmann::json");
+    const ss_store* h = handle();
+    std::uint64_t seq = 0;
+    R exported = detail::json_result<R>(
+        [&](char** out, std::size_t* len, char** err) { return ss_export_with_seq(h, out, len, &seq, err); });
+    return ExportWithSeq<R>{std::move(exported), seq};
+  }
+
 #if SESSIONSTORE_HAS_NLOHMANN
   // --- nlohmann::json overloads: a JSON value in, the same JSON type out --------------------------------
   // (The leading pack keeps them out of calls that name a result type, e.g. upsert<nlohmann::json>(text).)
@@ -866,6 +1038,17 @@ class Store {
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
   J upsert(const J& session) {
     return upsert<J>(std::string_view(detail::dump_json(session)));
+  }
+
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  J upsert_if(const J& session, std::uint64_t expected_version) {
+    return upsert_if<J>(std::string_view(detail::dump_json(session)), expected_version);
+  }
+
+  /// append_runs(id, runs) with a nlohmann::json array of runs; returns the stored session as J.
+  template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>
+  J append_runs(const CStrArg& session_id, const J& runs, const CStrArg& user_id = {}) {
+    return append_runs<J>(session_id, std::string_view(detail::dump_json(runs)), user_id);
   }
 
   template <class... None, class J, std::enable_if_t<sizeof...(None) == 0 && detail::is_json<J>, int> = 0>

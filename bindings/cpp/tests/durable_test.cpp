@@ -188,3 +188,67 @@ TEST(Durable, IoAndCorruptFromRealOpens) {
     EXPECT_STREQ(p.what(), "sessionstore: POISONED: poisoned");
   }
 }
+
+TEST(Durable, VersionsAndTheFeedGoOnAcrossReopens) {
+  TempDir tmp;
+  sessionstore::Options options;
+  options.durability = Durability{tmp.str()};
+  options.feed_bytes = 1 << 20;
+  std::uint64_t last = 0;
+  {
+    Store s = Store::open(options);
+    s.upsert_if(R"({"session_id":"a","memory":{"runs":[]}})", 0);
+    s.append_runs("a", R"([{"n":1}])");
+    s.append_runs("a", R"([{"n":2}])");
+    EXPECT_EQ(s.delete_session_if("gone", 0), 0u);
+    s.upsert(R"({"session_id":"b"})");
+    EXPECT_EQ(s.delete_session("b"), 1u);
+    last = s.export_with_seq().seq;
+    EXPECT_EQ(last, 5u);
+    EXPECT_EQ(json::parse(s.stats())["feed"]["budget"], 1 << 20);
+  }
+  Store again = Store::open(options);
+  const json a = json::parse(*again.read("a"));
+  EXPECT_EQ(a["version"], 3) << "the stored version is kept";
+  EXPECT_EQ(a["memory"]["runs"], json::parse(R"([{"n":1},{"n":2}])"));
+  EXPECT_EQ(again.export_with_seq().seq, last) << "the numbering goes on from the journal";
+  // The feed holds the changes replayed from the journal (no snapshot was written).
+  const json feed = json::parse(again.changes(0));
+  ASSERT_EQ(feed["changes"].size(), 5u) << feed;
+  EXPECT_EQ(feed["changes"][4], json::parse(R"({"seq":5,"op":"delete","session_type":"agent","session_id":"b"})"));
+  EXPECT_EQ(feed["changes"][2]["session"]["memory"]["runs"].size(), 2u);
+  const std::uint64_t next = json::parse(again.upsert_if(a.dump(), 3))["version"];
+  EXPECT_EQ(next, last + 1);
+  Error e = expect_error(Status::VersionMismatch, [&] { again.upsert_if(a.dump(), 3); });
+  EXPECT_EQ(e.status(), SS_STATUS_VERSION_MISMATCH);
+}
+
+TEST(Durable, TheStoreIdentityIsKeptAcrossReopens) {
+  TempDir tmp;
+  const Durability durability{tmp.str()};
+  std::string id;
+  {
+    Store s = Store::open(Mode::Agent, durability);
+    s.upsert(R"({"session_id":"a"})");
+    id = json::parse(s.stats())["feed"]["store"];
+    EXPECT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdefABCDEF"), std::string::npos) << id;
+    EXPECT_EQ(json::parse(s.changes(0))["store"], id);
+  }
+  {
+    std::ifstream file(tmp.path() / "IDENTITY");
+    std::string written;
+    ASSERT_TRUE(std::getline(file, written)) << "the directory's IDENTITY file";
+    EXPECT_EQ(written, id);
+  }
+  for (int reopen = 1; reopen <= 2; ++reopen) {
+    Store again = Store::open(Mode::Team, durability);
+    EXPECT_EQ(json::parse(again.stats())["feed"]["store"], id) << "reopen " << reopen;
+    EXPECT_EQ(again.changes<json>(0)["store"], id) << "reopen " << reopen;
+    again.upsert(R"({"session_id":"t"})");
+  }
+  TempDir other;
+  Store elsewhere = Store::open(Mode::Agent, Durability{other.str()});
+  EXPECT_NE(json::parse(elsewhere.stats())["feed"]["store"], id) << "another directory, another store";
+  EXPECT_NE(Store::open().stats<json>()["feed"]["store"], id);
+}

@@ -73,6 +73,10 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Corrupt), 11u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Poisoned), static_cast<std::uint32_t>(SS_STATUS_POISONED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Poisoned), 12u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::VersionMismatch), static_cast<std::uint32_t>(SS_STATUS_VERSION_MISMATCH));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::VersionMismatch), 13u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::FeedTruncated), static_cast<std::uint32_t>(SS_STATUS_FEED_TRUNCATED));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::FeedTruncated), 14u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), 65536u) << "the number shared by every binding";
   EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
@@ -88,6 +92,8 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(sessionstore::status_name(Status::Locked), "LOCKED");
   EXPECT_EQ(sessionstore::status_name(Status::Corrupt), "CORRUPT");
   EXPECT_EQ(sessionstore::status_name(Status::Poisoned), "POISONED");
+  EXPECT_EQ(sessionstore::status_name(Status::VersionMismatch), "VERSION_MISMATCH");
+  EXPECT_EQ(sessionstore::status_name(Status::FeedTruncated), "FEED_TRUNCATED");
   EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
   EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
 }
@@ -112,7 +118,7 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   const Status all[] = {Status::Ok,       Status::NotFound, Status::InvalidArgument, Status::InvalidJson,
                         Status::InvalidSession, Status::Conflict, Status::TooLarge, Status::Internal,
                         Status::PermissionDenied, Status::Io, Status::Locked, Status::Corrupt,
-                        Status::Poisoned, Status::Closed};
+                        Status::Poisoned, Status::VersionMismatch, Status::FeedTruncated, Status::Closed};
   std::set<std::uint32_t> named_here;
   for (Status s : all) {
     named_here.insert(static_cast<std::uint32_t>(s));
@@ -127,6 +133,8 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   EXPECT_EQ(sessionstore::status_text(Status::Locked), "locked");
   EXPECT_EQ(sessionstore::status_text(Status::Corrupt), "corrupt");
   EXPECT_EQ(sessionstore::status_text(Status::Poisoned), "poisoned");
+  EXPECT_EQ(sessionstore::status_text(Status::VersionMismatch), "version mismatch");
+  EXPECT_EQ(sessionstore::status_text(Status::FeedTruncated), "feed truncated");
 }
 
 TEST(ErrorType, LimitsAreTheHeaders) {
@@ -135,6 +143,15 @@ TEST(ErrorType, LimitsAreTheHeaders) {
   static_assert(sessionstore::default_sync_interval_ms == SS_DEFAULT_SYNC_INTERVAL_MS);
   static_assert(sessionstore::default_compact_factor == SS_DEFAULT_COMPACT_FACTOR);
   static_assert(sessionstore::default_compact_min_bytes == SS_DEFAULT_COMPACT_MIN_BYTES);
+  static_assert(sessionstore::default_feed_bytes == SS_DEFAULT_FEED_BYTES);
+  static_assert(sessionstore::max_changes == SS_MAX_CHANGES);
+  EXPECT_EQ(sessionstore::default_feed_bytes, 16u * 1024u * 1024u) << "16 MiB, as documented";
+  EXPECT_EQ(sessionstore::max_changes, 10000u);
+  EXPECT_EQ(sessionstore::Options{}.feed_bytes, sessionstore::default_feed_bytes);
+  EXPECT_EQ(sessionstore::Options{}.max_session_bytes, sessionstore::default_max_session_bytes);
+  EXPECT_EQ(sessionstore::Options{}.mode, Mode::Agent);
+  EXPECT_EQ(sessionstore::Options{}.non_finite_numbers, sessionstore::NonFiniteNumbers::Reject);
+  EXPECT_FALSE(sessionstore::Options{}.durability.has_value());
   EXPECT_EQ(sessionstore::Durability{}.sync_interval_ms, 1000u);
   EXPECT_EQ(sessionstore::Durability{}.compact_factor, 2u);
   EXPECT_EQ(sessionstore::Durability{}.compact_min_bytes, 64u * 1024u * 1024u);
@@ -238,6 +255,59 @@ TEST(Status, PermissionDenied) {
                [&] { s.upsert_many(R"([{"session_id":"fresh"},{"session_id":"owned","user_id":null}])"); });
   EXPECT_FALSE(s.read("fresh").has_value()) << "upsert_many is atomic";
   EXPECT_NE(s.read("owned")->find(R"("n":1)"), std::string::npos) << "nothing changed";
+}
+
+TEST(Status, VersionMismatch) {
+  Store s = Store::open();
+  s.upsert(R"({"session_id":"v","n":1})");  // version 1
+  const std::string before = s.export_json();
+  Error e = expect_error(Status::VersionMismatch, [&] { s.upsert_if(R"({"session_id":"v","n":2})", 0); });
+  EXPECT_EQ(e.status(), SS_STATUS_VERSION_MISMATCH);
+  EXPECT_NE(std::string(e.what()).find("VERSION_MISMATCH"), std::string::npos) << e.what();
+  expect_error(Status::VersionMismatch, [&] { s.upsert_if<void>(R"({"session_id":"v","n":2})", 2); });
+  expect_error(Status::VersionMismatch, [&] { s.rename_session_if("v", "name", 7); });
+  expect_error(Status::VersionMismatch, [&] { s.delete_session_if("v", 0); });
+  expect_error(Status::VersionMismatch, [&] { s.upsert_if(R"({"session_id":"new"})", 1); });
+  EXPECT_EQ(s.export_json(), before) << "nothing changed";
+  // The type and the owner are checked before the version.
+  s.upsert(R"({"session_id":"owned","user_id":"ava"})");
+  expect_error(Status::PermissionDenied, [&] { s.upsert_if(R"({"session_id":"owned","user_id":"bob"})", 99); });
+  expect_error(Status::Conflict, [&] { s.share(Mode::Team).upsert_if(R"({"session_id":"owned"})", 0); });
+}
+
+TEST(Status, FeedTruncated) {
+  Store s = Store::from_config(R"({"feed_bytes":400})");
+  for (int i = 0; i < 10; ++i) s.upsert(R"({"session_id":"c","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})");
+  Error e = expect_error(Status::FeedTruncated, [&] { s.changes(0); });
+  EXPECT_EQ(e.status(), SS_STATUS_FEED_TRUNCATED);
+  EXPECT_NE(std::string(e.what()).find("FEED_TRUNCATED"), std::string::npos) << e.what();
+  expect_error(Status::FeedTruncated, [&] { s.changes<OwnedString>(0, 1, true); });
+  expect_error(Status::FeedTruncated, [&] { s.changes(11); });  // above the latest change
+  EXPECT_NO_THROW(s.changes(10));
+}
+
+TEST(Status, NewCallsInvalidArguments) {
+  Store s = Store::open();
+  s.upsert(R"({"session_id":"s","memory":{"runs":[]}})");
+  expect_error(Status::InvalidArgument, [&] { s.changes(0, 0); });
+  expect_error(Status::InvalidArgument, [&] { s.append_runs("s", "[]"); });
+  expect_error(Status::InvalidArgument, [&] { s.append_runs("s", "{}"); });
+  expect_error(Status::InvalidArgument, [&] { s.append_runs(nullptr, "[1]"); });
+  expect_error(Status::InvalidArgument, [&] { s.append_runs(std::string_view("s\0", 2), "[1]"); });
+  expect_error(Status::InvalidArgument, [&] { s.rename_session_if("s", nullptr, 1); });
+  expect_error(Status::InvalidArgument, [&] { s.delete_session_if(nullptr, 1); });
+  expect_error(Status::InvalidJson, [&] { s.append_runs("s", "[1"); });
+  expect_error(Status::InvalidJson, [&] { s.append_runs("s", std::string_view()); });
+  expect_error(Status::InvalidJson, [&] { s.upsert_if("{", 0); });
+  expect_error(Status::InvalidSession, [&] { s.upsert_if(R"({"session_id":"s","version":-1})", 0); });
+  expect_error(Status::InvalidSession, [&] { s.upsert(R"({"session_id":"s","version":"2"})"); });
+  expect_error(Status::NotFound, [&] { s.append_runs("absent", "[1]"); });
+  expect_error(Status::NotFound, [&] { s.rename_session_if("absent", "x", 0); });
+  Store big = Store::open(Mode::Agent, 64);
+  big.upsert(R"({"session_id":"b"})");
+  expect_error(Status::TooLarge, [&] { big.append_runs("b", "[\"" + std::string(100, 'x') + "\"]"); });
+  s.upsert(R"({"session_id":"odd","memory":{"runs":5}})");
+  expect_error(Status::InvalidSession, [&] { s.append_runs("odd", "[1]"); });
 }
 
 TEST(Status, DefaultLimitsOfAStoreAreTheHeaders) {
@@ -376,6 +446,18 @@ TEST(Move, EveryMethodOnAClosedStoreThrowsClosed) {
         [&] { s->export_json(); },
         [&] { s->import_json("{}"); },
         [&] { s->sync(); },
+        [&] { s->upsert_if(R"({"session_id":"x"})", 0); },
+        [&] { s->upsert_if<void>(R"({"session_id":"x"})", 1); },
+        [&] { s->rename_session_if("x", "y", 1); },
+        [&] { s->rename_session_if("x", "y", 1, "u"); },
+        [&] { s->append_runs("x", "[1]"); },
+        [&] { s->append_runs<void>("x", "[1]", "u"); },
+        [&] { s->delete_session_if("x", 1); },
+        [&] { s->delete_session_if("x", 1, "u"); },
+        [&] { s->changes(0); },
+        [&] { s->changes<OwnedString>(0, 1, true); },
+        [&] { s->export_with_seq(); },
+        [&] { s->export_with_seq<OwnedString>(); },
     };
     for (auto& call : calls) {
       Error e = expect_error(Status::Closed, call);

@@ -86,6 +86,7 @@ TEST(Upsert, ReturnsStoredJson) {
   EXPECT_EQ(stored["session_type"], "agent");
   EXPECT_TRUE(stored["created_at"].is_number_integer());
   EXPECT_TRUE(stored["updated_at"].is_number_integer());
+  EXPECT_EQ(stored["version"], 1) << "set by the store: the number of the change that wrote it";
   EXPECT_EQ(stored["memory"], json({{"runs", json::array()}}));
 }
 
@@ -540,6 +541,9 @@ TEST(Stats, CountsEveryType) {
   EXPECT_EQ(st["sessions"], 2);
   EXPECT_GT(st["bytes"].get<long>(), 0);
   EXPECT_EQ(st["by_type"], json({{"agent", 1}, {"team", 0}, {"workflow", 1}, {"workflow_v2", 0}}));
+  EXPECT_EQ(st["feed"]["latest"], 2);
+  EXPECT_EQ(st["feed"]["kept"], 2);
+  EXPECT_EQ(st["feed"]["budget"], sessionstore::default_feed_bytes);
   EXPECT_EQ(json::parse(s.stats<OwnedString>().view())["sessions"], 2);
 }
 
@@ -555,7 +559,14 @@ TEST(ExportImport, RoundTripIntoANewStore) {
 
   Store fresh = Store::open();
   EXPECT_EQ(fresh.import_json(dump), 2u);
+  // Everything is kept as given (timestamps included) except "version", numbered by the importing store
+  // (here the same numbers, 1 and 2: the records in order, one change each).
   EXPECT_EQ(json::parse(fresh.export_json()), exported) << "timestamps kept as given";
+  Store later = Store::open();
+  later.upsert(R"({"session_id":"other"})");
+  EXPECT_EQ(later.import_json(dump), 2u);
+  EXPECT_EQ(json::parse(*later.read("s1"))["version"], 2) << "the importing store's own number";
+  EXPECT_EQ(json::parse(*later.share(Mode::Team).read("t1"))["version"], 3);
   EXPECT_EQ(json::parse(*fresh.read("s1"))["created_at"], 1234);
   EXPECT_TRUE(fresh.share(Mode::Team).read("t1").has_value());
   EXPECT_EQ(fresh.import_json("{}"), 0u);

@@ -39,6 +39,27 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   n += s.drop() + s.import_json(sv);
   n += s.stats().size() + s.stats<OwnedString>().size();
   n += s.export_json().size() + s.export_json<OwnedString>().size();
+  // 0.3.0: versions, conditional writes, appends, the change feed.
+  const std::uint64_t expected = 3;
+  n += s.upsert_if(sv, expected).size() + s.upsert_if<OwnedString>(str, 0).size();
+  s.upsert_if<void>("{}", expected);
+  n += s.rename_session_if("id", "name", expected).size() + s.rename_session_if<OwnedString>(sv, str, 1, user).size();
+  s.rename_session_if<void>("id", "name", expected, user_view);
+  n += s.append_runs("id", sv).size() + s.append_runs<OwnedString>(str, "[1]", "u").size();
+  s.append_runs<void>(sv, str, user_c);
+  n += s.delete_session_if("id", expected) + s.delete_session_if(sv, 0, str) + s.delete_session_if("id", 1, std::nullopt);
+  n += s.changes(0).size() + s.changes<OwnedString>(expected, 10).size() + s.changes(expected, 1, true).size();
+  const sessionstore::ExportWithSeq exported = s.export_with_seq();
+  const sessionstore::ExportWithSeq<OwnedString> owned = s.export_with_seq<OwnedString>();
+  n += exported.json.size() + static_cast<std::size_t>(exported.seq) + owned.json.size();
+  sessionstore::Options options;
+  options.feed_bytes = 0;
+  options.durability = sessionstore::Durability{str};
+  sessionstore::Store o = sessionstore::Store::open(options);
+#if __cplusplus >= 202002L
+  sessionstore::Store o20 = sessionstore::Store::open({.mode = sessionstore::Mode::Team, .feed_bytes = 0});
+#endif
+  n += static_cast<std::size_t>(sessionstore::default_feed_bytes) + sessionstore::max_changes;
   try {
     s.close();
   } catch (const sessionstore::Error& err) {
@@ -56,6 +77,16 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   n += s.delete_sessions(j) + s.import_json(oj) + j.size();
   n += s.delete_sessions(j, "u") + s.delete_sessions(oj, user);
   sessionstore::Store g = sessionstore::Store::from_config(nlohmann::json::object());
+  j = s.upsert_if(j, expected);
+  oj = s.upsert_if(oj, 0);
+  j = s.upsert_if<nlohmann::json>(sv, 0);
+  j = s.append_runs("id", nlohmann::json::array({1}));
+  oj = s.append_runs(sv, oj, "u");
+  j = s.append_runs<nlohmann::json>("id", "[1]", user);
+  j = s.rename_session_if<nlohmann::json>("id", "name", expected);
+  j = s.changes<nlohmann::json>(0, 5, true);
+  const sessionstore::ExportWithSeq<nlohmann::json> parsed = s.export_with_seq<nlohmann::json>();
+  n += parsed.json.size() + static_cast<std::size_t>(parsed.seq);
 #endif
   return n;
 }
