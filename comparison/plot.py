@@ -18,7 +18,7 @@ import report  # noqa: E402
 
 COLORS = {"floor": "#444444", "rust": "#d95f02", "c": "#e6ab02", "c++": "#a6761d", "go": "#1b9e77",
           "node": "#66a61e", "agno": "#7570b3", "redis": "#e7298a"}
-SHORT = {"read": "read", "update": "update", "insert": "insert", "recent": "recent(5)", "ids": "ids(entity)",
+SHORT = {"read": "read", "update": "update", "insert": "insert", "recent": "recent(5)", "ids": "ids(entity)", "select": "name(1 in 20k)",
          "query": "query", "export": "export", "import": "import"}
 
 
