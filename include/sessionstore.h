@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 /** The version of this header as text; equal to what ss_version() returns for the matching library. */
-#define SS_VERSION_STRING "0.3.0"
+#define SS_VERSION_STRING "0.4.0"
 
 
 /**
@@ -66,7 +66,7 @@
 /**
  * Minor version of this header.
  */
-#define SS_VERSION_MINOR 3
+#define SS_VERSION_MINOR 4
 
 /**
  * Patch version of this header.
@@ -76,7 +76,7 @@
 /**
  * MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons.
  */
-#define SS_VERSION_NUMBER 3000
+#define SS_VERSION_NUMBER 4000
 
 /**
  * Not a status this library returns: the one every binding (C++, Go, Node) reports for a call on a
@@ -185,6 +185,13 @@ enum ss_status
    * ss_export_with_seq(), then follow the feed from the number it returns.
    */
   SS_STATUS_FEED_TRUNCATED = 14,
+  /**
+   * A write would take the store past a bound of its config ("max_sessions", "max_bytes") or a
+   * user past a quota ("user_max_sessions", "user_max_bytes"), and the store was opened with
+   * "when_full": "refuse", or the write alone exceeds the bound. Nothing was changed; the message
+   * names the bound.
+   */
+  SS_STATUS_FULL = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -193,6 +200,11 @@ typedef enum ss_status ss_status;
 typedef uint32_t ss_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * Whether sessions are alive at one moment.
+ */
+typedef struct Liveness Liveness;
 
 /**
  * A handle on a session store: what ss_store_open() and ss_store_share() return and every other
@@ -211,6 +223,8 @@ typedef struct ss_store ss_store;
 typedef void (*ss_sink)(void *context,
                         const char *json,
                         size_t len);
+
+
 
 
 
@@ -243,7 +257,8 @@ void ss_string_free(char *s);
  * oldest first, to `*out_json`:
  * {"changes":[C,...],"next":N,"latest":L,"store":S}, where each C is one of
  *   {"seq":S,"op":"upsert","session_type":"agent","session_id":"...","version":S,"session":{...}}
- *   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."}
+ *   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."}   (also "expire", "evict":
+ *                                                  the store's bounds removed it; see ss_store_open())
  *   {"seq":S,"op":"drop","session_type":"agent"}             (every session of that type removed)
  * "next" is the number to pass as `after` next time (the last change given, or `after` when there
  * were none), "latest" the number of the store's last change, and "store" the store's identity (32
@@ -431,6 +446,7 @@ ss_status ss_query(const ss_store *store,
  * SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, a "session_type" other than this
  * handle's mode, a "version" that is not a non-negative integer); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
  * (over max_session_bytes); SS_STATUS_PERMISSION_DENIED (the session belongs to another user);
+ * SS_STATUS_FULL (a bound of the store's config cannot be kept: see ss_store_open());
  * SS_STATUS_INTERNAL; for a durable store SS_STATUS_IO (the journal write failed) and
  * SS_STATUS_POISONED (see ss_store_open()). On failure nothing is changed, except after a failed
  * fsync (SS_STATUS_IO under "sync":"always"): the session is then stored in memory, but may not be on
@@ -491,13 +507,14 @@ ss_status ss_upsert_many(ss_store *store,
 
 /**
  * Reads one session: writes its stored JSON to `*out_json` when it exists, has this handle's type and,
- * when `user_id` is neither NULL nor empty, belongs to that user.
+ * when `user_id` is neither NULL nor empty, belongs to that user. In a store opened with
+ * "refresh_on_read", the read refreshes the session's idle time (see ss_store_open()).
  *
  * `session_id` is required; `user_id` may be NULL. Both are NUL-terminated UTF-8. `*out_json` (length in
  * `*out_len`) is owned by the caller: free it with ss_string_free().
  *
- * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, another type or another user: nothing is
- * written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
+ * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, expired, another type or another user: nothing
+ * is written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
  * SS_STATUS_INTERNAL. Thread-safe.
  *
  * # Safety
@@ -545,7 +562,7 @@ ss_status ss_read_with(const ss_store *store,
  *
  * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
  * session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
- * max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL, and for a durable store the I/O
+ * max_session_bytes; nothing is changed), SS_STATUS_FULL (as for ss_upsert()) or SS_STATUS_INTERNAL, and for a durable store the I/O
  * statuses of ss_upsert(). Thread-safe and atomic.
  *
  * # Safety
@@ -597,7 +614,7 @@ ss_status ss_rename_session_if(ss_store *store,
  * `runs_json` not an array or empty), SS_STATUS_INVALID_JSON (syntax, or runs nested deeper than the
  * session's limit allows), SS_STATUS_INVALID_SESSION ("memory", "memory"."runs" or "runs" exists but
  * is neither an array (or object) nor null), SS_STATUS_TOO_LARGE (the session would exceed
- * max_session_bytes; nothing is changed), SS_STATUS_INTERNAL, and for a durable store the I/O statuses
+ * max_session_bytes; nothing is changed), SS_STATUS_FULL (as for ss_upsert()), SS_STATUS_INTERNAL, and for a durable store the I/O statuses
  * of ss_upsert(). Thread-safe and atomic.
  *
  * # Safety
@@ -732,12 +749,37 @@ const char *ss_status_str(uint32_t status);
  * store's, fail the open with SS_STATUS_CORRUPT, naming the file and byte offset. ss_stats() reports
  * the journal and snapshot sizes and what the open recovered.
  *
+ * Bounds (all optional; 0, the default, is no bound):
+ *  - "idle_expiry_s": a session not written for this many seconds (by its "updated_at") expires;
+ *  - "refresh_on_read": true to have ss_read() and ss_read_with() refresh the idle time too (needs
+ *    "idle_expiry_s"; listings and queries do not refresh). Reads are remembered in memory only: after
+ *    a durable store reopens, a session's idle time counts from its "updated_at";
+ *  - "max_age_s": a session whose "created_at" is this many seconds old expires, however active;
+ *  - "max_sessions", "max_bytes": bounds on the sessions held, of every type, and on their stored
+ *    JSON's bytes (the process holds about 1.3 times that);
+ *  - "user_max_sessions", "user_max_bytes": the same bounds for the sessions of each "user_id"
+ *    (sessions without one are not counted): one user cannot crowd out the others;
+ *  - "when_full": "evict" (default) or "refuse". A write that would exceed a bound evicts the least
+ *    recently written sessions first (with "refresh_on_read", read counts too: a session read since
+ *    it was last written or passed over goes to the back of the line once, as the CLOCK algorithm
+ *    approximates least recently used); for a user over a quota, that user's own. With "refuse",
+ *    such a write fails with SS_STATUS_FULL and nothing changes. A write that cannot fit even in an
+ *    empty store (or an empty quota) is SS_STATUS_FULL under either policy. The session a write
+ *    replaces is never evicted to make room for it.
+ *
+ * An expired session is gone for every call from the moment it expires (reads, listings, queries,
+ * exports, deletes, and writes, which store a new session in its place). Its memory is reclaimed
+ * within about a second by a thread the store starts and stops with its last handle, in batches
+ * that hold writers and readers back for well under a millisecond each. Expiries and evictions
+ * appear in the change feed ("expire", "evict") and, in a durable store, are journaled: a reopened
+ * store does not bring back what was evicted. ss_stats() counts both.
+ *
  * Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
  *
  * `out_store` is required. The handle is owned by the caller: release it with ss_store_close().
  *
- * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode, size, sync
- * or path), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be created, read or locked),
+ * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode, size, sync,
+ * path or bound), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be created, read or locked),
  * SS_STATUS_LOCKED, SS_STATUS_CORRUPT, or SS_STATUS_INTERNAL. Thread-safe.
  *
  * # Safety
@@ -805,11 +847,16 @@ ss_status ss_store_sync(const ss_store *store,
 /**
  * Writes a JSON object of counts to `*out_json`:
  * {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v},
- * "feed":{"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"durability":D} where
- * "sessions" and "by_type" count every session in the store (all types), and "bytes" is the size of
- * their stored JSON. "feed" is the change feed (see ss_changes()): the store's identity, the number of
- * the last change, of the oldest change it keeps (L + 1 when it keeps none), how many it keeps, what
- * they cost against the budget and the budget ("feed_bytes"). D is null for a store in memory; for a durable store it is
+ * "feed":{"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"bounds":{...},"durability":D}
+ * where "sessions" and "by_type" count every session the store holds (all types; sessions expired
+ * but not yet reclaimed included), and "bytes" is the size of their stored JSON. "feed" is the
+ * change feed (see ss_changes()): the store's identity, the number of the last change, of the
+ * oldest change it keeps (L + 1 when it keeps none), how many it keeps, what they cost against the
+ * budget and the budget ("feed_bytes"). "bounds" is {"sessions":N,"bytes":B,"max_sessions":M,
+ * "max_bytes":M,"user_max_sessions":M,"user_max_bytes":M,"idle_expiry_s":S,"max_age_s":S,
+ * "refresh_on_read":false,"when_full":"evict","expired":E,"evicted":V}: what is held against each
+ * bound of the config (null: none), and how many sessions were reclaimed after they expired and
+ * evicted since the store was opened. D is null for a store in memory; for a durable store it is
  * {"path":P,"sync":"always","journal_bytes":J,"snapshot_bytes":S,"compactions":C,
  * "compaction_failures":F,"last_compaction_ms":M,"last_compaction_error":null or a message,
  * "poisoned":false,"recovery":{"snapshot_records":R,"journal_records":Q,"torn_bytes_dropped":T,
@@ -876,8 +923,9 @@ ss_status ss_export(const ss_store *store,
  * whatever their "user_id" (ss_upsert()'s ownership rule does not apply).
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
- * SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or
- * SS_STATUS_INTERNAL, and for a durable store the I/O statuses of ss_upsert(). Thread-safe and atomic.
+ * SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE,
+ * SS_STATUS_FULL (the store's bounds cannot hold the import even after evicting every other session)
+ * or SS_STATUS_INTERNAL, and for a durable store the I/O statuses of ss_upsert(). Thread-safe and atomic.
  *
  * # Safety
  * Every pointer argument is NULL or valid as described above; a store handle is one that

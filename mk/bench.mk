@@ -61,7 +61,7 @@ bench-rust:
 	fi
 	$(BENCH_RUST_ENV) $(BENCH_CARGO) build --release --manifest-path comparison/rust/Cargo.toml
 	@mkdir -p $(BENCH_BIN)
-	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe target/release/ss-mixed-load target/release/ss-durable target/release/ss-durable-peers target/release/ss-versions $(BENCH_BIN)/
+	cp target/release/ss-bench-rust target/release/ss-alloc-stats target/release/ss-lock-probe target/release/ss-mixed-load target/release/ss-durable target/release/ss-durable-peers target/release/ss-versions target/release/ss-bounds $(BENCH_BIN)/
 
 # Redis 7 and the hiredis C client, from Debian, when missing. The package's own service is not used:
 # the benchmark starts its own server on a free loopback port and stops it afterwards.

@@ -11,7 +11,8 @@
 //! entries `[tag: u8][len: u32 LE][len bytes]`:
 //! - `V`, a stored session: its version (u64) and the span of the version's digits in the JSON (u32
 //!   start, u32 end), then as `S`;
-//! - `D`, a removal: its number (u64), then the removed session's id;
+//! - `D`, a removal by a delete: its number (u64), then the removed session's id; `X` and `Y` the
+//!   same for a session that expired and one evicted to keep a bound;
 //! - `E`, a removal of a whole type: its number (u64), then the type's name;
 //! - `Q`, a sequence mark: a number (u64), the last change a snapshot holds;
 //!
@@ -28,12 +29,15 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Record;
+use crate::retention::Removal;
 use crate::session::Span;
 use crate::session_type::SessionType;
 use crate::tables::NewRecord;
 
 const STORED: u8 = b'V';
 const REMOVE: u8 = b'D';
+const EXPIRE: u8 = b'X';
+const EVICT: u8 = b'Y';
 const REMOVE_TYPE: u8 = b'E';
 const MARK: u8 = b'Q';
 const UNNUMBERED_STORED: u8 = b'S';
@@ -93,8 +97,8 @@ impl<'a> Stored<'a> {
 pub enum Change<'a> {
     /// The session stored so, replacing any session with its id.
     Put(Stored<'a>),
-    /// The session with this id removed, by change number `.0`.
-    Remove(Option<u64>, &'a str),
+    /// The session with this id removed, by change number `.0`, for reason `.2`.
+    Remove(Option<u64>, &'a str, Removal),
     /// Every session of this type removed, by change number `.0`.
     RemoveType(Option<u64>, SessionType),
     /// What follows comes after change `.0` (a snapshot holds the state as of it).
@@ -137,8 +141,13 @@ impl ChangeSet {
         b.extend_from_slice(stored.json.as_bytes());
     }
 
-    pub fn remove(&mut self, number: u64, id: &str) {
-        self.header(REMOVE, 8 + id.len());
+    pub fn remove(&mut self, number: u64, id: &str, why: Removal) {
+        let tag = match why {
+            Removal::Delete => REMOVE,
+            Removal::Expire => EXPIRE,
+            Removal::Evict => EVICT,
+        };
+        self.header(tag, 8 + id.len());
         self.bytes.extend_from_slice(&number.to_le_bytes());
         self.bytes.extend_from_slice(id.as_bytes());
     }
@@ -252,11 +261,13 @@ fn next(bytes: &[u8]) -> Result<(Change<'_>, &[u8])> {
             let stored = stored(f.0, Some((version, span)))?;
             Change::Put(stored)
         }
-        REMOVE => Change::Remove(Some(f.u64()?), utf8(f.0)?),
+        REMOVE => Change::Remove(Some(f.u64()?), utf8(f.0)?, Removal::Delete),
+        EXPIRE => Change::Remove(Some(f.u64()?), utf8(f.0)?, Removal::Expire),
+        EVICT => Change::Remove(Some(f.u64()?), utf8(f.0)?, Removal::Evict),
         REMOVE_TYPE => Change::RemoveType(Some(f.u64()?), session_type(f.0)?),
         MARK => Change::Mark(f.u64()?),
         UNNUMBERED_STORED => Change::Put(stored(body, None)?),
-        UNNUMBERED_REMOVE => Change::Remove(None, utf8(body)?),
+        UNNUMBERED_REMOVE => Change::Remove(None, utf8(body)?, Removal::Delete),
         UNNUMBERED_REMOVE_TYPE => Change::RemoveType(None, session_type(body)?),
         _ => return Err(bad("unknown entry tag")),
     };
@@ -324,18 +335,22 @@ mod tests {
         let mut set = ChangeSet::default();
         set.mark(6);
         set.put(&a);
-        set.remove(8, "b");
+        set.remove(8, "b", Removal::Delete);
         set.remove_type(9, SessionType::WorkflowV2);
         set.put(&Stored { name_span: Some(0..5), ..b.clone() });
+        set.remove(10, "c", Removal::Expire);
+        set.remove(11, "d", Removal::Evict);
         let read: Vec<Change> = changes(set.as_bytes()).collect::<Result<_>>().unwrap();
         assert_eq!(
             read,
             [
                 Change::Mark(6),
                 Change::Put(a),
-                Change::Remove(Some(8), "b"),
+                Change::Remove(Some(8), "b", Removal::Delete),
                 Change::RemoveType(Some(9), SessionType::WorkflowV2),
-                Change::Put(Stored { name_span: Some(0..5), ..b })
+                Change::Put(Stored { name_span: Some(0..5), ..b }),
+                Change::Remove(Some(10), "c", Removal::Expire),
+                Change::Remove(Some(11), "d", Removal::Evict),
             ]
         );
     }
@@ -344,7 +359,7 @@ mod tests {
     fn damage_is_corruption_never_a_panic() {
         let mut set = ChangeSet::default();
         set.put(&session(r#""x"1"#, Some("user")));
-        set.remove(2, "id");
+        set.remove(2, "id", Removal::Delete);
         let good = set.as_bytes().to_vec();
         let boundary = good.len() - 15;
         for cut in 1..good.len() {

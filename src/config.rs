@@ -2,6 +2,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::json;
+use crate::retention::WhenFull;
 use crate::session_type::SessionType;
 use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
@@ -51,6 +52,16 @@ pub struct Config {
     pub compact_min_bytes: u64,
     /// How many bytes of changes the change feed keeps.
     pub feed_bytes: usize,
+    /// Bounds (see `crate::retention`); 0 is none.
+    pub idle_expiry_s: u64,
+    pub max_age_s: u64,
+    pub refresh_on_read: bool,
+    pub max_sessions: usize,
+    pub max_bytes: usize,
+    pub user_max_sessions: usize,
+    pub user_max_bytes: usize,
+    #[serde(deserialize_with = "when_full")]
+    pub when_full: WhenFull,
 }
 
 /// When a durable store forces its journal to stable storage (config key "sync").
@@ -97,6 +108,14 @@ impl Default for Config {
             compact_factor: DEFAULT_COMPACT_FACTOR,
             compact_min_bytes: DEFAULT_COMPACT_MIN_BYTES,
             feed_bytes: DEFAULT_FEED_BYTES,
+            idle_expiry_s: 0,
+            max_age_s: 0,
+            refresh_on_read: false,
+            max_sessions: 0,
+            max_bytes: 0,
+            user_max_sessions: 0,
+            user_max_bytes: 0,
+            when_full: WhenFull::Evict,
         }
     }
 }
@@ -113,6 +132,11 @@ impl Config {
         }
         if config.compact_factor == 0 {
             return Err(Error::invalid_argument("config: compact_factor must be at least 1"));
+        }
+        if config.refresh_on_read && config.idle_expiry_s == 0 {
+            return Err(Error::invalid_argument(
+                "config: refresh_on_read needs idle_expiry_s (reads refresh the idle time)",
+            ));
         }
         Ok(config)
     }
@@ -138,6 +162,16 @@ fn sync<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Sync,
     Sync::NAMES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).ok_or_else(|| {
         serde::de::Error::custom(format_args!(
             "unknown sync {}: expected \"always\", \"interval\" or \"os\"",
+            crate::error::quote(&name)
+        ))
+    })
+}
+
+fn when_full<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<WhenFull, D::Error> {
+    let json::Str(name) = json::Str::deserialize(deserializer)?;
+    WhenFull::NAMES.iter().find(|(n, _)| *n == name).map(|(_, w)| *w).ok_or_else(|| {
+        serde::de::Error::custom(format_args!(
+            "unknown when_full {}: expected \"evict\" or \"refuse\"",
             crate::error::quote(&name)
         ))
     })

@@ -32,6 +32,9 @@ pub enum ErrorKind {
     /// The change feed no longer holds the changes after the one asked about: resynchronise from an
     /// export.
     FeedTruncated,
+    /// A write would exceed a capacity bound or a user's quota of a store that refuses rather than
+    /// evicts (or that cannot make room: the write alone exceeds the bound).
+    Full,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! of the state it holds (see `Store::export_with_seq`).
 
 use crate::record::Record;
+use crate::retention::Removal;
 use crate::session_type::SessionType;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -36,7 +37,7 @@ pub enum Change {
     /// The session stored by the change numbered with its version.
     Put(Arc<Record>),
     /// The session with this id and type removed.
-    Remove { number: u64, ty: SessionType, id: Box<str> },
+    Remove { number: u64, ty: SessionType, id: Box<str>, why: Removal },
     /// Every session of this type removed.
     RemoveType { number: u64, ty: SessionType },
 }
@@ -157,7 +158,12 @@ mod tests {
     use super::*;
 
     fn removal(number: u64) -> Change {
-        Change::Remove { number, ty: SessionType::Agent, id: format!("s{number}").into() }
+        Change::Remove {
+            number,
+            ty: SessionType::Agent,
+            id: format!("s{number}").into(),
+            why: Removal::Delete,
+        }
     }
 
     fn numbers(since: Since) -> Vec<u64> {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod change;
+mod clock;
 mod config;
 mod durable;
 mod error;
@@ -19,12 +20,14 @@ mod query;
 mod reading;
 mod record;
 mod render;
+mod retention;
 mod session;
 mod session_type;
 mod store;
 mod tables;
 mod versions;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, Sync, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_FEED_BYTES,
     DEFAULT_MAX_SESSION_BYTES, DEFAULT_SYNC_INTERVAL_MS, MAX_SESSION_BYTES_LIMIT,
@@ -33,6 +36,7 @@ pub use error::{Error, ErrorKind, Result, MAX_MESSAGE_BYTES};
 pub use json::MAX_DEPTH;
 pub use persistence::{DurabilityStats, FaultPlan};
 pub use query::{Query, SortBy, SortOrder};
+pub use retention::WhenFull;
 pub use session_type::SessionType;
-pub use store::{now, FeedStats, Stats, Store, MAX_CHANGES};
+pub use store::{now, BoundsStats, FeedStats, Hooks, Stats, Store, MAX_CHANGES};
 pub use tables::Filter;

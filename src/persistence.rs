@@ -16,6 +16,7 @@ use crate::error::{quote, Error, ErrorKind, Result};
 use crate::lock::TablesLock;
 use crate::reading::Reading;
 use crate::record::Slot;
+use crate::retention::{Liveness, Removal};
 use crate::session::{Rendered, SessionInput, Span};
 use crate::session_type::SessionType;
 use crate::tables::{IdHasher, IdKey, NewRecord, Tables};
@@ -321,7 +322,8 @@ impl Compactor {
             self.since_rotation.store(0, Ordering::Relaxed);
             (generation, tables.everything())
         };
-        let reading = Reading::new(tables, &everything.snapshot);
+        // Everything held, expired sessions included: a snapshot is the state as of its change number.
+        let reading = Reading::new(tables, &everything.snapshot, Liveness::EVERYTHING);
         let slots: Vec<Slot> = reading.in_insertion_order(everything.slots());
         let mut change = ChangeSet::default();
         let written = journal.write_snapshot(generation, |out| {
@@ -365,7 +367,7 @@ const REPLAY_BATCH: usize = 512;
 /// Numbers are `None` in a journal written by version 0.2: the changes are then numbered in order.
 enum Replayed {
     Put(Put),
-    Remove(Option<u64>, String),
+    Remove(Option<u64>, String, Removal),
     RemoveType(Option<u64>, SessionType),
     Mark(u64),
 }
@@ -449,7 +451,7 @@ fn parse(change: Change, hasher: &IdHasher) -> Result<Replayed> {
                 version_span: stored.version.map_or(0..0, |(_, span)| span),
             },
         }),
-        Change::Remove(number, id) => Replayed::Remove(number, id.to_owned()),
+        Change::Remove(number, id, why) => Replayed::Remove(number, id.to_owned(), why),
         Change::RemoveType(number, ty) => Replayed::RemoveType(number, ty),
         Change::Mark(number) => Replayed::Mark(number),
     })
@@ -512,9 +514,9 @@ fn apply(change: Replayed, tables: &mut Tables, source: Source) -> Result<()> {
                 Source::Journal => drop(tables.put(slot, new)),
             }
         }
-        Replayed::Remove(number, id) => {
+        Replayed::Remove(number, id, why) => {
             let number = number_of(number, tables, source)?;
-            if tables.remove(&id, number).is_none() {
+            if tables.remove(&id, number, why).is_none() {
                 // Not there: nothing to replay, but the number was the live store's.
                 tables.mark_gap(number);
             }

@@ -15,6 +15,7 @@
 use crate::lock::TablesLock;
 use crate::order::Order;
 use crate::record::{touch, Record, Slot};
+use crate::retention::Liveness;
 use crate::versions::Snapshot;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -57,20 +58,22 @@ impl<K> Sink for Keyed<K> {
     }
 }
 
-/// The tables as of a snapshot.
+/// The tables as of a snapshot: the sessions alive by a [`Liveness`] (taken with the snapshot).
 pub struct Reading<'a> {
     lock: &'a TablesLock,
     snapshot: &'a Snapshot,
+    liveness: Liveness,
 }
 
 impl<'a> Reading<'a> {
     /// `snapshot` must have been taken of the tables `lock` guards.
-    pub fn new(lock: &'a TablesLock, snapshot: &'a Snapshot) -> Self {
-        Reading { lock, snapshot }
+    pub fn new(lock: &'a TablesLock, snapshot: &'a Snapshot, liveness: Liveness) -> Self {
+        Reading { lock, snapshot, liveness }
     }
 
     /// Calls `step` with `sink` and the record each of `slots` held as of the snapshot, in their
-    /// order, until `step` returns false. The slots must be ones the snapshot's indexes hold.
+    /// order, until `step` returns false, skipping those not alive. The slots must be ones the
+    /// snapshot's indexes hold.
     pub fn visit<S: Sink>(
         &self,
         slots: impl IntoIterator<Item = Slot>,
@@ -98,6 +101,9 @@ impl<'a> Reading<'a> {
                 let mut going = true;
                 for record in &records {
                     next += 1;
+                    if !tables.alive(record, &self.liveness) {
+                        continue;
+                    }
                     going = step(sink, record);
                     if !going || sink.full() {
                         break;
@@ -172,7 +178,12 @@ impl<'a> Reading<'a> {
         while slots.peek().is_some() {
             let tables = self.lock.read_batch();
             records.extend(
-                slots.by_ref().take(BATCH).map(|slot| tables.resolve(slot, self.snapshot).into_arc()),
+                slots
+                    .by_ref()
+                    .take(BATCH)
+                    .map(|slot| tables.resolve(slot, self.snapshot))
+                    .filter(|record| tables.alive(record, &self.liveness))
+                    .map(|record| record.into_arc()),
             );
         }
         records

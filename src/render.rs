@@ -8,7 +8,7 @@ use crate::persistence::DurabilityStats;
 use crate::query::Projection;
 use crate::reading::Sink;
 use crate::record::{touch, Record};
-use crate::store::Stats;
+use crate::store::{BoundsStats, Stats};
 use std::fmt::Write;
 use std::ops::Deref;
 
@@ -271,8 +271,9 @@ pub fn changes(changes: &[feed::Change], after: u64, latest: u64, store: &str, i
                     out.push_str(record.json());
                 }
             }
-            feed::Change::Remove { ty, id, .. } => {
-                let _ = write!(out, "\"op\":\"delete\",\"session_type\":{},\"session_id\":", ty.quoted());
+            feed::Change::Remove { ty, id, why, .. } => {
+                let _ =
+                    write!(out, "\"op\":\"{}\",\"session_type\":{},\"session_id\":", why.op(), ty.quoted());
                 json::write_str(&mut out, id);
             }
             feed::Change::RemoveType { ty, .. } => {
@@ -290,7 +291,7 @@ pub fn stats(stats: &Stats) -> String {
     let [agent, team, workflow, workflow_v2] = stats.by_type;
     let f = &stats.feed;
     let mut out = format!(
-        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"feed\":{{\"store\":\"{}\",\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":",
+        "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{agent},\"team\":{team},\"workflow\":{workflow},\"workflow_v2\":{workflow_v2}}},\"feed\":{{\"store\":\"{}\",\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"bounds\":",
         stats.mode,
         stats.sessions(),
         stats.bytes,
@@ -301,12 +302,36 @@ pub fn stats(stats: &Stats) -> String {
         f.bytes,
         f.budget
     );
+    bounds(&mut out, &stats.bounds);
+    out.push_str(",\"durability\":");
     match &stats.durability {
         None => out.push_str("null"),
         Some(d) => durability(&mut out, d),
     }
     out.push('}');
     out
+}
+
+fn bounds(out: &mut String, b: &BoundsStats) {
+    let l = &b.limits;
+    let opt = |n: Option<usize>| n.map_or_else(|| "null".to_owned(), |n| n.to_string());
+    let secs = |n: Option<i64>| n.map_or_else(|| "null".to_owned(), |n| n.to_string());
+    let _ = write!(
+        out,
+        "{{\"sessions\":{},\"bytes\":{},\"max_sessions\":{},\"max_bytes\":{},\"user_max_sessions\":{},\"user_max_bytes\":{},\"idle_expiry_s\":{},\"max_age_s\":{},\"refresh_on_read\":{},\"when_full\":\"{}\",\"expired\":{},\"evicted\":{}}}",
+        b.sessions,
+        b.bytes,
+        opt(l.max_sessions),
+        opt(l.max_bytes),
+        opt(l.user_max_sessions),
+        opt(l.user_max_bytes),
+        secs(l.idle_expiry_s),
+        secs(l.max_age_s),
+        l.refresh_on_read,
+        l.when_full.name(),
+        b.expired,
+        b.evicted
+    );
 }
 
 fn durability(out: &mut String, d: &DurabilityStats) {

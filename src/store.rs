@@ -7,6 +7,7 @@
 //! [`crate::tables::Selection`]), which they then walk and render without it.
 
 use crate::change::{ChangeSet, Stored};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, NonFinite, MAX_SESSION_BYTES_LIMIT};
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::feed::Since;
@@ -15,8 +16,9 @@ use crate::lock::TablesLock;
 use crate::persistence::{DurabilityStats, Entered, FaultPlan, Logged, Persistence};
 use crate::query::Query;
 use crate::reading::Reading;
-use crate::record::Record;
+use crate::record::{Record, Slot};
 use crate::render;
+use crate::retention::{Demand, Limits, Liveness, Removal};
 use crate::session::{self, Rendered, SessionInput, STAMP_ALLOWANCE};
 use crate::session_type::SessionType;
 use crate::tables::{Bucket, Filter, IdHasher, IdKey, NewRecord, Tables};
@@ -28,8 +30,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 struct Shared {
     /// Shared with a durable store's compaction thread.
@@ -45,6 +48,67 @@ struct Shared {
     /// The number of the last change, as of the last write: sessions are rendered before the lock
     /// with the version this suggests, corrected under it when another write came first.
     latest: AtomicU64,
+    clock: Arc<dyn Clock>,
+    /// The bounds of the config (the tables keep their state).
+    limits: Limits,
+    /// Reclaims expired sessions, when they can expire (set once, right after the store is made).
+    reclaimer: Mutex<Option<Reclaimer>>,
+}
+
+/// The thread that frees expired sessions (they are invisible from the moment they expire): every
+/// [`RECLAIM_EVERY`], in batches of [`RECLAIM_BATCH`], each under the write lock.
+struct Reclaimer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How often the reclaimer looks for expired sessions.
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+
+/// The most sessions reclaimed per hold of the write lock: a reader waits for one batch at most.
+const RECLAIM_BATCH: usize = 64;
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let reclaimer = self.reclaimer.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut reclaimer) = reclaimer {
+            let (stop, wake) = &*reclaimer.stop;
+            *stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            wake.notify_all();
+            // The last handle may be the reclaimer's own, dropped on its thread: it then ends by itself.
+            if let Some(thread) = reclaimer.thread.take() {
+                if thread.thread().id() != std::thread::current().id() {
+                    let _ = thread.join();
+                }
+            }
+        }
+    }
+}
+
+impl Reclaimer {
+    fn start(shared: Weak<Shared>) -> Result<Reclaimer> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("sessionstore-expiry".into())
+            .spawn(move || loop {
+                {
+                    let (stopped, wake) = &*signal;
+                    let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner());
+                    let (stopped, _) =
+                        wake.wait_timeout(stopped, RECLAIM_EVERY).unwrap_or_else(|e| e.into_inner());
+                    if *stopped {
+                        return;
+                    }
+                }
+                let Some(shared) = shared.upgrade() else { return };
+                // A failure (a durable store's I/O) leaves the expired sessions invisible and held;
+                // the next round tries again.
+                let _ = Store { shared, mode: SessionType::Agent }.reclaim();
+            })
+            .map_err(|e| Error::io(format!("starting the expiry thread: {e}")))?;
+        Ok(Reclaimer { stop, thread: Some(thread) })
+    }
 }
 
 impl Shared {
@@ -128,8 +192,22 @@ pub struct Stats {
     pub by_type: [usize; 4],
     pub bytes: usize,
     pub feed: FeedStats,
+    pub bounds: BoundsStats,
     /// A durable store's journal, snapshot and recovery; `None` in memory.
     pub durability: Option<DurabilityStats>,
+}
+
+/// The bounds in [`Stats`]: what the store holds against each, and what they removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundsStats {
+    pub limits: Limits,
+    /// Sessions and bytes held, expired ones not yet reclaimed included.
+    pub sessions: usize,
+    pub bytes: usize,
+    /// Sessions reclaimed after they expired, and evicted to keep a bound, since the store was
+    /// opened.
+    pub expired: u64,
+    pub evicted: u64,
 }
 
 /// The change feed in [`Stats`].
@@ -156,9 +234,21 @@ impl Stats {
     }
 }
 
-/// Unix seconds now. A clock before 1970 is reported as 0 rather than failing an upsert.
+/// Unix seconds now, by the system's clock (a store's own may be another: see [`Hooks`]).
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemClock.now()
+}
+
+/// What tests change in how a store works.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Hooks {
+    /// Faults injected into a durable store's file I/O.
+    pub faults: Option<Arc<FaultPlan>>,
+    /// The store's clock, instead of the system's.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// No expiry thread: expired sessions are reclaimed only by [`Store::reclaim`] (and writes).
+    pub no_reclaimer: bool,
 }
 
 impl Store {
@@ -171,29 +261,44 @@ impl Store {
     /// [`Store::open`], with faults injected into a durable store's file I/O: for tests.
     #[doc(hidden)]
     pub fn open_with_faults(config: Config, faults: Option<Arc<FaultPlan>>) -> Result<Store> {
+        Store::open_with(config, Hooks { faults, ..Hooks::default() })
+    }
+
+    /// [`Store::open`], changed for a test by `hooks`.
+    #[doc(hidden)]
+    pub fn open_with(config: Config, hooks: Hooks) -> Result<Store> {
         let ids = IdHasher::default();
-        let mut tables = Tables::new(ids.clone(), config.feed_bytes);
+        let limits = Limits::of(&config);
+        let mut tables = Tables::new(ids.clone(), config.feed_bytes, limits);
         let mut persistence = match &config.path {
-            Some(path) => Some(Persistence::open(path, &config, &mut tables, faults)?),
+            Some(path) => Some(Persistence::open(path, &config, &mut tables, hooks.faults)?),
             None => None,
         };
+        if persistence.is_some() {
+            tables.order_by_recency();
+        }
         let tables_version = tables.version();
         let tables = Arc::new(TablesLock::new(tables));
         if let Some(persistence) = &mut persistence {
             persistence.start(Arc::clone(&tables))?;
         }
-        Ok(Store {
-            shared: Arc::new(Shared {
-                tables,
-                ids,
-                max_session_bytes: config.max_session_bytes.min(MAX_SESSION_BYTES_LIMIT),
-                non_finite: config.non_finite_numbers,
-                latest: AtomicU64::new(tables_version),
-                feed_budget: config.feed_bytes,
-                persistence,
-            }),
-            mode: config.mode,
-        })
+        let shared = Arc::new(Shared {
+            tables,
+            ids,
+            max_session_bytes: config.max_session_bytes.min(MAX_SESSION_BYTES_LIMIT),
+            non_finite: config.non_finite_numbers,
+            latest: AtomicU64::new(tables_version),
+            feed_budget: config.feed_bytes,
+            persistence,
+            clock: hooks.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            limits,
+            reclaimer: Mutex::new(None),
+        });
+        if limits.expires() && !hooks.no_reclaimer {
+            let reclaimer = Reclaimer::start(Arc::downgrade(&shared))?;
+            *shared.reclaimer.lock().unwrap_or_else(|e| e.into_inner()) = Some(reclaimer);
+        }
+        Ok(Store { shared, mode: config.mode })
     }
 
     /// Opens a store from a JSON config; `None` means the defaults.
@@ -247,23 +352,135 @@ impl Store {
         self.check_len(json.len())?;
         let text = self.readable(json::checked_text(json)?);
         let input = self.parse_input(&text)?;
-        let pending = self.pending(&input, input.created_at, now(), self.shared.next_version_guess());
+        let now = self.now();
+        let pending = self.pending(&input, input.created_at, now, self.shared.next_version_guess());
+        let liveness = self.liveness_at(now);
         let mut tables = self.shared.write();
+        let before = self.expire_named(&mut tables, [pending.key], &liveness)?;
         let existing = existing(&tables, pending.key, self.mode)?;
         let stored = existing.map(|slot| tables.at(slot));
         check_owner(stored.and_then(|r| r.user.as_deref()), &input)?;
         check_version(&input.session_id, stored.map(|r| r.version), expected)?;
         let new = resolve(pending, stored.map(|r| r.created_at), tables.version() + 1);
+        let record = self.store_one(tables, existing, new, &liveness, before)?;
+        Ok(output(record.json()))
+    }
+
+    /// Stores `new` (in `existing`, or as a new session) with the sessions it evicts to keep the
+    /// store's bounds, under the write lock `tables`, which it releases; then waits for durability, of
+    /// this and of what the write removed `before` (see [`Store::expire_named`]).
+    fn store_one(
+        &self,
+        mut tables: Writing<'_>,
+        existing: Option<Bucket>,
+        new: NewRecord,
+        liveness: &Liveness,
+        before: Removed,
+    ) -> Result<Arc<Record>> {
+        let mut demand = Demand::default();
+        if tables.limits().bounded() {
+            if let Some(old) = existing.map(|bucket| tables.at(bucket)) {
+                demand.replaced.push((old.user.clone(), old.json().len()));
+                demand.keep.insert(old.slot);
+            }
+            demand.added.push((new.user, new.stored.json.len()));
+        }
+        let victims = self.make_room(&mut tables, &demand, liveness)?;
+        let first = new.version + 1;
         let logged = self.shared.log(&tables, |c| {
             c.put(&Stored::of_new(&new));
+            describe_removals(c, first, &victims);
             Ok(())
         })?;
         let (record, replaced) = tables.put(existing, new);
         let record = Arc::clone(record);
+        let evicted = remove_named(&mut tables, first, &victims);
         drop(tables);
-        drop(replaced);
+        drop((replaced, evicted, before.dropped));
+        self.shared.commit(before.logged)?;
         self.shared.commit(logged)?;
-        Ok(output(record.json()))
+        Ok(record)
+    }
+
+    /// The sessions to evict (or reclaim) so that a write of `demand` keeps the store's bounds, by
+    /// id; [`ErrorKind::Full`] when it cannot.
+    fn make_room(
+        &self,
+        tables: &mut Tables,
+        demand: &Demand,
+        liveness: &Liveness,
+    ) -> Result<Vec<(Box<str>, Removal)>> {
+        if demand.added.is_empty() {
+            return Ok(Vec::new());
+        }
+        let victims = tables.make_room(demand, liveness)?;
+        Ok(named(tables, victims))
+    }
+
+    /// Under the write lock, before a write that names the sessions of `keys`: those that have
+    /// expired are removed first (as changes of their own), so that the write finds them absent, as
+    /// every reader already does.
+    fn expire_named<'k>(
+        &self,
+        tables: &mut Writing<'_>,
+        keys: impl IntoIterator<Item = IdKey<'k>>,
+        liveness: &Liveness,
+    ) -> Result<Removed> {
+        if !self.shared.limits.expires() {
+            return Ok(Removed::default());
+        }
+        let mut named = HashSet::new();
+        let mut victims: Vec<(Box<str>, Removal)> = Vec::new();
+        for key in keys {
+            let expired = tables.find(key).is_some_and(|bucket| !tables.alive(tables.at(bucket), liveness));
+            if expired && named.insert(key.id) {
+                victims.push((key.id.into(), Removal::Expire));
+            }
+        }
+        if victims.is_empty() {
+            return Ok(Removed::default());
+        }
+        let first = tables.version() + 1;
+        let logged = self.shared.log(tables, |c| {
+            describe_removals(c, first, &victims);
+            Ok(())
+        })?;
+        let dropped = remove_named(tables, first, &victims);
+        Ok(Removed { logged, dropped })
+    }
+
+    /// Frees the sessions that have expired, which every call has treated as gone from the moment
+    /// they expired; returns how many. They go in batches, each under the write lock, and each a
+    /// change of the feed ("expire") and, in a durable store, of the journal. The store's expiry
+    /// thread does this every second; a caller may do it to have the memory back at once.
+    pub fn reclaim(&self) -> Result<usize> {
+        if !self.shared.limits.expires() {
+            return Ok(0);
+        }
+        let mut total = 0;
+        loop {
+            let liveness = self.liveness();
+            let mut tables = self.shared.write();
+            let victims: Vec<(Slot, Removal)> = tables
+                .expired(&liveness, RECLAIM_BATCH)
+                .into_iter()
+                .map(|slot| (slot, Removal::Expire))
+                .collect();
+            if victims.is_empty() {
+                return Ok(total);
+            }
+            let victims = named(&tables, victims);
+            let first = tables.version() + 1;
+            let logged = self.shared.log(&tables, |c| {
+                describe_removals(c, first, &victims);
+                Ok(())
+            })?;
+            let dropped = remove_named(&mut tables, first, &victims);
+            drop(tables);
+            drop(dropped);
+            self.shared.commit(logged)?;
+            total += victims.len();
+        }
     }
 
     pub fn upsert_if(&self, json: &[u8], expected: Option<u64>) -> Result<String> {
@@ -292,14 +509,16 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
-        let now = now();
+        let now = self.now();
         let guess = self.shared.next_version_guess();
         let pending: Vec<Pending> = inputs
             .iter()
             .enumerate()
             .map(|(i, input)| self.pending(input, input.created_at, now, guess + i as u64))
             .collect();
+        let liveness = self.liveness_at(now);
         let mut tables = self.shared.write();
+        let before = self.expire_named(&mut tables, pending.iter().map(|p| p.key), &liveness)?;
         let first = tables.version() + 1;
         let resolved = {
             // The owner and created_at each session will have once the earlier elements of the batch
@@ -320,8 +539,12 @@ impl Store {
             }
             resolved
         };
+        let demand = self.demand_of_batch(&tables, &resolved);
+        let victims = self.make_room(&mut tables, &demand, &liveness)?;
+        let after = first + resolved.len() as u64;
         let logged = self.shared.log(&tables, |c| {
             resolved.iter().for_each(|new| c.put(&Stored::of_new(new)));
+            describe_removals(c, after, &victims);
             Ok(())
         })?;
         let mut out = render::Array::with_capacity(json.len() + inputs.len() * 64 + 2);
@@ -333,9 +556,37 @@ impl Store {
             out.push(record.json());
             replaced.extend(old);
         }
+        let evicted = remove_named(&mut tables, after, &victims);
         drop(tables);
+        drop((replaced, evicted, before.dropped));
+        self.shared.commit(before.logged)?;
         self.shared.commit(logged)?;
         Ok(out.finish())
+    }
+
+    /// What storing `resolved` (in order; an id may come twice) adds to the store and replaces in
+    /// it, for [`Store::make_room`]; nothing when the store has no capacity bound.
+    fn demand_of_batch<'a>(&self, tables: &Tables, resolved: &[NewRecord<'a>]) -> Demand<'a> {
+        let mut demand = Demand::default();
+        if !tables.limits().bounded() {
+            return demand;
+        }
+        // The user and size each id has once the batch's earlier elements are stored.
+        let mut earlier: HashMap<&str, (Option<&'a str>, usize)> = HashMap::new();
+        for new in resolved {
+            match earlier.get(new.id.id) {
+                Some(&(user, bytes)) => demand.replaced.push((user.map(Arc::from), bytes)),
+                None => {
+                    if let Some(old) = tables.find(new.id).map(|bucket| tables.at(bucket)) {
+                        demand.replaced.push((old.user.clone(), old.json().len()));
+                        demand.keep.insert(old.slot);
+                    }
+                }
+            }
+            demand.added.push((new.user, new.stored.json.len()));
+            earlier.insert(new.id.id, (new.user, new.stored.json.len()));
+        }
+        demand
     }
 
     /// Hands the session's JSON to `output` when it exists, has this handle's type and, when `user_id`
@@ -346,9 +597,13 @@ impl Store {
         user_id: Option<&str>,
         output: impl FnOnce(&str) -> R,
     ) -> Result<R> {
+        let liveness = self.liveness();
         let tables = self.shared.read();
-        match self.visible(&tables, session_id, user_id) {
-            Some(record) => Ok(output(record.json())),
+        match self.visible(&tables, session_id, user_id, &liveness) {
+            Some(record) => {
+                tables.note_read(record, liveness.now());
+                Ok(output(record.json()))
+            }
             None => Err(self.not_found(session_id)),
         }
     }
@@ -359,9 +614,10 @@ impl Store {
 
     /// Ids of this handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_session_ids(&self, filter: Filter) -> String {
+        let liveness = self.liveness();
         let selection = self.shared.read().select(self.mode, filter);
         let admits = |r: &Record| selection.check.admits(r);
-        let reading = self.reading(&selection.snapshot);
+        let reading = self.reading(&selection.snapshot, liveness);
         reading
             .build_in_insertion_order(selection.order.iter(), admits, render::Ids::default, render::Ids::push)
             .finish()
@@ -369,9 +625,10 @@ impl Store {
 
     /// This handle's sessions matching `filter`, as a JSON array in first-insertion order.
     pub fn get_all_sessions(&self, filter: Filter) -> String {
+        let liveness = self.liveness();
         let selection = self.shared.read().select(self.mode, filter);
         let admits = |r: &Record| selection.check.admits(r);
-        let reading = self.reading(&selection.snapshot);
+        let reading = self.reading(&selection.snapshot, liveness);
         reading
             .build_in_insertion_order(
                 selection.order.iter(),
@@ -385,16 +642,17 @@ impl Store {
     /// Newest first by `created_at`, ties going to the most recently inserted; `limit < 0` means all.
     pub fn get_recent_sessions(&self, filter: Filter, limit: i64) -> String {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let liveness = self.liveness();
         {
             let tables = self.shared.read();
-            if let Some(records) = tables.recent_in_place(self.mode, filter, limit) {
+            if let Some(records) = tables.recent_in_place(self.mode, filter, limit, &liveness) {
                 return render::sessions(&records);
             }
         }
         let selection = self.shared.read().select(self.mode, filter);
         let mut sessions = render::Sessions::default();
         let mut left = limit;
-        self.reading(&selection.snapshot).visit(
+        self.reading(&selection.snapshot, liveness).visit(
             selection.order.iter().rev(),
             &mut sessions,
             |sessions, r| {
@@ -412,6 +670,7 @@ impl Store {
     pub fn query(&self, query: &Query) -> String {
         let filter = query.filter();
         let needle = query.needle();
+        let liveness = self.liveness();
         let (selections, candidates) = {
             let tables = self.shared.read();
             let selections = tables.select_each(query.types(self.mode), filter);
@@ -419,7 +678,7 @@ impl Store {
         };
         // Every selection of a query shares one snapshot, and a query lists at least one type.
         let snapshot = &selections.first().expect("a query lists at least one type").snapshot;
-        query.run(&self.reading(snapshot), &selections, needle, candidates.as_ref())
+        query.run(&self.reading(snapshot, liveness), &selections, needle, candidates.as_ref())
     }
 
     pub fn query_json(&self, query: Option<&[u8]>) -> Result<String> {
@@ -449,9 +708,10 @@ impl Store {
         expected: Option<u64>,
         output: impl FnOnce(&str) -> R,
     ) -> Result<R> {
-        let now = now();
-        let mut tables = self.shared.write();
-        let record = self.visible(&tables, session_id, user_id);
+        let now = self.now();
+        let liveness = self.liveness_at(now);
+        let tables = self.shared.write();
+        let record = self.visible(&tables, session_id, user_id, &liveness);
         check_version(session_id, record.map(|r| r.version), expected)?;
         let record = record.ok_or_else(|| self.not_found(session_id))?;
         let created_at = record.created_at;
@@ -462,15 +722,7 @@ impl Store {
         let pending = self.pending(&input, Some(created_at), now, version);
         let existing = tables.find(pending.key);
         let new = resolve(pending, None, version);
-        let logged = self.shared.log(&tables, |c| {
-            c.put(&Stored::of_new(&new));
-            Ok(())
-        })?;
-        let (record, replaced) = tables.put(existing, new);
-        let record = Arc::clone(record);
-        drop(tables);
-        drop(replaced);
-        self.shared.commit(logged)?;
+        let record = self.store_one(tables, existing, new, &liveness, Removed::default())?;
         Ok(output(record.json()))
     }
 
@@ -493,18 +745,19 @@ impl Store {
         user_id: Option<&str>,
         expected: Option<u64>,
     ) -> Result<usize> {
+        let liveness = self.liveness();
         let mut tables = self.shared.write();
-        let version = self.visible(&tables, session_id, user_id).map(|r| r.version);
+        let version = self.visible(&tables, session_id, user_id, &liveness).map(|r| r.version);
         check_version(session_id, version, expected)?;
         if version.is_none() {
             return Ok(0);
         }
         let number = tables.version() + 1;
         let logged = self.shared.log(&tables, |c| {
-            c.remove(number, session_id);
+            c.remove(number, session_id, Removal::Delete);
             Ok(())
         })?;
-        let dropped = tables.remove(session_id, number);
+        let dropped = tables.remove(session_id, number, Removal::Delete);
         drop(tables);
         drop(dropped);
         self.shared.commit(logged)?;
@@ -520,21 +773,22 @@ impl Store {
         const WHAT: &str = "session ids";
         let text = json::checked_text(ids_json)?;
         json::for_each_str(text, WHAT, |_| {})?;
+        let liveness = self.liveness();
         let mut tables = self.shared.write();
         let first = tables.version() + 1;
         let logged = self.shared.log(&tables, |c| {
             // Numbered in the order they will be removed; an id named twice is removed once.
             let mut listed = HashSet::new();
             json::for_each_str(text, WHAT, |id| {
-                if self.visible(&tables, id, user_id).is_some() && listed.insert(id.to_owned()) {
-                    c.remove(first + listed.len() as u64 - 1, id);
+                if self.visible(&tables, id, user_id, &liveness).is_some() && listed.insert(id.to_owned()) {
+                    c.remove(first + listed.len() as u64 - 1, id, Removal::Delete);
                 }
             })
         })?;
         let (mut removed, mut dropped) = (0, Vec::new());
         json::for_each_str(text, WHAT, |id| {
-            if self.visible(&tables, id, user_id).is_some() {
-                if let Some(record) = tables.remove(id, first + removed as u64) {
+            if self.visible(&tables, id, user_id, &liveness).is_some() {
+                if let Some(record) = tables.remove(id, first + removed as u64, Removal::Delete) {
                     removed += 1;
                     dropped.extend(record);
                 }
@@ -548,20 +802,23 @@ impl Store {
 
     /// Removes every session of this handle's type; returns how many were removed.
     pub fn drop_sessions(&self) -> Result<usize> {
+        let liveness = self.liveness();
         let mut tables = self.shared.write();
         if tables.len(self.mode) == 0 {
             return Ok(0);
         }
+        // Expired sessions, gone for every caller, are not counted.
+        let alive = tables.count_alive(self.mode, &liveness);
         let number = tables.version() + 1;
         let logged = self.shared.log(&tables, |c| {
             c.remove_type(number, self.mode);
             Ok(())
         })?;
-        let (removed, dropped) = tables.remove_type(self.mode, number);
+        let (_, dropped) = tables.remove_type(self.mode, number);
         drop(tables);
         drop(dropped);
         self.shared.commit(logged)?;
-        Ok(removed)
+        Ok(alive)
     }
 
     /// Appends `runs` (a JSON array of one or more runs) to the session's transcript (`runs` of a
@@ -582,19 +839,20 @@ impl Store {
         let runs = self.readable(json::utf8(runs_json)?);
         let runs = runs_text(&runs)?;
         for attempt in 0..=UNLOCKED_TRIES {
+            let now = self.now();
+            let liveness = self.liveness_at(now);
             let locked = (attempt == UNLOCKED_TRIES).then(|| self.shared.write());
             let current = match &locked {
-                Some(tables) => self.visible(tables, session_id, user_id).cloned(),
-                None => self.visible(&self.shared.read(), session_id, user_id).cloned(),
+                Some(tables) => self.visible(tables, session_id, user_id, &liveness).cloned(),
+                None => self.visible(&self.shared.read(), session_id, user_id, &liveness).cloned(),
             }
             .ok_or_else(|| self.not_found(session_id))?;
-            let now = now();
             let mut json = String::new();
             let input = SessionInput::with_runs_appended(current.json(), self.mode, runs, &mut json)?;
             self.check_size(&input)?;
             let pending =
                 self.pending(&input, Some(current.created_at), now, self.shared.next_version_guess());
-            let mut tables = match locked {
+            let tables = match locked {
                 Some(tables) => tables,
                 None => self.shared.write(),
             };
@@ -604,15 +862,8 @@ impl Store {
                 continue;
             }
             let new = resolve(pending, None, tables.version() + 1);
-            let logged = self.shared.log(&tables, |c| {
-                c.put(&Stored::of_new(&new));
-                Ok(())
-            })?;
-            let (record, replaced) = tables.put(existing, new);
-            let record = Arc::clone(record);
-            drop(tables);
-            drop((replaced, current));
-            self.shared.commit(logged)?;
+            let record = self.store_one(tables, existing, new, &liveness, Removed::default())?;
+            drop(current);
             return Ok(output(record.json()));
         }
         unreachable!("the last attempt holds the lock, so the session cannot change under it")
@@ -670,20 +921,23 @@ impl Store {
     }
 
     pub fn stats(&self) -> Stats {
-        let (by_type, bytes, feed, store) = {
+        let (by_type, bytes, feed, store, held, (expired, evicted)) = {
             let tables = self.shared.read();
             (
                 SessionType::ALL.map(|t| tables.len(t)),
                 tables.bytes(),
                 tables.feed_stats(),
                 tables.store_id().to_owned(),
+                tables.held(),
+                tables.removed_by_bounds(),
             )
         };
         let durability = self.shared.persistence.as_ref().map(Persistence::stats);
         let (oldest, latest, kept, feed_bytes) = feed;
         let feed =
             FeedStats { store, latest, oldest, kept, bytes: feed_bytes, budget: self.shared.feed_budget };
-        Stats { mode: self.mode, by_type, bytes, feed, durability }
+        let bounds = BoundsStats { limits: self.shared.limits, sessions: held, bytes, expired, evicted };
+        Stats { mode: self.mode, by_type, bytes, feed, bounds, durability }
     }
 
     /// Every session of every type as `{session_id: session, ...}`, the shape of Agno's `storage_dict`.
@@ -694,8 +948,9 @@ impl Store {
     /// [`Store::export`], and the number of the last change it holds: a mirror that loads the export
     /// then follows the feed after that number misses no change and sees none twice.
     pub fn export_with_seq(&self) -> (String, u64) {
+        let liveness = self.liveness();
         let everything = self.shared.read().everything();
-        let reading = self.reading(&everything.snapshot);
+        let reading = self.reading(&everything.snapshot, liveness);
         let make = || render::Export::with_capacity(everything.bytes + everything.bytes / 16);
         let export =
             reading.build_in_insertion_order(everything.slots(), |_| true, make, render::Export::push);
@@ -711,7 +966,8 @@ impl Store {
             RawObject::parse_allowing_duplicates(text, ErrorKind::InvalidArgument).map_err(|e| e.at("import"))
         })?;
         let records = depth_first(text, || self.import_records(&object))?;
-        let now = now();
+        let now = self.now();
+        let liveness = self.liveness_at(now);
         let guess = self.shared.next_version_guess();
         let pending: Vec<Pending> = records
             .iter()
@@ -722,6 +978,7 @@ impl Store {
             })
             .collect();
         let mut tables = self.shared.write();
+        let before = self.expire_named(&mut tables, pending.iter().map(|p| p.key), &liveness)?;
         // Before the look-ups: growing the id table moves its slots.
         tables.reserve(pending.len());
         let first = tables.version() + 1;
@@ -734,8 +991,22 @@ impl Store {
                 Ok((resolve(p, slot.map(|slot| tables.at(slot).created_at), first + i as u64), slot))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut demand = Demand::default();
+        if tables.limits().bounded() {
+            // Keys are unique: each record adds a session or replaces the one stored.
+            for (new, slot) in &resolved {
+                if let Some(old) = slot.map(|bucket| tables.at(bucket)) {
+                    demand.replaced.push((old.user.clone(), old.json().len()));
+                    demand.keep.insert(old.slot);
+                }
+                demand.added.push((new.user, new.stored.json.len()));
+            }
+        }
+        let victims = self.make_room(&mut tables, &demand, &liveness)?;
+        let after = first + resolved.len() as u64;
         let logged = self.shared.log(&tables, |c| {
             resolved.iter().for_each(|(new, _)| c.put(&Stored::of_new(new)));
+            describe_removals(c, after, &victims);
             Ok(())
         })?;
         let count = resolved.len();
@@ -745,7 +1016,10 @@ impl Store {
         for (new, slot) in resolved {
             replaced.extend(tables.put(slot, new).1);
         }
+        let evicted = remove_named(&mut tables, after, &victims);
         drop(tables);
+        drop((replaced, evicted, before.dropped));
+        self.shared.commit(before.logged)?;
         self.shared.commit(logged)?;
         Ok(count)
     }
@@ -858,16 +1132,41 @@ impl Store {
         Pending { input, key, ty, created_at, updated_at, rendered }
     }
 
+    /// The session with this id if this call may see it: of this handle's type, of `user_id` when
+    /// given (and not empty), and alive.
     fn visible<'t>(
         &self,
         tables: &'t Tables,
         session_id: &str,
         user_id: Option<&str>,
+        liveness: &Liveness,
     ) -> Option<&'t Arc<Record>> {
         tables.get(session_id).filter(|r| {
             r.ty() == self.mode
                 && user_id.filter(|u| !u.is_empty()).is_none_or(|u| r.user.as_deref() == Some(u))
+                && tables.alive(r, liveness)
         })
+    }
+
+    /// The time by this store's clock.
+    fn now(&self) -> i64 {
+        self.shared.clock.now()
+    }
+
+    /// Which sessions are alive now: all of them, without reading the clock, unless they expire.
+    fn liveness(&self) -> Liveness {
+        match self.shared.limits.expires() {
+            true => self.shared.limits.liveness(self.now()),
+            false => Liveness::EVERYTHING,
+        }
+    }
+
+    /// Which sessions are alive at `now`.
+    fn liveness_at(&self, now: i64) -> Liveness {
+        match self.shared.limits.expires() {
+            true => self.shared.limits.liveness(now),
+            false => Liveness::EVERYTHING,
+        }
     }
 
     fn not_found(&self, session_id: &str) -> Error {
@@ -875,8 +1174,8 @@ impl Store {
     }
 
     /// The tables as of `snapshot`, taken of them, for a long read.
-    fn reading<'a>(&'a self, snapshot: &'a Snapshot) -> Reading<'a> {
-        Reading::new(&self.shared.tables, snapshot)
+    fn reading<'a>(&'a self, snapshot: &'a Snapshot, liveness: Liveness) -> Reading<'a> {
+        Reading::new(&self.shared.tables, snapshot, liveness)
     }
 
     /// Checks the internal indexes against the primary map; for tests and stress runs.
@@ -884,6 +1183,32 @@ impl Store {
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
         self.shared.read().check_invariants()
     }
+}
+
+/// Sessions a write removed before it (see [`Store::expire_named`]): its journal record, to commit
+/// with the write, and the records to drop once the lock is released.
+#[derive(Default)]
+struct Removed {
+    logged: Option<Logged>,
+    dropped: Vec<Arc<Record>>,
+}
+
+/// The ids of the sessions in `victims`' slots, with why they go.
+fn named(tables: &Tables, victims: Vec<(Slot, Removal)>) -> Vec<(Box<str>, Removal)> {
+    victims.into_iter().map(|(slot, why)| (tables.in_slot(slot).id().into(), why)).collect()
+}
+
+/// Journals the removals of `victims`, numbered from `first`.
+fn describe_removals(c: &mut ChangeSet, first: u64, victims: &[(Box<str>, Removal)]) {
+    for (i, (id, why)) in victims.iter().enumerate() {
+        c.remove(first + i as u64, id, *why);
+    }
+}
+
+/// Removes `victims`, numbered from `first`; returns the records to drop once the lock is released.
+fn remove_named(tables: &mut Tables, first: u64, victims: &[(Box<str>, Removal)]) -> Vec<Arc<Record>> {
+    let removed = victims.iter().enumerate().map(|(i, (id, why))| tables.remove(id, first + i as u64, *why));
+    removed.flatten().flatten().collect()
 }
 
 /// A session validated and ready to store; see [`Store::pending_with_key`].

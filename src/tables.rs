@@ -20,6 +20,7 @@ use crate::feed::{self, Feed, Since};
 use crate::names::NameIndex;
 use crate::order::Order;
 use crate::record::{OrderKey, Record, RecordParts, Slot};
+use crate::retention::{Demand, Limits, Liveness, Removal, Retention};
 use crate::session::Rendered;
 use crate::session_type::SessionType;
 use crate::versions::{Snapshot, Versions};
@@ -223,17 +224,19 @@ pub struct Tables {
     names: NameIndex,
     feed: Feed,
     bytes: usize,
+    retention: Retention,
 }
 
 impl Default for Tables {
     fn default() -> Self {
-        Tables::new(IdHasher::default(), 0)
+        Tables::new(IdHasher::default(), 0, Limits::default())
     }
 }
 
 impl Tables {
-    /// Empty tables whose id table hashes with `hasher`, keeping `feed_bytes` of changes for the feed.
-    pub fn new(hasher: IdHasher, feed_bytes: usize) -> Self {
+    /// Empty tables whose id table hashes with `hasher`, keeping `feed_bytes` of changes for the feed
+    /// and the bounds of `limits`.
+    pub fn new(hasher: IdHasher, feed_bytes: usize, limits: Limits) -> Self {
         Tables {
             by_id: HashTable::new(),
             hasher,
@@ -246,7 +249,91 @@ impl Tables {
             names: NameIndex::default(),
             feed: Feed::new(feed_bytes),
             bytes: 0,
+            retention: Retention::new(limits),
         }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        self.retention.limits()
+    }
+
+    /// Whether `record` (current, or kept for a snapshot) is alive by `liveness`.
+    pub fn alive(&self, record: &Record, liveness: &Liveness) -> bool {
+        liveness.alive(record, self.retention.accessed(record.slot))
+    }
+
+    /// Notes a read of `record` at `now`, which refreshes its idle time when the store says so.
+    pub fn note_read(&self, record: &Record, now: i64) {
+        self.retention.read(record.slot, now);
+    }
+
+    /// How many sessions expired and were evicted since the store was opened.
+    pub fn removed_by_bounds(&self) -> (u64, u64) {
+        (self.retention.expired, self.retention.evicted)
+    }
+
+    /// How many sessions of `ty` are alive by `liveness`.
+    pub fn count_alive(&self, ty: SessionType, liveness: &Liveness) -> usize {
+        let all = &self.types[ty.index()].all;
+        match self.retention.limits().expires() {
+            true => all.iter().filter(|&slot| self.alive(self.slab.get(slot), liveness)).count(),
+            false => all.len(),
+        }
+    }
+
+    /// Sessions held, of every type, alive or expired and not yet reclaimed.
+    pub fn held(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// The sessions to remove, each with why, so that a write of `demand` keeps the store's bounds,
+    /// or [`crate::error::ErrorKind::Full`]; see [`Retention::make_room`].
+    pub fn make_room(
+        &mut self,
+        demand: &Demand,
+        liveness: &Liveness,
+    ) -> crate::error::Result<Vec<(Slot, Removal)>> {
+        let totals = (self.by_id.len(), self.bytes);
+        let slab = &self.slab;
+        self.retention.make_room(totals, demand, liveness, |slot| slab.get(slot))
+    }
+
+    /// Up to `limit` sessions that have expired by `liveness`, to reclaim.
+    pub fn expired(&mut self, liveness: &Liveness, limit: usize) -> Vec<Slot> {
+        let slab = &self.slab;
+        let mut found = self.retention.expired_at_front(liveness, limit, |slot| slab.get(slot));
+        if let Some(age) = self.retention.limits().max_age_s {
+            // Oldest first in each type's index: past their maximum age, wherever they are in the
+            // recency list.
+            for index in &self.types {
+                for slot in index.all.iter() {
+                    if found.len() >= limit {
+                        break;
+                    }
+                    let record = self.slab.get(slot);
+                    if record.created_at.saturating_add(age) > liveness.now() {
+                        break;
+                    }
+                    if !found.contains(&slot) {
+                        found.push(slot);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Orders the recency lists by the sessions' versions, which is the order they were last
+    /// written in: after a reopen, whose snapshot loaded them in insertion order.
+    pub fn order_by_recency(&mut self) {
+        let mut records: Vec<&Record> = self.by_id.iter().map(|r| &**r).collect();
+        records.sort_unstable_by_key(|r| r.version);
+        self.retention.rebuild(self.slab.0.len(), &records);
+    }
+
+    /// The record in `slot` (which holds one).
+    pub fn in_slot(&self, slot: Slot) -> &Arc<Record> {
+        self.slab.0[slot as usize].as_ref().expect("an occupied slot")
     }
 
     /// The number of the last change: the next is numbered one above.
@@ -345,13 +432,18 @@ impl Tables {
     fn insert(&mut self, new: NewRecord) -> Bucket {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = self.free.pop().unwrap_or_else(|| self.slab.push());
+        let slot = self.free.pop().unwrap_or_else(|| {
+            let slot = self.slab.push();
+            self.retention.grow(self.slab.0.len());
+            slot
+        });
         let hash = new.id.hash;
         let index = &mut self.types[new.ty.index()];
         let (user, entity) = index.named(new.user, new.entity);
         let record = Arc::new(Record::new(new.parts(), seq, slot, user, entity));
         self.slab.replace(slot, Some(Arc::clone(&record)));
         index.add(&record, &self.slab);
+        self.retention.inserted(&record, record.updated_at);
         let slab = &self.slab;
         self.names.add(slot, record.name().as_deref(), |s| slab.get(s).name());
         self.bytes += record.json().len();
@@ -373,6 +465,7 @@ impl Tables {
             (old.user.clone(), old.entity.clone())
         };
         let record = Arc::new(Record::new(new.parts(), old.seq(), old.slot, user, entity));
+        self.retention.replaced(&old, &record, record.updated_at);
         let dropped = self.versions.retire(old.slot, Arc::clone(&old), self.version);
         self.slab.replace(old.slot, Some(Arc::clone(&record)));
         if moved {
@@ -388,6 +481,7 @@ impl Tables {
     /// Takes `record` (just removed from the id table) out of the indexes and the slab; returns it
     /// unless a snapshot keeps it, for the caller to drop after releasing its lock.
     fn release(&mut self, record: Arc<Record>) -> Option<Arc<Record>> {
+        self.retention.removed(&record);
         self.types[record.ty().index()].remove(&record, &self.slab);
         self.names.remove(record.slot, record.name().as_deref());
         self.free.push(record.slot);
@@ -396,15 +490,20 @@ impl Tables {
         self.versions.retire(record.slot, record, self.version)
     }
 
-    /// Removes the session with this id by the change numbered `number`; returns whether there was
-    /// one, and what the caller should drop after releasing its lock. Without the session, no change
-    /// is made and the number is not used.
-    pub fn remove(&mut self, id: &str, number: u64) -> Option<Option<Arc<Record>>> {
+    /// Removes the session with this id by the change numbered `number`, for reason `why`; returns
+    /// whether there was one, and what the caller should drop after releasing its lock. Without the
+    /// session, no change is made and the number is not used.
+    pub fn remove(&mut self, id: &str, number: u64, why: Removal) -> Option<Option<Arc<Record>>> {
         let hash = self.hasher.hash(id);
         let (record, _) = self.by_id.find_entry(hash, |r| r.id() == id).ok()?.remove();
         debug_assert!(number > self.version, "change {number} after {}", self.version);
         self.version = number;
-        self.feed.push(feed::Change::Remove { number, ty: record.ty(), id: record.id().into() });
+        match why {
+            Removal::Delete => {}
+            Removal::Expire => self.retention.expired += 1,
+            Removal::Evict => self.retention.evicted += 1,
+        }
+        self.feed.push(feed::Change::Remove { number, ty: record.ty(), id: record.id().into(), why });
         Some(self.release(record))
     }
 
@@ -424,6 +523,7 @@ impl Tables {
                 Err(_) => unreachable!("every indexed record is in the id table"),
             }
             self.names.remove(slot, record.name().as_deref());
+            self.retention.removed(&record);
             self.free.push(slot);
             self.bytes -= record.json().len();
             dropped.extend(self.versions.retire(slot, record, self.version));
@@ -502,12 +602,25 @@ impl Tables {
         ty: SessionType,
         filter: Filter<'t>,
         limit: usize,
+        liveness: &Liveness,
     ) -> Option<Vec<&'t Record>> {
         let (order, check) = self.narrowest(ty, filter);
         if limit > SHORT_WALK || check.user.is_some() || check.entity.is_some() {
             return None;
         }
-        Some(order.map_or_else(Vec::new, |o| o.iter().rev().take(limit).map(|s| self.slab.get(s)).collect()))
+        let Some(order) = order else { return Some(Vec::new()) };
+        let mut found = Vec::with_capacity(limit.min(order.len()));
+        // Expired sessions not yet reclaimed are passed over, within the same bound on the walk.
+        for slot in order.iter().rev().take(SHORT_WALK) {
+            if found.len() == limit {
+                return Some(found);
+            }
+            let record = self.slab.get(slot);
+            if self.alive(record, liveness) {
+                found.push(record);
+            }
+        }
+        (found.len() == limit || order.len() <= SHORT_WALK).then_some(found)
     }
 
     /// The index to walk for `filter` (`None`: no session can match), and what is left to check on
@@ -601,6 +714,7 @@ impl Tables {
             }
         }
         self.names.check(self.by_id.iter().map(|r| (r.slot, r.name())))?;
+        self.retention.check(&self.by_id.iter().map(|r| &**r).collect::<Vec<_>>())?;
         self.versions.check()
     }
 }
@@ -699,7 +813,7 @@ mod tests {
         // Updates in place, a move (new created_at), a removal whose slot is reused, a drop of the type.
         put(&mut tables, "a", 0, "u", "v2");
         put(&mut tables, "b", 10, "u", "v2");
-        tables.remove("c", tables.version() + 1);
+        tables.remove("c", tables.version() + 1, Removal::Delete);
         put(&mut tables, "d", 3, "w", "v1");
         put(&mut tables, "a", 0, "u", "v3");
         let after = tables.select(SessionType::Agent, Filter::default());

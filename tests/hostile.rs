@@ -122,7 +122,7 @@ fn null_arguments_ss_store_close_ss_string_free_ss_status_str_ss_version() {
     unsafe { ss_store_close(null_mut()) };
     unsafe { ss_string_free(null_mut()) };
     let text = |s: u32| unsafe { std::ffi::CStr::from_ptr(ss_status_str(s)) }.to_str().unwrap();
-    let last = ss_status::FeedTruncated as u32;
+    let last = ss_status::Full as u32;
     for s in 0..=last {
         assert!(!text(s).is_empty() && text(s) != "unknown status");
     }

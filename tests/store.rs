@@ -40,9 +40,9 @@ fn open_json_accepts_null_defaults_and_rejects_unknown_keys() {
     assert_eq!(Store::open_json(None).unwrap().max_session_bytes(), DEFAULT_MAX_SESSION_BYTES);
     let team = Store::open_json(Some(br#"{"mode":"team","max_session_bytes":10}"#)).unwrap();
     assert_eq!((team.mode(), team.max_session_bytes()), (SessionType::Team, 10));
-    let err = Store::open_json(Some(br#"{"mode":"agent","max_bytes":10}"#)).err().unwrap();
+    let err = Store::open_json(Some(br#"{"mode":"agent","max_byte":10}"#)).err().unwrap();
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
-    assert!(err.message.contains("max_bytes"), "{}", err.message);
+    assert!(err.message.contains("max_byte"), "{}", err.message);
 }
 
 #[test]
@@ -334,6 +334,10 @@ fn stats_count_every_type_and_the_bytes_held() {
                "by_type": {"agent": 1, "team": 0, "workflow": 0, "workflow_v2": 1},
                "feed": {"latest": 2, "oldest": 1, "kept": 2, "bytes": a.len() + w.len() + 96,
                         "budget": sessionstore::DEFAULT_FEED_BYTES},
+               "bounds": {"sessions": 2, "bytes": a.len() + w.len(), "max_sessions": null, "max_bytes": null,
+                          "user_max_sessions": null, "user_max_bytes": null, "idle_expiry_s": null,
+                          "max_age_s": null, "refresh_on_read": false, "when_full": "evict",
+                          "expired": 0, "evicted": 0},
                "durability": null})
     );
 }

@@ -10,7 +10,8 @@ use std::ffi::c_char;
 /// oldest first, to `*out_json`:
 /// {"changes":[C,...],"next":N,"latest":L,"store":S}, where each C is one of
 ///   {"seq":S,"op":"upsert","session_type":"agent","session_id":"...","version":S,"session":{...}}
-///   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."}
+///   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."}   (also "expire", "evict":
+///                                                  the store's bounds removed it; see ss_store_open())
 ///   {"seq":S,"op":"drop","session_type":"agent"}             (every session of that type removed)
 /// "next" is the number to pass as `after` next time (the last change given, or `after` when there
 /// were none), "latest" the number of the store's last change, and "store" the store's identity (32

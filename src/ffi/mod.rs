@@ -22,11 +22,11 @@ use std::ffi::c_char;
 /// Major version of this header; `ss_version()` gives the library's at run time.
 pub const SS_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header.
-pub const SS_VERSION_MINOR: u32 = 3;
+pub const SS_VERSION_MINOR: u32 = 4;
 /// Patch version of this header.
 pub const SS_VERSION_PATCH: u32 = 0;
 /// MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons.
-pub const SS_VERSION_NUMBER: u32 = 3000;
+pub const SS_VERSION_NUMBER: u32 = 4000;
 
 /// The library's version as static text, e.g. "0.3.0", equal to SS_VERSION_STRING of the header it
 /// was built with. Compare the two to detect a header and library that do not match. Never NULL; do not

@@ -36,6 +36,7 @@ use std::ffi::{c_char, c_void};
 /// SS_STATUS_INVALID_JSON; SS_STATUS_INVALID_SESSION (schema, a "session_type" other than this
 /// handle's mode, a "version" that is not a non-negative integer); SS_STATUS_CONFLICT (the id is stored with another session type); SS_STATUS_TOO_LARGE
 /// (over max_session_bytes); SS_STATUS_PERMISSION_DENIED (the session belongs to another user);
+/// SS_STATUS_FULL (a bound of the store's config cannot be kept: see ss_store_open());
 /// SS_STATUS_INTERNAL; for a durable store SS_STATUS_IO (the journal write failed) and
 /// SS_STATUS_POISONED (see ss_store_open()). On failure nothing is changed, except after a failed
 /// fsync (SS_STATUS_IO under "sync":"always"): the session is then stored in memory, but may not be on
@@ -129,13 +130,14 @@ pub unsafe extern "C" fn ss_upsert_many(
 }
 
 /// Reads one session: writes its stored JSON to `*out_json` when it exists, has this handle's type and,
-/// when `user_id` is neither NULL nor empty, belongs to that user.
+/// when `user_id` is neither NULL nor empty, belongs to that user. In a store opened with
+/// "refresh_on_read", the read refreshes the session's idle time (see ss_store_open()).
 ///
 /// `session_id` is required; `user_id` may be NULL. Both are NUL-terminated UTF-8. `*out_json` (length in
 /// `*out_len`) is owned by the caller: free it with ss_string_free().
 ///
-/// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, another type or another user: nothing is
-/// written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
+/// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (absent, expired, another type or another user: nothing
+/// is written to out_json), SS_STATUS_INVALID_ARGUMENT (store or session_id NULL, not UTF-8) or
 /// SS_STATUS_INTERNAL. Thread-safe.
 ///
 /// # Safety
@@ -211,7 +213,7 @@ pub unsafe extern "C" fn ss_read_with(
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND, SS_STATUS_INVALID_ARGUMENT (store, session_id or
 /// session_name NULL, not UTF-8), SS_STATUS_TOO_LARGE (the renamed session would exceed
-/// max_session_bytes; nothing is changed) or SS_STATUS_INTERNAL, and for a durable store the I/O
+/// max_session_bytes; nothing is changed), SS_STATUS_FULL (as for ss_upsert()) or SS_STATUS_INTERNAL, and for a durable store the I/O
 /// statuses of ss_upsert(). Thread-safe and atomic.
 ///
 /// # Safety
@@ -289,7 +291,7 @@ pub unsafe extern "C" fn ss_rename_session_if(
 /// `runs_json` not an array or empty), SS_STATUS_INVALID_JSON (syntax, or runs nested deeper than the
 /// session's limit allows), SS_STATUS_INVALID_SESSION ("memory", "memory"."runs" or "runs" exists but
 /// is neither an array (or object) nor null), SS_STATUS_TOO_LARGE (the session would exceed
-/// max_session_bytes; nothing is changed), SS_STATUS_INTERNAL, and for a durable store the I/O statuses
+/// max_session_bytes; nothing is changed), SS_STATUS_FULL (as for ss_upsert()), SS_STATUS_INTERNAL, and for a durable store the I/O statuses
 /// of ss_upsert(). Thread-safe and atomic.
 ///
 /// # Safety

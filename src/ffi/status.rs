@@ -56,6 +56,11 @@ pub enum ss_status {
     /// number from before an in-memory store was recreated). The reader must start again from
     /// ss_export_with_seq(), then follow the feed from the number it returns.
     FeedTruncated = 14,
+    /// A write would take the store past a bound of its config ("max_sessions", "max_bytes") or a
+    /// user past a quota ("user_max_sessions", "user_max_bytes"), and the store was opened with
+    /// "when_full": "refuse", or the write alone exceeds the bound. Nothing was changed; the message
+    /// names the bound.
+    Full = 15,
 }
 
 impl From<ErrorKind> for ss_status {
@@ -74,13 +79,14 @@ impl From<ErrorKind> for ss_status {
             ErrorKind::Poisoned => ss_status::Poisoned,
             ErrorKind::VersionMismatch => ss_status::VersionMismatch,
             ErrorKind::FeedTruncated => ss_status::FeedTruncated,
+            ErrorKind::Full => ss_status::Full,
         }
     }
 }
 
 /// Every status, in number order: what ss_status_str() (and through it the bindings' tables) go by.
 /// A new status goes at the end of the enum and of this list.
-const ALL: [ss_status; 15] = [
+const ALL: [ss_status; 16] = [
     ss_status::Ok,
     ss_status::NotFound,
     ss_status::InvalidArgument,
@@ -96,6 +102,7 @@ const ALL: [ss_status; 15] = [
     ss_status::Poisoned,
     ss_status::VersionMismatch,
     ss_status::FeedTruncated,
+    ss_status::Full,
 ];
 
 impl ss_status {
@@ -116,6 +123,7 @@ impl ss_status {
             ss_status::Poisoned => c"poisoned",
             ss_status::VersionMismatch => c"version mismatch",
             ss_status::FeedTruncated => c"feed truncated",
+            ss_status::Full => c"full",
         }
     }
 }
@@ -166,6 +174,7 @@ mod tests {
             ErrorKind::Poisoned,
             ErrorKind::VersionMismatch,
             ErrorKind::FeedTruncated,
+            ErrorKind::Full,
         ];
         assert!(kinds.into_iter().all(|k| ALL.contains(&ss_status::from(k))));
         assert!(SS_BINDING_STATUS_CLOSED as usize >= ALL.len());

@@ -84,12 +84,37 @@ impl ss_store {
 /// store's, fail the open with SS_STATUS_CORRUPT, naming the file and byte offset. ss_stats() reports
 /// the journal and snapshot sizes and what the open recovered.
 ///
+/// Bounds (all optional; 0, the default, is no bound):
+///  - "idle_expiry_s": a session not written for this many seconds (by its "updated_at") expires;
+///  - "refresh_on_read": true to have ss_read() and ss_read_with() refresh the idle time too (needs
+///    "idle_expiry_s"; listings and queries do not refresh). Reads are remembered in memory only: after
+///    a durable store reopens, a session's idle time counts from its "updated_at";
+///  - "max_age_s": a session whose "created_at" is this many seconds old expires, however active;
+///  - "max_sessions", "max_bytes": bounds on the sessions held, of every type, and on their stored
+///    JSON's bytes (the process holds about 1.3 times that);
+///  - "user_max_sessions", "user_max_bytes": the same bounds for the sessions of each "user_id"
+///    (sessions without one are not counted): one user cannot crowd out the others;
+///  - "when_full": "evict" (default) or "refuse". A write that would exceed a bound evicts the least
+///    recently written sessions first (with "refresh_on_read", read counts too: a session read since
+///    it was last written or passed over goes to the back of the line once, as the CLOCK algorithm
+///    approximates least recently used); for a user over a quota, that user's own. With "refuse",
+///    such a write fails with SS_STATUS_FULL and nothing changes. A write that cannot fit even in an
+///    empty store (or an empty quota) is SS_STATUS_FULL under either policy. The session a write
+///    replaces is never evicted to make room for it.
+///
+/// An expired session is gone for every call from the moment it expires (reads, listings, queries,
+/// exports, deletes, and writes, which store a new session in its place). Its memory is reclaimed
+/// within about a second by a thread the store starts and stops with its last handle, in batches
+/// that hold writers and readers back for well under a millisecond each. Expiries and evictions
+/// appear in the change feed ("expire", "evict") and, in a durable store, are journaled: a reopened
+/// store does not bring back what was evicted. ss_stats() counts both.
+///
 /// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
 ///
 /// `out_store` is required. The handle is owned by the caller: release it with ss_store_close().
 ///
-/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode, size, sync
-/// or path), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be created, read or locked),
+/// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode, size, sync,
+/// path or bound), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be created, read or locked),
 /// SS_STATUS_LOCKED, SS_STATUS_CORRUPT, or SS_STATUS_INTERNAL. Thread-safe.
 ///
 /// # Safety
@@ -190,11 +215,16 @@ pub unsafe extern "C" fn ss_store_sync(store: *const ss_store, out_error: *mut *
 
 /// Writes a JSON object of counts to `*out_json`:
 /// {"mode":"agent","sessions":N,"bytes":B,"by_type":{"agent":a,"team":t,"workflow":w,"workflow_v2":v},
-/// "feed":{"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"durability":D} where
-/// "sessions" and "by_type" count every session in the store (all types), and "bytes" is the size of
-/// their stored JSON. "feed" is the change feed (see ss_changes()): the store's identity, the number of
-/// the last change, of the oldest change it keeps (L + 1 when it keeps none), how many it keeps, what
-/// they cost against the budget and the budget ("feed_bytes"). D is null for a store in memory; for a durable store it is
+/// "feed":{"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G},"bounds":{...},"durability":D}
+/// where "sessions" and "by_type" count every session the store holds (all types; sessions expired
+/// but not yet reclaimed included), and "bytes" is the size of their stored JSON. "feed" is the
+/// change feed (see ss_changes()): the store's identity, the number of the last change, of the
+/// oldest change it keeps (L + 1 when it keeps none), how many it keeps, what they cost against the
+/// budget and the budget ("feed_bytes"). "bounds" is {"sessions":N,"bytes":B,"max_sessions":M,
+/// "max_bytes":M,"user_max_sessions":M,"user_max_bytes":M,"idle_expiry_s":S,"max_age_s":S,
+/// "refresh_on_read":false,"when_full":"evict","expired":E,"evicted":V}: what is held against each
+/// bound of the config (null: none), and how many sessions were reclaimed after they expired and
+/// evicted since the store was opened. D is null for a store in memory; for a durable store it is
 /// {"path":P,"sync":"always","journal_bytes":J,"snapshot_bytes":S,"compactions":C,
 /// "compaction_failures":F,"last_compaction_ms":M,"last_compaction_error":null or a message,
 /// "poisoned":false,"recovery":{"snapshot_records":R,"journal_records":Q,"torn_bytes_dropped":T,

@@ -45,8 +45,9 @@ pub unsafe extern "C" fn ss_export(
 /// whatever their "user_id" (ss_upsert()'s ownership rule does not apply).
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
-/// SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE or
-/// SS_STATUS_INTERNAL, and for a durable store the I/O statuses of ss_upsert(). Thread-safe and atomic.
+/// SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE,
+/// SS_STATUS_FULL (the store's bounds cannot hold the import even after evicting every other session)
+/// or SS_STATUS_INTERNAL, and for a durable store the I/O statuses of ss_upsert(). Thread-safe and atomic.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that

@@ -78,7 +78,8 @@ static void test_version_and_status_text(void) {
           SS_STATUS_INVALID_JSON == 3 && SS_STATUS_INVALID_SESSION == 4 && SS_STATUS_CONFLICT == 5 &&
           SS_STATUS_TOO_LARGE == 6 && SS_STATUS_INTERNAL == 7 && SS_STATUS_PERMISSION_DENIED == 8 &&
           SS_STATUS_IO == 9 && SS_STATUS_LOCKED == 10 && SS_STATUS_CORRUPT == 11 && SS_STATUS_POISONED == 12 &&
-          SS_STATUS_VERSION_MISMATCH == 13 && SS_STATUS_FEED_TRUNCATED == 14);
+          SS_STATUS_VERSION_MISMATCH == 13 && SS_STATUS_FEED_TRUNCATED == 14 && SS_STATUS_FULL == 15);
+    CHECK(strcmp(ss_status_str(SS_STATUS_FULL), "full") == 0);
     CHECK(strcmp(ss_status_str(SS_STATUS_VERSION_MISMATCH), "version mismatch") == 0);
     CHECK(strcmp(ss_status_str(SS_STATUS_FEED_TRUNCATED), "feed truncated") == 0);
 }
@@ -699,6 +700,57 @@ static void test_changes_and_export_with_seq(void) {
     ss_store_close(store);
 }
 
+/* Bounds without a test clock: expiry through sessions stamped in the past (an import keeps
+ * "updated_at"; "created_at" may be given), eviction and refusal through counts. */
+static void test_bounds(void) {
+    char *json = NULL;
+    size_t len = 0;
+    const char *bad[] = {"{\"when_full\":\"drop\"}", "{\"refresh_on_read\":true}", "{\"max_sessions\":-1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ss_store *none = NULL;
+        EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_store_open(bad[i], strlen(bad[i]), &none, out_error));
+        CHECK(none == NULL);
+    }
+
+    ss_store *store = open_store("{\"idle_expiry_s\":3600,\"max_age_s\":86400,\"max_sessions\":3}");
+    const char *old = "{\"stale\":{\"session_id\":\"stale\",\"session_type\":\"agent\",\"updated_at\":1000}}";
+    EXPECT(SS_STATUS_OK, ss_import(store, old, strlen(old), NULL, out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read(store, "stale", NULL, &json, &len, out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"ancient\",\"created_at\":1000}", out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read(store, "ancient", NULL, &json, &len, out_error));
+    EXPECT(SS_STATUS_OK, ss_get_all_session_ids(store, NULL, NULL, &json, &len, out_error));
+    CHECK(strcmp(json, "[]") == 0);
+    ss_string_free(json);
+    /* Three live sessions fit; a fourth evicts the least recently written (the expired go first). */
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"a\"}", out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"b\"}", out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"c\"}", out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"a\"}", out_error));
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"d\"}", out_error));
+    EXPECT(SS_STATUS_OK, ss_get_all_session_ids(store, NULL, NULL, &json, &len, out_error));
+    CHECK(strcmp(json, "[\"a\",\"c\",\"d\"]") == 0);
+    ss_string_free(json);
+    EXPECT(SS_STATUS_OK, ss_stats(store, &json, &len, out_error));
+    CHECK(contains(json, "\"bounds\":{\"sessions\":3,") && contains(json, "\"max_sessions\":3,") &&
+          contains(json, "\"idle_expiry_s\":3600,\"max_age_s\":86400,\"refresh_on_read\":false,\"when_full\":\"evict\",\"expired\":2,\"evicted\":1}"));
+    ss_string_free(json);
+    EXPECT(SS_STATUS_OK, ss_changes(store, 0, 100, "{\"ids_only\":true}", 17, &json, &len, out_error));
+    CHECK(contains(json, "\"op\":\"expire\",\"session_type\":\"agent\",\"session_id\":\"stale\"") &&
+          contains(json, "\"op\":\"evict\",\"session_type\":\"agent\",\"session_id\":\"b\""));
+    ss_string_free(json);
+    ss_store_close(store);
+
+    store = open_store("{\"user_max_sessions\":1,\"when_full\":\"refuse\"}");
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"a1\",\"user_id\":\"ava\"}", out_error));
+    char *err = NULL;
+    CHECK(upsert(store, "{\"session_id\":\"a2\",\"user_id\":\"ava\"}", &err) == SS_STATUS_FULL);
+    CHECK(contains(err, "user_max_sessions 1"));
+    ss_string_free(err);
+    EXPECT(SS_STATUS_OK, upsert(store, "{\"session_id\":\"b1\",\"user_id\":\"bob\"}", out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read(store, "a2", NULL, &json, &len, out_error));
+    ss_store_close(store);
+}
+
 int main(void) {
     test_version_and_status_text();
     test_open_share_close();
@@ -714,6 +766,7 @@ int main(void) {
     test_versions_and_conditional_writes();
     test_append_runs();
     test_changes_and_export_with_seq();
+    test_bounds();
     printf("c-api: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

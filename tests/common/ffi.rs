@@ -27,6 +27,7 @@ pub enum Kind {
     Poisoned,
     VersionMismatch,
     FeedTruncated,
+    Full,
 }
 
 impl From<ErrorKind> for Kind {
@@ -45,12 +46,13 @@ impl From<ErrorKind> for Kind {
             ErrorKind::Poisoned => Kind::Poisoned,
             ErrorKind::VersionMismatch => Kind::VersionMismatch,
             ErrorKind::FeedTruncated => Kind::FeedTruncated,
+            ErrorKind::Full => Kind::Full,
         }
     }
 }
 
 /// Each failure status with its kind; the numbers are the library's (`ss_status`).
-const KINDS: [(ss_status, Kind); 14] = [
+const KINDS: [(ss_status, Kind); 15] = [
     (ss_status::NotFound, Kind::NotFound),
     (ss_status::InvalidArgument, Kind::InvalidArgument),
     (ss_status::InvalidJson, Kind::InvalidJson),
@@ -65,6 +67,7 @@ const KINDS: [(ss_status, Kind); 14] = [
     (ss_status::Poisoned, Kind::Poisoned),
     (ss_status::VersionMismatch, Kind::VersionMismatch),
     (ss_status::FeedTruncated, Kind::FeedTruncated),
+    (ss_status::Full, Kind::Full),
 ];
 
 impl Kind {

@@ -1037,7 +1037,7 @@ impl Model {
     pub fn stats_json(&self, mode: usize) -> String {
         let [a, t, w, v] = self.by_type();
         format!(
-            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"feed\":{{\"store\":\"{}\",\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"durability\":null}}",
+            "{{\"mode\":\"{}\",\"sessions\":{},\"bytes\":{},\"by_type\":{{\"agent\":{a},\"team\":{t},\"workflow\":{w},\"workflow_v2\":{v}}},\"feed\":{{\"store\":\"{}\",\"latest\":{},\"oldest\":{},\"kept\":{},\"bytes\":{},\"budget\":{}}},\"bounds\":{},\"durability\":null}}",
             MODES[mode],
             a + t + w + v,
             self.bytes(),
@@ -1046,7 +1046,17 @@ impl Model {
             self.feed.front().map_or(self.seq + 1, |(c, _)| c.seq()),
             self.feed.len(),
             self.feed_bytes,
-            self.feed_budget
+            self.feed_budget,
+            self.bounds_json()
+        )
+    }
+
+    /// The "bounds" of ss_stats().
+    fn bounds_json(&self) -> String {
+        format!(
+            "{{\"sessions\":{},\"bytes\":{},\"max_sessions\":null,\"max_bytes\":null,\"user_max_sessions\":null,\"user_max_bytes\":null,\"idle_expiry_s\":null,\"max_age_s\":null,\"refresh_on_read\":false,\"when_full\":\"evict\",\"expired\":0,\"evicted\":0}}",
+            self.recs.len(),
+            self.bytes()
         )
     }
 

@@ -1,0 +1,184 @@
+//! Bounded memory (issue 15), each figure against its comparison in the same process:
+//! - "read" and "update" on a store with expiry and capacity bounds configured but not reached,
+//!   against the same calls on an unbounded store loaded with the same sessions, in alternation;
+//! - "insert_at_bound" (every insert evicts the least recently written session) against
+//!   "insert_below_bound" (the same inserts into a store with room), in alternation;
+//! - "expire_all": every session of the store expires at once (its clock jumps), and a reader times
+//!   reads of 1000 sessions written after the jump while the expiry thread reclaims the others: the
+//!   longest read, against the longest of the same loop before the jump.
+//!
+//! Usage:
+//!
+//!     ss-bounds --data target/bench-data/n100000-s1024 [--secs 2]
+//!
+//! Prints JSON lines (comparison/run.py's protocol) with row "bounds".
+
+use sessionstore::{Config, Hooks, ManualClock, Store};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ROUND: usize = 500;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn lines(path: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Per-call latencies of two operations called in alternation.
+fn pair(secs: f64, max_calls: usize, mut a: impl FnMut(usize), mut b: impl FnMut(usize)) -> (Vec<u64>, Vec<u64>) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed().as_secs_f64() < secs && i < max_calls {
+        for _ in 0..ROUND.min(max_calls - i) {
+            let t = Instant::now();
+            a(i);
+            ta.push(t.elapsed().as_nanos() as u64);
+            let t = Instant::now();
+            b(i);
+            tb.push(t.elapsed().as_nanos() as u64);
+            i += 1;
+        }
+    }
+    (ta, tb)
+}
+
+fn print_op(n: usize, size: usize, op: &str, against: &str, latencies: &mut [u64]) {
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    println!(
+        "{{\"row\":\"bounds\",\"n\":{n},\"size\":{size},\"op\":\"{op}\",\"against\":\"{against}\",\"median_ns\":{},\"p99_ns\":{},\"max_ns\":{},\"samples\":{}}}",
+        at(0.5),
+        at(0.99),
+        latencies[latencies.len() - 1],
+        latencies.len()
+    );
+}
+
+fn main() {
+    let data = arg("--data").expect("usage: ss-bounds --data DIR [--secs S]");
+    let secs: f64 = arg("--secs").map_or(2.0, |s| s.parse().expect("--secs"));
+    let size: usize = data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
+    let sessions = lines(&format!("{data}/sessions.jsonl"));
+    let updates = lines(&format!("{data}/update.jsonl"));
+    let inserts = lines(&format!("{data}/insert.jsonl"));
+    let reads: Vec<String> = lines(&format!("{data}/read_ids.txt"));
+    let n = sessions.len();
+    let bytes: usize = sessions.iter().map(String::len).sum();
+    let clock = Arc::new(ManualClock::new(sessionstore::now()));
+    let open = |config: Config| {
+        let hooks = Hooks { clock: Some(clock.clone()), ..Hooks::default() };
+        let store = Store::open_with(config, hooks).expect("open");
+        for s in &sessions {
+            store.upsert_with(s.as_bytes(), |_| ()).expect("load");
+        }
+        store
+    };
+
+    // Bounds configured, not reached: twice the sessions, four times the bytes, a day of idle time,
+    // a year of age, and a quota per user far above what any user holds.
+    let roomy = Config {
+        idle_expiry_s: 86_400,
+        max_age_s: 365 * 86_400,
+        max_sessions: 2 * n,
+        max_bytes: 4 * bytes,
+        user_max_sessions: n,
+        ..Config::default()
+    };
+    {
+        let (free, bounded) = (open(Config::default()), open(roomy));
+        let (mut a, mut b) = pair(
+            secs,
+            1_000_000,
+            |i| drop(free.read_with(&reads[i % reads.len()], None, |_| ())),
+            |i| drop(bounded.read_with(&reads[i % reads.len()], None, |_| ())),
+        );
+        print_op(n, size, "read_unbounded", "", &mut a);
+        print_op(n, size, "read_bounded", "read_unbounded", &mut b);
+        let (mut a, mut b) = pair(
+            secs,
+            200_000,
+            |i| free.upsert_with(updates[i % updates.len()].as_bytes(), |_| ()).map(drop).expect("update"),
+            |i| bounded.upsert_with(updates[i % updates.len()].as_bytes(), |_| ()).map(drop).expect("update"),
+        );
+        print_op(n, size, "update_unbounded", "", &mut a);
+        print_op(n, size, "update_bounded", "update_unbounded", &mut b);
+    }
+
+    // Inserts into a full store (each evicts one) against inserts into one with room.
+    {
+        let at_bound = open(Config { max_sessions: n, ..Config::default() });
+        let below = open(Config { max_sessions: 2 * n + inserts.len(), ..Config::default() });
+        let (mut a, mut b) = pair(
+            secs,
+            inserts.len(),
+            |i| below.upsert_with(inserts[i].as_bytes(), |_| ()).map(drop).expect("insert"),
+            |i| at_bound.upsert_with(inserts[i].as_bytes(), |_| ()).map(drop).expect("insert"),
+        );
+        assert_eq!(at_bound.stats().sessions(), n, "every insert at the bound evicted one");
+        print_op(n, size, "insert_below_bound", "", &mut a);
+        print_op(n, size, "insert_at_bound", "insert_below_bound", &mut b);
+    }
+
+    // Every session expires at once; a reader reads live sessions (written after the jump) while the
+    // expiry thread reclaims the rest. The same loop before the jump is the comparison.
+    {
+        let store = open(Config { idle_expiry_s: 3600, ..Config::default() });
+        let live_ids: Vec<String> = (0..1000).map(|i| format!("live-{i}")).collect();
+        let live: Vec<String> = live_ids.iter().map(|id| format!("{{\"session_id\":\"{id}\"}}")).collect();
+        let read_loop = |secs: f64| {
+            let (mut longest, mut calls) = (0u64, 0u64);
+            let start = Instant::now();
+            while start.elapsed().as_secs_f64() < secs {
+                for id in &live_ids {
+                    let t = Instant::now();
+                    store.read_with(id, None, |_| ()).expect("a live session");
+                    longest = longest.max(t.elapsed().as_nanos() as u64);
+                    calls += 1;
+                }
+            }
+            (longest, calls)
+        };
+        for s in &live {
+            store.upsert(s.as_bytes()).expect("live");
+        }
+        let (quiet, quiet_calls) = read_loop(1.0);
+        clock.advance(3600);
+        for s in &live {
+            store.upsert(s.as_bytes()).expect("live");
+        }
+        let started = Instant::now();
+        let done = AtomicBool::new(false);
+        let reclaimed_ns = AtomicU64::new(0);
+        let (longest, calls) = std::thread::scope(|s| {
+            s.spawn(|| {
+                while store.stats().sessions() > live.len() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                reclaimed_ns.store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                done.store(true, Ordering::Relaxed);
+            });
+            let mut worst = (0, 0);
+            while !done.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
+                let (l, c) = read_loop(0.05);
+                worst = (worst.0.max(l), worst.1 + c);
+            }
+            worst
+        });
+        println!(
+            "{{\"row\":\"bounds\",\"n\":{n},\"size\":{size},\"op\":\"expire_all\",\"reclaimed_s\":{:.3},\"longest_read_ns\":{longest},\"reads\":{calls},\"quiet_longest_read_ns\":{quiet},\"quiet_reads\":{quiet_calls}}}",
+            reclaimed_ns.load(Ordering::Relaxed) as f64 / 1e9
+        );
+        store.check_invariants().expect("invariants");
+    }
+}

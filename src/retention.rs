@@ -1,0 +1,586 @@
+//! Bounded memory: expiry, capacity bounds with least-recently-used eviction, and per-user quotas.
+//!
+//! Whether a session is alive is a function of its record and the time ([`Liveness`]): a session
+//! expires when it has not been written (its `updated_at`; with `refresh_on_read`, nor read) for
+//! `idle_expiry_s`, or when its `created_at` is `max_age_s` old. Every call checks it, so an expired
+//! session is gone at once for every reader, whether or not its memory has been reclaimed yet;
+//! reclamation (by the store's reclaimer thread and by writes) only frees it, in short batches.
+//!
+//! Recency is the order of writes: a list of slots, linked through two arrays indexed by slot, to
+//! whose back every write moves its session, so that the front is the least recently written
+//! session, evicted first, and the first to expire. Reads cannot relink under the read lock; with
+//! `refresh_on_read` they stamp their slot's access time, and a session found at the front that was
+//! read since it was last moved goes to the back instead of leaving (the CLOCK algorithm's second
+//! chance, as Redis approximates LRU too). Per-user quotas keep a second such list per user.
+//!
+//! Nothing here exists unless the config asks for it: an unbounded store pays nothing.
+
+use crate::config::Config;
+use crate::error::{quote, Error, ErrorKind, Result};
+use crate::record::{Record, Slot};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// What the store does when a write would exceed a bound (config key "when_full").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WhenFull {
+    /// "evict": the least recently used sessions go first.
+    #[default]
+    Evict,
+    /// "refuse": the write fails with [`ErrorKind::Full`] and nothing changes.
+    Refuse,
+}
+
+impl WhenFull {
+    pub const NAMES: [(&'static str, WhenFull); 2] =
+        [("evict", WhenFull::Evict), ("refuse", WhenFull::Refuse)];
+
+    pub fn name(self) -> &'static str {
+        WhenFull::NAMES.iter().find(|(_, w)| *w == self).map_or("evict", |(n, _)| n)
+    }
+}
+
+/// The bounds a store keeps, from its config; `None` is no bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub idle_expiry_s: Option<i64>,
+    pub max_age_s: Option<i64>,
+    pub refresh_on_read: bool,
+    pub max_sessions: Option<usize>,
+    pub max_bytes: Option<usize>,
+    pub user_max_sessions: Option<usize>,
+    pub user_max_bytes: Option<usize>,
+    pub when_full: WhenFull,
+}
+
+impl Limits {
+    pub fn of(config: &Config) -> Limits {
+        let secs = |s: u64| (s > 0).then(|| i64::try_from(s).unwrap_or(i64::MAX));
+        let count = |n: usize| (n > 0).then_some(n);
+        Limits {
+            idle_expiry_s: secs(config.idle_expiry_s),
+            max_age_s: secs(config.max_age_s),
+            refresh_on_read: config.refresh_on_read && config.idle_expiry_s > 0,
+            max_sessions: count(config.max_sessions),
+            max_bytes: count(config.max_bytes),
+            user_max_sessions: count(config.user_max_sessions),
+            user_max_bytes: count(config.user_max_bytes),
+            when_full: config.when_full,
+        }
+    }
+
+    /// Whether sessions can expire: then the store runs a reclaimer.
+    pub fn expires(&self) -> bool {
+        self.idle_expiry_s.is_some() || self.max_age_s.is_some()
+    }
+
+    /// Whether the store keeps the recency list: for idle expiry and for capacity bounds.
+    fn ordered(&self) -> bool {
+        self.idle_expiry_s.is_some() || self.max_sessions.is_some() || self.max_bytes.is_some()
+    }
+
+    fn quotas(&self) -> bool {
+        self.user_max_sessions.is_some() || self.user_max_bytes.is_some()
+    }
+
+    /// Whether writes must make room: a capacity bound or a quota.
+    pub fn bounded(&self) -> bool {
+        self.max_sessions.is_some() || self.max_bytes.is_some() || self.quotas()
+    }
+
+    pub fn liveness(&self, now: i64) -> Liveness {
+        Liveness { now, idle: self.idle_expiry_s, age: self.max_age_s }
+    }
+}
+
+/// Whether sessions are alive at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    now: i64,
+    idle: Option<i64>,
+    age: Option<i64>,
+}
+
+impl Liveness {
+    /// Every session alive: for reads that must see everything held (durability snapshots).
+    pub const EVERYTHING: Liveness = Liveness { now: 0, idle: None, age: None };
+
+    /// Whether `record`, last read at `accessed` (unix seconds, 0 when never or not tracked), is alive.
+    pub fn alive(&self, record: &Record, accessed: u32) -> bool {
+        self.age.is_none_or(|age| record.created_at.saturating_add(age) > self.now)
+            && self
+                .idle
+                .is_none_or(|idle| record.updated_at.max(i64::from(accessed)).saturating_add(idle) > self.now)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+}
+
+/// Why a session left the store, for the change feed and the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// A delete call.
+    Delete,
+    /// It expired.
+    Expire,
+    /// It was evicted to keep a bound.
+    Evict,
+}
+
+impl Removal {
+    pub fn op(self) -> &'static str {
+        match self {
+            Removal::Delete => "delete",
+            Removal::Expire => "expire",
+            Removal::Evict => "evict",
+        }
+    }
+}
+
+const NIL: Slot = Slot::MAX;
+
+/// A list's two ends, and what it holds.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    front: Slot,
+    back: Slot,
+    sessions: usize,
+    bytes: usize,
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends { front: NIL, back: NIL, sessions: 0, bytes: 0 }
+    }
+}
+
+/// Doubly linked lists of slots, each slot in at most one of them.
+#[derive(Debug, Default)]
+struct Links {
+    prev: Vec<Slot>,
+    next: Vec<Slot>,
+}
+
+impl Links {
+    fn grow(&mut self, slots: usize) {
+        self.prev.resize(slots, NIL);
+        self.next.resize(slots, NIL);
+    }
+
+    fn push_back(&mut self, ends: &mut Ends, slot: Slot, bytes: usize) {
+        let s = slot as usize;
+        self.prev[s] = ends.back;
+        self.next[s] = NIL;
+        match ends.back {
+            NIL => ends.front = slot,
+            back => self.next[back as usize] = slot,
+        }
+        ends.back = slot;
+        ends.sessions += 1;
+        ends.bytes += bytes;
+    }
+
+    fn unlink(&mut self, ends: &mut Ends, slot: Slot, bytes: usize) {
+        let s = slot as usize;
+        let (prev, next) = (self.prev[s], self.next[s]);
+        match prev {
+            NIL => ends.front = next,
+            p => self.next[p as usize] = next,
+        }
+        match next {
+            NIL => ends.back = prev,
+            n => self.prev[n as usize] = prev,
+        }
+        self.prev[s] = NIL;
+        self.next[s] = NIL;
+        ends.sessions -= 1;
+        ends.bytes -= bytes;
+    }
+
+    fn iter<'a>(&'a self, ends: &Ends) -> impl Iterator<Item = Slot> + 'a {
+        let mut at = ends.front;
+        std::iter::from_fn(move || {
+            let slot = (at != NIL).then_some(at)?;
+            at = self.next[slot as usize];
+            Some(slot)
+        })
+    }
+}
+
+/// What a write will change, for [`Retention::make_room`]: the records it adds (user, bytes), the
+/// ones it replaces, and their slots, which eviction must not take.
+#[derive(Debug, Default)]
+pub struct Demand<'a> {
+    pub added: Vec<(Option<&'a str>, usize)>,
+    pub replaced: Vec<(Option<Arc<str>>, usize)>,
+    pub keep: HashSet<Slot>,
+}
+
+/// The bounds' state: the recency lists, access times and counts.
+#[derive(Debug, Default)]
+pub struct Retention {
+    limits: Limits,
+    /// Every session, least recently written first (when [`Limits::ordered`]).
+    order: Option<(Links, Ends)>,
+    /// Each user's sessions, least recently written first (with quotas).
+    by_user: Option<(Links, HashMap<Arc<str>, Ends>)>,
+    /// Per slot, the unix second of the last read (with `refresh_on_read`), and that of the last move
+    /// to the back of the list, which a read after it gives a second chance.
+    accessed: Vec<AtomicU32>,
+    moved: Vec<u32>,
+    pub expired: u64,
+    pub evicted: u64,
+}
+
+/// A unix time as the u32 seconds access times are kept in (until 2106).
+fn seconds(now: i64) -> u32 {
+    u32::try_from(now.max(0)).unwrap_or(u32::MAX)
+}
+
+impl Retention {
+    pub fn new(limits: Limits) -> Retention {
+        Retention {
+            limits,
+            order: limits.ordered().then(Default::default),
+            by_user: limits.quotas().then(Default::default),
+            ..Default::default()
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Makes room for slots up to `slots`.
+    pub fn grow(&mut self, slots: usize) {
+        if let Some((links, _)) = &mut self.order {
+            links.grow(slots);
+        }
+        if let Some((links, _)) = &mut self.by_user {
+            links.grow(slots);
+        }
+        if self.limits.refresh_on_read {
+            self.accessed.resize_with(slots, AtomicU32::default);
+            self.moved.resize(slots, 0);
+        }
+    }
+
+    /// The last read of the session in `slot` (0: none tracked).
+    pub fn accessed(&self, slot: Slot) -> u32 {
+        self.accessed.get(slot as usize).map_or(0, |a| a.load(Ordering::Relaxed))
+    }
+
+    /// Notes a read of the session in `slot` at `now` (under the read lock).
+    pub fn read(&self, slot: Slot, now: i64) {
+        if let Some(a) = self.accessed.get(slot as usize) {
+            a.store(seconds(now), Ordering::Relaxed);
+        }
+    }
+
+    /// A new session in `slot`.
+    pub fn inserted(&mut self, record: &Record, now: i64) {
+        let (slot, bytes) = (record.slot, record.json().len());
+        if let Some((links, ends)) = &mut self.order {
+            links.push_back(ends, slot, bytes);
+        }
+        if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
+            links.push_back(users.entry(Arc::clone(user)).or_default(), slot, bytes);
+        }
+        if let Some(a) = self.accessed.get(slot as usize) {
+            a.store(0, Ordering::Relaxed);
+            self.moved[slot as usize] = seconds(now);
+        }
+    }
+
+    /// Puts the lists in the order of `records`, least recently written first, for `slots` slots:
+    /// after a reopen, whose snapshot loads sessions in insertion order.
+    pub fn rebuild(&mut self, slots: usize, records: &[&Record]) {
+        let (expired, evicted) = (self.expired, self.evicted);
+        *self = Retention { expired, evicted, ..Retention::new(self.limits) };
+        self.grow(slots);
+        for record in records {
+            self.inserted(record, record.updated_at);
+        }
+    }
+
+    /// The session in `old`'s slot replaced by `new`: it goes to the back.
+    pub fn replaced(&mut self, old: &Record, new: &Record, now: i64) {
+        self.removed(old);
+        self.inserted(new, now);
+    }
+
+    /// The session in `record`'s slot gone.
+    pub fn removed(&mut self, record: &Record) {
+        let (slot, bytes) = (record.slot, record.json().len());
+        if let Some((links, ends)) = &mut self.order {
+            links.unlink(ends, slot, bytes);
+        }
+        if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
+            let ends = users.get_mut(user).expect("a user's session is in the user's list");
+            links.unlink(ends, slot, bytes);
+            if ends.sessions == 0 {
+                users.remove(user);
+            }
+        }
+    }
+
+    /// Whether the session in `slot` was read since it last moved to the back: if so it moves there
+    /// now (its second chance) and is not taken.
+    fn second_chance(&mut self, record: &Record, now: i64) -> bool {
+        let s = record.slot as usize;
+        let read_since = self.accessed.get(s).is_some_and(|a| a.load(Ordering::Relaxed) > self.moved[s]);
+        if read_since {
+            self.removed(record);
+            self.inserted_keeping_access(record, now);
+        }
+        read_since
+    }
+
+    fn inserted_keeping_access(&mut self, record: &Record, now: i64) {
+        let accessed = self.accessed(record.slot);
+        self.inserted(record, now);
+        self.read(record.slot, i64::from(accessed));
+    }
+
+    /// Up to `limit` sessions that have expired by `liveness`, found at the front of the recency list
+    /// (reads since a session's last move give it a second chance, as for eviction). The front is
+    /// where idle sessions are; sessions past their maximum age are found by the caller in the type
+    /// indexes, ordered by `created_at`.
+    pub fn expired_at_front<'t>(
+        &mut self,
+        liveness: &Liveness,
+        limit: usize,
+        record: impl Fn(Slot) -> &'t Record,
+    ) -> Vec<Slot> {
+        let mut found = Vec::new();
+        let mut looked = 0;
+        let Some((links, ends)) = &self.order else { return found };
+        let mut at = ends.front;
+        let mut reread = Vec::new();
+        while at != NIL && found.len() < limit && looked < 4 * limit {
+            looked += 1;
+            let r = record(at);
+            let next = links.next[at as usize];
+            if !liveness.alive(r, self.accessed(at)) {
+                found.push(at);
+            } else if self.accessed(at) > self.moved.get(at as usize).copied().unwrap_or(u32::MAX) {
+                reread.push(at);
+            } else {
+                break;
+            }
+            at = next;
+        }
+        for slot in reread {
+            self.second_chance(record(slot), liveness.now());
+        }
+        found
+    }
+
+    /// The sessions to remove so that a write of `demand` keeps every bound, each with why: expired
+    /// sessions first where they are found, then the least recently used (for a user over its quota,
+    /// its own). `totals` are the sessions and bytes held now. With `when_full` "refuse", only expired
+    /// sessions are taken, and a write that still does not fit fails with [`ErrorKind::Full`].
+    pub fn make_room<'t>(
+        &mut self,
+        totals: (usize, usize),
+        demand: &Demand,
+        liveness: &Liveness,
+        record: impl Fn(Slot) -> &'t Record,
+    ) -> Result<Vec<(Slot, Removal)>> {
+        let mut taken = Taken::default();
+        let added: usize = demand.added.iter().map(|a| a.1).sum();
+        let replaced: usize = demand.replaced.iter().map(|r| r.1).sum();
+        let mut store = (
+            (totals.0 + demand.added.len()).saturating_sub(demand.replaced.len()),
+            (totals.1 + added).saturating_sub(replaced),
+        );
+        if self.by_user.is_some() {
+            let mut users: HashMap<&str, (isize, isize)> = HashMap::new();
+            let added = demand.added.iter().map(|(user, bytes)| (*user, *bytes, 1));
+            let replaced = demand.replaced.iter().map(|(user, bytes)| (user.as_deref(), *bytes, -1));
+            for (user, bytes, sign) in added.chain(replaced) {
+                if let Some(u) = user {
+                    let e = users.entry(u).or_default();
+                    *e = (e.0 + sign, e.1 + sign * bytes as isize);
+                }
+            }
+            let mut users: Vec<_> = users.into_iter().collect();
+            users.sort_unstable();
+            for (user, (sessions, bytes)) in users {
+                let ends = self.by_user.as_ref().and_then(|(_, m)| m.get(user)).copied().unwrap_or_default();
+                let mut held = (
+                    (ends.sessions as isize + sessions).max(0) as usize,
+                    (ends.bytes as isize + bytes).max(0) as usize,
+                );
+                let (max_sessions, max_bytes) = (self.limits.user_max_sessions, self.limits.user_max_bytes);
+                let over = |h: (usize, usize)| {
+                    max_sessions.is_some_and(|m| h.0 > m) || max_bytes.is_some_and(|m| h.1 > m)
+                };
+                self.take(List::User(user), demand, liveness, &record, &mut taken, |b| {
+                    if !over(held) {
+                        return false;
+                    }
+                    held = (held.0 - 1, held.1.saturating_sub(b));
+                    store = (store.0 - 1, store.1.saturating_sub(b));
+                    true
+                });
+                if over(held) {
+                    return Err(full(format!(
+                        "user {} would hold {} sessions and {} bytes, above this store's {}",
+                        quote(user),
+                        held.0,
+                        held.1,
+                        quota_text(&self.limits)
+                    )));
+                }
+            }
+        }
+        let (max_sessions, max_bytes) = (self.limits.max_sessions, self.limits.max_bytes);
+        let over =
+            |h: (usize, usize)| max_sessions.is_some_and(|m| h.0 > m) || max_bytes.is_some_and(|m| h.1 > m);
+        if over(store) {
+            self.take(List::All, demand, liveness, &record, &mut taken, |b| {
+                if !over(store) {
+                    return false;
+                }
+                store = (store.0 - 1, store.1.saturating_sub(b));
+                true
+            });
+            if over(store) {
+                return Err(full(format!(
+                    "the store would hold {} sessions and {} bytes, above its {}",
+                    store.0,
+                    store.1,
+                    capacity_text(&self.limits)
+                )));
+            }
+        }
+        Ok(taken.list)
+    }
+
+    /// Walks `list` from its front, taking sessions while `want` (told each one's bytes) says more are
+    /// needed: expired ones, and live ones unless the store refuses rather than evicts. A live session
+    /// read since its last move goes to the back instead (and may be met again there).
+    fn take<'t>(
+        &mut self,
+        list: List,
+        demand: &Demand,
+        liveness: &Liveness,
+        record: &impl Fn(Slot) -> &'t Record,
+        taken: &mut Taken,
+        mut want: impl FnMut(usize) -> bool,
+    ) {
+        let refuse = self.limits.when_full == WhenFull::Refuse;
+        let mut at = self.front(list);
+        while let Some(slot) = at {
+            at = self.next(list, slot);
+            if demand.keep.contains(&slot) || taken.chosen.contains(&slot) {
+                continue;
+            }
+            let r = record(slot);
+            let alive = liveness.alive(r, self.accessed(slot));
+            if alive && refuse {
+                return;
+            }
+            if alive && self.second_chance(r, liveness.now()) {
+                // Now at the back: met again after the others, and then taken.
+                at = at.or(Some(slot));
+                continue;
+            }
+            if !want(r.json().len()) {
+                return;
+            }
+            taken.chosen.insert(slot);
+            taken.list.push((slot, if alive { Removal::Evict } else { Removal::Expire }));
+        }
+    }
+
+    fn front(&self, list: List) -> Option<Slot> {
+        let front = match list {
+            List::All => self.order.as_ref().map_or(NIL, |(_, ends)| ends.front),
+            List::User(user) => self.by_user.as_ref().and_then(|(_, m)| m.get(user)).map_or(NIL, |e| e.front),
+        };
+        (front != NIL).then_some(front)
+    }
+
+    fn next(&self, list: List, slot: Slot) -> Option<Slot> {
+        let links = match list {
+            List::All => self.order.as_ref().map(|(links, _)| links),
+            List::User(_) => self.by_user.as_ref().map(|(links, _)| links),
+        };
+        let next = links.map_or(NIL, |l| l.next[slot as usize]);
+        (next != NIL).then_some(next)
+    }
+
+    /// Each user's sessions and bytes, for [`crate::tables::Tables::check_invariants`].
+    pub fn check(&self, records: &[&Record]) -> std::result::Result<(), String> {
+        if let Some((links, ends)) = &self.order {
+            let listed: Vec<Slot> = links.iter(ends).collect();
+            if listed.len() != records.len() || ends.sessions != records.len() {
+                return Err(format!("the recency list holds {} sessions of {}", listed.len(), records.len()));
+            }
+            let bytes: usize = records.iter().map(|r| r.json().len()).sum();
+            if ends.bytes != bytes {
+                return Err(format!("the recency list counts {} bytes of {bytes}", ends.bytes));
+            }
+        }
+        if let Some((links, users)) = &self.by_user {
+            let mut want: HashMap<&str, (usize, usize)> = HashMap::new();
+            for r in records {
+                if let Some(u) = &r.user {
+                    let e = want.entry(u).or_default();
+                    *e = (e.0 + 1, e.1 + r.json().len());
+                }
+            }
+            if want.len() != users.len() {
+                return Err(format!("{} users listed, {} hold sessions", users.len(), want.len()));
+            }
+            for (user, ends) in users {
+                let listed = links.iter(ends).count();
+                if want.get(&**user) != Some(&(ends.sessions, ends.bytes)) || listed != ends.sessions {
+                    return Err(format!("user {user:?}'s list is off"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which recency list a walk follows.
+#[derive(Clone, Copy)]
+enum List<'a> {
+    All,
+    User(&'a str),
+}
+
+/// The sessions [`Retention::make_room`] takes, in order, and as a set.
+#[derive(Default)]
+struct Taken {
+    list: Vec<(Slot, Removal)>,
+    chosen: HashSet<Slot>,
+}
+
+fn full(message: String) -> Error {
+    Error::new(ErrorKind::Full, message)
+}
+
+fn quota_text(l: &Limits) -> String {
+    match (l.user_max_sessions, l.user_max_bytes) {
+        (Some(s), Some(b)) => format!("user_max_sessions {s} or user_max_bytes {b}"),
+        (Some(s), None) => format!("user_max_sessions {s}"),
+        (None, Some(b)) => format!("user_max_bytes {b}"),
+        (None, None) => "quota".into(),
+    }
+}
+
+fn capacity_text(l: &Limits) -> String {
+    match (l.max_sessions, l.max_bytes) {
+        (Some(s), Some(b)) => format!("max_sessions {s} or max_bytes {b}"),
+        (Some(s), None) => format!("max_sessions {s}"),
+        (None, Some(b)) => format!("max_bytes {b}"),
+        (None, None) => "capacity".into(),
+    }
+}
