@@ -6,12 +6,14 @@
 //! session is gone at once for every reader, whether or not its memory has been reclaimed yet;
 //! reclamation (by the store's reclaimer thread and by writes) only frees it, in short batches.
 //!
-//! Recency is the order of writes: a list of slots, linked through two arrays indexed by slot, to
-//! whose back every write moves its session, so that the front is the least recently written
-//! session, evicted first, and the first to expire. Reads cannot relink under the read lock; with
-//! `refresh_on_read` they stamp their slot's access time, and a session found at the front that was
-//! read since it was last moved goes to the back instead of leaving (the CLOCK algorithm's second
-//! chance, as Redis approximates LRU too). Per-user quotas keep a second such list per user.
+//! Recency is a list of slots, linked through two arrays indexed by slot, in the order of the time
+//! each session was last written (its `updated_at`): every write puts its session at the back (an
+//! import of a session written long ago goes where its time says), so that the front is the least
+//! recently written session, evicted first, and the first to expire. Reads cannot relink under the
+//! read lock; with `refresh_on_read` they stamp their slot's access time, and a session found at
+//! the front that was read since it was last moved goes to the back instead of leaving (the CLOCK
+//! algorithm's second chance, as Redis approximates LRU too). Per-user quotas keep a second such
+//! list per user.
 //!
 //! Nothing here exists unless the config asks for it: an unbounded store pays nothing.
 
@@ -19,7 +21,7 @@ use crate::config::Config;
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::record::{Record, Slot};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// What the store does when a write would exceed a bound (config key "when_full").
@@ -106,12 +108,14 @@ impl Liveness {
     /// Every session alive: for reads that must see everything held (durability snapshots).
     pub const EVERYTHING: Liveness = Liveness { now: 0, idle: None, age: None };
 
-    /// Whether `record`, last read at `accessed` (unix seconds, 0 when never or not tracked), is alive.
+    /// Whether `record`, last read at `accessed` (unix seconds, 0 when never or not tracked), is
+    /// alive. Times are whole seconds: a session expires once more than its limit has passed, so it
+    /// lives at least the limit (and less than a second more).
     pub fn alive(&self, record: &Record, accessed: u32) -> bool {
-        self.age.is_none_or(|age| record.created_at.saturating_add(age) > self.now)
-            && self
-                .idle
-                .is_none_or(|idle| record.updated_at.max(i64::from(accessed)).saturating_add(idle) > self.now)
+        self.age.is_none_or(|age| record.created_at.saturating_add(age) >= self.now)
+            && self.idle.is_none_or(|idle| {
+                record.updated_at.max(i64::from(accessed)).saturating_add(idle) >= self.now
+            })
     }
 
     pub fn now(&self) -> i64 {
@@ -142,6 +146,10 @@ impl Removal {
 
 const NIL: Slot = Slot::MAX;
 
+/// How far back a write looks for its place in a list, past sessions with later times: writes
+/// stamped now go at the back, and a clock stepped back should not cost a walk of the store.
+const PLACING_WALK: usize = 32;
+
 /// A list's two ends, and what it holds.
 #[derive(Debug, Clone, Copy)]
 struct Ends {
@@ -170,17 +178,55 @@ impl Links {
         self.next.resize(slots, NIL);
     }
 
-    fn push_back(&mut self, ends: &mut Ends, slot: Slot, bytes: usize) {
-        let s = slot as usize;
-        self.prev[s] = ends.back;
-        self.next[s] = NIL;
-        match ends.back {
-            NIL => ends.front = slot,
-            back => self.next[back as usize] = slot,
+    /// Puts `slot` after the last entry whose key is at most its own, looking back from the back
+    /// past at most `walk` entries (then at the back: a clock that stepped back places a write
+    /// among the latest, not exactly).
+    fn insert_by_key(&mut self, ends: &mut Ends, slot: Slot, bytes: usize, keys: &[u32], walk: usize) {
+        let key = keys[slot as usize];
+        let mut after = ends.back;
+        let mut steps = 0;
+        while after != NIL && keys[after as usize] > key {
+            if steps == walk {
+                after = ends.back;
+                break;
+            }
+            after = self.prev[after as usize];
+            steps += 1;
         }
-        ends.back = slot;
+        self.insert_after(ends, after, slot, bytes);
+    }
+
+    /// Puts `slot` right after `after`, or at the front when it is NIL.
+    fn insert_after(&mut self, ends: &mut Ends, after: Slot, slot: Slot, bytes: usize) {
+        let s = slot as usize;
+        let next = match after {
+            NIL => ends.front,
+            a => self.next[a as usize],
+        };
+        self.prev[s] = after;
+        self.next[s] = next;
+        match after {
+            NIL => ends.front = slot,
+            a => self.next[a as usize] = slot,
+        }
+        match next {
+            NIL => ends.back = slot,
+            n => self.prev[n as usize] = slot,
+        }
         ends.sessions += 1;
         ends.bytes += bytes;
+    }
+
+    /// Puts `slots` (not in the list; least recent first) where their keys say, in one walk back from
+    /// the back: what an import needs, whatever its sessions' times.
+    fn merge(&mut self, ends: &mut Ends, slots: &[(Slot, usize)], keys: &[u32]) {
+        let mut after = ends.back;
+        for &(slot, bytes) in slots.iter().rev() {
+            while after != NIL && keys[after as usize] > keys[slot as usize] {
+                after = self.prev[after as usize];
+            }
+            self.insert_after(ends, after, slot, bytes);
+        }
     }
 
     fn unlink(&mut self, ends: &mut Ends, slot: Slot, bytes: usize) {
@@ -227,10 +273,14 @@ pub struct Retention {
     order: Option<(Links, Ends)>,
     /// Each user's sessions, least recently written first (with quotas).
     by_user: Option<(Links, HashMap<Arc<str>, Ends>)>,
-    /// Per slot, the unix second of the last read (with `refresh_on_read`), and that of the last move
-    /// to the back of the list, which a read after it gives a second chance.
+    /// Per slot, the unix second of the last read (with `refresh_on_read`), and the time that places
+    /// the session in the lists: when it was last written, or given a second chance (which a read
+    /// after it earns).
     accessed: Vec<AtomicU32>,
     moved: Vec<u32>,
+    /// Per slot, whether the session was read since it was last placed (with `refresh_on_read`): the
+    /// CLOCK algorithm's reference bit.
+    referenced: Vec<AtomicBool>,
     pub expired: u64,
     pub evicted: u64,
 }
@@ -262,9 +312,12 @@ impl Retention {
         if let Some((links, _)) = &mut self.by_user {
             links.grow(slots);
         }
+        if self.order.is_some() || self.by_user.is_some() {
+            self.moved.resize(slots, 0);
+        }
         if self.limits.refresh_on_read {
             self.accessed.resize_with(slots, AtomicU32::default);
-            self.moved.resize(slots, 0);
+            self.referenced.resize_with(slots, AtomicBool::default);
         }
     }
 
@@ -277,21 +330,58 @@ impl Retention {
     pub fn read(&self, slot: Slot, now: i64) {
         if let Some(a) = self.accessed.get(slot as usize) {
             a.store(seconds(now), Ordering::Relaxed);
+            self.referenced[slot as usize].store(true, Ordering::Relaxed);
         }
     }
 
-    /// A new session in `slot`.
-    pub fn inserted(&mut self, record: &Record, now: i64) {
+    /// Whether the session in `slot` was read since it was last placed.
+    fn referenced(&self, slot: Slot) -> bool {
+        self.referenced.get(slot as usize).is_some_and(|r| r.load(Ordering::Relaxed))
+    }
+
+    /// A session written to `slot` at `time` (its `updated_at`, or now for a second chance), unread.
+    pub fn inserted(&mut self, record: &Record, time: i64) {
         let (slot, bytes) = (record.slot, record.json().len());
+        if let Some(moved) = self.moved.get_mut(slot as usize) {
+            *moved = seconds(time);
+        }
         if let Some((links, ends)) = &mut self.order {
-            links.push_back(ends, slot, bytes);
+            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
         }
         if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
-            links.push_back(users.entry(Arc::clone(user)).or_default(), slot, bytes);
+            let ends = users.entry(Arc::clone(user)).or_default();
+            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
         }
         if let Some(a) = self.accessed.get(slot as usize) {
             a.store(0, Ordering::Relaxed);
-            self.moved[slot as usize] = seconds(now);
+            self.referenced[slot as usize].store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Puts `records`, just written by one import, where their `updated_at` says in the lists,
+    /// however long ago that was and however many sessions were written since (one walk per list).
+    pub fn placed(&mut self, records: &[&Record]) {
+        if self.order.is_none() && self.by_user.is_none() {
+            return;
+        }
+        let mut sorted: Vec<&Record> = records.to_vec();
+        sorted.sort_by_key(|r| self.moved[r.slot as usize]);
+        for r in &sorted {
+            self.removed(r);
+            self.moved[r.slot as usize] = seconds(r.updated_at);
+        }
+        if let Some((links, ends)) = &mut self.order {
+            let slots: Vec<(Slot, usize)> = sorted.iter().map(|r| (r.slot, r.json().len())).collect();
+            links.merge(ends, &slots, &self.moved);
+        }
+        if let Some((links, users)) = &mut self.by_user {
+            let mut by_user: HashMap<&Arc<str>, Vec<(Slot, usize)>> = HashMap::new();
+            for r in sorted.iter().filter(|r| r.user.is_some()) {
+                by_user.entry(r.user.as_ref().expect("filtered")).or_default().push((r.slot, r.json().len()));
+            }
+            for (user, slots) in by_user {
+                links.merge(users.entry(Arc::clone(user)).or_default(), &slots, &self.moved);
+            }
         }
     }
 
@@ -330,19 +420,15 @@ impl Retention {
     /// Whether the session in `slot` was read since it last moved to the back: if so it moves there
     /// now (its second chance) and is not taken.
     fn second_chance(&mut self, record: &Record, now: i64) -> bool {
-        let s = record.slot as usize;
-        let read_since = self.accessed.get(s).is_some_and(|a| a.load(Ordering::Relaxed) > self.moved[s]);
+        let read_since = self.referenced(record.slot);
         if read_since {
+            // To the back as if written now, unreferenced, still read when it was.
+            let accessed = self.accessed(record.slot);
             self.removed(record);
-            self.inserted_keeping_access(record, now);
+            self.inserted(record, now);
+            self.accessed[record.slot as usize].store(accessed, Ordering::Relaxed);
         }
         read_since
-    }
-
-    fn inserted_keeping_access(&mut self, record: &Record, now: i64) {
-        let accessed = self.accessed(record.slot);
-        self.inserted(record, now);
-        self.read(record.slot, i64::from(accessed));
     }
 
     /// Up to `limit` sessions that have expired by `liveness`, found at the front of the recency list
@@ -366,7 +452,7 @@ impl Retention {
             let next = links.next[at as usize];
             if !liveness.alive(r, self.accessed(at)) {
                 found.push(at);
-            } else if self.accessed(at) > self.moved.get(at as usize).copied().unwrap_or(u32::MAX) {
+            } else if self.referenced(at) {
                 reread.push(at);
             } else {
                 break;

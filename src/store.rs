@@ -95,8 +95,11 @@ impl Reclaimer {
                 {
                     let (stopped, wake) = &*signal;
                     let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner());
-                    let (stopped, _) =
-                        wake.wait_timeout(stopped, RECLAIM_EVERY).unwrap_or_else(|e| e.into_inner());
+                    // A stop asked for before the wait began is seen: closing the last handle does not
+                    // wait out a round.
+                    let (stopped, _) = wake
+                        .wait_timeout_while(stopped, RECLAIM_EVERY, |stopped| !*stopped)
+                        .unwrap_or_else(|e| e.into_inner());
                     if *stopped {
                         return;
                     }
@@ -275,7 +278,7 @@ impl Store {
             None => None,
         };
         if persistence.is_some() {
-            tables.order_by_recency();
+            tables.replayed();
         }
         let tables_version = tables.version();
         let tables = Arc::new(TablesLock::new(tables));
@@ -461,14 +464,15 @@ impl Store {
         loop {
             let liveness = self.liveness();
             let mut tables = self.shared.write();
-            let victims: Vec<(Slot, Removal)> = tables
-                .expired(&liveness, RECLAIM_BATCH)
-                .into_iter()
-                .map(|slot| (slot, Removal::Expire))
-                .collect();
+            let mut victims = tables.expired(&liveness, RECLAIM_BATCH);
             if victims.is_empty() {
                 return Ok(total);
             }
+            // In the order they were last written: what the feed then shows does not depend on where
+            // each was found.
+            victims.sort_unstable_by_key(|&slot| tables.in_slot(slot).version);
+            let victims: Vec<(Slot, Removal)> =
+                victims.into_iter().map(|slot| (slot, Removal::Expire)).collect();
             let victims = named(&tables, victims);
             let first = tables.version() + 1;
             let logged = self.shared.log(&tables, |c| {
@@ -1013,9 +1017,16 @@ impl Store {
         let mut replaced = Vec::with_capacity(count);
         // Keys are unique, so no record replaces another imported one, and the table has room for
         // every insertion: the slots found stay right.
+        let placing = tables.limits().expires() || tables.limits().bounded();
+        let mut slots = Vec::with_capacity(if placing { count } else { 0 });
         for (new, slot) in resolved {
-            replaced.extend(tables.put(slot, new).1);
+            let (record, old) = tables.put(slot, new);
+            if placing {
+                slots.push(record.slot);
+            }
+            replaced.extend(old);
         }
+        tables.placed(slots.into_iter());
         let evicted = remove_named(&mut tables, after, &victims);
         drop(tables);
         drop((replaced, evicted, before.dropped));

@@ -311,7 +311,7 @@ impl Tables {
                         break;
                     }
                     let record = self.slab.get(slot);
-                    if record.created_at.saturating_add(age) > liveness.now() {
+                    if record.created_at.saturating_add(age) >= liveness.now() {
                         break;
                     }
                     if !found.contains(&slot) {
@@ -323,12 +323,22 @@ impl Tables {
         found
     }
 
-    /// Orders the recency lists by the sessions' versions, which is the order they were last
-    /// written in: after a reopen, whose snapshot loaded them in insertion order.
-    pub fn order_by_recency(&mut self) {
+    /// After a reopen: orders the recency lists by the times the sessions were last written, ties in
+    /// the order of their writes (the snapshot loaded them in insertion order), and counts expiries
+    /// and evictions from zero (the replay repeated some).
+    pub fn replayed(&mut self) {
         let mut records: Vec<&Record> = self.by_id.iter().map(|r| &**r).collect();
-        records.sort_unstable_by_key(|r| r.version);
+        records.sort_unstable_by_key(|r| (r.updated_at, r.version));
         self.retention.rebuild(self.slab.0.len(), &records);
+        (self.retention.expired, self.retention.evicted) = (0, 0);
+    }
+
+    /// Puts the sessions in `slots`, just stored by one import, where their `updated_at` places them
+    /// in the recency lists.
+    pub fn placed(&mut self, slots: impl Iterator<Item = Slot>) {
+        let records: Vec<Arc<Record>> = slots.map(|slot| Arc::clone(self.in_slot(slot))).collect();
+        let records: Vec<&Record> = records.iter().map(|r| &**r).collect();
+        self.retention.placed(&records);
     }
 
     /// The record in `slot` (which holds one).

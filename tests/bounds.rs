@@ -48,10 +48,13 @@ fn an_idle_session_is_gone_for_every_call_at_once_and_reclaimed_later() {
     put(&store, "old", "u");
     clock.advance(30);
     put(&store, "new", "u");
-    clock.advance(29);
-    assert!(store.read("old", None).is_ok(), "59 s idle: alive");
+    clock.advance(30);
+    assert!(
+        store.read("old", None).is_ok(),
+        "60 s idle: alive (times are whole seconds: it lives at least 60 s)"
+    );
     clock.advance(1);
-    // 60 s idle: gone everywhere, though still held.
+    // 61 s idle: gone everywhere, though still held.
     assert_eq!(store.read("old", None).unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(ids(&store), ["new"]);
     let recent: Value = serde_json::from_str(&store.get_recent_sessions(Filter::default(), 5)).unwrap();
@@ -82,15 +85,15 @@ fn an_idle_session_is_gone_for_every_call_at_once_and_reclaimed_later() {
 fn a_write_of_an_expired_session_stores_a_new_one() {
     let (store, clock) = open(Config { idle_expiry_s: 10, ..Config::default() });
     store.upsert(br#"{"session_id":"s","user_id":"ava","created_at":5,"memory":{"runs":[1]}}"#).unwrap();
-    clock.advance(10);
+    clock.advance(11);
     // Another user may now take the id; the session is new: its created_at is now, its runs its own.
     let stored: Value =
         serde_json::from_str(&store.upsert(br#"{"session_id":"s","user_id":"bob"}"#).unwrap()).unwrap();
-    assert_eq!(stored["created_at"], T0 + 10);
+    assert_eq!(stored["created_at"], T0 + 11);
     assert!(stored.get("memory").is_none());
     let latest = store.stats().feed.latest;
     // Of another type, too, and a compare-and-set that expects no session.
-    clock.advance(10);
+    clock.advance(11);
     let team = store.share(Some(SessionType::Team));
     team.upsert_if(br#"{"session_id":"s"}"#, Some(0)).unwrap();
     let ops = changes(&store, latest);
@@ -121,8 +124,8 @@ fn max_age_expires_a_session_however_active() {
         clock.advance(10);
         put(&store, "s", "u");
     }
-    clock.advance(9);
-    assert!(store.read("s", None).is_ok());
+    clock.advance(10);
+    assert!(store.read("s", None).is_ok(), "100 s old: alive");
     clock.advance(1);
     assert_eq!(store.read("s", None).unwrap_err().kind, ErrorKind::NotFound);
     // A created_at given in the past counts.
@@ -189,7 +192,7 @@ fn when_full_refuse_changes_nothing_but_expired_sessions_still_make_room() {
     assert!(err.message.contains("max_sessions 2"), "{}", err.message);
     assert_eq!(store.export(), before);
     put(&store, "b", "u"); // a replacement fits
-    clock.advance(50); // a has expired: it makes room
+    clock.advance(51); // a has expired: it makes room
     put(&store, "c", "u");
     assert_eq!(ids(&store), ["b", "c"]);
     assert_eq!(bounds(&store)["expired"], 1);
@@ -343,7 +346,7 @@ fn the_expiry_thread_reclaims_without_being_asked() {
     for i in 0..200 {
         put(&store, &format!("s{i}"), "u");
     }
-    clock.advance(5);
+    clock.advance(6);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while bounds(&store)["sessions"] != 0 {
         assert!(std::time::Instant::now() < deadline, "not reclaimed: {}", bounds(&store));
@@ -366,4 +369,38 @@ fn tempdir() -> std::path::PathBuf {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+#[test]
+fn a_read_in_the_same_second_as_the_write_still_earns_a_second_chance() {
+    let config = Config { max_sessions: 3, idle_expiry_s: 3600, refresh_on_read: true, ..Config::default() };
+    let (store, _clock) = open(config);
+    for id in ["a", "b", "c"] {
+        put(&store, id, "u");
+    }
+    store.read("a", None).unwrap();
+    put(&store, "d", "u");
+    assert_eq!(ids(&store), ["a", "c", "d"]);
+    store.check_invariants().unwrap();
+}
+
+#[test]
+fn an_import_written_long_ago_is_placed_by_its_time_evicted_first_and_reclaimed() {
+    let config = Config { max_sessions: 3, idle_expiry_s: 100, ..Config::default() };
+    let (store, clock) = open(config);
+    put(&store, "live", "u");
+    let import = json!({
+        "old": {"session_id": "old", "session_type": "agent", "updated_at": T0 - 50},
+        "older": {"session_id": "older", "session_type": "agent", "updated_at": T0 - 90},
+    });
+    store.import(import.to_string().as_bytes()).unwrap();
+    // The least recently written by their times: "older" then "old", though imported after "live".
+    put(&store, "new", "u");
+    assert_eq!(ids(&store), ["live", "old", "new"]);
+    // Idle for more than 100 s, behind no live session: reclaimed with the rest that expired.
+    clock.advance(51);
+    assert_eq!(ids(&store), ["live", "new"]);
+    assert_eq!(store.reclaim().unwrap(), 1);
+    assert_eq!(bounds(&store)["sessions"], 2);
+    store.check_invariants().unwrap();
 }

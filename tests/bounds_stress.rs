@@ -76,7 +76,7 @@ fn check_listing(text: &str, began: i64, what: &str) {
     for raw in &sessions {
         let s: Listed = serde_json::from_str(raw.get()).unwrap();
         assert!(
-            s.updated_at + IDLE_S as i64 > began,
+            s.updated_at + IDLE_S as i64 >= began,
             "{what}: {} expired (updated {}, listed at {began})",
             s.session_id,
             s.updated_at

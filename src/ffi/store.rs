@@ -28,6 +28,13 @@ impl ss_store {
     pub fn store(&self) -> &Store {
         &self.store
     }
+
+    /// A C handle on `store`, which Rust code opened (the crate's own tests, with test hooks), to
+    /// call the C ABI with; release it with ss_store_close().
+    #[doc(hidden)]
+    pub fn into_raw(store: Store) -> *mut ss_store {
+        super::ptr::into_handle(store)
+    }
 }
 
 /// Opens a new, empty store and returns a handle to it in `*out_store`.
@@ -85,29 +92,36 @@ impl ss_store {
 /// the journal and snapshot sizes and what the open recovered.
 ///
 /// Bounds (all optional; 0, the default, is no bound):
-///  - "idle_expiry_s": a session not written for this many seconds (by its "updated_at") expires;
+///  - "idle_expiry_s": a session not written for more than this many seconds (by its "updated_at")
+///    expires. Times are whole seconds, so a session lives at least this long and less than a second
+///    more; values above 2^63 - 1 (here and for "max_age_s") are lowered to it;
 ///  - "refresh_on_read": true to have ss_read() and ss_read_with() refresh the idle time too (needs
 ///    "idle_expiry_s"; listings and queries do not refresh). Reads are remembered in memory only: after
 ///    a durable store reopens, a session's idle time counts from its "updated_at";
-///  - "max_age_s": a session whose "created_at" is this many seconds old expires, however active;
+///  - "max_age_s": a session whose "created_at" is more than this many seconds old expires, however
+///    active;
 ///  - "max_sessions", "max_bytes": bounds on the sessions held, of every type, and on their stored
 ///    JSON's bytes (the process holds about 1.3 times that);
 ///  - "user_max_sessions", "user_max_bytes": the same bounds for the sessions of each "user_id"
 ///    (sessions without one are not counted): one user cannot crowd out the others;
 ///  - "when_full": "evict" (default) or "refuse". A write that would exceed a bound evicts the least
-///    recently written sessions first (with "refresh_on_read", read counts too: a session read since
-///    it was last written or passed over goes to the back of the line once, as the CLOCK algorithm
-///    approximates least recently used); for a user over a quota, that user's own. With "refuse",
-///    such a write fails with SS_STATUS_FULL and nothing changes. A write that cannot fit even in an
-///    empty store (or an empty quota) is SS_STATUS_FULL under either policy. The session a write
-///    replaces is never evicted to make room for it.
+///    recently written sessions first, by their "updated_at" (an import places a session written long
+///    ago where its time says); with "refresh_on_read", reads count too: a session read since it was
+///    last written or passed over goes to the back of the line once, as the CLOCK algorithm
+///    approximates least recently used. For a user over a quota, that user's own go first. Expired
+///    sessions not yet reclaimed still count, and go first where they are found. With "refuse", such
+///    a write fails with SS_STATUS_FULL and nothing changes. A write that cannot fit even in an empty
+///    store (or an empty quota) is SS_STATUS_FULL under either policy. The session a write replaces is
+///    never evicted to make room for it. Bounds are kept by writes: a durable store reopened with
+///    tighter bounds than what it holds stays above them until writes make room.
 ///
 /// An expired session is gone for every call from the moment it expires (reads, listings, queries,
 /// exports, deletes, and writes, which store a new session in its place). Its memory is reclaimed
 /// within about a second by a thread the store starts and stops with its last handle, in batches
 /// that hold writers and readers back for well under a millisecond each. Expiries and evictions
-/// appear in the change feed ("expire", "evict") and, in a durable store, are journaled: a reopened
-/// store does not bring back what was evicted. ss_stats() counts both.
+/// appear in the change feed ("expire", "evict"; evictions right after the write that caused them)
+/// and, in a durable store, are journaled: a reopened store does not bring back what was evicted.
+/// ss_stats() counts both.
 ///
 /// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
 ///

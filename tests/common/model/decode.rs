@@ -2,7 +2,7 @@
 
 use super::super::ffi::Kind;
 use super::docs::{escape_all, key_json, Batch, Doc, IdsDoc, ImportDoc, OuterFault, TextFault, Top, V};
-use super::ops::{Expect, Op, RunsDoc, Setup, Via};
+use super::ops::{Bounds, Expect, Op, RunsDoc, Setup, Via};
 use super::reference::{parse_query, session_size, Field};
 use super::{ENTITY_KEYS, MODES};
 use sessionstore::now;
@@ -466,7 +466,7 @@ pub fn decode(data: &[u8], strict: bool) -> (Setup, Vec<Op>) {
         2 => Some(4000),
         _ => None,
     };
-    let setup = Setup { mode, max, shares: shares.clone(), feed };
+    let setup = Setup { mode, max, shares: shares.clone(), feed, bounds: None };
     let max = setup.max_bytes();
     let mut modes: Vec<usize> = std::iter::once(mode).chain(shares).collect();
     let mut ops = Vec::new();
@@ -582,4 +582,53 @@ pub fn decode(data: &[u8], strict: bool) -> (Setup, Vec<Op>) {
         ops.push(op);
     }
     (setup, ops)
+}
+
+/// As [`decode`], for a store with bounds: the first bytes choose them (the rest decodes as
+/// [`decode`] does), and the clock moves on, or the store reclaims, between some operations.
+/// `refresh_on_read` comes only without a capacity bound or quota: with one, eviction gives a session
+/// read since its last write a second chance, which tests/bounds.rs checks on its own.
+pub fn decode_bounded(data: &[u8]) -> (Setup, Vec<Op>) {
+    let (head, rest) = data.split_at(data.len().min(8));
+    let mut g = Gen::new(head, false);
+    let mut bounds = Bounds::default();
+    match g.below(6) {
+        0 => bounds.idle = Some(5 + g.below(60) as i64),
+        1 => bounds.age = Some(10 + g.below(100) as i64),
+        2 => {
+            bounds.idle = Some(5 + g.below(60) as i64);
+            bounds.refresh = true;
+        }
+        _ => {}
+    }
+    match g.below(5) {
+        0 => bounds.max_sessions = Some(1 + g.below(8)),
+        1 => bounds.max_bytes = Some(300 + g.below(3000)),
+        2 => bounds.user_sessions = Some(1 + g.below(3)),
+        3 => bounds.user_bytes = Some(200 + g.below(1500)),
+        _ => bounds.max_sessions = Some(2 + g.below(6)),
+    }
+    if bounds.refresh && !bounds.expires() {
+        bounds.refresh = false;
+    }
+    if bounds.refresh {
+        // Reads refreshing idle time, and nothing evicted: see above.
+        (bounds.max_sessions, bounds.max_bytes, bounds.user_sessions, bounds.user_bytes) =
+            (None, None, None, None);
+    }
+    bounds.refuse = g.pct(30);
+    let steps = bounds.idle.or(bounds.age).unwrap_or(10);
+    let (mut setup, ops) = decode(rest, false);
+    setup.bounds = Some(bounds);
+    let mut timed = Vec::with_capacity(ops.len() * 2);
+    let mut clock = Gen::new(data, false);
+    for op in ops {
+        match clock.below(8) {
+            0 | 1 => timed.push(Op::Advance { secs: clock.below(steps as usize + 1) as i64 }),
+            2 => timed.push(Op::Reclaim),
+            _ => {}
+        }
+        timed.push(op);
+    }
+    (setup, timed)
 }

@@ -25,9 +25,9 @@ mod run;
 // includes tests/common uses a different subset (hence the allow, as `dead_code` in tests/common/mod.rs).
 #[allow(unused_imports)]
 pub use self::{
-    decode::{decode, Gen, IDS, MAX_OPS},
+    decode::{decode, decode_bounded, Gen, IDS, MAX_OPS},
     docs::{escape_all, Batch, Doc, IdsDoc, ImportDoc, OuterFault, TextFault, Top, V},
-    ops::{Op, Setup, Via},
+    ops::{Bounds, Op, Setup, Via},
     reference::{Expected, Model},
     run::{run, run_collect, run_durable, strict_from_env, World},
 };

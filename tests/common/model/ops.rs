@@ -18,11 +18,67 @@ pub struct Setup {
     pub shares: Vec<usize>,
     /// The change feed's budget, when not the default.
     pub feed: Option<usize>,
+    /// The store's bounds (a bounded store runs on a clock the test drives).
+    pub bounds: Option<Bounds>,
+}
+
+/// A store's bounds, as its config gives them (see the header's ss_store_open()).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Bounds {
+    pub idle: Option<i64>,
+    pub age: Option<i64>,
+    pub refresh: bool,
+    pub max_sessions: Option<usize>,
+    pub max_bytes: Option<usize>,
+    pub user_sessions: Option<usize>,
+    pub user_bytes: Option<usize>,
+    pub refuse: bool,
+}
+
+impl Bounds {
+    pub fn expires(&self) -> bool {
+        self.idle.is_some() || self.age.is_some()
+    }
+
+    /// Whether the store keeps its recency list.
+    pub fn ordered(&self) -> bool {
+        self.idle.is_some() || self.max_sessions.is_some() || self.max_bytes.is_some()
+    }
+
+    /// Whether writes may have to make room.
+    pub fn bounded(&self) -> bool {
+        self.max_sessions.is_some()
+            || self.max_bytes.is_some()
+            || self.user_sessions.is_some()
+            || self.user_bytes.is_some()
+    }
+
+    /// The config keys, each with a leading comma.
+    fn keys(&self) -> String {
+        let mut keys = String::new();
+        let mut key = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                keys.push_str(&format!(",\"{name}\":{v}"));
+            }
+        };
+        key("idle_expiry_s", self.idle.map(|n| n.to_string()));
+        key("max_age_s", self.age.map(|n| n.to_string()));
+        key("refresh_on_read", self.refresh.then(|| "true".into()));
+        key("max_sessions", self.max_sessions.map(|n| n.to_string()));
+        key("max_bytes", self.max_bytes.map(|n| n.to_string()));
+        key("user_max_sessions", self.user_sessions.map(|n| n.to_string()));
+        key("user_max_bytes", self.user_bytes.map(|n| n.to_string()));
+        key("when_full", self.refuse.then(|| "\"refuse\"".into()));
+        keys
+    }
 }
 
 impl Setup {
     pub fn config(&self) -> Vec<u8> {
-        let feed = self.feed.map_or(String::new(), |bytes| format!(",\"feed_bytes\":{bytes}"));
+        let mut feed = self.feed.map_or(String::new(), |bytes| format!(",\"feed_bytes\":{bytes}"));
+        if let Some(bounds) = &self.bounds {
+            feed.push_str(&bounds.keys());
+        }
         match self.max {
             Some(max) => format!("{{\"mode\":\"{}\",\"max_session_bytes\":{max}{feed}}}", MODES[self.mode]),
             None => format!(" {{ \"mode\" : \"{}\" {feed}}} ", MODES[self.mode]),
@@ -188,4 +244,10 @@ pub enum Op {
     Close {
         h: usize,
     },
+    /// The store's clock moves on (a bounded store's).
+    Advance {
+        secs: i64,
+    },
+    /// The store frees what has expired (Store::reclaim, which its expiry thread calls).
+    Reclaim,
 }

@@ -2,6 +2,7 @@
 
 use super::super::ffi::Kind;
 use super::docs::{key_json, render_object, Batch, Doc, IdsDoc, ImportDoc, OuterFault, Top, V};
+use super::ops::Bounds;
 use super::{ENTITY_OF_MODE, MODES};
 
 /// A stored field: raw JSON text, or (session_data) an object whose fields the model keeps apart so that
@@ -37,6 +38,13 @@ struct Rec {
     /// spaced as `ws` says.
     sent: usize,
     ws: bool,
+    /// The last read the store remembers (0: none) and the time that places it in the recency lists
+    /// (its updated_at, or when it was given a second chance), as the engine keeps them: whole
+    /// seconds in a u32.
+    accessed: i64,
+    moved: i64,
+    /// Read since it was last placed (the engine's CLOCK reference bit).
+    referenced: bool,
 }
 
 impl Rec {
@@ -372,6 +380,19 @@ pub(super) fn parse_query(doc: Option<&Doc>) -> Result<QuerySpec, Kind> {
     Ok(q)
 }
 
+/// How far back the engine looks for a write's place in a list (its `PLACING_WALK`).
+const PLACING_WALK: usize = 32;
+
+/// A time as the engine keeps it in its recency lists: whole seconds in a u32.
+fn secs(t: i64) -> i64 {
+    t.clamp(0, i64::from(u32::MAX))
+}
+
+/// A number of the stats, or null.
+fn opt<T: std::fmt::Display>(n: Option<T>) -> String {
+    n.map_or_else(|| "null".to_owned(), |n| n.to_string())
+}
+
 /// Lowercase, one character at a time (no context rules): what "case-insensitive" means here.
 fn fold(s: &str) -> String {
     caseless::default_case_fold_str(s)
@@ -389,7 +410,26 @@ pub struct Model {
     feed_budget: usize,
     /// The engine's store identity (random, so taken from the engine).
     pub store: String,
+    pub bounds: Bounds,
+    /// The time of the step being run, by the store's clock.
+    pub now: i64,
+    /// The recency list (least recent first) and each user's, of ids (the engine's `retention`).
+    order: Vec<String>,
+    user_order: std::collections::BTreeMap<String, Vec<String>>,
+    expired: u64,
+    evicted: u64,
 }
+
+/// Why a session leaves the store, as the feed says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Why {
+    Delete,
+    Expire,
+    Evict,
+}
+
+/// The most sessions the engine reclaims under one hold of its lock (its `RECLAIM_BATCH`).
+const RECLAIM_BATCH: usize = 64;
 
 impl Default for Model {
     fn default() -> Self {
@@ -407,7 +447,7 @@ const MAX_CHANGES: usize = 10000;
 #[derive(Clone, Debug, PartialEq)]
 enum FeedChange {
     Put { seq: u64, ty: usize, quoted_id: String, text: String },
-    Delete { seq: u64, ty: usize, id: String },
+    Delete { seq: u64, ty: usize, id: String, why: Why },
     Drop { seq: u64, ty: usize },
 }
 
@@ -429,8 +469,13 @@ impl FeedChange {
                     MODES[*ty]
                 )
             }
-            FeedChange::Delete { seq, ty, id } => format!(
-                "{{\"seq\":{seq},\"op\":\"delete\",\"session_type\":\"{}\",\"session_id\":{}}}",
+            FeedChange::Delete { seq, ty, id, why } => format!(
+                "{{\"seq\":{seq},\"op\":\"{}\",\"session_type\":\"{}\",\"session_id\":{}}}",
+                match why {
+                    Why::Delete => "delete",
+                    Why::Expire => "expire",
+                    Why::Evict => "evict",
+                },
                 MODES[*ty],
                 key_json(id)
             ),
@@ -511,7 +556,325 @@ impl Model {
             feed_bytes: 0,
             feed_budget,
             store: String::new(),
+            bounds: Bounds::default(),
+            now: 0,
+            order: Vec::new(),
+            user_order: Default::default(),
+            expired: 0,
+            evicted: 0,
         }
+    }
+
+    /// Whether `r` is alive now (see the header's ss_store_open(), "Bounds").
+    fn alive(&self, r: &Rec) -> bool {
+        self.bounds.age.is_none_or(|age| r.created_at.saturating_add(age) >= self.now)
+            && self
+                .bounds
+                .idle
+                .is_none_or(|idle| r.updated_at.max(r.accessed).saturating_add(idle) >= self.now)
+    }
+
+    /// `rec`, just written: unread, placed by its updated_at (see [`Model::place`]).
+    fn fresh(rec: &mut Rec) {
+        rec.accessed = 0;
+        rec.referenced = false;
+        rec.moved = secs(rec.updated_at);
+    }
+
+    fn key_of(&self, id: &str) -> i64 {
+        self.recs[self.find(id).expect("a listed session is held")].moved
+    }
+
+    /// Inserts `id` into `list` after the last entry whose time is at most its own, looking back past
+    /// at most PLACING_WALK entries (then at the back), as the engine's `Links::insert_by_key`.
+    fn insert_by_key(&self, list: &mut Vec<String>, id: &str) {
+        let key = self.key_of(id);
+        let mut at = list.len();
+        let mut steps = 0;
+        while at > 0 && self.key_of(&list[at - 1]) > key {
+            if steps == PLACING_WALK {
+                at = list.len();
+                break;
+            }
+            at -= 1;
+            steps += 1;
+        }
+        list.insert(at, id.to_owned());
+    }
+
+    /// Takes `id` out of the recency lists.
+    fn unlist(&mut self, id: &str) {
+        self.order.retain(|o| o != id);
+        for list in self.user_order.values_mut() {
+            list.retain(|o| o != id);
+        }
+        self.user_order.retain(|_, list| !list.is_empty());
+    }
+
+    fn quotas(&self) -> bool {
+        self.bounds.user_sessions.is_some() || self.bounds.user_bytes.is_some()
+    }
+
+    /// Places `id`, just written, in the recency lists the store keeps.
+    fn place(&mut self, id: &str) {
+        self.unlist(id);
+        if self.bounds.ordered() {
+            let mut order = std::mem::take(&mut self.order);
+            self.insert_by_key(&mut order, id);
+            self.order = order;
+        }
+        let user = self.recs[self.find(id).expect("held")].user.clone();
+        if let (true, Some(user)) = (self.quotas(), user) {
+            let mut list = self.user_order.remove(&user).unwrap_or_default();
+            self.insert_by_key(&mut list, id);
+            self.user_order.insert(user, list);
+        }
+    }
+
+    /// Places the sessions `ids` of one import exactly where their times say (the engine's
+    /// `Retention::placed`).
+    fn place_imported(&mut self, ids: &[String]) {
+        for id in ids {
+            self.unlist(id);
+        }
+        let mut sorted: Vec<&String> = ids.iter().collect();
+        sorted.sort_by_key(|id| self.key_of(id));
+        let merge = |model: &Model, list: &mut Vec<String>, ids: &[&String]| {
+            let mut at = list.len();
+            for id in ids.iter().rev() {
+                while at > 0 && model.key_of(&list[at - 1]) > model.key_of(id) {
+                    at -= 1;
+                }
+                list.insert(at, (*id).clone());
+            }
+        };
+        if self.bounds.ordered() {
+            let mut order = std::mem::take(&mut self.order);
+            merge(self, &mut order, &sorted);
+            self.order = order;
+        }
+        if self.quotas() {
+            let users: std::collections::BTreeSet<String> =
+                sorted.iter().filter_map(|id| self.recs[self.find(id).expect("held")].user.clone()).collect();
+            for user in users {
+                let mine: Vec<&String> = sorted
+                    .iter()
+                    .copied()
+                    .filter(|id| self.recs[self.find(id).expect("held")].user.as_deref() == Some(&*user))
+                    .collect();
+                let mut list = self.user_order.remove(&user).unwrap_or_default();
+                merge(self, &mut list, &mine);
+                self.user_order.insert(user, list);
+            }
+        }
+    }
+
+    /// Removes the session at `i` by a change of its own.
+    fn remove_at(&mut self, i: usize, why: Why) {
+        let rec = self.recs.remove(i);
+        self.unlist(&rec.id);
+        match why {
+            Why::Delete => {}
+            Why::Expire => self.expired += 1,
+            Why::Evict => self.evicted += 1,
+        }
+        let len = rec.id.len();
+        self.change(FeedChange::Delete { seq: self.seq + 1, ty: rec.ty, id: rec.id, why }, len);
+    }
+
+    /// Before a write that names `ids`: those that have expired are removed first (the engine's
+    /// `expire_named`).
+    fn expire_named<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        if !self.bounds.expires() {
+            return;
+        }
+        let mut done: Vec<&str> = Vec::new();
+        for id in ids {
+            if done.contains(&id) {
+                continue;
+            }
+            if let Some(i) = self.find(id).filter(|&i| !self.alive(&self.recs[i])) {
+                done.push(id);
+                self.remove_at(i, Why::Expire);
+            }
+        }
+    }
+
+    /// The ids to remove (with why) so that a write adding `added` (user, bytes) and replacing
+    /// `replaced` (whose ids are in `keep`) keeps the bounds; `Full` when it cannot (the engine's
+    /// `Retention::make_room`: users over their quota in id order, each from the front of its own
+    /// list, then the store from the front of its list; with "refuse", only expired sessions).
+    fn make_room(
+        &self,
+        added: &[(Option<String>, usize)],
+        replaced: &[(Option<String>, usize)],
+        keep: &[String],
+    ) -> Result<Vec<(String, Why)>, Kind> {
+        let b = &self.bounds;
+        if !b.bounded() || added.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rec_of = |id: &String| &self.recs[self.find(id).expect("listed")];
+        let list: Vec<&Rec> = self.order.iter().map(rec_of).collect();
+        let mut taken: Vec<(String, Why)> = Vec::new();
+        let mut store = (
+            (self.recs.len() + added.len()).saturating_sub(replaced.len()),
+            (self.bytes() + added.iter().map(|a| a.1).sum::<usize>())
+                .saturating_sub(replaced.iter().map(|r| r.1).sum::<usize>()),
+        );
+        // Walks `candidates` taking sessions while `want` says more are needed.
+        let take = |candidates: &mut dyn Iterator<Item = &&Rec>,
+                    taken: &mut Vec<(String, Why)>,
+                    want: &mut dyn FnMut(usize) -> bool| {
+            for r in candidates {
+                if keep.contains(&r.id) || taken.iter().any(|(id, _)| *id == r.id) {
+                    continue;
+                }
+                let alive = self.alive(r);
+                if alive && b.refuse {
+                    return;
+                }
+                if !want(r.text().len()) {
+                    return;
+                }
+                taken.push((r.id.clone(), if alive { Why::Evict } else { Why::Expire }));
+            }
+        };
+        if b.user_sessions.is_some() || b.user_bytes.is_some() {
+            let mut users: std::collections::BTreeMap<&str, (isize, isize)> = Default::default();
+            for (sign, list) in [(1isize, added), (-1, replaced)] {
+                for (user, bytes) in list {
+                    if let Some(u) = user {
+                        let e = users.entry(u.as_str()).or_default();
+                        *e = (e.0 + sign, e.1 + sign * *bytes as isize);
+                    }
+                }
+            }
+            for (user, (sessions, bytes)) in users {
+                let mine: Vec<&Rec> =
+                    self.user_order.get(user).map_or_else(Vec::new, |l| l.iter().map(rec_of).collect());
+                let held_bytes: usize = mine.iter().map(|r| r.text().len()).sum();
+                let mut held = (
+                    (mine.len() as isize + sessions).max(0) as usize,
+                    (held_bytes as isize + bytes).max(0) as usize,
+                );
+                let over = |h: (usize, usize)| {
+                    b.user_sessions.is_some_and(|m| h.0 > m) || b.user_bytes.is_some_and(|m| h.1 > m)
+                };
+                if !over(held) {
+                    continue;
+                }
+                take(&mut mine.iter(), &mut taken, &mut |len| {
+                    if !over(held) {
+                        return false;
+                    }
+                    held = (held.0 - 1, held.1.saturating_sub(len));
+                    store = (store.0 - 1, store.1.saturating_sub(len));
+                    true
+                });
+                if over(held) {
+                    return Err(Kind::Full);
+                }
+            }
+        }
+        let over = |h: (usize, usize)| {
+            b.max_sessions.is_some_and(|m| h.0 > m) || b.max_bytes.is_some_and(|m| h.1 > m)
+        };
+        if over(store) {
+            take(&mut list.iter(), &mut taken, &mut |len| {
+                if !over(store) {
+                    return false;
+                }
+                store = (store.0 - 1, store.1.saturating_sub(len));
+                true
+            });
+            if over(store) {
+                return Err(Kind::Full);
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Removes what [`Model::make_room`] chose, after the write, each by a change of its own.
+    fn evict(&mut self, victims: Vec<(String, Why)>) {
+        for (id, why) in victims {
+            let i = self.find(&id).expect("a victim is held");
+            self.remove_at(i, why);
+        }
+    }
+
+    /// Frees every expired session the engine's reclaimer finds, batch by batch: from the front of
+    /// the recency list while they are expired (one read since its last move sends a live session to
+    /// the back instead), then, oldest created first in each type, those past their maximum age;
+    /// each batch removed in the order its sessions were last written.
+    pub fn reclaim(&mut self) -> usize {
+        if !self.bounds.expires() {
+            return 0;
+        }
+        let mut total = 0;
+        loop {
+            let mut batch: Vec<String> = Vec::new();
+            if self.bounds.ordered() {
+                let mut reread = Vec::new();
+                for (looked, id) in self.order.iter().enumerate() {
+                    if batch.len() >= RECLAIM_BATCH || looked >= 4 * RECLAIM_BATCH {
+                        break;
+                    }
+                    let r = &self.recs[self.find(id).expect("listed")];
+                    if !self.alive(r) {
+                        batch.push(r.id.clone());
+                    } else if r.referenced {
+                        reread.push(r.id.clone());
+                    } else {
+                        break;
+                    }
+                }
+                // A second chance: to the back, as if written now, still read before.
+                for id in reread {
+                    let (i, now) = (self.find(&id).expect("held"), secs(self.now));
+                    self.recs[i].moved = now;
+                    self.recs[i].referenced = false;
+                    self.place(&id);
+                }
+            }
+            if let Some(age) = self.bounds.age {
+                for ty in 0..4 {
+                    // The type's index order: created_at, then first insertion (the recs' order).
+                    let mut of_type: Vec<&Rec> = self.recs.iter().filter(|r| r.ty == ty).collect();
+                    of_type.sort_by_key(|r| r.created_at);
+                    for r in of_type {
+                        if batch.len() >= RECLAIM_BATCH || r.created_at.saturating_add(age) >= self.now {
+                            break;
+                        }
+                        if !batch.contains(&r.id) {
+                            batch.push(r.id.clone());
+                        }
+                    }
+                }
+            }
+            if batch.is_empty() {
+                return total;
+            }
+            batch.sort_by_key(|id| self.recs[self.find(id).expect("held")].version);
+            total += batch.len();
+            self.evict(batch.into_iter().map(|id| (id, Why::Expire)).collect());
+        }
+    }
+
+    /// After a reopen: the recency list in the order of the versions, no read remembered, the counts
+    /// of expiries and evictions from zero.
+    pub fn reopened(&mut self) {
+        for r in &mut self.recs {
+            Self::fresh(r);
+        }
+        let mut ids: Vec<(i64, u64, String)> =
+            self.recs.iter().map(|r| (r.updated_at, r.version, r.id.clone())).collect();
+        ids.sort();
+        (self.order, self.user_order) = (Vec::new(), Default::default());
+        for (_, _, id) in ids {
+            self.place(&id);
+        }
+        (self.expired, self.evicted) = (0, 0);
     }
 
     /// Numbers `change` (the next number) costing `bytes` (besides the entry) and keeps it in the
@@ -548,15 +911,43 @@ impl Model {
     /// Stores `p` as a session of type `ty`; returns the stored text.
     fn put(&mut self, p: &Parsed, ty: usize, created_at: Option<i64>, updated_at: i64) -> String {
         let existing = self.find(&p.id);
-        let created_at = created_at.or(existing.map(|i| self.recs[i].created_at)).unwrap_or(updated_at);
+        let stored_created = existing.map(|i| self.recs[i].created_at);
+        let mut rec = self.build(p, ty, created_at, stored_created, updated_at, self.seq + 1);
+        Self::fresh(&mut rec);
+        let text = rec.text();
+        let change = FeedChange::Put {
+            seq: rec.version,
+            ty,
+            quoted_id: rec.quoted_id().to_owned(),
+            text: text.clone(),
+        };
+        self.change(change, text.len());
+        match existing {
+            Some(i) => self.recs[i] = rec,
+            None => self.recs.push(rec),
+        }
+        self.place(&p.id);
+        text
+    }
+
+    /// The record `p` becomes as a session of type `ty` stored by change `version`.
+    fn build(
+        &self,
+        p: &Parsed,
+        ty: usize,
+        created_at: Option<i64>,
+        stored_created: Option<i64>,
+        updated_at: i64,
+        version: u64,
+    ) -> Rec {
+        let created_at = created_at.or(stored_created).unwrap_or(updated_at);
         let mut fields = p.fields.clone();
         let sent = fields.len();
-        let version = self.seq + 1;
         set_field(&mut fields, "session_type", Field::Raw(key_json(MODES[ty])));
         set_field(&mut fields, "created_at", Field::Raw(created_at.to_string()));
         set_field(&mut fields, "updated_at", Field::Raw(updated_at.to_string()));
         set_field(&mut fields, "version", Field::Raw(version.to_string()));
-        let rec = Rec {
+        Rec {
             id: p.id.clone(),
             ty,
             user: p.user.clone(),
@@ -568,16 +959,45 @@ impl Model {
             fields,
             sent,
             ws: p.ws,
-        };
-        let text = rec.text();
-        let change =
-            FeedChange::Put { seq: version, ty, quoted_id: rec.quoted_id().to_owned(), text: text.clone() };
-        self.change(change, text.len());
-        match existing {
-            Some(i) => self.recs[i] = rec,
-            None => self.recs.push(rec),
+            accessed: 0,
+            moved: 0,
+            referenced: false,
         }
-        text
+    }
+
+    /// What a write of the records `new` (in order; an id may come twice) adds to the store and
+    /// replaces in it, for [`Model::make_room`].
+    #[allow(clippy::type_complexity)]
+    fn demand(
+        &self,
+        new: &[Rec],
+    ) -> (Vec<(Option<String>, usize)>, Vec<(Option<String>, usize)>, Vec<String>) {
+        let (mut added, mut replaced, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+        let mut earlier: Vec<(&str, Option<String>, usize)> = Vec::new();
+        for rec in new {
+            match earlier.iter().rev().find(|(id, _, _)| *id == rec.id) {
+                Some((_, user, len)) => replaced.push((user.clone(), *len)),
+                None => {
+                    if let Some(i) = self.find(&rec.id) {
+                        replaced.push((self.recs[i].user.clone(), self.recs[i].text().len()));
+                        keep.push(rec.id.clone());
+                    }
+                }
+            }
+            let len = rec.text().len();
+            added.push((rec.user.clone(), len));
+            earlier.push((&rec.id, rec.user.clone(), len));
+        }
+        (added, replaced, keep)
+    }
+
+    /// The evictions a write of `new` needs, or `Full`.
+    fn room_for(&self, new: &[Rec]) -> Expected<Vec<(String, Why)>> {
+        if !self.bounds.bounded() {
+            return Ok(Vec::new());
+        }
+        let (added, replaced, keep) = self.demand(new);
+        self.make_room(&added, &replaced, &keep).map_err(|k| (k, None))
     }
 
     pub fn upsert(&mut self, mode: usize, max: usize, bytes: &[u8], doc: &Doc, now: i64) -> Expected<String> {
@@ -616,6 +1036,7 @@ impl Model {
         if p.session_type.is_some_and(|t| t != mode) {
             return fail(Kind::InvalidSession);
         }
+        self.expire_named([p.id.as_str()]);
         if self.conflicts(&p.id, mode) {
             return fail(Kind::Conflict);
         }
@@ -625,7 +1046,12 @@ impl Model {
         if expected.is_some_and(|v| v != self.version_of(&p.id)) {
             return fail(Kind::VersionMismatch);
         }
-        Ok(self.put(&p, mode, p.created_at, now))
+        let stored_created = self.find(&p.id).map(|i| self.recs[i].created_at);
+        let new = self.build(&p, mode, p.created_at, stored_created, now, self.seq + 1);
+        let victims = self.room_for(&[new])?;
+        let text = self.put(&p, mode, p.created_at, now);
+        self.evict(victims);
+        Ok(text)
     }
 
     pub fn upsert_many(&mut self, mode: usize, max: usize, batch: &Batch, now: i64) -> Expected<String> {
@@ -646,6 +1072,7 @@ impl Model {
             }
             parsed.push(p);
         }
+        self.expire_named(parsed.iter().map(|p| p.id.as_str()));
         // Elements in order: each sees the owner the earlier ones gave its session.
         let mut owners: Vec<(&str, Option<&str>)> = Vec::new();
         for (i, p) in parsed.iter().enumerate() {
@@ -661,7 +1088,17 @@ impl Model {
             }
             owners.push((&p.id, p.user.as_deref()));
         }
+        let mut news: Vec<Rec> = Vec::new();
+        for (i, p) in parsed.iter().enumerate() {
+            let stored_created = match news.iter().rev().find(|r| r.id == p.id) {
+                Some(earlier) => Some(earlier.created_at),
+                None => self.find(&p.id).map(|i| self.recs[i].created_at),
+            };
+            news.push(self.build(p, mode, p.created_at, stored_created, now, self.seq + 1 + i as u64));
+        }
+        let victims = self.room_for(&news)?;
         let stored: Vec<String> = parsed.iter().map(|p| self.put(p, mode, p.created_at, now)).collect();
+        self.evict(victims);
         Ok(json_array(stored.into_iter()))
     }
 
@@ -687,39 +1124,80 @@ impl Model {
             }
             parsed.push(p);
         }
+        self.expire_named(parsed.iter().map(|p| p.id.as_str()));
         for p in &parsed {
             if self.conflicts(&p.id, p.session_type.unwrap_or(mode)) {
                 return Err((Kind::Conflict, Some(format!("import[{:?}]: ", p.id))));
             }
         }
+        // A missing updated_at is now; a missing created_at is kept from the stored session, else
+        // taken from the record's updated_at (see docs/bad-input.md: the header says "as ss_upsert()").
+        let news: Vec<Rec> = parsed
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let stored_created = self.find(&p.id).map(|i| self.recs[i].created_at);
+                let ty = p.session_type.unwrap_or(mode);
+                self.build(
+                    p,
+                    ty,
+                    p.created_at,
+                    stored_created,
+                    p.updated_at.unwrap_or(now),
+                    self.seq + 1 + i as u64,
+                )
+            })
+            .collect();
+        let victims = self.room_for(&news)?;
         for p in &parsed {
-            // A missing updated_at is now; a missing created_at is kept from the stored session, else
-            // taken from the record's updated_at (see docs/bad-input.md: the header says "as ss_upsert()").
             self.put(p, p.session_type.unwrap_or(mode), p.created_at, p.updated_at.unwrap_or(now));
         }
+        if self.bounds.expires() || self.bounds.bounded() {
+            let ids: Vec<String> = parsed.iter().map(|p| p.id.clone()).collect();
+            self.place_imported(&ids);
+        }
+        self.evict(victims);
         Ok(parsed.len())
     }
 
-    /// The state an export of this model, re-imported, must produce: every record, unchanged but for
-    /// its version (an import is a change per record, in the export's order). The records fit the
-    /// limit (it does not count what the store adds), so the import always succeeds.
+    /// The state an export of this model, re-imported, must produce: every record alive, unchanged
+    /// but for its version (an import is a change per record, in the export's order). The records fit
+    /// the limit (it does not count what the store adds), so the import succeeds unless a bound of the
+    /// store cannot hold the new versions' digits.
     pub fn reimport(&mut self) -> Expected<usize> {
-        for i in 0..self.recs.len() {
-            let version = self.seq + 1;
-            let rec = &mut self.recs[i];
+        let live: Vec<usize> = (0..self.recs.len()).filter(|&i| self.alive(&self.recs[i])).collect();
+        let renumbered = |rec: &Rec, version: u64| {
+            let mut rec = rec.clone();
             rec.version = version;
             set_field(&mut rec.fields, "version", Field::Raw(version.to_string()));
+            rec
+        };
+        let news: Vec<Rec> = live
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| renumbered(&self.recs[i], self.seq + 1 + n as u64))
+            .collect();
+        let victims = self.room_for(&news)?;
+        for i in live.iter().copied() {
+            let mut rec = renumbered(&self.recs[i], self.seq + 1);
+            Self::fresh(&mut rec);
             let text = rec.text();
             let change =
-                FeedChange::Put { seq: version, ty: rec.ty, quoted_id: rec.quoted_id().to_owned(), text };
+                FeedChange::Put { seq: rec.version, ty: rec.ty, quoted_id: rec.quoted_id().to_owned(), text };
             let len = rec.text().len();
+            self.recs[i] = rec;
             self.change(change, len);
         }
-        Ok(self.recs.len())
+        if self.bounds.expires() || self.bounds.bounded() {
+            let ids: Vec<String> = live.iter().map(|&i| self.recs[i].id.clone()).collect();
+            self.place_imported(&ids);
+        }
+        self.evict(victims);
+        Ok(live.len())
     }
 
     fn visible(&self, mode: usize, id: &str) -> Option<usize> {
-        self.find(id).filter(|&i| self.recs[i].ty == mode)
+        self.find(id).filter(|&i| self.recs[i].ty == mode && self.alive(&self.recs[i]))
     }
 
     /// The session of this type and, with a (non-empty) user, of that user.
@@ -728,9 +1206,15 @@ impl Model {
             .filter(|&i| nonempty(user).is_none_or(|u| self.recs[i].user.as_deref() == Some(u)))
     }
 
-    pub fn read(&self, mode: usize, id: &str, user: Option<&str>) -> Expected<String> {
+    pub fn read(&mut self, mode: usize, id: &str, user: Option<&str>) -> Expected<String> {
         match self.visible_to(mode, id, user) {
-            Some(i) => Ok(self.recs[i].text()),
+            Some(i) => {
+                if self.bounds.refresh {
+                    self.recs[i].accessed = secs(self.now);
+                    self.recs[i].referenced = true;
+                }
+                Ok(self.recs[i].text())
+            }
             None => fail(Kind::NotFound),
         }
     }
@@ -743,6 +1227,7 @@ impl Model {
                 r.ty == mode
                     && user.is_none_or(|u| r.user.as_deref() == Some(u))
                     && entity.is_none_or(|e| r.entity.as_deref() == Some(e))
+                    && self.alive(r)
             })
             .collect()
     }
@@ -775,6 +1260,7 @@ impl Model {
                 types.contains(&r.ty)
                     && user.is_none_or(|u| r.user.as_deref() == Some(u))
                     && entity.is_none_or(|e| r.entity.as_deref() == Some(e))
+                    && self.alive(r)
             })
             .filter(|r| {
                 q.created_after.is_none_or(|t| r.created_at >= t)
@@ -857,14 +1343,25 @@ impl Model {
         if session_size(text.len(), &rec.fields) > max {
             return fail(Kind::TooLarge);
         }
+        self.store_rewritten(i, rec)
+    }
+
+    /// Stores `rec`, a session rewritten in place (a rename, an append), with what it evicts.
+    fn store_rewritten(&mut self, i: usize, mut rec: Rec) -> Expected<String> {
+        let victims = self.room_for(std::slice::from_ref(&rec))?;
+        Self::fresh(&mut rec);
+        let text = rec.text();
         let change = FeedChange::Put {
             seq: rec.version,
             ty: rec.ty,
             quoted_id: rec.quoted_id().to_owned(),
             text: text.clone(),
         };
+        let id = rec.id.clone();
         self.recs[i] = rec;
+        self.place(&id);
         self.change(change, text.len());
+        self.evict(victims);
         Ok(text)
     }
 
@@ -943,15 +1440,7 @@ impl Model {
         if session_size(text.len(), &rec.fields) > max {
             return fail(Kind::TooLarge);
         }
-        let change = FeedChange::Put {
-            seq: version,
-            ty: rec.ty,
-            quoted_id: rec.quoted_id().to_owned(),
-            text: text.clone(),
-        };
-        self.recs[i] = rec;
-        self.change(change, text.len());
-        Ok(text)
+        self.store_rewritten(i, rec)
     }
 
     /// The feed after change `after`, as ss_changes() renders it.
@@ -987,9 +1476,7 @@ impl Model {
     pub fn delete(&mut self, mode: usize, id: &str, user: Option<&str>) -> usize {
         match self.visible_to(mode, id, user) {
             Some(i) => {
-                let rec = self.recs.remove(i);
-                let len = rec.id.len();
-                self.change(FeedChange::Delete { seq: self.seq + 1, ty: rec.ty, id: rec.id }, len);
+                self.remove_at(i, Why::Delete);
                 1
             }
             None => 0,
@@ -1012,14 +1499,19 @@ impl Model {
         Ok(names.iter().map(|id| self.delete(mode, id, user)).sum())
     }
 
+    /// Removes every session of the type (expired ones too); counts those alive.
     pub fn drop_all(&mut self, mode: usize) -> usize {
+        let alive = self.recs.iter().filter(|r| r.ty == mode && self.alive(r)).count();
         let before = self.recs.len();
+        let gone: Vec<String> = self.recs.iter().filter(|r| r.ty == mode).map(|r| r.id.clone()).collect();
+        for id in &gone {
+            self.unlist(id);
+        }
         self.recs.retain(|r| r.ty != mode);
-        let removed = before - self.recs.len();
-        if removed > 0 {
+        if before > self.recs.len() {
             self.change(FeedChange::Drop { seq: self.seq + 1, ty: mode }, 0);
         }
-        removed
+        alive
     }
 
     pub fn by_type(&self) -> [usize; 4] {
@@ -1051,18 +1543,48 @@ impl Model {
         )
     }
 
+    /// Sessions reclaimed after they expired, and evicted, since the store was opened.
+    pub fn removed_by_bounds(&self) -> (u64, u64) {
+        (self.expired, self.evicted)
+    }
+
+    /// How many sessions held are alive at `now`.
+    pub fn alive_at(&self, now: i64) -> usize {
+        let later = Model { now, recs: Vec::new(), ..self.clone() };
+        self.recs.iter().filter(|r| later.alive(r)).count()
+    }
+
+    /// Every session held, expired ones not yet reclaimed included: id, type and stored text.
+    pub fn held(&self) -> Vec<(String, usize, String)> {
+        self.recs.iter().map(|r| (r.id.clone(), r.ty, r.text())).collect()
+    }
+
     /// The "bounds" of ss_stats().
     fn bounds_json(&self) -> String {
         format!(
-            "{{\"sessions\":{},\"bytes\":{},\"max_sessions\":null,\"max_bytes\":null,\"user_max_sessions\":null,\"user_max_bytes\":null,\"idle_expiry_s\":null,\"max_age_s\":null,\"refresh_on_read\":false,\"when_full\":\"evict\",\"expired\":0,\"evicted\":0}}",
+            "{{\"sessions\":{},\"bytes\":{},\"max_sessions\":{},\"max_bytes\":{},\"user_max_sessions\":{},\"user_max_bytes\":{},\"idle_expiry_s\":{},\"max_age_s\":{},\"refresh_on_read\":{},\"when_full\":\"{}\",\"expired\":{},\"evicted\":{}}}",
             self.recs.len(),
-            self.bytes()
+            self.bytes(),
+            opt(self.bounds.max_sessions),
+            opt(self.bounds.max_bytes),
+            opt(self.bounds.user_sessions),
+            opt(self.bounds.user_bytes),
+            opt(self.bounds.idle),
+            opt(self.bounds.age),
+            self.bounds.refresh,
+            if self.bounds.refuse { "refuse" } else { "evict" },
+            self.expired,
+            self.evicted
         )
     }
 
     pub fn export(&self) -> String {
-        let items: Vec<String> =
-            self.recs.iter().map(|r| format!("{}:{}", r.quoted_id(), r.text())).collect();
+        let items: Vec<String> = self
+            .recs
+            .iter()
+            .filter(|r| self.alive(r))
+            .map(|r| format!("{}:{}", r.quoted_id(), r.text()))
+            .collect();
         format!("{{{}}}", items.join(","))
     }
 

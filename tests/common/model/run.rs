@@ -5,8 +5,10 @@ use super::docs::{Doc, V};
 use super::ops::{Expect, Op, Setup, Via};
 use super::reference::{Expected, Model};
 use super::MODES;
-use sessionstore::{now, Filter, Stats};
+use sessionstore::ffi::ss_store;
+use sessionstore::{now, Config, Filter, Hooks, ManualClock, Stats, Store};
 use std::fmt;
+use std::sync::Arc;
 
 pub struct World {
     handles: Vec<(Handle, usize)>,
@@ -16,6 +18,8 @@ pub struct World {
     /// The config a durable world reopens its store with (`None`: in memory).
     durable: Option<Vec<u8>>,
     pub model: Model,
+    /// The clock of a bounded store, which the test moves (`None`: the system's).
+    clock: Option<Arc<ManualClock>>,
     max: usize,
     /// Every "operation:outcome" seen, to check that the generator reaches every case.
     pub seen: std::collections::BTreeSet<String>,
@@ -64,9 +68,26 @@ fn resolve_now(before: i64, after: i64, stored: Option<&str>) -> Result<i64, Str
     Ok(t)
 }
 
-/// Opens a store with `config` and shares a handle from it for each of `modes` after the first.
-fn open_handles(config: &[u8], modes: &[usize]) -> Result<Vec<(Handle, usize)>, String> {
-    let first = Handle::open(Some(config)).map_err(|f| format!("open: {f:?}"))?;
+/// When a bounded store's clock starts.
+const CLOCK_START: i64 = 1_800_000_000;
+
+/// Opens a store with `config` (on `clock`, when given, and without its expiry thread, so that
+/// what expires is reclaimed when the test says) and shares a handle from it for each of `modes`
+/// after the first.
+fn open_handles(
+    config: &[u8],
+    modes: &[usize],
+    clock: Option<&Arc<ManualClock>>,
+) -> Result<Vec<(Handle, usize)>, String> {
+    let first = match clock {
+        None => Handle::open(Some(config)).map_err(|f| format!("open: {f:?}"))?,
+        Some(clock) => {
+            let config = Config::parse(config).map_err(|e| format!("config: {e}"))?;
+            let hooks = Hooks { clock: Some(Arc::clone(clock) as _), no_reclaimer: true, ..Hooks::default() };
+            let store = Store::open_with(config, hooks).map_err(|e| format!("open: {e}"))?;
+            Handle { ptr: ss_store::into_raw(store) }
+        }
+    };
     let mut handles = vec![(first, modes[0])];
     for &m in &modes[1..] {
         let h = handles[0].0.share(Some(MODES[m])).map_err(|f| format!("share: {f:?}"))?;
@@ -96,17 +117,25 @@ impl World {
 
     fn open(setup: &Setup, durable: Option<Vec<u8>>) -> Result<World, String> {
         let modes: Vec<usize> = std::iter::once(setup.mode).chain(setup.shares.iter().copied()).collect();
-        let handles = open_handles(durable.as_deref().unwrap_or(&setup.config()), &modes)?;
+        let clock = setup.bounds.as_ref().map(|_| Arc::new(ManualClock::new(CLOCK_START)));
+        let handles = open_handles(durable.as_deref().unwrap_or(&setup.config()), &modes, clock.as_ref())?;
         let mut model = Model::with_feed_budget(setup.feed_bytes());
         model.store = handles[0].0.store().stats().feed.store;
+        model.bounds = setup.bounds.clone().unwrap_or_default();
         Ok(World {
             handles,
             mirrors: Vec::new(),
             durable,
             model,
+            clock,
             max: setup.max_bytes(),
             seen: Default::default(),
         })
+    }
+
+    /// The store's time.
+    fn now(&self) -> i64 {
+        self.clock.as_ref().map_or_else(now, |c| sessionstore::Clock::now(&**c))
     }
 
     /// Closes every handle of a durable world and opens the directory again, with handles of the same
@@ -117,17 +146,21 @@ impl World {
         self.handles.clear();
         // The first handle may have been closed: each one is shared with its own mode from the one
         // that reopens the store.
-        let opener = Handle::open(Some(&config)).map_err(|f| format!("reopen: {f:?}"))?;
+        let opener = open_handles(&config, &[0], self.clock.as_ref()).map_err(|e| format!("re{e}"))?;
+        let opener = &opener[0].0;
         for m in modes {
             let h = opener.share(Some(MODES[m])).map_err(|f| format!("share: {f:?}"))?;
             self.handles.push((h, m));
         }
+        self.model.reopened();
         self.check_state().map_err(|e| format!("after reopening: {e}"))
     }
 
     pub fn step(&mut self, op: &Op) -> Result<(), String> {
         let max = self.max;
-        let before = now();
+        let before = self.now();
+        self.model.now = before;
+        let removed = self.model.removed_by_bounds();
         match op {
             Op::Upsert { h, via, doc, pad } => {
                 let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
@@ -140,7 +173,7 @@ impl World {
                     Via::Rust => handle.store().upsert(&bytes).map_err(Failure::from),
                     Via::Ffi => handle.upsert(&bytes),
                 };
-                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let now = resolve_now(before, self.now(), got.as_deref().ok())?;
                 let o = compare("upsert", got, self.model.upsert(mode, max, &bytes, doc, now))?;
                 self.seen.insert(format!("upsert:{o}"));
             }
@@ -151,7 +184,7 @@ impl World {
                     Via::Rust => handle.store().upsert_many(&bytes).map_err(Failure::from),
                     Via::Ffi => handle.upsert_many(&bytes),
                 };
-                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let now = resolve_now(before, self.now(), got.as_deref().ok())?;
                 let o = compare("upsert_many", got, self.model.upsert_many(mode, max, batch, now))?;
                 self.seen.insert(format!("upsert_many:{o}"));
             }
@@ -204,7 +237,7 @@ impl World {
                     Via::Rust => handle.store().rename_session(id, name, user).map_err(Failure::from),
                     Via::Ffi => handle.rename_as(id, name, user),
                 };
-                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let now = resolve_now(before, self.now(), got.as_deref().ok())?;
                 let o = compare("rename", got, self.model.rename(mode, max, id, name, user, now))?;
                 self.seen.insert(format!("rename:{o}"));
             }
@@ -279,7 +312,7 @@ impl World {
                     Via::Rust => handle.store().import(&bytes).map_err(Failure::from),
                     Via::Ffi => handle.import(&bytes),
                 };
-                let after = now();
+                let after = self.now();
                 let now = if before == after {
                     before
                 } else {
@@ -325,7 +358,7 @@ impl World {
                     Via::Rust => handle.store().upsert_if(&bytes, Some(expected)).map_err(Failure::from),
                     Via::Ffi => handle.upsert_if(&bytes, expected),
                 };
-                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let now = resolve_now(before, self.now(), got.as_deref().ok())?;
                 let want = self.model.upsert_if(mode, max, &bytes, doc, now, Some(expected));
                 let o = compare("upsert_if", got, want)?;
                 self.seen.insert(format!("upsert_if:{o}"));
@@ -340,7 +373,7 @@ impl World {
                         .map_err(Failure::from),
                     Via::Ffi => handle.rename_if(id, name, user, expected),
                 };
-                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let now = resolve_now(before, self.now(), got.as_deref().ok())?;
                 let o = compare(
                     "rename_if",
                     got,
@@ -368,7 +401,7 @@ impl World {
                     }
                     Via::Ffi => handle.append_runs(id, user, runs.text.as_bytes()),
                 };
-                let now = resolve_now(before, now(), got.as_deref().ok())?;
+                let now = resolve_now(before, self.now(), got.as_deref().ok())?;
                 let o =
                     compare("append_runs", got, self.model.append(mode, max, id, user, &runs.inner, now))?;
                 self.seen.insert(format!("append_runs:{o}"));
@@ -424,6 +457,24 @@ impl World {
             Op::Close { h } => {
                 self.handles.remove(*h);
             }
+            Op::Advance { secs } => {
+                if let Some(clock) = &self.clock {
+                    clock.advance(*secs);
+                }
+                self.model.now = self.now();
+            }
+            Op::Reclaim => {
+                let got = self.handles[0].0.store().reclaim().map_err(Failure::from);
+                let o = compare("reclaim", got, Ok(self.model.reclaim()))?;
+                self.seen.insert(format!("reclaim:{o}"));
+            }
+        }
+        let (expired, evicted) = self.model.removed_by_bounds();
+        if expired > removed.0 {
+            self.seen.insert("bounds:expired".into());
+        }
+        if evicted > removed.1 {
+            self.seen.insert("bounds:evicted".into());
         }
         self.check_state()
     }
@@ -522,7 +573,7 @@ fn apply_feed(store: &sessionstore::Store, after: u64, map: &mut Sessions) -> Re
                     let session = c.session.ok_or("an upsert without its session")?.get();
                     map.insert(id()?, (c.session_type.clone(), session.to_owned()));
                 }
-                "delete" => drop(map.remove(&id()?)),
+                "delete" | "expire" | "evict" => drop(map.remove(&id()?)),
                 "drop" => map.retain(|_, (ty, _)| *ty != c.session_type),
                 other => return Err(format!("unknown op {other:?}")),
             }
@@ -539,6 +590,27 @@ fn apply_feed(store: &sessionstore::Store, after: u64, map: &mut Sessions) -> Re
 /// its sequence applied.
 fn check_feed(world: &World) -> Result<(), String> {
     let store = world.handles[0].0.store();
+    if let Some(clock) = &world.clock {
+        // What has expired is held until it is reclaimed (and the feed says it went): replayed, the
+        // feed gives what the store holds, as the model has it.
+        let held: Sessions =
+            world.model.held().into_iter().map(|(id, ty, text)| (id, (MODES[ty].to_owned(), text))).collect();
+        let mut from_nothing = Sessions::new();
+        if apply_feed(store, 0, &mut from_nothing)?.is_some() && from_nothing != held {
+            return Err(format!("the feed replayed from 0 gives {from_nothing:?}, the store holds {held:?}"));
+        }
+        // Then everything expires (but sessions created in the far future) and is reclaimed: every
+        // session the feed or an export ever showed has its removal in the feed.
+        clock.advance(100 * 365 * 86_400);
+        store.reclaim().map_err(|e| format!("reclaim: {e}"))?;
+        let left = world.model.alive_at(sessionstore::Clock::now(&**clock));
+        if store.stats().sessions() != left {
+            return Err(format!(
+                "{} sessions held after everything else expired and was reclaimed, {left} alive",
+                store.stats().sessions()
+            ));
+        }
+    }
     let want = export_map(&store.export())?;
     let mut from_nothing = Sessions::new();
     if apply_feed(store, 0, &mut from_nothing)?.is_some() && from_nothing != want {
