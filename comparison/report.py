@@ -13,10 +13,11 @@ import json
 import os
 import sys
 
-ROW_ORDER = ["floor", "rust", "c", "c++", "go", "node", "agno", "redis"]
+ROW_ORDER = ["floor", "rust", "c", "c++", "go", "node", "python", "agno", "redis"]
 ROW_LABEL = {
     "floor": "floor (Rust)", "rust": "engine from Rust", "c": "engine from C", "c++": "C++ binding",
-    "go": "Go binding", "node": "Node binding", "agno": "Agno 1.8.4", "redis": "Redis 7 (hiredis)",
+    "go": "Go binding", "node": "Node binding",
+    "python": "Python binding", "agno": "Agno 1.8.4", "redis": "Redis 7 (hiredis)",
 }
 OPS = ["read", "update", "insert", "recent", "ids", "query", "select", "export", "import"]
 OP_LABEL = {
@@ -221,6 +222,61 @@ def versions_table(res):
             L.append(f"| {size_label(n, size)} | {label} | {r['changes_per_s'] / 1e6:.2f} M changes/s ({caught}) | | "
                      f"{r['writers']} writer alone: {r['writer_alone_ops_per_s'] / 1e3:,.0f} k upserts/s; while read: "
                      f"{r['writer_ops_per_s'] / 1e3:,.0f} k/s | {r['writer_ops_per_s'] / r['writer_alone_ops_per_s']:.2f}× |")
+    return "\n".join(L)
+
+
+def bounds_table(res):
+    recs = {(r["n"], r["size"], r["op"]): r for r in res.recs if r.get("row") == "bounds" and "op" in r}
+    if not recs:
+        return "n/a: the bounds row was not run"
+    L = ["| store | operation | median | p99 | against, in the same run | ratio |", "|---|---|---|---|---|---|"]
+    labels = (("read_bounded", "read, bounds configured, not reached", "unbounded store"),
+              ("update_bounded", "upsert of an existing session, bounds configured", "unbounded store"),
+              ("insert_at_bound", "insert at the bound (each evicts one)", "insert below the bound"))
+    for n, size in sorted({(k[0], k[1]) for k in recs}):
+        for op, label, against in labels:
+            r = recs.get((n, size, op))
+            if not r:
+                continue
+            b = recs.get((n, size, r["against"]))
+            ratio = f"{r['median_ns'] / b['median_ns']:.2f}×" if b else "n/a"
+            L.append(f"| {size_label(n, size)} | {label} | {fmt_ns(r['median_ns'])} | {fmt_ns(r['p99_ns'])} | "
+                     f"{against}: {fmt_ns(b['median_ns']) if b else 'n/a'} | {ratio} |")
+        r = recs.get((n, size, "expire_all"))
+        if r:
+            L.append(f"| {size_label(n, size)} | longest read while all {n:,} sessions expire at once (reclaimed "
+                     f"in {r['reclaimed_s']:.2f} s, {r['reads']:,} reads) | | | longest read of the same loop "
+                     f"before: {fmt_ns(r['quiet_longest_read_ns'])} | {fmt_ns(r['longest_read_ns'])} |")
+    return "\n".join(L)
+
+
+AGNO_OPS = [("read", "read"), ("upsert", "upsert"), ("get_recent_sessions", "get_recent_sessions(user, 5)"),
+            ("get_all_session_ids_user", "get_all_session_ids(user)"),
+            ("get_all_sessions_user", "get_all_sessions(user)"),
+            ("get_all_session_ids_entity", "get_all_session_ids(agent)")]
+
+
+def agno_summaries(res):
+    return [r for r in res.recs if r.get("src") == "agno_compare" and r.get("summary") and r.get("agno")
+            and "ours_ns" in r]
+
+
+def agno_table(res):
+    rows = agno_summaries(res)
+    if not rows:
+        return "n/a: the Python binding's bench was not run (row `bindings`)"
+    ours = {"agno1": "`SessionStoreStorage` (agno 1 sessions)", "agno2": "`SessionStoreDb` (dicts)"}
+    theirs = {"agno1": "agno 1.8.4 `InMemoryStorage`", "agno2": "agno 2 `InMemoryDb`"}
+    label = dict(AGNO_OPS)
+    L = ["| operation | sessions | ours | ns/op | Agno | ns/op | speedup |", "|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["agno"], r["sessions"], r["op"])):
+        L.append(f"| {label.get(r['op'], r['op'])} | {r['sessions']:,} | {ours[r['agno']]} | {fmt_ns(r['ours_ns'])} | "
+                 f"{theirs[r['agno']]} | {fmt_ns(r['agno_ns'])} | {r['agno_ns'] / r['ours_ns']:,.1f}× |")
+    raw = [r for r in res.recs if r.get("src") == "agno_compare" and r.get("summary") and "binding_raw_ns" in r]
+    for r in raw:
+        L.append(f"| {r['op']}, the binding's `{r['op']}_raw` (JSON text) | 10,000 | `Store` | "
+                 f"{fmt_ns(r['binding_raw_ns'])} | {theirs[r['agno']]} | {fmt_ns(r['agno_ns'])} | "
+                 f"{r['agno_ns'] / r['binding_raw_ns']:,.1f}× |")
     return "\n".join(L)
 
 
@@ -557,6 +613,45 @@ def targets(res):
             figs.append(f"{size_label(100_000, size)}: {fmt_ns(cas)} against {fmt_ns(plain)} = {cas / plain:.3f}×")
             oks.append(cas / plain <= 1.05)
     out.append((12, "Compare-and-set upsert within 1.05× of a plain upsert", "; ".join(figs), verdict(oks)))
+
+    # 13-15. bounds (issue 15): configured but not reached, at the bound, and expiry of a whole store.
+    figs, oks = [], []
+    for n in (100_000, 1_000_000):
+        for op in ("read", "update"):
+            b, u = res.median("bounds", n, 1024, op + "_bounded"), res.median("bounds", n, 1024, op + "_unbounded")
+            if b and u:
+                figs.append(f"{op} {size_label(n, 1024)}: {fmt_ns(b)} against {fmt_ns(u)} = {b / u:.2f}×")
+                oks.append(b / u <= 1.1)
+    out.append((13, "Read and upsert with expiry and capacity bounds configured, not reached: ≤ 1.1× unbounded",
+                "; ".join(figs), verdict(oks)))
+    figs, oks = [], []
+    for n in (100_000, 1_000_000):
+        a, b = res.median("bounds", n, 1024, "insert_at_bound"), res.median("bounds", n, 1024, "insert_below_bound")
+        if a and b:
+            figs.append(f"{size_label(n, 1024)}: {fmt_ns(a)} against {fmt_ns(b)} = {a / b:.2f}×")
+            oks.append(a / b <= 1.5)
+    out.append((14, "Insert at the bound (every insert evicts) ≤ 1.5× an insert below it", "; ".join(figs),
+                verdict(oks)))
+    figs, oks = [], []
+    for n in (100_000, 1_000_000):
+        r = res.get("bounds", n, 1024, "expire_all")
+        if r:
+            figs.append(f"{size_label(n, 1024)}: longest read {fmt_ns(r['longest_read_ns'])} (before: "
+                        f"{fmt_ns(r['quiet_longest_read_ns'])}), all reclaimed in {r['reclaimed_s']:.2f} s")
+            oks.append(r["longest_read_ns"] <= 1_000_000)
+    out.append((15, "Every session expiring at once: the longest read while they are reclaimed ≤ 1 ms",
+                "; ".join(figs), verdict(oks)))
+
+    # 16. the Python binding against Agno (issue 18): faster on every operation, and listings at 100k at
+    # least 1000x faster than agno 1.8.4.
+    figs, oks = [], []
+    for r in agno_summaries(res):
+        speedup = r["agno_ns"] / r["ours_ns"]
+        listing = r["agno"] == "agno1" and r["sessions"] >= 100_000
+        figs.append(f"{r['agno']} {r['op']} at {r['sessions']:,}: {speedup:,.1f}×")
+        oks.append(speedup >= (1000 if listing else 1))
+    out.append((16, "Python: faster than agno 1.8.4 and agno 2 on every operation; get_recent_sessions and "
+                "filtered listings at 100k ≥ 1000× agno 1.8.4", "; ".join(figs), verdict(oks)))
     return out
 
 
@@ -647,6 +742,15 @@ def write(results_path, md_path):
     L.append("")
     L.append(bindings_table(res))
     L.append("")
+    L.append("### Python against Agno")
+    L.append("")
+    L.append("bindings/python/bench/bench.py, on Agno's workload (generated Agno-shaped sessions of about 1 KiB; "
+             "the best of several rounds per figure; listings at 100,000 sessions): the drop-in storages "
+             "against the ones they replace, each returning what its counterpart returns (agno 1 session "
+             "objects, agno 2 dicts), and the binding's JSON-text calls against agno 1.8.4's.")
+    L.append("")
+    L.append(agno_table(res))
+    L.append("")
     L.append("## Mixed load (writer latency while long reads run)")
     L.append("")
     L.append("One thread upserts random existing sessions and times every call while, in turn, nothing, a name "
@@ -668,6 +772,18 @@ def write(results_path, md_path):
              "writer alone.")
     L.append("")
     L.append(versions_table(res))
+    L.append("")
+    L.append("## Bounded memory (expiry, capacity, quotas)")
+    L.append("")
+    L.append("comparison/rust/src/bin/ss-bounds.rs, in one process: reads and upserts on a store with idle "
+             "expiry, a maximum age, bounds on sessions and bytes and a per-user quota configured but not "
+             "reached, against an unbounded store with the same sessions, in alternation; inserts of new "
+             "sessions into a store at its max_sessions (each evicts the least recently written) against the "
+             "same inserts into a store with room, in alternation; then every session of a store expires at "
+             "once (its clock jumps by the idle time) and one thread reads 1000 live sessions in a loop while "
+             "the store's reclaimer removes the others, against the same loop before the jump.")
+    L.append("")
+    L.append(bounds_table(res))
     L.append("")
     L.append("## Durable stores (journal and snapshots)")
     L.append("")

@@ -10,14 +10,18 @@ Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke
     c          target/bench-bin/ss_driver                   the engine through the C ABI
     redis      target/bench-bin/redis_driver                Redis 7 on loopback (started and stopped here)
     agno       target/bench-venv/bin/python comparison/agno_driver.py   agno 1.8.4 InMemoryStorage
-    bindings   `make -C bindings/<lang> bench` for cpp, go, node, when that target exists: each binding
-               against the one C baseline (comparison/c/baseline.h) in the same run, as ratios
+    bindings   `make -C bindings/<lang> bench` for cpp, go, node, python, when that target exists: each binding
+               against the one C baseline (comparison/c/baseline.h) in the same run, as ratios; Python's
+               also against agno 1.8.4 InMemoryStorage and agno 2 InMemoryDb on Agno's workload
     criterion  `cargo bench --bench engine` (benches/engine.rs)
     mixed      target/bench-bin/ss-mixed-load: writer latency while a name query and an export run in a
                loop (1 KiB stores; every condition against the no-reader run of the same process)
     versions   target/bench-bin/ss-versions: compare-and-set against a plain upsert, one run appended against
                the whole session upserted with it, and the change feed read while a writer runs (100k
                sessions of 1 and 16 KiB)
+    bounds     target/bench-bin/ss-bounds: read and update with bounds configured but not reached against an
+               unbounded store, inserts that each evict against inserts below the bound, and the longest read
+               while every session of the store expires at once and is reclaimed (100k and 1M 1 KiB sessions)
     durable    target/bench-bin/ss-durable: upsert per sync policy against in-memory, group commit, reopen
                and file sizes after compaction, writer latency during snapshots (1 KiB stores); then
                target/bench-bin/ss-durable-peers on the same data and disk: Redis with appendonly yes
@@ -52,8 +56,9 @@ BIN = os.path.join(ROOT, "target", "bench-bin")
 VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
 FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
 SMOKE_SIZES = [(1000, 1024)]
-ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed", "versions", "durable"]
-SMOKE_ROWS = ["floor", "rust", "c", "mixed", "versions", "durable"]
+ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed", "versions", "bounds",
+            "durable"]
+SMOKE_ROWS = ["floor", "rust", "c", "mixed", "versions", "bounds", "durable"]
 CHECKED_OPS = ("recent", "ids", "query")
 
 
@@ -221,14 +226,16 @@ def run_bindings(timeout):
     {"lang":..., "op":..., "ns_per_op":..., "c_op":..., "ratio_min"/"ratio_median"/"ratio_max":..., "reps":...}
     lines for the binding, {"lang":"c", ...} lines for C, and one {"lang":..., "info":true, "cpu":...} line."""
     out = []
-    for lang in ("cpp", "go", "node"):
+    for lang in ("cpp", "go", "node", "python"):
         row = {"cpp": "c++"}.get(lang, lang)
         if not binding_has_bench(lang):
             out.append({"row": row, "src": "binding", "error": f"bindings/{lang}/Makefile has no bench target"})
             continue
         log(f"bindings/{lang}: make bench")
         recs, err = run_driver(["make", "--no-print-directory", "-C", f"bindings/{lang}", "bench"], timeout)
-        lines = [r for r in recs if "lang" in r and "op" in r and "ns_per_op" in r]
+        # Python's bench also compares the binding with Agno on Agno's workload ("impl" lines, "summary" lines).
+        agno = [r for r in recs if "impl" in r or r.get("summary")]
+        lines = [r for r in recs if "lang" in r and "op" in r and "ns_per_op" in r and "impl" not in r]
         if not lines:
             out.append({"row": row, "src": "binding", "error": err or "no JSON lines with lang/op/ns_per_op"})
             continue
@@ -247,6 +254,7 @@ def run_bindings(timeout):
                 if k in r:
                     rec[k] = r[k]
             out.append(rec)
+        out.extend({"row": row, "src": "agno_compare", **r} for r in agno)
         if err:
             out.append({"row": row, "src": "binding", "warning": err})
     return out
@@ -402,6 +410,14 @@ def main():
                 if not os.path.exists(exe):
                     cmd = None
                     why = "target/bench-bin/ss-versions is not built (make bench-build)"
+            elif row == "bounds":
+                if size != 1024 or (not smoke and n < 100_000):
+                    continue
+                exe = os.path.join(BIN, "ss-bounds")
+                cmd = [exe, "--data", data, "--secs", "0.2" if smoke else "2"]
+                if not os.path.exists(exe):
+                    cmd = None
+                    why = "target/bench-bin/ss-bounds is not built (make bench-build)"
             elif row == "durable":
                 if size != 1024 or (not smoke and n < 100_000):
                     continue

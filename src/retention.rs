@@ -257,12 +257,31 @@ impl Links {
 }
 
 /// What a write will change, for [`Retention::make_room`]: the records it adds (user, bytes), the
-/// ones it replaces, and their slots, which eviction must not take.
+/// ones it replaces, and the slots of those stored now, which eviction must not take.
 #[derive(Debug, Default)]
 pub struct Demand<'a> {
     pub added: Vec<(Option<&'a str>, usize)>,
     pub replaced: Vec<(Option<Arc<str>>, usize)>,
-    pub keep: HashSet<Slot>,
+    /// Sorted by [`Demand::ready`] (a write usually keeps one slot: no hashing for it).
+    keep: Vec<Slot>,
+}
+
+impl Demand<'_> {
+    /// The write replaces `old`, stored now: its room is freed, and it is not to be evicted.
+    pub fn replaces(&mut self, old: &Record) {
+        self.replaced.push((old.user.clone(), old.json().len()));
+        self.keep.push(old.slot);
+    }
+
+    /// Done: ready for [`Retention::make_room`].
+    pub fn ready(mut self) -> Self {
+        self.keep.sort_unstable();
+        self
+    }
+
+    fn keeps(&self, slot: Slot) -> bool {
+        self.keep.binary_search(&slot).is_ok()
+    }
 }
 
 /// The bounds' state: the recency lists, access times and counts.
@@ -349,9 +368,16 @@ impl Retention {
             links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
         }
         if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
-            let ends = users.entry(Arc::clone(user)).or_default();
+            let ends = match users.get_mut(user) {
+                Some(ends) => ends,
+                None => users.entry(Arc::clone(user)).or_default(),
+            };
             links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
         }
+        self.unread(slot);
+    }
+
+    fn unread(&self, slot: Slot) {
         if let Some(a) = self.accessed.get(slot as usize) {
             a.store(0, Ordering::Relaxed);
             self.referenced[slot as usize].store(false, Ordering::Relaxed);
@@ -398,8 +424,26 @@ impl Retention {
 
     /// The session in `old`'s slot replaced by `new`: it goes to the back.
     pub fn replaced(&mut self, old: &Record, new: &Record, now: i64) {
-        self.removed(old);
-        self.inserted(new, now);
+        if old.user != new.user {
+            self.removed(old);
+            self.inserted(new, now);
+            return;
+        }
+        // The same user's list: found once (a conversation going on is the common write).
+        let (slot, old_bytes, bytes) = (new.slot, old.json().len(), new.json().len());
+        if let Some(moved) = self.moved.get_mut(slot as usize) {
+            *moved = seconds(now);
+        }
+        if let Some((links, ends)) = &mut self.order {
+            links.unlink(ends, slot, old_bytes);
+            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
+        }
+        if let (Some((links, users)), Some(user)) = (&mut self.by_user, &new.user) {
+            let ends = users.get_mut(user).expect("a user's session is in the user's list");
+            links.unlink(ends, slot, old_bytes);
+            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
+        }
+        self.unread(slot);
     }
 
     /// The session in `record`'s slot gone.
@@ -484,17 +528,21 @@ impl Retention {
             (totals.1 + added).saturating_sub(replaced),
         );
         if self.by_user.is_some() {
-            let mut users: HashMap<&str, (isize, isize)> = HashMap::new();
-            let added = demand.added.iter().map(|(user, bytes)| (*user, *bytes, 1));
-            let replaced = demand.replaced.iter().map(|(user, bytes)| (user.as_deref(), *bytes, -1));
-            for (user, bytes, sign) in added.chain(replaced) {
-                if let Some(u) = user {
-                    let e = users.entry(u).or_default();
-                    *e = (e.0 + sign, e.1 + sign * bytes as isize);
+            // What the write adds to each user's sessions and bytes, users in id order: sorted, not
+            // hashed, as a write usually names one user.
+            let added = demand.added.iter().map(|(user, bytes)| (*user, 1, *bytes as isize));
+            let replaced =
+                demand.replaced.iter().map(|(user, bytes)| (user.as_deref(), -1, -(*bytes as isize)));
+            let mut changes: Vec<(&str, isize, isize)> =
+                added.chain(replaced).filter_map(|(user, n, bytes)| Some((user?, n, bytes))).collect();
+            changes.sort_unstable_by_key(|c| c.0);
+            let mut users: Vec<(&str, (isize, isize))> = Vec::new();
+            for (user, n, bytes) in changes {
+                match users.last_mut() {
+                    Some((u, total)) if *u == user => *total = (total.0 + n, total.1 + bytes),
+                    _ => users.push((user, (n, bytes))),
                 }
             }
-            let mut users: Vec<_> = users.into_iter().collect();
-            users.sort_unstable();
             for (user, (sessions, bytes)) in users {
                 let ends = self.by_user.as_ref().and_then(|(_, m)| m.get(user)).copied().unwrap_or_default();
                 let mut held = (
@@ -505,6 +553,9 @@ impl Retention {
                 let over = |h: (usize, usize)| {
                     max_sessions.is_some_and(|m| h.0 > m) || max_bytes.is_some_and(|m| h.1 > m)
                 };
+                if !over(held) {
+                    continue;
+                }
                 self.take(List::User(user), demand, liveness, &record, &mut taken, |b| {
                     if !over(held) {
                         return false;
@@ -563,7 +614,7 @@ impl Retention {
         let mut at = self.front(list);
         while let Some(slot) = at {
             at = self.next(list, slot);
-            if demand.keep.contains(&slot) || taken.chosen.contains(&slot) {
+            if demand.keeps(slot) || taken.chosen.contains(&slot) {
                 continue;
             }
             let r = record(slot);

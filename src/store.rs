@@ -32,7 +32,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct Shared {
     /// Shared with a durable store's compaction thread.
@@ -66,7 +66,7 @@ struct Reclaimer {
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 
 /// The most sessions reclaimed per hold of the write lock: a reader waits for one batch at most.
-const RECLAIM_BATCH: usize = 64;
+const RECLAIM_BATCH: usize = 32;
 
 impl Drop for Shared {
     fn drop(&mut self) {
@@ -104,10 +104,23 @@ impl Reclaimer {
                         return;
                     }
                 }
-                let Some(shared) = shared.upgrade() else { return };
-                // A failure (a durable store's I/O) leaves the expired sessions invisible and held;
-                // the next round tries again.
-                let _ = Store { shared, mode: SessionType::Agent }.reclaim();
+                // Batch by batch, each on a fresh hold of the store (one closed meanwhile is not kept
+                // for the rest of the round). After each, the thread stands aside as long as the batch
+                // held the lock: the lock does not hand itself to the readers its release woke, and
+                // taking it straight back would keep them waiting for the whole round.
+                loop {
+                    let Some(shared) = shared.upgrade() else { return };
+                    let started = Instant::now();
+                    // A failure (a durable store's I/O) leaves the expired sessions invisible and
+                    // held; the next round tries again.
+                    match (Store { shared, mode: SessionType::Agent }).reclaim_batch() {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => std::thread::sleep(started.elapsed()),
+                    }
+                    if *signal.0.lock().unwrap_or_else(|e| e.into_inner()) {
+                        return;
+                    }
+                }
             })
             .map_err(|e| Error::io(format!("starting the expiry thread: {e}")))?;
         Ok(Reclaimer { stop, thread: Some(thread) })
@@ -383,12 +396,11 @@ impl Store {
         let mut demand = Demand::default();
         if tables.limits().bounded() {
             if let Some(old) = existing.map(|bucket| tables.at(bucket)) {
-                demand.replaced.push((old.user.clone(), old.json().len()));
-                demand.keep.insert(old.slot);
+                demand.replaces(old);
             }
             demand.added.push((new.user, new.stored.json.len()));
         }
-        let victims = self.make_room(&mut tables, &demand, liveness)?;
+        let victims = self.make_room(&mut tables, &demand.ready(), liveness)?;
         let first = new.version + 1;
         let logged = self.shared.log(&tables, |c| {
             c.put(&Stored::of_new(&new));
@@ -462,11 +474,21 @@ impl Store {
         }
         let mut total = 0;
         loop {
+            match self.reclaim_batch()? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// Reclaims one batch of expired sessions under one hold of the write lock; returns how many.
+    fn reclaim_batch(&self) -> Result<usize> {
+        {
             let liveness = self.liveness();
             let mut tables = self.shared.write();
             let mut victims = tables.expired(&liveness, RECLAIM_BATCH);
             if victims.is_empty() {
-                return Ok(total);
+                return Ok(0);
             }
             // In the order they were last written: what the feed then shows does not depend on where
             // each was found.
@@ -483,7 +505,7 @@ impl Store {
             drop(tables);
             drop(dropped);
             self.shared.commit(logged)?;
-            total += victims.len();
+            Ok(victims.len())
         }
     }
 
@@ -582,15 +604,14 @@ impl Store {
                 Some(&(user, bytes)) => demand.replaced.push((user.map(Arc::from), bytes)),
                 None => {
                     if let Some(old) = tables.find(new.id).map(|bucket| tables.at(bucket)) {
-                        demand.replaced.push((old.user.clone(), old.json().len()));
-                        demand.keep.insert(old.slot);
+                        demand.replaces(old);
                     }
                 }
             }
             demand.added.push((new.user, new.stored.json.len()));
             earlier.insert(new.id.id, (new.user, new.stored.json.len()));
         }
-        demand
+        demand.ready()
     }
 
     /// Hands the session's JSON to `output` when it exists, has this handle's type and, when `user_id`
@@ -1000,13 +1021,12 @@ impl Store {
             // Keys are unique: each record adds a session or replaces the one stored.
             for (new, slot) in &resolved {
                 if let Some(old) = slot.map(|bucket| tables.at(bucket)) {
-                    demand.replaced.push((old.user.clone(), old.json().len()));
-                    demand.keep.insert(old.slot);
+                    demand.replaces(old);
                 }
                 demand.added.push((new.user, new.stored.json.len()));
             }
         }
-        let victims = self.make_room(&mut tables, &demand, &liveness)?;
+        let victims = self.make_room(&mut tables, &demand.ready(), &liveness)?;
         let after = first + resolved.len() as u64;
         let logged = self.shared.log(&tables, |c| {
             resolved.iter().for_each(|(new, _)| c.put(&Stored::of_new(new)));

@@ -762,11 +762,11 @@ impl TypeIndex {
     /// Takes `record`, which is still in its slot of `slab`, out of every index.
     fn remove(&mut self, record: &Record, slab: &Slab) {
         let (key, key_of) = (record.order_key(), |slot| slab.key(slot));
-        self.all.remove(key, key_of);
+        self.all.remove(key, record.slot, key_of);
         for (map, field) in [(&mut self.by_user, &record.user), (&mut self.by_entity, &record.entity)] {
             if let Some(value) = field {
                 if let Some(order) = map.get_mut(value) {
-                    order.remove(key, key_of);
+                    order.remove(key, record.slot, key_of);
                     if order.is_empty() {
                         map.remove(value);
                     }
