@@ -10,8 +10,18 @@ const (
 	// ChangeUpsert: a session was stored (by an upsert, a batch, a rename, an
 	// append or an import); Change.Session holds it as stored.
 	ChangeUpsert ChangeOp = "upsert"
-	// ChangeDelete: the session Change.SessionID was removed.
+	// ChangeDelete: the session Change.SessionID was removed by a delete
+	// (DeleteSession, DeleteSessionIf, DeleteSessions).
 	ChangeDelete ChangeOp = "delete"
+	// ChangeExpire: the session Change.SessionID expired (WithIdleExpiry,
+	// WithMaxAge) and the store reclaimed it. It was already gone for every
+	// call from the moment it expired, before this change.
+	ChangeExpire ChangeOp = "expire"
+	// ChangeEvict: the session Change.SessionID was evicted to keep a bound
+	// or a quota (WithMaxSessions, WithMaxBytes, WithUserMaxSessions,
+	// WithUserMaxBytes); it comes right after the changes of the write that
+	// made room.
+	ChangeEvict ChangeOp = "evict"
 	// ChangeDrop: every session of Change.SessionType was removed (Drop).
 	ChangeDrop ChangeOp = "drop"
 )
@@ -34,8 +44,14 @@ type Change struct {
 	Session json.RawMessage `json:"session,omitempty"`
 }
 
+// Removed reports whether c removed one session: a ChangeDelete,
+// ChangeExpire or ChangeEvict, which a mirror applies alike.
+func (c *Change) Removed() bool {
+	return c.Op == ChangeDelete || c.Op == ChangeExpire || c.Op == ChangeEvict
+}
+
 // DecodeSession decodes c.Session. It returns nil, nil when the change
-// carries no session (a delete, a drop, or a feed read with IDsOnly).
+// carries no session (a removal, a drop, or a feed read with IDsOnly).
 func (c *Change) DecodeSession() (*Session, error) {
 	if len(c.Session) == 0 {
 		return nil, nil

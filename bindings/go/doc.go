@@ -67,8 +67,9 @@
 // # Change feed
 //
 // Changes returns the changes after a number, oldest first (upserts with the
-// session as stored, deletes, drops), for every type. ExportWithSeq returns an
-// export and the number of the last change it holds: load it, then follow
+// session as stored, deletes, expiries and evictions, drops), for every type.
+// ExportWithSeq returns an export and the number of the last change it
+// holds: load it, then follow
 // Changes from that number, and nothing is missed or seen twice. The feed
 // keeps the latest changes up to WithFeedBytes; a reader that falls further
 // behind gets ErrFeedTruncated and starts again from ExportWithSeq.
@@ -77,6 +78,19 @@
 // (32 hexadecimal digits, kept by a durable store across reopens), which a
 // follower keeps with its number, starting again from ExportWithSeq when it
 // differs. Stats.Feed describes the feed.
+//
+// # Bounded memory
+//
+// A store may bound what it holds: WithIdleExpiry expires sessions not
+// written for a while (WithRefreshOnRead: nor read), WithMaxAge sessions
+// created long ago; WithMaxSessions and WithMaxBytes bound the sessions of
+// every type and their bytes, WithUserMaxSessions and WithUserMaxBytes those
+// of each user. An expired session is gone at once for every call (Read
+// fails with ErrNotFound) and its memory is reclaimed within about a second;
+// a write over a bound evicts the least recently written sessions, or, with
+// WithWhenFull(WhenFullRefuse), fails with ErrFull. Expiries and evictions
+// are changes of the feed (ChangeExpire, ChangeEvict); Stats.Bounds counts
+// them and what the store holds.
 //
 // # Queries
 //
@@ -90,7 +104,7 @@
 // Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
 // ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal,
 // ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-// ErrVersionMismatch, ErrFeedTruncated and ErrClosed. The Status numbers are the C header's; ErrClosed has
+// ErrVersionMismatch, ErrFeedTruncated, ErrFull and ErrClosed. The Status numbers are the C header's; ErrClosed has
 // StatusClosed, the binding-side status (SS_BINDING_STATUS_CLOSED) that every
 // binding reports for a closed handle and the C library never returns.
 package sessionstore

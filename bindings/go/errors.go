@@ -49,6 +49,11 @@ const (
 	// StatusFeedTruncated: Changes was asked for changes after a number the
 	// feed no longer holds, or one this store never reached.
 	StatusFeedTruncated Status = C.SS_STATUS_FEED_TRUNCATED
+	// StatusFull: a write would take the store past a bound (WithMaxSessions,
+	// WithMaxBytes) or a user past a quota (WithUserMaxSessions,
+	// WithUserMaxBytes) of a store opened with WithWhenFull(WhenFullRefuse),
+	// or the write alone cannot fit under the bound.
+	StatusFull Status = C.SS_STATUS_FULL
 )
 
 // StatusClosed is the status of ErrClosed: a call on a closed (or nil) Store.
@@ -108,6 +113,14 @@ var (
 	// number is not caught here: compare ChangesResult.Store with the
 	// identity kept with the number.
 	ErrFeedTruncated = errors.New("sessionstore: feed truncated")
+	// ErrFull is returned by a write (an upsert, a batch, a rename, an
+	// append or an import) that would take the store past a capacity bound
+	// (WithMaxSessions, WithMaxBytes) or a user past a quota
+	// (WithUserMaxSessions, WithUserMaxBytes) of a store opened with
+	// WithWhenFull(WhenFullRefuse); and, under either policy, by a write that
+	// cannot fit even in an empty store (or an empty quota). Nothing was
+	// changed; the message names the bound.
+	ErrFull = errors.New("sessionstore: full")
 	// ErrClosed is returned by every method of a Store after Close (or after
 	// the Store was never opened). C cannot detect a closed handle, so the
 	// binding refuses the call before it reaches C. It is an *Error with
@@ -166,6 +179,8 @@ func (s Status) Sentinel() error {
 		return ErrVersionMismatch
 	case StatusFeedTruncated:
 		return ErrFeedTruncated
+	case StatusFull:
+		return ErrFull
 	case StatusClosed:
 		return ErrClosed
 	}

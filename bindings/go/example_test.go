@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	sessionstore "github.com/sessionstore/sessionstore/bindings/go"
 )
@@ -505,4 +506,51 @@ func ExampleStore_Changes() {
 	// 3 delete agent a false
 	// next 3 latest 3
 	// 32 true
+}
+
+// A store that holds at most two sessions evicts the least recently written
+// one to make room; with WhenFullRefuse, a user over a quota is refused.
+func ExampleWithMaxSessions() {
+	store, err := sessionstore.Open(sessionstore.WithMaxSessions(2), sessionstore.WithIdleExpiry(time.Hour))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for _, id := range []string{"a", "b", "a", "c"} {
+		if _, err := store.Upsert(&sessionstore.Session{SessionID: id}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	_, err = store.Read("b", "")
+	fmt.Println("b:", errors.Is(err, sessionstore.ErrNotFound))
+	res, err := store.Changes(4, 10, sessionstore.IDsOnly())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range res.Changes {
+		fmt.Println(c.Seq, c.Op, c.SessionID)
+	}
+	st, err := store.Stats()
+	if err != nil {
+		log.Fatal(err)
+	}
+	b := st.Bounds
+	fmt.Println(b.Sessions, b.MaxSessions, b.IdleExpiry(), b.WhenFull, b.Evicted)
+
+	quota, err := sessionstore.Open(sessionstore.WithUserMaxSessions(1),
+		sessionstore.WithWhenFull(sessionstore.WhenFullRefuse))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer quota.Close()
+	if _, err := quota.Upsert(&sessionstore.Session{SessionID: "s1", UserID: "ava"}); err != nil {
+		log.Fatal(err)
+	}
+	_, err = quota.Upsert(&sessionstore.Session{SessionID: "s2", UserID: "ava"})
+	fmt.Println("s2:", errors.Is(err, sessionstore.ErrFull))
+	// Output:
+	// b: true
+	// 5 evict b
+	// 2 2 1h0m0s evict 1
+	// s2: true
 }

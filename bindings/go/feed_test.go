@@ -229,7 +229,10 @@ func mirrorApply(t *testing.T, m map[string]json.RawMessage, types map[string]Mo
 		case ChangeUpsert:
 			m[c.SessionID] = c.Session
 			types[c.SessionID] = c.SessionType
-		case ChangeDelete:
+		case ChangeDelete, ChangeExpire, ChangeEvict:
+			if !c.Removed() {
+				t.Fatalf("%+v: Removed() is false", c)
+			}
 			delete(m, c.SessionID)
 			delete(types, c.SessionID)
 		case ChangeDrop:

@@ -81,6 +81,21 @@ type config struct {
 	compactFactorSet   bool
 	compactMinBytes    int64
 	compactMinBytesSet bool
+	// Bounds: each field is sent only when its option was given.
+	idleExpiryS        int64
+	idleExpirySet      bool
+	maxAgeS            int64
+	maxAgeSet          bool
+	refreshOnRead      bool
+	maxSessions        int64
+	maxSessionsSet     bool
+	maxBytes           int64
+	maxBytesSet        bool
+	userMaxSessions    int64
+	userMaxSessionsSet bool
+	userMaxBytes       int64
+	userMaxBytesSet    bool
+	whenFull           WhenFull // "" = the library's default
 }
 
 // WithMode sets the session type of the handle (default ModeAgent).
@@ -198,6 +213,109 @@ func WithCompactMinBytes(n int64) Option {
 	return func(c *config) { c.compactMinBytes, c.compactMinBytesSet = n, true }
 }
 
+// WithIdleExpiry bounds how long a session may go unwritten (config key
+// "idle_expiry_s"): a session whose updated_at is d old expires, and is gone
+// at once for every call (Read fails with ErrNotFound; listings, queries and
+// exports leave it out) while a background thread of the store reclaims its
+// memory within about a second (a ChangeExpire in the feed). With
+// WithRefreshOnRead, reads count as activity too. d is rounded up to a whole
+// second; 0, the default, is no expiry. A negative d fails Open with
+// ErrInvalidArgument.
+func WithIdleExpiry(d time.Duration) Option {
+	s := durationSeconds(d)
+	return func(c *config) { c.idleExpiryS, c.idleExpirySet = s, true }
+}
+
+// WithMaxAge bounds the age of a session (config key "max_age_s"): a session
+// whose created_at is d old expires, however active, as with WithIdleExpiry.
+// d is rounded up to a whole second; 0, the default, is no bound. A negative d
+// fails Open with ErrInvalidArgument.
+func WithMaxAge(d time.Duration) Option {
+	s := durationSeconds(d)
+	return func(c *config) { c.maxAgeS, c.maxAgeSet = s, true }
+}
+
+// durationSeconds is d in whole seconds, rounded away from zero, so that a
+// positive duration never becomes 0 (no bound) and a negative one stays
+// negative for the library to refuse.
+func durationSeconds(d time.Duration) int64 {
+	s := int64(d / time.Second)
+	switch r := d % time.Second; {
+	case r > 0:
+		s++
+	case r < 0:
+		s--
+	}
+	return s
+}
+
+// WithRefreshOnRead makes Read (and ReadJSON, AppendReadJSON) refresh a
+// session's idle time, as a write does (config key "refresh_on_read"), and
+// makes eviction spare, once, a session read since it was last written
+// (second chance). Listings and queries do not refresh. It needs
+// WithIdleExpiry, else Open fails with ErrInvalidArgument. Reads are
+// remembered in memory only: after a durable store reopens, idle time counts
+// from each session's updated_at.
+func WithRefreshOnRead() Option {
+	return func(c *config) { c.refreshOnRead = true }
+}
+
+// WithMaxSessions bounds the number of sessions the store holds, of every
+// type (config key "max_sessions"). A write that would exceed it evicts the
+// least recently written sessions first (ChangeEvict in the feed), or, with
+// WithWhenFull(WhenFullRefuse), fails with ErrFull. 0, the default, is no
+// bound; a negative n fails Open with ErrInvalidArgument.
+func WithMaxSessions(n int64) Option {
+	return func(c *config) { c.maxSessions, c.maxSessionsSet = n, true }
+}
+
+// WithMaxBytes bounds the stored JSON of all sessions, in bytes (config key
+// "max_bytes"; the process holds about 1.3 times that), as WithMaxSessions
+// bounds their number. A session that cannot fit even in an empty store fails
+// with ErrFull under either policy. 0, the default, is no bound; a negative n
+// fails Open with ErrInvalidArgument.
+func WithMaxBytes(n int64) Option {
+	return func(c *config) { c.maxBytes, c.maxBytesSet = n, true }
+}
+
+// WithUserMaxSessions bounds the number of sessions of each user_id (config
+// key "user_max_sessions"; sessions without a user are not counted), so that
+// one user cannot crowd out the others: a write over a user's quota evicts
+// that user's own least recently written sessions, or, with
+// WithWhenFull(WhenFullRefuse), fails with ErrFull. 0, the default, is no
+// quota; a negative n fails Open with ErrInvalidArgument.
+func WithUserMaxSessions(n int64) Option {
+	return func(c *config) { c.userMaxSessions, c.userMaxSessionsSet = n, true }
+}
+
+// WithUserMaxBytes bounds the stored JSON of each user's sessions, in bytes
+// (config key "user_max_bytes"), as WithUserMaxSessions bounds their number.
+// 0, the default, is no quota; a negative n fails Open with
+// ErrInvalidArgument.
+func WithUserMaxBytes(n int64) Option {
+	return func(c *config) { c.userMaxBytes, c.userMaxBytesSet = n, true }
+}
+
+// WhenFull says what a write that would exceed a bound or a quota does
+// (config key "when_full").
+type WhenFull string
+
+// The policies of WithWhenFull.
+const (
+	// WhenFullEvict, the default, evicts the least recently written sessions
+	// (of the user, for a quota) until the write fits; the session a write
+	// replaces is never evicted to make room for it.
+	WhenFullEvict WhenFull = "evict"
+	// WhenFullRefuse fails the write with ErrFull and changes nothing.
+	WhenFullRefuse WhenFull = "refuse"
+)
+
+// WithWhenFull sets what a write over a bound does (default WhenFullEvict).
+// An unknown policy fails Open with ErrInvalidArgument.
+func WithWhenFull(p WhenFull) Option {
+	return func(c *config) { c.whenFull = p }
+}
+
 // json builds the config object by hand: its fields are strings and
 // integers, validated by the library, so there is nothing for encoding/json
 // to add.
@@ -236,6 +354,37 @@ func (c *config) json() []byte {
 	if c.compactMinBytesSet {
 		b = append(b, `,"compact_min_bytes":`...)
 		b = strconv.AppendInt(b, c.compactMinBytes, 10)
+	}
+	if c.idleExpirySet {
+		b = append(b, `,"idle_expiry_s":`...)
+		b = strconv.AppendInt(b, c.idleExpiryS, 10)
+	}
+	if c.maxAgeSet {
+		b = append(b, `,"max_age_s":`...)
+		b = strconv.AppendInt(b, c.maxAgeS, 10)
+	}
+	if c.refreshOnRead {
+		b = append(b, `,"refresh_on_read":true`...)
+	}
+	if c.maxSessionsSet {
+		b = append(b, `,"max_sessions":`...)
+		b = strconv.AppendInt(b, c.maxSessions, 10)
+	}
+	if c.maxBytesSet {
+		b = append(b, `,"max_bytes":`...)
+		b = strconv.AppendInt(b, c.maxBytes, 10)
+	}
+	if c.userMaxSessionsSet {
+		b = append(b, `,"user_max_sessions":`...)
+		b = strconv.AppendInt(b, c.userMaxSessions, 10)
+	}
+	if c.userMaxBytesSet {
+		b = append(b, `,"user_max_bytes":`...)
+		b = strconv.AppendInt(b, c.userMaxBytes, 10)
+	}
+	if c.whenFull != "" {
+		b = append(b, `,"when_full":`...)
+		b = appendJSONString(b, string(c.whenFull))
 	}
 	return append(b, '}')
 }
@@ -378,12 +527,18 @@ type QueryResult struct {
 
 // Stats describes a store (ss_stats).
 type Stats struct {
-	Mode     Mode         `json:"mode"`     // the handle's mode
-	Sessions int          `json:"sessions"` // sessions of every type in the (shared) data
-	Bytes    int64        `json:"bytes"`    // size of their stored JSON
-	ByType   map[Mode]int `json:"by_type"`  // Sessions, per type
+	Mode Mode `json:"mode"` // the handle's mode
+	// Sessions counts the sessions of every type in the (shared) data,
+	// expired ones not yet reclaimed included; Bytes is the size of their
+	// stored JSON.
+	Sessions int          `json:"sessions"`
+	Bytes    int64        `json:"bytes"`
+	ByType   map[Mode]int `json:"by_type"` // Sessions, per type
 	// Feed is the change feed (see Changes).
 	Feed FeedStats `json:"feed"`
+	// Bounds is what the store holds against its bounds, and what they
+	// removed (see WithMaxSessions and WithIdleExpiry).
+	Bounds BoundsStats `json:"bounds"`
 	// Durability is nil for a store in memory.
 	Durability *DurabilityStats `json:"durability"`
 }
@@ -399,6 +554,43 @@ type FeedStats struct {
 	Kept   int64  `json:"kept"`   // how many changes the feed keeps
 	Bytes  int64  `json:"bytes"`  // what they cost against the budget
 	Budget int64  `json:"budget"` // the budget, WithFeedBytes
+}
+
+// BoundsStats describes the bounds of a store and what it holds against them
+// (the "bounds" member of ss_stats). A bound of 0 is none (the library's
+// null).
+type BoundsStats struct {
+	// Sessions and Bytes are what the store holds against WithMaxSessions
+	// and WithMaxBytes: every session of every type, and its stored JSON,
+	// expired sessions not yet reclaimed included.
+	Sessions int   `json:"sessions"`
+	Bytes    int64 `json:"bytes"`
+	// The bounds of the config (WithMaxSessions, WithMaxBytes,
+	// WithUserMaxSessions, WithUserMaxBytes); 0 is none.
+	MaxSessions     int64 `json:"max_sessions"`
+	MaxBytes        int64 `json:"max_bytes"`
+	UserMaxSessions int64 `json:"user_max_sessions"`
+	UserMaxBytes    int64 `json:"user_max_bytes"`
+	// IdleExpirySeconds and MaxAgeSeconds are WithIdleExpiry and WithMaxAge
+	// in seconds; 0 is none. IdleExpiry and MaxAge give them as durations.
+	IdleExpirySeconds int64    `json:"idle_expiry_s"`
+	MaxAgeSeconds     int64    `json:"max_age_s"`
+	RefreshOnRead     bool     `json:"refresh_on_read"` // WithRefreshOnRead
+	WhenFull          WhenFull `json:"when_full"`       // WithWhenFull
+	// Expired counts the sessions reclaimed after they expired, and Evicted
+	// those evicted to keep a bound, since the store was opened.
+	Expired int64 `json:"expired"`
+	Evicted int64 `json:"evicted"`
+}
+
+// IdleExpiry is IdleExpirySeconds as a duration (0: no idle expiry).
+func (b BoundsStats) IdleExpiry() time.Duration {
+	return time.Duration(b.IdleExpirySeconds) * time.Second
+}
+
+// MaxAge is MaxAgeSeconds as a duration (0: no maximum age).
+func (b BoundsStats) MaxAge() time.Duration {
+	return time.Duration(b.MaxAgeSeconds) * time.Second
 }
 
 // DurabilityStats describes a durable store's files (the "durability" member

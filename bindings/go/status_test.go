@@ -13,7 +13,7 @@ import (
 func TestStatusesMatchLibrary(t *testing.T) {
 	known := []Status{StatusOK, StatusNotFound, StatusInvalidArgument, StatusInvalidJSON,
 		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal, StatusPermissionDenied,
-		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned, StatusVersionMismatch, StatusFeedTruncated}
+		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned, StatusVersionMismatch, StatusFeedTruncated, StatusFull}
 	seen := map[error]Status{}
 	n := 0
 	for ; n < int(StatusClosed); n++ {
@@ -90,7 +90,7 @@ func TestClosedStatus(t *testing.T) {
 	}
 	for _, other := range []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
 		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-		ErrVersionMismatch, ErrFeedTruncated} {
+		ErrVersionMismatch, ErrFeedTruncated, ErrFull} {
 		if errors.Is(ErrClosed, other) {
 			t.Fatalf("ErrClosed matches %v", other)
 		}

@@ -279,7 +279,7 @@ func (s *Store) Mode() Mode {
 	return s.mode
 }
 
-// Version returns the version of the linked C library, e.g. "0.3.0".
+// Version returns the version of the linked C library, e.g. "0.4.0".
 func Version() string { return C.GoString(C.ss_version()) }
 
 // headerVersion is the version of the header the package was compiled with

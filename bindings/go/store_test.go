@@ -94,7 +94,7 @@ func wantErr(t *testing.T, err, sentinel error) {
 
 var allSentinels = []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
 	ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-	ErrVersionMismatch, ErrFeedTruncated, ErrClosed}
+	ErrVersionMismatch, ErrFeedTruncated, ErrFull, ErrClosed}
 
 func TestVersion(t *testing.T) {
 	v := Version()

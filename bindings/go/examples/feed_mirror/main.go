@@ -218,7 +218,7 @@ func (m *Mirror) apply(c sessionstore.Change) error {
 	switch c.Op {
 	case sessionstore.ChangeUpsert:
 		return m.write(c.SessionType, c.SessionID, c.Session)
-	case sessionstore.ChangeDelete:
+	case sessionstore.ChangeDelete, sessionstore.ChangeExpire, sessionstore.ChangeEvict:
 		err := os.Remove(m.path(c.SessionType, c.SessionID))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // applied before a crash, or never mirrored
