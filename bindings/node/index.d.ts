@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'POISONED'
   | 'VERSION_MISMATCH'
   | 'FEED_TRUNCATED'
+  | 'FULL'
   | 'CLOSED';
 
 /**
@@ -42,6 +43,7 @@ export declare const Status: Readonly<{
   POISONED: number;
   VERSION_MISMATCH: number;
   FEED_TRUNCATED: number;
+  FULL: number;
   CLOSED: number;
 }>;
 
@@ -225,10 +227,41 @@ export interface FeedStats {
   budget: number;
 }
 
+/**
+ * The store's bounds (Stats#bounds; see OpenOptions): what is held against each bound of the options (null: no
+ * bound), and how many sessions expired or were evicted since the store was opened.
+ */
+export interface BoundsStats {
+  /** Sessions held, every type (expired sessions not yet reclaimed included). */
+  sessions: number;
+  /** Bytes of their stored JSON. */
+  bytes: number;
+  /** The maxSessions option, or null. */
+  max_sessions: number | null;
+  /** The maxBytes option, or null. */
+  max_bytes: number | null;
+  /** The userMaxSessions option, or null. */
+  user_max_sessions: number | null;
+  /** The userMaxBytes option, or null. */
+  user_max_bytes: number | null;
+  /** The idleExpiryS option in seconds, or null (the library caps it at 2^63 - 1). */
+  idle_expiry_s: number | null;
+  /** The maxAgeS option in seconds, or null (the library caps it at 2^63 - 1). */
+  max_age_s: number | null;
+  /** Whether reads refresh the idle time (refreshOnRead). */
+  refresh_on_read: boolean;
+  /** What a write that would exceed a bound does (whenFull). */
+  when_full: WhenFull;
+  /** Sessions reclaimed after they expired, since the store was opened. */
+  expired: number;
+  /** Sessions evicted to keep a bound, since the store was opened. */
+  evicted: number;
+}
+
 export interface Stats {
   /** This handle's mode. */
   mode: SessionMode;
-  /** Sessions in the store, every type (all handles sharing the data). */
+  /** Sessions in the store, every type (all handles sharing the data; expired ones not yet reclaimed included). */
   sessions: number;
   /** Bytes of their stored JSON. */
   bytes: number;
@@ -236,6 +269,8 @@ export interface Stats {
   by_type: Record<SessionMode, number>;
   /** The change feed, shared by every handle on the store. */
   feed: FeedStats;
+  /** The store's bounds and what is held against them, shared by every handle on the store. */
+  bounds: BoundsStats;
   /** null for a store in memory. */
   durability: DurabilityStats | null;
 }
@@ -277,13 +312,23 @@ export interface UpsertIdChange {
   version: ChangeNumber;
 }
 
-/** A change that removed a session (deleteSession, deleteSessions: one change a session, deleteSessionIf). */
-export interface DeleteChange {
+/**
+ * Why a session left the store: 'delete' (deleteSession, deleteSessions: one change a session, deleteSessionIf),
+ * 'expire' (it expired: idleExpiryS, maxAgeS) or 'evict' (it was evicted to keep a bound: maxSessions, maxBytes,
+ * userMaxSessions, userMaxBytes).
+ */
+export type RemovalOp = 'delete' | 'expire' | 'evict';
+
+/** A change that removed one session: a delete call, or the store's bounds (op says which). */
+export interface RemovalChange {
   seq: ChangeNumber;
-  op: 'delete';
+  op: RemovalOp;
   session_type: SessionMode;
   session_id: string;
 }
+
+/** The removal changes, by their former name (before 0.4 op was always 'delete'). */
+export type DeleteChange = RemovalChange;
 
 /** A drop(): every session of session_type removed, in one change. */
 export interface DropChange {
@@ -293,9 +338,9 @@ export interface DropChange {
 }
 
 /** One change of the feed, with the sessions it stored. */
-export type Change<T extends Session = StoredSession> = UpsertChange<T> | DeleteChange | DropChange;
+export type Change<T extends Session = StoredSession> = UpsertChange<T> | RemovalChange | DropChange;
 /** One change of the feed without sessions ({ idsOnly: true }). */
-export type IdChange = UpsertIdChange | DeleteChange | DropChange;
+export type IdChange = UpsertIdChange | RemovalChange | DropChange;
 
 export interface ChangesOptions {
   /**
@@ -348,6 +393,12 @@ export type NonFiniteNumbers = 'reject' | 'null';
  */
 export type SyncPolicy = 'always' | 'interval' | 'os';
 
+/**
+ * What a write that would exceed a bound does: 'evict' (the default) removes the least recently written sessions
+ * first (for a user over a quota, that user's own), 'refuse' throws a FullError and changes nothing.
+ */
+export type WhenFull = 'evict' | 'refuse';
+
 export interface OpenOptions {
   /** Default 'agent'. */
   mode?: SessionMode;
@@ -387,6 +438,36 @@ export interface OpenOptions {
    * store's data, so to every handle share() makes.
    */
   feedBytes?: number | bigint;
+  /**
+   * Bounds (all optional; 0, null or absent: no bound; see ss_store_open's "Bounds" in include/sessionstore.h).
+   * idleExpiryS: a session not written for more than this many seconds (by its updated_at) expires: read returns null for it,
+   * and listings, queries and exports leave it out; its memory is reclaimed within about a second, and the feed
+   * shows an 'expire' change. An integer from 0 to 2^64 - 1 (the library caps it at 2^63 - 1).
+   */
+  idleExpiryS?: number | bigint;
+  /** A session whose created_at is more than this many seconds old expires, however active: an integer from 0 to 2^64 - 1. */
+  maxAgeS?: number | bigint;
+  /**
+   * true: read() and readRaw() refresh the idle time too (listings and queries do not). Needs idleExpiryS, else an
+   * InvalidArgumentError. Remembered in memory only: after a durable store reopens, idle time counts from
+   * updated_at. Default false.
+   */
+  refreshOnRead?: boolean;
+  /** The most sessions the store holds, every type: an integer from 0 to SIZE_MAX. */
+  maxSessions?: number | bigint;
+  /** The most bytes of stored JSON the store holds (the process holds about 1.3 times that): 0 to SIZE_MAX. */
+  maxBytes?: number | bigint;
+  /** The most sessions of each user_id (sessions without one are not counted): 0 to SIZE_MAX. */
+  userMaxSessions?: number | bigint;
+  /** The most bytes of each user_id's sessions: 0 to SIZE_MAX. */
+  userMaxBytes?: number | bigint;
+  /**
+   * What a write that would exceed a bound does: 'evict' (default: the least recently written sessions go first,
+   * with refreshOnRead reads count too; each eviction is an 'evict' change of the feed) or 'refuse' (a FullError,
+   * nothing changed). A write that cannot fit even in an empty store or quota is a FullError either way. Another
+   * value is an InvalidArgumentError naming it.
+   */
+  whenFull?: WhenFull;
   /**
    * The shared library to load; else $SESSIONSTORE_LIB, else the one bundled in the package
    * (prebuilds/<platform>-<arch>/), else ../../target/release/libsessionstore.so. A path given (this option or
@@ -440,6 +521,12 @@ export declare class VersionMismatchError extends SessionStoreError {}
  * feedBytes), or one this store never reached. Start again from exportWithSeq(), then follow changes(seq).
  */
 export declare class FeedTruncatedError extends SessionStoreError {}
+/**
+ * A write would take the store past a bound (maxSessions, maxBytes) or a user past a quota (userMaxSessions,
+ * userMaxBytes) of a store opened with whenFull: 'refuse', or the write alone cannot fit under the bound (either
+ * policy). Nothing was changed; the message names the bound. Code 'FULL', status Status.FULL (15).
+ */
+export declare class FullError extends SessionStoreError {}
 export declare class ClosedError extends SessionStoreError {}
 
 export declare class SessionStore {
@@ -458,7 +545,9 @@ export declare class SessionStore {
 
   /**
    * A stored session whose user_id is set belongs to that user: an upsert with another user_id (null or absent
-   * included) throws PermissionDeniedError and changes nothing. import() is not bound by this.
+   * included) throws PermissionDeniedError and changes nothing. import() is not bound by this. In a store with
+   * bounds (see OpenOptions), every write (upsert, upsertMany, upsertIf, renameSession, appendRuns, import) may
+   * evict the least recently written sessions to make room or, with whenFull: 'refuse', throw a FullError.
    */
   upsert<T extends Session = StoredSession>(session: Session): T;
   upsertRaw(sessionJson: JsonInput): string;
@@ -473,7 +562,10 @@ export declare class SessionStore {
   upsertIf<T extends Session = StoredSession>(session: Session, expectedVersion: Uint64): T;
   upsertIfRaw(sessionJson: JsonInput, expectedVersion: Uint64): string;
 
-  /** null when absent, of another type, or owned by another user than userId. */
+  /**
+   * null when absent, expired, of another type, or owned by another user than userId. With refreshOnRead, the read
+   * refreshes the session's idle time.
+   */
   read<T extends Session = StoredSession>(sessionId: string, userId?: string | null): T | null;
   readRaw(sessionId: string, userId?: string | null): string | null;
 
@@ -558,7 +650,9 @@ export declare class SessionStore {
    * as `after` next time. FeedTruncatedError when the feed no longer holds the changes after `after` (the reader
    * fell behind feedBytes) or `after` is beyond the latest change (another store, or an in-memory store made
    * anew): start again from exportWithSeq(). Another store that has reached `after` is told by its identity,
-   * ChangesResult#store: keep it with the number, and start again from exportWithSeq() when it differs.
+   * ChangesResult#store: keep it with the number, and start again from exportWithSeq() when it differs. A session
+   * removed by the store's bounds is a RemovalChange with op 'expire' or 'evict' (an eviction is numbered after the
+   * write that made room with it).
    */
   changes(after: Uint64, options: ChangesOptions & { idsOnly: true }): ChangesResult<IdChange>;
   changes<T extends Session = StoredSession>(
@@ -587,7 +681,7 @@ export declare class SessionStore {
   [Symbol.dispose](): void;
 }
 
-/** The native library's version, e.g. "0.3.0". */
+/** The native library's version, e.g. "0.4.0". */
 export declare function version(options?: { libraryPath?: string }): string;
 
 /** Where the library is looked for last: ../../target/release/libsessionstore.so next to the package. */
@@ -612,6 +706,7 @@ declare const sessionstore: {
   PoisonedError: typeof PoisonedError;
   VersionMismatchError: typeof VersionMismatchError;
   FeedTruncatedError: typeof FeedTruncatedError;
+  FullError: typeof FullError;
   ClosedError: typeof ClosedError;
   Status: typeof Status;
   version: typeof version;

@@ -100,6 +100,7 @@ const CorruptError = errorSubclass('CorruptError');
 const PoisonedError = errorSubclass('PoisonedError');
 const VersionMismatchError = errorSubclass('VersionMismatchError');
 const FeedTruncatedError = errorSubclass('FeedTruncatedError');
+const FullError = errorSubclass('FullError');
 const ClosedError = errorSubclass('ClosedError');
 
 // The one table of statuses in this package: everything else (Status, the error classes by number, the
@@ -124,6 +125,7 @@ const STATUS_TABLE = Object.freeze(
     { status: 12, code: 'POISONED', text: 'poisoned', Error: PoisonedError },
     { status: 13, code: 'VERSION_MISMATCH', text: 'version mismatch', Error: VersionMismatchError },
     { status: 14, code: 'FEED_TRUNCATED', text: 'feed truncated', Error: FeedTruncatedError },
+    { status: 15, code: 'FULL', text: 'full', Error: FullError },
     { status: 65536, code: 'CLOSED', text: 'closed', Error: ClosedError, bindingOnly: true },
   ].map(Object.freeze),
 );
@@ -223,7 +225,7 @@ const PREBUILD_LIBRARY_PATH = path.join(PREBUILD_DIR, LIB_FILE);
 
 // The library's major.minor this binding was written for (0.x: minor changes may break the ABI).
 const ABI_MAJOR = 0;
-const ABI_MINOR = 3;
+const ABI_MINOR = 4;
 
 // koffi types are global to the koffi instance: declare them once.
 const T_STORE = koffi.opaque('ss_store');
@@ -774,8 +776,27 @@ const OPEN_OPTIONS = new Set([
   'compactFactor',
   'compactMinBytes',
   'feedBytes',
+  'idleExpiryS',
+  'maxAgeS',
+  'refreshOnRead',
+  'maxSessions',
+  'maxBytes',
+  'userMaxSessions',
+  'userMaxBytes',
+  'whenFull',
   'libraryPath',
 ]);
+
+// The bounds of ss_store_open (0.4), by option: the library's key and the C type of its value (idle_expiry_s and
+// max_age_s are uint64_t seconds, the other bounds size_t). 0 is no bound, as for the library.
+const BOUND_OPTIONS = [
+  ['idleExpiryS', 'idle_expiry_s', UINT64_MAX],
+  ['maxAgeS', 'max_age_s', UINT64_MAX],
+  ['maxSessions', 'max_sessions', SIZE_MAX],
+  ['maxBytes', 'max_bytes', SIZE_MAX],
+  ['userMaxSessions', 'user_max_sessions', SIZE_MAX],
+  ['userMaxBytes', 'user_max_bytes', SIZE_MAX],
+];
 
 // ---------------------------------------------------------------------------------------------------------
 // SessionStore
@@ -810,11 +831,16 @@ class SessionStore {
 
   /**
    * Opens a new, empty store; with `path`, a durable store that loads what the directory holds (LOCKED when
-   * another open store owns it, CORRUPT when its files are damaged, IO when it cannot be created or read).
+   * another open store owns it, CORRUPT when its files are damaged, IO when it cannot be created or read). The
+   * bounds (idleExpiryS, maxAgeS, refreshOnRead, maxSessions, maxBytes, userMaxSessions, userMaxBytes, whenFull;
+   * 0 or absent: no bound) are those of ss_store_open: sessions expire, and writes evict the least recently
+   * written sessions or, with whenFull 'refuse', throw a FullError.
    * @param {{ mode?: string, maxSessionBytes?: number | bigint, nonFiniteNumbers?: 'reject' | 'null',
    *   path?: string, sync?: 'always' | 'interval' | 'os', syncIntervalMs?: number | bigint,
    *   compactFactor?: number | bigint, compactMinBytes?: number | bigint, feedBytes?: number | bigint,
-   *   libraryPath?: string }} [options]
+   *   idleExpiryS?: number | bigint, maxAgeS?: number | bigint, refreshOnRead?: boolean,
+   *   maxSessions?: number | bigint, maxBytes?: number | bigint, userMaxSessions?: number | bigint,
+   *   userMaxBytes?: number | bigint, whenFull?: 'evict' | 'refuse', libraryPath?: string }} [options]
    */
   constructor(options = {}) {
     const adopted = adopting;
@@ -833,6 +859,9 @@ class SessionStore {
     }
     const { mode, maxSessionBytes, nonFiniteNumbers, feedBytes, libraryPath } = options;
     const { path: dir, sync, syncIntervalMs, compactFactor, compactMinBytes } = options;
+    // Bounds, each option read once (a getter or Proxy trap runs once, here).
+    const bounds = BOUND_OPTIONS.map(([name]) => options[name]);
+    const { refreshOnRead, whenFull } = options;
     const fields = [];
     if (mode !== undefined && mode !== null) fields.push(['mode', reqString(mode, 'mode')]);
     if (maxSessionBytes !== undefined && maxSessionBytes !== null) {
@@ -856,6 +885,19 @@ class SessionStore {
     if (compactMinBytes !== undefined && compactMinBytes !== null) {
       fields.push(['compact_min_bytes', BigInt(intArg(compactMinBytes, 'compactMinBytes', 0n, UINT64_MAX))]);
     }
+    // Bounds: the numbers are checked here against their C types; the library checks the rest (refreshOnRead
+    // without idleExpiryS, an unknown whenFull: INVALID_ARGUMENT naming them).
+    BOUND_OPTIONS.forEach(([name, key, max], i) => {
+      const value = bounds[i];
+      if (value !== undefined && value !== null) fields.push([key, BigInt(intArg(value, name, 0n, max))]);
+    });
+    if (refreshOnRead !== undefined && refreshOnRead !== null) {
+      if (typeof refreshOnRead !== 'boolean') {
+        throw typeError(`refreshOnRead must be a boolean, got ${describe(refreshOnRead)}`);
+      }
+      fields.push(['refresh_on_read', refreshOnRead]);
+    }
+    if (whenFull !== undefined && whenFull !== null) fields.push(['when_full', reqString(whenFull, 'whenFull')]);
     const lib = loadLibrary(libraryPath);
     const text = jsonObject(fields, 'options');
     const outStore = [null];
@@ -970,7 +1012,10 @@ class SessionStore {
 
   // --- read ---------------------------------------------------------------------------------------------------
 
-  /** The stored JSON text of a session, or null when absent, of another type, or owned by another user. */
+  /**
+   * The stored JSON text of a session, or null when absent, expired, of another type, or owned by another user. With
+   * refreshOnRead, a read refreshes the session's idle time.
+   */
   readRaw(sessionId, userId) {
     this.#h();
     const sid = reqString(sessionId, 'sessionId');
@@ -991,7 +1036,7 @@ class SessionStore {
     throw takeError(L, again);
   }
 
-  /** The stored session, or null when absent, of another type, or owned by another user. */
+  /** The stored session, or null when absent, expired, of another type, or owned by another user. */
   read(sessionId, userId) {
     const text = this.readRaw(sessionId, userId);
     return text === null ? null : JSON.parse(text);
@@ -1211,7 +1256,7 @@ class SessionStore {
 
   // --- stats / export / import --------------------------------------------------------------------------------
 
-  /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...},"feed":{...},"durability":null or {...}}' */
+  /** '{"mode":...,"sessions":N,"bytes":B,"by_type":{...},"feed":{...},"bounds":{...},"durability":null or {...}}' */
   statsRaw() {
     const L = this.#lib;
     const st = L.stats(this.#h(), L.pJson, L.pLen, L.pErr);
@@ -1219,10 +1264,13 @@ class SessionStore {
   }
 
   /**
-   * { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 }, feed, durability }: counts over
-   * every type; feed is { store, latest, oldest, kept, bytes, budget } (the change feed; store is the store's
-   * identity, as in changes()); durability is null in memory, else the directory, sync policy, journal, snapshot
-   * and recovery.
+   * { mode, sessions, bytes, by_type: { agent, team, workflow, workflow_v2 }, feed, bounds, durability }: counts
+   * over every type (sessions expired but not yet reclaimed included); feed is { store, latest, oldest, kept, bytes,
+   * budget } (the change feed; store is the store's identity, as in changes()); bounds is { sessions, bytes,
+   * max_sessions, max_bytes, user_max_sessions, user_max_bytes, idle_expiry_s, max_age_s, refresh_on_read,
+   * when_full, expired, evicted } (what is held against each bound of the options, null for no bound, and how many
+   * sessions were reclaimed after they expired and evicted since the store was opened); durability is null in
+   * memory, else the directory, sync policy, journal, snapshot and recovery.
    */
   stats() {
     return JSON.parse(this.statsRaw());
@@ -1284,7 +1332,8 @@ class SessionStore {
   /**
    * The store's changes numbered above `after`, oldest first, of every type: { changes, next, latest, store },
    * where each change is { seq, op: 'upsert', session_type, session_id, version, session } (no session with
-   * idsOnly), { seq, op: 'delete', session_type, session_id } or { seq, op: 'drop', session_type }. Pass `next` as
+   * idsOnly), { seq, op: 'delete' | 'expire' | 'evict', session_type, session_id } (a delete call, or the store's
+   * bounds: the session expired, or was evicted to keep a bound) or { seq, op: 'drop', session_type }. Pass `next` as
    * `after` next time. store is the store's identity (32 hex digits): change numbers are a store's own and start
    * again from 1 in a store made anew, so a follower keeps store with its number and starts again from
    * exportWithSeq() when it differs. Throws a FeedTruncatedError when the reader fell behind what the feed keeps
@@ -1443,7 +1492,7 @@ if (typeof Symbol.dispose === 'symbol') {
   });
 }
 
-/** The library's version string, e.g. "0.3.0". */
+/** The library's version string, e.g. "0.4.0". */
 function version(options) {
   const libraryPath = options && typeof options === 'object' ? options.libraryPath : undefined;
   return loadLibrary(libraryPath).libVersion;
@@ -1466,6 +1515,7 @@ module.exports = {
   PoisonedError,
   VersionMismatchError,
   FeedTruncatedError,
+  FullError,
   ClosedError,
   Status,
   version,

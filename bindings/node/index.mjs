@@ -21,6 +21,7 @@ export const {
   PoisonedError,
   VersionMismatchError,
   FeedTruncatedError,
+  FullError,
   ClosedError,
   Status,
   version,

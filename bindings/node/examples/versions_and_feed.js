@@ -73,8 +73,9 @@ function follow(source) {
     const { sessions } = mirror;
     for (const c of page.changes) {
       if (c.op === 'upsert') sessions[c.session_id] = c.session;
-      else if (c.op === 'delete') delete sessions[c.session_id];
-      else for (const id of Object.keys(sessions)) if (sessions[id].session_type === c.session_type) delete sessions[id];
+      else if (c.op === 'drop') {
+        for (const id of Object.keys(sessions)) if (sessions[id].session_type === c.session_type) delete sessions[id];
+      } else delete sessions[c.session_id]; // 'delete', or the store's bounds: 'expire', 'evict'
     }
     mirror.seq = page.next;
   }

@@ -57,7 +57,7 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 
 test('version() and the binding version', () => {
   assert.match(ss.version(), /^\d+\.\d+\.\d+/);
-  assert.equal(ss.version(), '0.3.0');
+  assert.equal(ss.version(), '0.4.0');
   assert.equal(ss.BINDING_VERSION, require('../package.json').version);
 });
 
@@ -432,6 +432,21 @@ test('stats (+Raw)', () => {
       // The change feed (see versions.test.js): the store's identity, no change yet, the oldest kept would be the
       // next, default budget.
       feed: { store: empty.feed.store, latest: 0, oldest: 1, kept: 0, bytes: 0, budget: 16 * 1024 * 1024 },
+      // No bound (see bounds.test.js): what is held, every bound null, the default policy, nothing reclaimed.
+      bounds: {
+        sessions: 0,
+        bytes: 0,
+        max_sessions: null,
+        max_bytes: null,
+        user_max_sessions: null,
+        user_max_bytes: null,
+        idle_expiry_s: null,
+        max_age_s: null,
+        refresh_on_read: false,
+        when_full: 'evict',
+        expired: 0,
+        evicted: 0,
+      },
       durability: null, // a store in memory (see durable.test.js)
     });
     assert.match(empty.feed.store, /^[0-9a-f]{32}$/);
@@ -446,6 +461,9 @@ test('stats (+Raw)', () => {
       assert.equal(st.sessions, 3);
       assert.ok(st.bytes > 0);
       assert.deepEqual(st.by_type, { agent: 1, team: 0, workflow: 2, workflow_v2: 0 });
+      assert.equal(st.bounds.sessions, 3, 'bounds count every type too');
+      assert.equal(st.bounds.bytes, st.bytes);
+      assert.deepEqual(Object.keys(st), ['mode', 'sessions', 'bytes', 'by_type', 'feed', 'bounds', 'durability']);
       assert.equal(JSON.parse(s.statsRaw()).sessions, 3);
       const fromAgent = agent.stats();
       assert.equal(fromAgent.mode, 'agent');
@@ -552,6 +570,7 @@ test('status numbers and error classes', () => {
       POISONED: 12,
       VERSION_MISMATCH: 13,
       FEED_TRUNCATED: 14,
+      FULL: 15,
       CLOSED: 65536, // SS_BINDING_STATUS_CLOSED, shared by every binding
     },
   );
@@ -562,10 +581,11 @@ test('status numbers and error classes', () => {
   const denied = new ss.PermissionDeniedError('m', 'PERMISSION_DENIED', 8);
   assert.ok(denied instanceof SessionStoreError && !(denied instanceof ss.ConflictError));
   assert.equal(denied.name, 'PermissionDeniedError');
-  // 0.3: a conditional write that lost the race, a feed reader that fell behind.
+  // 0.3: a conditional write that lost the race, a feed reader that fell behind; 0.4: a write over a bound.
   for (const [Cls, code, status] of [
     [ss.VersionMismatchError, 'VERSION_MISMATCH', 13],
     [ss.FeedTruncatedError, 'FEED_TRUNCATED', 14],
+    [ss.FullError, 'FULL', 15],
   ]) {
     const err = new Cls('m', code, status);
     assert.ok(err instanceof SessionStoreError && err instanceof Error && !(err instanceof ss.ConflictError));

@@ -35,7 +35,7 @@ test('an explicit libraryPath is used first', () => {
   const s = new ss.SessionStore({ libraryPath: BUILT });
   try {
     assert.equal(s.libraryPath, BUILT);
-    assert.equal(ss.version({ libraryPath: BUILT }), '0.3.0');
+    assert.equal(ss.version({ libraryPath: BUILT }), '0.4.0');
   } finally {
     s.close();
   }

@@ -371,7 +371,7 @@ test('exportWithSeq + changes after its seq, applied by session_id, equal a fres
         for (const c of page.changes) {
           if (c.op === 'upsert') {
             mirror[c.session_id] = c.session;
-          } else if (c.op === 'delete') {
+          } else if (c.op === 'delete' || c.op === 'expire' || c.op === 'evict') {
             delete mirror[c.session_id];
           } else if (c.op === 'drop') {
             for (const [id, sess] of Object.entries(mirror)) if (sess.session_type === c.session_type) delete mirror[id];

@@ -5,6 +5,7 @@ import sessionstore, {
   LockedError,
   VersionMismatchError,
   FeedTruncatedError,
+  FullError,
   version,
   type StoredSession,
   type ChangesResult,
@@ -20,6 +21,8 @@ const locked: typeof LockedError = sessionstore.LockedError;
 const syncResult: void = s.sync();
 const mismatch: typeof VersionMismatchError = sessionstore.VersionMismatchError;
 const truncated: typeof FeedTruncatedError = sessionstore.FeedTruncatedError;
+const full: typeof FullError = sessionstore.FullError;
+const evicted: number = s.stats().bounds.evicted;
 const appended: StoredSession = s.appendRuns('t', [{ run_id: 'r' }]);
 const feed: ChangesResult = s.changes(0);
 const storeId: string = feed.store === s.stats().feed.store ? feed.store : '';
@@ -27,3 +30,4 @@ const exported: number = s.exportWithSeq().seq;
 const removed: number = s.deleteSession('t', { userId: 'u' });
 s.close();
 void [stored, v1, v2, same, denied, locked, syncResult, removed, mismatch, truncated, appended, feed, exported, storeId];
+void [full, evicted];

@@ -11,6 +11,7 @@ import {
   PoisonedError,
   VersionMismatchError,
   FeedTruncatedError,
+  FullError,
   TooLargeError,
   Status,
   version,
@@ -38,6 +39,11 @@ import {
   type ExportWithSeqRaw,
   type FeedStats,
   type Uint64,
+  type BoundsStats,
+  type WhenFull,
+  type RemovalOp,
+  type RemovalChange,
+  type DeleteChange,
 } from 'sessionstore';
 
 interface AgentSession extends Session {
@@ -215,6 +221,45 @@ void [first, firstVersion, inputVersion, againRaw, renamedIf, renamedIfRaw, appe
 void [pageMaybeIds, idsPage, mixedSeq, pageRaw, snapshotData, fromSeq, exactSeq, fromRawSeq, feedNumbers, newStatuses];
 void [storeId, sameStore];
 
+// 0.4: bounds (expiry, capacity, quotas), FullError, stats().bounds, 'expire' and 'evict' in the feed.
+const refuse: WhenFull = 'refuse';
+const boundOptions: OpenOptions = {
+  idleExpiryS: 3600,
+  maxAgeS: 86400n,
+  refreshOnRead: true,
+  maxSessions: 1000,
+  maxBytes: 64n << 20n,
+  userMaxSessions: 10,
+  userMaxBytes: 1 << 20,
+  whenFull: refuse,
+};
+const bounded = new SessionStore(boundOptions);
+const bounds: BoundsStats = bounded.stats().bounds;
+const limits: (number | null)[] = [bounds.max_sessions, bounds.max_bytes];
+limits.push(bounds.user_max_sessions, bounds.user_max_bytes);
+const times: (number | null)[] = [bounds.idle_expiry_s, bounds.max_age_s];
+const held: number[] = [bounds.sessions, bounds.bytes, bounds.expired, bounds.evicted];
+const refreshes: boolean = bounds.refresh_on_read;
+const fullPolicy: WhenFull = bounds.when_full;
+try {
+  bounded.upsert({ session_id: 'q', user_id: 'u' });
+} catch (e) {
+  if (e instanceof FullError) {
+    const code: ErrorCode = e.code; // 'FULL'
+    console.log(code, e.status === Status.FULL);
+  }
+}
+const removals: RemovalOp[] = [];
+for (const c of bounded.changes(0, { idsOnly: true }).changes) {
+  if (c.op === 'delete' || c.op === 'expire' || c.op === 'evict') {
+    const removal: RemovalChange = c;
+    const old: DeleteChange = removal; // the former name
+    removals.push(old.op);
+  }
+}
+bounded.close();
+void [limits, times, held, refreshes, fullPolicy, removals];
+
 try {
   store.renameSession('missing', 'x');
 } catch (e) {
@@ -297,6 +342,16 @@ new SessionStore({ feedBytes: '1MiB' });
 const storeNumber: number = store.changes(0).store;
 // @ts-expect-error: the identity is stats().feed.store, not a member of stats() itself
 store.stats().store;
+// @ts-expect-error: whenFull is 'evict' or 'refuse'
+new SessionStore({ whenFull: 'drop' });
+// @ts-expect-error: refreshOnRead is a boolean
+new SessionStore({ idleExpiryS: 60, refreshOnRead: 'yes' });
+// @ts-expect-error: bounds are numbers or bigints
+new SessionStore({ maxSessions: '100' });
+// @ts-expect-error: the options are camelCase (idleExpiryS), not the library's keys
+new SessionStore({ idle_expiry_s: 60 });
+// @ts-expect-error: a removal change has no session
+store.changes(0).changes.find((c) => c.op === 'evict')!.session;
 
 void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
 void [removed, byTeam, imported, closedStatus, durableStatuses, seqNumber, storeNumber];
