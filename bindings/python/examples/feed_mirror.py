@@ -6,7 +6,8 @@ next to it a file, feed.store, remembering the identity of the store that number
   the last change the export holds; the files are written, then feed.seq and feed.store (the store's
   identity, stats()["feed"]["store"]).
 - Then, and after every restart: Store.changes(after=feed.seq) gives the changes since, in order; an
-  upsert writes the session's file, a delete removes it, a drop removes every file of that session type.
+  upsert writes the session's file, a delete removes it (so do "expire" and "evict", the removals of a
+  store with bounds), a drop removes every file of that session type.
   feed.seq is written after each page, so a restart goes on from there (a page applied again after a
   crash before feed.seq was written changes nothing: the same changes, in the same order).
 - A mirror that fell behind the changes the feed keeps (feed_bytes) gets FeedTruncated: it starts again
@@ -22,7 +23,8 @@ in-memory store, numbered from 1 again, written until it is past feed.seq) and t
 notice the other identity and resynchronise from its export; then the mirror is stopped again while far
 more is written than the feed keeps, and restarted (FeedTruncated: resynchronised from an export). After
 each phase it checks that the directory equals a fresh export of the store it follows. Exits non-zero
-otherwise.
+otherwise. Last, a store with bounds (max_sessions, idle_expiry_s): its evictions and expiries are
+changes of the feed ("evict", "expire") that the mirror applies as deletes.
 Run: python examples/feed_mirror.py [directory]   (default: a temporary directory, removed at the end)"""
 
 import json
@@ -31,6 +33,8 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+from collections import Counter
 from typing import Any, Dict, List, NoReturn
 from urllib.parse import quote
 
@@ -55,6 +59,7 @@ class Mirror:
         self.store, self.dir = store, directory
         os.makedirs(directory, exist_ok=True)
         self.resyncs: List[str] = []  # why each resynchronisation happened
+        self.applied: "Counter[str]" = Counter()  # changes applied, by op
         try:
             with open(os.path.join(directory, SEQ_FILE)) as f:
                 self.seq = int(f.read())
@@ -98,18 +103,19 @@ class Mirror:
         _write_atomically(self._file(session_id), json.dumps(session, ensure_ascii=False).encode())
 
     def _apply(self, change: Change) -> None:
+        self.applied[change["op"]] += 1
         if change["op"] == "upsert":
             self._write(change["session_id"], change["session"])
-        elif change["op"] == "delete":
-            try:
-                os.remove(self._file(change["session_id"]))
-            except FileNotFoundError:
-                pass
-        else:  # drop: every session of that type
+        elif change["op"] == "drop":  # every session of that type
             for path in self._session_files():
                 with open(path, "rb") as f:
                     if json.loads(f.read()).get("session_type") == change["session_type"]:
                         os.remove(path)
+        else:  # "delete", "expire" or "evict" (a store with bounds): the session is gone
+            try:
+                os.remove(self._file(change["session_id"]))
+            except FileNotFoundError:
+                pass
 
     def catch_up(self) -> int:
         """Applies every change after feed.seq; returns how many (a resynchronisation counts as 0)."""
@@ -265,7 +271,33 @@ try:
         if mirror.resyncs != ["feed truncated"]:
             fail("the mirror should have been told FeedTruncated and resynchronised")
         check(store, directory, "phase 4")
+        del mirror
+
+    # A store with bounds, made anew again. Evictions happen inside the writes that need the room, and
+    # are changes of the feed ("evict"). An expired session is gone for reads, listings and exports at
+    # once, but the feed says "expire" only when the library reclaims it (within about a second): until
+    # then a mirror still holds it, so this phase waits for the reclaimer before comparing.
+    with Store(max_sessions=50, idle_expiry_s=3600) as store:
+        print("phase 5: a store with bounds (max_sessions=50, idle_expiry_s=3600): evictions and expiries")
+        mirror = Mirror(store, directory)
+        mirror.catch_up()
+        if mirror.resyncs != ["another store"]:
+            fail("the mirror should have seen another store's identity and resynchronised")
+        old = {f"agent/old-{i}": {"session_id": f"agent/old-{i}", "updated_at": 1000} for i in range(5)}
+        store.import_(old)  # last written in 1970: expired as soon as imported (the feed has their upserts)
+        deadline = time.time() + 10
+        while store.stats()["bounds"]["expired"] < len(old) and time.time() < deadline:
+            time.sleep(0.05)
+        agents_write(store, 300, 30)  # 120 ids over three types: sessions are evicted to keep 50
+        mirror.catch_up()
+        bounds = store.stats()["bounds"]
+        print(f"  store: {bounds['sessions']} sessions held, {bounds['evicted']} evicted, {bounds['expired']} expired; "
+              f"mirror applied {dict(mirror.applied)}")
+        if mirror.applied["evict"] == 0 or mirror.applied["expire"] != len(old) or bounds["sessions"] > 50:
+            fail("the mirror should have applied evictions and the imported sessions' expiry")
+        check(store, directory, "phase 5")
 finally:
     if temporary:
         shutil.rmtree(directory, ignore_errors=True)
-print("ok: the mirror matched the store after its first start, a restart, a store made anew and a resynchronisation")
+print("ok: the mirror matched the store after its first start, a restart, a store made anew, a resynchronisation "
+      "and the evictions and expiries of a store with bounds")

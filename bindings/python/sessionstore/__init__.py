@@ -8,6 +8,9 @@
         store.read("s1")          # -> dict, or None when absent
         store.append_runs("s1", [{"run_id": "r1"}])    # atomic: concurrent appends all land
 
+    # bounded memory: idle sessions expire, the least recently written are evicted past a bound
+    Store(idle_expiry_s=3600, max_sessions=100_000, user_max_sessions=50, when_full="evict")
+
 Agno drop-ins: ``sessionstore.agno.SessionStoreStorage`` (agno 1.x ``Storage``) and
 ``sessionstore.agno.SessionStoreDb`` (agno 2.x ``BaseDb``).
 
@@ -21,6 +24,7 @@ from ._errors import (
     Conflict,
     Corrupt,
     FeedTruncated,
+    Full,
     IOFailure,
     Internal,
     InvalidArgument,
@@ -41,11 +45,14 @@ from ._decode import DECODER as JSON_DECODER
 from ._store import (
     DEFAULT_FEED_BYTES,
     MAX_CHANGES,
+    BoundsStats,
     Change,
     ChangesResult,
     DeleteChange,
     DropChange,
     DurabilityStats,
+    EvictChange,
+    ExpireChange,
     FeedStats,
     Fields,
     JsonInput,
@@ -59,15 +66,17 @@ from ._store import (
     Store,
     SyncPolicy,
     UpsertChange,
+    WhenFull,
     version,
 )
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "DEFAULT_FEED_BYTES",
     "MAX_CHANGES",
     "STATUS_TABLE",
+    "BoundsStats",
     "Change",
     "ChangesResult",
     "Closed",
@@ -76,9 +85,12 @@ __all__ = [
     "DeleteChange",
     "DropChange",
     "DurabilityStats",
+    "EvictChange",
+    "ExpireChange",
     "FeedStats",
     "FeedTruncated",
     "Fields",
+    "Full",
     "IOFailure",
     "Internal",
     "InvalidArgument",
@@ -105,6 +117,7 @@ __all__ = [
     "TooLarge",
     "UpsertChange",
     "VersionMismatch",
+    "WhenFull",
     "check_status_table",
     "version",
 ]

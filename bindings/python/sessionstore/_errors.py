@@ -28,6 +28,7 @@ class Status(enum.IntEnum):
     POISONED = 12
     VERSION_MISMATCH = 13
     FEED_TRUNCATED = 14
+    FULL = 15
     CLOSED = 65536
 
 
@@ -165,6 +166,19 @@ class FeedTruncated(SessionStoreError):
     code = "FEED_TRUNCATED"
 
 
+class Full(SessionStoreError):
+    """A write would take the store past a bound of its config (``max_sessions``, ``max_bytes``) or a user
+    past a quota (``user_max_sessions``, ``user_max_bytes``) of a store opened with
+    ``when_full="refuse"``, or the write alone cannot fit under the bound (under either policy: a session
+    larger than ``max_bytes``, a batch of more sessions than ``max_sessions``...). Nothing was changed;
+    the message names the bound. Raised by the writes: :meth:`Store.upsert` and its variants,
+    :meth:`Store.upsert_many`, :meth:`Store.rename_session`, :meth:`Store.append_runs` and
+    :meth:`Store.import_`."""
+
+    status = Status.FULL
+    code = "FULL"
+
+
 class Closed(SessionStoreError, ValueError):
     """A call on a closed store (status ``SS_BINDING_STATUS_CLOSED``, 65536, as in every binding)."""
 
@@ -189,6 +203,7 @@ STATUS_TABLE: Tuple[Tuple[Status, str, Optional[Type[SessionStoreError]], bool],
     (Status.POISONED, "poisoned", Poisoned, False),
     (Status.VERSION_MISMATCH, "version mismatch", VersionMismatch, False),
     (Status.FEED_TRUNCATED, "feed truncated", FeedTruncated, False),
+    (Status.FULL, "full", Full, False),
     (Status.CLOSED, "closed", Closed, True),
 )
 

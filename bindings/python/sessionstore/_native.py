@@ -19,7 +19,7 @@ from ._errors import Internal, check_status_table
 
 # The library's major.minor this binding was written for (0.x: a minor change may break the ABI).
 ABI_MAJOR = 0
-ABI_MINOR = 3
+ABI_MINOR = 4
 
 if sys.platform == "win32":  # pragma: no cover - the project builds for Linux and macOS
     LIB_FILE = "sessionstore.dll"

@@ -9,7 +9,7 @@ import math
 import operator
 import os
 import threading
-from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p, string_at
+from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p, sizeof, string_at
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -57,6 +57,10 @@ SyncPolicy = Literal["always", "interval", "os"]
 """When a durable store fsyncs its journal: before each mutation returns (``"always"``, the default), every
 ``sync_interval_ms`` from a background thread (``"interval"``), or only on close, compaction and
 :meth:`Store.sync` (``"os"``)."""
+WhenFull = Literal["evict", "refuse"]
+"""What a store with bounds does with a write that would take it past one (``when_full``): evict the least
+recently written sessions first (``"evict"``, the default; for a user over a quota, that user's own), or
+refuse the write with :class:`Full` (``"refuse"``)."""
 JsonInput = Union[str, bytes, bytearray, memoryview]
 """What the ``*_raw`` methods take: JSON text as ``str`` or UTF-8 ``bytes`` (any bytes-like is copied first)."""
 Timestamp = Union[int, _dt.datetime]
@@ -64,7 +68,7 @@ Timestamp = Union[int, _dt.datetime]
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 UINT64_MAX = (1 << 64) - 1
-SIZE_MAX = (1 << (8 * c_size_t(0).__sizeof__())) - 1
+SIZE_MAX = (1 << (8 * sizeof(c_size_t))) - 1  # ctypes.sizeof: the C type's size (__sizeof__ is the Python object's)
 MODES: Tuple[str, ...] = ("agent", "team", "workflow", "workflow_v2")
 #: The most changes one :meth:`Store.changes` call returns, whatever its ``limit`` (``SS_MAX_CHANGES``).
 MAX_CHANGES = 10000
@@ -127,15 +131,37 @@ class FeedStats(TypedDict):
     budget: int
 
 
+class BoundsStats(TypedDict):
+    """The store's bounds (``stats()["bounds"]``, see :class:`Store`): what is held against them,
+    ``sessions`` and ``bytes`` (stored JSON) of every type, sessions expired but not yet reclaimed
+    included; each bound of the config (``None``: no bound); and how many sessions were reclaimed after
+    they ``expired`` and how many were ``evicted`` since the store was opened."""
+
+    sessions: int
+    bytes: int
+    max_sessions: Optional[int]
+    max_bytes: Optional[int]
+    user_max_sessions: Optional[int]
+    user_max_bytes: Optional[int]
+    idle_expiry_s: Optional[int]
+    max_age_s: Optional[int]
+    refresh_on_read: bool
+    when_full: WhenFull
+    expired: int
+    evicted: int
+
+
 class Stats(TypedDict):
-    """What :meth:`Store.stats` returns; ``sessions``, ``bytes`` and ``by_type`` count every type;
-    ``feed`` describes the change feed; ``durability`` is ``None`` for a store in memory."""
+    """What :meth:`Store.stats` returns; ``sessions``, ``bytes`` and ``by_type`` count every type (sessions
+    expired but not yet reclaimed included); ``feed`` describes the change feed, ``bounds`` the store's
+    bounds; ``durability`` is ``None`` for a store in memory."""
 
     mode: str
     sessions: int
     bytes: int
     by_type: ByType
     feed: FeedStats
+    bounds: BoundsStats
     durability: Optional[DurabilityStats]
 
 
@@ -165,14 +191,31 @@ class DeleteChange(_ChangeBase):
     session_id: str
 
 
+class ExpireChange(_ChangeBase):
+    """A session removed because it expired (the store's ``idle_expiry_s`` or ``max_age_s``)."""
+
+    op: Literal["expire"]
+    session_id: str
+
+
+class EvictChange(_ChangeBase):
+    """A session evicted to make room for a write (the store's ``max_sessions``, ``max_bytes``,
+    ``user_max_sessions`` or ``user_max_bytes`` under ``when_full="evict"``)."""
+
+    op: Literal["evict"]
+    session_id: str
+
+
 class DropChange(_ChangeBase):
     """Every session of ``session_type`` removed (:meth:`Store.drop`)."""
 
     op: Literal["drop"]
 
 
-Change = Union[UpsertChange, DeleteChange, DropChange]
-"""One change of the feed; ``op`` (``"upsert"``, ``"delete"`` or ``"drop"``) says which, and narrows the type."""
+Change = Union[UpsertChange, DeleteChange, ExpireChange, EvictChange, DropChange]
+"""One change of the feed; ``op`` (``"upsert"``, ``"delete"``, ``"expire"``, ``"evict"`` or ``"drop"``) says
+which, and narrows the type. ``"delete"``, ``"expire"`` and ``"evict"`` have the same shape (a session
+removed: by a call, by expiry, by eviction); a mirror removes the session for each."""
 
 
 class ChangesResult(TypedDict):
@@ -198,7 +241,15 @@ _INT_CONFIG: Dict[str, Tuple[int, int]] = {
     "compact_factor": (1, UINT64_MAX),
     "compact_min_bytes": (0, UINT64_MAX),
     "feed_bytes": (0, SIZE_MAX),
+    "idle_expiry_s": (0, UINT64_MAX),
+    "max_age_s": (0, UINT64_MAX),
+    "max_sessions": (0, SIZE_MAX),
+    "max_bytes": (0, SIZE_MAX),
+    "user_max_sessions": (0, SIZE_MAX),
+    "user_max_bytes": (0, SIZE_MAX),
 }
+# Boolean config keys (JSON true/false; an int or a str is refused here, not guessed at).
+_BOOL_CONFIG: Tuple[str, ...] = ("refresh_on_read",)
 
 
 # --- argument conversion: runs before the handle is taken and returns only bytes/ints made here ----------
@@ -324,6 +375,33 @@ class Store:
       the sessions its changes stored and the ids they removed, plus 48 bytes a change (default 16 MiB,
       :data:`DEFAULT_FEED_BYTES`; 0 keeps none).
 
+    Bounds (all optional; ``None`` or 0 is no bound; ``stats()["bounds"]`` reports them, a
+    :class:`BoundsStats`):
+
+    - ``idle_expiry_s`` (uint64): a session not written for more than this many seconds (by its ``updated_at``)
+      expires;
+    - ``refresh_on_read`` (bool): :meth:`read` and :meth:`exists` refresh the idle time too (needs
+      ``idle_expiry_s``, else :class:`InvalidArgument`; listings and queries do not refresh). Reads are
+      remembered in memory only: after a durable store reopens, idle time counts from ``updated_at``;
+    - ``max_age_s`` (uint64): a session whose ``created_at`` is more than this many seconds old expires, however
+      active;
+    - ``max_sessions``, ``max_bytes`` (size_t): bounds on the sessions held, of every type, and on their
+      stored JSON's bytes (the process holds about 1.3 times that);
+    - ``user_max_sessions``, ``user_max_bytes`` (size_t): the same bounds for the sessions of each
+      ``user_id`` (sessions without one are not counted);
+    - ``when_full``: ``"evict"`` (default) or ``"refuse"`` (see :data:`WhenFull`). A write that would
+      exceed a bound evicts the least recently written sessions first (with ``refresh_on_read``, reads
+      count too, as a second chance); for a user over a quota, that user's own. With ``"refuse"`` it
+      raises :class:`Full` and changes nothing. A write that cannot fit even in an empty store (or
+      quota) raises :class:`Full` under either policy. The session a write replaces is never evicted to
+      make room for it.
+
+    An expired session is gone for every call from the moment it expires: :meth:`read` returns ``None``,
+    listings, queries and exports leave it out, and a write stores a new session in its place. Its memory
+    is reclaimed within about a second by a thread of the library (until then ``stats()`` counts it).
+    Expiries and evictions are changes of the feed (``op`` ``"expire"``, ``"evict"``, see
+    :meth:`changes`) and, in a durable store, are journaled.
+
     Durability (without ``path`` the store lives in memory and the other keys do nothing):
 
     - ``path``: a directory (``str`` or ``os.PathLike``; created if missing) that makes the store durable.
@@ -372,6 +450,14 @@ class Store:
         compact_factor: Optional[int] = None,
         compact_min_bytes: Optional[int] = None,
         feed_bytes: Optional[int] = None,
+        idle_expiry_s: Optional[int] = None,
+        max_age_s: Optional[int] = None,
+        refresh_on_read: Optional[bool] = None,
+        max_sessions: Optional[int] = None,
+        max_bytes: Optional[int] = None,
+        user_max_sessions: Optional[int] = None,
+        user_max_bytes: Optional[int] = None,
+        when_full: Optional[WhenFull] = None,
         **config: object,
     ) -> None:
         self._hl = []
@@ -387,12 +473,22 @@ class Store:
         sy = _opt_str(sync, "sync")
         if sy is not None:
             fields["sync"] = sy
+        wf = _opt_str(when_full, "when_full")
+        if wf is not None:
+            fields["when_full"] = wf
         named = (
             ("max_session_bytes", max_session_bytes),
             ("sync_interval_ms", sync_interval_ms),
             ("compact_factor", compact_factor),
             ("compact_min_bytes", compact_min_bytes),
             ("feed_bytes", feed_bytes),
+            ("idle_expiry_s", idle_expiry_s),
+            ("max_age_s", max_age_s),
+            ("refresh_on_read", refresh_on_read),
+            ("max_sessions", max_sessions),
+            ("max_bytes", max_bytes),
+            ("user_max_sessions", user_max_sessions),
+            ("user_max_bytes", user_max_bytes),
         )
         config = dict(config, **{k: v for k, v in named if v is not None})
         for key, value in config.items():
@@ -401,6 +497,10 @@ class Store:
             if key in _INT_CONFIG:
                 lo, hi = _INT_CONFIG[key]
                 fields[key] = _int(value, key, lo, hi)
+            elif key in _BOOL_CONFIG:
+                if not isinstance(value, bool):
+                    raise InvalidArgumentType(f"{key} must be a bool, got {_describe(value)}")
+                fields[key] = value
             elif isinstance(value, (str, bool, float)) or value is None:
                 fields[key] = value
             elif isinstance(value, int):
@@ -439,6 +539,14 @@ class Store:
         compact_factor: Optional[int] = None,
         compact_min_bytes: Optional[int] = None,
         feed_bytes: Optional[int] = None,
+        idle_expiry_s: Optional[int] = None,
+        max_age_s: Optional[int] = None,
+        refresh_on_read: Optional[bool] = None,
+        max_sessions: Optional[int] = None,
+        max_bytes: Optional[int] = None,
+        user_max_sessions: Optional[int] = None,
+        user_max_bytes: Optional[int] = None,
+        when_full: Optional[WhenFull] = None,
         **config: object,
     ) -> "Store":
         """Same as ``Store(mode, ...)``."""
@@ -453,6 +561,14 @@ class Store:
             compact_factor=compact_factor,
             compact_min_bytes=compact_min_bytes,
             feed_bytes=feed_bytes,
+            idle_expiry_s=idle_expiry_s,
+            max_age_s=max_age_s,
+            refresh_on_read=refresh_on_read,
+            max_sessions=max_sessions,
+            max_bytes=max_bytes,
+            user_max_sessions=user_max_sessions,
+            user_max_bytes=user_max_bytes,
+            when_full=when_full,
             **config,
         )
 
@@ -646,7 +762,8 @@ class Store:
 
         A session belongs to its user: replacing a stored session whose ``user_id`` is set and differs
         from this one's (``None`` or absent included) raises :class:`PermissionDenied` and changes
-        nothing. ``float("nan")`` and infinities are stored as ``null`` by a store opened with
+        nothing. In a store with bounds the write may evict other sessions, or raise :class:`Full` (see
+        :class:`Store`). ``float("nan")`` and infinities are stored as ``null`` by a store opened with
         ``non_finite_numbers="null"``, else refused (:class:`InvalidJson`)."""
         self._check()
         data = _dumps(_mapping(session, "session"), "session", allow_nan=True)
@@ -807,7 +924,8 @@ class Store:
     # read
 
     def read_raw(self, session_id: str, user_id: Optional[str] = None) -> Optional[bytes]:
-        """The stored JSON of a session, or ``None`` when absent, of another type or another user's."""
+        """The stored JSON of a session, or ``None`` when absent (or expired), of another type or another
+        user's. In a store opened with ``refresh_on_read``, the read refreshes the session's idle time."""
         self._check()
         sid = _id(session_id, "session_id")
         uid = _opt_id(user_id, "user_id")
@@ -829,13 +947,15 @@ class Store:
             _release(sc)
 
     def read(self, session_id: str, user_id: Optional[str] = None) -> Optional[Session]:
-        """The session as a new dict (a copy: changing it changes nothing stored), or ``None`` when absent,
-        of another type, or (``user_id`` given, not empty) another user's."""
+        """The session as a new dict (a copy: changing it changes nothing stored), or ``None`` when absent
+        (an expired session is absent), of another type, or (``user_id`` given, not empty) another user's.
+        In a store opened with ``refresh_on_read``, the read refreshes the session's idle time."""
         raw = self.read_raw(session_id, user_id)
         return None if raw is None else _loads(raw)
 
     def exists(self, session_id: str, user_id: Optional[str] = None) -> bool:
-        """Whether :meth:`read` would find the session (no copy is made)."""
+        """Whether :meth:`read` would find the session (no copy is made; with ``refresh_on_read`` it
+        refreshes the idle time as a read does)."""
         self._check()
         sid = _id(session_id, "session_id")
         uid = _opt_id(user_id, "user_id")
@@ -1056,8 +1176,9 @@ class Store:
         return self._json_call(self._lib.stats)
 
     def stats(self) -> Stats:
-        """Counts over every type, the change feed (:class:`FeedStats`), and ``durability``: ``None`` in
-        memory, else a :class:`DurabilityStats`."""
+        """Counts over every type (sessions expired but not yet reclaimed included), the change feed
+        (:class:`FeedStats`), the bounds (:class:`BoundsStats`), and ``durability``: ``None`` in memory,
+        else a :class:`DurabilityStats`."""
         return _loads(self.stats_raw())  # type: ignore[no-any-return]
 
     def export_raw(self) -> bytes:
@@ -1110,7 +1231,8 @@ class Store:
         1; at most :data:`MAX_CHANGES` whatever the limit), of every type whatever this handle's mode:
         ``{"changes": [...], "next": N, "latest": L, "store": S}``. Each change is a :data:`Change`:
         ``{"seq", "op": "upsert", "session_type", "session_id", "version", "session"}``, ``{"seq", "op": "delete",
-        "session_type", "session_id"}`` or ``{"seq", "op": "drop", "session_type"}`` (every session of that
+        "session_type", "session_id"}`` (also ``"op": "expire"`` and ``"op": "evict"``, same shape: the store's
+        bounds removed the session) or ``{"seq", "op": "drop", "session_type"}`` (every session of that
         type removed). A bulk write (``upsert_many``, ``import_``, ``delete_sessions``) is one change per
         session. ``ids_only=True`` leaves ``session`` out. Pass ``next`` as ``after`` next time.
 
@@ -1131,7 +1253,7 @@ class Store:
                 if page["store"] != identity:
                     ...  # another store: start again from export_with_seq()
                 for c in page["changes"]:
-                    ...  # apply c: upsert, delete or drop
+                    ...  # apply c: upsert; delete, expire or evict (remove it); drop
                 seq = page["next"]  # remember it with identity
         """
         return _loads(self.changes_raw(after, limit, ids_only=ids_only))  # type: ignore[no-any-return]
@@ -1144,7 +1266,11 @@ class Store:
     def import_(self, data: Mapping[str, Mapping[str, Any]]) -> int:
         """Merges ``{session_id: session}`` (an export, or Agno's ``storage_dict``) into the store,
         atomically; returns the number of records. (``import`` is a Python keyword, hence the ``_``.)
-        An administrative load: it replaces stored sessions whatever their ``user_id``."""
+        An administrative load: it replaces stored sessions whatever their ``user_id``. Timestamps are
+        kept as given, so in a store with ``idle_expiry_s`` or ``max_age_s`` a record already past its
+        expiry is imported and counted but not visible (gone at once, reclaimed soon after). Raises
+        :class:`Full` when the store's bounds cannot hold the import even after evicting every other
+        session."""
         self._check()
         return self.import_raw(_dumps(_mapping(data, "data"), "data", allow_nan=True))
 
@@ -1229,5 +1355,5 @@ def _error(lib: Lib, status: int, err: c_void_p) -> SessionStoreError:
 
 
 def version(library: Optional[str] = None) -> str:
-    """The library's version (``ss_version()``), e.g. ``"0.3.0"``."""
+    """The library's version (``ss_version()``), e.g. ``"0.4.0"``."""
     return load_library(library).lib_version

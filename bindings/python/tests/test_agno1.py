@@ -176,3 +176,23 @@ def test_non_finite_metrics_are_stored_as_null() -> None:
             SessionStoreStorage(store=strict).upsert(AgentSession(session_id="m", memory={"x": float("nan")}))
     with pytest.raises(ss.InvalidJson):
         SessionStoreStorage(non_finite_numbers="reject").upsert(AgentSession(session_id="m", memory={"x": float("nan")}))
+
+
+def test_bounds_pass_through_and_evicted_or_expired_sessions_read_as_none() -> None:
+    s = SessionStoreStorage(max_sessions=2)
+    assert s.store.stats()["bounds"]["max_sessions"] == 2
+    for i in range(3):
+        s.upsert(AgentSession(session_id=f"a{i}", user_id="u"))
+    assert s.get_all_session_ids() == ["a1", "a2"] and s.read("a0") is None  # the oldest write was evicted
+    s.close()
+    old = SessionStoreStorage(idle_expiry_s=3600, storage_dict={"old": {"session_id": "old", "updated_at": 1000}})
+    assert old.read("old") is None and old.get_all_session_ids() == [] and old.export() == {}
+    old.close()
+    full = SessionStoreStorage("team", user_max_sessions=1, when_full="refuse")
+    full.upsert(TeamSession(session_id="t1", user_id="ava"))
+    with pytest.raises(ss.Full) as e:
+        full.upsert(TeamSession(session_id="t2", user_id="ava"))
+    assert e.value.status == 15 and full.read("t2") is None
+    full.upsert(TeamSession(session_id="t3", user_id="ben"))
+    assert full.get_all_session_ids() == ["t1", "t3"]
+    full.close()

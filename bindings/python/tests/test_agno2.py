@@ -263,3 +263,30 @@ def test_non_finite_metrics_are_stored_as_null() -> None:
         sdb.close()
     with pytest.raises(ss.InvalidJson):
         SessionStoreDb(non_finite_numbers="reject").upsert_session(AgentSession(session_id="m", metadata={"x": inf}))
+
+
+def test_bounds_pass_through_and_evicted_or_expired_sessions_are_none() -> None:
+    import sessionstore as ss
+
+    db = SessionStoreDb(max_sessions=2)
+    assert db.store.stats()["bounds"]["max_sessions"] == 2
+    db.upsert_session(AgentSession(session_id="a", agent_id="x"))
+    db.upsert_session(TeamSession(session_id="t", team_id="y"))
+    db.upsert_session(WorkflowSession(session_id="w", workflow_id="z"))  # evicts a: the bound counts every type
+    assert db.get_session("a", SessionType.AGENT) is None
+    rows, total = db.get_sessions(deserialize=False)
+    assert total == 2 and sorted(r["session_id"] for r in rows) == ["t", "w"]
+    db.close()
+    old = SessionStoreDb(idle_expiry_s=3600)
+    # Timestamps kept as given: last updated in 1970, expired as soon as stored, so nothing comes back.
+    assert old.upsert_sessions([AgentSession(session_id="o", created_at=5, updated_at=6)], preserve_updated_at=True) == []
+    assert old.get_session("o", SessionType.AGENT) is None and old.get_sessions(deserialize=False)[1] == 0
+    old.close()
+    full = SessionStoreDb(user_max_sessions=1, when_full="refuse")
+    full.upsert_session(AgentSession(session_id="x", user_id="ava"))
+    with pytest.raises(ss.Full):
+        full.upsert_session(AgentSession(session_id="y", user_id="ava"))
+    with pytest.raises(ss.Full):
+        full.upsert_sessions([AgentSession(session_id="z", user_id="ben"), AgentSession(session_id="y", user_id="ava")])
+    assert full.get_session("y", SessionType.AGENT) is None and full.get_session("z", SessionType.AGENT) is None
+    full.close()

@@ -135,3 +135,19 @@ def test_typed_functions_refuse_wrong_calls() -> None:
         assert lib.export_with_seq(h, ctypes.byref(out), ctypes.byref(n), ctypes.byref(seq), ctypes.byref(err)) == 0
         assert seq.value == 0 and ctypes.string_at(out.value, n.value) == b"{}"
         lib.free(out.value)
+
+
+def test_version_check_matches_the_header() -> None:
+    """The binding loads only libraries of the header's major.minor, and this is that library."""
+    if not HEADER.is_file():
+        pytest.skip(f"no header at {HEADER} (tests run from a checkout)")
+    text = HEADER.read_text()
+    minor = int(re.search(r"#define SS_VERSION_MINOR (\d+)", text).group(1))  # type: ignore[union-attr]
+    major = int(re.search(r"#define SS_VERSION_MAJOR (\d+)", text).group(1))  # type: ignore[union-attr]
+    string = re.search(r'#define SS_VERSION_STRING "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    from sessionstore import _native
+
+    assert (_native.ABI_MAJOR, _native.ABI_MINOR) == (major, minor) == (0, 4)
+    assert ss.version() == string == ss.__version__
+    full = int(re.search(r"SS_STATUS_FULL = (\d+)", text).group(1))  # type: ignore[union-attr]
+    assert full == ss.Status.FULL

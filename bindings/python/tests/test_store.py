@@ -14,7 +14,7 @@ from sessionstore import Status, Store
 
 
 def test_version_and_library() -> None:
-    assert ss.version() == "0.3.0" == ss.__version__
+    assert ss.version() == "0.4.0" == ss.__version__
     with Store() as s:
         assert s.library_path.endswith("libsessionstore.so")
         assert os.path.dirname(s.library_path).endswith(os.path.join("sessionstore", "_lib"))
@@ -220,7 +220,7 @@ def test_status_table_matches_library_and_check_is_strict() -> None:
     lib.ss_status_str.restype = ctypes.c_char_p
     lib.ss_status_str.argtypes = [ctypes.c_uint32]
     real = lambda n: lib.ss_status_str(n).decode()  # noqa: E731
-    assert ss.check_status_table(real) == 15
+    assert ss.check_status_table(real) == 16
     for e in ss.STATUS_TABLE:
         assert real(int(e[0])) == e[1]
     assert real(65536) == "closed" and Status.CLOSED == 65536
@@ -229,12 +229,19 @@ def test_status_table_matches_library_and_check_is_strict() -> None:
     assert (Status.IO, Status.LOCKED, Status.CORRUPT, Status.POISONED) == (9, 10, 11, 12)
     assert [real(n) for n in (13, 14)] == ["version mismatch", "feed truncated"]
     assert (Status.VERSION_MISMATCH, Status.FEED_TRUNCATED) == (13, 14)
+    assert real(15) == "full" and Status.FULL == 15
 
     def newer(n: int) -> str:
-        return "quota exceeded" if n == 15 else real(n)
+        return "quota exceeded" if n == 16 else real(n)
 
-    with pytest.raises(RuntimeError, match="status 15"):
+    with pytest.raises(RuntimeError, match="status 16"):
         ss.check_status_table(newer)
+
+    def before_bounds(n: int) -> str:  # a 0.3 library: no FULL
+        return "unknown status" if n == 15 else real(n)
+
+    with pytest.raises(RuntimeError, match="FULL \\(15\\) is not a status of the library"):
+        ss.check_status_table(before_bounds)
 
     def before_versions(n: int) -> str:  # a 0.2 library: no VERSION_MISMATCH, no FEED_TRUNCATED
         return "unknown status" if n in (13, 14) else real(n)

@@ -377,11 +377,11 @@ def _apply(mirror: Dict[str, Dict[str, Any]], changes: List[ss.Change]) -> None:
     for c in changes:
         if c["op"] == "upsert":
             mirror[c["session_id"]] = c["session"]
-        elif c["op"] == "delete":
-            mirror.pop(c["session_id"], None)
-        else:
+        elif c["op"] == "drop":
             for sid in [k for k, v in mirror.items() if v["session_type"] == c["session_type"]]:
                 del mirror[sid]
+        else:  # delete, expire, evict
+            mirror.pop(c["session_id"], None)
 
 
 def test_export_with_seq_then_feed_mirrors_the_store(store: Store) -> None:

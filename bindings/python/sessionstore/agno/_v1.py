@@ -34,7 +34,11 @@ class SessionStoreStorage(Storage):
       into it: call :meth:`export` (or ``store.export_raw()`` for JSON bytes) to save the sessions.
     - ``store``: share the data of an existing :class:`sessionstore.Store` (one store for several agents,
       teams and workflows, each storage with its own mode); otherwise a new store is opened, with
-      ``library`` and ``config`` (e.g. ``max_session_bytes``) passed to :class:`~sessionstore.Store`.
+      ``library`` and ``config`` (e.g. ``max_session_bytes``, ``path``, or the bounds ``idle_expiry_s``,
+      ``max_age_s``, ``refresh_on_read``, ``max_sessions``, ``max_bytes``, ``user_max_sessions``,
+      ``user_max_bytes``, ``when_full``) passed to :class:`~sessionstore.Store`. In a bounded store an
+      expired or evicted session reads as absent (``read()`` is ``None``, as for a new session: Agno
+      starts it again), and a write refused by ``when_full="refuse"`` raises :class:`sessionstore.Full`.
     - The store it opens has ``non_finite_numbers="null"`` unless ``config`` says otherwise: Agno's float
       metrics can hold NaN or infinities, which json.dumps writes and which are not JSON; they are
       stored as null (read back as ``None``). A ``store=`` keeps its own setting.
@@ -135,7 +139,8 @@ class SessionStoreStorage(Storage):
         """Stores the session (``updated_at`` set to now, ``created_at`` kept or set) and returns it, as
         ``InMemoryStorage`` does (the object given, not re-read). Raises
         :class:`sessionstore.PermissionDenied` (nothing changed) when the stored session belongs to
-        another user."""
+        another user, :class:`sessionstore.Full` when a store opened with ``when_full="refuse"`` has no
+        room for it."""
         if self._store.mode == "workflow_v2" or not hasattr(session, "__dataclass_fields__"):
             data: Any = session.to_dict()
         else:

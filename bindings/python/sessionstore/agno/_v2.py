@@ -63,7 +63,12 @@ class SessionStoreDb(BaseDb):
 
     ``SessionStoreDb(store=..., library=..., id=..., **config)``: ``store`` shares the data of an
     existing :class:`sessionstore.Store`; otherwise a new one is opened with ``library`` and ``config``
-    (``max_session_bytes``, ``non_finite_numbers``). ``id`` is BaseDb's id. The store it opens has
+    (``max_session_bytes``, ``non_finite_numbers``, ``path``..., and the bounds ``idle_expiry_s``,
+    ``max_age_s``, ``refresh_on_read``, ``max_sessions``, ``max_bytes``, ``user_max_sessions``,
+    ``user_max_bytes``, ``when_full``: see :class:`sessionstore.Store`). ``id`` is BaseDb's id. In a
+    bounded store an expired or evicted session is absent (``get_session`` returns ``None``, listings
+    leave it out), and a write refused by ``when_full="refuse"`` raises :class:`sessionstore.Full`
+    (``upsert_sessions``: the whole batch of that type is refused). The store it opens has
     ``non_finite_numbers="null"`` unless ``config`` says otherwise: Agno's float metrics can hold NaN or
     infinities, which json.dumps writes and which are not JSON; they are stored as null (read back as
     ``None``). A ``store=`` keeps its own setting.
@@ -240,7 +245,8 @@ class SessionStoreDb(BaseDb):
         """Stores the session (``updated_at`` now, ``created_at`` kept or set) and returns it as stored.
         As InMemoryDb: ``None`` (nothing stored) when the stored session belongs to another user (its
         ``user_id`` is set and differs from this one's, ``None`` included), decided atomically by the
-        library (:class:`sessionstore.PermissionDenied`)."""
+        library (:class:`sessionstore.PermissionDenied`). Raises :class:`sessionstore.Full` when a store
+        opened with ``when_full="refuse"`` has no room for it (InMemoryDb has no bounds)."""
         t = _type_of(session)
         try:
             raw = self._handles[t].upsert_raw(dumps(session.to_dict()))
