@@ -53,6 +53,12 @@
 //    feed and stats() carry the store's identity ("store"): numbers start again from 1 in a store made
 //    anew, so a follower keeps it with its number and starts again from an export when it changes.
 //    Options opens a store with every option, feed_bytes included.
+//  - Bounded memory: Options also carries the bounds of a store (idle_expiry_s, max_age_s,
+//    refresh_on_read, max_sessions, max_bytes, user_max_sessions, user_max_bytes, when_full; 0 is no
+//    bound). An expired session is gone for every call (read() gives std::nullopt, listings, queries and
+//    exports leave it out); a write that would exceed a bound evicts the least recently written sessions
+//    (WhenFull::Evict) or throws Status::Full and changes nothing (WhenFull::Refuse). Expiries and
+//    evictions are changes of the feed (ops "expire" and "evict"); stats() has a "bounds" member.
 //  - Thread safety: the library's handles are thread-safe, so any number of threads may call methods
 //    on the same Store object at once. Moving, assigning or close()-ing a Store while another thread
 //    uses it is a data race (as for any C++ object).
@@ -100,7 +106,7 @@ namespace sessionstore {
 // ---------------------------------------------------------------------------------------------------
 // Versions
 
-/// The version of the headers this program was compiled with, e.g. "0.3.0".
+/// The version of the headers this program was compiled with, e.g. "0.4.0".
 inline constexpr std::string_view header_version = SS_VERSION_STRING;
 inline constexpr int header_version_major = SS_VERSION_MAJOR;
 inline constexpr int header_version_minor = SS_VERSION_MINOR;
@@ -159,6 +165,10 @@ enum class Status : std::uint32_t {
   /// changes() was asked for changes after a number the feed no longer holds (or that this store never
   /// reached): start again from export_with_seq().
   FeedTruncated = static_cast<std::uint32_t>(SS_STATUS_FEED_TRUNCATED),
+  /// A write would take the store past a bound (Options::max_sessions, max_bytes) or a user past a quota
+  /// (user_max_sessions, user_max_bytes) of a store opened with WhenFull::Refuse, or the write alone
+  /// cannot fit under the bound (under either policy). Nothing was changed; the message names the bound.
+  Full = static_cast<std::uint32_t>(SS_STATUS_FULL),
   Closed = static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED),
 };
 
@@ -180,6 +190,7 @@ constexpr std::string_view status_name(Status s) noexcept {
     case Status::Poisoned: return "POISONED";
     case Status::VersionMismatch: return "VERSION_MISMATCH";
     case Status::FeedTruncated: return "FEED_TRUNCATED";
+    case Status::Full: return "FULL";
     case Status::Closed: return "CLOSED";
   }
   return "UNKNOWN";
@@ -401,14 +412,49 @@ struct Durability {
   std::uint64_t compact_min_bytes = default_compact_min_bytes;
 };
 
+/// What a store does when a write would exceed one of its bounds (Options::max_sessions, max_bytes,
+/// user_max_sessions, user_max_bytes; the config key "when_full").
+enum class WhenFull {
+  /// The default: the write evicts the least recently written sessions first (with refresh_on_read,
+  /// a session read since it was last written gets a second chance, as the CLOCK algorithm approximates
+  /// least recently used); for a user over a quota, that user's own. The session a write replaces is
+  /// never evicted to make room for it.
+  Evict,
+  /// The write throws Error(Status::Full) and nothing changes.
+  Refuse,
+};
+
+/// "evict" or "refuse" (the config value); "" for a value that names neither (Store::open(const Options&)
+/// throws Status::InvalidArgument for it).
+constexpr const char* when_full_name(WhenFull w) noexcept {
+  switch (w) {
+    case WhenFull::Evict: return "evict";
+    case WhenFull::Refuse: return "refuse";
+  }
+  return "";
+}
+
 /// Every option of a new store (the config keys of ss_store_open()) in one aggregate, each defaulting to
-/// the header's value; Store::open(const Options&) opens it. The only typed way to set feed_bytes:
+/// the header's value; Store::open(const Options&) opens it. The only typed way to set feed_bytes and the
+/// bounds:
 ///   sessionstore::Options options;
 ///   options.mode = sessionstore::Mode::Team;
 ///   options.feed_bytes = 1 << 20;
 ///   options.durability = sessionstore::Durability{"/var/lib/app"};
+///   options.idle_expiry_s = 3600;                 // sessions idle for an hour expire
+///   options.max_bytes = 256u << 20;               // evict the least recently written past 256 MiB
 ///   sessionstore::Store store = sessionstore::Store::open(options);
-/// (C++20: `Store::open({.mode = Mode::Team, .feed_bytes = 0})`.)
+/// (C++20: `Store::open({.mode = Mode::Team, .feed_bytes = 0, .max_sessions = 1000})`: designators in
+/// the order of the members.)
+///
+/// Bounds (all 0, i.e. none, by default; see "Bounds" at ss_store_open() in sessionstore.h): an expired
+/// session is gone for every call from the moment it expires (read() gives std::nullopt; listings,
+/// queries, exports and deletes leave it out; a write stores a new session in its place) and its memory
+/// is reclaimed within about a second by a thread of the store. A write that would exceed max_sessions,
+/// max_bytes or a user's quota evicts (WhenFull::Evict) or throws Status::Full (WhenFull::Refuse); a
+/// write that cannot fit even in an empty store (or an empty quota) throws Status::Full under either
+/// policy. Expiries and evictions are changes of the feed ("expire", "evict"), journaled in a durable
+/// store, and counted by stats()'s "bounds".
 struct Options {
   /// The type of the sessions the handle reads and writes (the config key "mode").
   Mode mode = Mode::Agent;
@@ -421,6 +467,27 @@ struct Options {
   std::uint64_t feed_bytes = default_feed_bytes;
   /// Set: a durable store in durability->path (and the other durability keys). Empty: in memory.
   std::optional<Durability> durability = std::nullopt;
+  /// A session not written for more than this many seconds (by its "updated_at"; with refresh_on_read, nor read)
+  /// expires ("idle_expiry_s"); 0: never.
+  std::uint64_t idle_expiry_s = 0;
+  /// A session whose "created_at" is more than this many seconds old expires, however active ("max_age_s"); 0: never.
+  std::uint64_t max_age_s = 0;
+  /// Whether read() refreshes a session's idle time too ("refresh_on_read"; listings and queries do not).
+  /// Needs idle_expiry_s, else opening throws InvalidArgument. Reads are remembered in memory only: after a
+  /// durable store reopens, a session's idle time counts from its "updated_at".
+  bool refresh_on_read = false;
+  /// The most sessions the store holds, of every type ("max_sessions"); 0: no bound.
+  std::size_t max_sessions = 0;
+  /// The most bytes of stored JSON the store holds, of every type ("max_bytes"; the process holds about
+  /// 1.3 times that); 0: no bound.
+  std::size_t max_bytes = 0;
+  /// The most sessions of each "user_id" ("user_max_sessions"; sessions without one are not counted), so
+  /// that one user cannot crowd out the others; 0: no quota.
+  std::size_t user_max_sessions = 0;
+  /// The most bytes of stored JSON of each "user_id" ("user_max_bytes"); 0: no quota.
+  std::size_t user_max_bytes = 0;
+  /// What a write that would exceed a bound or a quota does ("when_full"): evict, or throw Status::Full.
+  WhenFull when_full = WhenFull::Evict;
 };
 
 /// What Store::export_with_seq() returns: the export ({"<id>": session, ...}) as R (std::string,
@@ -604,12 +671,34 @@ inline void append_durability(std::string& config, const Durability& d) {
   config.append(R"(,"compact_min_bytes":)").append(std::to_string(d.compact_min_bytes));
 }
 
+[[noreturn]] SESSIONSTORE_COLD inline void raise_bad_when_full(WhenFull w) {
+  throw Error(Status::InvalidArgument, "Options::when_full is " + std::to_string(static_cast<int>(w)) +
+                                           ", neither WhenFull::Evict nor WhenFull::Refuse");
+}
+
+/// Appends the bounds members of a config object: `,"idle_expiry_s":...` and the rest. Throws
+/// InvalidArgument for a when_full that is not a WhenFull enumerator (the other values are the library's
+/// to check).
+inline void append_bounds(std::string& config, const Options& o) {
+  const std::string_view when_full = when_full_name(o.when_full);
+  if (when_full.empty()) raise_bad_when_full(o.when_full);
+  config.append(R"(,"idle_expiry_s":)").append(std::to_string(o.idle_expiry_s));
+  config.append(R"(,"max_age_s":)").append(std::to_string(o.max_age_s));
+  config.append(R"(,"refresh_on_read":)").append(o.refresh_on_read ? "true" : "false");
+  config.append(R"(,"max_sessions":)").append(std::to_string(o.max_sessions));
+  config.append(R"(,"max_bytes":)").append(std::to_string(o.max_bytes));
+  config.append(R"(,"user_max_sessions":)").append(std::to_string(o.user_max_sessions));
+  config.append(R"(,"user_max_bytes":)").append(std::to_string(o.user_max_bytes));
+  config.append(R"(,"when_full":")").append(when_full).push_back('"');
+}
+
 /// The config object of an Options.
 inline std::string config_of(const Options& o) {
   std::string config = R"({"mode":")";
   config.append(mode_name(o.mode)).append(R"(","max_session_bytes":)").append(std::to_string(o.max_session_bytes));
   config.append(R"(,"non_finite_numbers":")").append(non_finite_numbers_name(o.non_finite_numbers));
   config.append(R"(","feed_bytes":)").append(std::to_string(o.feed_bytes));
+  append_bounds(config, o);
   if (o.durability) append_durability(config, *o.durability);
   config.push_back('}');
   return config;
@@ -707,12 +796,15 @@ class Store {
   }
 
   /// Opens a new store with every option of `options` (mode, max_session_bytes, non_finite_numbers,
-  /// feed_bytes and, when set, durability): in memory, or durable as open(mode, Durability) is.
+  /// feed_bytes, the bounds and, when set, durability): in memory, or durable as open(mode, Durability) is.
+  /// Throws InvalidArgument for a bad value: refresh_on_read without idle_expiry_s, a when_full that is
+  /// not a WhenFull enumerator (before the library is called), a max_session_bytes of 0...
   static Store open(const Options& options) { return from_config(detail::config_of(options)); }
 
   /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...,
-  /// "non_finite_numbers": ..., "feed_bytes": ..., "path": ..., "sync": ..., ...}); an empty view means
-  /// the defaults.
+  /// "non_finite_numbers": ..., "feed_bytes": ..., "idle_expiry_s": ..., "max_sessions": ...,
+  /// "when_full": ..., "path": ..., "sync": ..., ...}); an empty view means the defaults. An unknown key
+  /// or a bad value (a negative bound, an unknown when_full...) throws InvalidArgument.
   static Store from_config(std::string_view config_json) {
     ss_store* handle = nullptr;
     char* error = nullptr;
@@ -760,7 +852,10 @@ class Store {
 
   /// Stores one session (a JSON object) and returns the stored JSON (R = void: returns nothing).
   /// Throws PermissionDenied, changing nothing, when the stored session has a user_id and the input's
-  /// differs (null or absent included); import_json is not bound by that rule.
+  /// differs (null or absent included); import_json is not bound by that rule. In a bounded store the
+  /// write may evict other sessions (WhenFull::Evict), or throws Full and changes nothing when it cannot
+  /// keep a bound (WhenFull::Refuse, or a session too large for the bound under either policy); this
+  /// holds for every write below (upsert_if, upsert_many, rename_session(_if), append_runs, import_json).
   template <class R = std::string>
   R upsert(std::string_view session_json) {
     ss_store* h = handle();
@@ -828,8 +923,8 @@ class Store {
   /// atomic step: to "memory"."runs" (agent, team and workflow handles) or "runs" (workflow_v2), creating
   /// a missing or null "memory" or "runs". Concurrent appends to one session, from any threads and
   /// handles, all land; no retry is needed. Returns the stored session (R = void: nothing). Throws
-  /// NotFound (absent, another type, another user's when user_id is given), InvalidArgument (not an
-  /// array, or empty), InvalidJson, InvalidSession (the runs member is not an array), TooLarge.
+  /// NotFound (absent, expired, another type, another user's when user_id is given), InvalidArgument (not
+  /// an array, or empty), InvalidJson, InvalidSession (the runs member is not an array), TooLarge, Full.
   template <class R = std::string>
   R append_runs(const CStrArg& session_id, std::string_view runs_json, const CStrArg& user_id = {}) {
     ss_store* h = handle();
@@ -894,6 +989,9 @@ class Store {
 
   /// Merges an export ({"<id>": session, ...}), all or nothing; returns the number of records. An
   /// administrative load: it replaces stored sessions whatever their user_id (no PermissionDenied).
+  /// Timestamps are kept as given, so a record whose "updated_at" (or "created_at") is older than the
+  /// store's idle_expiry_s (or max_age_s) is stored already expired. Throws Full when the store's bounds
+  /// cannot hold the import even after evicting every other session.
   std::size_t import_json(std::string_view data_json) {
     std::size_t count = 0;
     char* error = nullptr;
@@ -904,8 +1002,9 @@ class Store {
 
   // --- reading ---------------------------------------------------------------------------------------
 
-  /// The session, or std::nullopt when it is absent, of another type, or (user_id given) another
-  /// user's. Other failures throw.
+  /// The session, or std::nullopt when it is absent, expired, of another type, or (user_id given) another
+  /// user's. Other failures throw. In a store opened with refresh_on_read, the read refreshes the
+  /// session's idle time (both paths: ss_read_with for std::string, ss_read for the other result types).
   template <class R = std::string>
   std::optional<R> read(const CStrArg& session_id, const CStrArg& user_id = {}) const {
     static_assert(detail::is_result<R>,
@@ -968,12 +1067,17 @@ class Store {
     });
   }
 
-  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...},"feed":{...},"durability":D}. "feed" is
-  /// {"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G}: the store's identity (32 hex
-  /// digits, the "store" of changes()), the number of the last change, of the oldest the feed keeps
-  /// (L + 1 when it keeps none), how many it keeps, their cost and the budget (feed_bytes).
-  /// D is null in memory, else the directory, sync policy, journal and snapshot sizes, compactions and
-  /// recovery (see ss_stats()).
+  /// {"mode":...,"sessions":N,"bytes":B,"by_type":{...},"feed":{...},"bounds":{...},"durability":D}.
+  /// "sessions", "bytes" and "by_type" count every session held, of all types (expired ones not yet
+  /// reclaimed included). "feed" is {"store":S,"latest":L,"oldest":O,"kept":K,"bytes":F,"budget":G}: the
+  /// store's identity (32 hex digits, the "store" of changes()), the number of the last change, of the
+  /// oldest the feed keeps (L + 1 when it keeps none), how many it keeps, their cost and the budget
+  /// (feed_bytes). "bounds" is {"sessions":N,"bytes":B,"max_sessions":M,"max_bytes":M,
+  /// "user_max_sessions":M,"user_max_bytes":M,"idle_expiry_s":S,"max_age_s":S,"refresh_on_read":false,
+  /// "when_full":"evict","expired":E,"evicted":V}: what is held against the bounds, each bound of the
+  /// Options (null: none), and how many sessions were reclaimed after they expired and were evicted since
+  /// the store was opened. D is null in memory, else the directory, sync policy, journal and snapshot
+  /// sizes, compactions and recovery (see ss_stats()).
   template <class R = std::string>
   R stats() const {
     const ss_store* h = handle();
@@ -992,7 +1096,8 @@ class Store {
   /// The store's changes numbered above `after`, oldest first, at most `limit` (>= 1; at most
   /// max_changes): {"changes":[...],"next":N,"latest":L,"store":"<32 hex digits>"}. Each change is
   ///   {"seq":S,"op":"upsert","session_type":"agent","session_id":"...","version":S,"session":{...}},
-  ///   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."} or
+  ///   {"seq":S,"op":"delete","session_type":"agent","session_id":"..."} (also "op":"expire" and
+  ///   "op":"evict", with the same members: the store's bounds removed the session), or
   ///   {"seq":S,"op":"drop","session_type":"agent"} (every session of that type removed);
   /// ids_only leaves "session" out. Pass "next" as `after` next time; "latest" is the store's last change.
   /// "store" is the store's identity: change numbers are a store's own and start again from 1 in a store

@@ -77,6 +77,8 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(static_cast<std::uint32_t>(Status::VersionMismatch), 13u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::FeedTruncated), static_cast<std::uint32_t>(SS_STATUS_FEED_TRUNCATED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::FeedTruncated), 14u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Full), static_cast<std::uint32_t>(SS_STATUS_FULL));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Full), 15u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), 65536u) << "the number shared by every binding";
   EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
@@ -94,6 +96,7 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(sessionstore::status_name(Status::Poisoned), "POISONED");
   EXPECT_EQ(sessionstore::status_name(Status::VersionMismatch), "VERSION_MISMATCH");
   EXPECT_EQ(sessionstore::status_name(Status::FeedTruncated), "FEED_TRUNCATED");
+  EXPECT_EQ(sessionstore::status_name(Status::Full), "FULL");
   EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
   EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
 }
@@ -118,7 +121,8 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   const Status all[] = {Status::Ok,       Status::NotFound, Status::InvalidArgument, Status::InvalidJson,
                         Status::InvalidSession, Status::Conflict, Status::TooLarge, Status::Internal,
                         Status::PermissionDenied, Status::Io, Status::Locked, Status::Corrupt,
-                        Status::Poisoned, Status::VersionMismatch, Status::FeedTruncated, Status::Closed};
+                        Status::Poisoned, Status::VersionMismatch, Status::FeedTruncated, Status::Full,
+                        Status::Closed};
   std::set<std::uint32_t> named_here;
   for (Status s : all) {
     named_here.insert(static_cast<std::uint32_t>(s));
@@ -135,6 +139,7 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   EXPECT_EQ(sessionstore::status_text(Status::Poisoned), "poisoned");
   EXPECT_EQ(sessionstore::status_text(Status::VersionMismatch), "version mismatch");
   EXPECT_EQ(sessionstore::status_text(Status::FeedTruncated), "feed truncated");
+  EXPECT_EQ(sessionstore::status_text(Status::Full), "full");
 }
 
 TEST(ErrorType, LimitsAreTheHeaders) {
@@ -284,6 +289,31 @@ TEST(Status, FeedTruncated) {
   expect_error(Status::FeedTruncated, [&] { s.changes<OwnedString>(0, 1, true); });
   expect_error(Status::FeedTruncated, [&] { s.changes(11); });  // above the latest change
   EXPECT_NO_THROW(s.changes(10));
+}
+
+TEST(Status, Full) {
+  sessionstore::Options options;
+  options.max_sessions = 1;
+  options.when_full = sessionstore::WhenFull::Refuse;
+  Store s = Store::open(options);
+  s.upsert(R"({"session_id":"one"})");
+  const std::string before = s.export_json();
+  Error e = expect_error(Status::Full, [&] { s.upsert(R"({"session_id":"two"})"); });
+  EXPECT_EQ(e.status(), SS_STATUS_FULL);
+  EXPECT_NE(std::string(e.what()).find("FULL"), std::string::npos) << e.what();
+  EXPECT_NE(e.message().find("max_sessions"), std::string_view::npos) << e.what();
+  expect_error(Status::Full, [&] { s.upsert<void>(R"({"session_id":"two"})"); });
+  expect_error(Status::Full, [&] { s.upsert_many(R"([{"session_id":"two"}])"); });
+  expect_error(Status::Full, [&] { s.upsert_if(R"({"session_id":"two"})", 0); });
+  expect_error(Status::Full, [&] { s.import_json(R"({"two":{"session_id":"two"}})"); });
+  expect_error(Status::Full, [&] { s.share(Mode::Team).upsert(R"({"session_id":"t"})"); });  // every type counts
+  EXPECT_EQ(s.export_json(), before) << "nothing changed";
+  // Under "evict" the same write evicts instead; a session larger than max_bytes is FULL under both.
+  sessionstore::Options evict;
+  evict.max_bytes = 64;
+  Store small = Store::open(evict);
+  Error big = expect_error(Status::Full, [&] { small.upsert(R"({"session_id":"big","pad":")" + std::string(100, 'x') + "\"}"); });
+  EXPECT_NE(big.message().find("max_bytes"), std::string_view::npos) << big.what();
 }
 
 TEST(Status, NewCallsInvalidArguments) {

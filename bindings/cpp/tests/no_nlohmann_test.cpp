@@ -93,3 +93,40 @@ TEST(NoNlohmann, VersionsAppendsAndTheFeed) {
       << none_stats;
   EXPECT_EQ(none_stats.find(id), std::string::npos) << "a store made anew has another identity";
 }
+
+// 0.4.0 without nlohmann: the bounds of Options, Status::Full and the "evict" op, on the library's text.
+TEST(NoNlohmann, BoundsAndFull) {
+  using sessionstore::Status;
+  using sessionstore::Store;
+  sessionstore::Options options;
+  options.max_sessions = 2;
+  Store s = Store::open(options);
+  for (const char* id : {"a", "b", "c"}) s.upsert<void>(std::string(R"({"session_id":")") + id + "\"}");
+  EXPECT_EQ(s.get_all_session_ids(), R"(["b","c"])");
+  EXPECT_NE(s.changes(0, 10, true).find(R"({"seq":4,"op":"evict","session_type":"agent","session_id":"a"})"),
+            std::string::npos)
+      << s.changes(0, 10, true);
+  EXPECT_NE(s.stats().find(R"("bounds":{"sessions":2,)"), std::string::npos) << s.stats();
+  EXPECT_NE(s.stats().find(R"("max_sessions":2,)"), std::string::npos) << s.stats();
+  EXPECT_NE(s.stats().find(R"("evicted":1})"), std::string::npos) << s.stats();
+
+  options.when_full = sessionstore::WhenFull::Refuse;
+  Store refusing = Store::open(options);
+  refusing.upsert(R"({"session_id":"a"})");
+  refusing.upsert(R"({"session_id":"b"})");
+  try {
+    refusing.upsert(R"({"session_id":"c"})");
+    FAIL();
+  } catch (const sessionstore::Error& e) {
+    EXPECT_EQ(e.code(), Status::Full);
+    EXPECT_EQ(std::string(e.what()).rfind("sessionstore: FULL: ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(refusing.get_all_session_ids(), R"(["a","b"])");
+
+  sessionstore::Options idle;
+  idle.idle_expiry_s = 3600;
+  Store expiring = Store::open(idle);
+  EXPECT_EQ(expiring.import_json(R"({"old":{"session_id":"old","updated_at":1000}})"), 1u);
+  EXPECT_FALSE(expiring.read("old").has_value());
+  EXPECT_EQ(expiring.export_json(), "{}");
+}

@@ -66,7 +66,7 @@ void apply(json& mirror, const json& change) {
   const std::string op = change.at("op");
   if (op == "upsert") {
     mirror[change.at("session_id").get<std::string>()] = change.at("session");
-  } else if (op == "delete") {
+  } else if (op == "delete" || op == "expire" || op == "evict") {  // 0.4.0: a bound removed it
     mirror.erase(change.at("session_id").get<std::string>());
   } else if (op == "drop") {
     for (auto it = mirror.begin(); it != mirror.end();) {

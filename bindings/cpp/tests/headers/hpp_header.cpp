@@ -60,6 +60,24 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   sessionstore::Store o20 = sessionstore::Store::open({.mode = sessionstore::Mode::Team, .feed_bytes = 0});
 #endif
   n += static_cast<std::size_t>(sessionstore::default_feed_bytes) + sessionstore::max_changes;
+  // 0.4.0: bounds.
+  sessionstore::Options bounded;
+  bounded.idle_expiry_s = expected;
+  bounded.max_age_s = 86400;
+  bounded.refresh_on_read = true;
+  bounded.max_sessions = n;
+  bounded.max_bytes = str.size();
+  bounded.user_max_sessions = 10;
+  bounded.user_max_bytes = 1u << 20;
+  bounded.when_full = sessionstore::WhenFull::Refuse;
+  sessionstore::Store ob = sessionstore::Store::open(bounded);
+  n += std::strlen(sessionstore::when_full_name(bounded.when_full));
+  n += static_cast<std::uint32_t>(sessionstore::Status::Full);
+#if __cplusplus >= 202002L
+  sessionstore::Store ob20 = sessionstore::Store::open(
+      {.mode = sessionstore::Mode::Agent, .feed_bytes = 0, .idle_expiry_s = 60, .max_sessions = 1000,
+       .when_full = sessionstore::WhenFull::Evict});
+#endif
   try {
     s.close();
   } catch (const sessionstore::Error& err) {
