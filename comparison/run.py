@@ -234,7 +234,7 @@ def run_bindings(timeout):
         log(f"bindings/{lang}: make bench")
         recs, err = run_driver(["make", "--no-print-directory", "-C", f"bindings/{lang}", "bench"], timeout)
         # Python's bench also compares the binding with Agno on Agno's workload ("impl" lines, "summary" lines).
-        agno = [r for r in recs if "impl" in r or r.get("summary")]
+        agno = [r for r in recs if lang == "python" and ("impl" in r or r.get("summary"))]
         lines = [r for r in recs if "lang" in r and "op" in r and "ns_per_op" in r and "impl" not in r]
         if not lines:
             out.append({"row": row, "src": "binding", "error": err or "no JSON lines with lang/op/ns_per_op"})
