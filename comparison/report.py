@@ -697,6 +697,9 @@ def write(results_path, md_path):
     L.append(f"- per operation and row: at most {cond.get('max_samples')} timed calls or {cond.get('time_cap_s')} s, "
              f"whichever comes first; export/import: at most {cond.get('big_samples')} calls, "
              f"given up after {cond.get('deadline_s')} s for one call")
+    if cond.get("note"):
+        # Set by hand when one row of a run was measured again (results.jsonl spliced); says which.
+        L.append(f"- {cond['note']}")
     L.append("")
     L.append("## Targets")
     L.append("")

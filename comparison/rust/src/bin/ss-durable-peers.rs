@@ -319,8 +319,19 @@ fn redis_part(
 
 // --------------------------------------------------------------------------------------------- SQLite
 
-const UPSERT: &str = "INSERT INTO sessions (session_id, json) VALUES (?1, ?2) \
-                      ON CONFLICT (session_id) DO UPDATE SET json = excluded.json";
+// Every write stores a new version number beside the JSON, as the store stamps each write with its
+// version and updated_at: the workload cycles through its updates, and SQLite skips rewriting a row
+// whose new content equals the old (no WAL frame, then no fsync), so that repeated updates without it
+// measured commits that wrote nothing.
+const UPSERT: &str = "INSERT INTO sessions (session_id, json, version) VALUES (?1, ?2, ?3) \
+                      ON CONFLICT (session_id) DO UPDATE SET json = excluded.json, version = excluded.version";
+
+/// The version each SQLite write stores: one above the last, across writers.
+static SQLITE_VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_version() -> i64 {
+    SQLITE_VERSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as i64 + 1
+}
 
 /// A connection as each writer opens it: WAL, the given synchronous setting, a busy timeout (writers
 /// take turns on WAL's one write lock; SQLite's busy handler sleeps and retries).
@@ -348,14 +359,14 @@ fn sqlite_part(
     let setup = (|| -> Result<(), String> {
         std::fs::create_dir_all(path.parent().expect("a parent")).map_err(|e| e.to_string())?;
         let mut c = sqlite_open(&path, "FULL")?;
-        c.execute_batch("CREATE TABLE sessions (session_id TEXT PRIMARY KEY, json TEXT NOT NULL)")
+        c.execute_batch("CREATE TABLE sessions (session_id TEXT PRIMARY KEY, json TEXT NOT NULL, version INTEGER NOT NULL)")
             .map_err(|e| e.to_string())?;
         for chunk in sessions.chunks(1000) {
             let tx = c.transaction().map_err(|e| e.to_string())?;
             {
                 let mut st = tx.prepare_cached(UPSERT).map_err(|e| e.to_string())?;
                 for s in chunk {
-                    st.execute((&s.id, &s.json)).map_err(|e| format!("load: {e}"))?;
+                    st.execute((&s.id, &s.json, next_version())).map_err(|e| format!("load: {e}"))?;
                 }
             }
             tx.commit().map_err(|e| e.to_string())?;
@@ -384,7 +395,7 @@ fn sqlite_part(
                 let c = c?;
                 let mut st = c.prepare(UPSERT).map_err(|e| e.to_string())?;
                 time_for(secs, updates, t * 7919, |s| {
-                    st.execute((&s.id, &s.json)).map(|_| ()).map_err(|e| format!("upsert: {e}"))
+                    st.execute((&s.id, &s.json, next_version())).map(|_| ()).map_err(|e| format!("upsert: {e}"))
                 })
             });
             match run {
