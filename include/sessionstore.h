@@ -770,8 +770,10 @@ const char *ss_status_str(uint32_t status);
  *
  * An expired session is gone for every call from the moment it expires (reads, listings, queries,
  * exports, deletes, and writes, which store a new session in its place). Its memory is reclaimed
- * within about a second by a thread the store starts and stops with its last handle, in batches
- * that hold writers and readers back for well under a millisecond each. Expiries and evictions
+ * by a thread the store starts and stops with its last handle: it looks every second, and reclaims
+ * in small batches, standing aside between them, so that calls meanwhile wait for one batch at most
+ * (usually well under a millisecond; when a million sessions expire at once, a few batches take a few
+ * milliseconds, and reclaiming them all takes seconds). Expiries and evictions
  * appear in the change feed ("expire", "evict"; evictions right after the write that caused them)
  * and, in a durable store, are journaled: a reopened store does not bring back what was evicted.
  * ss_stats() counts both.
