@@ -213,6 +213,14 @@ def run_driver(cmd, timeout, env=None):
     return records, err
 
 
+def bench_bin(name, *args):
+    """The command running target/bench-bin/<name> with `args`, and None, or None and why it cannot run."""
+    exe = os.path.join(BIN, name)
+    if not os.path.exists(exe):
+        return None, f"target/bench-bin/{name} is not built (make bench-build)"
+    return [exe, *args], None
+
+
 def binding_has_bench(lang):
     mk = os.path.join(ROOT, "bindings", lang, "Makefile")
     if not os.path.exists(mk):
@@ -388,51 +396,29 @@ def main():
             one_k = [c for c in sizes if c[1] == 1024]
             scaling = size == 1024 and one_k and n in (one_k[0][0], one_k[-1][0])
             threads = ["--threads", str(threads_s)] if row == "c" and scaling else []
+            # The 1 KiB stores of 100k sessions and more (every store in a smoke run).
+            big_1k = size == 1024 and (smoke or n >= 100_000)
             if row in ("floor", "rust"):
-                exe = os.path.join(BIN, "ss-bench-rust")
-                cmd = [exe, "--row", row, "--data", data, "--deadline", str(deadline)] + common
-                if not os.path.exists(exe):
-                    cmd = None
-                    why = "target/bench-bin/ss-bench-rust is not built (make bench-build)"
+                cmd, why = bench_bin("ss-bench-rust", "--row", row, "--data", data, "--deadline", str(deadline), *common)
             elif row == "mixed":
-                if size != 1024 or (not smoke and n < 100_000):
+                if not big_1k:
                     continue
-                exe = os.path.join(BIN, "ss-mixed-load")
-                cmd = [exe, "--data", data, "--secs", "0.3" if smoke else "4"]
-                if not os.path.exists(exe):
-                    cmd = None
-                    why = "target/bench-bin/ss-mixed-load is not built (make bench-build)"
+                cmd, why = bench_bin("ss-mixed-load", "--data", data, "--secs", "0.3" if smoke else "4")
             elif row == "versions":
                 if not smoke and n != 100_000:
                     continue
-                exe = os.path.join(BIN, "ss-versions")
-                cmd = [exe, "--data", data, "--secs", "0.2" if smoke else "2"]
-                if not os.path.exists(exe):
-                    cmd = None
-                    why = "target/bench-bin/ss-versions is not built (make bench-build)"
+                cmd, why = bench_bin("ss-versions", "--data", data, "--secs", "0.2" if smoke else "2")
             elif row == "bounds":
-                if size != 1024 or (not smoke and n < 100_000):
+                if not big_1k:
                     continue
-                exe = os.path.join(BIN, "ss-bounds")
-                cmd = [exe, "--data", data, "--secs", "0.2" if smoke else "2"]
-                if not os.path.exists(exe):
-                    cmd = None
-                    why = "target/bench-bin/ss-bounds is not built (make bench-build)"
+                cmd, why = bench_bin("ss-bounds", "--data", data, "--secs", "0.2" if smoke else "2")
             elif row == "durable":
-                if size != 1024 or (not smoke and n < 100_000):
+                if not big_1k:
                     continue
-                exe = os.path.join(BIN, "ss-durable")
-                cmd = [exe, "--data", data, "--dir", os.path.join(work, "durable-store"),
-                       "--secs", durable_secs]
-                if not os.path.exists(exe):
-                    cmd = None
-                    why = "target/bench-bin/ss-durable is not built (make bench-build)"
+                cmd, why = bench_bin("ss-durable", "--data", data, "--dir", os.path.join(work, "durable-store"),
+                                     "--secs", durable_secs)
             elif row == "c":
-                exe = os.path.join(BIN, "ss_driver")
-                cmd = [exe, "--data", data, "--deadline", str(deadline)] + threads + common
-                if not os.path.exists(exe):
-                    cmd = None
-                    why = "target/bench-bin/ss_driver is not built (make bench-build)"
+                cmd, why = bench_bin("ss_driver", "--data", data, "--deadline", str(deadline), *threads, *common)
             elif row == "redis":
                 exe = os.path.join(BIN, "redis_driver")
                 if not os.path.exists(exe) or not shutil.which("redis-server"):
