@@ -15,6 +15,10 @@
 //!
 //! Prints JSON lines (comparison/run.py's protocol) with row "bounds".
 
+#[path = "../cli.rs"]
+mod cli;
+
+use cli::{arg, lines};
 use sessionstore::{Config, Hooks, ManualClock, Store};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,22 +28,13 @@ const ROUND: usize = 500;
 /// How long the expiry of a whole store may take before the run fails.
 const GIVE_UP: Duration = Duration::from_secs(100);
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn lines(path: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Per-call latencies of two operations called in alternation.
-fn pair(secs: f64, max_calls: usize, mut a: impl FnMut(usize), mut b: impl FnMut(usize)) -> (Vec<u64>, Vec<u64>) {
+fn pair(
+    secs: f64,
+    max_calls: usize,
+    mut a: impl FnMut(usize),
+    mut b: impl FnMut(usize),
+) -> (Vec<u64>, Vec<u64>) {
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
     let start = Instant::now();
     let mut i = 0;
@@ -72,7 +67,8 @@ fn print_op(n: usize, size: usize, op: &str, against: &str, latencies: &mut [u64
 fn main() {
     let data = arg("--data").expect("usage: ss-bounds --data DIR [--secs S]");
     let secs: f64 = arg("--secs").map_or(2.0, |s| s.parse().expect("--secs"));
-    let size: usize = data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
+    let size: usize =
+        data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
     let sessions = lines(&format!("{data}/sessions.jsonl"));
     let updates = lines(&format!("{data}/update.jsonl"));
     let inserts = lines(&format!("{data}/insert.jsonl"));
@@ -204,7 +200,10 @@ fn main() {
             }
             worst
         });
-        assert!(store.stats().sessions() == live.len(), "the expired sessions were not reclaimed in {GIVE_UP:?}");
+        assert!(
+            store.stats().sessions() == live.len(),
+            "the expired sessions were not reclaimed in {GIVE_UP:?}"
+        );
         println!(
             "{{\"row\":\"bounds\",\"n\":{n},\"size\":{size},\"op\":\"expire_all\",\"reclaimed_s\":{:.3},\"longest_read_ns\":{longest},\"reads\":{calls},\"reads_over_1ms\":{over},\"quiet_longest_read_ns\":{quiet},\"quiet_reads\":{quiet_calls},\"quiet_reads_over_1ms\":{quiet_over},\"control_longest_read_ns\":{control},\"control_reads\":{control_calls},\"control_reads_over_1ms\":{control_over}}}",
             reclaimed_ns.load(Ordering::Relaxed) as f64 / 1e9

@@ -25,17 +25,16 @@
 //! that fails prints {"row":"durable","case":"peer","store":...,"error":...}, the other part still runs,
 //! and the exit status is 1. DIR is emptied and reused; it is removed at the end unless SS_KEEP_DIR is set.
 
+#[path = "../cli.rs"]
+mod cli;
+
+use cli::arg;
 use redis::IntoConnectionInfo;
 use rusqlite::Connection;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
 
 /// One line of a workload file: the session's id (from its JSON) and the JSON itself.
 struct Session {
@@ -395,7 +394,9 @@ fn sqlite_part(
                 let c = c?;
                 let mut st = c.prepare(UPSERT).map_err(|e| e.to_string())?;
                 time_for(secs, updates, t * 7919, |s| {
-                    st.execute((&s.id, &s.json, next_version())).map(|_| ()).map_err(|e| format!("upsert: {e}"))
+                    st.execute((&s.id, &s.json, next_version()))
+                        .map(|_| ())
+                        .map_err(|e| format!("upsert: {e}"))
                 })
             });
             match run {

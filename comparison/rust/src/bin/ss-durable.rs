@@ -15,24 +15,14 @@
 //! DIR is emptied and reused; put it on the disk being measured. It is removed at the end unless
 //! SS_KEEP_DIR is set (to reopen it by hand afterwards).
 
+#[path = "../cli.rs"]
+mod cli;
+
+use cli::{arg, lines};
 use sessionstore::Store;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn lines(path: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 fn fresh(dir: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(dir);
@@ -91,7 +81,8 @@ fn main() {
     let sessions = lines(&format!("{data}/sessions.jsonl"));
     let updates = lines(&format!("{data}/update.jsonl"));
     let n = sessions.len();
-    let size: usize = data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
+    let size: usize =
+        data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
 
     if wanted("upsert") {
         for sync in ["memory", "os", "interval", "always"] {

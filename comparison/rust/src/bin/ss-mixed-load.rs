@@ -13,23 +13,13 @@
 //! condition, "spin+spin", measures that part alone, with two threads that spin without touching the
 //! store.
 
+#[path = "../cli.rs"]
+mod cli;
+
+use cli::{arg, lines};
 use sessionstore::Store;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn lines(path: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 fn main() {
     let data = arg("--data").expect("usage: ss-mixed-load --data DIR [--secs S]");
@@ -46,7 +36,8 @@ fn main() {
     }
     let n = sessions.len();
     // The workload's directory is named n<sessions>-s<bytes>.
-    let size: usize = data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
+    let size: usize =
+        data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
     drop(sessions);
     let only = arg("--only");
     for reader in ["none", "query", "export", "query+export", "spin+spin"] {
@@ -59,7 +50,8 @@ fn main() {
         let mut latencies: Vec<u64> = Vec::with_capacity(1 << 22);
         std::thread::scope(|s| {
             let read = |what: &'static str| {
-                let (store, stop, reads, longest_read, query) = (&store, &stop, &reads, &longest_read, &query);
+                let (store, stop, reads, longest_read, query) =
+                    (&store, &stop, &reads, &longest_read, &query);
                 move || {
                     while !stop.load(Ordering::Relaxed) {
                         let t = Instant::now();

@@ -15,26 +15,16 @@
 //!
 //! Prints JSON lines (comparison/run.py's protocol) with row "versions".
 
+#[path = "../cli.rs"]
+mod cli;
+
+use cli::{arg, lines};
 use sessionstore::Store;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const ROUND: usize = 500;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn lines(path: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 /// The number after `"key":` at its last occurrence: the store appends "version" to sessions that
 /// arrive without one, and ss_changes ends with "next", "latest" and "store", so both are near the end.
@@ -102,7 +92,8 @@ fn main() {
     let writers: usize = arg("--writers").map_or(1, |s| s.parse().expect("--writers"));
     let only = arg("--only");
     let runs_part = |part: &str| only.as_deref().is_none_or(|o| o == part);
-    let size: usize = data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
+    let size: usize =
+        data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
     let sessions = lines(&format!("{data}/sessions.jsonl"));
     let updates = lines(&format!("{data}/update.jsonl"));
     let n = sessions.len();
@@ -136,7 +127,9 @@ fn main() {
                 let k = (2 * i + 1) % updates.len();
                 let s = update_of[k];
                 let expected = versions.borrow()[s];
-                let v = store.upsert_if_with(updates[k].as_bytes(), Some(expected), version_of).expect("upsert_if");
+                let v = store
+                    .upsert_if_with(updates[k].as_bytes(), Some(expected), version_of)
+                    .expect("upsert_if");
                 versions.borrow_mut()[s] = v;
             },
         );
@@ -168,7 +161,9 @@ fn main() {
             secs,
             with_run.len() / 2,
             |i| {
-                store.append_runs_with(&ids[stride(2 * i)], None, runs[2 * i].as_bytes(), |_| ()).expect("append");
+                store
+                    .append_runs_with(&ids[stride(2 * i)], None, runs[2 * i].as_bytes(), |_| ())
+                    .expect("append");
             },
             |i| {
                 store.upsert_with(with_run[2 * i + 1].as_bytes(), |_| ()).expect("upsert with the run");
@@ -211,8 +206,10 @@ fn main() {
                     s.spawn(move || {
                         let mut after = from;
                         while !stop.load(Ordering::Relaxed) {
-                            let out = store.changes(after, 1000, ids_only).expect("the feed keeps the backlog");
-                            let (next, latest) = (number_after(&out, "\"next\":"), number_after(&out, "\"latest\":"));
+                            let out =
+                                store.changes(after, 1000, ids_only).expect("the feed keeps the backlog");
+                            let (next, latest) =
+                                (number_after(&out, "\"next\":"), number_after(&out, "\"latest\":"));
                             if caught_up_ns.load(Ordering::Relaxed) == 0 {
                                 read.fetch_add(next - after, Ordering::Relaxed);
                                 if next == latest {
@@ -236,7 +233,12 @@ fn main() {
                 0 => None,
                 ns => Some(ns as f64 / 1e9),
             };
-            (written.load(Ordering::Relaxed) as f64 / elapsed, read.load(Ordering::Relaxed), caught_up, elapsed)
+            (
+                written.load(Ordering::Relaxed) as f64 / elapsed,
+                read.load(Ordering::Relaxed),
+                caught_up,
+                elapsed,
+            )
         };
         let mut measured = Vec::new();
         for ids_only in [false, true] {
