@@ -15,7 +15,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 # into the middle of their allocation, which valgrind can only call possibly lost.
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99
 
-.PHONY: all lib header test demo clean install check-header lint test-rust test-c test-cpp test-node test-go \
+.PHONY: all lib header test demo clean install check-header lint test-deps test-rust test-c test-cpp test-node test-go \
         test-python check-readme tools
 
 all: lib
@@ -65,8 +65,15 @@ lint:
 check-readme:
 	sh tests/readme_snippets.sh
 
-test-rust:
+test-rust: test-deps
 	$(CARGO) test --release --locked
+
+# redis-server, for the redis backend's tests (each starts its own on a free loopback port and stops
+# it; the package's service is not used), from Debian when missing.
+test-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  $(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update && \
+	  $(BENCH_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; }
 
 $(BUILD)/%: tests/c/%.c include/sessionstore.h lib | $(BUILD)
 	$(CC) $(CFLAGS_C) $< $(LDFLAGS_C) -o $@
@@ -84,20 +91,20 @@ test-c: tools $(BUILD)/test_api $(BUILD)/test_api-asan
 	$(VALGRIND) $(BUILD)/test_api
 
 # C++: the wrapper's tests (plain, sanitizers, valgrind) and the install/pkg-config/CMake consumers.
-test-cpp: lib
+test-cpp: lib test-deps
 	$(MAKE) -C bindings/cpp test
 
 # Node: npm ci from the lock file, node --test (including 100k open/close cycles) and the tsc check.
-test-node: lib
+test-node: lib test-deps
 	$(MAKE) -C bindings/node test
 
 # Go: gofmt, go vet and go test -race against the static library (the default link), then the shared one.
-test-go: lib
+test-go: lib test-deps
 	$(MAKE) -C bindings/go test test-shared
 
 # Python: the wheel (bundling the library), mypy --strict, pytest and the agno 1.8.4 / 2.9.0 proofs in
 # virtualenvs created from bindings/python/requirements/*.txt, the examples, and a fresh-venv wheel check.
-test-python: lib
+test-python: lib test-deps
 	$(MAKE) -C bindings/python test
 
 demo: lib | $(BUILD)

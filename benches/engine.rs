@@ -78,8 +78,9 @@ fn benches(c: &mut Criterion) {
         let mut f = cycle(&ids, |id: &String| black_box(store.read(id, None).expect("read")));
         c.bench_function(&format!("read/{n}"), |b| b.iter(&mut f));
 
-        let mut f =
-            cycle(&users, |u: &String| black_box(store.get_recent_sessions(Filter::new(Some(u), None), 5)));
+        let mut f = cycle(&users, |u: &String| {
+            black_box(store.get_recent_sessions(Filter::new(Some(u), None), 5).unwrap())
+        });
         c.bench_function(&format!("get_recent_sessions/{n}"), |b| b.iter(&mut f));
 
         let mut f = cycle(&updates, |s: &String| store.upsert_with(s.as_bytes(), |_| ()).expect("upsert"));
@@ -87,7 +88,7 @@ fn benches(c: &mut Criterion) {
 
         if n <= 10_000 {
             let mut f = cycle(&entities, |e: &String| {
-                black_box(store.get_all_session_ids(Filter::new(None, Some(e))))
+                black_box(store.get_all_session_ids(Filter::new(None, Some(e))).unwrap())
             });
             c.bench_function(&format!("get_all_session_ids_entity/{n}"), |b| b.iter(&mut f));
 

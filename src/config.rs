@@ -34,6 +34,20 @@ pub const DEFAULT_COMPACT_MIN_BYTES: u64 = 67108864;
 /// keeps none.
 pub const DEFAULT_FEED_BYTES: usize = 16777216;
 
+/// Default time a Redis store waits to connect to its server, in milliseconds; the config key
+/// "connect_timeout_ms" changes it.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
+
+/// Default time a Redis store waits for one reply of its server, in milliseconds; the config key
+/// "command_timeout_ms" changes it. A listing of a whole large store is one reply.
+pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 10000;
+
+/// The namespace of a Redis store whose config names none.
+pub const DEFAULT_NAMESPACE: &str = "sessionstore";
+
+/// The longest namespace a Redis store accepts, in bytes: it is part of every key.
+pub const MAX_NAMESPACE_BYTES: usize = 128;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -62,7 +76,39 @@ pub struct Config {
     pub user_max_bytes: usize,
     #[serde(deserialize_with = "when_full")]
     pub when_full: WhenFull,
+    /// Where the data lives: "local" (this process; durable with a `path`) or "redis".
+    #[serde(deserialize_with = "backend")]
+    pub backend: Backend,
+    /// A Redis store's server, as `redis://[user:password@]host:port/db` (`rediss://` for TLS).
+    pub url: Option<String>,
+    /// The prefix of a Redis store's keys, so that several stores share one server.
+    pub namespace: Option<String>,
+    pub connect_timeout_ms: u64,
+    pub command_timeout_ms: u64,
 }
+
+/// Where a store's data lives (config key "backend").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// In this process: in memory, or durable in the config's `path`.
+    #[default]
+    Local,
+    /// On a Redis 7+ (or Valkey) server, shared by every process that opens the same namespace there.
+    Redis,
+}
+
+/// The keys only a local store reads: a Redis store refuses them rather than ignore them.
+const LOCAL_ONLY: [&str; 9] = [
+    "path",
+    "sync",
+    "sync_interval_ms",
+    "compact_factor",
+    "compact_min_bytes",
+    "max_sessions",
+    "max_bytes",
+    "user_max_sessions",
+    "user_max_bytes",
+];
 
 /// When a durable store forces its journal to stable storage (config key "sync").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -116,6 +162,11 @@ impl Default for Config {
             user_max_sessions: 0,
             user_max_bytes: 0,
             when_full: WhenFull::Evict,
+            backend: Backend::Local,
+            url: None,
+            namespace: None,
+            connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+            command_timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
         }
     }
 }
@@ -138,7 +189,79 @@ impl Config {
                 "config: refresh_on_read needs idle_expiry_s (reads refresh the idle time)",
             ));
         }
+        config.check_backend()?;
         Ok(config)
+    }
+
+    /// Refuses keys that mean nothing to the config's backend, and a Redis store without a server.
+    fn check_backend(&self) -> Result<()> {
+        let defaults = Config::default();
+        match self.backend {
+            Backend::Local => {
+                let redis_keys = [
+                    ("url", self.url.is_some()),
+                    ("namespace", self.namespace.is_some()),
+                    ("connect_timeout_ms", self.connect_timeout_ms != defaults.connect_timeout_ms),
+                    ("command_timeout_ms", self.command_timeout_ms != defaults.command_timeout_ms),
+                ];
+                if let Some((key, _)) = redis_keys.iter().find(|(_, set)| *set) {
+                    return Err(Error::invalid_argument(format!(
+                        "config: {key} is a key of the redis backend; add \"backend\": \"redis\""
+                    )));
+                }
+            }
+            Backend::Redis => {
+                let set = [
+                    self.path.is_some(),
+                    self.sync != defaults.sync,
+                    self.sync_interval_ms != defaults.sync_interval_ms,
+                    self.compact_factor != defaults.compact_factor,
+                    self.compact_min_bytes != defaults.compact_min_bytes,
+                    self.max_sessions != 0,
+                    self.max_bytes != 0,
+                    self.user_max_sessions != 0,
+                    self.user_max_bytes != 0,
+                ];
+                if let Some((key, _)) = LOCAL_ONLY.iter().zip(set).find(|(_, set)| *set) {
+                    let why = if key.starts_with("max") || key.starts_with("user") {
+                        "capacity bounds and quotas cannot be kept exactly by a store many processes share"
+                    } else {
+                        "a Redis store's durability is the server's own (appendonly, save)"
+                    };
+                    return Err(Error::invalid_argument(format!(
+                        "config: {key} is not available with the redis backend: {why}"
+                    )));
+                }
+                if self.when_full != defaults.when_full {
+                    return Err(Error::invalid_argument(
+                        "config: when_full is not available with the redis backend, which has no capacity bounds",
+                    ));
+                }
+                if self.url.is_none() {
+                    return Err(Error::invalid_argument(
+                        "config: the redis backend needs a url (\"redis://host:port/db\")",
+                    ));
+                }
+                if let Some(namespace) = &self.namespace {
+                    if namespace.is_empty() || namespace.len() > MAX_NAMESPACE_BYTES {
+                        return Err(Error::invalid_argument(format!(
+                            "config: namespace must be 1 to {MAX_NAMESPACE_BYTES} bytes"
+                        )));
+                    }
+                }
+                if self.connect_timeout_ms == 0 || self.command_timeout_ms == 0 {
+                    return Err(Error::invalid_argument(
+                        "config: connect_timeout_ms and command_timeout_ms must be at least 1",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A Redis store's namespace: the config's, or [`DEFAULT_NAMESPACE`].
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE)
     }
 
     pub fn sync_interval(&self) -> Duration {
@@ -155,6 +278,18 @@ fn path<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Optio
         return Err(serde::de::Error::custom("path must not contain U+0000"));
     }
     Ok(Some(PathBuf::from(path.into_owned())))
+}
+
+fn backend<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Backend, D::Error> {
+    let json::Str(name) = json::Str::deserialize(deserializer)?;
+    match name.as_ref() {
+        "local" => Ok(Backend::Local),
+        "redis" => Ok(Backend::Redis),
+        other => Err(serde::de::Error::custom(format_args!(
+            "unknown backend {}: expected \"local\" or \"redis\"",
+            crate::error::quote(other)
+        ))),
+    }
 }
 
 fn sync<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Sync, D::Error> {

@@ -35,6 +35,9 @@ pub enum ErrorKind {
     /// A write would exceed a capacity bound or a user's quota of a store that refuses rather than
     /// evicts (or that cannot make room: the write alone exceeds the bound).
     Full,
+    /// A Redis store's server cannot be used: unreachable, too slow, restarting, out of memory,
+    /// read-only. The call may be retried; a store reconnects by itself.
+    Unavailable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! sessionstore: a fast, thread-safe session store for AI-agent frameworks, in memory or durable.
+//! sessionstore: a fast, thread-safe session store for AI-agent frameworks: in memory, durable on disk,
+//! or shared by many processes on a Redis server.
 //!
 //! The engine (everything but [`ffi`]) is safe Rust and knows nothing of C. [`ffi`] exposes it through
 //! `extern "C"` functions that pass JSON; `include/sessionstore.h` is generated from it by cbindgen.
@@ -11,7 +12,9 @@ mod durable;
 mod error;
 mod feed;
 pub mod ffi;
+mod intake;
 mod json;
+mod local;
 mod lock;
 mod names;
 mod order;
@@ -19,6 +22,7 @@ mod persistence;
 mod query;
 mod reading;
 mod record;
+mod redis_store;
 mod render;
 mod retention;
 mod session;
@@ -29,8 +33,9 @@ mod versions;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Config, Sync, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES, DEFAULT_FEED_BYTES,
-    DEFAULT_MAX_SESSION_BYTES, DEFAULT_SYNC_INTERVAL_MS, MAX_SESSION_BYTES_LIMIT,
+    Backend, Config, Sync, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_COMPACT_FACTOR, DEFAULT_COMPACT_MIN_BYTES,
+    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_FEED_BYTES, DEFAULT_MAX_SESSION_BYTES, DEFAULT_NAMESPACE,
+    DEFAULT_SYNC_INTERVAL_MS, MAX_NAMESPACE_BYTES, MAX_SESSION_BYTES_LIMIT,
 };
 pub use error::{Error, ErrorKind, Result, MAX_MESSAGE_BYTES};
 pub use json::MAX_DEPTH;

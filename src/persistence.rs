@@ -449,6 +449,7 @@ fn parse(change: Change, hasher: &IdHasher) -> Result<Replayed> {
                 id_span: stored.id_span,
                 name_span: stored.name_span,
                 version_span: stored.version.map_or(0..0, |(_, span)| span),
+                created_span: None,
             },
         }),
         Change::Remove(number, id, why) => Replayed::Remove(number, id.to_owned(), why),
@@ -577,7 +578,7 @@ mod tests {
         let s1: serde_json::Value = serde_json::from_str(&store.read("s1", None).unwrap()).unwrap();
         assert_eq!((s1["version"].as_u64(), s1["user_id"].as_str()), (Some(1), Some("u")));
         assert_eq!(store.read("s2", None).unwrap_err().kind, crate::ErrorKind::NotFound);
-        assert_eq!(store.stats().feed.latest, 3, "two puts and a removal");
+        assert_eq!(store.stats().unwrap().feed.latest, 3, "two puts and a removal");
         let next: serde_json::Value =
             serde_json::from_str(&store.upsert(br#"{"session_id":"s3"}"#).unwrap()).unwrap();
         assert_eq!(next["version"], 4);

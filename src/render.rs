@@ -8,7 +8,10 @@ use crate::persistence::DurabilityStats;
 use crate::query::Projection;
 use crate::reading::Sink;
 use crate::record::{touch, Record};
+use crate::retention::Removal;
+use crate::session_type::SessionType;
 use crate::store::{BoundsStats, Stats};
+use std::borrow::Cow;
 use std::fmt::Write;
 use std::ops::Deref;
 
@@ -231,21 +234,64 @@ impl Export {
 
 staged_sink!(Export);
 
+/// One change of a feed as [`changes`] renders it: the entries of this process's feed, or those a
+/// Redis store read from its server.
+pub enum ChangeView<'a> {
+    /// The session stored by change `number` (its version).
+    Put {
+        number: u64,
+        ty: SessionType,
+        quoted_id: Cow<'a, str>,
+        json: Cow<'a, str>,
+    },
+    Remove {
+        number: u64,
+        ty: SessionType,
+        id: Cow<'a, str>,
+        why: Removal,
+    },
+    Drop {
+        number: u64,
+        ty: SessionType,
+    },
+}
+
+impl<'a> ChangeView<'a> {
+    pub fn of(change: &'a feed::Change) -> Self {
+        match change {
+            feed::Change::Put(record) => ChangeView::Put {
+                number: record.version,
+                ty: record.ty(),
+                quoted_id: Cow::Borrowed(record.quoted_id()),
+                json: Cow::Borrowed(record.json()),
+            },
+            feed::Change::Remove { number, ty, id, why } => {
+                ChangeView::Remove { number: *number, ty: *ty, id: Cow::Borrowed(id), why: *why }
+            }
+            feed::Change::RemoveType { number, ty } => ChangeView::Drop { number: *number, ty: *ty },
+        }
+    }
+
+    fn number(&self) -> u64 {
+        match self {
+            ChangeView::Put { number, .. }
+            | ChangeView::Remove { number, .. }
+            | ChangeView::Drop { number, .. } => *number,
+        }
+    }
+}
+
 /// The changes of the feed after change `after`, as `{"changes":[...],"next":N,"latest":L,"store":S}`:
 /// `next` is the number to ask after next time (the last change given, or `after` when none was).
-pub fn changes(changes: &[feed::Change], after: u64, latest: u64, store: &str, ids_only: bool) -> String {
+pub fn changes(changes: &[ChangeView], after: u64, latest: u64, store: &str, ids_only: bool) -> String {
     let mut out = String::with_capacity(
         changes
             .iter()
             .map(|c| {
-                96 + if let feed::Change::Put(r) = c {
-                    if ids_only {
-                        r.quoted_id_len()
-                    } else {
-                        r.json().len()
-                    }
-                } else {
-                    64
+                96 + match c {
+                    ChangeView::Put { quoted_id, .. } if ids_only => quoted_id.len(),
+                    ChangeView::Put { json, .. } => json.len(),
+                    _ => 64,
                 }
             })
             .sum::<usize>()
@@ -258,31 +304,29 @@ pub fn changes(changes: &[feed::Change], after: u64, latest: u64, store: &str, i
         }
         let _ = write!(out, "{{\"seq\":{},", change.number());
         match change {
-            feed::Change::Put(record) => {
+            ChangeView::Put { number, ty, quoted_id, json } => {
                 let _ = write!(
                     out,
-                    "\"op\":\"upsert\",\"session_type\":{},\"session_id\":{},\"version\":{}",
-                    record.ty().quoted(),
-                    record.quoted_id(),
-                    record.version
+                    "\"op\":\"upsert\",\"session_type\":{},\"session_id\":{quoted_id},\"version\":{number}",
+                    ty.quoted(),
                 );
                 if !ids_only {
                     out.push_str(",\"session\":");
-                    out.push_str(record.json());
+                    out.push_str(json);
                 }
             }
-            feed::Change::Remove { ty, id, why, .. } => {
+            ChangeView::Remove { ty, id, why, .. } => {
                 let _ =
                     write!(out, "\"op\":\"{}\",\"session_type\":{},\"session_id\":", why.op(), ty.quoted());
                 json::write_str(&mut out, id);
             }
-            feed::Change::RemoveType { ty, .. } => {
+            ChangeView::Drop { ty, .. } => {
                 let _ = write!(out, "\"op\":\"drop\",\"session_type\":{}", ty.quoted());
             }
         }
         out.push('}');
     }
-    let next = changes.last().map_or(after, feed::Change::number);
+    let next = changes.last().map_or(after, ChangeView::number);
     let _ = write!(out, "],\"next\":{next},\"latest\":{latest},\"store\":\"{store}\"}}");
     out
 }

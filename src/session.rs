@@ -16,6 +16,7 @@ pub type Span = Range<usize>;
 
 /// The fields a store sets on every session it stores, in the order it appends missing ones.
 const STAMPS: [&str; 4] = ["session_type", "created_at", "updated_at", "version"];
+const STAMP_CREATED: usize = 1;
 const STAMP_VERSION: usize = 3;
 
 /// An upper bound on the bytes [`STAMPS`] can take in a session as sent (key, value and separators;
@@ -55,6 +56,8 @@ pub struct Rendered {
     pub name_span: Option<Span>,
     /// The digits of `"version"`.
     pub version_span: Span,
+    /// The digits of `"created_at"`, when known (a journal does not keep where they are).
+    pub created_span: Option<Span>,
 }
 
 impl Rendered {
@@ -76,6 +79,9 @@ impl Rendered {
             }
         };
         shift(&mut self.id_span);
+        if let Some(created) = &mut self.created_span {
+            shift(created);
+        }
         if let Some(name) = &mut self.name_span {
             shift(name);
         }
@@ -85,6 +91,29 @@ impl Rendered {
     /// The version in the JSON.
     pub fn version(&self) -> u64 {
         self.json[self.version_span.clone()].parse().expect("a rendered version is digits")
+    }
+
+    /// A stored session's JSON as the [`Rendered`] it was, its spans found again: for sessions held
+    /// elsewhere (a Redis server) that a query reads back into tables of its own.
+    pub fn rendered_again(json: String) -> Result<Rendered> {
+        let (id_span, name_span, version_span, created_span) = {
+            let input = SessionInput::parse(&json)?;
+            let offset = input.text.as_ptr() as usize - json.as_ptr() as usize;
+            let at = |span: &Span| span.start + offset..span.end + offset;
+            let stamp = |i: usize| {
+                input.stamp_spans[i]
+                    .as_ref()
+                    .map(at)
+                    .ok_or_else(|| Error::invalid_session(format!("a stored session has no {}", STAMPS[i])))
+            };
+            (
+                at(&input.id_span),
+                input.name_span.as_ref().map(at),
+                stamp(STAMP_VERSION)?,
+                Some(stamp(STAMP_CREATED)?),
+            )
+        };
+        Ok(Rendered { json, id_span, name_span, version_span, created_span })
     }
 }
 
@@ -246,11 +275,14 @@ impl<'a> SessionInput<'a> {
         let capacity = (self.text.len() as isize + growth(usize::MAX)) as usize + appended;
         let mut json = String::with_capacity(capacity);
         let mut copied = 0;
-        let mut version_span = 0..0;
+        let (mut version_span, mut created_span) = (0..0, 0..0);
         for &(span, value, i) in replaced.clone() {
             json.push_str(&self.text[copied..span.start]);
             if i == STAMP_VERSION {
                 version_span = json.len()..json.len() + value.len();
+            }
+            if i == STAMP_CREATED {
+                created_span = json.len()..json.len() + value.len();
             }
             json.push_str(value);
             copied = span.end;
@@ -265,6 +297,9 @@ impl<'a> SessionInput<'a> {
             if i == STAMP_VERSION {
                 version_span = json.len()..json.len() + values[i].len();
             }
+            if i == STAMP_CREATED {
+                created_span = json.len()..json.len() + values[i].len();
+            }
             json.push_str(values[i]);
         }
         json.push('}');
@@ -278,6 +313,7 @@ impl<'a> SessionInput<'a> {
             id_span: moved(&self.id_span),
             name_span: self.name_span.as_ref().map(moved),
             version_span,
+            created_span: Some(created_span),
             json,
         }
     }

@@ -25,7 +25,7 @@ fn put(store: &Store, id: &str, user: &str) {
 }
 
 fn ids(store: &Store) -> Vec<String> {
-    serde_json::from_str(&store.get_all_session_ids(Filter::default())).unwrap()
+    serde_json::from_str(&store.get_all_session_ids(Filter::default()).unwrap()).unwrap()
 }
 
 fn changes(store: &Store, after: u64) -> Vec<(String, String)> {
@@ -39,7 +39,7 @@ fn changes(store: &Store, after: u64) -> Vec<(String, String)> {
 }
 
 fn bounds(store: &Store) -> Value {
-    serde_json::from_str::<Value>(&store.stats().to_json()).unwrap()["bounds"].clone()
+    serde_json::from_str::<Value>(&store.stats().unwrap().to_json()).unwrap()["bounds"].clone()
 }
 
 #[test]
@@ -57,22 +57,23 @@ fn an_idle_session_is_gone_for_every_call_at_once_and_reclaimed_later() {
     // 61 s idle: gone everywhere, though still held.
     assert_eq!(store.read("old", None).unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(ids(&store), ["new"]);
-    let recent: Value = serde_json::from_str(&store.get_recent_sessions(Filter::default(), 5)).unwrap();
+    let recent: Value =
+        serde_json::from_str(&store.get_recent_sessions(Filter::default(), 5).unwrap()).unwrap();
     assert_eq!(recent.as_array().unwrap().len(), 1);
-    let all: Value = serde_json::from_str(&store.get_all_sessions(Filter::default())).unwrap();
+    let all: Value = serde_json::from_str(&store.get_all_sessions(Filter::default()).unwrap()).unwrap();
     assert_eq!(all.as_array().unwrap().len(), 1);
-    let q: Value = serde_json::from_str(&store.query(&Query::default())).unwrap();
+    let q: Value = serde_json::from_str(&store.query(&Query::default()).unwrap()).unwrap();
     assert_eq!(q["total"], 1);
     let named: Value =
         serde_json::from_str(&store.query_json(Some(br#"{"session_name":"old"}"#)).unwrap()).unwrap();
     assert_eq!(named["total"], 0);
-    let export: Value = serde_json::from_str(&store.export()).unwrap();
+    let export: Value = serde_json::from_str(&store.export().unwrap()).unwrap();
     assert_eq!(export.as_object().unwrap().keys().collect::<Vec<_>>(), ["new"]);
     assert_eq!(store.delete_session("old", None).unwrap(), 0);
     assert_eq!(store.rename_session("old", "x", None).unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(store.append_runs("old", None, b"[1]").unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(bounds(&store)["sessions"], 2);
-    let latest = store.stats().feed.latest;
+    let latest = store.stats().unwrap().feed.latest;
     assert_eq!(store.reclaim().unwrap(), 1);
     assert_eq!(bounds(&store)["sessions"], 1);
     assert_eq!(bounds(&store)["expired"], 1);
@@ -91,7 +92,7 @@ fn a_write_of_an_expired_session_stores_a_new_one() {
         serde_json::from_str(&store.upsert(br#"{"session_id":"s","user_id":"bob"}"#).unwrap()).unwrap();
     assert_eq!(stored["created_at"], T0 + 11);
     assert!(stored.get("memory").is_none());
-    let latest = store.stats().feed.latest;
+    let latest = store.stats().unwrap().feed.latest;
     // Of another type, too, and a compare-and-set that expects no session.
     clock.advance(11);
     let team = store.share(Some(SessionType::Team));
@@ -143,7 +144,7 @@ fn over_max_sessions_the_least_recently_written_go_first() {
         clock.advance(1);
     }
     put(&store, "a", "u"); // a is now the most recent
-    let latest = store.stats().feed.latest;
+    let latest = store.stats().unwrap().feed.latest;
     put(&store, "d", "u");
     assert_eq!(ids(&store), ["a", "c", "d"]);
     assert_eq!(
@@ -168,7 +169,7 @@ fn over_max_bytes_as_many_go_as_the_new_session_needs() {
     let big = json!({"session_id": "big", "pad": "x".repeat(2 * small)}).to_string();
     store.upsert(big.as_bytes()).unwrap();
     assert_eq!(ids(&store), ["s3", "s4", "big"]);
-    assert!(store.stats().bytes <= 5 * small);
+    assert!(store.stats().unwrap().bytes <= 5 * small);
     // A session that cannot fit even alone is refused, and nothing goes.
     let huge = json!({"session_id": "huge", "pad": "x".repeat(6 * small)}).to_string();
     let err = store.upsert(huge.as_bytes()).unwrap_err();
@@ -186,11 +187,11 @@ fn when_full_refuse_changes_nothing_but_expired_sessions_still_make_room() {
     put(&store, "a", "u");
     clock.advance(50);
     put(&store, "b", "u");
-    let before = store.export();
+    let before = store.export().unwrap();
     let err = store.upsert(&session("c", "u")).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Full);
     assert!(err.message.contains("max_sessions 2"), "{}", err.message);
-    assert_eq!(store.export(), before);
+    assert_eq!(store.export().unwrap(), before);
     put(&store, "b", "u"); // a replacement fits
     clock.advance(51); // a has expired: it makes room
     put(&store, "c", "u");
@@ -240,8 +241,9 @@ fn a_single_user_cannot_exhaust_the_store() {
         store.upsert(s.as_bytes()).unwrap();
     }
     let mallory: Vec<String> =
-        serde_json::from_str(&store.get_all_session_ids(Filter::new(Some("mallory"), None))).unwrap();
-    let export: Value = serde_json::from_str(&store.export()).unwrap();
+        serde_json::from_str(&store.get_all_session_ids(Filter::new(Some("mallory"), None)).unwrap())
+            .unwrap();
+    let export: Value = serde_json::from_str(&store.export().unwrap()).unwrap();
     let mallory_bytes: usize = mallory.iter().map(|id| export[id].to_string().len()).sum();
     assert!(mallory_bytes <= quota + 64 * mallory.len(), "{mallory_bytes} bytes for mallory");
     assert!(mallory.len() < 100);
@@ -265,10 +267,10 @@ fn batches_and_imports_evict_what_they_need_and_a_batch_too_large_changes_nothin
     assert_eq!(ids(&store), ["a", "c", "d", "e"]);
     let five: Vec<String> =
         (0..5).map(|i| String::from_utf8(session(&format!("n{i}"), "u")).unwrap()).collect();
-    let before = store.export();
+    let before = store.export().unwrap();
     let err = store.upsert_many(format!("[{}]", five.join(",")).as_bytes()).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Full);
-    assert_eq!(store.export(), before);
+    assert_eq!(store.export().unwrap(), before);
     let import = json!({"x": {"session_id": "x", "session_type": "agent"}, "y": {"session_id": "y", "session_type": "agent"}});
     store.import(import.to_string().as_bytes()).unwrap();
     // The batch wrote e, a, then e again: c and d are the least recently written.

@@ -144,20 +144,20 @@ fn mixed_operations_under_tight_bounds_keep_them() {
                             // One thread lists the whole store, the others its short listings: the
                             // process's memory should be the store's, not that of eight copies of it.
                             match if t == 0 { rng.below(3) } else { 3 } {
-                                0 => check_listing(&store.get_all_sessions(Filter::default()), began, "get_all_sessions"),
+                                0 => check_listing(&store.get_all_sessions(Filter::default()).unwrap(), began, "get_all_sessions"),
                                 1 => {
                                     let q: HashMap<String, Box<RawValue>> =
-                                        serde_json::from_str(&store.query(&Query::default())).unwrap();
+                                        serde_json::from_str(&store.query(&Query::default()).unwrap()).unwrap();
                                     check_listing(q["sessions"].get(), began, "query");
                                 }
-                                2 => check_listing(&store.export(), began, "export"),
+                                2 => check_listing(&store.export().unwrap(), began, "export"),
                                 _ => check_listing(
-                                    &store.get_recent_sessions(Filter::new(Some(&user), None), 5),
+                                    &store.get_recent_sessions(Filter::new(Some(&user), None), 5).unwrap(),
                                     began,
                                     "get_recent_sessions",
                                 ),
                             }
-                            let stats = store.stats();
+                            let stats = store.stats().unwrap();
                             assert!(stats.bounds.bytes <= MAX_BYTES, "{} bytes held", stats.bounds.bytes);
                             assert!(stats.bounds.sessions <= MAX_SESSIONS);
                         }
@@ -176,7 +176,7 @@ fn mixed_operations_under_tight_bounds_keep_them() {
     });
     let heap = LIVE.load(Ordering::Relaxed);
     store.check_invariants().unwrap();
-    let stats = store.stats();
+    let stats = store.stats().unwrap();
     assert_eq!(stats.sessions(), stats.bounds.sessions);
     assert!(stats.bounds.bytes <= MAX_BYTES);
     let growth = (rss_max.load(Ordering::Relaxed) as usize).saturating_sub(rss_before);

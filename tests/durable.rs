@@ -51,7 +51,8 @@ fn state(store: &Store) -> Vec<Value> {
         .iter()
         .map(|&ty| {
             let mut sessions: Value =
-                serde_json::from_str(&store.share(Some(ty)).get_all_sessions(Filter::default())).unwrap();
+                serde_json::from_str(&store.share(Some(ty)).get_all_sessions(Filter::default()).unwrap())
+                    .unwrap();
             for s in sessions.as_array_mut().unwrap() {
                 s.as_object_mut().unwrap().remove("updated_at");
             }
@@ -71,7 +72,7 @@ fn journals(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn durability(store: &Store) -> sessionstore::DurabilityStats {
-    store.stats().durability.expect("a durable store reports its durability")
+    store.stats().unwrap().durability.expect("a durable store reports its durability")
 }
 
 #[test]
@@ -96,11 +97,11 @@ fn every_mutation_survives_a_reopen_in_order() {
         team.upsert(br#"{"session_id":"t2"}"#).unwrap();
         assert_eq!(team.drop_sessions().unwrap(), 2);
         team.upsert(br#"{"session_id":"t3"}"#).unwrap();
-        (state(&agent), agent.export())
+        (state(&agent), agent.export().unwrap())
     };
     for round in 0..3 {
         let store = open(dir.path(), Sync::Always);
-        assert_eq!((state(&store), store.export()), expected, "round {round}");
+        assert_eq!((state(&store), store.export().unwrap()), expected, "round {round}");
         let report = durability(&store).recovery;
         assert_eq!(report.torn_tail_bytes_dropped, 0);
         if round == 1 {
@@ -126,7 +127,7 @@ fn versions_and_change_numbers_survive_reopens_and_compactions() {
     }
     {
         let store = open(dir.path(), Sync::Always);
-        assert_eq!(store.stats().feed.latest, 3);
+        assert_eq!(store.stats().unwrap().feed.latest, 3);
         // A follower that had seen change 1 goes on with the changes replayed from the journal.
         let changes: Value = serde_json::from_str(&store.changes(1, 10, true).unwrap()).unwrap();
         assert_eq!(
@@ -147,17 +148,17 @@ fn versions_and_change_numbers_survive_reopens_and_compactions() {
         // The snapshot ends on a removal, which left no session behind: its mark carries the number.
         let store = open(dir.path(), Sync::Always);
         assert!(durability(&store).recovery.snapshot_records > 0);
-        assert_eq!(store.stats().feed.latest, 5);
+        assert_eq!(store.stats().unwrap().feed.latest, 5);
         assert_eq!(store.changes(4, 10, false).unwrap_err().kind, ErrorKind::FeedTruncated, "compacted away");
         assert_eq!(version(store.upsert(br#"{"session_id":"d"}"#).unwrap()), 6);
         assert_eq!(store.upsert_if(br#"{"session_id":"a"}"#, Some(1)).map(version).unwrap(), 7);
     }
     let store = open(dir.path(), Sync::Always);
-    assert_eq!((store.stats().feed.latest, version(store.read("a", None).unwrap())), (7, 7));
+    assert_eq!((store.stats().unwrap().feed.latest, version(store.read("a", None).unwrap())), (7, 7));
     // The directory keeps its identity: numbers from it mean the same after a reopen.
-    let id = store.stats().feed.store;
+    let id = store.stats().unwrap().feed.store;
     drop(store);
-    assert_eq!(open(dir.path(), Sync::Always).stats().feed.store, id);
+    assert_eq!(open(dir.path(), Sync::Always).stats().unwrap().feed.store, id);
     std::fs::write(dir.path().join("IDENTITY"), "not an identity\n").unwrap();
     assert_eq!(Store::open(config(dir.path(), Sync::Always)).err().map(|e| e.kind), Some(ErrorKind::Corrupt));
 }
@@ -227,7 +228,7 @@ fn a_full_disk_fails_the_write_and_changes_nothing() {
     let plan = FaultPlan::new();
     let store = Store::open_with_faults(config(dir.path(), Sync::Always), Some(Arc::clone(&plan))).unwrap();
     store.upsert(br#"{"session_id":"kept","created_at":1}"#).unwrap();
-    let before = (state(&store), store.stats().bytes);
+    let before = (state(&store), store.stats().unwrap().bytes);
     for budget in [0, 3, 20] {
         plan.fail_writes_after(budget);
         let cases: [(&str, Call); 5] = [
@@ -243,7 +244,7 @@ fn a_full_disk_fails_the_write_and_changes_nothing() {
         for (what, call) in cases {
             let err = call().expect_err(what);
             assert_eq!(err.kind, ErrorKind::Io, "{what}: {err}");
-            assert_eq!((state(&store), store.stats().bytes), before, "{what} changed the store");
+            assert_eq!((state(&store), store.stats().unwrap().bytes), before, "{what} changed the store");
         }
     }
     plan.clear_write_faults();

@@ -242,9 +242,9 @@ fn the_model_orders_like_the_documentation() {
         v.iter().map(|s| s["session_id"].as_str().unwrap().to_owned()).collect()
     };
     let filter = sessionstore::Filter::default();
-    assert_eq!(ids(store.get_all_sessions(filter)), ["a", "c", "d", "b"]);
+    assert_eq!(ids(store.get_all_sessions(filter).unwrap()), ["a", "c", "d", "b"]);
     // created_at 9, then the two 5s with the later first insertion (re-inserted b) first, then 1.
-    assert_eq!(ids(store.get_recent_sessions(filter, -1)), ["c", "b", "a", "d"]);
+    assert_eq!(ids(store.get_recent_sessions(filter, -1).unwrap()), ["c", "b", "a", "d"]);
     assert_eq!(Model::default().len(), 0);
 }
 

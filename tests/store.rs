@@ -108,7 +108,7 @@ fn invalid_sessions_are_rejected_with_specific_kinds() {
     let store = open(SessionType::Agent);
     assert_eq!(kind_of_upsert(&store, &deep), ErrorKind::InvalidJson);
     assert_eq!(store.upsert(b"{\"session_id\":\"\xc3\x28\"}").unwrap_err().kind, ErrorKind::InvalidJson);
-    assert_eq!(store.stats().sessions(), 0, "nothing was stored");
+    assert_eq!(store.stats().unwrap().sessions(), 0, "nothing was stored");
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn shared_handles_see_each_other_and_outlive_the_first() {
     upsert(&first, json!({"session_id": "w", "workflow_id": "wf"}));
     drop(first);
     assert!(second.read("w", None).is_ok());
-    assert_eq!(ids(&second.get_all_session_ids(Filter::new(None, Some("wf")))), ["w"]);
+    assert_eq!(ids(&second.get_all_session_ids(Filter::new(None, Some("wf"))).unwrap()), ["w"]);
 }
 
 #[test]
@@ -170,14 +170,14 @@ fn listings_filter_by_user_and_entity_in_every_mode() {
             upsert(&store, json!({"session_id": id, "user_id": user, entity: ent}));
         }
         upsert(&store, json!({"session_id": "s5"}));
-        let list = |u, e| ids(&store.get_all_session_ids(Filter::new(u, e)));
+        let list = |u, e| ids(&store.get_all_session_ids(Filter::new(u, e)).unwrap());
         assert_eq!(list(None, None), ["s1", "s2", "s3", "s4", "s5"], "{mode}");
         assert_eq!(list(Some("u1"), None), ["s1", "s3", "s4"], "{mode}");
         assert_eq!(list(None, Some("e1")), ["s1", "s2", "s4"], "{mode}");
         assert_eq!(list(Some("u1"), Some("e1")), ["s1", "s4"], "{mode}");
         assert_eq!(list(Some(""), Some("")), list(None, None), "{mode}: empty strings mean no filter");
         assert!(list(Some("nobody"), None).is_empty());
-        assert_eq!(session_ids(&store.get_all_sessions(Filter::new(Some("u2"), None))), ["s2"]);
+        assert_eq!(session_ids(&store.get_all_sessions(Filter::new(Some("u2"), None)).unwrap()), ["s2"]);
     }
 }
 
@@ -190,11 +190,15 @@ fn listings_keep_first_insertion_order_across_updates_and_other_types() {
     }
     upsert(&team, json!({"session_id": "t"}));
     upsert(&agent, json!({"session_id": "c", "memory": "updated"}));
-    assert_eq!(ids(&agent.get_all_session_ids(any())), ["c", "a", "b"]);
-    assert_eq!(ids(&team.get_all_session_ids(any())), ["t"]);
+    assert_eq!(ids(&agent.get_all_session_ids(any()).unwrap()), ["c", "a", "b"]);
+    assert_eq!(ids(&team.get_all_session_ids(any()).unwrap()), ["t"]);
     agent.delete_session("c", None).unwrap();
     upsert(&agent, json!({"session_id": "c"}));
-    assert_eq!(ids(&agent.get_all_session_ids(any())), ["a", "b", "c"], "re-inserted after delete goes last");
+    assert_eq!(
+        ids(&agent.get_all_session_ids(any()).unwrap()),
+        ["a", "b", "c"],
+        "re-inserted after delete goes last"
+    );
 }
 
 #[test]
@@ -204,12 +208,13 @@ fn recent_sessions_are_newest_first_with_ties_to_the_latest_inserted() {
         upsert(&store, json!({"session_id": id, "user_id": "u", "created_at": created}));
     }
     upsert(&store, json!({"session_id": "other", "user_id": "v", "created_at": 100}));
-    let recent = |limit| session_ids(&store.get_recent_sessions(Filter::new(Some("u"), None), limit));
+    let recent =
+        |limit| session_ids(&store.get_recent_sessions(Filter::new(Some("u"), None), limit).unwrap());
     assert_eq!(recent(2), ["new", "tie3"]);
     assert_eq!(recent(-1), ["new", "tie3", "tie2", "tie1", "old"]);
     assert_eq!(recent(i64::MIN), recent(-1));
     assert!(recent(0).is_empty());
-    assert_eq!(session_ids(&store.get_recent_sessions(any(), 1)), ["other"]);
+    assert_eq!(session_ids(&store.get_recent_sessions(any(), 1).unwrap()), ["other"]);
     upsert(&store, json!({"session_id": "tie1", "user_id": "u"}));
     assert_eq!(recent(3), ["new", "tie3", "tie2"], "an update keeps the session's place among ties");
 }
@@ -265,7 +270,7 @@ fn query_filters_sorts_pages_and_counts() {
     assert_eq!(query(&store, json!({"offset": 10})), (vec![], 4));
     assert_eq!(query(&store, json!({"limit": 0})), (vec![], 4));
     assert_eq!(query(&store, json!({"created_after": 50, "created_before": 10})), (vec![], 0));
-    assert_eq!(store.query(&Query::default()), store.query_json(None).unwrap());
+    assert_eq!(store.query(&Query::default()).unwrap(), store.query_json(None).unwrap());
     let err = store.query_json(Some(br#"{"user":"u1"}"#)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
     assert!(err.message.contains("user"), "{}", err.message);
@@ -313,9 +318,9 @@ fn deletes_count_what_they_removed_and_spare_other_types() {
     assert_eq!(agent.delete_sessions(br#"[1]"#, None).unwrap_err().kind, ErrorKind::InvalidArgument);
     assert_eq!(agent.delete_sessions(br#"["#, None).unwrap_err().kind, ErrorKind::InvalidJson);
     assert_eq!(agent.drop_sessions().unwrap(), 1);
-    assert_eq!(agent.stats().by_type, [0, 1, 0, 0]);
+    assert_eq!(agent.stats().unwrap().by_type, [0, 1, 0, 0]);
     assert!(team.read("t1", None).is_ok());
-    assert!(agent.get_recent_sessions(Filter::new(Some("u"), None), -1) == "[]");
+    assert!(agent.get_recent_sessions(Filter::new(Some("u"), None), -1).unwrap() == "[]");
     agent.check_invariants().unwrap();
 }
 
@@ -325,7 +330,7 @@ fn stats_count_every_type_and_the_bytes_held() {
     let wf2 = agent.share(Some(SessionType::WorkflowV2));
     let a = agent.upsert(br#"{"session_id":"a"}"#).unwrap();
     let w = wf2.upsert(br#"{"session_id":"w","runs":[]}"#).unwrap();
-    let mut stats = parse(&wf2.stats().to_json());
+    let mut stats = parse(&wf2.stats().unwrap().to_json());
     let store = stats["feed"].as_object_mut().unwrap().remove("store").unwrap();
     assert!(store.as_str().is_some_and(|s| s.len() == 32), "{store}");
     assert_eq!(
@@ -351,16 +356,19 @@ fn export_then_import_restores_every_type_with_its_timestamps() {
         json!({"session_id": "a", "user_id": "u", "created_at": 1, "memory": {"runs": [{"content": "hi"}]}}),
     );
     upsert(&team, json!({"session_id": "t", "team_id": "tm"}));
-    let export = agent.export();
+    let export = agent.export().unwrap();
     let as_dict = parse(&export);
     assert_eq!(as_dict.as_object().unwrap().keys().collect::<Vec<_>>(), ["a", "t"]);
     assert_eq!(as_dict["t"]["session_type"], "team");
 
     let restored = open(SessionType::Agent);
     assert_eq!(restored.import(export.as_bytes()).unwrap(), 2);
-    assert_eq!(restored.export(), export, "a round trip is exact, timestamps included");
+    assert_eq!(restored.export().unwrap(), export, "a round trip is exact, timestamps included");
     assert_eq!(
-        ids(&restored.share(Some(SessionType::Team)).get_all_session_ids(Filter::new(None, Some("tm")))),
+        ids(&restored
+            .share(Some(SessionType::Team))
+            .get_all_session_ids(Filter::new(None, Some("tm")))
+            .unwrap()),
         ["t"]
     );
 }
@@ -377,7 +385,7 @@ fn import_fills_the_type_from_the_handle_and_is_atomic() {
         (Some("workflow"), Some(3), Some(4))
     );
 
-    let before = wf.export();
+    let before = wf.export().unwrap();
     let cases: [(&[u8], ErrorKind); 5] = [
         (br#"{"ok":{"session_id":"ok"},"bad":{"session_id":"other"}}"#, ErrorKind::InvalidSession),
         (
@@ -394,7 +402,7 @@ fn import_fills_the_type_from_the_handle_and_is_atomic() {
     for (data, kind) in cases {
         let err = wf.import(data).unwrap_err();
         assert_eq!(err.kind, kind, "{}", String::from_utf8_lossy(data));
-        assert_eq!(wf.export(), before, "a failed import changes nothing");
+        assert_eq!(wf.export().unwrap(), before, "a failed import changes nothing");
     }
     let err = wf.import(br#"{"ok":{"session_id":"ok"},"bad":{"session_id":"other"}}"#).unwrap_err();
     assert!(err.message.starts_with(r#"import["bad"]:"#), "{}", err.message);
@@ -414,9 +422,9 @@ fn indexes_stay_consistent_through_moves_between_users_entities_and_times() {
         store.check_invariants().unwrap();
     }
     let total: usize = (0..7)
-        .map(|u| ids(&store.get_all_session_ids(Filter::new(Some(&format!("u{u}")), None))).len())
+        .map(|u| ids(&store.get_all_session_ids(Filter::new(Some(&format!("u{u}")), None)).unwrap()).len())
         .sum();
-    assert_eq!(total, store.stats().sessions());
+    assert_eq!(total, store.stats().unwrap().sessions());
 }
 
 #[test]
@@ -425,8 +433,8 @@ fn ids_that_need_escaping_are_listed_and_exported_as_valid_json() {
     let id = "quote\" back\\slash\ttab é";
     upsert(&store, json!({"session_id": id, "user_id": "u"}));
     upsert(&store, json!({"session_id": "plain", "user_id": "u"}));
-    assert_eq!(ids(&store.get_all_session_ids(Filter::new(Some("u"), None))), [id, "plain"]);
-    let export = parse(&store.export());
+    assert_eq!(ids(&store.get_all_session_ids(Filter::new(Some("u"), None)).unwrap()), [id, "plain"]);
+    let export = parse(&store.export().unwrap());
     assert_eq!(export[id]["session_id"], id);
     assert_eq!(export["plain"]["session_id"], "plain");
 }
@@ -452,8 +460,8 @@ fn the_stored_json_is_the_input_with_type_and_timestamps_spliced_in() {
         )
     );
     assert_eq!(store.read("s", None).unwrap(), stored);
-    assert_eq!(store.get_all_session_ids(any()), r#"["\u0073"]"#, "ids are listed as spelled");
-    assert_eq!(ids(&store.get_all_session_ids(any())), ["s"]);
+    assert_eq!(store.get_all_session_ids(any()).unwrap(), r#"["\u0073"]"#, "ids are listed as spelled");
+    assert_eq!(ids(&store.get_all_session_ids(any()).unwrap()), ["s"]);
 }
 
 // Issue 13: ownership, Agno 2 queries, projections, Python-written dictionaries.
@@ -462,7 +470,7 @@ fn the_stored_json_is_the_input_with_type_and_timestamps_spliced_in() {
 fn a_session_belongs_to_its_user() {
     let store = open(SessionType::Agent);
     upsert(&store, json!({"session_id": "s", "user_id": "alice", "n": 1}));
-    let before = store.export();
+    let before = store.export().unwrap();
     for other in [
         json!({"session_id": "s", "user_id": "bob"}),
         json!({"session_id": "s", "user_id": null}),
@@ -476,7 +484,7 @@ fn a_session_belongs_to_its_user() {
         .unwrap_err();
     assert_eq!((err.kind, err.message.starts_with("sessions[1]")), (ErrorKind::PermissionDenied, true));
     assert!(!err.message.contains("alice"), "the owner is not revealed: {}", err.message);
-    assert_eq!(store.export(), before);
+    assert_eq!(store.export().unwrap(), before);
     // The owner may write; an unowned session may be claimed; import replaces whatever the owner.
     upsert(&store, json!({"session_id": "s", "user_id": "alice", "n": 2}));
     upsert(&store, json!({"session_id": "free"}));
@@ -614,7 +622,7 @@ fn every_change_is_numbered_and_a_session_carries_the_number_of_its_last_write()
     assert_eq!((batch[0]["version"].as_u64(), batch[1]["version"].as_u64()), (Some(4), Some(5)));
     assert_eq!(store.delete_session("b", None).unwrap(), 1); // change 6
     assert_eq!(version(&store.rename_session("a", "n", None).unwrap()), 7);
-    assert_eq!(store.stats().feed.latest, 7);
+    assert_eq!(store.stats().unwrap().feed.latest, 7);
     // A refused write uses no number.
     assert_eq!(kind_of_upsert(&store, r#"{"session_id":"t"}"#), ErrorKind::Conflict);
     assert_eq!(version(&store.upsert(br#"{"session_id":"c"}"#).unwrap()), 8);
@@ -630,11 +638,11 @@ fn conditional_writes_apply_only_at_the_expected_version() {
         mismatch(store.upsert_if(br#"{"session_id":"s","n":2}"#, Some(0))),
         ErrorKind::VersionMismatch
     );
-    let before = store.export();
+    let before = store.export().unwrap();
     let err = store.upsert_if(br#"{"session_id":"s","n":2}"#, Some(v1 + 7)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::VersionMismatch);
     assert!(err.message.contains(&format!("at version {v1}")), "{}", err.message);
-    assert_eq!(store.export(), before, "a mismatch changes nothing");
+    assert_eq!(store.export().unwrap(), before, "a mismatch changes nothing");
     let v2 = version(&store.upsert_if(br#"{"session_id":"s","n":2}"#, Some(v1)).unwrap());
     assert!(v2 > v1);
     // Rename and delete too; an absent session is at version 0.
@@ -681,23 +689,23 @@ fn runs_are_appended_where_agno_keeps_them() {
     wf2.upsert(br#"{"session_id":"w","runs":[1]}"#).unwrap();
     assert_eq!(parse(&wf2.append_runs("w", None, b"[2,3]").unwrap())["runs"], json!([1, 2, 3]));
     // Errors leave the session alone.
-    let before = store.export();
+    let before = store.export().unwrap();
     assert_eq!(store.append_runs("zz", None, b"[1]").unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(store.append_runs("a", Some("u"), b"[1]").unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(store.append_runs("a", None, b"[]").unwrap_err().kind, ErrorKind::InvalidArgument);
     assert_eq!(store.append_runs("a", None, b"{}").unwrap_err().kind, ErrorKind::InvalidArgument);
     assert_eq!(store.append_runs("a", None, b"[1").unwrap_err().kind, ErrorKind::InvalidJson);
     store.upsert(br#"{"session_id":"g","memory":{"runs":7}}"#).unwrap();
-    let before_g = store.export();
+    let before_g = store.export().unwrap();
     assert_eq!(store.append_runs("g", None, b"[1]").unwrap_err().kind, ErrorKind::InvalidSession);
-    assert_eq!(store.export(), before_g);
+    assert_eq!(store.export().unwrap(), before_g);
     let small = Store::open_json(Some(br#"{"max_session_bytes":60}"#)).unwrap();
     small.upsert(br#"{"session_id":"s"}"#).unwrap();
     assert_eq!(
         small.append_runs("s", None, format!("[\"{}\"]", "x".repeat(60)).as_bytes()).unwrap_err().kind,
         ErrorKind::TooLarge
     );
-    assert!(before.len() < store.export().len());
+    assert!(before.len() < store.export().unwrap().len());
 }
 
 #[test]
@@ -727,9 +735,13 @@ fn concurrent_appends_all_land() {
 fn the_feed_gives_every_change_in_order_until_it_is_dropped() {
     let store = Store::open_json(Some(br#"{"feed_bytes":1000}"#)).unwrap();
     let changes = |after: u64| parse(&store.changes(after, 100, false).unwrap());
-    let id = store.stats().feed.store;
+    let id = store.stats().unwrap().feed.store;
     assert_eq!(changes(0), json!({"changes": [], "next": 0, "latest": 0, "store": id}));
-    assert_ne!(Store::open_json(None).unwrap().stats().feed.store, id, "a store made anew is another store");
+    assert_ne!(
+        Store::open_json(None).unwrap().stats().unwrap().feed.store,
+        id,
+        "a store made anew is another store"
+    );
     let a = store.upsert(br#"{"session_id":"a"}"#).unwrap();
     store.share(Some(SessionType::Team)).upsert(br#"{"session_id":"t"}"#).unwrap();
     store.delete_session("a", None).unwrap();
@@ -760,7 +772,7 @@ fn the_feed_gives_every_change_in_order_until_it_is_dropped() {
     }
     assert_eq!(store.changes(0, 10, false).unwrap_err().kind, ErrorKind::FeedTruncated);
     assert_eq!(store.changes(1000, 10, false).unwrap_err().kind, ErrorKind::FeedTruncated);
-    let stats = store.stats().feed;
+    let stats = store.stats().unwrap().feed;
     assert!(stats.bytes <= 1000 && stats.kept > 0, "{stats:?}");
     assert_eq!(stats.latest, 24);
     assert_eq!(changes(stats.oldest - 1)["changes"].as_array().unwrap().len(), stats.kept);
@@ -777,7 +789,7 @@ fn an_export_and_the_feed_after_it_rebuild_the_store() {
     for i in 0..5 {
         store.upsert(format!(r#"{{"session_id":"s{i}"}}"#).as_bytes()).unwrap();
     }
-    let (export, seq) = store.export_with_seq();
+    let (export, seq) = store.export_with_seq().unwrap();
     assert_eq!(seq, 5);
     store.upsert(br#"{"session_id":"s1","n":1}"#).unwrap();
     store.delete_session("s2", None).unwrap();
@@ -790,5 +802,5 @@ fn an_export_and_the_feed_after_it_rebuild_the_store() {
             _ => drop(mirror.remove(&id)),
         }
     }
-    assert_eq!(Value::Object(mirror), parse(&store.export()));
+    assert_eq!(Value::Object(mirror), parse(&store.export().unwrap()));
 }

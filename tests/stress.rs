@@ -164,7 +164,7 @@ impl Client {
         let text = if self.ffi {
             self.h.ids(user, entity).unwrap()
         } else {
-            self.h.store().get_all_session_ids(Filter::new(user, entity))
+            self.h.store().get_all_session_ids(Filter::new(user, entity)).unwrap()
         };
         serde_json::from_str(&text).unwrap()
     }
@@ -172,7 +172,7 @@ impl Client {
         let text = if self.ffi {
             self.h.all(user, entity).unwrap()
         } else {
-            self.h.store().get_all_sessions(Filter::new(user, entity))
+            self.h.store().get_all_sessions(Filter::new(user, entity)).unwrap()
         };
         self.sessions(&text)
     }
@@ -180,7 +180,7 @@ impl Client {
         let text = if self.ffi {
             self.h.recent(user, entity, limit).unwrap()
         } else {
-            self.h.store().get_recent_sessions(Filter::new(user, entity), limit)
+            self.h.store().get_recent_sessions(Filter::new(user, entity), limit).unwrap()
         };
         self.sessions(&text)
     }
@@ -201,7 +201,7 @@ impl Client {
         (page.sessions, page.total)
     }
     fn export(&self) -> Vec<(String, Session)> {
-        let text = if self.ffi { self.h.export().unwrap() } else { self.h.store().export() };
+        let text = if self.ffi { self.h.export().unwrap() } else { self.h.store().export().unwrap() };
         let map: OrderedMap = serde_json::from_str(&text).unwrap();
         let mut seen = HashSet::new();
         for (k, s) in &map.0 {
@@ -609,7 +609,7 @@ fn feed_follower(shared: &Shared) {
     while !shared.stop.load(Ordering::Relaxed) {
         if follow(store, &mut after, &mut latest, &mut mirror).is_none() {
             // Fallen behind: start again from an export and the number it holds.
-            let (export, seq) = store.export_with_seq();
+            let (export, seq) = store.export_with_seq().unwrap();
             assert!(seq >= after, "an export at change {seq}, after {after} was followed");
             (after, mirror) = (seq, mirror_of(&export));
             resyncs += 1;
@@ -694,7 +694,7 @@ fn reader(shared: &Shared, index: usize, rng: &mut Rng) {
             }
             10 => {
                 let c = &clients[rng.below(4)];
-                let stats = c.h.store().stats();
+                let stats = c.h.store().stats().unwrap();
                 assert_eq!(stats.sessions(), stats.by_type.iter().sum::<usize>());
                 c.ids(None, None);
             }
@@ -776,7 +776,7 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
     let base = &shared.base;
     let store = base.store();
     store.check_invariants().unwrap();
-    let stats = store.stats();
+    let stats = store.stats().unwrap();
     let views: Vec<Client> = (0..4).map(|m| shared.client(m, m % 2 == 0)).collect();
     let export = views[0].export();
     assert_eq!(export.len(), stats.sessions(), "export and stats disagree");
@@ -816,8 +816,15 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
             }
         }
         // The follower kept up (or resynchronised) until the end, and its mirror is the store.
-        assert_eq!(after, store.stats().feed.latest, "the follower could not catch up with the feed");
-        assert!(mirror == mirror_of(&store.export()), "the feed follower's mirror differs from the export");
+        assert_eq!(
+            after,
+            store.stats().unwrap().feed.latest,
+            "the follower could not catch up with the feed"
+        );
+        assert!(
+            mirror == mirror_of(&store.export().unwrap()),
+            "the feed follower's mirror differs from the export"
+        );
     }
     for k in 0..CONTESTED {
         let id = format!("contest-{k}");
@@ -841,7 +848,7 @@ fn run(secs: u64, threads: usize, config: &[u8]) -> String {
         stats.by_type
     );
     assert!(ops > 100, "the workers hardly ran: {ops} operations");
-    store.export()
+    store.export().unwrap()
 }
 
 /// The bounded run of `make test` (a few seconds); `make test-long` sets SS_STRESS_SECS and
@@ -863,10 +870,10 @@ fn concurrent_mixed_operations_on_a_durable_store() {
     );
     let before = run(env_or("SS_STRESS_SECS", 3), env_or("SS_STRESS_THREADS", 8) as usize, config.as_bytes());
     let reopened = Handle::open(Some(config.as_bytes())).unwrap();
-    let stats = reopened.store().stats();
+    let stats = reopened.store().stats().unwrap();
     let durability = stats.durability.as_ref().unwrap();
     assert!(durability.recovery.snapshot_records > 0, "no snapshot was written under load: {durability:?}");
-    let after = reopened.store().export();
+    let after = reopened.store().export().unwrap();
     drop(reopened);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(before == after, "the reopened store differs from the one closed");

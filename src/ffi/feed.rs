@@ -86,7 +86,7 @@ pub unsafe extern "C" fn ss_export_with_seq(
     // SAFETY: the caller keeps the contract stated under # Safety.
     unsafe {
         guard(out_error, || {
-            let (json, seq) = ptr::store(store)?.export_with_seq();
+            let (json, seq) = ptr::store(store)?.export_with_seq()?;
             ptr::write_json_owned(out_json, out_len, json);
             ptr::write(out_seq, seq);
             Ok(())

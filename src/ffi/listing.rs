@@ -34,7 +34,7 @@ pub unsafe extern "C" fn ss_get_all_session_ids(
         guard(out_error, || {
             let store = ptr::store(store)?;
             let filter = filter(user_id, entity_id)?;
-            ptr::write_json_owned(out_json, out_len, store.get_all_session_ids(filter));
+            ptr::write_json_owned(out_json, out_len, store.get_all_session_ids(filter)?);
             Ok(())
         })
     }
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn ss_get_all_sessions(
         guard(out_error, || {
             let store = ptr::store(store)?;
             let filter = filter(user_id, entity_id)?;
-            ptr::write_json_owned(out_json, out_len, store.get_all_sessions(filter));
+            ptr::write_json_owned(out_json, out_len, store.get_all_sessions(filter)?);
             Ok(())
         })
     }
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn ss_get_recent_sessions(
         guard(out_error, || {
             let store = ptr::store(store)?;
             let filter = filter(user_id, entity_id)?;
-            ptr::write_json_owned(out_json, out_len, store.get_recent_sessions(filter, limit));
+            ptr::write_json_owned(out_json, out_len, store.get_recent_sessions(filter, limit)?);
             Ok(())
         })
     }

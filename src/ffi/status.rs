@@ -61,6 +61,13 @@ pub enum ss_status {
     /// "when_full": "refuse", or the write alone exceeds the bound. Nothing was changed; the message
     /// names the bound.
     Full = 15,
+    /// A Redis store's server cannot be used: it is unreachable, did not answer within
+    /// "command_timeout_ms", is loading or restarting, is out of memory (maxmemory) or is a read-only
+    /// replica. Nothing was changed, unless the message says the reply was lost (a timeout or a dropped
+    /// connection after the command was sent): then the change may have been applied, and a
+    /// conditional write (ss_upsert_if()) is the way to retry safely. The store reconnects by itself
+    /// on a later call once the server is back.
+    Unavailable = 16,
 }
 
 impl From<ErrorKind> for ss_status {
@@ -80,13 +87,14 @@ impl From<ErrorKind> for ss_status {
             ErrorKind::VersionMismatch => ss_status::VersionMismatch,
             ErrorKind::FeedTruncated => ss_status::FeedTruncated,
             ErrorKind::Full => ss_status::Full,
+            ErrorKind::Unavailable => ss_status::Unavailable,
         }
     }
 }
 
 /// Every status, in number order: what ss_status_str() (and through it the bindings' tables) go by.
 /// A new status goes at the end of the enum and of this list.
-const ALL: [ss_status; 16] = [
+const ALL: [ss_status; 17] = [
     ss_status::Ok,
     ss_status::NotFound,
     ss_status::InvalidArgument,
@@ -103,6 +111,7 @@ const ALL: [ss_status; 16] = [
     ss_status::VersionMismatch,
     ss_status::FeedTruncated,
     ss_status::Full,
+    ss_status::Unavailable,
 ];
 
 impl ss_status {
@@ -124,6 +133,7 @@ impl ss_status {
             ss_status::VersionMismatch => c"version mismatch",
             ss_status::FeedTruncated => c"feed truncated",
             ss_status::Full => c"full",
+            ss_status::Unavailable => c"unavailable",
         }
     }
 }
@@ -175,6 +185,7 @@ mod tests {
             ErrorKind::VersionMismatch,
             ErrorKind::FeedTruncated,
             ErrorKind::Full,
+            ErrorKind::Unavailable,
         ];
         assert!(kinds.into_iter().all(|k| ALL.contains(&ss_status::from(k))));
         assert!(SS_BINDING_STATUS_CLOSED as usize >= ALL.len());

@@ -125,13 +125,39 @@ impl ss_store {
 /// and, in a durable store, are journaled: a reopened store does not bring back what was evicted.
 /// ss_stats() counts both.
 ///
-/// Pass NULL for the defaults. Unknown keys are rejected so that a typo cannot go unnoticed.
+/// On a Redis server ("backend": "redis"): the store's data lives on a Redis 7+ (or Valkey) server,
+/// and every process, on any machine, that opens the same "namespace" at the same "url" shares it:
+/// every function below works on it with the same semantics, statuses and JSON, each call atomic (one
+/// server-side script per call: its checks, the write, the indexes and the change feed together).
+///  - "url" (required): "redis://host:port/db", with "user:password@" before the host when the
+///    server wants them (TLS is not built in this version);
+///  - "namespace" (default "sessionstore", 1 to 128 bytes): the prefix of every key, "ss:{namespace}:",
+///    so that several stores share one server (and, by its hash tag, one Redis Cluster slot);
+///  - "connect_timeout_ms" (default SS_DEFAULT_CONNECT_TIMEOUT_MS), "command_timeout_ms" (default
+///    SS_DEFAULT_COMMAND_TIMEOUT_MS): how long a call waits to connect and for a reply; a listing or an
+///    export of a whole large store is one reply. A call past either fails with SS_STATUS_UNAVAILABLE.
+///
+/// A Redis store's durability is the server's (its appendonly and save settings): the durable-store
+/// keys above are refused with SS_STATUS_INVALID_ARGUMENT, and so are the capacity bounds and quotas
+/// (which many processes sharing one store cannot keep exactly without a server-wide lock) and, in this
+/// version, expiry ("idle_expiry_s", "max_age_s", "refresh_on_read"). "feed_bytes" is the budget of
+/// the feed on the server; each handle trims the feed to its own budget when it writes. A server that
+/// is unreachable, too slow, loading, out of memory or read-only gives SS_STATUS_UNAVAILABLE; the store
+/// reconnects by itself on a later call once the server is back. A server restarted empty is a new
+/// store to feed followers (ss_changes() tells them by a new "store" identity). Listings, queries and
+/// exports each run as one script, which the server runs alone: their cost, in proportion to the
+/// sessions they select (a query: to the sessions of its types and user), holds other clients of that
+/// server back meanwhile.
+///
+/// Pass NULL for the defaults. Unknown keys, and keys of another backend, are rejected so that a typo
+/// cannot go unnoticed.
 ///
 /// `out_store` is required. The handle is owned by the caller: release it with ss_store_close().
 ///
 /// Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (out_store NULL, unknown key, bad mode, size, sync,
-/// path or bound), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be created, read or locked),
-/// SS_STATUS_LOCKED, SS_STATUS_CORRUPT, or SS_STATUS_INTERNAL. Thread-safe.
+/// path, bound, backend, url or namespace), SS_STATUS_INVALID_JSON, SS_STATUS_IO (the directory cannot be
+/// created, read or locked), SS_STATUS_LOCKED, SS_STATUS_CORRUPT, SS_STATUS_UNAVAILABLE (the Redis server
+/// cannot be reached, or is older than 7), or SS_STATUS_INTERNAL. Thread-safe.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as described above; a store handle is one that
@@ -265,7 +291,7 @@ pub unsafe extern "C" fn ss_stats(
     // SAFETY: the caller keeps the contract stated under # Safety.
     unsafe {
         guard(out_error, || {
-            let stats = ptr::store(store)?.stats();
+            let stats = ptr::store(store)?.stats()?;
             ptr::write_json_owned(out_json, out_len, stats.to_json());
             Ok(())
         })

@@ -29,7 +29,7 @@ pub unsafe extern "C" fn ss_export(
     // SAFETY: the caller keeps the contract stated under # Safety.
     unsafe {
         guard(out_error, || {
-            ptr::write_json_owned(out_json, out_len, ptr::store(store)?.export());
+            ptr::write_json_owned(out_json, out_len, ptr::store(store)?.export()?);
             Ok(())
         })
     }

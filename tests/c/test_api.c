@@ -78,8 +78,10 @@ static void test_version_and_status_text(void) {
           SS_STATUS_INVALID_JSON == 3 && SS_STATUS_INVALID_SESSION == 4 && SS_STATUS_CONFLICT == 5 &&
           SS_STATUS_TOO_LARGE == 6 && SS_STATUS_INTERNAL == 7 && SS_STATUS_PERMISSION_DENIED == 8 &&
           SS_STATUS_IO == 9 && SS_STATUS_LOCKED == 10 && SS_STATUS_CORRUPT == 11 && SS_STATUS_POISONED == 12 &&
-          SS_STATUS_VERSION_MISMATCH == 13 && SS_STATUS_FEED_TRUNCATED == 14 && SS_STATUS_FULL == 15);
+          SS_STATUS_VERSION_MISMATCH == 13 && SS_STATUS_FEED_TRUNCATED == 14 && SS_STATUS_FULL == 15 &&
+          SS_STATUS_UNAVAILABLE == 16);
     CHECK(strcmp(ss_status_str(SS_STATUS_FULL), "full") == 0);
+    CHECK(strcmp(ss_status_str(SS_STATUS_UNAVAILABLE), "unavailable") == 0);
     CHECK(strcmp(ss_status_str(SS_STATUS_VERSION_MISMATCH), "version mismatch") == 0);
     CHECK(strcmp(ss_status_str(SS_STATUS_FEED_TRUNCATED), "feed truncated") == 0);
 }
@@ -90,6 +92,12 @@ static void test_open_share_close(void) {
     const char *bad_mode = "{\"mode\":\"robot\"}";
     const char *bad_json = "{\"mode\":";
     const char *bad_size = "{\"max_session_bytes\":0}";
+    /* A Redis store: keys of the other backend are refused; a server that is not there is unavailable. */
+    const char *redis_with_path = "{\"backend\":\"redis\",\"url\":\"redis://127.0.0.1:1/0\",\"path\":\"/tmp/x\"}";
+    const char *redis_nobody = "{\"backend\":\"redis\",\"url\":\"redis://127.0.0.1:1/0\",\"connect_timeout_ms\":200}";
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_store_open(redis_with_path, strlen(redis_with_path), &store, out_error));
+    EXPECT(SS_STATUS_UNAVAILABLE, ss_store_open(redis_nobody, strlen(redis_nobody), &store, out_error));
+    CHECK(store == NULL);
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_store_open(bad_key, strlen(bad_key), &store, out_error));
     CHECK(store == NULL);
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_store_open(bad_mode, strlen(bad_mode), &store, out_error));

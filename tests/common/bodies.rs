@@ -49,7 +49,7 @@ fn assert_kind(kind: Kind, allowed: &[Kind], what: &str) {
 }
 
 fn sessions_count(h: &Handle) -> usize {
-    h.store().stats().sessions()
+    h.store().stats().unwrap().sessions()
 }
 
 #[derive(serde::Deserialize)]
@@ -77,7 +77,7 @@ pub fn session(data: &[u8]) {
     let (sel, payload) = split(data);
     let h = store(sel, sel & 8 != 0);
     let mode = MODES[(sel & 3) as usize];
-    let before = h.store().export();
+    let before = h.store().export().unwrap();
     match h.upsert(payload) {
         Ok(stored) => {
             let id = stored_id(&stored, mode);
@@ -86,7 +86,7 @@ pub fn session(data: &[u8]) {
             }
             // Ids are listed as they were spelled in the session, escapes included: compare values.
             let listed: Vec<String> =
-                serde_json::from_str(&h.store().get_all_session_ids(Default::default())).unwrap();
+                serde_json::from_str(&h.store().get_all_session_ids(Default::default()).unwrap()).unwrap();
             assert!(listed.contains(&id), "{id:?} not listed");
             // Another type may not take the id over.
             let other = h.share(Some(MODES[((sel & 3) as usize + 1) % 4])).unwrap();
@@ -111,7 +111,7 @@ pub fn session(data: &[u8]) {
                 ],
                 "ss_upsert",
             );
-            assert_eq!(h.store().export(), before, "a failed upsert changed the store");
+            assert_eq!(h.store().export().unwrap(), before, "a failed upsert changed the store");
         }
     }
     h.store().check_invariants().unwrap();
@@ -122,7 +122,7 @@ pub fn array(data: &[u8]) {
     let (sel, payload) = split(data);
     let h = store(sel >> 1, true);
     let mode = MODES[((sel >> 1) & 3) as usize];
-    let before = h.store().export();
+    let before = h.store().export().unwrap();
     let n_before = sessions_count(&h);
     if sel & 1 == 0 {
         match h.upsert_many(payload) {
@@ -158,7 +158,7 @@ pub fn array(data: &[u8]) {
                     ],
                     "ss_upsert_many",
                 );
-                assert_eq!(h.store().export(), before, "a failed upsert_many changed the store");
+                assert_eq!(h.store().export().unwrap(), before, "a failed upsert_many changed the store");
             }
         }
     } else {
@@ -174,7 +174,7 @@ pub fn array(data: &[u8]) {
             }
             Err(f) => {
                 assert_kind(f.kind, &[Kind::InvalidArgument, Kind::InvalidJson], "ss_delete_sessions");
-                assert_eq!(h.store().export(), before, "a failed delete_sessions changed the store");
+                assert_eq!(h.store().export().unwrap(), before, "a failed delete_sessions changed the store");
             }
         }
     }
@@ -200,7 +200,7 @@ pub fn query(data: &[u8]) {
             let page: Page =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("query result {text}: {e}"));
             assert!(page.sessions.len() <= page.total);
-            let of_mode = h.store().stats().by_type[(sel & 3) as usize];
+            let of_mode = h.store().stats().unwrap().by_type[(sel & 3) as usize];
             assert!(page.total <= of_mode, "total {} > {of_mode} sessions of this type", page.total);
             for s in page.sessions {
                 stored_id(s.get(), mode);
@@ -214,7 +214,7 @@ pub fn query(data: &[u8]) {
 pub fn import(data: &[u8]) {
     let (sel, payload) = split(data);
     let h = store(sel, sel & 8 == 0);
-    let before = h.store().export();
+    let before = h.store().export().unwrap();
     let n_before = sessions_count(&h);
     match h.import(payload) {
         Ok(count) => {
@@ -224,10 +224,10 @@ pub fn import(data: &[u8]) {
             let n = sessions_count(&h);
             assert!(n >= n_before && n <= n_before + count, "import changed the count by {n} - {n_before}");
             // The export of the result imports into a fresh store and exports identically.
-            let export = h.store().export();
+            let export = h.store().export().unwrap();
             let fresh = Handle::open(Some(br#"{"max_session_bytes":1000000000}"#)).unwrap();
             assert_eq!(fresh.import(export.as_bytes()), Ok(n));
-            assert_eq!(fresh.store().export(), export, "export/import round trip");
+            assert_eq!(fresh.store().export().unwrap(), export, "export/import round trip");
             fresh.store().check_invariants().unwrap();
         }
         Err(f) => {
@@ -242,7 +242,7 @@ pub fn import(data: &[u8]) {
                 ],
                 "ss_import",
             );
-            assert_eq!(h.store().export(), before, "a failed import changed the store");
+            assert_eq!(h.store().export().unwrap(), before, "a failed import changed the store");
         }
     }
     h.store().check_invariants().unwrap();

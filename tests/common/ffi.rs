@@ -28,6 +28,7 @@ pub enum Kind {
     VersionMismatch,
     FeedTruncated,
     Full,
+    Unavailable,
 }
 
 impl From<ErrorKind> for Kind {
@@ -47,12 +48,13 @@ impl From<ErrorKind> for Kind {
             ErrorKind::VersionMismatch => Kind::VersionMismatch,
             ErrorKind::FeedTruncated => Kind::FeedTruncated,
             ErrorKind::Full => Kind::Full,
+            ErrorKind::Unavailable => Kind::Unavailable,
         }
     }
 }
 
 /// Each failure status with its kind; the numbers are the library's (`ss_status`).
-const KINDS: [(ss_status, Kind); 15] = [
+const KINDS: [(ss_status, Kind); 16] = [
     (ss_status::NotFound, Kind::NotFound),
     (ss_status::InvalidArgument, Kind::InvalidArgument),
     (ss_status::InvalidJson, Kind::InvalidJson),
@@ -68,6 +70,7 @@ const KINDS: [(ss_status, Kind); 15] = [
     (ss_status::VersionMismatch, Kind::VersionMismatch),
     (ss_status::FeedTruncated, Kind::FeedTruncated),
     (ss_status::Full, Kind::Full),
+    (ss_status::Unavailable, Kind::Unavailable),
 ];
 
 impl Kind {

@@ -10,3 +10,4 @@
 pub mod bodies;
 pub mod ffi;
 pub mod model;
+pub mod redis;

@@ -29,7 +29,7 @@ pub use self::{
     docs::{escape_all, Batch, Doc, IdsDoc, ImportDoc, OuterFault, TextFault, Top, V},
     ops::{Bounds, Op, Setup, Via},
     reference::{Expected, Model},
-    run::{run, run_collect, run_durable, strict_from_env, World},
+    run::{run, run_collect, run_durable, run_redis, strict_from_env, World},
 };
 
 pub const MODES: [&str; 4] = ["agent", "team", "workflow", "workflow_v2"];

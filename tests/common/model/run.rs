@@ -115,12 +115,23 @@ impl World {
         World::open(setup, Some(serde_json::to_vec(&config).unwrap()))
     }
 
+    /// A world whose store lives on a Redis server, in `namespace` at `url` (a namespace of its own:
+    /// the state is compared whole).
+    pub fn redis(setup: &Setup, url: &str, namespace: &str) -> Result<World, String> {
+        let mut config: serde_json::Value = serde_json::from_slice(&setup.config()).expect("a config object");
+        let extra = serde_json::json!({ "backend": "redis", "url": url, "namespace": namespace });
+        config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let mut world = World::open(setup, Some(serde_json::to_vec(&config).unwrap()))?;
+        world.durable = None;
+        Ok(world)
+    }
+
     fn open(setup: &Setup, durable: Option<Vec<u8>>) -> Result<World, String> {
         let modes: Vec<usize> = std::iter::once(setup.mode).chain(setup.shares.iter().copied()).collect();
         let clock = setup.bounds.as_ref().map(|_| Arc::new(ManualClock::new(CLOCK_START)));
         let handles = open_handles(durable.as_deref().unwrap_or(&setup.config()), &modes, clock.as_ref())?;
         let mut model = Model::with_feed_budget(setup.feed_bytes());
-        model.store = handles[0].0.store().stats().feed.store;
+        model.store = handles[0].0.store().stats().unwrap().feed.store;
         model.bounds = setup.bounds.clone().unwrap_or_default();
         Ok(World {
             handles,
@@ -202,8 +213,8 @@ impl World {
                 let (u, e) = (user.as_deref(), entity.as_deref());
                 let ids = matches!(op, Op::Ids { .. });
                 let got = match (via, ids) {
-                    (Via::Rust, true) => Ok(handle.store().get_all_session_ids(Filter::new(u, e))),
-                    (Via::Rust, false) => Ok(handle.store().get_all_sessions(Filter::new(u, e))),
+                    (Via::Rust, true) => Ok(handle.store().get_all_session_ids(Filter::new(u, e)).unwrap()),
+                    (Via::Rust, false) => Ok(handle.store().get_all_sessions(Filter::new(u, e)).unwrap()),
                     (Via::Ffi, true) => handle.ids(u, e),
                     (Via::Ffi, false) => handle.all(u, e),
                 };
@@ -215,7 +226,7 @@ impl World {
                 let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
                 let (u, e) = (user.as_deref(), entity.as_deref());
                 let got = match via {
-                    Via::Rust => Ok(handle.store().get_recent_sessions(Filter::new(u, e), *limit)),
+                    Via::Rust => Ok(handle.store().get_recent_sessions(Filter::new(u, e), *limit).unwrap()),
                     Via::Ffi => handle.recent(u, e, *limit),
                 };
                 let o = compare("recent", got, Ok(self.model.recent(mode, u, e, *limit)))?;
@@ -273,7 +284,7 @@ impl World {
                 let (handle, mode) = (&self.handles[*h].0, self.handles[*h].1);
                 match via {
                     Via::Rust => {
-                        let s = handle.store().stats();
+                        let s = handle.store().stats().unwrap();
                         let want = (MODES[mode], self.model.by_type(), self.model.bytes(), self.model.len());
                         let got = (s.mode.as_str(), s.by_type, s.bytes, s.sessions());
                         if got != want {
@@ -299,7 +310,7 @@ impl World {
             Op::Export { h, via } => {
                 let handle = &self.handles[*h].0;
                 let got = match via {
-                    Via::Rust => Ok(handle.store().export()),
+                    Via::Rust => Ok(handle.store().export().unwrap()),
                     Via::Ffi => handle.export(),
                 };
                 let o = compare("export", got, Ok(self.model.export()))?;
@@ -317,7 +328,7 @@ impl World {
                     before
                 } else {
                     // The second changed during the call: find "now" in a record that had no updated_at.
-                    let export = self.handles[0].0.store().export();
+                    let export = self.handles[0].0.store().export().unwrap();
                     let map: std::collections::HashMap<String, Stamped> =
                         serde_json::from_str(&export).map_err(|e| format!("export does not parse: {e}"))?;
                     let missing = data.records.iter().find(|(_, _, d)| {
@@ -341,7 +352,7 @@ impl World {
             }
             Op::Reimport { h, via } => {
                 let handle = &self.handles[*h].0;
-                let export = handle.store().export();
+                let export = handle.store().export().unwrap();
                 let got = match via {
                     Via::Rust => handle.store().import(export.as_bytes()).map_err(Failure::from),
                     Via::Ffi => handle.import(export.as_bytes()),
@@ -431,7 +442,7 @@ impl World {
             Op::ExportSeq { h, via } => {
                 let handle = &self.handles[*h].0;
                 let got = match via {
-                    Via::Rust => Ok(handle.store().export_with_seq()),
+                    Via::Rust => Ok(handle.store().export_with_seq().unwrap()),
                     Via::Ffi => handle.export_with_seq(),
                 };
                 let o = compare("export_with_seq", got.clone(), Ok((self.model.export(), self.model.seq())))?;
@@ -483,7 +494,7 @@ impl World {
     pub fn check_state(&self) -> Result<(), String> {
         let store = self.handles[0].0.store();
         store.check_invariants().map_err(|e| format!("check_invariants: {e}"))?;
-        let stats: Stats = store.stats();
+        let stats: Stats = store.stats().unwrap();
         if stats.by_type != self.model.by_type() || stats.bytes != self.model.bytes() {
             return Err(format!(
                 "state: stats {:?}/{} bytes, model {:?}/{} bytes",
@@ -493,7 +504,7 @@ impl World {
                 self.model.bytes()
             ));
         }
-        let export = store.export();
+        let export = store.export().unwrap();
         let want = self.model.export();
         if export != want {
             return Err(format!("state differs:\n  engine: {export}\n  model:  {want}"));
@@ -604,14 +615,14 @@ fn check_feed(world: &World) -> Result<(), String> {
         clock.advance(100 * 365 * 86_400);
         store.reclaim().map_err(|e| format!("reclaim: {e}"))?;
         let left = world.model.alive_at(sessionstore::Clock::now(&**clock));
-        if store.stats().sessions() != left {
+        if store.stats().unwrap().sessions() != left {
             return Err(format!(
                 "{} sessions held after everything else expired and was reclaimed, {left} alive",
-                store.stats().sessions()
+                store.stats().unwrap().sessions()
             ));
         }
     }
-    let want = export_map(&store.export())?;
+    let want = export_map(&store.export().unwrap())?;
     let mut from_nothing = Sessions::new();
     if apply_feed(store, 0, &mut from_nothing)?.is_some() && from_nothing != want {
         return Err(format!("the feed replayed from 0 gives {from_nothing:?}, the store holds {want:?}"));
@@ -683,6 +694,21 @@ pub fn run_durable(
         }
     }
     world.reopen()
+}
+
+/// As `run`, on a store in `namespace` of the Redis server at `url`.
+pub fn run_redis(setup: &Setup, ops: &[Op], url: &str, namespace: &str) -> Result<(), String> {
+    let mut world = World::redis(setup, url, namespace)?;
+    for (i, op) in ops.iter().enumerate() {
+        if let Err(e) = world.step(op) {
+            let mut msg = format!("{e}\n\nat step {i} of this case (redis):\n  {setup:?}\n");
+            for (j, op) in ops[..=i].iter().enumerate() {
+                msg.push_str(&format!("  {j}: {op:?}\n"));
+            }
+            return Err(msg);
+        }
+    }
+    check_feed(&world).map_err(|e| format!("{e}\n\nafter this case (redis):\n  {setup:?}\n  {ops:?}"))
 }
 
 /// `SS_MODEL_STRICT=1` also generates the inputs of the fixed defects and of the policy items.

@@ -84,7 +84,7 @@ fn main() {
         store.upsert_with(&line, |_| ()).expect("upsert");
     }
     ON.store(false, Relaxed);
-    let stats = store.stats();
+    let stats = store.stats().unwrap();
     let live = LIVE.load(Relaxed);
     let usable = USABLE.load(Relaxed);
     println!("sessions {n}; input JSON {json} B ({:.1} B/session); stored JSON {} B ({:.1} B/session)", json as f64 / n as f64, stats.bytes, stats.bytes as f64 / n as f64);

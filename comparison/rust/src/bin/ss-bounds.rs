@@ -126,7 +126,7 @@ fn main() {
             |i| below.upsert_with(inserts[i].as_bytes(), |_| ()).map(drop).expect("insert"),
             |i| at_bound.upsert_with(inserts[i].as_bytes(), |_| ()).map(drop).expect("insert"),
         );
-        assert_eq!(at_bound.stats().sessions(), n, "every insert at the bound evicted one");
+        assert_eq!(at_bound.stats().unwrap().sessions(), n, "every insert at the bound evicted one");
         print_op(n, size, "insert_below_bound", "", &mut a);
         print_op(n, size, "insert_at_bound", "insert_below_bound", &mut b);
     }
@@ -187,7 +187,7 @@ fn main() {
         let reclaimed_ns = AtomicU64::new(0);
         let (longest, calls, over) = std::thread::scope(|s| {
             s.spawn(|| {
-                while store.stats().sessions() > live.len() && started.elapsed() < GIVE_UP {
+                while store.stats().unwrap().sessions() > live.len() && started.elapsed() < GIVE_UP {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 reclaimed_ns.store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -201,7 +201,7 @@ fn main() {
             worst
         });
         assert!(
-            store.stats().sessions() == live.len(),
+            store.stats().unwrap().sessions() == live.len(),
             "the expired sessions were not reclaimed in {GIVE_UP:?}"
         );
         println!(

@@ -67,7 +67,7 @@ fn at(sorted: &[u64], q: f64) -> u64 {
 }
 
 fn durability(store: &Store, key: &str) -> u64 {
-    let stats: serde_json::Value = serde_json::from_str(&store.stats().to_json()).expect("stats");
+    let stats: serde_json::Value = serde_json::from_str(&store.stats().unwrap().to_json()).expect("stats");
     stats["durability"][key].as_u64().unwrap_or(0)
 }
 
@@ -131,7 +131,7 @@ fn main() {
             let store = open(Some(&path), "os");
             load(&store, &sessions);
             store.compact().expect("compact");
-            store.stats().bytes
+            store.stats().unwrap().bytes
         };
         let files: u64 = std::fs::read_dir(&path)
             .expect("dir")
@@ -140,7 +140,7 @@ fn main() {
         let start = Instant::now();
         let store = open(Some(&path), "os");
         let open_ns = start.elapsed().as_nanos();
-        assert_eq!(store.stats().sessions(), n, "the reopened store holds every session");
+        assert_eq!(store.stats().unwrap().sessions(), n, "the reopened store holds every session");
         println!(
             "{{\"row\":\"durable\",\"case\":\"reopen\",\"n\":{n},\"size\":{size},\"open_ns\":{open_ns},\"live_bytes\":{live},\"disk_bytes\":{files},\"snapshot_bytes\":{},\"journal_bytes\":{}}}",
             durability(&store, "snapshot_bytes"),

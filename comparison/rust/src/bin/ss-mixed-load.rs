@@ -57,7 +57,7 @@ fn main() {
                         let t = Instant::now();
                         let out = match what {
                             "query" => store.query_json(Some(query.as_bytes())).expect("query"),
-                            _ => store.export(),
+                            _ => store.export().unwrap(),
                         };
                         std::hint::black_box(out);
                         longest_read.fetch_max(t.elapsed().as_nanos() as u64, Ordering::Relaxed);

@@ -242,7 +242,7 @@ fn main() {
         };
         let mut measured = Vec::new();
         for ids_only in [false, true] {
-            let from = store.stats().feed.latest;
+            let from = store.stats().unwrap().feed.latest;
             phase(None, from);
             measured.push((ids_only, phase(Some(ids_only), from)));
         }
