@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'VERSION_MISMATCH'
   | 'FEED_TRUNCATED'
   | 'FULL'
+  | 'UNAVAILABLE'
   | 'CLOSED';
 
 /**
@@ -44,6 +45,7 @@ export declare const Status: Readonly<{
   VERSION_MISMATCH: number;
   FEED_TRUNCATED: number;
   FULL: number;
+  UNAVAILABLE: number;
   CLOSED: number;
 }>;
 
@@ -399,6 +401,12 @@ export type SyncPolicy = 'always' | 'interval' | 'os';
  */
 export type WhenFull = 'evict' | 'refuse';
 
+/**
+ * Where a store's data lives: 'local' (the default: in this process, or in the directory of path) or 'redis' (on a
+ * Redis 7+ or Valkey server, shared by every store opened on the same url and namespace, from any process).
+ */
+export type Backend = 'local' | 'redis';
+
 export interface OpenOptions {
   /** Default 'agent'. */
   mode?: SessionMode;
@@ -469,6 +477,34 @@ export interface OpenOptions {
    */
   whenFull?: WhenFull;
   /**
+   * Where the store's data lives (backend of ss_store_open): 'local' (default) or 'redis'. With 'redis' the
+   * local-only options (path, sync, syncIntervalMs, compactFactor, compactMinBytes, maxSessions, maxBytes,
+   * userMaxSessions, userMaxBytes, whenFull) and, for now, the expiry options (idleExpiryS, maxAgeS, refreshOnRead)
+   * are an InvalidArgumentError naming them, and url is required. Every method works the same on a Redis store; a
+   * call made while the server cannot be used throws an UnavailableError. Another value is an InvalidArgumentError.
+   */
+  backend?: Backend;
+  /**
+   * The Redis server of backend 'redis', e.g. 'redis://127.0.0.1:6379/0' (required with it; without backend 'redis'
+   * an InvalidArgumentError).
+   */
+  url?: string;
+  /**
+   * The namespace of a Redis store, part of every key it writes: 1 to 128 bytes (default 'sessionstore'). Stores
+   * opened on the same url and namespace share their sessions and their change feed. Only with backend 'redis'.
+   */
+  namespace?: string;
+  /**
+   * How long a Redis store waits to connect to its server, in milliseconds: an integer from 1 to 2^64 - 1 (default
+   * 2000). Only with backend 'redis'.
+   */
+  connectTimeoutMs?: number | bigint;
+  /**
+   * How long a Redis store waits for one reply of its server, in milliseconds (a listing of a whole large store is
+   * one reply): an integer from 1 to 2^64 - 1 (default 10000). Only with backend 'redis'.
+   */
+  commandTimeoutMs?: number | bigint;
+  /**
    * The shared library to load; else $SESSIONSTORE_LIB, else the one bundled in the package
    * (prebuilds/<platform>-<arch>/), else ../../target/release/libsessionstore.so. A path given (this option or
    * the variable) is the only one tried: missing or unloadable, it is an InternalError naming it.
@@ -527,12 +563,22 @@ export declare class FeedTruncatedError extends SessionStoreError {}
  * policy). Nothing was changed; the message names the bound. Code 'FULL', status Status.FULL (15).
  */
 export declare class FullError extends SessionStoreError {}
+/**
+ * A Redis store's server cannot be used: it is unreachable, did not answer within commandTimeoutMs, is loading or
+ * restarting, is out of memory (maxmemory) or is a read-only replica. Nothing was changed, unless the message says
+ * the reply was lost (a timeout or a dropped connection after the command was sent): then the change may have been
+ * applied, and a conditional write (upsertIf) is the way to retry safely. The store reconnects by itself on a later
+ * call once the server is back. Code 'UNAVAILABLE', status Status.UNAVAILABLE (16).
+ */
+export declare class UnavailableError extends SessionStoreError {}
 export declare class ClosedError extends SessionStoreError {}
 
 export declare class SessionStore {
   /**
-   * Opens a new, empty store, or with options.path a durable one holding what the directory holds. Throws
-   * SessionStoreError (INVALID_ARGUMENT for a bad option; LOCKED, CORRUPT or IO for a durable store).
+   * Opens a new, empty store, or with options.path a durable one holding what the directory holds, or with
+   * backend 'redis' a store on a Redis server holding what its namespace holds. Throws SessionStoreError
+   * (INVALID_ARGUMENT for a bad option; LOCKED, CORRUPT or IO for a durable store; UNAVAILABLE when the Redis
+   * server cannot be used).
    */
   constructor(options?: OpenOptions);
   /** Same as new SessionStore(options). */
@@ -707,6 +753,7 @@ declare const sessionstore: {
   VersionMismatchError: typeof VersionMismatchError;
   FeedTruncatedError: typeof FeedTruncatedError;
   FullError: typeof FullError;
+  UnavailableError: typeof UnavailableError;
   ClosedError: typeof ClosedError;
   Status: typeof Status;
   version: typeof version;

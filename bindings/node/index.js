@@ -101,6 +101,7 @@ const PoisonedError = errorSubclass('PoisonedError');
 const VersionMismatchError = errorSubclass('VersionMismatchError');
 const FeedTruncatedError = errorSubclass('FeedTruncatedError');
 const FullError = errorSubclass('FullError');
+const UnavailableError = errorSubclass('UnavailableError');
 const ClosedError = errorSubclass('ClosedError');
 
 // The one table of statuses in this package: everything else (Status, the error classes by number, the
@@ -126,6 +127,7 @@ const STATUS_TABLE = Object.freeze(
     { status: 13, code: 'VERSION_MISMATCH', text: 'version mismatch', Error: VersionMismatchError },
     { status: 14, code: 'FEED_TRUNCATED', text: 'feed truncated', Error: FeedTruncatedError },
     { status: 15, code: 'FULL', text: 'full', Error: FullError },
+    { status: 16, code: 'UNAVAILABLE', text: 'unavailable', Error: UnavailableError },
     { status: 65536, code: 'CLOSED', text: 'closed', Error: ClosedError, bindingOnly: true },
   ].map(Object.freeze),
 );
@@ -784,6 +786,11 @@ const OPEN_OPTIONS = new Set([
   'userMaxSessions',
   'userMaxBytes',
   'whenFull',
+  'backend',
+  'url',
+  'namespace',
+  'connectTimeoutMs',
+  'commandTimeoutMs',
   'libraryPath',
 ]);
 
@@ -834,13 +841,17 @@ class SessionStore {
    * another open store owns it, CORRUPT when its files are damaged, IO when it cannot be created or read). The
    * bounds (idleExpiryS, maxAgeS, refreshOnRead, maxSessions, maxBytes, userMaxSessions, userMaxBytes, whenFull;
    * 0 or absent: no bound) are those of ss_store_open: sessions expire, and writes evict the least recently
-   * written sessions or, with whenFull 'refuse', throw a FullError.
+   * written sessions or, with whenFull 'refuse', throw a FullError. With backend 'redis', the store lives on the
+   * Redis server at url, under namespace, shared by every store opened there on the same namespace (from this
+   * process or another); calls throw an UnavailableError while the server cannot be used.
    * @param {{ mode?: string, maxSessionBytes?: number | bigint, nonFiniteNumbers?: 'reject' | 'null',
    *   path?: string, sync?: 'always' | 'interval' | 'os', syncIntervalMs?: number | bigint,
    *   compactFactor?: number | bigint, compactMinBytes?: number | bigint, feedBytes?: number | bigint,
    *   idleExpiryS?: number | bigint, maxAgeS?: number | bigint, refreshOnRead?: boolean,
    *   maxSessions?: number | bigint, maxBytes?: number | bigint, userMaxSessions?: number | bigint,
-   *   userMaxBytes?: number | bigint, whenFull?: 'evict' | 'refuse', libraryPath?: string }} [options]
+   *   userMaxBytes?: number | bigint, whenFull?: 'evict' | 'refuse', backend?: 'local' | 'redis', url?: string,
+   *   namespace?: string, connectTimeoutMs?: number | bigint, commandTimeoutMs?: number | bigint,
+   *   libraryPath?: string }} [options]
    */
   constructor(options = {}) {
     const adopted = adopting;
@@ -862,6 +873,7 @@ class SessionStore {
     // Bounds, each option read once (a getter or Proxy trap runs once, here).
     const bounds = BOUND_OPTIONS.map(([name]) => options[name]);
     const { refreshOnRead, whenFull } = options;
+    const { backend, url, namespace, connectTimeoutMs, commandTimeoutMs } = options;
     const fields = [];
     if (mode !== undefined && mode !== null) fields.push(['mode', reqString(mode, 'mode')]);
     if (maxSessionBytes !== undefined && maxSessionBytes !== null) {
@@ -898,6 +910,18 @@ class SessionStore {
       fields.push(['refresh_on_read', refreshOnRead]);
     }
     if (whenFull !== undefined && whenFull !== null) fields.push(['when_full', reqString(whenFull, 'whenFull')]);
+    // Backend: the library checks the values (an unknown backend, a redis backend without url, a namespace of 0 or
+    // more than 128 bytes) and which keys go with which backend (path or the bounds with 'redis', url, namespace or
+    // the timeouts without it: INVALID_ARGUMENT naming them).
+    if (backend !== undefined && backend !== null) fields.push(['backend', reqString(backend, 'backend')]);
+    if (url !== undefined && url !== null) fields.push(['url', reqString(url, 'url')]);
+    if (namespace !== undefined && namespace !== null) fields.push(['namespace', reqString(namespace, 'namespace')]);
+    if (connectTimeoutMs !== undefined && connectTimeoutMs !== null) {
+      fields.push(['connect_timeout_ms', BigInt(intArg(connectTimeoutMs, 'connectTimeoutMs', 1n, UINT64_MAX))]);
+    }
+    if (commandTimeoutMs !== undefined && commandTimeoutMs !== null) {
+      fields.push(['command_timeout_ms', BigInt(intArg(commandTimeoutMs, 'commandTimeoutMs', 1n, UINT64_MAX))]);
+    }
     const lib = loadLibrary(libraryPath);
     const text = jsonObject(fields, 'options');
     const outStore = [null];
@@ -1516,6 +1540,7 @@ module.exports = {
   VersionMismatchError,
   FeedTruncatedError,
   FullError,
+  UnavailableError,
   ClosedError,
   Status,
   version,

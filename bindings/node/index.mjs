@@ -22,6 +22,7 @@ export const {
   VersionMismatchError,
   FeedTruncatedError,
   FullError,
+  UnavailableError,
   ClosedError,
   Status,
   version,

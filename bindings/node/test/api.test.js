@@ -35,6 +35,8 @@ function throwsCode(fn, code, pattern) {
     POISONED: ss.PoisonedError,
     VERSION_MISMATCH: ss.VersionMismatchError,
     FEED_TRUNCATED: ss.FeedTruncatedError,
+    FULL: ss.FullError,
+    UNAVAILABLE: ss.UnavailableError,
     CLOSED: ss.ClosedError,
   }[code];
   assert.ok(caught instanceof sub, `expected ${sub.name}, got ${caught.name}`);
@@ -571,6 +573,7 @@ test('status numbers and error classes', () => {
       VERSION_MISMATCH: 13,
       FEED_TRUNCATED: 14,
       FULL: 15,
+      UNAVAILABLE: 16,
       CLOSED: 65536, // SS_BINDING_STATUS_CLOSED, shared by every binding
     },
   );
@@ -581,11 +584,13 @@ test('status numbers and error classes', () => {
   const denied = new ss.PermissionDeniedError('m', 'PERMISSION_DENIED', 8);
   assert.ok(denied instanceof SessionStoreError && !(denied instanceof ss.ConflictError));
   assert.equal(denied.name, 'PermissionDeniedError');
-  // 0.3: a conditional write that lost the race, a feed reader that fell behind; 0.4: a write over a bound.
+  // 0.3: a conditional write that lost the race, a feed reader that fell behind; 0.4: a write over a bound, a
+  // Redis server that cannot be used.
   for (const [Cls, code, status] of [
     [ss.VersionMismatchError, 'VERSION_MISMATCH', 13],
     [ss.FeedTruncatedError, 'FEED_TRUNCATED', 14],
     [ss.FullError, 'FULL', 15],
+    [ss.UnavailableError, 'UNAVAILABLE', 16],
   ]) {
     const err = new Cls('m', code, status);
     assert.ok(err instanceof SessionStoreError && err instanceof Error && !(err instanceof ss.ConflictError));

@@ -54,6 +54,10 @@ test('the table matches the built library: every status, its text, and "closed" 
   assert.equal(checkStatusTable(STATUS_TABLE, statusStr), STATUS_TABLE.length - 1);
   assert.equal(statusStr(ss.Status.CLOSED), 'closed');
   assert.equal(statusStr(STATUS_TABLE.length - 1), 'unknown status');
+  // The newest status (0.4, the Redis backend): its number, text and class.
+  const unavailable = STATUS_TABLE.find((e) => e.code === 'UNAVAILABLE');
+  assert.deepEqual({ ...unavailable }, { status: 16, code: 'UNAVAILABLE', text: 'unavailable', Error: ss.UnavailableError });
+  assert.equal(statusStr(ss.Status.UNAVAILABLE), 'unavailable');
 });
 
 test('the table matches the header (ss_status enum and SS_BINDING_STATUS_CLOSED)', (t) => {

@@ -6,6 +6,7 @@ import sessionstore, {
   VersionMismatchError,
   FeedTruncatedError,
   FullError,
+  UnavailableError,
   version,
   type StoredSession,
   type ChangesResult,
@@ -22,6 +23,9 @@ const syncResult: void = s.sync();
 const mismatch: typeof VersionMismatchError = sessionstore.VersionMismatchError;
 const truncated: typeof FeedTruncatedError = sessionstore.FeedTruncatedError;
 const full: typeof FullError = sessionstore.FullError;
+const unavailable: typeof UnavailableError = sessionstore.UnavailableError;
+const redis = new SessionStore({ backend: 'redis', url: 'redis://127.0.0.1:6379/0', namespace: 'esm' });
+redis.close();
 const evicted: number = s.stats().bounds.evicted;
 const appended: StoredSession = s.appendRuns('t', [{ run_id: 'r' }]);
 const feed: ChangesResult = s.changes(0);
@@ -30,4 +34,4 @@ const exported: number = s.exportWithSeq().seq;
 const removed: number = s.deleteSession('t', { userId: 'u' });
 s.close();
 void [stored, v1, v2, same, denied, locked, syncResult, removed, mismatch, truncated, appended, feed, exported, storeId];
-void [full, evicted];
+void [full, evicted, unavailable];

@@ -12,6 +12,7 @@ import {
   VersionMismatchError,
   FeedTruncatedError,
   FullError,
+  UnavailableError,
   TooLargeError,
   Status,
   version,
@@ -44,6 +45,7 @@ import {
   type RemovalOp,
   type RemovalChange,
   type DeleteChange,
+  type Backend,
 } from 'sessionstore';
 
 interface AgentSession extends Session {
@@ -260,6 +262,33 @@ for (const c of bounded.changes(0, { idsOnly: true }).changes) {
 bounded.close();
 void [limits, times, held, refreshes, fullPolicy, removals];
 
+// 0.4: the Redis backend (backend, url, namespace, the timeouts) and UnavailableError.
+const backend: Backend = 'redis';
+const redisOptions: OpenOptions = {
+  mode: 'team',
+  backend,
+  url: 'redis://127.0.0.1:6379/0',
+  namespace: 'app',
+  connectTimeoutMs: 500,
+  commandTimeoutMs: 5000n,
+  maxSessionBytes: 1 << 20,
+  feedBytes: 1 << 20,
+};
+const localOptions: OpenOptions = { backend: 'local' };
+try {
+  const shared = new SessionStore(redisOptions);
+  shared.upsert({ session_id: 'r', team_id: 'crew' });
+  shared.close();
+} catch (e) {
+  if (e instanceof UnavailableError) {
+    const code: ErrorCode = e.code; // 'UNAVAILABLE'
+    console.log(code, e.status === Status.UNAVAILABLE, e.message);
+  }
+}
+const unavailableStatus: number = Status.UNAVAILABLE;
+const unavailableCode: ErrorCode = 'UNAVAILABLE';
+void [localOptions, unavailableStatus, unavailableCode];
+
 try {
   store.renameSession('missing', 'x');
 } catch (e) {
@@ -352,6 +381,16 @@ new SessionStore({ maxSessions: '100' });
 new SessionStore({ idle_expiry_s: 60 });
 // @ts-expect-error: a removal change has no session
 store.changes(0).changes.find((c) => c.op === 'evict')!.session;
+// @ts-expect-error: backend is 'local' or 'redis'
+new SessionStore({ backend: 'memcached' });
+// @ts-expect-error: url is a string, not a URL object
+new SessionStore({ backend: 'redis', url: new URL('redis://127.0.0.1:6379/0') });
+// @ts-expect-error: namespace is a string
+new SessionStore({ backend: 'redis', url: 'redis://127.0.0.1:6379/0', namespace: 7 });
+// @ts-expect-error: the timeouts are numbers or bigints
+new SessionStore({ backend: 'redis', url: 'redis://127.0.0.1:6379/0', commandTimeoutMs: '10s' });
+// @ts-expect-error: the options are camelCase (connectTimeoutMs), not the library's keys
+new SessionStore({ backend: 'redis', url: 'redis://127.0.0.1:6379/0', connect_timeout_ms: 500 });
 
 void [v, mode, isClosed, created, maybe, raw, text, many, ids, all, recent, everything, total, qr, renamed];
 void [removed, byTeam, imported, closedStatus, durableStatuses, seqNumber, storeNumber];
