@@ -33,6 +33,18 @@
 // last handle fsyncs it and releases the directory. Stats reports the journal,
 // snapshot and recovery in Stats.Durability.
 //
+// # Redis stores
+//
+// WithRedis(url) keeps the store on a Redis 7+ (or Valkey) server instead:
+// every process that opens the same url and namespace (WithNamespace) shares
+// its sessions, and every method works as on a store in memory.
+// WithConnectTimeout and WithCommandTimeout bound the waits for the server. A
+// server that cannot be used fails a call (Open included) with ErrUnavailable;
+// the store reconnects by itself on a later call. The options of a local
+// store (WithPath and the durability options, the bounds and, for now,
+// expiry) are refused with it, and the Redis options without it, with
+// ErrInvalidArgument.
+//
 // # Sessions
 //
 // Session models the fields the store understands and keeps session_data and
@@ -104,7 +116,7 @@
 // Test them with errors.Is against ErrNotFound, ErrInvalidArgument,
 // ErrInvalidJSON, ErrInvalidSession, ErrConflict, ErrTooLarge, ErrInternal,
 // ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-// ErrVersionMismatch, ErrFeedTruncated, ErrFull and ErrClosed. The Status numbers are the C header's; ErrClosed has
+// ErrVersionMismatch, ErrFeedTruncated, ErrFull, ErrUnavailable and ErrClosed. The Status numbers are the C header's; ErrClosed has
 // StatusClosed, the binding-side status (SS_BINDING_STATUS_CLOSED) that every
 // binding reports for a closed handle and the C library never returns.
 package sessionstore

@@ -54,6 +54,9 @@ const (
 	// WithUserMaxBytes) of a store opened with WithWhenFull(WhenFullRefuse),
 	// or the write alone cannot fit under the bound.
 	StatusFull Status = C.SS_STATUS_FULL
+	// StatusUnavailable: a Redis store's server cannot be used (unreachable,
+	// no reply within WithCommandTimeout, loading, out of memory, read-only).
+	StatusUnavailable Status = C.SS_STATUS_UNAVAILABLE
 )
 
 // StatusClosed is the status of ErrClosed: a call on a closed (or nil) Store.
@@ -121,6 +124,17 @@ var (
 	// cannot fit even in an empty store (or an empty quota). Nothing was
 	// changed; the message names the bound.
 	ErrFull = errors.New("sessionstore: full")
+	// ErrUnavailable means the server of a store opened with WithRedis cannot
+	// be used: it is unreachable, did not answer within WithCommandTimeout
+	// (or accept a connection within WithConnectTimeout), is loading or
+	// restarting, is out of memory (maxmemory) or is a read-only replica.
+	// Nothing was changed, unless the message says the reply was lost (a
+	// timeout or a dropped connection after the command was sent): then the
+	// change may have been applied, and a conditional write (UpsertIf,
+	// RenameSessionIf, DeleteSessionIf) is the way to retry safely. The store
+	// reconnects by itself on a later call once the server is back; Open
+	// fails with it when the server cannot be reached.
+	ErrUnavailable = errors.New("sessionstore: unavailable")
 	// ErrClosed is returned by every method of a Store after Close (or after
 	// the Store was never opened). C cannot detect a closed handle, so the
 	// binding refuses the call before it reaches C. It is an *Error with
@@ -181,6 +195,8 @@ func (s Status) Sentinel() error {
 		return ErrFeedTruncated
 	case StatusFull:
 		return ErrFull
+	case StatusUnavailable:
+		return ErrUnavailable
 	case StatusClosed:
 		return ErrClosed
 	}

@@ -96,6 +96,15 @@ type config struct {
 	userMaxBytes       int64
 	userMaxBytesSet    bool
 	whenFull           WhenFull // "" = the library's default
+	// Redis: each field is sent only when its option was given.
+	backend          string // "" = the library's default, "local"
+	url              string
+	namespace        string
+	namespaceSet     bool
+	connectTimeoutMS int64
+	connectTimeout   bool // whether connectTimeoutMS was given
+	commandTimeoutMS int64
+	commandTimeout   bool // whether commandTimeoutMS was given
 }
 
 // WithMode sets the session type of the handle (default ModeAgent).
@@ -316,6 +325,71 @@ func WithWhenFull(p WhenFull) Option {
 	return func(c *config) { c.whenFull = p }
 }
 
+// WithRedis keeps the store on the Redis 7+ (or Valkey) server at url, e.g.
+// "redis://127.0.0.1:6379/0" (config keys "backend": "redis" and "url"),
+// instead of in this process: every process and machine that opens the same
+// url and namespace (WithNamespace) shares the same sessions, and every
+// method works as on a store in memory, each call one atomic step on the
+// server. The server's own persistence (appendonly, save) is the store's
+// durability. Open connects at once: a server that cannot be used fails it
+// with ErrUnavailable, as it fails any later call, and the store reconnects
+// by itself on a later call once the server is back.
+//
+// The options of a local store are refused with it (Open fails with
+// ErrInvalidArgument): WithPath, WithSync, WithSyncInterval,
+// WithCompactFactor, WithCompactMinBytes, WithMaxSessions, WithMaxBytes,
+// WithUserMaxSessions, WithUserMaxBytes, WithWhenFull and, for now,
+// WithIdleExpiry, WithMaxAge and WithRefreshOnRead. url must be valid UTF-8
+// (else ErrInvalidArgument, refused before C).
+func WithRedis(url string) Option {
+	return func(c *config) { c.backend, c.url = "redis", url }
+}
+
+// WithNamespace sets the namespace of a store opened with WithRedis (config
+// key "namespace"; default "sessionstore"): the start of every key it uses on
+// the server, so that stores of different namespaces on one server are
+// apart. It must be 1 to 128 bytes of valid UTF-8 (else ErrInvalidArgument;
+// invalid UTF-8 is refused before C). Without WithRedis, Open fails with
+// ErrInvalidArgument.
+func WithNamespace(ns string) Option {
+	return func(c *config) { c.namespace, c.namespaceSet = ns, true }
+}
+
+// WithConnectTimeout sets how long a store opened with WithRedis waits to
+// connect to its server (config key "connect_timeout_ms"; default 2 s, the
+// header's SS_DEFAULT_CONNECT_TIMEOUT_MS) before the call fails with
+// ErrUnavailable. d is rounded up to a whole millisecond; below one
+// millisecond (zero, negative or a fraction of one) Open fails with
+// ErrInvalidArgument. Without WithRedis, Open fails with ErrInvalidArgument.
+func WithConnectTimeout(d time.Duration) Option {
+	ms := timeoutMillis(d)
+	return func(c *config) { c.connectTimeoutMS, c.connectTimeout = ms, true }
+}
+
+// WithCommandTimeout sets how long a store opened with WithRedis waits for
+// one reply of its server (config key "command_timeout_ms"; default 10 s, the
+// header's SS_DEFAULT_COMMAND_TIMEOUT_MS) before the call fails with
+// ErrUnavailable, and the reply is lost: the change may have been applied. A
+// listing of a whole large store is one reply. d is rounded up to a whole
+// millisecond; below one millisecond (zero, negative or a fraction of one)
+// Open fails with ErrInvalidArgument. Without WithRedis, Open fails with
+// ErrInvalidArgument.
+func WithCommandTimeout(d time.Duration) Option {
+	ms := timeoutMillis(d)
+	return func(c *config) { c.commandTimeoutMS, c.commandTimeout = ms, true }
+}
+
+// timeoutMillis is d in whole milliseconds, rounded up; a d below one
+// millisecond gives 0 or less, for the library to refuse, so that a fraction
+// of a millisecond is refused rather than stretched.
+func timeoutMillis(d time.Duration) int64 {
+	ms := int64(d / time.Millisecond)
+	if d >= time.Millisecond && d%time.Millisecond > 0 {
+		ms++
+	}
+	return ms
+}
+
 // json builds the config object by hand: its fields are strings and
 // integers, validated by the library, so there is nothing for encoding/json
 // to add.
@@ -385,6 +459,24 @@ func (c *config) json() []byte {
 	if c.whenFull != "" {
 		b = append(b, `,"when_full":`...)
 		b = appendJSONString(b, string(c.whenFull))
+	}
+	if c.backend != "" {
+		b = append(b, `,"backend":`...)
+		b = appendJSONString(b, c.backend)
+		b = append(b, `,"url":`...)
+		b = appendJSONString(b, c.url)
+	}
+	if c.namespaceSet {
+		b = append(b, `,"namespace":`...)
+		b = appendJSONString(b, c.namespace)
+	}
+	if c.connectTimeout {
+		b = append(b, `,"connect_timeout_ms":`...)
+		b = strconv.AppendInt(b, c.connectTimeoutMS, 10)
+	}
+	if c.commandTimeout {
+		b = append(b, `,"command_timeout_ms":`...)
+		b = strconv.AppendInt(b, c.commandTimeoutMS, 10)
 	}
 	return append(b, '}')
 }

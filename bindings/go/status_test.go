@@ -13,7 +13,8 @@ import (
 func TestStatusesMatchLibrary(t *testing.T) {
 	known := []Status{StatusOK, StatusNotFound, StatusInvalidArgument, StatusInvalidJSON,
 		StatusInvalidSession, StatusConflict, StatusTooLarge, StatusInternal, StatusPermissionDenied,
-		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned, StatusVersionMismatch, StatusFeedTruncated, StatusFull}
+		StatusIO, StatusLocked, StatusCorrupt, StatusPoisoned, StatusVersionMismatch, StatusFeedTruncated, StatusFull,
+		StatusUnavailable}
 	seen := map[error]Status{}
 	n := 0
 	for ; n < int(StatusClosed); n++ {
@@ -90,7 +91,7 @@ func TestClosedStatus(t *testing.T) {
 	}
 	for _, other := range []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
 		ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-		ErrVersionMismatch, ErrFeedTruncated, ErrFull} {
+		ErrVersionMismatch, ErrFeedTruncated, ErrFull, ErrUnavailable} {
 		if errors.Is(ErrClosed, other) {
 			t.Fatalf("ErrClosed matches %v", other)
 		}

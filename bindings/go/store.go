@@ -212,8 +212,9 @@ func Open(opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	// encoding/json would replace invalid UTF-8 with U+FFFD: another directory.
-	if err := checkUTF8("open", c.path); err != nil {
+	// encoding/json would replace invalid UTF-8 with U+FFFD: another
+	// directory, server or namespace.
+	if err := checkUTF8("open", c.path, c.url, c.namespace); err != nil {
 		return nil, err
 	}
 	cfg := c.json()

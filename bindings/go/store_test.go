@@ -94,7 +94,7 @@ func wantErr(t *testing.T, err, sentinel error) {
 
 var allSentinels = []error{ErrNotFound, ErrInvalidArgument, ErrInvalidJSON, ErrInvalidSession,
 	ErrConflict, ErrTooLarge, ErrInternal, ErrPermissionDenied, ErrIO, ErrLocked, ErrCorrupt, ErrPoisoned,
-	ErrVersionMismatch, ErrFeedTruncated, ErrFull, ErrClosed}
+	ErrVersionMismatch, ErrFeedTruncated, ErrFull, ErrUnavailable, ErrClosed}
 
 func TestVersion(t *testing.T) {
 	v := Version()
@@ -968,6 +968,7 @@ func TestErrorMapping(t *testing.T) {
 		StatusPermissionDenied: ErrPermissionDenied, StatusIO: ErrIO,
 		StatusLocked: ErrLocked, StatusCorrupt: ErrCorrupt, StatusPoisoned: ErrPoisoned,
 		StatusVersionMismatch: ErrVersionMismatch, StatusFeedTruncated: ErrFeedTruncated,
+		StatusFull: ErrFull, StatusUnavailable: ErrUnavailable,
 	} {
 		err := error(&Error{Op: "op", Status: st, Message: "boom"})
 		wrapped := fmt.Errorf("context: %w", err)
