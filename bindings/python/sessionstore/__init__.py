@@ -1,5 +1,5 @@
-"""sessionstore: a fast, thread-safe session store for AI-agent frameworks, in memory or durable on disk
-(Python binding).
+"""sessionstore: a fast, thread-safe session store for AI-agent frameworks, in memory, durable on disk, or
+shared by many processes on a Redis server (Python binding).
 
     from sessionstore import Store
 
@@ -10,6 +10,9 @@
 
     # bounded memory: idle sessions expire, the least recently written are evicted past a bound
     Store(idle_expiry_s=3600, max_sessions=100_000, user_max_sessions=50, when_full="evict")
+
+    # shared: every process that opens this namespace at this url sees the same sessions
+    Store(backend="redis", url="redis://127.0.0.1:6379/0", namespace="myapp")
 
 Agno drop-ins: ``sessionstore.agno.SessionStoreStorage`` (agno 1.x ``Storage``) and
 ``sessionstore.agno.SessionStoreDb`` (agno 2.x ``BaseDb``).
@@ -38,13 +41,18 @@ from ._errors import (
     SessionStoreError,
     Status,
     TooLarge,
+    Unavailable,
     VersionMismatch,
     check_status_table,
 )
 from ._decode import DECODER as JSON_DECODER
 from ._store import (
+    DEFAULT_COMMAND_TIMEOUT_MS,
+    DEFAULT_CONNECT_TIMEOUT_MS,
     DEFAULT_FEED_BYTES,
     MAX_CHANGES,
+    MAX_NAMESPACE_BYTES,
+    Backend,
     BoundsStats,
     Change,
     ChangesResult,
@@ -73,9 +81,13 @@ from ._store import (
 __version__ = "0.4.0"
 
 __all__ = [
+    "DEFAULT_COMMAND_TIMEOUT_MS",
+    "DEFAULT_CONNECT_TIMEOUT_MS",
     "DEFAULT_FEED_BYTES",
     "MAX_CHANGES",
+    "MAX_NAMESPACE_BYTES",
     "STATUS_TABLE",
+    "Backend",
     "BoundsStats",
     "Change",
     "ChangesResult",
@@ -115,6 +127,7 @@ __all__ = [
     "Store",
     "SyncPolicy",
     "TooLarge",
+    "Unavailable",
     "UpsertChange",
     "VersionMismatch",
     "WhenFull",

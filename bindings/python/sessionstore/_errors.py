@@ -29,6 +29,7 @@ class Status(enum.IntEnum):
     VERSION_MISMATCH = 13
     FEED_TRUNCATED = 14
     FULL = 15
+    UNAVAILABLE = 16
     CLOSED = 65536
 
 
@@ -179,6 +180,19 @@ class Full(SessionStoreError):
     code = "FULL"
 
 
+class Unavailable(SessionStoreError):
+    """A Redis store's server (``backend="redis"``) cannot be used: it is unreachable, did not answer
+    within ``command_timeout_ms``, is loading or restarting, is out of memory (maxmemory) or is a
+    read-only replica; opening a store, also a server older than Redis 7. Nothing was changed, unless the
+    message says the reply was lost (a timeout or a dropped connection after the command was sent): then
+    the change may have been applied, and a conditional write (:meth:`Store.upsert_if`) is the way to
+    retry safely. The store reconnects by itself on a later call once the server is back. Any call on a
+    Redis store may raise it."""
+
+    status = Status.UNAVAILABLE
+    code = "UNAVAILABLE"
+
+
 class Closed(SessionStoreError, ValueError):
     """A call on a closed store (status ``SS_BINDING_STATUS_CLOSED``, 65536, as in every binding)."""
 
@@ -204,6 +218,7 @@ STATUS_TABLE: Tuple[Tuple[Status, str, Optional[Type[SessionStoreError]], bool],
     (Status.VERSION_MISMATCH, "version mismatch", VersionMismatch, False),
     (Status.FEED_TRUNCATED, "feed truncated", FeedTruncated, False),
     (Status.FULL, "full", Full, False),
+    (Status.UNAVAILABLE, "unavailable", Unavailable, False),
     (Status.CLOSED, "closed", Closed, True),
 )
 

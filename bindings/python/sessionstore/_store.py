@@ -61,6 +61,10 @@ WhenFull = Literal["evict", "refuse"]
 """What a store with bounds does with a write that would take it past one (``when_full``): evict the least
 recently written sessions first (``"evict"``, the default; for a user over a quota, that user's own), or
 refuse the write with :class:`Full` (``"refuse"``)."""
+Backend = Literal["local", "redis"]
+"""Where a store's data lives (``backend``): in this process, in memory or durable with ``path``
+(``"local"``, the default), or on a Redis 7+ (or Valkey) server at ``url``, shared by every process that
+opens the same ``namespace`` there (``"redis"``)."""
 JsonInput = Union[str, bytes, bytearray, memoryview]
 """What the ``*_raw`` methods take: JSON text as ``str`` or UTF-8 ``bytes`` (any bytes-like is copied first)."""
 Timestamp = Union[int, _dt.datetime]
@@ -74,6 +78,12 @@ MODES: Tuple[str, ...] = ("agent", "team", "workflow", "workflow_v2")
 MAX_CHANGES = 10000
 #: The default ``feed_bytes`` of a store: how much of its change feed it keeps (``SS_DEFAULT_FEED_BYTES``, 16 MiB).
 DEFAULT_FEED_BYTES = 16 * 1024 * 1024
+#: How long a Redis store waits to connect to its server by default, in milliseconds (``connect_timeout_ms``).
+DEFAULT_CONNECT_TIMEOUT_MS = 2000
+#: How long a Redis store waits for one reply of its server by default, in milliseconds (``command_timeout_ms``).
+DEFAULT_COMMAND_TIMEOUT_MS = 10000
+#: The longest ``namespace`` a Redis store accepts, in UTF-8 bytes (it is part of every key).
+MAX_NAMESPACE_BYTES = 128
 
 
 class QueryResult(TypedDict):
@@ -247,6 +257,8 @@ _INT_CONFIG: Dict[str, Tuple[int, int]] = {
     "max_bytes": (0, SIZE_MAX),
     "user_max_sessions": (0, SIZE_MAX),
     "user_max_bytes": (0, SIZE_MAX),
+    "connect_timeout_ms": (1, UINT64_MAX),
+    "command_timeout_ms": (1, UINT64_MAX),
 }
 # Boolean config keys (JSON true/false; an int or a str is refused here, not guessed at).
 _BOOL_CONFIG: Tuple[str, ...] = ("refresh_on_read",)
@@ -418,6 +430,23 @@ class Store:
     Closing the last handle on a durable store fsyncs its journal and releases the directory; it cannot
     report a failure, so call :meth:`sync` first when you must know that everything is on disk.
 
+    On a Redis server (``backend="redis"``, see :data:`Backend`): the store's data lives on a Redis 7+ (or
+    Valkey) server, and every process, on any machine, that opens the same ``namespace`` at the same
+    ``url`` shares it; every method works on it with the same semantics, each call atomic:
+
+    - ``url`` (required with ``backend="redis"``): ``"redis://[user:password@]host:port/db"``;
+    - ``namespace`` (default ``"sessionstore"``, 1 to :data:`MAX_NAMESPACE_BYTES` bytes): the prefix of
+      every key, so that several stores share one server;
+    - ``connect_timeout_ms``, ``command_timeout_ms`` (at least 1; default
+      :data:`DEFAULT_CONNECT_TIMEOUT_MS`, :data:`DEFAULT_COMMAND_TIMEOUT_MS`): how long a call waits to
+      connect and for a reply.
+
+    The durability keys, the capacity bounds and quotas (``when_full`` too) and, in this version, expiry
+    (``idle_expiry_s``, ``max_age_s``, ``refresh_on_read``) raise :class:`InvalidArgument` with
+    ``backend="redis"``; ``url``, ``namespace`` and the timeouts raise it without. A server that cannot be
+    used (unreachable, too slow, loading, out of memory, read-only) raises :class:`Unavailable`, from
+    the open or any later call; the store reconnects by itself once the server is back.
+
     Any other keyword is passed on as a config key, so a key of a newer library can be used before this
     binding names it (an unknown key raises :class:`InvalidArgument`).
 
@@ -458,6 +487,11 @@ class Store:
         user_max_sessions: Optional[int] = None,
         user_max_bytes: Optional[int] = None,
         when_full: Optional[WhenFull] = None,
+        backend: Optional[Backend] = None,
+        url: Optional[str] = None,
+        namespace: Optional[str] = None,
+        connect_timeout_ms: Optional[int] = None,
+        command_timeout_ms: Optional[int] = None,
         **config: object,
     ) -> None:
         self._hl = []
@@ -476,6 +510,10 @@ class Store:
         wf = _opt_str(when_full, "when_full")
         if wf is not None:
             fields["when_full"] = wf
+        for name, given in (("backend", backend), ("url", url), ("namespace", namespace)):
+            sv = _opt_str(given, name)
+            if sv is not None:
+                fields[name] = sv
         named = (
             ("max_session_bytes", max_session_bytes),
             ("sync_interval_ms", sync_interval_ms),
@@ -489,6 +527,8 @@ class Store:
             ("max_bytes", max_bytes),
             ("user_max_sessions", user_max_sessions),
             ("user_max_bytes", user_max_bytes),
+            ("connect_timeout_ms", connect_timeout_ms),
+            ("command_timeout_ms", command_timeout_ms),
         )
         config = dict(config, **{k: v for k, v in named if v is not None})
         for key, value in config.items():
@@ -547,6 +587,11 @@ class Store:
         user_max_sessions: Optional[int] = None,
         user_max_bytes: Optional[int] = None,
         when_full: Optional[WhenFull] = None,
+        backend: Optional[Backend] = None,
+        url: Optional[str] = None,
+        namespace: Optional[str] = None,
+        connect_timeout_ms: Optional[int] = None,
+        command_timeout_ms: Optional[int] = None,
         **config: object,
     ) -> "Store":
         """Same as ``Store(mode, ...)``."""
@@ -569,6 +614,11 @@ class Store:
             user_max_sessions=user_max_sessions,
             user_max_bytes=user_max_bytes,
             when_full=when_full,
+            backend=backend,
+            url=url,
+            namespace=namespace,
+            connect_timeout_ms=connect_timeout_ms,
+            command_timeout_ms=command_timeout_ms,
             **config,
         )
 

@@ -151,3 +151,5 @@ def test_version_check_matches_the_header() -> None:
     assert ss.version() == string == ss.__version__
     full = int(re.search(r"SS_STATUS_FULL = (\d+)", text).group(1))  # type: ignore[union-attr]
     assert full == ss.Status.FULL
+    unavailable = int(re.search(r"SS_STATUS_UNAVAILABLE = (\d+)", text).group(1))  # type: ignore[union-attr]
+    assert unavailable == ss.Status.UNAVAILABLE

@@ -220,7 +220,7 @@ def test_status_table_matches_library_and_check_is_strict() -> None:
     lib.ss_status_str.restype = ctypes.c_char_p
     lib.ss_status_str.argtypes = [ctypes.c_uint32]
     real = lambda n: lib.ss_status_str(n).decode()  # noqa: E731
-    assert ss.check_status_table(real) == 16
+    assert ss.check_status_table(real) == 17
     for e in ss.STATUS_TABLE:
         assert real(int(e[0])) == e[1]
     assert real(65536) == "closed" and Status.CLOSED == 65536
@@ -230,12 +230,19 @@ def test_status_table_matches_library_and_check_is_strict() -> None:
     assert [real(n) for n in (13, 14)] == ["version mismatch", "feed truncated"]
     assert (Status.VERSION_MISMATCH, Status.FEED_TRUNCATED) == (13, 14)
     assert real(15) == "full" and Status.FULL == 15
+    assert real(16) == "unavailable" and Status.UNAVAILABLE == 16
 
     def newer(n: int) -> str:
-        return "quota exceeded" if n == 16 else real(n)
+        return "quota exceeded" if n == 17 else real(n)
 
-    with pytest.raises(RuntimeError, match="status 16"):
+    with pytest.raises(RuntimeError, match="status 17"):
         ss.check_status_table(newer)
+
+    def before_redis(n: int) -> str:  # a library from before the redis backend: no UNAVAILABLE
+        return "unknown status" if n == 16 else real(n)
+
+    with pytest.raises(RuntimeError, match="UNAVAILABLE \\(16\\) is not a status of the library"):
+        ss.check_status_table(before_redis)
 
     def before_bounds(n: int) -> str:  # a 0.3 library: no FULL
         return "unknown status" if n == 15 else real(n)
