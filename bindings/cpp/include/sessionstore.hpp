@@ -53,6 +53,11 @@
 //    feed and stats() carry the store's identity ("store"): numbers start again from 1 in a store made
 //    anew, so a follower keeps it with its number and starts again from an export when it changes.
 //    Options opens a store with every option, feed_bytes included.
+//  - Redis stores: Options with backend = Backend::Redis and url = "redis://host:port/db" (or the config keys
+//    "backend", "url", "namespace", "connect_timeout_ms", "command_timeout_ms") keeps the sessions on a
+//    Redis 7+ server, shared by every store opened on the same url and namespace. When the server cannot
+//    be used (unreachable, timeout, loading, out of memory, read-only) a call throws Status::Unavailable
+//    and changed nothing unless the message says the reply was lost; the store reconnects by itself.
 //  - Bounded memory: Options also carries the bounds of a store (idle_expiry_s, max_age_s,
 //    refresh_on_read, max_sessions, max_bytes, user_max_sessions, user_max_bytes, when_full; 0 is no
 //    bound). An expired session is gone for every call (read() gives std::nullopt, listings, queries and
@@ -136,6 +141,11 @@ inline constexpr std::uint64_t default_compact_min_bytes = SS_DEFAULT_COMPACT_MI
 inline constexpr std::uint64_t default_feed_bytes = SS_DEFAULT_FEED_BYTES;
 /// The most changes one Store::changes() call returns, whatever its limit (SS_MAX_CHANGES).
 inline constexpr std::size_t max_changes = SS_MAX_CHANGES;
+/// A Redis store's defaults (Options::connect_timeout_ms, Options::command_timeout_ms): how long it waits
+/// to connect to its server (SS_DEFAULT_CONNECT_TIMEOUT_MS, 2 s) and for one reply
+/// (SS_DEFAULT_COMMAND_TIMEOUT_MS, 10 s; a listing of a whole large store is one reply).
+inline constexpr std::uint64_t default_connect_timeout_ms = SS_DEFAULT_CONNECT_TIMEOUT_MS;
+inline constexpr std::uint64_t default_command_timeout_ms = SS_DEFAULT_COMMAND_TIMEOUT_MS;
 
 // ---------------------------------------------------------------------------------------------------
 // Status and Error
@@ -169,6 +179,12 @@ enum class Status : std::uint32_t {
   /// (user_max_sessions, user_max_bytes) of a store opened with WhenFull::Refuse, or the write alone
   /// cannot fit under the bound (under either policy). Nothing was changed; the message names the bound.
   Full = static_cast<std::uint32_t>(SS_STATUS_FULL),
+  /// A Redis store's server cannot be used (Backend::Redis): it is unreachable, did not answer within
+  /// Options::command_timeout_ms, is loading or restarting, is out of memory (maxmemory) or is a read-only
+  /// replica. Nothing was changed, unless the message says the reply was lost (a timeout or a dropped
+  /// connection after the command was sent): then the change may have been applied, and a conditional
+  /// write (upsert_if) is the way to retry safely. The store reconnects by itself on a later call.
+  Unavailable = static_cast<std::uint32_t>(SS_STATUS_UNAVAILABLE),
   Closed = static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED),
 };
 
@@ -191,6 +207,7 @@ constexpr std::string_view status_name(Status s) noexcept {
     case Status::VersionMismatch: return "VERSION_MISMATCH";
     case Status::FeedTruncated: return "FEED_TRUNCATED";
     case Status::Full: return "FULL";
+    case Status::Unavailable: return "UNAVAILABLE";
     case Status::Closed: return "CLOSED";
   }
   return "UNKNOWN";
@@ -434,6 +451,28 @@ constexpr const char* when_full_name(WhenFull w) noexcept {
   return "";
 }
 
+/// Where a store's data lives (the config key "backend").
+enum class Backend {
+  /// The default: in this process, in memory or durable (Options::durability).
+  Local,
+  /// On a Redis 7+ (or Valkey) server (Options::url), shared by every store, in this process or another,
+  /// opened on the same url and Options::namespace_. Opening connects to the server (Status::Unavailable
+  /// when it cannot). Durability is the server's own (appendonly, save): Options::durability, the
+  /// capacity bounds (max_sessions, max_bytes, user_max_sessions, user_max_bytes, when_full) and, for
+  /// now, expiry (idle_expiry_s, max_age_s, refresh_on_read) throw Status::InvalidArgument when set.
+  Redis,
+};
+
+/// "local" or "redis" (the config value); "" for a value that names neither (Store::open(const Options&)
+/// throws Status::InvalidArgument for it).
+constexpr const char* backend_name(Backend b) noexcept {
+  switch (b) {
+    case Backend::Local: return "local";
+    case Backend::Redis: return "redis";
+  }
+  return "";
+}
+
 /// Every option of a new store (the config keys of ss_store_open()) in one aggregate, each defaulting to
 /// the header's value; Store::open(const Options&) opens it. The only typed way to set feed_bytes and the
 /// bounds:
@@ -444,6 +483,12 @@ constexpr const char* when_full_name(WhenFull w) noexcept {
 ///   options.idle_expiry_s = 3600;                 // sessions idle for an hour expire
 ///   options.max_bytes = 256u << 20;               // evict the least recently written past 256 MiB
 ///   sessionstore::Store store = sessionstore::Store::open(options);
+/// A store on a Redis server, shared with every process that opens the same url and namespace:
+///   sessionstore::Options shared;
+///   shared.backend = sessionstore::Backend::Redis;
+///   shared.url = "redis://127.0.0.1:6379/0";
+///   shared.namespace_ = "chat";                  // default "sessionstore"
+///   sessionstore::Store redis = sessionstore::Store::open(shared);
 /// (C++20: `Store::open({.mode = Mode::Team, .feed_bytes = 0, .max_sessions = 1000})`: designators in
 /// the order of the members.)
 ///
@@ -488,6 +533,23 @@ struct Options {
   std::size_t user_max_bytes = 0;
   /// What a write that would exceed a bound or a quota does ("when_full"): evict, or throw Status::Full.
   WhenFull when_full = WhenFull::Evict;
+  /// Where the data lives ("backend"): Backend::Local (in this process) or Backend::Redis (on the server
+  /// at url). The members below are Redis's: with Backend::Local, setting any of them throws
+  /// InvalidArgument.
+  Backend backend = Backend::Local;
+  /// The Redis server ("url"), as `redis://[user:password@]host:port/db` (`rediss://` for TLS). Required
+  /// with Backend::Redis (empty: opening throws InvalidArgument).
+  std::string url = std::string();
+  /// The namespace of the Redis store's keys ("namespace"), 1 to 128 bytes: stores opened on the same url
+  /// and namespace share their sessions. Empty optional: "sessionstore". (`namespace` is a keyword.)
+  std::optional<std::string> namespace_ = std::nullopt;
+  /// How long a Redis store waits to connect to its server, in milliseconds, at least 1
+  /// ("connect_timeout_ms").
+  std::uint64_t connect_timeout_ms = default_connect_timeout_ms;
+  /// How long a Redis store waits for one reply of its server, in milliseconds, at least 1
+  /// ("command_timeout_ms"); past it the call throws Status::Unavailable (the reply was lost: the change
+  /// may have been applied).
+  std::uint64_t command_timeout_ms = default_command_timeout_ms;
 };
 
 /// What Store::export_with_seq() returns: the export ({"<id>": session, ...}) as R (std::string,
@@ -692,6 +754,31 @@ inline void append_bounds(std::string& config, const Options& o) {
   config.append(R"(,"when_full":")").append(when_full).push_back('"');
 }
 
+[[noreturn]] SESSIONSTORE_COLD inline void raise_bad_backend(Backend b) {
+  throw Error(Status::InvalidArgument, "Options::backend is " + std::to_string(static_cast<int>(b)) +
+                                           ", neither Backend::Local nor Backend::Redis");
+}
+
+/// Appends the backend members of a config object: `,"backend":...`, the timeouts, and the url and the
+/// namespace when set. They go to the library whatever the backend, which refuses the Redis ones that are
+/// set (not at their defaults) for a local store, and an empty url for a Redis store. Throws
+/// InvalidArgument for a backend that is not a Backend enumerator.
+inline void append_backend(std::string& config, const Options& o) {
+  const std::string_view backend = backend_name(o.backend);
+  if (backend.empty()) raise_bad_backend(o.backend);
+  config.append(R"(,"backend":")").append(backend).push_back('"');
+  if (!o.url.empty()) {
+    config.append(R"(,"url":)");
+    append_json_string(config, o.url);
+  }
+  if (o.namespace_) {
+    config.append(R"(,"namespace":)");
+    append_json_string(config, *o.namespace_);
+  }
+  config.append(R"(,"connect_timeout_ms":)").append(std::to_string(o.connect_timeout_ms));
+  config.append(R"(,"command_timeout_ms":)").append(std::to_string(o.command_timeout_ms));
+}
+
 /// The config object of an Options.
 inline std::string config_of(const Options& o) {
   std::string config = R"({"mode":")";
@@ -700,6 +787,7 @@ inline std::string config_of(const Options& o) {
   config.append(R"(","feed_bytes":)").append(std::to_string(o.feed_bytes));
   append_bounds(config, o);
   if (o.durability) append_durability(config, *o.durability);
+  append_backend(config, o);
   config.push_back('}');
   return config;
 }
@@ -796,15 +884,18 @@ class Store {
   }
 
   /// Opens a new store with every option of `options` (mode, max_session_bytes, non_finite_numbers,
-  /// feed_bytes, the bounds and, when set, durability): in memory, or durable as open(mode, Durability) is.
-  /// Throws InvalidArgument for a bad value: refresh_on_read without idle_expiry_s, a when_full that is
-  /// not a WhenFull enumerator (before the library is called), a max_session_bytes of 0...
+  /// feed_bytes, the bounds, when set durability, and the backend): in memory, durable as
+  /// open(mode, Durability) is, or on a Redis server (Backend::Redis; Unavailable when it cannot be used).
+  /// Throws InvalidArgument for a bad value: refresh_on_read without idle_expiry_s, a when_full or backend
+  /// that is not an enumerator (before the library is called), a max_session_bytes of 0, a local-only
+  /// option with Backend::Redis or a Redis one with Backend::Local...
   static Store open(const Options& options) { return from_config(detail::config_of(options)); }
 
   /// Opens a new store from a config JSON object ({"mode": ..., "max_session_bytes": ...,
   /// "non_finite_numbers": ..., "feed_bytes": ..., "idle_expiry_s": ..., "max_sessions": ...,
-  /// "when_full": ..., "path": ..., "sync": ..., ...}); an empty view means the defaults. An unknown key
-  /// or a bad value (a negative bound, an unknown when_full...) throws InvalidArgument.
+  /// "when_full": ..., "path": ..., "sync": ..., "backend": ..., "url": ..., ...}); an empty view means
+  /// the defaults. An unknown key or a bad value (a negative bound, an unknown when_full, a "path" with
+  /// "backend": "redis"...) throws InvalidArgument; a Redis server that cannot be used, Unavailable.
   static Store from_config(std::string_view config_json) {
     ss_store* handle = nullptr;
     char* error = nullptr;

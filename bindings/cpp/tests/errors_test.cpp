@@ -11,6 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using sessionstore::Error;
 using sessionstore::Mode;
 using sessionstore::OwnedString;
@@ -79,6 +84,8 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(static_cast<std::uint32_t>(Status::FeedTruncated), 14u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Full), static_cast<std::uint32_t>(SS_STATUS_FULL));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Full), 15u);
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Unavailable), static_cast<std::uint32_t>(SS_STATUS_UNAVAILABLE));
+  EXPECT_EQ(static_cast<std::uint32_t>(Status::Unavailable), 16u);
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), static_cast<std::uint32_t>(SS_BINDING_STATUS_CLOSED));
   EXPECT_EQ(static_cast<std::uint32_t>(Status::Closed), 65536u) << "the number shared by every binding";
   EXPECT_EQ(sessionstore::status_name(Status::Ok), "OK");
@@ -97,6 +104,7 @@ TEST(ErrorType, StatusNamesAndValuesMatchTheCHeader) {
   EXPECT_EQ(sessionstore::status_name(Status::VersionMismatch), "VERSION_MISMATCH");
   EXPECT_EQ(sessionstore::status_name(Status::FeedTruncated), "FEED_TRUNCATED");
   EXPECT_EQ(sessionstore::status_name(Status::Full), "FULL");
+  EXPECT_EQ(sessionstore::status_name(Status::Unavailable), "UNAVAILABLE");
   EXPECT_EQ(sessionstore::status_name(Status::Closed), "CLOSED");
   EXPECT_EQ(sessionstore::status_name(static_cast<Status>(99)), "UNKNOWN");
 }
@@ -122,7 +130,7 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
                         Status::InvalidSession, Status::Conflict, Status::TooLarge, Status::Internal,
                         Status::PermissionDenied, Status::Io, Status::Locked, Status::Corrupt,
                         Status::Poisoned, Status::VersionMismatch, Status::FeedTruncated, Status::Full,
-                        Status::Closed};
+                        Status::Unavailable, Status::Closed};
   std::set<std::uint32_t> named_here;
   for (Status s : all) {
     named_here.insert(static_cast<std::uint32_t>(s));
@@ -140,6 +148,7 @@ TEST(ErrorType, EveryStatusTheLibraryKnowsIsNamedHere) {
   EXPECT_EQ(sessionstore::status_text(Status::VersionMismatch), "version mismatch");
   EXPECT_EQ(sessionstore::status_text(Status::FeedTruncated), "feed truncated");
   EXPECT_EQ(sessionstore::status_text(Status::Full), "full");
+  EXPECT_EQ(sessionstore::status_text(Status::Unavailable), "unavailable");
 }
 
 TEST(ErrorType, LimitsAreTheHeaders) {
@@ -150,6 +159,10 @@ TEST(ErrorType, LimitsAreTheHeaders) {
   static_assert(sessionstore::default_compact_min_bytes == SS_DEFAULT_COMPACT_MIN_BYTES);
   static_assert(sessionstore::default_feed_bytes == SS_DEFAULT_FEED_BYTES);
   static_assert(sessionstore::max_changes == SS_MAX_CHANGES);
+  static_assert(sessionstore::default_connect_timeout_ms == SS_DEFAULT_CONNECT_TIMEOUT_MS);
+  static_assert(sessionstore::default_command_timeout_ms == SS_DEFAULT_COMMAND_TIMEOUT_MS);
+  EXPECT_EQ(sessionstore::default_connect_timeout_ms, 2000u) << "2 s, as documented";
+  EXPECT_EQ(sessionstore::default_command_timeout_ms, 10000u) << "10 s, as documented";
   EXPECT_EQ(sessionstore::default_feed_bytes, 16u * 1024u * 1024u) << "16 MiB, as documented";
   EXPECT_EQ(sessionstore::max_changes, 10000u);
   EXPECT_EQ(sessionstore::Options{}.feed_bytes, sessionstore::default_feed_bytes);
@@ -157,6 +170,11 @@ TEST(ErrorType, LimitsAreTheHeaders) {
   EXPECT_EQ(sessionstore::Options{}.mode, Mode::Agent);
   EXPECT_EQ(sessionstore::Options{}.non_finite_numbers, sessionstore::NonFiniteNumbers::Reject);
   EXPECT_FALSE(sessionstore::Options{}.durability.has_value());
+  EXPECT_EQ(sessionstore::Options{}.backend, sessionstore::Backend::Local);
+  EXPECT_TRUE(sessionstore::Options{}.url.empty());
+  EXPECT_FALSE(sessionstore::Options{}.namespace_.has_value());
+  EXPECT_EQ(sessionstore::Options{}.connect_timeout_ms, sessionstore::default_connect_timeout_ms);
+  EXPECT_EQ(sessionstore::Options{}.command_timeout_ms, sessionstore::default_command_timeout_ms);
   EXPECT_EQ(sessionstore::Durability{}.sync_interval_ms, 1000u);
   EXPECT_EQ(sessionstore::Durability{}.compact_factor, 2u);
   EXPECT_EQ(sessionstore::Durability{}.compact_min_bytes, 64u * 1024u * 1024u);
@@ -314,6 +332,36 @@ TEST(Status, Full) {
   Store small = Store::open(evict);
   Error big = expect_error(Status::Full, [&] { small.upsert(R"({"session_id":"big","pad":")" + std::string(100, 'x') + "\"}"); });
   EXPECT_NE(big.message().find("max_bytes"), std::string_view::npos) << big.what();
+}
+
+TEST(Status, Unavailable) {
+  // A Redis store connects when it opens: a loopback port nobody listens on (one the kernel gave a
+  // socket, closed again) refuses the connection. tests/redis_test.cpp has a real server go away.
+  int port = 0;
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port = ntohs(addr.sin_port);
+    ::close(fd);
+  }
+  const std::string url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
+  Error e = expect_error(Status::Unavailable, [&] {
+    Store::from_config(R"({"backend":"redis","url":")" + url + R"(","connect_timeout_ms":500})");
+  });
+  EXPECT_EQ(e.status(), SS_STATUS_UNAVAILABLE);
+  EXPECT_EQ(std::string(e.what()).rfind("sessionstore: UNAVAILABLE: ", 0), 0u) << e.what();
+  sessionstore::Options options;
+  options.backend = sessionstore::Backend::Redis;
+  options.url = url;
+  options.connect_timeout_ms = 500;
+  expect_error(Status::Unavailable, [&] { Store::open(options); });
 }
 
 TEST(Status, NewCallsInvalidArguments) {

@@ -35,7 +35,7 @@ TEST(Version, AllSourcesAgree) {
 
 TEST(Version, StatusStrIsStaticText) {
   EXPECT_STREQ(ss_status_str(12345u), "unknown status");
-  for (std::uint32_t s = 0; s <= static_cast<std::uint32_t>(SS_STATUS_FULL); ++s) {
+  for (std::uint32_t s = 0; s <= static_cast<std::uint32_t>(SS_STATUS_UNAVAILABLE); ++s) {
     ASSERT_NE(ss_status_str(s), nullptr);
     EXPECT_STRNE(ss_status_str(s), "unknown status") << s;
   }

@@ -73,6 +73,21 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   sessionstore::Store ob = sessionstore::Store::open(bounded);
   n += std::strlen(sessionstore::when_full_name(bounded.when_full));
   n += static_cast<std::uint32_t>(sessionstore::Status::Full);
+  // 0.4.0: the Redis backend (not opened here: it would connect).
+  sessionstore::Options redis;
+  redis.backend = sessionstore::Backend::Redis;
+  redis.url = "redis://127.0.0.1:6379/0";
+  redis.namespace_ = "app";
+  redis.connect_timeout_ms = sessionstore::default_connect_timeout_ms;
+  redis.command_timeout_ms = sessionstore::default_command_timeout_ms + 1;
+  n += std::strlen(sessionstore::backend_name(redis.backend)) + redis.url.size() + redis.namespace_->size();
+  n += static_cast<std::uint32_t>(sessionstore::Status::Unavailable);
+  sessionstore::Store orr = sessionstore::Store::open(redis);
+#if __cplusplus >= 202002L
+  sessionstore::Store orr20 = sessionstore::Store::open(
+      {.mode = sessionstore::Mode::Agent, .backend = sessionstore::Backend::Redis, .url = "redis://h:6379/0",
+       .namespace_ = "app", .command_timeout_ms = 500});
+#endif
 #if __cplusplus >= 202002L
   sessionstore::Store ob20 = sessionstore::Store::open(
       {.mode = sessionstore::Mode::Agent, .feed_bytes = 0, .idle_expiry_s = 60, .max_sessions = 1000,
