@@ -13,24 +13,45 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        RedisServer::start_on(free_port())
+        // Tests run in parallel: a port found free may be taken by another test's server before this
+        // one binds it (this server then exits, and the port answers for the other one). Try again.
+        for _ in 0..20 {
+            if let Some(server) = RedisServer::try_start_on(free_port()) {
+                return server;
+            }
+        }
+        panic!("could not start redis-server on a free port")
     }
 
     /// Starts a server on `port` (a restart of a stopped one uses its old port).
     pub fn start_on(port: u16) -> RedisServer {
+        RedisServer::try_start_on(port).unwrap_or_else(|| panic!("redis-server did not start on port {port}"))
+    }
+
+    /// A server on `port`, or `None` when it exited (the port was taken).
+    fn try_start_on(port: u16) -> Option<RedisServer> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("redis-server must be installed for the redis backend's tests (make test-deps)");
-        let server = RedisServer { child, port };
+        let mut server = RedisServer { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+        loop {
+            if !matches!(server.child.try_wait(), Ok(None)) {
+                return None;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Connected: to this server only if it is still running (not to another on the port).
+                std::thread::sleep(Duration::from_millis(50));
+                return matches!(server.child.try_wait(), Ok(None)).then_some(server);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
     }
 
     pub fn url(&self) -> String {
@@ -61,6 +82,18 @@ impl Drop for RedisServer {
     }
 }
 
+/// A port free now, and not handed to another test of this process before.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
