@@ -307,25 +307,25 @@ impl Row {
     fn recent(&self, user: &str) -> String {
         match self {
             Row::Floor(f) => f.recent(user, 5),
-            Row::Engine(s) => s.get_recent_sessions(Filter::new(Some(user), None), 5).unwrap(),
+            Row::Engine(s) => s.get_recent_sessions(Filter::new(Some(user), None), 5).expect("recent"),
         }
     }
     fn ids(&self, entity: &str) -> String {
         match self {
             Row::Floor(f) => f.ids(entity),
-            Row::Engine(s) => s.get_all_session_ids(Filter::new(None, Some(entity))).unwrap(),
+            Row::Engine(s) => s.get_all_session_ids(Filter::new(None, Some(entity))).expect("ids"),
         }
     }
     fn query(&self, q: &[u8]) -> String {
         match self {
-            Row::Floor(f) => f.query(q).unwrap(),
+            Row::Floor(f) => f.query(q),
             Row::Engine(s) => s.query_json(Some(q)).expect("query"),
         }
     }
     fn export(&self) -> String {
         match self {
-            Row::Floor(f) => f.export().unwrap(),
-            Row::Engine(s) => s.export().unwrap(),
+            Row::Floor(f) => f.export(),
+            Row::Engine(s) => s.export().expect("export"),
         }
     }
     fn import(&self, text: &[u8]) -> Imported {
@@ -599,15 +599,15 @@ fn main() {
             }
             "query" => {
                 let qs = &plan.queries;
-                let check = total_of(&store.query(qs[0].as_bytes()).unwrap());
-                bench.run("query", usize::MAX, 2, |i| drop(black_box(store.query(qs[i % qs.len()].as_bytes()).unwrap())), &format!(",\"check\":{check}"));
+                let check = total_of(&store.query(qs[0].as_bytes()));
+                bench.run("query", usize::MAX, 2, |i| drop(black_box(store.query(qs[i % qs.len()].as_bytes()))), &format!(",\"check\":{check}"));
             }
             "select" => {
                 // A selective name query: one topic and one session number, about one session in
                 // 20,000. Against the floor's scan, it shows what the name index saves.
                 let q = SELECTIVE_QUERY.as_bytes();
-                let check = total_of(&store.query(q).unwrap());
-                bench.run("select", usize::MAX, 2, |_| drop(black_box(store.query(q).unwrap())), &format!(",\"check\":{check}"));
+                let check = total_of(&store.query(q));
+                bench.run("select", usize::MAX, 2, |_| drop(black_box(store.query(q))), &format!(",\"check\":{check}"));
             }
             "update" => {
                 let ups = &plan.updates;
@@ -618,13 +618,13 @@ fn main() {
                 bench.run("insert", ins.len(), 0, |i| store.upsert(ins[i].as_bytes()), "");
             }
             "export" => {
-                export_text = store.export().unwrap();
+                export_text = store.export();
                 let bytes = export_text.len();
-                bench.run_keep("export", |_| store.export().unwrap(), &format!(",\"bytes\":{bytes}"));
+                bench.run_keep("export", |_| store.export(), &format!(",\"bytes\":{bytes}"));
             }
             "import" => {
                 if export_text.is_empty() {
-                    export_text = store.export().unwrap();
+                    export_text = store.export();
                 }
                 let bytes = export_text.len();
                 bench.run_keep("import", |_| store.import(export_text.as_bytes()), &format!(",\"bytes\":{bytes}"));

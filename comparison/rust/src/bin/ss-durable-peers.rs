@@ -198,13 +198,13 @@ fn redis_connect(port: u16) -> redis::RedisResult<redis::Connection> {
 }
 
 fn config_get(con: &mut redis::Connection, name: &str) -> Result<String, String> {
-    let kv: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(con).unwrap().map_err(|e| e.to_string())?;
+    let kv: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(con).map_err(|e| e.to_string())?;
     kv.get(1).cloned().ok_or_else(|| format!("CONFIG GET {name} answered {kv:?}"))
 }
 
 /// A field of INFO (e.g. "aof_rewrites"), as text.
 fn info(con: &mut redis::Connection, section: &str, field: &str) -> Result<String, String> {
-    let text: String = redis::cmd("INFO").arg(section).query(con).unwrap().map_err(|e| e.to_string())?;
+    let text: String = redis::cmd("INFO").arg(section).query(con).map_err(|e| e.to_string())?;
     text.lines()
         .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
         .map(|v| v.trim().to_owned())
@@ -259,7 +259,7 @@ fn redis_part(
             }
             pipe.exec(&mut con).map_err(|e| format!("load: {e}"))?;
         }
-        let keys: usize = redis::cmd("DBSIZE").query(&mut con).unwrap().map_err(|e| e.to_string())?;
+        let keys: usize = redis::cmd("DBSIZE").query(&mut con).map_err(|e| e.to_string())?;
         if keys != sessions.len() {
             return Err(format!("DBSIZE is {keys} after loading {} sessions", sessions.len()));
         }
