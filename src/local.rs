@@ -267,7 +267,7 @@ impl Local {
         self.shared.intake.max_session_bytes
     }
 
-    /// [`Local::upsert_with`], when `expected` is `None` or the stored session's version (0: there is
+    /// [`Store::upsert_with`](crate::Store::upsert_with), when `expected` is `None` or the stored session's version (0: there is
     /// no such session); otherwise it fails with [`ErrorKind::VersionMismatch`] and changes nothing.
     pub fn upsert_if_with<R>(
         &self,
@@ -591,7 +591,7 @@ impl Local {
         query.run(&self.reading(snapshot, liveness), &selections, needle, candidates.as_ref())
     }
 
-    /// [`Local::rename_session_with`], when `expected` is `None` or the session's version (0 is the
+    /// [`Store::rename_session_with`](crate::Store::rename_session_with), when `expected` is `None` or the session's version (0 is the
     /// version of a session that does not exist: the rename then fails with `NotFound`); otherwise it
     /// fails with [`ErrorKind::VersionMismatch`].
     pub fn rename_session_if_with<R>(
@@ -620,7 +620,7 @@ impl Local {
         Ok(output(record.json()))
     }
 
-    /// [`Local::delete_session`], when `expected` is `None` or the session's version (0: the session
+    /// [`Store::delete_session`](crate::Store::delete_session), when `expected` is `None` or the session's version (0: the session
     /// must not exist, and nothing is removed); otherwise it fails with
     /// [`ErrorKind::VersionMismatch`].
     pub fn delete_session_if(
@@ -648,7 +648,7 @@ impl Local {
         Ok(1)
     }
 
-    /// Removes the sessions named by a JSON array of ids, as [`Local::delete_session`] would each;
+    /// Removes the sessions named by a JSON array of ids, as [`Store::delete_session`](crate::Store::delete_session) would each;
     /// returns how many were removed.
     ///
     /// The array is read twice, to validate it before the lock and to remove under it, rather than
@@ -798,7 +798,7 @@ impl Local {
         Stats { mode: self.mode, by_type, bytes, feed, bounds, durability }
     }
 
-    /// [`Local::export`], and the number of the last change it holds: a mirror that loads the export
+    /// [`Store::export`](crate::Store::export), and the number of the last change it holds: a mirror that loads the export
     /// then follows the feed after that number misses no change and sees none twice.
     pub fn export_with_seq(&self) -> (String, u64) {
         let liveness = self.liveness();

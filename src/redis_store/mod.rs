@@ -175,12 +175,7 @@ impl RedisStore {
         let puts =
             inputs.iter().map(|input| self.put_of(input, self.mode, input.created_at, now, None, true));
         match self.put(puts.collect())? {
-            Ok(stored) => {
-                let mut out =
-                    render::Array::with_capacity(stored.iter().map(|s| s.len() + 1).sum::<usize>() + 2);
-                stored.iter().for_each(|s| out.push(s));
-                Ok(out.finish())
-            }
+            Ok(stored) => Ok(array(stored.iter().map(String::as_str))),
             Err(refused) => {
                 let at = refused.at();
                 Err(self
@@ -630,10 +625,10 @@ impl RedisStore {
                 .invoke(c)
         })?;
         let at = number(&reply, 0)?;
-        let rows = reply[1..].chunks(FIELDS);
-        if rows.len() > 0 && rows.clone().last().is_some_and(|r| r.len() != FIELDS) {
+        if !(reply.len() - 1).is_multiple_of(FIELDS) {
             return Err(unexpected("rows"));
         }
+        let rows = reply[1..].chunks(FIELDS);
         let text = |v: &Value| v.text().map(str::to_owned);
         let optional = |v: &Value| v.bytes_or_nil().map(|_| text(v)).transpose();
         let held = rows

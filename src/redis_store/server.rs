@@ -34,24 +34,18 @@ impl Server {
             Some(connection) => connection,
             None => self.connect()?,
         };
-        match call(&mut connection) {
-            Ok(value) => {
-                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                if idle.len() < POOLED {
-                    idle.push(connection);
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                if !e.is_unrecoverable_error() && !e.is_timeout() && connection.is_open() {
-                    let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                    if idle.len() < POOLED {
-                        idle.push(connection);
-                    }
-                }
-                Err(unavailable(&e))
+        let result = call(&mut connection);
+        let usable = match &result {
+            Ok(_) => true,
+            Err(e) => !e.is_unrecoverable_error() && !e.is_timeout() && connection.is_open(),
+        };
+        if usable {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < POOLED {
+                idle.push(connection);
             }
         }
+        result.map_err(|e| unavailable(&e))
     }
 
     fn connect(&self) -> Result<Connection> {
