@@ -70,9 +70,69 @@ pub enum Since {
     Truncated { oldest: u64, latest: u64 },
 }
 
+/// The changes a feed keeps, oldest first, in chunks of [`CHUNK`]: a push never moves what is kept.
+/// (One `VecDeque` that doubles its buffer copies every kept change, under the store's write lock, on
+/// the push that fills it: milliseconds for the hundreds of thousands of small removals that a mass
+/// expiry records.)
+#[derive(Debug, Default)]
+struct Kept {
+    /// Every chunk but the first and the last holds [`CHUNK`] changes; none is empty.
+    chunks: VecDeque<VecDeque<Change>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1024;
+
+impl Kept {
+    fn push_back(&mut self, change: Change) {
+        match self.chunks.back_mut() {
+            Some(last) if last.len() < CHUNK => last.push_back(change),
+            _ => {
+                let mut chunk = VecDeque::with_capacity(CHUNK);
+                chunk.push_back(change);
+                self.chunks.push_back(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn pop_front(&mut self) -> Option<Change> {
+        let first = self.chunks.front_mut()?;
+        let change = first.pop_front()?;
+        if first.is_empty() {
+            self.chunks.pop_front();
+        }
+        self.len -= 1;
+        Some(change)
+    }
+
+    fn front(&self) -> Option<&Change> {
+        self.chunks.front().and_then(VecDeque::front)
+    }
+
+    fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+
+    /// The changes after the first `skip`, found without walking those.
+    fn iter_from(&self, skip: usize) -> impl Iterator<Item = &Change> {
+        let first = self.chunks.front().map_or(0, VecDeque::len);
+        let (chunk, at) = match skip.checked_sub(first) {
+            None => (0, skip),
+            Some(past) => (1 + past / CHUNK, past % CHUNK),
+        };
+        let chunk = chunk.min(self.chunks.len());
+        self.chunks
+            .range(chunk..)
+            .enumerate()
+            .flat_map(move |(i, c)| c.range(if i == 0 { at.min(c.len()) } else { 0 }..))
+    }
+}
+
 #[derive(Debug)]
 pub struct Feed {
-    changes: VecDeque<Change>,
+    changes: Kept,
     bytes: usize,
     budget: usize,
     /// The number of the latest change, kept or not.
@@ -84,7 +144,7 @@ pub struct Feed {
 impl Feed {
     /// A feed that keeps at most `budget` bytes of changes (0 keeps none), for a store made anew.
     pub fn new(budget: usize) -> Feed {
-        Feed { changes: VecDeque::new(), bytes: 0, budget, latest: 0, store: new_store_id() }
+        Feed { changes: Kept::default(), bytes: 0, budget, latest: 0, store: new_store_id() }
     }
 
     /// The store's identity.
@@ -132,7 +192,7 @@ impl Feed {
             return Since::Truncated { oldest, latest: self.latest };
         }
         let skip = (after + 1 - oldest) as usize;
-        Since::Changes(self.changes.iter().skip(skip).take(limit).cloned().collect())
+        Since::Changes(self.changes.iter_from(skip).take(limit).cloned().collect())
     }
 
     pub fn latest(&self) -> u64 {
@@ -145,7 +205,7 @@ impl Feed {
     }
 
     pub fn len(&self) -> usize {
-        self.changes.len()
+        self.changes.len
     }
 
     pub fn bytes(&self) -> usize {
@@ -193,7 +253,27 @@ mod tests {
         assert_eq!(feed.store().len(), 32);
         assert_ne!(feed.store(), Feed::new(0).store(), "each store has its own identity");
         feed.start_after(9);
+        assert_eq!(feed.len(), 0);
         assert_eq!(numbers(feed.since(9, 10)), Vec::<u64>::new());
         assert!(matches!(feed.since(5, 10), Since::Truncated { .. }));
+    }
+
+    #[test]
+    fn many_changes_span_chunks_and_every_position_is_found() {
+        let kept = 5 * CHUNK / 2;
+        let mut feed = Feed::new(kept * (ENTRY_BYTES + 6));
+        let total = 4 * CHUNK as u64 + 77;
+        for n in 1..=total {
+            feed.push(removal(n));
+        }
+        let oldest = feed.oldest();
+        assert_eq!(feed.len() as u64, total + 1 - oldest);
+        assert!(feed.len() > 2 * CHUNK, "{} changes kept: not across chunks", feed.len());
+        for after in [oldest - 1, oldest, oldest + 1, oldest + CHUNK as u64, total - 2, total - 1, total] {
+            let want: Vec<u64> = (after + 1..=total.min(after + 5)).collect();
+            assert_eq!(numbers(feed.since(after, 5)), want, "after {after}");
+        }
+        let all = numbers(feed.since(oldest - 1, usize::MAX));
+        assert_eq!(all, (oldest..=total).collect::<Vec<_>>());
     }
 }
