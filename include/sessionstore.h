@@ -813,7 +813,8 @@ const char *ss_status_str(uint32_t status);
  * every function below works on it with the same semantics, statuses and JSON, each call atomic (one
  * server-side script per call: its checks, the write, the indexes and the change feed together).
  *  - "url" (required): "redis://host:port/db", with "user:password@" before the host when the
- *    server wants them (TLS is not built in this version);
+ *    server wants them; "rediss://" for TLS, the server's certificate checked against the system's
+ *    trusted roots (or those of the file SSL_CERT_FILE names);
  *  - "namespace" (default "sessionstore", 1 to 128 bytes): the prefix of every key, "ss:{namespace}:",
  *    so that several stores share one server (and, by its hash tag, one Redis Cluster slot);
  *  - "connect_timeout_ms" (default SS_DEFAULT_CONNECT_TIMEOUT_MS), "command_timeout_ms" (default
@@ -821,9 +822,16 @@ const char *ss_status_str(uint32_t status);
  *    export of a whole large store is one reply. A call past either fails with SS_STATUS_UNAVAILABLE.
  *
  * A Redis store's durability is the server's (its appendonly and save settings): the durable-store
- * keys above are refused with SS_STATUS_INVALID_ARGUMENT, and so are the capacity bounds and quotas
- * (which many processes sharing one store cannot keep exactly without a server-wide lock) and, in this
- * version, expiry ("idle_expiry_s", "max_age_s", "refresh_on_read"). "feed_bytes" is the budget of
+ * keys above are refused with SS_STATUS_INVALID_ARGUMENT, even with their default values, and so are
+ * the capacity bounds, quotas and "when_full" (which many processes sharing one store cannot keep
+ * exactly without a server-wide lock). Expiry ("idle_expiry_s", "max_age_s", "refresh_on_read") works
+ * as above, by the clock of the process that calls, and is the namespace's: the first store to open
+ * a namespace records its expiry settings there, and a store opened with others fails with
+ * SS_STATUS_INVALID_ARGUMENT while the namespace holds sessions. Each store reclaims expired sessions
+ * every second (a process crash loses nothing: they are invisible already and another store, or the
+ * next one, reclaims them); Redis itself drops a session a minute after it expired if no store of its
+ * namespace is open by then, and nothing of it is ever shown again; ss_stats()'s "expired" counts the
+ * namespace's reclaimed sessions, since it was first used. "feed_bytes" is the budget of
  * the feed on the server; each handle trims the feed to its own budget when it writes. A server that
  * is unreachable, too slow, loading, out of memory or read-only gives SS_STATUS_UNAVAILABLE; the store
  * reconnects by itself on a later call once the server is back. A server restarted empty is a new

@@ -110,6 +110,9 @@ const LOCAL_ONLY: [&str; 9] = [
     "user_max_bytes",
 ];
 
+/// The keys only a Redis store reads: a local store refuses them rather than ignore them.
+const REDIS_ONLY: [&str; 4] = ["url", "namespace", "connect_timeout_ms", "command_timeout_ms"];
+
 /// When a durable store forces its journal to stable storage (config key "sync").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Sync {
@@ -189,40 +192,25 @@ impl Config {
                 "config: refresh_on_read needs idle_expiry_s (reads refresh the idle time)",
             ));
         }
-        config.check_backend()?;
+        // The keys given, even with their default values: a key of another backend is refused.
+        let given = json::RawObject::parse(text, ErrorKind::InvalidArgument)?;
+        config.check_backend(|key| given.fields.iter().any(|(k, _)| k == key))?;
         Ok(config)
     }
 
-    /// Refuses keys that mean nothing to the config's backend, and a Redis store without a server.
-    fn check_backend(&self) -> Result<()> {
-        let defaults = Config::default();
+    /// Refuses keys that mean nothing to the config's backend (`given` says whether the config has
+    /// one), and a Redis store without a server.
+    fn check_backend(&self, given: impl Fn(&str) -> bool) -> Result<()> {
         match self.backend {
             Backend::Local => {
-                let redis_keys = [
-                    ("url", self.url.is_some()),
-                    ("namespace", self.namespace.is_some()),
-                    ("connect_timeout_ms", self.connect_timeout_ms != defaults.connect_timeout_ms),
-                    ("command_timeout_ms", self.command_timeout_ms != defaults.command_timeout_ms),
-                ];
-                if let Some((key, _)) = redis_keys.iter().find(|(_, set)| *set) {
+                if let Some(key) = REDIS_ONLY.iter().find(|key| given(key)) {
                     return Err(Error::invalid_argument(format!(
                         "config: {key} is a key of the redis backend; add \"backend\": \"redis\""
                     )));
                 }
             }
             Backend::Redis => {
-                let set = [
-                    self.path.is_some(),
-                    self.sync != defaults.sync,
-                    self.sync_interval_ms != defaults.sync_interval_ms,
-                    self.compact_factor != defaults.compact_factor,
-                    self.compact_min_bytes != defaults.compact_min_bytes,
-                    self.max_sessions != 0,
-                    self.max_bytes != 0,
-                    self.user_max_sessions != 0,
-                    self.user_max_bytes != 0,
-                ];
-                if let Some((key, _)) = LOCAL_ONLY.iter().zip(set).find(|(_, set)| *set) {
+                if let Some(key) = LOCAL_ONLY.iter().find(|key| given(key)) {
                     let why = if key.starts_with("max") || key.starts_with("user") {
                         "capacity bounds and quotas cannot be kept exactly by a store many processes share"
                     } else {
@@ -232,7 +220,7 @@ impl Config {
                         "config: {key} is not available with the redis backend: {why}"
                     )));
                 }
-                if self.when_full != defaults.when_full {
+                if given("when_full") {
                     return Err(Error::invalid_argument(
                         "config: when_full is not available with the redis backend, which has no capacity bounds",
                     ));

@@ -21,6 +21,7 @@ mod order;
 mod persistence;
 mod query;
 mod reading;
+mod reclaimer;
 mod record;
 mod redis_store;
 mod render;

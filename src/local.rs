@@ -18,6 +18,7 @@ use crate::lock::TablesLock;
 use crate::persistence::{Entered, Logged, Persistence};
 use crate::query::Query;
 use crate::reading::Reading;
+use crate::reclaimer::Reclaimer;
 use crate::record::{Record, Slot};
 use crate::render;
 use crate::retention::{Demand, Limits, Liveness, Removal};
@@ -31,9 +32,7 @@ use hashbrown::HashTable;
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 struct Shared {
     /// Shared with a durable store's compaction thread.
@@ -55,77 +54,8 @@ struct Shared {
     reclaimer: Mutex<Option<Reclaimer>>,
 }
 
-/// The thread that frees expired sessions (they are invisible from the moment they expire): every
-/// [`RECLAIM_EVERY`], in batches of [`RECLAIM_BATCH`], each under the write lock.
-struct Reclaimer {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// How often the reclaimer looks for expired sessions.
-const RECLAIM_EVERY: Duration = Duration::from_secs(1);
-
 /// The most sessions reclaimed per hold of the write lock: a reader waits for one batch at most.
 const RECLAIM_BATCH: usize = 32;
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        let reclaimer = self.reclaimer.get_mut().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(mut reclaimer) = reclaimer {
-            let (stop, wake) = &*reclaimer.stop;
-            *stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            wake.notify_all();
-            // The last handle may be the reclaimer's own, dropped on its thread: it then ends by itself.
-            if let Some(thread) = reclaimer.thread.take() {
-                if thread.thread().id() != std::thread::current().id() {
-                    let _ = thread.join();
-                }
-            }
-        }
-    }
-}
-
-impl Reclaimer {
-    fn start(shared: Weak<Shared>) -> Result<Reclaimer> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let signal = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("sessionstore-expiry".into())
-            .spawn(move || loop {
-                {
-                    let (stopped, wake) = &*signal;
-                    let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner());
-                    // A stop asked for before the wait began is seen: closing the last handle does not
-                    // wait out a round.
-                    let (stopped, _) = wake
-                        .wait_timeout_while(stopped, RECLAIM_EVERY, |stopped| !*stopped)
-                        .unwrap_or_else(|e| e.into_inner());
-                    if *stopped {
-                        return;
-                    }
-                }
-                // Batch by batch, each on a fresh hold of the store (one closed meanwhile is not kept
-                // for the rest of the round). After each, the thread stands aside as long as the batch
-                // held the lock: the lock does not hand itself to the readers its release woke, and
-                // taking it straight back would keep them waiting for the whole round.
-                loop {
-                    let Some(shared) = shared.upgrade() else { return };
-                    let started = Instant::now();
-                    // A failure (a durable store's I/O) leaves the expired sessions invisible and
-                    // held; the next round tries again.
-                    match (Local { shared, mode: SessionType::Agent }).reclaim_batch() {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => std::thread::sleep(started.elapsed()),
-                    }
-                    if *signal.0.lock().unwrap_or_else(|e| e.into_inner()) {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| Error::io(format!("starting the expiry thread: {e}")))?;
-        Ok(Reclaimer { stop, thread: Some(thread) })
-    }
-}
 
 impl Shared {
     fn read(&self) -> ShardedLockReadGuard<'_, Tables> {
@@ -232,7 +162,9 @@ impl Local {
             reclaimer: Mutex::new(None),
         });
         if limits.expires() && !hooks.no_reclaimer {
-            let reclaimer = Reclaimer::start(Arc::downgrade(&shared))?;
+            let reclaimer = Reclaimer::start(Arc::downgrade(&shared), |shared| {
+                Local { shared, mode: SessionType::Agent }.reclaim_batch()
+            })?;
             *shared.reclaimer.lock().unwrap_or_else(|e| e.into_inner()) = Some(reclaimer);
         }
         Ok(Local { shared, mode: config.mode })

@@ -112,10 +112,13 @@ impl Liveness {
     /// alive. Times are whole seconds: a session expires once more than its limit has passed, so it
     /// lives at least the limit (and less than a second more).
     pub fn alive(&self, record: &Record, accessed: u32) -> bool {
-        self.age.is_none_or(|age| record.created_at.saturating_add(age) >= self.now)
-            && self.idle.is_none_or(|idle| {
-                record.updated_at.max(i64::from(accessed)).saturating_add(idle) >= self.now
-            })
+        self.alive_at(record.created_at, record.updated_at, i64::from(accessed))
+    }
+
+    /// As [`Liveness::alive`], for a session created, written and last read at these times.
+    pub fn alive_at(&self, created_at: i64, updated_at: i64, accessed: i64) -> bool {
+        self.age.is_none_or(|age| created_at.saturating_add(age) >= self.now)
+            && self.idle.is_none_or(|idle| updated_at.max(accessed).saturating_add(idle) >= self.now)
     }
 
     pub fn now(&self) -> i64 {

@@ -41,8 +41,10 @@
 // WithConnectTimeout and WithCommandTimeout bound the waits for the server. A
 // server that cannot be used fails a call (Open included) with ErrUnavailable;
 // the store reconnects by itself on a later call. The options of a local
-// store (WithPath and the durability options, the bounds and, for now,
-// expiry) are refused with it, and the Redis options without it, with
+// store (WithPath and the durability options, the capacity bounds and
+// quotas) are refused with it, and the Redis options without it, with
+// ErrInvalidArgument. Expiry works, and is the namespace's: Open with other
+// expiry options than the namespace's, while it holds sessions, fails with
 // ErrInvalidArgument.
 //
 // # Sessions

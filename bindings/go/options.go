@@ -338,9 +338,11 @@ func WithWhenFull(p WhenFull) Option {
 // The options of a local store are refused with it (Open fails with
 // ErrInvalidArgument): WithPath, WithSync, WithSyncInterval,
 // WithCompactFactor, WithCompactMinBytes, WithMaxSessions, WithMaxBytes,
-// WithUserMaxSessions, WithUserMaxBytes, WithWhenFull and, for now,
-// WithIdleExpiry, WithMaxAge and WithRefreshOnRead. url must be valid UTF-8
-// (else ErrInvalidArgument, refused before C).
+// WithUserMaxSessions, WithUserMaxBytes and WithWhenFull. Expiry
+// (WithIdleExpiry, WithMaxAge, WithRefreshOnRead) works, and is the
+// namespace's: other settings than the namespace's fail Open with
+// ErrInvalidArgument while it holds sessions. url must be valid UTF-8 (else
+// ErrInvalidArgument, refused before C); "rediss://" is TLS.
 func WithRedis(url string) Option {
 	return func(c *config) { c.backend, c.url = "redis", url }
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,8 +58,7 @@ func TestRedisOptions(t *testing.T) {
 		"redis with user sessions":   {WithRedis(nowhere), WithUserMaxSessions(10)},
 		"redis with user bytes":      {WithRedis(nowhere), WithUserMaxBytes(1 << 20)},
 		"redis with when full":       {WithRedis(nowhere), WithWhenFull(WhenFullRefuse)},
-		"redis with idle expiry":     {WithRedis(nowhere), WithIdleExpiry(time.Minute)},
-		"redis with max age":         {WithRedis(nowhere), WithMaxAge(time.Minute)},
+		"redis with default sync":    {WithRedis(nowhere), WithSync(SyncInterval)},
 		"namespace without redis":    {WithNamespace("ns")},
 		"connect without redis":      {WithConnectTimeout(3 * time.Second)},
 		"command without redis":      {WithCommandTimeout(3 * time.Second)},
@@ -285,5 +285,31 @@ func TestRedisRoundTrip(t *testing.T) {
 	}
 	if got, err := reader.Read("c", ""); err != nil || got.SessionID != "c" {
 		t.Fatalf("read after the server came back: %+v, %v", got, err)
+	}
+}
+
+// Expiry on Redis is the namespace's: the first store records its settings,
+// and a store with others fails to open while the namespace holds sessions.
+func TestRedisExpiryIsTheNamespaces(t *testing.T) {
+	srv := startRedis(t)
+	const ns = "goexpiry"
+	store := open(t, WithRedis(srv.url), WithNamespace(ns), WithIdleExpiry(time.Minute), WithRefreshOnRead())
+	mustUpsert(t, store, "session_id", "s1", "user_id", "ava")
+	if _, err := store.Read("s1", ""); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	st, err := store.Stats()
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.Bounds.IdleExpiry() != time.Minute || !st.Bounds.RefreshOnRead {
+		t.Fatalf("Stats().Bounds = %+v", st.Bounds)
+	}
+	other, err := Open(WithRedis(srv.url), WithNamespace(ns), WithIdleExpiry(30*time.Second))
+	if other != nil {
+		other.Close()
+	}
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "idle_expiry_s=60") {
+		t.Fatalf("Open with other expiry settings: %v, want ErrInvalidArgument naming the namespace's", err)
 	}
 }

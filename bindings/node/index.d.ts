@@ -479,8 +479,9 @@ export interface OpenOptions {
   /**
    * Where the store's data lives (backend of ss_store_open): 'local' (default) or 'redis'. With 'redis' the
    * local-only options (path, sync, syncIntervalMs, compactFactor, compactMinBytes, maxSessions, maxBytes,
-   * userMaxSessions, userMaxBytes, whenFull) and, for now, the expiry options (idleExpiryS, maxAgeS, refreshOnRead)
-   * are an InvalidArgumentError naming them, and url is required. Every method works the same on a Redis store; a
+   * userMaxSessions, userMaxBytes, whenFull) are an InvalidArgumentError naming them, and url is required. The expiry
+   * options work, and are the namespace's: a store opened with others than the namespace's, while it holds
+   * sessions, is an InvalidArgumentError. Every method works the same on a Redis store; a
    * call made while the server cannot be used throws an UnavailableError. Another value is an InvalidArgumentError.
    */
   backend?: Backend;

@@ -25,16 +25,17 @@ use crate::intake::{check_version, depth_first, not_found, owner_refused, runs_t
 use crate::json::{self, RawObject};
 use crate::local::{Held, Local};
 use crate::query::Query;
+use crate::reclaimer::Reclaimer;
 use crate::render;
 use crate::retention::{Limits, Removal};
 use crate::session::{self, Rendered, SessionInput};
 use crate::session_type::SessionType;
 use crate::store::{BoundsStats, FeedStats, Hooks, Stats, MAX_CHANGES};
 use crate::tables::Filter;
-use redis::Value;
+use redis::{Script, ScriptInvocation, Value};
 use server::{unexpected, Reply, Scripts, Server};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The oldest server a store works with: scripts use `XRANGE` with exclusive ranges (6.2) and the
@@ -44,6 +45,9 @@ const MIN_SERVER_MAJOR: u32 = 7;
 /// How often a rename or an append tries to store what it built before it gives up: each failed try
 /// means another writer stored the session meanwhile, so the store as a whole makes progress.
 const CONDITIONAL_TRIES: usize = 1000;
+
+/// The most expired sessions one script frees: the server runs nothing else meanwhile.
+const REAP_BATCH: usize = 64;
 
 #[derive(Clone)]
 pub(crate) struct RedisStore {
@@ -62,6 +66,8 @@ struct Shared {
     feed_budget: usize,
     clock: Arc<dyn Clock>,
     limits: Limits,
+    /// Frees expired sessions, when they can expire (set once, right after the store is made).
+    reclaimer: Mutex<Option<Reclaimer>>,
 }
 
 /// What a script refused, for the element `at` of its call; nothing was stored.
@@ -88,17 +94,6 @@ struct Put<'i> {
 
 impl RedisStore {
     pub fn open(config: &Config, hooks: Hooks) -> Result<RedisStore> {
-        for (key, set) in [
-            ("idle_expiry_s", config.idle_expiry_s != 0),
-            ("max_age_s", config.max_age_s != 0),
-            ("refresh_on_read", config.refresh_on_read),
-        ] {
-            if set {
-                return Err(Error::invalid_argument(format!(
-                    "config: {key} is not available with the redis backend yet: expiry is a local store's only"
-                )));
-            }
-        }
         let url = config
             .url
             .as_deref()
@@ -119,11 +114,19 @@ impl RedisStore {
             feed_budget: config.feed_bytes,
             clock: hooks.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             limits: Limits::of(config),
+            reclaimer: Mutex::new(None),
         };
         let info: String = shared.server.with(|c| redis::cmd("INFO").arg("server").query(c))?;
         check_server_version(&info)?;
         let store = RedisStore { shared: Arc::new(shared), mode: config.mode };
         store.store_id()?;
+        store.agree_on_expiry(config.namespace())?;
+        if store.shared.limits.expires() && !hooks.no_reclaimer {
+            let reclaimer = Reclaimer::start(Arc::downgrade(&store.shared), |shared| {
+                RedisStore { shared, mode: SessionType::Agent }.reap(REAP_BATCH)
+            })?;
+            *store.shared.reclaimer.lock().unwrap_or_else(|e| e.into_inner()) = Some(reclaimer);
+        }
         Ok(store)
     }
 
@@ -143,10 +146,73 @@ impl RedisStore {
         self.shared.clock.now()
     }
 
-    /// Sessions never expire on this backend (the config refuses the keys), so there is nothing to
-    /// reclaim.
+    /// Frees the sessions that have expired, batch by batch (each one script); returns how many. The
+    /// store's expiry thread does this every second, and Redis itself drops a session a minute after
+    /// it expired if no store of the namespace is open by then.
     pub fn reclaim(&self) -> Result<usize> {
-        Ok(0)
+        if !self.shared.limits.expires() {
+            return Ok(0);
+        }
+        let mut total = 0;
+        loop {
+            match self.reap(REAP_BATCH)? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// Frees up to `limit` expired sessions, in one script; returns how many.
+    fn reap(&self, limit: usize) -> Result<usize> {
+        let s = &self.shared;
+        let freed: usize = s
+            .server
+            .with(|c| self.script(&s.scripts.reap, self.now()).arg(limit).arg(s.feed_budget).invoke(c))?;
+        Ok(freed)
+    }
+
+    /// A call of `script` with the arguments every script takes first: the key prefix, and `now` with
+    /// the namespace's expiry limits.
+    fn script<'a>(&'a self, script: &'a Script, now: i64) -> ScriptInvocation<'a> {
+        let s = &self.shared;
+        let limit = |secs: Option<i64>| secs.unwrap_or(0);
+        let mut call = script.key(&s.id_key);
+        call.arg(&s.prefix).arg(format!(
+            "{now} {} {}",
+            limit(s.limits.idle_expiry_s),
+            limit(s.limits.max_age_s)
+        ));
+        call
+    }
+
+    /// Every store of a namespace expires its sessions alike, or readers would disagree about which
+    /// exist: the first to open the namespace records its expiry settings there, and a store opened
+    /// with others is refused while the namespace holds sessions.
+    fn agree_on_expiry(&self, namespace: &str) -> Result<()> {
+        let s = &self.shared;
+        let limits = &s.limits;
+        let ours = format!(
+            "idle_expiry_s={} max_age_s={} refresh_on_read={}",
+            limits.idle_expiry_s.unwrap_or(0),
+            limits.max_age_s.unwrap_or(0),
+            limits.refresh_on_read
+        );
+        let key = format!("{}expiry", s.prefix);
+        let theirs: Option<String> = s.server.with(|c| {
+            let _: Value = redis::cmd("SET").arg(&key).arg(&ours).arg("NX").query(c)?;
+            redis::cmd("GET").arg(&key).query(c)
+        })?;
+        if theirs.as_deref() == Some(ours.as_str()) {
+            return Ok(());
+        }
+        if self.stats()?.sessions() > 0 {
+            return Err(Error::invalid_argument(format!(
+                "config: namespace {} expires its sessions with {}; this config has {ours} (every store of a namespace must agree while it holds sessions)",
+                quote(namespace),
+                theirs.as_deref().unwrap_or("none"),
+            )));
+        }
+        s.server.with(|c| redis::cmd("SET").arg(&key).arg(&ours).query(c))
     }
 
     pub fn upsert_if_with<R>(
@@ -161,7 +227,7 @@ impl RedisStore {
         let input = intake.parse_input(&text, self.mode)?;
         let now = self.now();
         let put = self.put_of(&input, self.mode, input.created_at, now, expected, true);
-        match self.put(vec![put])? {
+        match self.put(vec![put], now)? {
             Ok(stored) => Ok(output(&stored[0])),
             Err(refused) => Err(self.refusal(refused, |_| input.session_id.as_ref(), expected)),
         }
@@ -174,7 +240,7 @@ impl RedisStore {
         let now = self.now();
         let puts =
             inputs.iter().map(|input| self.put_of(input, self.mode, input.created_at, now, None, true));
-        match self.put(puts.collect())? {
+        match self.put(puts.collect(), now)? {
             Ok(stored) => Ok(array(stored.iter().map(String::as_str))),
             Err(refused) => {
                 let at = refused.at();
@@ -209,7 +275,7 @@ impl RedisStore {
         let puts = records.iter().map(|(input, ty)| {
             self.put_of(input, *ty, input.created_at, input.updated_at.unwrap_or(now), None, false)
         });
-        match self.put(puts.collect())? {
+        match self.put(puts.collect(), now)? {
             Ok(stored) => Ok(stored.len()),
             Err(refused) => {
                 let key = object.fields[refused.at()].0.as_ref();
@@ -226,8 +292,12 @@ impl RedisStore {
         user_id: Option<&str>,
         output: impl FnOnce(&str) -> R,
     ) -> Result<R> {
-        match self.visible(session_id, user_id)? {
-            Some((_, json)) => Ok(output(&json)),
+        let found = match self.shared.limits.refresh_on_read {
+            true => self.read_refreshing(session_id, user_id)?,
+            false => self.visible(session_id, user_id)?.map(|(_, json)| json),
+        };
+        match found {
+            Some(json) => Ok(output(&json)),
             None => Err(not_found(self.mode, session_id)),
         }
     }
@@ -250,7 +320,7 @@ impl RedisStore {
 
     pub fn query(&self, query: &Query) -> Result<String> {
         let types: Vec<SessionType> = query.types(self.mode).collect();
-        let (_, rows) = self.rows(query.filter(), &types)?;
+        let (_, rows) = self.rows(query.filter(), &types, false)?;
         Ok(Local::holding(self.mode, rows)?.query(query))
     }
 
@@ -312,7 +382,7 @@ impl RedisStore {
     pub fn drop_sessions(&self) -> Result<usize> {
         let s = &self.shared;
         let removed: i64 = s.server.with(|c| {
-            s.scripts.drop.key(&s.id_key).arg(&s.prefix).arg(s.feed_budget).arg(type_arg(self.mode)).invoke(c)
+            self.script(&s.scripts.drop, self.now()).arg(s.feed_budget).arg(type_arg(self.mode)).invoke(c)
         })?;
         Ok(removed as usize)
     }
@@ -323,7 +393,7 @@ impl RedisStore {
         }
         let s = &self.shared;
         let reply: Vec<Value> = s.server.with(|c| {
-            s.scripts.changes.key(&s.id_key).arg(&s.prefix).arg(after).arg(limit.min(MAX_CHANGES)).invoke(c)
+            self.script(&s.scripts.changes, self.now()).arg(after).arg(limit.min(MAX_CHANGES)).invoke(c)
         })?;
         let store = self.store_id()?;
         match reply.first().map(Reply::text).transpose()? {
@@ -343,8 +413,10 @@ impl RedisStore {
 
     pub fn stats(&self) -> Result<Stats> {
         let s = &self.shared;
-        let reply: Vec<i64> = s.server.with(|c| s.scripts.stats.key(&s.id_key).arg(&s.prefix).invoke(c))?;
-        let [agent, team, workflow, workflow_v2, bytes, latest, oldest, kept, feed_bytes] = reply[..] else {
+        let reply: Vec<i64> = s.server.with(|c| self.script(&s.scripts.stats, self.now()).invoke(c))?;
+        let [agent, team, workflow, workflow_v2, bytes, latest, oldest, kept, feed_bytes, expired] =
+            reply[..]
+        else {
             return Err(unexpected("stats"));
         };
         let by_type = [agent, team, workflow, workflow_v2].map(|n| n as usize);
@@ -357,13 +429,18 @@ impl RedisStore {
             bytes: feed_bytes as usize,
             budget: s.feed_budget,
         };
-        let bounds =
-            BoundsStats { limits: s.limits, sessions: held, bytes: bytes as usize, expired: 0, evicted: 0 };
+        let bounds = BoundsStats {
+            limits: s.limits,
+            sessions: held,
+            bytes: bytes as usize,
+            expired: expired as u64,
+            evicted: 0,
+        };
         Ok(Stats { mode: self.mode, by_type, bytes: bytes as usize, feed, bounds, durability: None })
     }
 
     pub fn export_with_seq(&self) -> Result<(String, u64)> {
-        let (at, mut rows) = self.rows(Filter::default(), &SessionType::ALL)?;
+        let (at, mut rows) = self.rows(Filter::default(), &SessionType::ALL, false)?;
         rows.sort_unstable_by(|a, b| a.inserted.cmp(&b.inserted));
         let mut text = String::with_capacity(
             rows.iter().map(|r| r.stored.json.len() + r.quoted_id.len() + 2).sum::<usize>() + 2,
@@ -382,11 +459,20 @@ impl RedisStore {
     }
 
     /// Checks the indexes against the sessions: every session in the indexes of its type, user and
-    /// entity under its order key, and nothing else there; the byte count right.
+    /// entity under its order key, and nothing else there; the byte count right; every session on
+    /// the expiry schedule once, when sessions expire.
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
-        let (_, rows) = self.rows(Filter::default(), &SessionType::ALL).map_err(|e| e.message)?;
+        let (_, rows) = self.rows(Filter::default(), &SessionType::ALL, true).map_err(|e| e.message)?;
         let stats = self.stats().map_err(|e| e.message)?;
         let bytes: usize = rows.iter().map(|r| r.stored.json.len()).sum();
+        if self.shared.limits.expires() {
+            let key = format!("{}x", self.shared.prefix);
+            let scheduled: usize =
+                self.shared.server.with(|c| redis::cmd("ZCARD").arg(&key).query(c)).map_err(|e| e.message)?;
+            if scheduled != rows.len() {
+                return Err(format!("{scheduled} sessions are on the expiry schedule, {} held", rows.len()));
+            }
+        }
         if bytes != stats.bytes {
             return Err(format!("the byte count is {} but the sessions hold {bytes}", stats.bytes));
         }
@@ -428,15 +514,15 @@ impl RedisStore {
     }
 
     /// Stores `puts`, all or none; returns the stored JSON of each, or what the script refused.
-    fn put(&self, puts: Vec<Put>) -> Result<std::result::Result<Vec<String>, Refused>> {
+    /// `now` is the time the sessions were rendered at: what has expired by then goes first.
+    fn put(&self, puts: Vec<Put>, now: i64) -> Result<std::result::Result<Vec<String>, Refused>> {
         if puts.is_empty() {
             return Ok(Ok(Vec::new()));
         }
         let s = &self.shared;
         let pieces: Vec<Pieces> =
             puts.iter().map(|p| Pieces::of(&p.rendered, p.created_at.is_some())).collect();
-        let mut args: Vec<Vec<u8>> = Vec::with_capacity(3 + puts.len() * 14);
-        args.push(s.prefix.clone().into_bytes());
+        let mut args: Vec<Vec<u8>> = Vec::with_capacity(2 + puts.len() * 14);
         args.push(s.feed_budget.to_string().into_bytes());
         args.push(puts.len().to_string().into_bytes());
         for (put, pieces) in puts.iter().zip(&pieces) {
@@ -460,7 +546,7 @@ impl RedisStore {
                 pieces.parts[2].apply(json).as_bytes().to_vec(),
             ]);
         }
-        let reply: Vec<Value> = s.server.with(|c| s.scripts.put.key(&s.id_key).arg(&args).invoke(c))?;
+        let reply: Vec<Value> = s.server.with(|c| self.script(&s.scripts.put, now).arg(&args).invoke(c))?;
         let tag = reply.first().map(Reply::text).transpose()?;
         let at = || number(&reply, 1).map(|n| n as usize);
         match tag {
@@ -514,7 +600,7 @@ impl RedisStore {
             self.shared.intake.check_size(&input)?;
             let put =
                 self.put_of(&input, self.mode, Some(fields.created_at), now, Some(fields.version), false);
-            match self.put(vec![put])? {
+            match self.put(vec![put], now)? {
                 Ok(stored) => return Ok(output(&stored[0])),
                 Err(Refused::Version { .. } | Refused::Conflict { .. }) => continue,
                 Err(refused) => return Err(self.refusal(refused, |_| session_id, expected)),
@@ -534,16 +620,37 @@ impl RedisStore {
     fn visible(&self, session_id: &str, user_id: Option<&str>) -> Result<Option<(Visible, String)>> {
         let s = &self.shared;
         let key = format!("{}s:{session_id}", s.prefix);
-        let fields: Vec<Option<String>> =
-            s.server.with(|c| redis::cmd("HMGET").arg(&key).arg(&["t", "u", "c", "v", "j"]).query(c))?;
-        let [t, u, c, v, j] = <[Option<String>; 5]>::try_from(fields).map_err(|_| unexpected("HMGET"))?;
-        let (Some(t), Some(c), Some(v), Some(j)) = (t, c, v, j) else { return Ok(None) };
+        let fields: Vec<Option<String>> = s
+            .server
+            .with(|c| redis::cmd("HMGET").arg(&key).arg(&["t", "u", "c", "v", "j", "p", "a"]).query(c))?;
+        let [t, u, c, v, j, p, a] =
+            <[Option<String>; 7]>::try_from(fields).map_err(|_| unexpected("HMGET"))?;
+        let (Some(t), Some(c), Some(v), Some(j), Some(p)) = (t, c, v, j, p) else { return Ok(None) };
         let user = user_id.filter(|u| !u.is_empty());
         if t != type_arg(self.mode) || user.is_some_and(|user| u.as_deref() != Some(user)) {
             return Ok(None);
         }
         let parse = |text: &str| text.parse::<i64>().map_err(|_| unexpected("a number"));
-        Ok(Some((Visible { created_at: parse(&c)?, version: parse(&v)? as u64 }, j)))
+        let created_at = parse(&c)?;
+        let accessed = a.as_deref().map(parse).transpose()?.unwrap_or(i64::MIN);
+        if !s.limits.liveness(self.now()).alive_at(created_at, parse(&p)?, accessed) {
+            return Ok(None);
+        }
+        Ok(Some((Visible { created_at, version: parse(&v)? as u64 }, j)))
+    }
+
+    /// A read that refreshes the session's idle time (`refresh_on_read`): its JSON if this call may
+    /// see it, as [`RedisStore::visible`] decides.
+    fn read_refreshing(&self, session_id: &str, user_id: Option<&str>) -> Result<Option<String>> {
+        let s = &self.shared;
+        let user = user_id.filter(|u| !u.is_empty()).map_or_else(String::new, |u| format!("={u}"));
+        s.server.with(|c| {
+            self.script(&s.scripts.read, self.now())
+                .arg(session_id)
+                .arg(type_arg(self.mode))
+                .arg(&user)
+                .invoke(c)
+        })
     }
 
     /// Runs the remove script; `Err(stored version)` when `expected` was not it.
@@ -556,10 +663,7 @@ impl RedisStore {
         let s = &self.shared;
         let user = user_id.filter(|u| !u.is_empty()).map_or_else(String::new, |u| format!("={u}"));
         let reply: Vec<Value> = s.server.with(|c| {
-            s.scripts
-                .remove
-                .key(&s.id_key)
-                .arg(&s.prefix)
+            self.script(&s.scripts.remove, self.now())
                 .arg(s.feed_budget)
                 .arg(type_arg(self.mode))
                 .arg(&user)
@@ -586,10 +690,7 @@ impl RedisStore {
     fn list(&self, filter: Filter, field: &str, limit: i64, newest: bool) -> Result<Vec<(String, String)>> {
         let s = &self.shared;
         let reply: Vec<String> = s.server.with(|c| {
-            s.scripts
-                .list
-                .key(&s.id_key)
-                .arg(&s.prefix)
+            self.script(&s.scripts.list, self.now())
                 .arg(type_arg(self.mode))
                 .arg(filter.user_id.unwrap_or(""))
                 .arg(filter.entity_id.unwrap_or(""))
@@ -609,16 +710,15 @@ impl RedisStore {
         Ok(found)
     }
 
-    /// Every session of `types` that `filter` selects, whole, and the number of the last change.
-    fn rows(&self, filter: Filter, types: &[SessionType]) -> Result<(u64, Vec<Held>)> {
+    /// Every session of `types` that `filter` selects, whole, and the number of the last change; with
+    /// `held`, expired sessions not reclaimed yet too.
+    fn rows(&self, filter: Filter, types: &[SessionType], held: bool) -> Result<(u64, Vec<Held>)> {
         const FIELDS: usize = 9;
         let s = &self.shared;
         let types: Vec<&str> = types.iter().map(|&t| type_arg(t)).collect();
         let reply: Vec<Value> = s.server.with(|c| {
-            s.scripts
-                .rows
-                .key(&s.id_key)
-                .arg(&s.prefix)
+            self.script(&s.scripts.rows, self.now())
+                .arg(if held { "held" } else { "alive" })
                 .arg(filter.user_id.unwrap_or(""))
                 .arg(filter.entity_id.unwrap_or(""))
                 .arg(&types)
@@ -777,6 +877,7 @@ fn change(entry: &Value) -> Result<render::ChangeView<'static>> {
         }
         "drop" => render::ChangeView::Drop { number, ty },
         "delete" => render::ChangeView::Remove { number, ty, id: field("d")?.into(), why: Removal::Delete },
+        "expire" => render::ChangeView::Remove { number, ty, id: field("d")?.into(), why: Removal::Expire },
         _ => return Err(unexpected("a feed entry op")),
     })
 }

@@ -2,6 +2,7 @@
 //! failure of the server means to a caller.
 
 use crate::error::{Error, ErrorKind, Result};
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 use redis::{Connection, ConnectionLike, ErrorKind as RedisKind, RedisError, Script, ServerErrorKind, Value};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -28,7 +29,10 @@ impl Server {
     /// Runs `call` on a connection: a pooled one, or a new one. A connection that failed in a way that
     /// leaves it unusable (the server went away, a reply timed out mid-way) is dropped; the next call
     /// connects again, so a store comes back by itself once its server does.
+    ///
+    /// Asynchronous signals wait meanwhile (see [`SignalsHeld`]).
     pub fn with<T>(&self, call: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let _held = SignalsHeld::new();
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut connection = match pooled {
             Some(connection) => connection,
@@ -49,11 +53,50 @@ impl Server {
     }
 
     fn connect(&self) -> Result<Connection> {
-        let connection =
-            self.client.get_connection_with_timeout(self.connect_timeout).map_err(|e| unavailable(&e))?;
+        let connection = self.client.get_connection_with_timeout(self.connect_timeout).map_err(|e| {
+            // Nothing was sent yet: whatever failed (refused, timed out, TLS), nothing changed.
+            let what = if e.is_timeout() {
+                "timed out connecting to the Redis server"
+            } else {
+                "cannot connect to the Redis server"
+            };
+            Error::new(ErrorKind::Unavailable, format!("{what}: {}", describe(&e)))
+        })?;
         connection.set_read_timeout(Some(self.command_timeout)).map_err(|e| unavailable(&e))?;
         connection.set_write_timeout(Some(self.command_timeout)).map_err(|e| unavailable(&e))?;
         Ok(connection)
+    }
+}
+
+/// Holds the asynchronous signals back on this thread while it lives; they are delivered when it goes.
+///
+/// A call waits for the server in socket reads with a timeout (`command_timeout_ms`), and Linux never
+/// restarts such a read after a signal handler ran, whatever its flags (signal(7)): the read fails
+/// with EINTR and the reply is lost. Hosts send signals all the time (Go preempts goroutines with
+/// SIGURG; Python's SIGINT handler, profilers' SIGPROF), so a call would fail at random. Held back,
+/// they wait at most as long as the call (bounded by the timeouts). The signals a fault raises on the
+/// thread itself (SIGSEGV and the like) are left alone: blocking them would kill the process.
+struct SignalsHeld(Option<SigSet>);
+
+impl SignalsHeld {
+    fn new() -> SignalsHeld {
+        let mut held = SigSet::all();
+        for fault in
+            [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGFPE, Signal::SIGILL, Signal::SIGTRAP, Signal::SIGSYS]
+        {
+            held.remove(fault);
+        }
+        let mut before = SigSet::empty();
+        let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&held), Some(&mut before)).is_ok();
+        SignalsHeld(blocked.then_some(before))
+    }
+}
+
+impl Drop for SignalsHeld {
+    fn drop(&mut self) {
+        if let Some(before) = &self.0 {
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(before), None);
+        }
     }
 }
 
@@ -67,6 +110,8 @@ pub(super) struct Scripts {
     pub rows: Script,
     pub changes: Script,
     pub stats: Script,
+    pub read: Script,
+    pub reap: Script,
 }
 
 impl Scripts {
@@ -81,6 +126,8 @@ impl Scripts {
             rows: script(include_str!("lua/rows.lua")),
             changes: script(include_str!("lua/changes.lua")),
             stats: script(include_str!("lua/stats.lua")),
+            read: script(include_str!("lua/read.lua")),
+            reap: script(include_str!("lua/reap.lua")),
         }
     }
 }

@@ -3,12 +3,15 @@
 //! these tests fail rather than pass vacuously.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    /// Whether the server speaks TLS only (`rediss://`).
+    tls: bool,
 }
 
 impl RedisServer {
@@ -28,15 +31,114 @@ impl RedisServer {
         RedisServer::try_start_on(port).unwrap_or_else(|| panic!("redis-server did not start on port {port}"))
     }
 
+    /// A server that speaks TLS only, with a certificate for 127.0.0.1 that a CA made here signed
+    /// (`dir`/ca.pem; `dir`/other-ca.pem is a CA that did not); it does not ask clients for
+    /// certificates.
+    pub fn start_tls(dir: &Path) -> RedisServer {
+        let openssl = |args: &[&str]| {
+            let status = Command::new("openssl").args(args).current_dir(dir).stderr(Stdio::null()).status();
+            assert!(status.is_ok_and(|s| s.success()), "openssl {args:?} failed");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=sessionstore test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "other-ca.key",
+            "-out",
+            "other-ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=another CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.cnf",
+        ]);
+        let file = |name: &str| dir.join(name).to_str().expect("a UTF-8 path").to_owned();
+        let tls = [
+            "--port".to_owned(),
+            "0".to_owned(),
+            "--tls-cert-file".to_owned(),
+            file("server.pem"),
+            "--tls-key-file".to_owned(),
+            file("server.key"),
+            "--tls-ca-cert-file".to_owned(),
+            file("ca.pem"),
+            "--tls-auth-clients".to_owned(),
+            "no".to_owned(),
+        ];
+        for _ in 0..20 {
+            let port = free_port();
+            let mut args = tls.to_vec();
+            args.extend(["--tls-port".to_owned(), port.to_string()]);
+            if let Some(mut server) = RedisServer::try_start(port, &args) {
+                server.tls = true;
+                return server;
+            }
+        }
+        panic!("could not start a TLS redis-server on a free port")
+    }
+
     /// A server on `port`, or `None` when it exited (the port was taken).
     fn try_start_on(port: u16) -> Option<RedisServer> {
+        RedisServer::try_start(port, &["--port".to_owned(), port.to_string()])
+    }
+
+    /// A server started with `args`, listening on `port`, or `None` when it exited.
+    fn try_start(port: u16, args: &[String]) -> Option<RedisServer> {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(args)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("redis-server must be installed for the redis backend's tests (make test-deps)");
-        let mut server = RedisServer { child, port };
+        let mut server = RedisServer { child, port, tls: false };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if !matches!(server.child.try_wait(), Ok(None)) {
@@ -55,7 +157,7 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        format!("{}://127.0.0.1:{}/0", if self.tls { "rediss" } else { "redis" }, self.port)
     }
 
     /// A config for a store of `mode` in `namespace` on this server, with `extra` keys (each with a

@@ -458,8 +458,10 @@ enum class Backend {
   /// On a Redis 7+ (or Valkey) server (Options::url), shared by every store, in this process or another,
   /// opened on the same url and Options::namespace_. Opening connects to the server (Status::Unavailable
   /// when it cannot). Durability is the server's own (appendonly, save): Options::durability, the
-  /// capacity bounds (max_sessions, max_bytes, user_max_sessions, user_max_bytes, when_full) and, for
-  /// now, expiry (idle_expiry_s, max_age_s, refresh_on_read) throw Status::InvalidArgument when set.
+  /// capacity bounds (max_sessions, max_bytes, user_max_sessions, user_max_bytes, when_full) throw
+  /// Status::InvalidArgument when set. Expiry (idle_expiry_s, max_age_s, refresh_on_read) works, and is
+  /// the namespace's: a store opened with other settings than the namespace's throws
+  /// Status::InvalidArgument while the namespace holds sessions.
   Redis,
 };
 
@@ -738,20 +740,27 @@ inline void append_durability(std::string& config, const Durability& d) {
                                            ", neither WhenFull::Evict nor WhenFull::Refuse");
 }
 
-/// Appends the bounds members of a config object: `,"idle_expiry_s":...` and the rest. Throws
-/// InvalidArgument for a when_full that is not a WhenFull enumerator (the other values are the library's
-/// to check).
+/// Appends `,"key":value` when `value` is not 0 (the library's default: no bound).
+inline void append_bound(std::string& config, std::string_view key, std::uint64_t value) {
+  if (value == 0) return;
+  config.append(",\"").append(key).append("\":").append(std::to_string(value));
+}
+
+/// Appends the bounds members of a config object that are set: `,"idle_expiry_s":...` and the rest (the
+/// library refuses a key a backend does not read even at its default value, so defaults are left out).
+/// Throws InvalidArgument for a when_full that is not a WhenFull enumerator (the other values are the
+/// library's to check).
 inline void append_bounds(std::string& config, const Options& o) {
   const std::string_view when_full = when_full_name(o.when_full);
   if (when_full.empty()) raise_bad_when_full(o.when_full);
-  config.append(R"(,"idle_expiry_s":)").append(std::to_string(o.idle_expiry_s));
-  config.append(R"(,"max_age_s":)").append(std::to_string(o.max_age_s));
-  config.append(R"(,"refresh_on_read":)").append(o.refresh_on_read ? "true" : "false");
-  config.append(R"(,"max_sessions":)").append(std::to_string(o.max_sessions));
-  config.append(R"(,"max_bytes":)").append(std::to_string(o.max_bytes));
-  config.append(R"(,"user_max_sessions":)").append(std::to_string(o.user_max_sessions));
-  config.append(R"(,"user_max_bytes":)").append(std::to_string(o.user_max_bytes));
-  config.append(R"(,"when_full":")").append(when_full).push_back('"');
+  append_bound(config, "idle_expiry_s", o.idle_expiry_s);
+  append_bound(config, "max_age_s", o.max_age_s);
+  if (o.refresh_on_read) config.append(R"(,"refresh_on_read":true)");
+  append_bound(config, "max_sessions", o.max_sessions);
+  append_bound(config, "max_bytes", o.max_bytes);
+  append_bound(config, "user_max_sessions", o.user_max_sessions);
+  append_bound(config, "user_max_bytes", o.user_max_bytes);
+  if (o.when_full != WhenFull::Evict) config.append(R"(,"when_full":")").append(when_full).push_back('"');
 }
 
 [[noreturn]] SESSIONSTORE_COLD inline void raise_bad_backend(Backend b) {
@@ -759,9 +768,9 @@ inline void append_bounds(std::string& config, const Options& o) {
                                            ", neither Backend::Local nor Backend::Redis");
 }
 
-/// Appends the backend members of a config object: `,"backend":...`, the timeouts, and the url and the
-/// namespace when set. They go to the library whatever the backend, which refuses the Redis ones that are
-/// set (not at their defaults) for a local store, and an empty url for a Redis store. Throws
+/// Appends the backend members of a config object: `,"backend":...`, and the url, the namespace and the
+/// timeouts when set (the timeouts: when not at their defaults). They go to the library whatever the
+/// backend, which refuses the Redis ones for a local store, and an empty url for a Redis store. Throws
 /// InvalidArgument for a backend that is not a Backend enumerator.
 inline void append_backend(std::string& config, const Options& o) {
   const std::string_view backend = backend_name(o.backend);
@@ -775,8 +784,12 @@ inline void append_backend(std::string& config, const Options& o) {
     config.append(R"(,"namespace":)");
     append_json_string(config, *o.namespace_);
   }
-  config.append(R"(,"connect_timeout_ms":)").append(std::to_string(o.connect_timeout_ms));
-  config.append(R"(,"command_timeout_ms":)").append(std::to_string(o.command_timeout_ms));
+  if (o.connect_timeout_ms != default_connect_timeout_ms) {
+    config.append(R"(,"connect_timeout_ms":)").append(std::to_string(o.connect_timeout_ms));
+  }
+  if (o.command_timeout_ms != default_command_timeout_ms) {
+    config.append(R"(,"command_timeout_ms":)").append(std::to_string(o.command_timeout_ms));
+  }
 }
 
 /// The config object of an Options.

@@ -176,14 +176,11 @@ TEST(RedisConfig, LocalOnlyKeysAreRefusedWithRedis) {
   for (const char* key : {R"("sync":"os")", R"("sync_interval_ms":5)", R"("compact_factor":3)",
                           R"("compact_min_bytes":1)", R"("max_sessions":1)", R"("max_bytes":1)",
                           R"("user_max_sessions":1)", R"("user_max_bytes":1)", R"("when_full":"refuse")",
-                          R"("idle_expiry_s":60)", R"("max_age_s":60)"}) {
+                          R"("sync":"interval")", R"("max_sessions":0)"}) {
     SCOPED_TRACE(key);
     expect_error(Status::InvalidArgument,
                  [&] { Store::from_config(R"({"backend":"redis","url":")" + url + "\"," + key + "}"); });
   }
-  expect_error(Status::InvalidArgument, [&] {
-    Store::from_config(R"({"backend":"redis","url":")" + url + R"(","idle_expiry_s":60,"refresh_on_read":true})");
-  });
   // The same through Options.
   Options durable = redis_options(url, "ns");
   durable.durability = sessionstore::Durability{"/tmp/x"};
@@ -194,12 +191,6 @@ TEST(RedisConfig, LocalOnlyKeysAreRefusedWithRedis) {
   Options refuse = redis_options(url, "ns");
   refuse.when_full = sessionstore::WhenFull::Refuse;
   expect_error(Status::InvalidArgument, [&] { Store::open(refuse); });
-  Options expiring = redis_options(url, "ns");
-  expiring.idle_expiry_s = 60;
-  expect_error(Status::InvalidArgument, [&] { Store::open(expiring); });
-  Options aged = redis_options(url, "ns");
-  aged.max_age_s = 60;
-  expect_error(Status::InvalidArgument, [&] { Store::open(aged); });
 }
 
 TEST(RedisConfig, RedisKeysAreRefusedWithoutRedisAndBadValues) {
@@ -305,4 +296,28 @@ TEST(RedisServer, TwoStoresShareSessionsThenUnavailableThenReconnect) {
   }
   ASSERT_TRUE(reconnected) << "the store did not reconnect within 15 s";
   EXPECT_EQ(ids_of(reader.get_all_session_ids()), (std::vector<std::string>{"s4"}));
+}
+
+// Expiry on Redis is the namespace's: the first store records its settings, a store with others is
+// refused while the namespace holds sessions.
+TEST(RedisServer, ExpirySettingsAreTheNamespaces) {
+  const int port = free_port();
+  ASSERT_GT(port, 0) << "no free loopback port";
+  RedisServer server;
+  const std::string why = server.start(port);
+  ASSERT_EQ(why, "") << why;
+  const std::string ns = "cpp-expiry-" + std::to_string(::getpid());
+  Options expiring = redis_options(server.url(), ns);
+  expiring.idle_expiry_s = 60;
+  expiring.refresh_on_read = true;
+  Store store = Store::open(expiring);
+  store.upsert<void>(R"({"session_id":"s1","user_id":"ava"})");
+  EXPECT_TRUE(store.read("s1").has_value());
+  const json bounds = json::parse(store.stats())["bounds"];
+  EXPECT_EQ(bounds["idle_expiry_s"], 60);
+  EXPECT_EQ(bounds["refresh_on_read"], true);
+  Options other = redis_options(server.url(), ns);
+  other.idle_expiry_s = 30;
+  Error e = expect_error(Status::InvalidArgument, [&] { Store::open(other); });
+  EXPECT_NE(e.message().find("idle_expiry_s=60"), std::string_view::npos) << e.what();
 }

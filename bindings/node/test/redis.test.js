@@ -138,7 +138,7 @@ test('redis-server is installed (make test installs it): the Redis tests fail ra
 
 // --- options ---------------------------------------------------------------------------------------------------
 
-test('redis options: the local-only and expiry options are refused with backend redis, before any connection', () => {
+test('redis options: the local-only options are refused with backend redis (even at their defaults), before any connection', () => {
   const redis = { backend: 'redis', url: NOWHERE };
   for (const [option, key] of [
     [{ path: '/tmp/ss-node-redis-never-created' }, /path is not available with the redis backend/],
@@ -151,8 +151,8 @@ test('redis options: the local-only and expiry options are refused with backend 
     [{ userMaxSessions: 1 }, /user_max_sessions/],
     [{ userMaxBytes: 1024n }, /user_max_bytes/],
     [{ whenFull: 'refuse' }, /when_full is not available with the redis backend/],
-    [{ idleExpiryS: 60 }, /idle_expiry_s is not available with the redis backend/],
-    [{ maxAgeS: 60n }, /max_age_s/],
+    [{ sync: 'interval' }, /sync is not available with the redis backend/],
+    [{ maxSessions: 0 }, /max_sessions is not available with the redis backend/],
   ]) {
     throwsArg(() => new SessionStore({ ...redis, ...option }), InvalidArgumentError, key);
   }
@@ -359,4 +359,26 @@ test('two redis stores on one url and namespace share their sessions; a dead ser
   assert.equal(reader.read('r1'), null);
   writer.upsert({ session_id: 'back', agent_id: 'helper' });
   assert.equal(reader.read('back').agent_id, 'helper');
+});
+
+test('expiry on redis is the namespace\'s: a store with other settings is refused while it holds sessions', async (t) => {
+  const server = await redisOnFreePort();
+  const stores = [];
+  t.after(async () => {
+    for (const s of stores) s.close();
+    await server.stop();
+  });
+  const namespace = `node-expiry-${process.pid}`;
+  const store = new SessionStore({ backend: 'redis', url: server.url, namespace, idleExpiryS: 60, refreshOnRead: true });
+  stores.push(store);
+  store.upsert({ session_id: 's1', user_id: 'ava' });
+  assert.equal(store.read('s1').session_id, 's1');
+  const { bounds } = store.stats();
+  assert.equal(bounds.idle_expiry_s, 60);
+  assert.equal(bounds.refresh_on_read, true);
+  throwsArg(
+    () => stores.push(new SessionStore({ backend: 'redis', url: server.url, namespace, idleExpiryS: 30 })),
+    InvalidArgumentError,
+    /idle_expiry_s=60/,
+  );
 });

@@ -441,9 +441,10 @@ class Store:
       :data:`DEFAULT_CONNECT_TIMEOUT_MS`, :data:`DEFAULT_COMMAND_TIMEOUT_MS`): how long a call waits to
       connect and for a reply.
 
-    The durability keys, the capacity bounds and quotas (``when_full`` too) and, in this version, expiry
-    (``idle_expiry_s``, ``max_age_s``, ``refresh_on_read``) raise :class:`InvalidArgument` with
-    ``backend="redis"``; ``url``, ``namespace`` and the timeouts raise it without. A server that cannot be
+    The durability keys and the capacity bounds and quotas (``when_full`` too) raise
+    :class:`InvalidArgument` with ``backend="redis"``; expiry (``idle_expiry_s``, ``max_age_s``,
+    ``refresh_on_read``) works and is the namespace's (other settings than the namespace's raise
+    :class:`InvalidArgument` while it holds sessions); ``url``, ``namespace`` and the timeouts raise it without. A server that cannot be
     used (unreachable, too slow, loading, out of memory, read-only) raises :class:`Unavailable`, from
     the open or any later call; the store reconnects by itself once the server is back.
 

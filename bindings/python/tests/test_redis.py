@@ -136,11 +136,20 @@ def test_local_keys_are_refused_with_backend_redis(tmp_path: Path) -> None:
     for key, value in (
         ("sync", "os"), ("sync_interval_ms", 5), ("compact_factor", 3), ("compact_min_bytes", 1),
         ("max_sessions", 10), ("max_bytes", 1000), ("user_max_sessions", 2), ("user_max_bytes", 100),
-        ("when_full", "refuse"), ("idle_expiry_s", 60), ("max_age_s", 60),
+        ("when_full", "refuse"), ("sync", "interval"), ("max_sessions", 0),
     ):
         invalid(key, backend="redis", url=url, **{key: value})
-    with pytest.raises(ss.InvalidArgument):
-        Store(backend="redis", url=url, idle_expiry_s=60, refresh_on_read=True)
+
+
+def test_expiry_settings_are_the_namespaces(redis_server: RedisServer) -> None:
+    ns = f"py-expiry-{os.getpid()}"
+    with Store(backend="redis", url=redis_server.url, namespace=ns, idle_expiry_s=60, refresh_on_read=True) as store:
+        store.upsert({"session_id": "s1", "user_id": "ava"})
+        assert store.read("s1") is not None
+        bounds = store.stats()["bounds"]
+        assert (bounds["idle_expiry_s"], bounds["refresh_on_read"]) == (60, True)
+        e = invalid("idle_expiry_s=60", backend="redis", url=redis_server.url, namespace=ns, idle_expiry_s=30)
+        assert e.status == Status.INVALID_ARGUMENT
 
 
 def test_redis_options_are_checked() -> None:

@@ -1,9 +1,9 @@
--- The sessions of one type that a filter selects. ARGV: P, the type, the user ('' any), the entity
--- ('' any), the field to give of each ('q' the quoted id, 'j' the JSON), the most to give (-1: all),
--- and 'newest' to walk from the newest created_at (else from the oldest). Each session gives its
--- order key and that field.
-local t, user, entity, field = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local limit, newest = tonumber(ARGV[6]), ARGV[7] == 'newest'
+-- The sessions of one type that a filter selects. ARGV: P, clock, the type, the user ('' any), the
+-- entity ('' any), the field to give of each ('q' the quoted id, 'j' the JSON), the most to give (-1:
+-- all), and 'newest' to walk from the newest created_at (else from the oldest). Each session gives
+-- its order key and that field.
+local t, user, entity, field = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local limit, newest = tonumber(ARGV[7]), ARGV[8] == 'newest'
 local index, check_entity
 if user ~= '' then
   index = P .. 'u:' .. t .. ':' .. user
@@ -29,10 +29,10 @@ while limit < 0 or found < limit do
   start = start + #members
   for _, member in ipairs(members) do
     local id = string.sub(member, KEYLEN + 1)
-    local fields = redis.call('HMGET', session_key(id), field, 'e')
-    if not check_entity or fields[2] == entity then
+    local s = redis.call('HMGET', session_key(id), field, 'e', 'k', 'c', 'p', 'a')
+    if (not check_entity or s[2] == entity) and listed(member, s, 3) then
       out[#out + 1] = string.sub(member, 1, KEYLEN)
-      out[#out + 1] = fields[1]
+      out[#out + 1] = s[1]
       found = found + 1
       if limit >= 0 and found >= limit then break end
     end

@@ -1,5 +1,5 @@
 -- Stores sessions, all or none: an upsert, a batch, an import, or the conditional write that ends a
--- rename or an append. ARGV: P, feed budget, element count, then per element (ELEMENT fields):
+-- rename or an append. ARGV: P, clock, feed budget, element count, then per element (ELEMENT fields):
 --   id, t, u ('' none, '=' .. user), e (same), c (created_at given, '' when not), co (16 hex digits
 --   of the created_at given, or of the fallback p when none is), p (updated_at), x (expected version,
 --   '' when any), own ('1': refuse to change a stored owner), q (quoted id), shape, a, b, d: the
@@ -8,11 +8,11 @@
 -- Returns {'ok', version1, created1, ...}, or {'conflict', i, stored type}, {'owner', i},
 -- {'version', i, stored version (0: none)}: i counts elements from 0, and nothing was stored.
 local ELEMENT = 14
-local budget = tonumber(ARGV[2])
-local count = tonumber(ARGV[3])
+local budget = tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
 
 local function arg(i, field)
-  return ARGV[3 + i * ELEMENT + field]
+  return ARGV[4 + i * ELEMENT + field]
 end
 
 local function opt(flagged)
@@ -20,7 +20,19 @@ local function opt(flagged)
   return string.sub(flagged, 2)
 end
 
--- First every check, against what is stored and what earlier elements will have stored.
+-- First, the sessions named that have expired go, each a change of its own, as every reader already
+-- treats them as gone (and stay gone if a check below refuses the write).
+if EXPIRES then
+  for i = 0, count - 1 do
+    local id = arg(i, 1)
+    local s = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'k', 'c', 'p', 'a')
+    if s[1] and not alive(s[5], s[6], s[7]) then
+      remove(budget, id, s[1], s[2], s[3], s[4], redis.call('INCR', P .. 'seq'), 'expire')
+    end
+  end
+end
+
+-- Then every check, against what is stored and what earlier elements will have stored.
 local earlier = {}
 local plan = {}
 for i = 0, count - 1 do
@@ -89,16 +101,21 @@ for i = 0, count - 1 do
     for _, index in ipairs(indexes(old[1], old[2], old[3])) do
       redis.call('ZREM', index, old[4] .. id)
     end
+    unschedule(key)
     redis.call('DECRBY', P .. 'bytes', redis.call('HSTRLEN', key, 'j'))
     redis.call('DEL', key)
   end
   local u, e = opt(step.u), opt(arg(i, 4))
-  local fields = { 't', step.t, 'c', step.c, 'k', k, 'v', version, 'p', arg(i, 7), 'q', arg(i, 10), 'j', json }
+  local p = arg(i, 7)
+  local fields = { 't', step.t, 'c', step.c, 'k', k, 'v', version, 'p', p, 'q', arg(i, 10), 'j', json }
   if u then fields[#fields + 1] = 'u'; fields[#fields + 1] = u end
   if e then fields[#fields + 1] = 'e'; fields[#fields + 1] = e end
   redis.call('HSET', key, unpack(fields))
   for _, index in ipairs(indexes(step.t, u, e)) do
     redis.call('ZADD', index, 0, k .. id)
+  end
+  if EXPIRES then
+    schedule(key, cmsgpack.pack(id, step.t, step.u, arg(i, 4), k, #json), deadline(step.c, p, false))
   end
   redis.call('INCRBY', P .. 'bytes', #json)
   feed(budget, version, 48 + #json, { 'o', 'upsert', 't', step.t, 'd', id, 'v', version, 'q', arg(i, 10), 'j', json })

@@ -632,3 +632,17 @@ pub fn decode_bounded(data: &[u8]) -> (Setup, Vec<Op>) {
     }
     (setup, timed)
 }
+
+/// As [`decode_bounded`], for a store whose sessions expire and that has no capacity bound or quota:
+/// the bounds a Redis store keeps.
+pub fn decode_expiring(data: &[u8]) -> (Setup, Vec<Op>) {
+    let (mut setup, ops) = decode_bounded(data);
+    let bounds = setup.bounds.as_mut().expect("decode_bounded gives bounds");
+    (bounds.max_sessions, bounds.max_bytes, bounds.user_sessions, bounds.user_bytes) =
+        (None, None, None, None);
+    bounds.refuse = false;
+    if !bounds.expires() {
+        bounds.idle = Some(30);
+    }
+    (setup, ops)
+}

@@ -25,7 +25,7 @@ mod run;
 // includes tests/common uses a different subset (hence the allow, as `dead_code` in tests/common/mod.rs).
 #[allow(unused_imports)]
 pub use self::{
-    decode::{decode, decode_bounded, Gen, IDS, MAX_OPS},
+    decode::{decode, decode_bounded, decode_expiring, Gen, IDS, MAX_OPS},
     docs::{escape_all, Batch, Doc, IdsDoc, ImportDoc, OuterFault, TextFault, Top, V},
     ops::{Bounds, Op, Setup, Via},
     reference::{Expected, Model},
