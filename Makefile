@@ -16,7 +16,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 VALGRIND  := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99
 
 .PHONY: all lib header test demo clean install check-header lint test-deps test-rust test-c test-cpp test-node test-go \
-        test-python check-readme tools
+        test-python test-cross check-readme tools
 
 all: lib
 
@@ -35,7 +35,7 @@ lib:
 tools:
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 
-test: lint check-header check-readme test-rust test-c test-cpp test-node test-go test-python bench-smoke
+test: lint check-header check-readme test-rust test-c test-cpp test-node test-go test-python test-cross bench-smoke
 	@echo "make test: all suites passed"
 
 # The header generator (tools/header, cbindgen pinned in its own lock file) shares target/.
@@ -101,6 +101,12 @@ test-node: lib test-deps
 # Go: gofmt, go vet and go test -race against the static library (the default link), then the shared one.
 test-go: lib test-deps
 	$(MAKE) -C bindings/go test test-shared
+
+# Many processes, one store: a C writer, a Go reader and a Node reader on one redis-server at the same time
+# (tests/cross/run.sh). The Node binding needs its npm dependencies (koffi), installed as its Makefile does.
+test-cross: lib test-deps
+	$(MAKE) -C bindings/node node_modules/.package-lock.json
+	bash tests/cross/run.sh
 
 # Python: the wheel (bundling the library), mypy --strict, pytest and the agno 1.8.4 / 2.9.0 proofs in
 # virtualenvs created from bindings/python/requirements/*.txt, the examples, and a fresh-venv wheel check.
