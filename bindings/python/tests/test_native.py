@@ -153,3 +153,15 @@ def test_version_check_matches_the_header() -> None:
     assert full == ss.Status.FULL
     unavailable = int(re.search(r"SS_STATUS_UNAVAILABLE = (\d+)", text).group(1))  # type: ignore[union-attr]
     assert unavailable == ss.Status.UNAVAILABLE
+
+
+def test_constants_match_the_header() -> None:
+    """The binding's constants are the header's ``#define``s (the library's single source of truth): a
+    change there that did not reach Python fails here."""
+    if not HEADER.is_file():
+        pytest.skip(f"no header at {HEADER} (tests run from a checkout)")
+    defines = {m.group(1): int(m.group(2)) for m in re.finditer(r"^#define SS_(\w+) (\d+)$", HEADER.read_text(), re.M)}
+    for name in ("MAX_CHANGES", "DEFAULT_FEED_BYTES", "DEFAULT_CONNECT_TIMEOUT_MS", "DEFAULT_COMMAND_TIMEOUT_MS",
+                 "MAX_NAMESPACE_BYTES"):
+        assert getattr(ss, name) == defines[name], name
+    assert (ss._native.ABI_MAJOR, ss._native.ABI_MINOR) == (defines["VERSION_MAJOR"], defines["VERSION_MINOR"])
