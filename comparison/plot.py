@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 
 COLORS = {"floor": "#444444", "rust": "#d95f02", "c": "#e6ab02", "c++": "#a6761d", "go": "#1b9e77",
-          "node": "#66a61e", "agno": "#7570b3", "redis": "#e7298a"}
+          "node": "#66a61e", "agno": "#7570b3", "redis": "#e7298a",
+          "ss-redis": "#1f78b4"}
 SHORT = {"read": "read", "update": "update", "insert": "insert", "recent": "recent(5)", "ids": "ids(entity)", "select": "name(1 in 20k)",
          "query": "query", "export": "export", "import": "import"}
 

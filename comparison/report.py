@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns a results.jsonl of comparison/run.py into the markdown report (docs/bench.md): per store size, the
-median and p99 of every operation for every row with each row's ratio to the floor, memory, thread
-scaling, the bindings' overheads, criterion's figures and the targets, met or missed.
+median and p99 of every operation for every row with each row's ratio to the floor, memory, sessionstore's
+Redis backend against plain Redis, thread scaling, the bindings' overheads, criterion's figures and the
+targets, met or missed.
 
     python3 comparison/report.py target/bench-run/results.jsonl docs/bench.md
 
@@ -13,12 +14,16 @@ import json
 import os
 import sys
 
-ROW_ORDER = ["floor", "rust", "c", "c++", "go", "node", "python", "agno", "redis"]
+ROW_ORDER = ["floor", "rust", "c", "c++", "go", "node", "python", "agno", "redis", "ss-redis"]
 ROW_LABEL = {
     "floor": "floor (Rust)", "rust": "engine from Rust", "c": "engine from C", "c++": "C++ binding",
     "go": "Go binding", "node": "Node binding",
     "python": "Python binding", "agno": "Agno 1.8.4", "redis": "Redis 7 (hiredis)",
+    "ss-redis": "sessionstore on Redis 7 (C ABI)",
 }
+# Rows whose failure is a problem of the run (a smoke run fails on it), unless the row was skipped on
+# purpose (its n/a record says "skipped": a size it does not run on, or no redis-server installed).
+CHECKED_ROWS = ("floor", "rust", "c", "ss-redis")
 OPS = ["read", "update", "insert", "recent", "ids", "query", "select", "export", "import"]
 OP_LABEL = {
     "read": "read (random id)",
@@ -82,9 +87,12 @@ class Results:
         self.recs = recs
         self.by = {}
         self.errors = {}
+        self.skipped = set()
         for r in recs:
             if "error" in r:
                 self.errors.setdefault((r["row"], r.get("n"), r.get("size")), []).append(r["error"])
+                if r.get("skipped"):
+                    self.skipped.add((r["row"], r.get("n"), r.get("size")))
             elif "op" in r and "n" in r:
                 self.by[(r["row"], r["n"], r["size"], r["op"])] = r
         self.configs = sorted({(r["n"], r["size"]) for r in recs if "n" in r and r.get("src") != "binding"
@@ -165,6 +173,88 @@ def memory_table(res):
             out.append(f"| {size_label(n, size)} | {ROW_LABEL[row]} | {m['sessions']:,} | {fmt_bytes(m['json_bytes'])} | "
                        f"{fmt_bytes(m['rss_growth'])} | {ratio:.2f} | {fmt_bytes(m['peak_growth'])} | {m['load_s']:.1f} s |")
     return "\n".join(out)
+
+
+def ratio_text(x):
+    return "n/a" if x is None else (f"{x:.2f}×" if x < 10 else f"{x:,.0f}×")
+
+
+def redis_backend_table(res, cond):
+    """The ss-redis row (sessionstore's Redis backend through the C ABI) against the redis row (Redis 7 via
+    hiredis, its own layout and scripts) of the same run, per store size: each operation's median and p99,
+    the ratio ss-redis / redis, and the redis-server's RSS growth per session."""
+    mine, theirs = "ss-redis", "redis"
+    configs = sorted({(r["n"], r["size"]) for r in res.recs
+                      if r.get("row") in (mine, theirs) and r.get("n") is not None and r.get("src") is None})
+    if not configs:
+        return f"n/a: neither the {mine} nor the {theirs} row was run (`--rows`)"
+
+    def lat(r):
+        if r is None:
+            return "n/a"
+        if "timeout_s" in r:
+            return f"> {r['timeout_s']:.0f} s (gave up)"
+        text = f"{fmt_ns(r['median_ns'])} / {fmt_ns(r['p99_ns'])}"
+        if r.get("bytes") and mbps(r):
+            text += f", {r['bytes'] / 1e6:.1f} MB at {mbps(r):,.0f} MB/s"
+        return text + (f" [{r['samples']}]" if r.get("samples") is not None and r["samples"] < 20 else "")
+
+    def ratio(a, b, key):
+        if a is None or b is None or "timeout_s" in a or "timeout_s" in b or not b.get(key):
+            return "n/a"
+        if a.get("bytes") and b.get("bytes"):  # export, import: per byte, as the stores' sizes differ
+            return ratio_text((a[key] / a["bytes"]) / (b[key] / b["bytes"])) + " per byte"
+        return ratio_text(a[key] / b[key])
+
+    def per_session(m):
+        if m is None:
+            return "n/a"
+        each = m["rss_growth"] / m["sessions"] if m["sessions"] else 0
+        return f"{each / 1024:.2f} KiB ({fmt_bytes(m['rss_growth'])} for {m['sessions']:,})"
+
+    def why_not(row, n, size):
+        errs = res.errors.get((row, n, size))
+        return "; ".join(errs) if errs else "not run in this run (`--rows`)"
+
+    L = []
+    for n, size in configs:
+        ran = {row: any(res.get(row, n, size, op) for op in OPS + ["memory"]) for row in (mine, theirs)}
+        if not ran[mine]:
+            L.append(f"- **{size_label(n, size)}**: {ROW_LABEL[mine]} n/a: {why_not(mine, n, size)}")
+            continue
+        if L and not L[-1].startswith("|") and L[-1] != "":
+            L.append("")
+        L.append(f"**{size_label(n, size)}**")
+        L.append("")
+        L.append(f"| operation | {ROW_LABEL[mine]}: median / p99 | {ROW_LABEL[theirs]}: median / p99 | "
+                 f"{mine} / {theirs}: median | p99 |")
+        L.append("|---|---|---|---|---|")
+        notes = []
+        for op in OPS:
+            a, b = res.get(mine, n, size, op), res.get(theirs, n, size, op)
+            if a is None and b is None:
+                continue
+            L.append(f"| {OP_LABEL[op]} | {lat(a)} | {lat(b)} | {ratio(a, b, 'median_ns')} | {ratio(a, b, 'p99_ns')} |")
+            for row, r in ((mine, a), (theirs, b)):
+                if r is None and ran[row]:
+                    notes.append(f"{ROW_LABEL[row]} does not measure \"{OP_LABEL[op]}\"")
+        ma, mb = res.get(mine, n, size, "memory"), res.get(theirs, n, size, "memory")
+        mem_ratio = "n/a"
+        if ma and mb and ma["sessions"] and mb["sessions"] and mb["rss_growth"] > 0:
+            mem_ratio = ratio_text((ma["rss_growth"] / ma["sessions"]) / (mb["rss_growth"] / mb["sessions"]))
+        L.append(f"| memory: redis-server RSS growth per session | {per_session(ma)} | {per_session(mb)} | "
+                 f"{mem_ratio} | - |")
+        load = lambda m, how: f"{m['load_s']:.1f} s, {how}" if m else "n/a"
+        L.append(f"| loading the store (not compared) | {load(ma, 'one ss_upsert per session')} | "
+                 f"{load(mb, '1000 sessions per EVALSHA')} | - | - |")
+        for row in (mine, theirs):
+            if not ran[row] or res.errors.get((row, n, size)):
+                notes.append(f"{ROW_LABEL[row]}: n/a: {why_not(row, n, size)}")
+        if notes:
+            L.append("")
+            L.extend(f"- {x}" for x in notes)
+        L.append("")
+    return "\n".join(L).rstrip()
 
 
 def threads_table(res):
@@ -679,7 +769,7 @@ def write(results_path, md_path):
     res = Results(recs)
     problems = consistency(res)
     failed = [f"{row} at n={n} size={size}: {'; '.join(e)}" for (row, n, size), e in res.errors.items()
-              if row in ("floor", "rust", "c")]
+              if row in CHECKED_ROWS and (row, n, size) not in res.skipped]
     L = []
     L.append("# sessionstore benchmark")
     L.append("")
@@ -723,11 +813,31 @@ def write(results_path, md_path):
     L.append("")
     L.append("## Memory")
     L.append("")
-    L.append("RSS growth of the process holding the store (for Redis: of redis-server) from the empty store to "
+    L.append("RSS growth of the process holding the store (for the Redis rows: of redis-server) from the empty store to "
              "the loaded one, sessions streamed from the file one at a time; peak: the high-water mark's "
              "growth over the same baseline. JSON bytes: the sessions as generated (one compact line each).")
     L.append("")
     L.append(memory_table(res))
+    L.append("")
+    L.append("## Redis backend")
+    L.append("")
+    L.append("sessionstore's Redis backend through the C ABI (row `ss-redis`: comparison/c/ss_driver.c on a store "
+             "opened with `{\"backend\":\"redis\",...}`; each call one or a few round trips to server-side Lua "
+             "scripts, the client validating and rendering sessions as in memory, queries and exports reading "
+             "the sessions they select and running the engine's code over them) against Redis 7 through "
+             "hiredis with its own layout and scripts (row `redis`, the least a store on Redis must do: no "
+             "validation, no versions, no change feed, one round trip per call), on the same sessions in the "
+             "same run, each on a fresh redis-server of its own started the same way (no persistence; server "
+             f"and client pinned with `{cond.get('redis_pinning', 'none')}`). Ratio: ss-redis / redis (above "
+             "1×, sessionstore on Redis is slower). Memory: the redis-server's RSS growth from the empty server "
+             "to the loaded one, per session; sessionstore's also holds its change feed (up to `feed_bytes`, "
+             "16 MiB by default), its versions and its indexes' order keys. Export and import come after the insert loop, which stops at its time cap, so the two "
+             "stores then differ in size (MB: the exported JSON): their ratios are per byte. Import goes into "
+             "a fresh namespace (ss-redis: opened before its time is taken, its sessions dropped after) or an "
+             "emptied database (redis). ss-redis runs on "
+             "1 KiB stores only and is not run above 100k sessions.")
+    L.append("")
+    L.append(redis_backend_table(res, cond))
     L.append("")
     L.append("## Two threads on one store (C)")
     L.append("")

@@ -4,11 +4,17 @@
     python3 comparison/run.py --full  --out docs               # what `make bench` runs
     python3 comparison/run.py --smoke --out target/bench-smoke # what `make bench-smoke` runs (1k sessions)
 
-Rows (--rows, comma-separated; default: all for --full, floor,rust,c for --smoke):
+Rows (--rows, comma-separated; default: all for --full, and for --smoke SMOKE_ROWS below: floor, rust, c,
+mixed, versions, bounds, durable, and ss-redis when redis-server is installed):
     floor      target/bench-bin/ss-bench-rust --row floor   the least any in-process store must do
     rust       target/bench-bin/ss-bench-rust --row rust    the engine through its Rust API
     c          target/bench-bin/ss_driver                   the engine through the C ABI
     redis      target/bench-bin/redis_driver                Redis 7 on loopback (started and stopped here)
+    ss-redis   target/bench-bin/ss_driver --row ss-redis    sessionstore's Redis backend through the C ABI, on a
+               redis-server started, pinned and stopped like the redis row's (memory: that server's RSS growth);
+               only on 1 KiB stores of up to 100k sessions (not run above 100k: it loads one upsert per round
+               trip, and its queries and exports read the whole namespace on every call), so that the report
+               sets each of its operations against the redis row's of the same run as a ratio
     agno       target/bench-venv/bin/python comparison/agno_driver.py   agno 1.8.4 InMemoryStorage
     bindings   `make -C bindings/<lang> bench` for cpp, go, node, python, when that target exists: each binding
                against the one C baseline (comparison/c/baseline.h) in the same run, as ratios; Python's
@@ -43,6 +49,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,9 +63,13 @@ BIN = os.path.join(ROOT, "target", "bench-bin")
 VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
 FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
 SMOKE_SIZES = [(1000, 1024)]
-ALL_ROWS = ["floor", "rust", "c", "redis", "agno", "bindings", "criterion", "mixed", "versions", "bounds",
-            "durable"]
-SMOKE_ROWS = ["floor", "rust", "c", "mixed", "versions", "bounds", "durable"]
+ALL_ROWS = ["floor", "rust", "c", "redis", "ss-redis", "agno", "bindings", "criterion", "mixed", "versions",
+            "bounds", "durable"]
+# ss-redis takes about a second on the smoke size; without redis-server it is n/a, which a smoke run
+# accepts (`make test` installs redis-server for the Redis backend's own tests anyway).
+SMOKE_ROWS = ["floor", "rust", "c", "ss-redis", "mixed", "versions", "bounds", "durable"]
+# The largest store ss-redis runs on, and the one session size it runs with.
+SS_REDIS_MAX, SS_REDIS_SIZE = 100_000, 1024
 CHECKED_OPS = ("recent", "ids", "query")
 
 
@@ -106,6 +117,20 @@ def free_port():
 PIN = ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
+try:
+    import ctypes
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except Exception:  # not Linux, or no libc to load: stop() and the `finally` clauses remain
+    _PRCTL = None
+
+
+def die_with_parent():
+    """preexec_fn of a redis-server: the kernel sends it SIGTERM when this script dies, however it dies
+    (even killed), so that no server outlives a run; stop() is the normal way."""
+    if _PRCTL:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, kept across taskset's exec of redis-server
+
+
 class Redis:
     """A redis-server of our own on a free loopback port; stopped by stop(). No persistence, or with
     appendfsync ("always", "everysec"): `appendonly yes` with that policy, its files in workdir (emptied
@@ -124,9 +149,9 @@ class Redis:
             PIN + ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "yes",
              "--save", ""] + persistence + ["--daemonize", "no", "--dir", workdir,
              "--logfile", os.path.join(workdir, "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         deadline = time.time() + 10
-        while time.time() < deadline:
+        while time.time() < deadline and self.proc.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.sendall(b"PING\r\n")
@@ -145,6 +170,32 @@ class Redis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def start_redis(workdir, tries=3):
+    """Redis(workdir), tried again on another free port when the server does not start (another process
+    may take the port between free_port() and the server's bind)."""
+    for attempt in range(tries):
+        try:
+            return Redis(workdir)
+        except RuntimeError:
+            if attempt == tries - 1:
+                raise
+            log(f"  redis-server did not start on a free port; trying another ({attempt + 2} of {tries})")
+
+
+def ss_redis_cmd(data, n, size, deadline, common):
+    """The ss-redis row's driver command (without the server's port and pid, known once it runs) and None,
+    or None and why it is not run; the third value is True when it is skipped on purpose (not a failure)."""
+    if size != SS_REDIS_SIZE:
+        return None, f"not run on {size // 1024} KiB sessions (1 KiB stores of up to 100k sessions only)", True
+    if n > SS_REDIS_MAX:
+        return None, (f"not run above {SS_REDIS_MAX // 1000}k sessions: it loads one upsert per round trip, "
+                      "and its queries and exports read the whole namespace on every call"), True
+    if not shutil.which("redis-server"):
+        return None, "redis-server is missing (make bench-deps)", True
+    cmd, why = bench_bin("ss_driver", "--row", "ss-redis", "--data", data, "--deadline", str(deadline), *common)
+    return (PIN + cmd if cmd else None), why, False
 
 
 def durable_peers(data, n, size, work, secs, timeout):
@@ -371,6 +422,10 @@ def main():
     out_dir = os.path.join(ROOT, a.out) if not os.path.isabs(a.out) else a.out
     os.makedirs(out_dir, exist_ok=True)
 
+    # A SIGTERM or SIGHUP ends the run through the `finally` clauses, which stop any redis-server.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+
     started = time.time()
     cond = conditions()
     cond.update({"redis_pinning": " ".join(PIN) or "none", "mode": "smoke" if smoke else "full", "rows": rows, "sizes": sizes, "time_cap_s": time_cap,
@@ -391,7 +446,7 @@ def main():
         for row in rows:
             if row in ("bindings", "criterion"):
                 continue
-            cmd, env, redis = None, None, None
+            cmd, env, redis, skipped = None, None, None, False
             # Thread scaling: measured by the C row, on the smallest and the largest 1 KiB stores.
             one_k = [c for c in sizes if c[1] == 1024]
             scaling = size == 1024 and one_k and n in (one_k[0][0], one_k[-1][0])
@@ -426,6 +481,8 @@ def main():
                     why = "redis-server or the hiredis driver is missing (make bench-deps)"
                 else:
                     cmd = PIN + [exe, "--data", data, "--deadline", str(deadline)] + common
+            elif row == "ss-redis":
+                cmd, why, skipped = ss_redis_cmd(data, n, size, deadline, common)
             elif row == "agno":
                 if not os.path.exists(VENV_PY):
                     cmd = None
@@ -440,16 +497,18 @@ def main():
                 log(f"unknown row {row}; skipped")
                 continue
             if cmd is None:
-                results.append({"row": row, "n": n, "size": size, "error": why})
+                results.append({"row": row, "n": n, "size": size, "error": why, **({"skipped": True} if skipped else {})})
                 log(f"  {row}: n/a ({why})")
                 if row == "durable":  # ss-durable-peers runs right after ss-durable, whatever became of it
                     results.extend(durable_peers(data, n, size, work, durable_secs, timeout))
                 continue
             t = time.time()
             try:
-                if row == "redis":
-                    redis = Redis(os.path.join(work, "redis"))
+                if row in ("redis", "ss-redis"):  # the same server for both, started the same way
+                    redis = start_redis(os.path.join(work, row))
                     cmd += ["--redis-port", str(redis.port)]
+                    if row == "ss-redis":  # its driver has no Redis client to ask the server's pid
+                        cmd += ["--redis-pid", str(redis.proc.pid)]
                 recs, err = run_driver(cmd, timeout, env)
             except Exception as e:  # a row must never stop the run
                 recs, err = [], str(e)

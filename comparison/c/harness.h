@@ -235,12 +235,12 @@ typedef struct {
     double deadline_s; /* > 0: give up (print a timeout line, exit 0) when an export/import call runs longer */
     const char *redis_host;
     int redis_port;
-    const char *redis_pid_file;
+    long redis_pid; /* > 0: the redis-server process whose RSS is the store's memory (ss_driver --row ss-redis) */
 } args_t;
 
 static args_t parse_args(int argc, char **argv, const char *default_row) {
     args_t a = {NULL, "read,recent,ids,query,select,update,insert,export,import", default_row, 1.0, 20000, 5, 0,
-                0, "127.0.0.1", 0, NULL};
+                0, "127.0.0.1", 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
         if (i + 1 >= argc) die("%s needs a value", k);
@@ -255,6 +255,7 @@ static args_t parse_args(int argc, char **argv, const char *default_row) {
         else if (!strcmp(k, "--deadline")) a.deadline_s = atof(v);
         else if (!strcmp(k, "--redis-host")) a.redis_host = v;
         else if (!strcmp(k, "--redis-port")) a.redis_port = atoi(v);
+        else if (!strcmp(k, "--redis-pid")) a.redis_pid = atol(v);
         else die("unknown argument %s", k);
     }
     if (!a.data) die("--data DIR is required");

@@ -5,11 +5,23 @@
  * Upserts pass out_json = NULL (the stored JSON is not wanted back), as the floor does.
  *
  *   ss_driver --data target/bench-data/n10000-s1024 [--ops read,...] [--time-cap 1] [--max-samples N]
- *             [--big-samples 5] [--threads SECONDS]
+ *             [--big-samples 5] [--threads SECONDS] [--row NAME]
  *
  * --deadline S ends the process with a "timeout" line when one export or import call takes longer.
  * --threads S also measures throughput scaling: reads only, then 10% upserts, for S seconds each with
  * one thread and with two threads on the same store handle (best of five alternating runs each).
+ *
+ * The "ss-redis" row: the same calls on a store of the library's Redis backend,
+ *
+ *   ss_driver --row ss-redis --redis-port PORT --redis-pid PID [--redis-host 127.0.0.1] --data DIR ...
+ *
+ * opened with {"backend":"redis","url":"redis://HOST:PORT/0","namespace":"bench-<our pid>"} (plus
+ * "command_timeout_ms" above --deadline, so that a long export or import ends as a "timeout" line
+ * rather than as a failed call). The sessions are loaded one ss_upsert (one round trip) at a time.
+ * Memory is the RSS growth of the redis-server process PID (the one listening on PORT: comparison/run.py
+ * started it), as in the "redis" row. Each import goes into a fresh namespace ("bench-<pid>-import-<k>",
+ * opened before its time is taken) whose sessions are dropped (ss_drop) after it; the store's own
+ * sessions are dropped at the end. Without --redis-port the row is "c" and nothing of this applies.
  */
 #include "harness.h"
 
@@ -18,13 +30,60 @@
 
 #include "sessionstore.h"
 
-static void check(ss_status st, char *err, const char *what) {
-    if (st != SS_STATUS_OK) die("%s: %s: %s", what, ss_status_str(st), err ? err : "");
+/* Takes &err, read after the call: as a plain argument, err could be read before the call had set it. */
+static void check(ss_status st, char **err, const char *what) {
+    if (st != SS_STATUS_OK) die("%s: %s: %s", what, ss_status_str(st), *err ? *err : "");
+}
+
+/* ---- the ss-redis row: a store on a redis-server ---- */
+
+/* Opens the namespace "bench-<pid><suffix>" on the server of --redis-host/--redis-port. */
+static ss_store *open_redis(const args_t *a, const char *suffix) {
+    char config[512];
+    char timeout[64] = "";
+    if (a->deadline_s > 0)
+        snprintf(timeout, sizeof timeout, ",\"command_timeout_ms\":%.0f", (a->deadline_s + 30) * 1000);
+    int n = snprintf(config, sizeof config,
+                     "{\"backend\":\"redis\",\"url\":\"redis://%s:%d/0\",\"namespace\":\"bench-%ld%s\"%s}",
+                     a->redis_host, a->redis_port, (long)getpid(), suffix, timeout);
+    if (n < 0 || (size_t)n >= sizeof config) die("redis config too long");
+    ss_store *store = NULL;
+    char *err = NULL;
+    check(ss_store_open(config, (size_t)n, &store, &err), &err, "open (redis)");
+    return store;
+}
+
+/* The fresh namespace the k-th import goes into. */
+static ss_store *open_import_target(const args_t *a, unsigned k) {
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "-import-%u", k);
+    return open_redis(a, suffix);
+}
+
+/* Removes the sessions of a Redis store (untimed: the server would otherwise keep every import's) and
+ * closes the handle. */
+static void drop_and_close(ss_store *store) {
+    char *err = NULL;
+    size_t removed = 0;
+    check(ss_drop(store, &removed, &err), &err, "drop");
+    ss_store_close(store);
+}
+
+/* Checks that --redis-pid names a running redis-server: its RSS is this row's memory. */
+static void check_server_pid(long pid) {
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+    if (f) {
+        if (!fgets(comm, sizeof comm, f)) comm[0] = '\0';
+        fclose(f);
+    }
+    if (!strstr(comm, "redis")) die("--redis-pid %ld is not a running redis-server (the one on --redis-port)", pid);
 }
 
 static void load_one(const char *line, size_t len, void *ctx) {
     char *err = NULL;
-    check(ss_upsert((ss_store *)ctx, line, len, NULL, NULL, &err), err, "load");
+    check(ss_upsert((ss_store *)ctx, line, len, NULL, NULL, &err), &err, "load");
 }
 
 /* ---- thread scaling ---- */
@@ -50,10 +109,10 @@ static void *worker(void *arg) {
             if (w->write_every && ops % (uint64_t)w->write_every == 0) {
                 size_t i = u++ % p->updates.count;
                 char *err = NULL;
-                check(ss_upsert(w->store, p->updates.items[i], p->updates.lens[i], NULL, NULL, &err), err, "upsert");
+                check(ss_upsert(w->store, p->updates.items[i], p->updates.lens[i], NULL, NULL, &err), &err, "upsert");
             } else {
                 char *out = NULL, *err = NULL;
-                check(ss_read(w->store, p->read_ids.items[r++ % p->read_ids.count], NULL, &out, NULL, &err), err, "read");
+                check(ss_read(w->store, p->read_ids.items[r++ % p->read_ids.count], NULL, &out, NULL, &err), &err, "read");
                 ss_string_free(out);
             }
             ops++;
@@ -101,7 +160,10 @@ static void throughput(ss_store *store, const plan_t *p, int write_every, double
 }
 
 int main(int argc, char **argv) {
-    args_t a = parse_args(argc, argv, "c");
+    args_t a = parse_args(argc, argv, NULL);
+    int redis = a.redis_port > 0;
+    if (!a.row) a.row = redis ? "ss-redis" : "c";
+    if (redis) check_server_pid(a.redis_pid);
     plan_t p = load_plan(a.data);
     bench_t b = {0};
     b.time_cap = a.time_cap;
@@ -110,21 +172,27 @@ int main(int argc, char **argv) {
     bench_init(&b, a.row, &p);
     char extra[128];
 
-    long base = status_kb("/proc/self/status", "VmRSS:");
+    /* Memory: this process's, or the redis-server's for the ss-redis row. */
+    char status[64] = "/proc/self/status";
+    if (redis) snprintf(status, sizeof status, "/proc/%ld/status", a.redis_pid);
+    long base = status_kb(status, "VmRSS:");
     uint64_t t0 = now_ns();
     ss_store *store = NULL;
     char *err = NULL;
-    check(ss_store_open(NULL, 0, &store, &err), err, "open");
+    if (redis)
+        store = open_redis(&a, "");
+    else
+        check(ss_store_open(NULL, 0, &store, &err), &err, "open");
     size_t loaded;
     size_t json_bytes = stream_sessions(a.data, &loaded, load_one, store);
     double load_s = (double)(now_ns() - t0) / 1e9;
-    emit_memory(a.row, &p, loaded, json_bytes, base, status_kb("/proc/self/status", "VmRSS:"),
-                status_kb("/proc/self/status", "VmHWM:"), load_s);
+    emit_memory(a.row, &p, loaded, json_bytes, base, status_kb(status, "VmRSS:"), status_kb(status, "VmHWM:"),
+                load_s);
 
     if (has_op(a.ops, "read")) {
         char *out = NULL;
         size_t len = 0;
-        check(ss_read(store, p.read_ids.items[0], NULL, &out, &len, &err), err, "read");
+        check(ss_read(store, p.read_ids.items[0], NULL, &out, &len, &err), &err, "read");
         ss_string_free(out);
         snprintf(extra, sizeof extra, ",\"check\":%d", len > 0);
         BENCH_LOOP(&b, (size_t)-1, 200, {
@@ -137,7 +205,7 @@ int main(int argc, char **argv) {
     if (has_op(a.ops, "recent")) {
         char *out = NULL;
         size_t len = 0;
-        check(ss_get_recent_sessions(store, p.users.items[0], NULL, 5, &out, &len, &err), err, "recent");
+        check(ss_get_recent_sessions(store, p.users.items[0], NULL, 5, &out, &len, &err), &err, "recent");
         snprintf(extra, sizeof extra, ",\"check\":%zu", count_substr(out, len, "\"session_id\""));
         ss_string_free(out);
         BENCH_LOOP(&b, (size_t)-1, 200, {
@@ -150,7 +218,7 @@ int main(int argc, char **argv) {
     if (has_op(a.ops, "ids")) {
         char *out = NULL;
         size_t len = 0;
-        check(ss_get_all_session_ids(store, NULL, p.entities.items[0], &out, &len, &err), err, "ids");
+        check(ss_get_all_session_ids(store, NULL, p.entities.items[0], &out, &len, &err), &err, "ids");
         snprintf(extra, sizeof extra, ",\"check\":%zu", count_substr(out, len, "\"") / 2);
         ss_string_free(out);
         BENCH_LOOP(&b, (size_t)-1, 3, {
@@ -162,7 +230,7 @@ int main(int argc, char **argv) {
     }
     if (has_op(a.ops, "query")) {
         char *out = NULL;
-        check(ss_query(store, p.queries.items[0], p.queries.lens[0], &out, NULL, &err), err, "query");
+        check(ss_query(store, p.queries.items[0], p.queries.lens[0], &out, NULL, &err), &err, "query");
         snprintf(extra, sizeof extra, ",\"check\":%ld", total_of(out));
         ss_string_free(out);
         BENCH_LOOP(&b, (size_t)-1, 2, {
@@ -178,7 +246,7 @@ int main(int argc, char **argv) {
         static const char selective[] =
             "{\"session_name\":\"tokyo #123\",\"sort_by\":\"updated_at\",\"sort_order\":\"desc\",\"limit\":20}";
         char *out = NULL;
-        check(ss_query(store, selective, sizeof selective - 1, &out, NULL, &err), err, "select");
+        check(ss_query(store, selective, sizeof selective - 1, &out, NULL, &err), &err, "select");
         snprintf(extra, sizeof extra, ",\"check\":%ld", total_of(out));
         ss_string_free(out);
         BENCH_LOOP(&b, (size_t)-1, 2, {
@@ -191,13 +259,13 @@ int main(int argc, char **argv) {
     if (has_op(a.ops, "update")) {
         BENCH_LOOP(&b, (size_t)-1, 0, {
             size_t u = i % p.updates.count;
-            check(ss_upsert(store, p.updates.items[u], p.updates.lens[u], NULL, NULL, &err), err, "update");
+            check(ss_upsert(store, p.updates.items[u], p.updates.lens[u], NULL, NULL, &err), &err, "update");
         });
         bench_emit(&b, "update", NULL);
     }
     if (has_op(a.ops, "insert")) {
         BENCH_LOOP(&b, p.inserts.count, 0, {
-            check(ss_upsert(store, p.inserts.items[i], p.inserts.lens[i], NULL, NULL, &err), err, "insert");
+            check(ss_upsert(store, p.inserts.items[i], p.inserts.lens[i], NULL, NULL, &err), &err, "insert");
         });
         bench_emit(&b, "insert", NULL);
     }
@@ -213,7 +281,7 @@ int main(int argc, char **argv) {
     size_t exported_len = 0;
     if (has_op(a.ops, "export") || has_op(a.ops, "import")) {
         deadline_arm(&b, "export", a.deadline_s);
-        check(ss_export(store, &exported, &exported_len, &err), err, "export");
+        check(ss_export(store, &exported, &exported_len, &err), &err, "export");
         deadline_disarm();
     }
     if (has_op(a.ops, "export")) {
@@ -224,20 +292,37 @@ int main(int argc, char **argv) {
         deadline_disarm();
         bench_emit(&b, "export", extra);
     }
-    if (has_op(a.ops, "import")) {
+    if (has_op(a.ops, "import") && !redis) {
         snprintf(extra, sizeof extra, ",\"bytes\":%zu", exported_len);
         ss_store *fresh = NULL;
         deadline_arm(&b, "import", a.deadline_s);
         BENCH_BIG(&b, { ss_store_close(fresh); }, {
-            check(ss_store_open(NULL, 0, &fresh, &err), err, "open");
+            check(ss_store_open(NULL, 0, &fresh, &err), &err, "open");
             size_t count = 0;
-            check(ss_import(fresh, exported, exported_len, &count, &err), err, "import");
+            check(ss_import(fresh, exported, exported_len, &count, &err), &err, "import");
         });
         deadline_disarm();
         bench_emit(&b, "import", extra);
     }
+    if (has_op(a.ops, "import") && redis) {
+        /* Into a fresh namespace each time, opened (connection, server checks) before the time is taken. */
+        snprintf(extra, sizeof extra, ",\"bytes\":%zu", exported_len);
+        unsigned k = 0;
+        ss_store *fresh = open_import_target(&a, ++k);
+        deadline_arm(&b, "import", a.deadline_s);
+        BENCH_BIG(&b, { drop_and_close(fresh); fresh = open_import_target(&a, ++k); }, {
+            size_t count = 0;
+            check(ss_import(fresh, exported, exported_len, &count, &err), &err, "import");
+        });
+        deadline_disarm();
+        bench_emit(&b, "import", extra);
+        drop_and_close(fresh);
+    }
     ss_string_free(exported);
 
-    ss_store_close(store);
+    if (redis)
+        drop_and_close(store);
+    else
+        ss_store_close(store);
     return 0;
 }
