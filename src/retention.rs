@@ -20,6 +20,7 @@
 use crate::config::Config;
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::record::{Record, Slot};
+use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -260,13 +261,14 @@ impl Links {
 }
 
 /// What a write will change, for [`Retention::make_room`]: the records it adds (user, bytes), the
-/// ones it replaces, and the slots of those stored now, which eviction must not take.
+/// ones it replaces, and the slots of those stored now, which eviction must not take. A write usually
+/// names one session: then nothing here allocates.
 #[derive(Debug, Default)]
 pub struct Demand<'a> {
-    pub added: Vec<(Option<&'a str>, usize)>,
-    pub replaced: Vec<(Option<Arc<str>>, usize)>,
+    pub added: SmallVec<[(Option<&'a str>, usize); 1]>,
+    pub replaced: SmallVec<[(Option<Arc<str>>, usize); 1]>,
     /// Sorted by [`Demand::ready`] (a write usually keeps one slot: no hashing for it).
-    keep: Vec<Slot>,
+    keep: SmallVec<[Slot; 1]>,
 }
 
 impl Demand<'_> {
@@ -536,10 +538,10 @@ impl Retention {
             let added = demand.added.iter().map(|(user, bytes)| (*user, 1, *bytes as isize));
             let replaced =
                 demand.replaced.iter().map(|(user, bytes)| (user.as_deref(), -1, -(*bytes as isize)));
-            let mut changes: Vec<(&str, isize, isize)> =
+            let mut changes: SmallVec<[(&str, isize, isize); 2]> =
                 added.chain(replaced).filter_map(|(user, n, bytes)| Some((user?, n, bytes))).collect();
             changes.sort_unstable_by_key(|c| c.0);
-            let mut users: Vec<(&str, (isize, isize))> = Vec::new();
+            let mut users: SmallVec<[(&str, (isize, isize)); 2]> = SmallVec::new();
             for (user, n, bytes) in changes {
                 match users.last_mut() {
                     Some((u, total)) if *u == user => *total = (total.0 + n, total.1 + bytes),
