@@ -4,7 +4,7 @@
 #                     the data under target/bench-data, build and install): installs what it needs on first use
 #                     (Debian's redis-server and libhiredis-dev through apt-get, a virtualenv with
 #                     agno==1.8.4 and matplotlib from PyPI), writes docs/bench.md and docs/bench.png
-#   make bench-smoke  1k sessions, Rust and C rows only, short caps, plus a few short rounds of the bindings'
+#   make bench-smoke  1k sessions, the in-process rows and ss-redis, short caps, plus a few short rounds of the bindings'
 #                     C baseline (comparison/c/baseline_main.c): under a minute, no network (except for the
 #                     first build of comparison/rust, see bench-rust); writes
 #                     target/bench-smoke/bench.md. Part of `make test`.
