@@ -13,6 +13,10 @@ elseif entity ~= '' then
 else
   index = P .. 'o:' .. t
 end
+-- What each member's hash gives: the field, the entity, and what tells whether it is listed (only
+-- when sessions expire: otherwise every member's session is there and alive).
+local fields = { field, 'e' }
+if EXPIRES then fields = { field, 'e', 'k', 'c', 'p', 'a' } end
 local out = {}
 local found = 0
 local chunk = 256
@@ -29,7 +33,7 @@ while limit < 0 or found < limit do
   start = start + #members
   for _, member in ipairs(members) do
     local id = string.sub(member, KEYLEN + 1)
-    local s = redis.call('HMGET', session_key(id), field, 'e', 'k', 'c', 'p', 'a')
+    local s = redis.call('HMGET', session_key(id), unpack(fields))
     if (not check_entity or s[2] == entity) and listed(member, s, 3) then
       out[#out + 1] = string.sub(member, 1, KEYLEN)
       out[#out + 1] = s[1]
