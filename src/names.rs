@@ -14,12 +14,15 @@
 //! trigram, each bitmap once for the batch. Added one at a time, a name's dozen or more bitmaps each
 //! cost cache misses, which made an insertion a third slower.
 //!
-//! Removals are batched the same way: a removed name's trigrams wait in `removed` until
-//! [`REMOVED_PAIRS`] have gathered, and are taken out before any batch is added (a slot reused by a
-//! new session is then indexed after its old name has left). Meanwhile the bitmaps still hold those
-//! slots, which only adds candidates that the query's check turns down. Taken out one at a time,
-//! each removal moved half of a sparse bitmap's array: expiring a whole store cost more in this
-//! index than in all the others.
+//! A removed session's name is not taken out of its trigrams' bitmaps one pair at a time: at a
+//! million sessions a trigram's bitmap is mostly arrays of a few thousand slots, and taking one slot
+//! out costs a binary search and a move of half a cold array, 1-3 us; twenty trigrams a name made a
+//! removal cost 20-40 us under the store's lock (a mass expiry held it for milliseconds at a time).
+//! Instead its slot is `held`: searches leave it out, and the store does not reuse it. Once enough
+//! are held, a sweep subtracts them from every bitmap, a few bitmaps per removal (a subtraction is
+//! a pass over a bitmap's containers, whatever the number of slots taken out), and gives them back
+//! to the store's free list when it has visited every bitmap. A slot is never reused while its old
+//! name may be in a bitmap, so additions need no ordering with removals.
 
 use crate::record::Slot;
 use caseless::Caseless;
@@ -38,22 +41,34 @@ type Trigram = u32;
 /// How many named sessions wait to be indexed at most.
 const PENDING: usize = 256;
 
-/// How many (trigram, slot) pairs of removed names wait to be taken out of the bitmaps at most: taking
-/// them out costs about a microsecond per distinct trigram, more in a large store (measured on
-/// generated names: 2048 pairs, 0.5-3 ms at 1M sessions), paid by the write or reclaim batch that
-/// reaches the bound.
-const REMOVED_PAIRS: usize = 2048;
+/// How many slots of removed names are held at least before a sweep starts; more in a large
+/// index (see [`NameIndex::sweep_due`]).
+const MIN_HELD: u64 = 1024;
 
 #[derive(Default)]
 pub struct NameIndex {
     grams: HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>>,
     /// Slots of named sessions not yet in `grams`: every search takes them as candidates.
     pending: Vec<Slot>,
-    /// Trigrams of removed names, with their slots, still in `grams`.
-    removed: Vec<(Trigram, Slot)>,
-    /// The slots in `removed`, which searches leave out (a slot freed since, or holding a session of
-    /// another name, must not come back from the index: a reused slot waits in `pending`).
-    removed_slots: Vec<Slot>,
+    /// Slots of removed sessions that may still be in `grams`: searches leave them out, and the store
+    /// does not reuse them until a sweep has taken them out of every bitmap.
+    held: RoaringBitmap,
+    /// Named sessions (indexed or pending).
+    named: u64,
+    sweep: Option<Sweep>,
+}
+
+/// A pass over every bitmap that takes out the slots held when it began.
+struct Sweep {
+    gone: RoaringBitmap,
+    /// The trigrams whose bitmaps it has still to visit. Bitmaps made since it began hold none of
+    /// its slots: a held slot is not reused.
+    left: Vec<Trigram>,
+    /// Bitmaps to visit per removal, so that the sweep ends after about half as many removals as it
+    /// takes out: held slots stay within one and a half times the threshold.
+    per_removal: f64,
+    /// Bitmaps owed by the removals so far.
+    owed: f64,
 }
 
 /// Trigrams are three bytes of text, not attacker-chosen hash inputs that could collide in bulk
@@ -125,6 +140,7 @@ impl NameIndex {
         name_of: impl Fn(Slot) -> Option<Cow<'n, str>>,
     ) {
         if name.is_some() {
+            self.named += 1;
             self.pending.push(slot);
             if self.pending.len() >= PENDING {
                 self.flush(name_of);
@@ -134,7 +150,6 @@ impl NameIndex {
 
     /// Adds every waiting session to the bitmaps of its name's trigrams.
     fn flush<'n>(&mut self, name_of: impl Fn(Slot) -> Option<Cow<'n, str>>) {
-        self.flush_removed();
         let mut pairs: Vec<(Trigram, Slot)> = Vec::with_capacity(self.pending.len() * 24);
         let mut grams = Vec::new();
         for &slot in &self.pending {
@@ -158,50 +173,63 @@ impl NameIndex {
         }
     }
 
-    pub fn remove(&mut self, slot: Slot, name: Option<&str>) {
-        let Some(name) = name else { return };
+    /// Takes the session in `slot` out of the index; `free` gets every slot that the store may reuse
+    /// now: this one unless its name may be in the bitmaps, and those of a sweep that ends now.
+    pub fn remove(&mut self, slot: Slot, name: Option<&str>, mut free: impl FnMut(Slot)) {
+        if name.is_none() {
+            return free(slot);
+        }
+        self.named -= 1;
         if let Some(waiting) = self.pending.iter().position(|&s| s == slot) {
             self.pending.swap_remove(waiting);
-            return;
+            return free(slot);
         }
-        self.removed.extend(trigrams(&folded(name)).into_iter().map(|gram| (gram, slot)));
-        self.removed_slots.push(slot);
-        if self.removed.len() >= REMOVED_PAIRS {
-            self.flush_removed();
+        self.held.insert(slot);
+        if self.sweep.is_none() && self.sweep_due() {
+            let left: Vec<Trigram> = self.grams.keys().copied().collect();
+            let per_removal = 2.0 * left.len() as f64 / self.held.len() as f64;
+            self.sweep = Some(Sweep { gone: self.held.clone(), left, per_removal, owed: 0.0 });
+        }
+        if let Some(sweep) = &mut self.sweep {
+            sweep.owed += sweep.per_removal;
+            if self.sweep_some(&mut free) {
+                self.sweep = None;
+            }
         }
     }
 
-    /// Takes the removed names' slots out of their trigrams' bitmaps, each bitmap once.
-    fn flush_removed(&mut self) {
-        self.removed_slots.clear();
-        let mut pairs = std::mem::take(&mut self.removed);
-        pairs.sort_unstable();
-        pairs.dedup();
-        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-            let gram = group[0].0;
-            let Some(slots) = self.grams.get_mut(&gram) else { continue };
-            // A few slots: one by one (a difference visits every container of the bitmap).
-            match group {
-                few if few.len() < 8 => {
-                    for &(_, slot) in few {
-                        slots.remove(slot);
-                    }
+    /// Whether enough slots are held to start a sweep: a sixteenth of the named sessions, so that
+    /// searches pass over few of them, and a sweep's cost (a pass over every bitmap) is spread over
+    /// at least as many removals.
+    fn sweep_due(&self) -> bool {
+        self.held.len() >= MIN_HELD.max(self.named / 16)
+    }
+
+    /// Visits the bitmaps the sweep owes; when it has visited every one, gives its slots to `free`
+    /// and returns true.
+    fn sweep_some(&mut self, free: &mut impl FnMut(Slot)) -> bool {
+        let Some(sweep) = &mut self.sweep else { return false };
+        while sweep.owed >= 1.0 {
+            let Some(gram) = sweep.left.pop() else { break };
+            sweep.owed -= 1.0;
+            if let Some(slots) = self.grams.get_mut(&gram) {
+                *slots -= &sweep.gone;
+                if slots.is_empty() {
+                    self.grams.remove(&gram);
                 }
-                _ => {
-                    let gone = RoaringBitmap::from_sorted_iter(group.iter().map(|&(_, slot)| slot))
-                        .expect("pairs sorted and deduplicated");
-                    *slots -= gone;
-                }
-            }
-            if slots.is_empty() {
-                self.grams.remove(&gram);
             }
         }
-        pairs.clear();
-        self.removed = pairs;
+        if !sweep.left.is_empty() {
+            return false;
+        }
+        self.held -= &sweep.gone;
+        sweep.gone.iter().for_each(free);
+        true
     }
 
     /// Moves `slot` from its old name's trigrams to its new name's; nothing when the name is the same.
+    /// The old name leaves its bitmaps at once, as the slot stays in use (1-3 us per trigram, see
+    /// the module's comment; renames are rare).
     pub fn replace<'n>(
         &mut self,
         slot: Slot,
@@ -209,10 +237,26 @@ impl NameIndex {
         new: Option<&str>,
         name_of: impl Fn(Slot) -> Option<Cow<'n, str>>,
     ) {
-        if old != new {
-            self.remove(slot, old);
-            self.add(slot, new, name_of);
+        if old == new {
+            return;
         }
+        // Counted again by `add`.
+        self.named -= u64::from(old.is_some());
+        match (old, self.pending.iter().position(|&s| s == slot)) {
+            (_, Some(waiting)) => drop(self.pending.swap_remove(waiting)),
+            (Some(old), None) => {
+                for gram in trigrams(&folded(old)) {
+                    if let Some(slots) = self.grams.get_mut(&gram) {
+                        slots.remove(slot);
+                        if slots.is_empty() {
+                            self.grams.remove(&gram);
+                        }
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+        self.add(slot, new, name_of);
     }
 
     /// The slots whose names hold every trigram of `folded_needle` (already folded), and those not
@@ -224,8 +268,8 @@ impl NameIndex {
             return None;
         }
         let mut found = self.indexed_candidates(&grams);
-        if !self.removed_slots.is_empty() && !found.is_empty() {
-            found -= self.removed_slots.iter().copied().collect::<RoaringBitmap>();
+        if !found.is_empty() {
+            found -= &self.held;
         }
         found.extend(self.pending.iter().copied());
         Some(found)
@@ -256,6 +300,11 @@ impl NameIndex {
         result
     }
 
+    /// How many slots wait for their removed names to be taken out (see [`NameIndex::remove`]).
+    pub fn held(&self) -> usize {
+        self.held.len() as usize
+    }
+
     /// Checks the index against every session's slot and name; for tests.
     pub fn check<'a>(
         &self,
@@ -266,19 +315,26 @@ impl NameIndex {
         let name_of = |slot| names.get(&slot).cloned();
         let mut expected = NameIndex { pending: names.keys().copied().collect(), ..NameIndex::default() };
         expected.flush(name_of);
+        if let Some(slot) = names.keys().find(|&&slot| self.held.contains(slot)) {
+            return Err(format!("slot {slot} holds a session and is held for a removed name"));
+        }
+        if self.sweep.as_ref().is_some_and(|sweep| !sweep.gone.is_subset(&self.held)) {
+            return Err("a sweep takes out slots that are not held".into());
+        }
+        if self.named != names.len() as u64 {
+            return Err(format!("{} named sessions counted, {} held", self.named, names.len()));
+        }
+        let grams = self.grams.iter().map(|(&gram, slots)| (gram, slots - &self.held));
         let mut actual = NameIndex {
-            grams: self.grams.clone(),
+            grams: grams.filter(|(_, slots)| !slots.is_empty()).collect(),
             pending: self.pending.clone(),
-            removed: self.removed.clone(),
-            removed_slots: self.removed_slots.clone(),
+            ..NameIndex::default()
         };
         actual.flush(name_of);
         if expected.grams != actual.grams {
-            return Err(format!(
-                "the name index holds {} trigrams; the sessions' names have {}",
-                actual.grams.len(),
-                expected.grams.len()
-            ));
+            let differ = expected.grams.keys().chain(actual.grams.keys()).copied();
+            let differ = differ.filter(|g| expected.grams.get(g) != actual.grams.get(g)).count();
+            return Err(format!("the name index and the sessions' names differ on {differ} trigrams"));
         }
         Ok(())
     }
@@ -289,37 +345,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_slot_reused_before_its_old_name_is_taken_out_is_found_by_its_new_name_only() {
+    fn a_removed_name_holds_its_slot_until_a_sweep_has_taken_it_out_of_every_bitmap() {
         let tokyo = |slot: Slot| format!("Trip to Tokyo #{slot}");
         let found =
             |index: &NameIndex, needle: &str| index.candidates(needle).map(|b| b.iter().collect::<Vec<_>>());
         let mut index = NameIndex::default();
+        let mut freed = Vec::new();
         for slot in 0..4 {
             index.add(slot, Some(&tokyo(slot)), |_| None);
         }
         index.flush(|s| Some(Cow::Owned(tokyo(s))));
-        index.remove(2, Some(&tokyo(2)));
+        index.remove(2, Some(&tokyo(2)), |s| freed.push(s));
         assert_eq!(found(&index, "tokyo"), Some(vec![0, 1, 3]), "removed: left out at once");
-        index.add(2, Some("Rome"), |_| None);
-        assert_eq!(found(&index, "tokyo"), Some(vec![0, 1, 2, 3]), "reused: waits, a candidate for any name");
-        assert_eq!(found(&index, "rome"), Some(vec![2]));
-        let name_of = |s: Slot| Some(Cow::Owned(if s == 2 { "Rome".to_string() } else { tokyo(s) }));
-        index.flush(name_of);
-        assert_eq!(found(&index, "tokyo"), Some(vec![0, 1, 3]));
-        assert_eq!(found(&index, "rome"), Some(vec![2]));
-        index.check((0..4).map(|s| (s, name_of(s)))).unwrap();
-        // Removals gather until enough of them take themselves out of the bitmaps.
-        let names = (4..4 + REMOVED_PAIRS as Slot / 8).map(|s| (s, tokyo(s))).collect::<Vec<_>>();
-        for (slot, name) in &names {
-            index.add(*slot, Some(name), |s| Some(Cow::Owned(if s == 2 { "Rome".into() } else { tokyo(s) })));
+        assert_eq!((freed.len(), index.held()), (0, 1), "held, not free, while its name is in the bitmaps");
+        index.remove(5, None, |s| freed.push(s));
+        assert_eq!(freed, [5], "a session without a name is free at once");
+        index.add(6, Some("Rome"), |_| None);
+        index.remove(6, Some("Rome"), |s| freed.push(s));
+        assert_eq!(freed, [5, 6], "so is one whose name waited to be indexed");
+        freed.clear();
+        let alive = |index: &NameIndex, slots: &[Slot]| {
+            index.check(slots.iter().map(|&s| (s, Some(Cow::Owned(tokyo(s)))))).unwrap();
+        };
+        alive(&index, &[0, 1, 3]);
+        // Enough removals start a sweep, which ends after about half as many more.
+        let many = 10..10 + 4 * MIN_HELD as Slot;
+        for slot in many.clone() {
+            index.add(slot, Some(&tokyo(slot)), |s| Some(Cow::Owned(tokyo(s))));
         }
-        index.flush(name_of);
-        for (slot, name) in &names {
-            index.remove(*slot, Some(name));
+        index.flush(|s| Some(Cow::Owned(tokyo(s))));
+        for slot in many.clone() {
+            index.remove(slot, Some(&tokyo(slot)), |s| freed.push(s));
+            if slot == many.start + MIN_HELD as Slot - 3 {
+                assert!(index.sweep.is_none() && freed.is_empty(), "too few held yet");
+            }
+            if slot == many.start + MIN_HELD as Slot - 2 {
+                assert!(index.sweep.is_some(), "enough held (slot 2 and these)");
+            }
+            assert!(
+                freed.len() + index.held() == (slot - many.start + 2) as usize,
+                "every slot held or freed"
+            );
         }
-        assert!(index.removed.len() < REMOVED_PAIRS, "taken out along the way");
+        assert!(freed.contains(&2) && freed.len() >= MIN_HELD as usize, "{} freed", freed.len());
+        assert!(index.held() <= MIN_HELD as usize * 3 / 2 + 1, "{} held", index.held());
         assert_eq!(found(&index, "tokyo"), Some(vec![0, 1, 3]));
-        index.check((0..4).map(|s| (s, name_of(s)))).unwrap();
+        alive(&index, &[0, 1, 3]);
+        // The swept slots are in no bitmap: reused, they are found by their new names only.
+        let swept = freed[0];
+        index.add(swept, Some("Rome"), |_| None);
+        index.flush(|s| Some(Cow::Owned(if s == swept { "Rome".into() } else { tokyo(s) })));
+        assert_eq!(found(&index, "tokyo"), Some(vec![0, 1, 3]));
+        assert_eq!(found(&index, "rome"), Some(vec![swept]));
+        // A rename moves a slot at once.
+        index.replace(1, Some(&tokyo(1)), Some("Paris"), |_| None);
+        index.flush(|s| Some(Cow::Owned(if s == 1 { "Paris".into() } else { tokyo(s) })));
+        assert_eq!(found(&index, "tokyo"), Some(vec![0, 3]));
+        assert_eq!(found(&index, "paris"), Some(vec![1]));
     }
 
     #[test]
@@ -363,7 +445,7 @@ mod tests {
         index.flush(|s| names.get(&s).map(|n| Cow::Owned(n.clone())));
         assert_eq!(slots(&index, "trip"), Some(vec![0]));
         assert_eq!(slots(&index, "paris"), Some(vec![1]));
-        index.remove(0, Some("Trip to Tokyo #12"));
+        index.remove(0, Some("Trip to Tokyo #12"), |_| panic!("held while its name is indexed"));
         names.remove(&0);
         assert_eq!(slots(&index, "trip"), Some(vec![]));
         index.check(names.iter().map(|(&s, n)| (s, Some(Cow::Borrowed(n.as_str()))))).unwrap();
@@ -379,7 +461,7 @@ mod tests {
         index.check(names.iter().map(|(&s, n)| (s, Some(Cow::Borrowed(n.as_str()))))).unwrap();
         // A waiting session that goes away is no candidate any more.
         index.add(7, Some("x"), |_| None);
-        index.remove(7, Some("x"));
+        index.remove(7, Some("x"), |slot| assert_eq!(slot, 7));
         assert_eq!(slots(&index, "xyz"), Some(vec![]));
     }
 }

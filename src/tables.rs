@@ -493,21 +493,11 @@ impl Tables {
     fn release(&mut self, record: Arc<Record>) -> Option<Arc<Record>> {
         self.retention.removed(&record);
         self.types[record.ty().index()].remove(&record, &self.slab);
-        self.names.remove(record.slot, record.name().as_deref());
-        self.free_slot(record.slot);
+        let (free, slab_len) = (&mut self.free, self.slab.0.len());
+        self.names.remove(record.slot, record.name().as_deref(), |slot| free_slot(free, slab_len, slot));
         self.bytes -= record.json().len();
         self.slab.replace(record.slot, None);
         self.versions.retire(record.slot, record, self.version)
-    }
-
-    /// Frees `slot` for a later insert. A full list is given room for every slot of the slab at once:
-    /// growing it by doubling copies it, under the write lock, on the pushes of a mass expiry that frees
-    /// a million slots (4 MiB at the last doubling, and its page faults, while every reader waits).
-    fn free_slot(&mut self, slot: Slot) {
-        if self.free.len() == self.free.capacity() {
-            self.free.reserve_exact(self.slab.0.len() - self.free.len());
-        }
-        self.free.push(slot);
     }
 
     /// Removes the session with this id by the change numbered `number`, for reason `why`; returns
@@ -542,9 +532,9 @@ impl Tables {
                 Ok(entry) => drop(entry.remove()),
                 Err(_) => unreachable!("every indexed record is in the id table"),
             }
-            self.names.remove(slot, record.name().as_deref());
+            let (free, slab_len) = (&mut self.free, self.slab.0.len());
+            self.names.remove(slot, record.name().as_deref(), |slot| free_slot(free, slab_len, slot));
             self.retention.removed(&record);
-            self.free_slot(slot);
             self.bytes -= record.json().len();
             dropped.extend(self.versions.retire(slot, record, self.version));
         }
@@ -678,9 +668,10 @@ impl Tables {
         if self.free.iter().any(|&slot| self.slab.0[slot as usize].is_some()) {
             return Err("a free slot holds a record".into());
         }
-        if occupied != self.by_id.len() || occupied + self.free.len() != self.slab.0.len() {
+        let held = self.names.held();
+        if occupied != self.by_id.len() || occupied + self.free.len() + held != self.slab.0.len() {
             return Err(format!(
-                "{occupied} occupied slots and {} free of {} for {} ids",
+                "{occupied} occupied slots, {} free and {held} held by the name index of {} for {} ids",
                 self.free.len(),
                 self.slab.0.len(),
                 self.by_id.len()
@@ -750,6 +741,17 @@ fn named(map: &mut Named, name: &str) -> Arc<str> {
             name
         }
     }
+}
+
+/// Frees `slot` for a later insert into `free`, the free list of a slab of `slab_len` slots. A full
+/// list is given room for every slot of the slab at once: growing it by doubling copies it, under the
+/// write lock, on the pushes of a mass expiry that frees a million slots (4 MiB at the last doubling,
+/// and its page faults, while every reader waits).
+fn free_slot(free: &mut Vec<Slot>, slab_len: usize, slot: Slot) {
+    if free.len() == free.capacity() {
+        free.reserve_exact(slab_len - free.len());
+    }
+    free.push(slot);
 }
 
 impl TypeIndex {

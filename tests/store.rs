@@ -804,3 +804,60 @@ fn an_export_and_the_feed_after_it_rebuild_the_store() {
     }
     assert_eq!(Value::Object(mirror), parse(&store.export().unwrap()));
 }
+
+#[test]
+fn name_search_stays_exact_while_removed_names_are_swept_and_their_slots_reused() {
+    // Enough removals of named sessions for several sweeps of the name index, with inserts and
+    // renames between them that reuse the freed slots.
+    let store = open(SessionType::Agent);
+    let mut names: std::collections::BTreeMap<String, String> = Default::default();
+    let put =
+        |store: &Store, names: &mut std::collections::BTreeMap<String, String>, id: String, name: String| {
+            upsert(store, json!({"session_id": id, "session_data": {"session_name": name}}));
+            names.insert(id, name);
+        };
+    let mut next = 0u64;
+    let mut random = move || {
+        next = next.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (next >> 33) as usize
+    };
+    for i in 0..6000 {
+        put(&store, &mut names, format!("s{i}"), format!("Topic {} #{i}", i % 7));
+    }
+    let needles = ["topic 3", "#12", "opic 5 #4", "topic 6 #59", "renamed", "fresh 2"];
+    let check = |store: &Store, names: &std::collections::BTreeMap<String, String>| {
+        store.check_invariants().unwrap();
+        for needle in needles {
+            let mut found = query(store, json!({"session_name": needle})).0;
+            found.sort();
+            let expected: Vec<&String> = names
+                .iter()
+                .filter(|(_, name)| name.to_lowercase().contains(needle))
+                .map(|(id, _)| id)
+                .collect();
+            assert_eq!(found.iter().collect::<Vec<_>>(), expected, "{needle}");
+        }
+    };
+    for round in 0..10 {
+        for _ in 0..500 {
+            let ids: Vec<&String> = names.keys().collect();
+            let id = ids[random() % ids.len()].clone();
+            match random() % 10 {
+                0..=6 => {
+                    store.delete_session(&id, None).unwrap();
+                    names.remove(&id);
+                }
+                7 => {
+                    let name = format!("Renamed {round} {id}");
+                    store.rename_session(&id, &name, None).unwrap();
+                    names.insert(id, name);
+                }
+                _ => {
+                    let i = random();
+                    put(&store, &mut names, format!("n{i}"), format!("Fresh {} #{i}", i % 5));
+                }
+            }
+        }
+        check(&store, &names);
+    }
+}
