@@ -428,8 +428,9 @@ enum Why {
     Evict,
 }
 
-/// The most sessions the engine reclaims under one hold of its lock (its `RECLAIM_BATCH`).
-const RECLAIM_BATCH: usize = 64;
+/// How many sessions the engine reclaims per step, each step removed in the order its sessions were
+/// last written (its `RECLAIM_STEP`).
+const RECLAIM_BATCH: usize = 8;
 
 impl Default for Model {
     fn default() -> Self {
