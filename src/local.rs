@@ -145,13 +145,14 @@ impl Local {
     pub fn open_with(config: Config, hooks: Hooks) -> Result<Local> {
         let ids = IdHasher::default();
         let limits = Limits::of(&config);
+        let clock: Arc<dyn Clock> = hooks.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mut tables = Tables::new(ids.clone(), config.feed_bytes, limits);
         let mut persistence = match &config.path {
             Some(path) => Some(Persistence::open(path, &config, &mut tables, hooks.faults)?),
             None => None,
         };
         if persistence.is_some() {
-            tables.replayed();
+            tables.replayed(clock.now());
         }
         let tables_version = tables.version();
         let tables = Arc::new(TablesLock::new(tables));
@@ -165,7 +166,7 @@ impl Local {
             latest: AtomicU64::new(tables_version),
             feed_budget: config.feed_bytes,
             persistence,
-            clock: hooks.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            clock,
             limits,
             reclaimer: Mutex::new(None),
         });
@@ -783,7 +784,9 @@ impl Local {
             .enumerate()
             .map(|(i, (input, key, ty))| {
                 let updated_at = input.updated_at.unwrap_or(now);
-                self.pending_with_key(input, *key, *ty, input.created_at, updated_at, guess + i as u64)
+                let pending =
+                    self.pending_with_key(input, *key, *ty, input.created_at, updated_at, guess + i as u64);
+                Pending { written_at: now, ..pending }
             })
             .collect();
         let mut tables = self.shared.write();
@@ -890,7 +893,7 @@ impl Local {
         version: u64,
     ) -> Pending<'i> {
         let rendered = created_at.map(|created_at| input.render(ty, created_at, updated_at, version));
-        Pending { input, key, ty, created_at, updated_at, rendered }
+        Pending { input, key, ty, created_at, updated_at, written_at: updated_at, rendered }
     }
 
     /// The session with this id if this call may see it: of this handle's type, of `user_id` when
@@ -953,6 +956,7 @@ impl Local {
                     entity: entity.as_deref(),
                     created_at,
                     updated_at,
+                    written_at: updated_at,
                     version,
                     stored,
                 };
@@ -1033,6 +1037,8 @@ struct Pending<'i> {
     ty: SessionType,
     created_at: Option<i64>,
     updated_at: i64,
+    /// The store's clock at the write: an import may carry a later `updated_at`.
+    written_at: i64,
     rendered: Option<Rendered>,
 }
 
@@ -1047,7 +1053,7 @@ fn existing(tables: &Tables, key: IdKey, ty: SessionType) -> Result<Option<Bucke
 /// The record `pending` becomes as change number `version`, over a stored session created at
 /// `stored_created_at` if any: what is journaled, then stored.
 fn resolve(pending: Pending, stored_created_at: Option<i64>, version: u64) -> NewRecord {
-    let Pending { input, key, ty, created_at, updated_at, rendered } = pending;
+    let Pending { input, key, ty, created_at, updated_at, written_at, rendered } = pending;
     let created_at = created_at.or(stored_created_at).unwrap_or(updated_at);
     let mut stored = rendered.unwrap_or_else(|| input.render(ty, created_at, updated_at, version));
     stored.set_version(version);
@@ -1058,6 +1064,7 @@ fn resolve(pending: Pending, stored_created_at: Option<i64>, version: u64) -> Ne
         entity: input.entity_id(ty),
         created_at,
         updated_at,
+        written_at,
         version,
         stored,
     }

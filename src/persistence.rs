@@ -507,6 +507,8 @@ fn apply(change: Replayed, tables: &mut Tables, source: Source) -> Result<()> {
                 entity: put.entity.as_deref(),
                 created_at: put.created_at,
                 updated_at: put.updated_at,
+                // The reopen counts idle times again, from its own clock (`Tables::replayed`).
+                written_at: put.updated_at,
                 version,
                 stored,
             };

@@ -112,11 +112,13 @@ impl Liveness {
     /// Whether `record`, last read at `accessed` (unix seconds, 0 when never or not tracked), is
     /// alive. Times are whole seconds: a session expires once more than its limit has passed, so it
     /// lives at least the limit (and less than a second more).
-    pub fn alive(&self, record: &Record, accessed: u32) -> bool {
-        self.alive_at(record.created_at, record.updated_at, i64::from(accessed))
+    /// Idle time counts from `written` (see [`Retention::written`]) when it is before `updated_at`.
+    pub fn alive(&self, record: &Record, accessed: u32, written: i64) -> bool {
+        self.alive_at(record.created_at, record.updated_at.min(written), i64::from(accessed))
     }
 
-    /// As [`Liveness::alive`], for a session created, written and last read at these times.
+    /// As [`Liveness::alive`], for a session created, written (the earlier of its `updated_at` and
+    /// when it was written) and last read at these times.
     pub fn alive_at(&self, created_at: i64, updated_at: i64, accessed: i64) -> bool {
         self.age.is_none_or(|age| created_at.saturating_add(age) >= self.now)
             && self.idle.is_none_or(|idle| updated_at.max(accessed).saturating_add(idle) >= self.now)
@@ -302,6 +304,11 @@ pub struct Retention {
     /// after it earns).
     accessed: Vec<AtomicU32>,
     moved: Vec<u32>,
+    /// Per slot (with idle expiry), when the session was last written, or its `updated_at` if earlier:
+    /// what its idle time counts from. An `updated_at` in the future (an import can carry any) would
+    /// otherwise keep it alive for ever, and block the reclaimer's walk from the front of the
+    /// recency list, behind it, for ever too.
+    written: Vec<u32>,
     /// Per slot, whether the session was read since it was last placed (with `refresh_on_read`): the
     /// CLOCK algorithm's reference bit.
     referenced: Vec<AtomicBool>,
@@ -339,6 +346,9 @@ impl Retention {
         if self.order.is_some() || self.by_user.is_some() {
             self.moved.resize(slots, 0);
         }
+        if self.limits.idle_expiry_s.is_some() {
+            self.written.resize(slots, 0);
+        }
         if self.limits.refresh_on_read {
             self.accessed.resize_with(slots, AtomicU32::default);
             self.referenced.resize_with(slots, AtomicBool::default);
@@ -346,6 +356,19 @@ impl Retention {
     }
 
     /// The last read of the session in `slot` (0: none tracked).
+    /// Notes that the session in `slot` was written at `now` with this `updated_at`.
+    pub fn wrote(&mut self, slot: Slot, updated_at: i64, now: i64) {
+        if let Some(written) = self.written.get_mut(slot as usize) {
+            *written = seconds(updated_at.min(now));
+        }
+    }
+
+    /// When the session in `slot` was last written, or its `updated_at` if earlier (unix seconds;
+    /// `i64::MAX` when the store has no idle expiry).
+    pub fn written(&self, slot: Slot) -> i64 {
+        self.written.get(slot as usize).map_or(i64::MAX, |&w| i64::from(w))
+    }
+
     pub fn accessed(&self, slot: Slot) -> u32 {
         self.accessed.get(slot as usize).map_or(0, |a| a.load(Ordering::Relaxed))
     }
@@ -363,7 +386,8 @@ impl Retention {
         self.referenced.get(slot as usize).is_some_and(|r| r.load(Ordering::Relaxed))
     }
 
-    /// A session written to `slot` at `time` (its `updated_at`, or now for a second chance), unread.
+    /// A session written to `slot` at `time` (its `updated_at`, or the write's time when that is
+    /// earlier, or now for a second chance), unread.
     pub fn inserted(&mut self, record: &Record, time: i64) {
         let (slot, bytes) = (record.slot, record.json().len());
         if let Some(moved) = self.moved.get_mut(slot as usize) {
@@ -389,7 +413,8 @@ impl Retention {
         }
     }
 
-    /// Puts `records`, just written by one import, where their `updated_at` says in the lists,
+    /// Puts `records`, just written by one import, where their `updated_at` (or the import's time, if
+    /// earlier) says in the lists,
     /// however long ago that was and however many sessions were written since (one walk per list).
     pub fn placed(&mut self, records: &[&Record]) {
         if self.order.is_none() && self.by_user.is_none() {
@@ -397,9 +422,9 @@ impl Retention {
         }
         let mut sorted: Vec<&Record> = records.to_vec();
         sorted.sort_by_key(|r| self.moved[r.slot as usize]);
+        // Each keeps the time its write just gave it: its updated_at, or the write's if earlier.
         for r in &sorted {
             self.removed(r);
-            self.moved[r.slot as usize] = seconds(r.updated_at);
         }
         if let Some((links, ends)) = &mut self.order {
             let slots: Vec<(Slot, usize)> = sorted.iter().map(|r| (r.slot, r.json().len())).collect();
@@ -417,13 +442,15 @@ impl Retention {
     }
 
     /// Puts the lists in the order of `records`, least recently written first, for `slots` slots:
-    /// after a reopen, whose snapshot loads sessions in insertion order.
-    pub fn rebuild(&mut self, slots: usize, records: &[&Record]) {
+    /// after a reopen at `now`, whose snapshot loads sessions in insertion order. Idle times count
+    /// from `updated_at`, or from now if that is later.
+    pub fn rebuild(&mut self, slots: usize, records: &[&Record], now: i64) {
         let (expired, evicted) = (self.expired, self.evicted);
         *self = Retention { expired, evicted, ..Retention::new(self.limits) };
         self.grow(slots);
         for record in records {
-            self.inserted(record, record.updated_at);
+            self.inserted(record, record.updated_at.min(now));
+            self.wrote(record.slot, record.updated_at, now);
         }
     }
 
@@ -499,7 +526,7 @@ impl Retention {
             looked += 1;
             let r = record(at);
             let next = links.next[at as usize];
-            if !liveness.alive(r, self.accessed(at)) {
+            if !liveness.alive(r, self.accessed(at), self.written(at)) {
                 found.push(at);
             } else if self.referenced(at) {
                 reread.push(at);
@@ -623,7 +650,7 @@ impl Retention {
                 continue;
             }
             let r = record(slot);
-            let alive = liveness.alive(r, self.accessed(slot));
+            let alive = liveness.alive(r, self.accessed(slot), self.written(slot));
             if alive && refuse {
                 return;
             }

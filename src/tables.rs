@@ -60,6 +60,8 @@ pub struct NewRecord<'a> {
     pub entity: Option<&'a str>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The store's clock at the write (idle time counts from it when `updated_at` is later).
+    pub written_at: i64,
     /// The number of the change that stores it, which `stored` carries too.
     pub version: u64,
     pub stored: Rendered,
@@ -259,7 +261,7 @@ impl Tables {
 
     /// Whether `record` (current, or kept for a snapshot) is alive by `liveness`.
     pub fn alive(&self, record: &Record, liveness: &Liveness) -> bool {
-        liveness.alive(record, self.retention.accessed(record.slot))
+        liveness.alive(record, self.retention.accessed(record.slot), self.retention.written(record.slot))
     }
 
     /// Notes a read of `record` at `now`, which refreshes its idle time when the store says so.
@@ -326,10 +328,10 @@ impl Tables {
     /// After a reopen: orders the recency lists by the times the sessions were last written, ties in
     /// the order of their writes (the snapshot loaded them in insertion order), and counts expiries
     /// and evictions from zero (the replay repeated some).
-    pub fn replayed(&mut self) {
+    pub fn replayed(&mut self, now: i64) {
         let mut records: Vec<&Record> = self.by_id.iter().map(|r| &**r).collect();
         records.sort_unstable_by_key(|r| (r.updated_at, r.version));
-        self.retention.rebuild(self.slab.0.len(), &records);
+        self.retention.rebuild(self.slab.0.len(), &records, now);
         (self.retention.expired, self.retention.evicted) = (0, 0);
     }
 
@@ -447,13 +449,14 @@ impl Tables {
             self.retention.grow(self.slab.0.len());
             slot
         });
-        let hash = new.id.hash;
+        let (hash, written_at) = (new.id.hash, new.written_at);
         let index = &mut self.types[new.ty.index()];
         let (user, entity) = index.named(new.user, new.entity);
         let record = Arc::new(Record::new(new.parts(), seq, slot, user, entity));
         self.slab.replace(slot, Some(Arc::clone(&record)));
         index.add(&record, &self.slab);
-        self.retention.inserted(&record, record.updated_at);
+        self.retention.inserted(&record, record.updated_at.min(written_at));
+        self.retention.wrote(slot, record.updated_at, written_at);
         let slab = &self.slab;
         self.names.add(slot, record.name().as_deref(), |s| slab.get(s).name());
         self.bytes += record.json().len();
@@ -462,6 +465,7 @@ impl Tables {
     }
 
     fn replace(&mut self, bucket: Bucket, new: NewRecord) -> Option<Arc<Record>> {
+        let written_at = new.written_at;
         let old = Arc::clone(self.by_id.get_bucket(bucket).expect("a bucket from find"));
         debug_assert_eq!(old.ty(), new.ty);
         let index = &mut self.types[new.ty.index()];
@@ -475,7 +479,8 @@ impl Tables {
             (old.user.clone(), old.entity.clone())
         };
         let record = Arc::new(Record::new(new.parts(), old.seq(), old.slot, user, entity));
-        self.retention.replaced(&old, &record, record.updated_at);
+        self.retention.replaced(&old, &record, record.updated_at.min(written_at));
+        self.retention.wrote(old.slot, record.updated_at, written_at);
         let dropped = self.versions.retire(old.slot, Arc::clone(&old), self.version);
         self.slab.replace(old.slot, Some(Arc::clone(&record)));
         if moved {
@@ -807,6 +812,7 @@ mod tests {
             entity: Some("a"),
             created_at,
             updated_at: created_at,
+            written_at: created_at,
             version,
             stored: input.render(SessionType::Agent, created_at, created_at, version),
         };

@@ -406,3 +406,33 @@ fn an_import_written_long_ago_is_placed_by_its_time_evicted_first_and_reclaimed(
     assert_eq!(bounds(&store)["sessions"], 2);
     store.check_invariants().unwrap();
 }
+
+#[test]
+fn an_updated_at_in_the_future_does_not_keep_a_session_or_hold_back_the_reclaimer() {
+    // An import may carry any updated_at. Idle time counts from the write when that is earlier, so a
+    // session dated in the year 292 billion expires like one written now, and sessions behind it in
+    // the recency list are reclaimed when they expire (found by a longer model run: one read gave the
+    // future-dated session a place among the present ones, and the walk from the front stopped at it
+    // for ever).
+    let (store, clock) = open(Config { idle_expiry_s: 60, refresh_on_read: true, ..Config::default() });
+    let import = json!({"future": {"session_id": "future", "session_type": "agent", "updated_at": i64::MAX}});
+    store.import(import.to_string().as_bytes()).unwrap();
+    put(&store, "a", "u");
+    store.read("future", None).unwrap();
+    clock.advance(30);
+    // The read earned "future" a second chance: the reclaimer's walk sends it behind "a".
+    assert_eq!(store.reclaim().unwrap(), 0);
+    put(&store, "b", "u");
+    clock.advance(31);
+    assert_eq!(ids(&store), ["b"], "61 s after the import and the read: gone");
+    assert_eq!(store.reclaim().unwrap(), 2);
+    clock.advance(30);
+    assert_eq!(store.reclaim().unwrap(), 1, "\"b\", behind it, goes in its turn");
+    assert_eq!(bounds(&store)["sessions"], 0);
+    store.check_invariants().unwrap();
+    // The stored updated_at stays as imported.
+    let (store, _) = open(Config { idle_expiry_s: 60, ..Config::default() });
+    store.import(import.to_string().as_bytes()).unwrap();
+    let stored: Value = serde_json::from_str(&store.read("future", None).unwrap()).unwrap();
+    assert_eq!(stored["updated_at"], i64::MAX);
+}

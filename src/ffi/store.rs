@@ -92,8 +92,9 @@ impl ss_store {
 /// the journal and snapshot sizes and what the open recovered.
 ///
 /// Bounds (all optional; 0, the default, is no bound):
-///  - "idle_expiry_s": a session not written for more than this many seconds (by its "updated_at")
-///    expires. Times are whole seconds, so a session lives at least this long and less than a second
+///  - "idle_expiry_s": a session not written for more than this many seconds (by its "updated_at",
+///    or by the time of the write when that is earlier: an "updated_at" in the future, which an
+///    import may carry, does not keep a session) expires. Times are whole seconds, so a session lives at least this long and less than a second
 ///    more; values above 2^63 - 1 (here and for "max_age_s") are lowered to it;
 ///  - "refresh_on_read": true to have ss_read() and ss_read_with() refresh the idle time too (needs
 ///    "idle_expiry_s"; listings and queries do not refresh). Reads are remembered in memory only: after

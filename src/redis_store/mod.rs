@@ -620,11 +620,11 @@ impl RedisStore {
     fn visible(&self, session_id: &str, user_id: Option<&str>) -> Result<Option<(Visible, String)>> {
         let s = &self.shared;
         let key = format!("{}s:{session_id}", s.prefix);
-        let fields: Vec<Option<String>> = s
-            .server
-            .with(|c| redis::cmd("HMGET").arg(&key).arg(&["t", "u", "c", "v", "j", "p", "a"]).query(c))?;
-        let [t, u, c, v, j, p, a] =
-            <[Option<String>; 7]>::try_from(fields).map_err(|_| unexpected("HMGET"))?;
+        let fields: Vec<Option<String>> = s.server.with(|c| {
+            redis::cmd("HMGET").arg(&key).arg(&["t", "u", "c", "v", "j", "p", "a", "w"]).query(c)
+        })?;
+        let [t, u, c, v, j, p, a, w] =
+            <[Option<String>; 8]>::try_from(fields).map_err(|_| unexpected("HMGET"))?;
         let (Some(t), Some(c), Some(v), Some(j), Some(p)) = (t, c, v, j, p) else { return Ok(None) };
         let user = user_id.filter(|u| !u.is_empty());
         if t != type_arg(self.mode) || user.is_some_and(|user| u.as_deref() != Some(user)) {
@@ -633,7 +633,9 @@ impl RedisStore {
         let parse = |text: &str| text.parse::<i64>().map_err(|_| unexpected("a number"));
         let created_at = parse(&c)?;
         let accessed = a.as_deref().map(parse).transpose()?.unwrap_or(i64::MIN);
-        if !s.limits.liveness(self.now()).alive_at(created_at, parse(&p)?, accessed) {
+        // Idle time counts from `w` when the session has one (an `updated_at` in the future: put.lua).
+        let written = parse(w.as_deref().unwrap_or(&p))?;
+        if !s.limits.liveness(self.now()).alive_at(created_at, written, accessed) {
             return Ok(None);
         }
         Ok(Some((Visible { created_at, version: parse(&v)? as u64 }, j)))

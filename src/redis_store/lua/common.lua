@@ -126,8 +126,8 @@ end
 
 -- Whether the session behind index member `member` is there for a reader: stored under that order
 -- key (not a stale entry of a session Redis dropped by itself, since written again) and alive. `s`
--- holds its fields k, c, p and a from `at` on.
+-- holds its fields k, c, p, a and w from `at` on.
 local function listed(member, s, at)
   if not EXPIRES then return true end
-  return s[at] == string.sub(member, 1, KEYLEN) and alive(s[at + 1], s[at + 2], s[at + 3])
+  return s[at] == string.sub(member, 1, KEYLEN) and alive(s[at + 1], s[at + 4] or s[at + 2], s[at + 3])
 end

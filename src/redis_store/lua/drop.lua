@@ -10,7 +10,7 @@ local alive_ones = 0
 for _, member in ipairs(members) do
   local id = string.sub(member, KEYLEN + 1)
   local key = session_key(id)
-  local s = redis.call('HMGET', key, 'u', 'e', 'k', 'c', 'p', 'a')
+  local s = redis.call('HMGET', key, 'u', 'e', 'k', 'c', 'p', 'a', 'w')
   for _, index in ipairs(indexes(t, s[1], s[2])) do
     emptied[index] = true
   end

@@ -16,7 +16,7 @@ end
 -- What each member's hash gives: the field, the entity, and what tells whether it is listed (only
 -- when sessions expire: otherwise every member's session is there and alive).
 local fields = { field, 'e' }
-if EXPIRES then fields = { field, 'e', 'k', 'c', 'p', 'a' } end
+if EXPIRES then fields = { field, 'e', 'k', 'c', 'p', 'a', 'w' } end
 local out = {}
 local found = 0
 local chunk = 256

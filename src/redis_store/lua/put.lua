@@ -25,8 +25,8 @@ end
 if EXPIRES then
   for i = 0, count - 1 do
     local id = arg(i, 1)
-    local s = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'k', 'c', 'p', 'a')
-    if s[1] and not alive(s[5], s[6], s[7]) then
+    local s = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'k', 'c', 'p', 'a', 'w')
+    if s[1] and not alive(s[5], s[8] or s[6], s[7]) then
       remove(budget, id, s[1], s[2], s[3], s[4], redis.call('INCR', P .. 'seq'), 'expire')
     end
   end
@@ -108,6 +108,13 @@ for i = 0, count - 1 do
   local u, e = opt(step.u), opt(arg(i, 4))
   local p = arg(i, 7)
   local fields = { 't', step.t, 'c', step.c, 'k', k, 'v', version, 'p', p, 'q', arg(i, 10), 'j', json }
+  -- Idle time counts from updated_at, or from now when that is earlier (an import may carry a
+  -- later one, which would keep the session for ever): then kept apart, in w.
+  local w = p
+  if tonumber(p) > NOW then
+    w = fmt(NOW)
+    fields[#fields + 1] = 'w'; fields[#fields + 1] = w
+  end
   if u then fields[#fields + 1] = 'u'; fields[#fields + 1] = u end
   if e then fields[#fields + 1] = 'e'; fields[#fields + 1] = e end
   redis.call('HSET', key, unpack(fields))
@@ -115,7 +122,7 @@ for i = 0, count - 1 do
     redis.call('ZADD', index, 0, k .. id)
   end
   if EXPIRES then
-    schedule(key, cmsgpack.pack(id, step.t, step.u, arg(i, 4), k, #json), deadline(step.c, p, false))
+    schedule(key, cmsgpack.pack(id, step.t, step.u, arg(i, 4), k, #json), deadline(step.c, w, false))
   end
   redis.call('INCRBY', P .. 'bytes', #json)
   feed(budget, version, 48 + #json, { 'o', 'upsert', 't', step.t, 'd', id, 'v', version, 'q', arg(i, 10), 'j', json })

@@ -3,10 +3,10 @@
 -- otherwise. The read stamps its time on the session and moves its expiry.
 local id, t, user = ARGV[3], ARGV[4], ARGV[5]
 local key = session_key(id)
-local s = redis.call('HMGET', key, 't', 'u', 'c', 'p', 'a', 'x', 'j')
-if s[1] ~= t or (user ~= '' and (not s[2] or ('=' .. s[2]) ~= user)) or not alive(s[3], s[4], s[5]) then
+local s = redis.call('HMGET', key, 't', 'u', 'c', 'p', 'a', 'x', 'j', 'w')
+if s[1] ~= t or (user ~= '' and (not s[2] or ('=' .. s[2]) ~= user)) or not alive(s[3], s[8] or s[4], s[5]) then
   return false
 end
 redis.call('HSET', key, 'a', fmt(NOW))
-schedule(key, s[6], deadline(s[3], s[4], NOW))
+schedule(key, s[6], deadline(s[3], s[8] or s[4], NOW))
 return s[7]

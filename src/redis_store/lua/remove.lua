@@ -8,9 +8,9 @@ local t, user, expected = ARGV[4], ARGV[5], ARGV[6]
 local removed = 0
 for i = 7, #ARGV do
   local id = ARGV[i]
-  local stored = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'k', 'v', 'c', 'p', 'a')
+  local stored = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'k', 'v', 'c', 'p', 'a', 'w')
   local visible = stored[1] == t and (user == '' or (stored[2] and ('=' .. stored[2]) == user))
-    and (not EXPIRES or alive(stored[6], stored[7], stored[8]))
+    and (not EXPIRES or alive(stored[6], stored[9] or stored[7], stored[8]))
   if expected ~= '' then
     local have = (visible and tonumber(stored[5])) or 0
     if tonumber(expected) ~= have then

@@ -17,12 +17,12 @@ for i = 6, #ARGV do
   end
   for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     local id = string.sub(member, KEYLEN + 1)
-    local s = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'c', 'p', 'v', 'k', 'q', 'j', 'a')
+    local s = redis.call('HMGET', session_key(id), 't', 'u', 'e', 'c', 'p', 'v', 'k', 'q', 'j', 'a', 'w')
     local shown
     if held then
       shown = s[1]
     else
-      shown = listed(member, { s[7], s[4], s[5], s[10] }, 1)
+      shown = listed(member, { s[7], s[4], s[5], s[10], s[11] }, 1)
     end
     if (not check_entity or s[3] == entity) and shown then
       for f = 1, 9 do

@@ -43,6 +43,9 @@ struct Rec {
     /// seconds in a u32.
     accessed: i64,
     moved: i64,
+    /// What its idle time counts from: when it was written (or the store reopened), or its
+    /// updated_at if earlier, in the same u32 seconds.
+    written: i64,
     /// Read since it was last placed (the engine's CLOCK reference bit).
     referenced: bool,
 }
@@ -569,17 +572,18 @@ impl Model {
     /// Whether `r` is alive now (see the header's ss_store_open(), "Bounds").
     fn alive(&self, r: &Rec) -> bool {
         self.bounds.age.is_none_or(|age| r.created_at.saturating_add(age) >= self.now)
-            && self
-                .bounds
-                .idle
-                .is_none_or(|idle| r.updated_at.max(r.accessed).saturating_add(idle) >= self.now)
+            && self.bounds.idle.is_none_or(|idle| {
+                r.updated_at.min(r.written).max(r.accessed).saturating_add(idle) >= self.now
+            })
     }
 
-    /// `rec`, just written: unread, placed by its updated_at (see [`Model::place`]).
-    fn fresh(rec: &mut Rec) {
+    /// `rec`, just written at `now`: unread, placed by its updated_at or now if earlier (see
+    /// [`Model::place`]), and idle from that time.
+    fn fresh(rec: &mut Rec, now: i64) {
         rec.accessed = 0;
         rec.referenced = false;
-        rec.moved = secs(rec.updated_at);
+        rec.moved = secs(rec.updated_at.min(now));
+        rec.written = rec.moved;
     }
 
     fn key_of(&self, id: &str) -> i64 {
@@ -865,8 +869,9 @@ impl Model {
     /// After a reopen: the recency list in the order of the versions, no read remembered, the counts
     /// of expiries and evictions from zero.
     pub fn reopened(&mut self) {
+        let now = self.now;
         for r in &mut self.recs {
-            Self::fresh(r);
+            Self::fresh(r, now);
         }
         let mut ids: Vec<(i64, u64, String)> =
             self.recs.iter().map(|r| (r.updated_at, r.version, r.id.clone())).collect();
@@ -914,7 +919,7 @@ impl Model {
         let existing = self.find(&p.id);
         let stored_created = existing.map(|i| self.recs[i].created_at);
         let mut rec = self.build(p, ty, created_at, stored_created, updated_at, self.seq + 1);
-        Self::fresh(&mut rec);
+        Self::fresh(&mut rec, self.now);
         let text = rec.text();
         let change = FeedChange::Put {
             seq: rec.version,
@@ -962,6 +967,7 @@ impl Model {
             ws: p.ws,
             accessed: 0,
             moved: 0,
+            written: 0,
             referenced: false,
         }
     }
@@ -1181,7 +1187,7 @@ impl Model {
         let victims = self.room_for(&news)?;
         for i in live.iter().copied() {
             let mut rec = renumbered(&self.recs[i], self.seq + 1);
-            Self::fresh(&mut rec);
+            Self::fresh(&mut rec, self.now);
             let text = rec.text();
             let change =
                 FeedChange::Put { seq: rec.version, ty: rec.ty, quoted_id: rec.quoted_id().to_owned(), text };
@@ -1350,7 +1356,7 @@ impl Model {
     /// Stores `rec`, a session rewritten in place (a rename, an append), with what it evicts.
     fn store_rewritten(&mut self, i: usize, mut rec: Rec) -> Expected<String> {
         let victims = self.room_for(std::slice::from_ref(&rec))?;
-        Self::fresh(&mut rec);
+        Self::fresh(&mut rec, self.now);
         let text = rec.text();
         let change = FeedChange::Put {
             seq: rec.version,
