@@ -498,11 +498,17 @@ impl Tables {
     fn release(&mut self, record: Arc<Record>) -> Option<Arc<Record>> {
         self.retention.removed(&record);
         self.types[record.ty().index()].remove(&record, &self.slab);
-        let (free, slab_len) = (&mut self.free, self.slab.0.len());
-        self.names.remove(record.slot, record.name().as_deref(), |slot| free_slot(free, slab_len, slot));
+        self.unname(&record);
         self.bytes -= record.json().len();
         self.slab.replace(record.slot, None);
         self.versions.retire(record.slot, record, self.version)
+    }
+
+    /// Takes `record`, which is leaving its slot, out of the name index; the slots that index says
+    /// may be reused now (its own, or those of a sweep that ends) go to the free list.
+    fn unname(&mut self, record: &Record) {
+        let (free, slab_len) = (&mut self.free, self.slab.0.len());
+        self.names.remove(record.slot, record.name().as_deref(), |slot| free_slot(free, slab_len, slot));
     }
 
     /// Removes the session with this id by the change numbered `number`, for reason `why`; returns
@@ -537,8 +543,7 @@ impl Tables {
                 Ok(entry) => drop(entry.remove()),
                 Err(_) => unreachable!("every indexed record is in the id table"),
             }
-            let (free, slab_len) = (&mut self.free, self.slab.0.len());
-            self.names.remove(slot, record.name().as_deref(), |slot| free_slot(free, slab_len, slot));
+            self.unname(&record);
             self.retention.removed(&record);
             self.bytes -= record.json().len();
             dropped.extend(self.versions.retire(slot, record, self.version));
