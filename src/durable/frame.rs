@@ -1,5 +1,6 @@
-//! The on-disk format (described in the module doc of `durable`), the validating scan run on open, and
-//! the streaming reader that hands the records to the engine afterwards.
+//! The on-disk format (described in the module doc of `durable`), the checks run on open (a scan of
+//! every journal; a snapshot's header and footer), and the streaming reader that hands the records to
+//! the engine afterwards, checking each frame of a snapshot as it goes.
 
 use super::{DurableError, DurableErrorKind, Result};
 use std::collections::VecDeque;
@@ -100,19 +101,18 @@ pub(super) struct Scan {
     pub torn: u64,
 }
 
-/// Reads and checks all of `path` (opened as `file`), a file of `kind` and `generation`. `last` says it
-/// is the newest journal, the only file where a damaged end may be a crash mid-append rather than
-/// corruption.
-pub(super) fn scan(file: &File, path: &Path, kind: FileKind, generation: u64, last: bool) -> Result<Scan> {
+/// Reads and checks all of the journal `path` (opened as `file`) of `generation`. `last` says it is the
+/// newest journal, the only file where a damaged end may be a crash mid-append rather than corruption.
+pub(super) fn scan_journal(file: &File, path: &Path, generation: u64, last: bool) -> Result<Scan> {
     let file_len = file.metadata().map_err(|e| io_error("reading", path, &e))?.len();
-    let may_tear = last && kind == FileKind::Journal;
+    let (kind, may_tear) = (FileKind::Journal, last);
     let mut r = BufReader::with_capacity(READ_BUFFER, file);
     r.seek(SeekFrom::Start(0)).map_err(|e| io_error("reading", path, &e))?;
     let read_err = |e: io::Error| io_error("reading", path, &e);
 
-    let expected = encode_header(kind, generation);
     if file_len < HEADER_LEN {
         // A journal created by a rotation that crashed before its header reached the disk.
+        let expected = encode_header(kind, generation);
         let mut head = vec![0u8; file_len as usize];
         r.read_exact(&mut head).map_err(read_err)?;
         let torn_header = head.iter().zip(&expected).all(|(a, b)| a == b) || head.iter().all(|&b| b == 0);
@@ -121,20 +121,7 @@ pub(super) fn scan(file: &File, path: &Path, kind: FileKind, generation: u64, la
         }
         return Err(corrupt(path, 0, "truncated file header"));
     }
-    let mut head = [0u8; HEADER_LEN as usize];
-    r.read_exact(&mut head).map_err(read_err)?;
-    if head != expected {
-        let what = if &head[..8] != kind.magic() {
-            "not a sessionstore file of this kind (bad magic)"
-        } else if head[8..12] != VERSION.to_le_bytes() {
-            "unsupported format version"
-        } else if head[12..20] != generation.to_le_bytes() {
-            "generation does not match the file name"
-        } else {
-            "header checksum mismatch"
-        };
-        return Err(corrupt(path, 0, what));
-    }
+    check_header(&mut r, path, kind, generation)?;
 
     let mut pos = HEADER_LEN;
     let mut records = 0u64;
@@ -142,9 +129,6 @@ pub(super) fn scan(file: &File, path: &Path, kind: FileKind, generation: u64, la
     loop {
         let remaining = file_len - pos;
         if remaining == 0 {
-            if kind == FileKind::Snapshot {
-                return Err(corrupt(path, pos, "missing footer"));
-            }
             return Ok(Scan { end: pos, records, torn: 0 });
         }
         let torn = Ok(Scan { end: pos, records, torn: remaining });
@@ -158,18 +142,6 @@ pub(super) fn scan(file: &File, path: &Path, kind: FileKind, generation: u64, la
         r.read_exact(&mut fh).map_err(read_err)?;
         let len = u32::from_le_bytes([fh[0], fh[1], fh[2], fh[3]]);
         let crc = u32::from_le_bytes([fh[4], fh[5], fh[6], fh[7]]);
-        if kind == FileKind::Snapshot && len == FOOTER_MARK {
-            let mut footer = [0u8; FOOTER_LEN as usize];
-            footer[..8].copy_from_slice(&fh);
-            if remaining != FOOTER_LEN {
-                return Err(corrupt(path, pos, "footer not at the end of the file"));
-            }
-            r.read_exact(&mut footer[8..]).map_err(read_err)?;
-            if footer != encode_footer(records) {
-                return Err(corrupt(path, pos, "bad footer"));
-            }
-            return Ok(Scan { end: file_len, records, torn: 0 });
-        }
         if !valid_len(len) {
             if may_tear && tail(path, pos)?.iter().all(|&b| b == 0) {
                 return torn; // the file was extended but the data never written
@@ -196,6 +168,56 @@ pub(super) fn scan(file: &File, path: &Path, kind: FileKind, generation: u64, la
         records += 1;
         pos = frame_end;
     }
+}
+
+/// Reads the header of `path` from `r` (at its start) and checks it is the header of a file of `kind`
+/// and `generation`.
+fn check_header(r: &mut impl Read, path: &Path, kind: FileKind, generation: u64) -> Result<()> {
+    let mut head = [0u8; HEADER_LEN as usize];
+    r.read_exact(&mut head).map_err(|e| io_error("reading", path, &e))?;
+    if head == encode_header(kind, generation) {
+        return Ok(());
+    }
+    let what = if &head[..8] != kind.magic() {
+        "not a sessionstore file of this kind (bad magic)"
+    } else if head[8..12] != VERSION.to_le_bytes() {
+        "unsupported format version"
+    } else if head[12..20] != generation.to_le_bytes() {
+        "generation does not match the file name"
+    } else {
+        "header checksum mismatch"
+    };
+    Err(corrupt(path, 0, what))
+}
+
+/// Checks the header and the footer of the snapshot `path` (opened as `file`) of `generation`, and
+/// returns the number of records its footer counts and its length. Its frames are checked as
+/// [`Records`] reads them: a snapshot is read once on open, not once to check and once to load (an
+/// error halfway fails the open all the same, before the store is used).
+pub(super) fn check_snapshot(file: &File, path: &Path, generation: u64) -> Result<Scan> {
+    let file_len = file.metadata().map_err(|e| io_error("reading", path, &e))?.len();
+    if file_len < HEADER_LEN {
+        return Err(corrupt(path, 0, "truncated file header"));
+    }
+    let mut r = file;
+    r.seek(SeekFrom::Start(0)).map_err(|e| io_error("reading", path, &e))?;
+    check_header(&mut r, path, FileKind::Snapshot, generation)?;
+    if file_len < HEADER_LEN + FOOTER_LEN {
+        return Err(corrupt(path, HEADER_LEN, "missing footer"));
+    }
+    let at = file_len - FOOTER_LEN;
+    let mut footer = [0u8; FOOTER_LEN as usize];
+    r.seek(SeekFrom::Start(at))
+        .and_then(|_| r.read_exact(&mut footer))
+        .map_err(|e| io_error("reading", path, &e))?;
+    if footer[..4] != FOOTER_MARK.to_le_bytes() {
+        return Err(corrupt(path, at, "missing footer"));
+    }
+    let records = u64::from_le_bytes(footer[4..12].try_into().expect("eight bytes"));
+    if footer != encode_footer(records) {
+        return Err(corrupt(path, at, "bad footer"));
+    }
+    Ok(Scan { end: file_len, records, torn: 0 })
 }
 
 /// The bytes of `path` from `offset` to its end (only read on the failure path: the remainder of a
@@ -234,30 +256,44 @@ fn frames_follow(tail: &[u8]) -> bool {
     })
 }
 
-/// One checked file the reader will read: its frames from `HEADER_LEN` to `end`.
+/// One file the reader will read: its frames from `HEADER_LEN` to `end`, `records` of them (a journal's
+/// as its scan counted them, a snapshot's as its footer does).
 #[derive(Debug)]
 pub(super) struct Segment {
     pub file: File,
     pub path: PathBuf,
     pub end: u64,
+    pub records: u64,
 }
 
-/// The records of a snapshot, or of the journals after it, in order: a streaming reader over files
-/// already checked on open (so a damaged file fails the open, never the load halfway), holding its own
-/// handles so that a compaction deleting the files meanwhile does not matter.
+/// The segment being read: where, and how many of its records are still to come.
+#[derive(Debug)]
+struct Reading {
+    r: BufReader<File>,
+    path: PathBuf,
+    pos: u64,
+    end: u64,
+    left: u64,
+}
+
+/// The records of a snapshot, or of the journals after it, in order: a streaming reader holding its own
+/// handles, so that a compaction deleting the files meanwhile does not matter. Journals were scanned on
+/// open; a snapshot's frames are checked here (length, checksum, and their count against the footer),
+/// and damage fails the read with the corrupt status, the file and the offset.
 ///
 /// [`Records::next_record`] lends each payload without copying; the `Iterator` impl copies each into a
-/// `Vec<u8>`. An `Err` can only come from an I/O error, or from a file changed behind the journal's lock.
+/// `Vec<u8>`.
 #[derive(Debug)]
 pub struct Records {
     segments: VecDeque<Segment>,
-    current: Option<(BufReader<File>, PathBuf, u64, u64)>,
+    current: Option<Reading>,
     buf: Vec<u8>,
     count: u64,
 }
 
 impl Records {
-    pub(super) fn new(segments: Vec<Segment>, count: u64) -> Self {
+    pub(super) fn new(segments: Vec<Segment>) -> Self {
+        let count = segments.iter().map(|s| s.records).sum();
         Records { segments: segments.into(), current: None, buf: Vec::new(), count }
     }
 
@@ -273,26 +309,41 @@ impl Records {
                 let Some(seg) = self.segments.pop_front() else { return Ok(None) };
                 let mut r = BufReader::with_capacity(READ_BUFFER, seg.file);
                 r.seek(SeekFrom::Start(HEADER_LEN)).map_err(|e| io_error("reading", &seg.path, &e))?;
-                self.current = Some((r, seg.path, HEADER_LEN, seg.end));
+                let (path, end, left) = (seg.path, seg.end, seg.records);
+                self.current = Some(Reading { r, path, pos: HEADER_LEN, end, left });
             }
-            let Some((r, path, pos, end)) = self.current.as_mut() else { continue };
-            if *pos >= *end {
+            let Some(at) = self.current.as_mut() else { continue };
+            if at.pos == at.end {
+                if at.left > 0 {
+                    return Err(corrupt(&at.path, at.pos, "fewer records than the footer counts"));
+                }
                 self.current = None;
                 continue;
             }
+            let damage = |what| Err(corrupt(&at.path, at.pos, what));
+            if at.left == 0 {
+                return damage("more records than the footer counts");
+            }
+            if at.end - at.pos < FRAME_HEADER {
+                return damage("incomplete frame");
+            }
             let mut fh = [0u8; FRAME_HEADER as usize];
-            r.read_exact(&mut fh).map_err(|e| io_error("reading", path, &e))?;
+            at.r.read_exact(&mut fh).map_err(|e| io_error("reading", &at.path, &e))?;
             let len = u32::from_le_bytes([fh[0], fh[1], fh[2], fh[3]]);
             let crc = u32::from_le_bytes([fh[4], fh[5], fh[6], fh[7]]);
-            if !valid_len(len) || *pos + FRAME_HEADER + u64::from(len) > *end {
-                return Err(corrupt(path, *pos, "file changed since it was checked"));
+            if !valid_len(len) {
+                return damage("impossible record length");
+            }
+            if at.pos + FRAME_HEADER + u64::from(len) > at.end {
+                return damage("record runs past the end of the file");
             }
             self.buf.resize(len as usize, 0);
-            r.read_exact(&mut self.buf).map_err(|e| io_error("reading", path, &e))?;
+            at.r.read_exact(&mut self.buf).map_err(|e| io_error("reading", &at.path, &e))?;
             if crc32fast::hash(&self.buf) != crc {
-                return Err(corrupt(path, *pos, "file changed since it was checked"));
+                return damage("record checksum mismatch");
             }
-            *pos += FRAME_HEADER + u64::from(len);
+            at.pos += FRAME_HEADER + u64::from(len);
+            at.left -= 1;
             self.count = self.count.saturating_sub(1);
             return Ok(Some(&self.buf));
         }

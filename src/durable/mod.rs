@@ -38,6 +38,9 @@
 //! (truncate, fsync) and reports the bytes dropped. Everything else (a bad checksum or impossible length
 //! with data after it, damage anywhere in a snapshot or an earlier journal, a bad header) fails the open
 //! with [`DurableErrorKind::Corrupt`], naming the file and byte offset: never a silent partial load.
+//! Journals are checked whole by [`Journal::open`]; a snapshot, the bulk of the data, only by its header
+//! and footer there, and frame by frame as [`Records`] reads it back (read once, not twice): damage
+//! found halfway fails that read, and the engine's open with it, before the store is used.
 //!
 //! # Failed fsync
 //!
@@ -388,12 +391,12 @@ impl Journal {
             Some(g) => {
                 let path = dir.join(snapshot_name(g));
                 let file = open_read(&path)?;
-                let scan = frame::scan(&file, &path, FileKind::Snapshot, g, false)?;
+                let scan = frame::check_snapshot(&file, &path, g)?;
                 report.snapshot_generation = Some(g);
                 report.snapshot_records = scan.records;
                 report.snapshot_bytes = scan.end;
                 let end = scan.end - FOOTER_LEN;
-                Some(Records::new(vec![Segment { file, path, end }], scan.records))
+                Some(Records::new(vec![Segment { file, path, end, records: scan.records }]))
             }
             None => None,
         };
@@ -407,7 +410,7 @@ impl Journal {
             let file =
                 if last { OpenOptions::new().read(true).write(true).open(&path) } else { File::open(&path) }
                     .map_err(|e| io_error("opening", &path, &e))?;
-            let Scan { mut end, records, torn } = frame::scan(&file, &path, FileKind::Journal, g, last)?;
+            let Scan { mut end, records, torn } = frame::scan_journal(&file, &path, g, last)?;
             // A rotation that crashed may also have left the new journal empty: no bytes torn, but no
             // header either.
             if torn > 0 || end < HEADER_LEN {
@@ -434,9 +437,9 @@ impl Journal {
             }
             // The reader gets its own handle: the last journal's handle shares its cursor with appends.
             let file = if last { open_read(&path)? } else { file };
-            segments.push(Segment { file, path, end });
+            segments.push(Segment { file, path, end, records });
         }
-        let replay = Records::new(segments, report.journal_records);
+        let replay = Records::new(segments);
 
         let (file, generation, len) = match current {
             Some(c) => c,

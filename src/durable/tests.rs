@@ -61,8 +61,18 @@ fn flip(path: &Path, offset: u64) {
     fs::write(path, bytes).unwrap();
 }
 
+/// Opens `dir` and reads its records back (a snapshot's frames are checked as they are read), expecting
+/// the corrupt status for `file` at `offset`.
 fn expect_corrupt(dir: &Path, file: &str, offset: u64) {
-    let err = open(dir, SyncPolicy::Os).err().expect("open must fail");
+    let err = match open(dir, SyncPolicy::Os) {
+        Err(e) => e,
+        Ok((j, r)) => {
+            let mut records = r.snapshot.into_iter().flatten().chain(r.journal);
+            let err = records.find_map(|record| record.err()).expect("open or the reading must fail");
+            j.close().unwrap();
+            err
+        }
+    };
     assert_eq!(err.kind, DurableErrorKind::Corrupt, "{err}");
     assert!(err.message.contains(file), "{err}");
     assert!(err.message.contains(&format!("byte {offset}")), "{err}");
@@ -301,9 +311,23 @@ fn snapshot_damage_is_corruption() {
     // A flip in the last record's payload: in a snapshot that is never a torn append.
     flip(&path, original.len() as u64 - FOOTER_LEN - 1);
     expect_corrupt(dir.path(), &name, starts[9]);
-    // Cut between two frames: the footer is missing.
+    // Cut between two frames: the footer is missing (its bytes would be the last sixteen).
     fs::write(&path, &original[..starts[5] as usize]).unwrap();
-    expect_corrupt(dir.path(), &name, starts[5]);
+    expect_corrupt(dir.path(), &name, starts[5] - FOOTER_LEN);
+    // A footer that counts one record too many, or one too few (its checksum made right).
+    let footer_at = original.len() - FOOTER_LEN as usize;
+    for (count, at) in [(11u64, footer_at as u64), (9, starts[9])] {
+        let mut bytes = original.clone();
+        bytes[footer_at + 4..footer_at + 12].copy_from_slice(&count.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[footer_at..footer_at + 12]);
+        bytes[footer_at + 12..].copy_from_slice(&crc.to_le_bytes());
+        fs::write(&path, &bytes).unwrap();
+        expect_corrupt(dir.path(), &name, at);
+    }
+    // A flip in a frame's length, in the middle of the file.
+    fs::write(&path, &original).unwrap();
+    flip(&path, starts[4] + 2);
+    expect_corrupt(dir.path(), &name, starts[4]);
     // A bad header.
     fs::write(&path, &original).unwrap();
     flip(&path, 9);
