@@ -679,10 +679,19 @@ impl Journal {
             }
             let _ = sync_dir(dir);
         }
-        let mut w = lock(&shared.writer);
-        w.older.retain(|&g, _| g >= generation);
-        w.unsynced.retain(|&(g, _)| g >= generation); // superseded files need no fsync
-        w.snapshot = Some((generation, stats.bytes));
+        let superseded = {
+            let mut w = lock(&shared.writer);
+            w.older.retain(|&g, _| g >= generation);
+            w.snapshot = Some((generation, stats.bytes));
+            // Superseded files need no fsync.
+            let (kept, superseded) =
+                std::mem::take(&mut w.unsynced).into_iter().partition(|&(g, _)| g >= generation);
+            w.unsynced = kept;
+            superseded
+        };
+        // Closed without the append lock: closing the last handle of a journal deleted above frees its
+        // page cache, which takes milliseconds for a large one, and appends would wait for it.
+        drop::<Vec<(u64, Arc<LogFile>)>>(superseded);
         Ok(SnapshotStats { generation, ..stats })
     }
 
