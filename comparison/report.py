@@ -444,6 +444,15 @@ def durable_table(res):
             if r and mem:
                 L.append(f"| upsert, sync \"{sync}\", 1 thread | p50 {fmt_ns(r['p50_ns'])}, p99 {fmt_ns(r['p99_ns'])} | "
                          f"{r['p50_ns'] / mem['p50_ns']:.2f}× the in-memory p50 ({fmt_ns(mem['p50_ns'])}) |")
+        for r in (r for r in mine if r["case"] == "write_floor"):
+            line = (f"| bare write(2) appends of {r['bytes']:,} bytes (the journal's bytes per upsert), 1 thread, "
+                    f"no store | p50 {fmt_ns(r['p50_ns'])}, p99 {fmt_ns(r['p99_ns'])} | ")
+            if mem and "os" in up:
+                both = mem["p50_ns"] + r["p50_ns"]
+                line += f"sync \"os\" p50 is {up['os']['p50_ns'] / both:.2f}× in-memory + this ({fmt_ns(both)}) |"
+            else:
+                line += "- |"
+            L.append(line)
         group = {r["writers"]: r for r in mine if r["case"] == "group"}
         if 1 in group and len(group) > 1:
             w = max(group)

@@ -4,7 +4,8 @@
 //!
 //! Cases (one JSON line each, comparison/run.py's protocol):
 //!  - "upsert": one thread updating random existing sessions (the workload's update.jsonl) for --secs,
-//!    timing every call, in memory and under each sync policy ("os", "interval", "always");
+//!    timing every call, in memory and under each sync policy ("os", "interval", "always"), and
+//!    "write_floor": bare write(2) appends of as many bytes, what the journal adds at least;
 //!  - "group": --threads writers under "always" against one writer under "always": throughput, to show
 //!    that concurrent writers share fsyncs;
 //!  - "reopen": the store (all of sessions.jsonl) compacted, closed and opened again: open time, and
@@ -62,6 +63,32 @@ fn write_for(store: &Store, updates: &[String], secs: f64, offset: usize) -> Vec
     latencies
 }
 
+/// Appends `frame` bytes at a time with one write(2) each to a new file in `dir` for `secs`; returns the
+/// sorted latencies in ns. The file is emptied (untimed) at every 64 MiB, as a compaction restarts the
+/// journal, so that gigabytes of dirty pages are not left to the disk while the next cases run.
+fn bare_appends(dir: &Path, frame: usize, secs: f64) -> Vec<u64> {
+    use std::io::{Seek, Write};
+    std::fs::create_dir_all(dir).expect("the store directory");
+    let path = dir.join("bare-appends");
+    let mut file = std::fs::File::create(&path).expect("a file to append to");
+    let bytes = vec![b'x'; frame];
+    let mut latencies = Vec::with_capacity(1 << 20);
+    let (mut len, start) = (0, Instant::now());
+    while start.elapsed().as_secs_f64() < secs {
+        if len >= 64 << 20 {
+            file.set_len(0).and_then(|_| file.rewind()).expect("empty the file");
+            len = 0;
+        }
+        let t = Instant::now();
+        file.write_all(&bytes).expect("append");
+        latencies.push(t.elapsed().as_nanos() as u64);
+        len += frame;
+    }
+    let _ = std::fs::remove_file(path);
+    latencies.sort_unstable();
+    latencies
+}
+
 fn at(sorted: &[u64], q: f64) -> u64 {
     sorted.get(((sorted.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0)
 }
@@ -85,10 +112,19 @@ fn main() {
         data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
 
     if wanted("upsert") {
+        let mut frame = 0;
         for sync in ["memory", "os", "interval", "always"] {
             let path = (sync != "memory").then(|| fresh(&dir));
             let store = open(path.as_deref(), sync);
             load(&store, &sessions);
+            if sync == "os" {
+                // The journal's bytes per upsert, for the bare appends below (too few to start a compaction).
+                let before = durability(&store, "journal_bytes");
+                for update in updates.iter().take(1000) {
+                    store.upsert_with(update.as_bytes(), |_| ()).expect("update");
+                }
+                frame = ((durability(&store, "journal_bytes") - before) / 1000) as usize;
+            }
             // Always is some thousand times slower per call: a shorter run gives it as many samples as
             // it needs.
             let l = write_for(&store, &updates, secs, 0);
@@ -99,6 +135,15 @@ fn main() {
                 l.len()
             );
         }
+        // What the "os" policy adds at least: one write(2) per upsert of as many bytes as the journal's
+        // frames, appended to a file on the same disk; no lock, no checksum, no encoding.
+        let l = bare_appends(&fresh(&dir), frame, secs);
+        println!(
+            "{{\"row\":\"durable\",\"case\":\"write_floor\",\"n\":{n},\"size\":{size},\"bytes\":{frame},\"p50_ns\":{},\"p99_ns\":{},\"ops\":{}}}",
+            at(&l, 0.5),
+            at(&l, 0.99),
+            l.len()
+        );
     }
 
     if wanted("group") {
