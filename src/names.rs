@@ -160,7 +160,12 @@ impl NameIndex {
             }
         }
         self.pending.clear();
-        pairs.sort_unstable();
+        // Grouped by trigram with a radix sort on the 24-bit keys: four times faster here than a
+        // comparison sort, which was a tenth of a reopen's time. It is stable: within a group, slots
+        // stay in the order they were added, mostly increasing, so that most go in by appending; and a
+        // name's pairs are contiguous, so that its repeated trigrams end up side by side for `dedup`. A
+        // slot out of order, or pending twice, is inserted instead (inserting is idempotent).
+        radsort::sort_by_key(&mut pairs, |&(gram, _)| gram);
         pairs.dedup();
         for group in pairs.chunk_by(|a, b| a.0 == b.0) {
             let slots = self.grams.entry(group[0].0).or_default();
