@@ -989,7 +989,9 @@ ss_status ss_export(const ss_store *store,
  * "session_type" says its type; records without one take this handle's mode. Each key must equal its
  * record's "session_id". All or nothing: on any error nothing is stored and the message names the
  * record ("import[\"id\"]: ..."). An import is an administrative load: it replaces stored sessions
- * whatever their "user_id" (ss_upsert()'s ownership rule does not apply).
+ * whatever their "user_id" (ss_upsert()'s ownership rule does not apply). An import of thousands of
+ * records parses and checks them on up to four threads (this one and short-lived helpers, as many as
+ * the machine has cores) before it takes the store's lock.
  *
  * Returns SS_STATUS_OK, SS_STATUS_INVALID_ARGUMENT (NULL pointers, not an object), SS_STATUS_INVALID_JSON,
  * SS_STATUS_INVALID_SESSION, SS_STATUS_CONFLICT (an id stored with another type), SS_STATUS_TOO_LARGE,

@@ -18,6 +18,7 @@ mod local;
 mod lock;
 mod names;
 mod order;
+mod parallel;
 mod persistence;
 mod query;
 mod reading;

@@ -15,6 +15,7 @@ use crate::feed::Since;
 use crate::intake::{check_owner, check_version, depth_first, not_found, runs_text, type_conflict, Intake};
 use crate::json::{self, RawObject};
 use crate::lock::TablesLock;
+use crate::parallel;
 use crate::persistence::{Entered, Logged, Persistence};
 use crate::query::Query;
 use crate::reading::Reading;
@@ -779,16 +780,12 @@ impl Local {
         let now = self.now();
         let liveness = self.liveness_at(now);
         let guess = self.shared.next_version_guess();
-        let pending: Vec<Pending> = records
-            .iter()
-            .enumerate()
-            .map(|(i, (input, key, ty))| {
-                let updated_at = input.updated_at.unwrap_or(now);
-                let pending =
-                    self.pending_with_key(input, *key, *ty, input.created_at, updated_at, guess + i as u64);
-                Pending { written_at: now, ..pending }
-            })
-            .collect();
+        let pending: Vec<Pending> = parallel::map_in_order(&records, |i, (input, key, ty)| {
+            let updated_at = input.updated_at.unwrap_or(now);
+            let pending =
+                self.pending_with_key(input, *key, *ty, input.created_at, updated_at, guess + i as u64);
+            Ok(Pending { written_at: now, ..pending })
+        })?;
         let mut tables = self.shared.write();
         let before = self.expire_named(&mut tables, pending.iter().map(|p| p.key), &liveness)?;
         // Before the look-ups: growing the id table moves its slots.
@@ -858,15 +855,10 @@ impl Local {
             seen.insert_unique(key.hash, i, |&j| keys[j].hash);
         }
         drop(seen);
-        object
-            .fields
-            .iter()
-            .zip(keys)
-            .map(|((key, raw), id)| {
-                let (input, ty) = self.shared.intake.import_record(key, raw, self.mode)?;
-                Ok((input, id, ty))
-            })
-            .collect()
+        parallel::map_in_order(&object.fields, |i, (key, raw)| {
+            let (input, ty) = self.shared.intake.import_record(key, raw, self.mode)?;
+            Ok((input, keys[i], ty))
+        })
     }
 
     fn pending<'i>(

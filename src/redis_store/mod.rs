@@ -24,6 +24,7 @@ use crate::feed::new_store_id;
 use crate::intake::{check_version, depth_first, not_found, owner_refused, runs_text, type_conflict, Intake};
 use crate::json::{self, RawObject};
 use crate::local::{Held, Local};
+use crate::parallel;
 use crate::query::Query;
 use crate::reclaimer::Reclaimer;
 use crate::render;
@@ -265,11 +266,7 @@ impl RedisStore {
                     return Err(Error::invalid_json(format!("duplicate key {}", quote(key))).at("import"));
                 }
             }
-            object
-                .fields
-                .iter()
-                .map(|(key, raw)| intake.import_record(key, raw, self.mode))
-                .collect::<Result<Vec<_>>>()
+            parallel::map_in_order(&object.fields, |_, (key, raw)| intake.import_record(key, raw, self.mode))
         })?;
         let now = self.now();
         let puts = records.iter().map(|(input, ty)| {
