@@ -329,7 +329,13 @@ impl Tables {
     /// the order of their writes (the snapshot loaded them in insertion order), and counts expiries
     /// and evictions from zero (the replay repeated some).
     pub fn replayed(&mut self, now: i64) {
-        let mut records: Vec<&Record> = self.by_id.iter().map(|r| &**r).collect();
+        let limits = self.retention.limits();
+        // Without bounds or expiry there are no such lists: the sort of every session is skipped (a
+        // few percent of a reopen's time).
+        let mut records: Vec<&Record> = match limits.expires() || limits.bounded() {
+            true => self.by_id.iter().map(|r| &**r).collect(),
+            false => Vec::new(),
+        };
         records.sort_unstable_by_key(|r| (r.updated_at, r.version));
         self.retention.rebuild(self.slab.0.len(), &records, now);
         (self.retention.expired, self.retention.evicted) = (0, 0);
