@@ -217,6 +217,10 @@ pub(super) fn check_snapshot(file: &File, path: &Path, generation: u64) -> Resul
     if footer != encode_footer(records) {
         return Err(corrupt(path, at, "bad footer"));
     }
+    // The count sizes the tables before the frames are read: it must be one the file can hold.
+    if records > (at - HEADER_LEN) / (FRAME_HEADER + 1) {
+        return Err(corrupt(path, at, "footer counts more records than the file can hold"));
+    }
     Ok(Scan { end: file_len, records, torn: 0 })
 }
 

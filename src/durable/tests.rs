@@ -316,13 +316,25 @@ fn snapshot_damage_is_corruption() {
     expect_corrupt(dir.path(), &name, starts[5] - FOOTER_LEN);
     // A footer that counts one record too many, or one too few (its checksum made right).
     let footer_at = original.len() - FOOTER_LEN as usize;
-    for (count, at) in [(11u64, footer_at as u64), (9, starts[9])] {
+    // And one counting more records than the file could hold: refused on open, before anything is sized
+    // by it.
+    let too_many = (footer_at as u64 - HEADER_LEN) / (FRAME_HEADER + 1) + 1;
+    for (count, at) in [
+        (11u64, footer_at as u64),
+        (9, starts[9]),
+        (too_many, footer_at as u64),
+        (u64::MAX, footer_at as u64),
+    ] {
         let mut bytes = original.clone();
         bytes[footer_at + 4..footer_at + 12].copy_from_slice(&count.to_le_bytes());
         let crc = crc32fast::hash(&bytes[footer_at..footer_at + 12]);
         bytes[footer_at + 12..].copy_from_slice(&crc.to_le_bytes());
         fs::write(&path, &bytes).unwrap();
         expect_corrupt(dir.path(), &name, at);
+        if count >= too_many {
+            let err = open(dir.path(), SyncPolicy::Os).err().expect("refused by the open itself");
+            assert!(err.message.contains("more records than the file can hold"), "{err}");
+        }
     }
     // A flip in a frame's length, in the middle of the file.
     fs::write(&path, &original).unwrap();
