@@ -418,6 +418,8 @@ pub struct Model {
     pub now: i64,
     /// The recency list (least recent first) and each user's, of ids (the engine's `retention`).
     order: Vec<String>,
+    /// Reclaims every expired session, as the Redis backend does (see [`Model::reclaim`]).
+    pub reclaims_by_deadline: bool,
     user_order: std::collections::BTreeMap<String, Vec<String>>,
     expired: u64,
     evicted: u64,
@@ -563,6 +565,7 @@ impl Model {
             bounds: Bounds::default(),
             now: 0,
             order: Vec::new(),
+            reclaims_by_deadline: false,
             user_order: Default::default(),
             expired: 0,
             evicted: 0,
@@ -815,6 +818,22 @@ impl Model {
     pub fn reclaim(&mut self) -> usize {
         if !self.bounds.expires() {
             return 0;
+        }
+        if self.reclaims_by_deadline {
+            // The Redis backend keeps its sessions on a schedule ordered by deadline and frees every
+            // session whose deadline has passed (a batch is freed in the order of versions; the
+            // sessions of a case fit in one of its batches of 64), while a local store walks its
+            // recency list and stops at the first live session there: a session given a second
+            // chance is placed by the time of that chance but expires by the time of its last read,
+            // so it can wait behind a live one.
+            let mut batch: Vec<(u64, String)> =
+                self.recs.iter().filter(|r| !self.alive(r)).map(|r| (r.version, r.id.clone())).collect();
+            batch.sort();
+            let freed = batch.len();
+            if freed > 0 {
+                self.evict(batch.into_iter().map(|(_, id)| (id, Why::Expire)).collect());
+            }
+            return freed;
         }
         let mut total = 0;
         loop {

@@ -123,6 +123,7 @@ impl World {
         config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         let mut world = World::open(setup, Some(serde_json::to_vec(&config).unwrap()))?;
         world.durable = None;
+        world.model.reclaims_by_deadline = true;
         Ok(world)
     }
 
