@@ -22,12 +22,15 @@ where
     R: Send,
     F: Fn(usize, &'a T) -> Result<R> + Sync,
 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(MAX_THREADS).min(items.len() / MIN_PER_THREAD).max(1);
     let map = |start: usize, part: &'a [T]| -> Result<Vec<R>> {
         part.iter().enumerate().map(|(i, item)| f(start + i, item)).collect()
     };
-    if threads == 1 {
+    let most = (items.len() / MIN_PER_THREAD).min(MAX_THREADS);
+    if most < 2 {
+        return map(0, items); // before asking for the cores: that reads cgroup files
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(most);
+    if threads < 2 {
         return map(0, items);
     }
     let chunk = items.len().div_ceil(threads);

@@ -319,14 +319,18 @@ impl Records {
             let Some(at) = self.current.as_mut() else { continue };
             if at.pos == at.end {
                 if at.left > 0 {
-                    return Err(corrupt(&at.path, at.pos, "fewer records than the footer counts"));
+                    return Err(corrupt(
+                        &at.path,
+                        at.pos,
+                        "fewer records than counted on open (a snapshot's footer)",
+                    ));
                 }
                 self.current = None;
                 continue;
             }
             let damage = |what| Err(corrupt(&at.path, at.pos, what));
             if at.left == 0 {
-                return damage("more records than the footer counts");
+                return damage("more records than counted on open (a snapshot's footer)");
             }
             if at.end - at.pos < FRAME_HEADER {
                 return damage("incomplete frame");
