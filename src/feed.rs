@@ -74,56 +74,21 @@ pub enum Since {
 /// (One `VecDeque` that doubles its buffer copies every kept change, under the store's write lock, on
 /// the push that fills it: milliseconds for the hundreds of thousands of small removals that a mass
 /// expiry records.)
-///
-/// Nor does a push allocate, once the feed is full: the chunk that the oldest changes leave is the
-/// next one filled, and the list of chunks has room for as many as the budget can keep. Pushes run
-/// under the write lock, and with glibc's allocator any allocation there of a kilobyte or more, or a
-/// free that merges into 64 KiB, first consolidates every small block freed since the last one: a
-/// mass expiry, freeing a record per session, left tens of thousands, and a push that reallocated the
-/// list of chunks held every reader back for 3-10 ms.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Kept {
     /// Every chunk but the first and the last holds [`CHUNK`] changes; none is empty.
     chunks: VecDeque<VecDeque<Change>>,
     len: usize,
-    /// The last chunk emptied, kept for the next one needed.
-    spare: Option<VecDeque<Change>>,
-    /// Chunks allocated so far.
-    #[cfg(test)]
-    made: usize,
 }
 
 const CHUNK: usize = 1024;
 
-/// The most chunks a feed makes room for in advance (4096 entries of the list of chunks: 128 KiB, for
-/// a budget of about 200 MiB of small changes); a larger budget lets the list grow as it fills.
-const MAX_RESERVED_CHUNKS: usize = 4096;
-
 impl Kept {
-    /// Room for every chunk that `budget` bytes of changes can fill (each costs at least
-    /// [`ENTRY_BYTES`]), up to [`MAX_RESERVED_CHUNKS`].
-    fn for_budget(budget: usize) -> Kept {
-        let chunks = (budget / ENTRY_BYTES / CHUNK + 2).min(MAX_RESERVED_CHUNKS);
-        Kept {
-            chunks: VecDeque::with_capacity(chunks),
-            len: 0,
-            spare: None,
-            #[cfg(test)]
-            made: 0,
-        }
-    }
-
     fn push_back(&mut self, change: Change) {
         match self.chunks.back_mut() {
             Some(last) if last.len() < CHUNK => last.push_back(change),
             _ => {
-                let mut chunk = self.spare.take().unwrap_or_else(|| {
-                    #[cfg(test)]
-                    {
-                        self.made += 1;
-                    }
-                    VecDeque::with_capacity(CHUNK)
-                });
+                let mut chunk = VecDeque::with_capacity(CHUNK);
                 chunk.push_back(change);
                 self.chunks.push_back(chunk);
             }
@@ -135,7 +100,7 @@ impl Kept {
         let first = self.chunks.front_mut()?;
         let change = first.pop_front()?;
         if first.is_empty() {
-            self.spare = self.chunks.pop_front();
+            self.chunks.pop_front();
         }
         self.len -= 1;
         Some(change)
@@ -179,7 +144,7 @@ pub struct Feed {
 impl Feed {
     /// A feed that keeps at most `budget` bytes of changes (0 keeps none), for a store made anew.
     pub fn new(budget: usize) -> Feed {
-        Feed { changes: Kept::for_budget(budget), bytes: 0, budget, latest: 0, store: new_store_id() }
+        Feed { changes: Kept::default(), bytes: 0, budget, latest: 0, store: new_store_id() }
     }
 
     /// The store's identity.
@@ -310,25 +275,5 @@ mod tests {
         }
         let all = numbers(feed.since(oldest - 1, usize::MAX));
         assert_eq!(all, (oldest..=total).collect::<Vec<_>>());
-    }
-
-    /// Once full, a feed recycles the chunk its oldest changes leave and never grows its list of
-    /// chunks: pushes allocate nothing under the store's write lock.
-    #[test]
-    fn a_full_feed_reuses_its_chunks() {
-        let mut feed = Feed::new(3 * CHUNK * ENTRY_BYTES);
-        let room = feed.changes.chunks.capacity();
-        assert!(room >= 3 + 2, "room for the chunks the budget can fill: {room}");
-        for n in 1..=20 * CHUNK as u64 {
-            feed.push(removal(n));
-        }
-        assert_eq!(feed.changes.chunks.capacity(), room, "the list of chunks was reallocated");
-        // About three chunks' worth kept: four or five chunks made, not twenty.
-        assert!(feed.changes.made <= 5, "{} chunks made", feed.changes.made);
-        let oldest = feed.oldest();
-        assert_eq!(
-            numbers(feed.since(oldest - 1, usize::MAX)),
-            (oldest..=20 * CHUNK as u64).collect::<Vec<_>>()
-        );
     }
 }
