@@ -56,6 +56,22 @@ fn pair(
     (ta, tb)
 }
 
+/// Until `stop`: keeps a core busy for `hold` (holding `gate`, if any), then sleeps as long, as the
+/// reclaimer does with the store's lock.
+fn in_batches(stop: &AtomicBool, hold: Duration, gate: Option<&Mutex<()>>) {
+    let mut x = 1u64;
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        let held = gate.map(|g| g.lock().expect("gate"));
+        while t.elapsed() < hold {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        drop(held);
+        std::hint::black_box(x);
+        std::thread::sleep(t.elapsed());
+    }
+}
+
 fn print_op(n: usize, size: usize, op: &str, against: &str, latencies: &mut [u64]) {
     latencies.sort_unstable();
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
@@ -167,48 +183,23 @@ fn main() {
         // The scheduler's share: the same loop while another thread keeps a core busy (sleeping as
         // the reclaimer does between batches) without touching the store. On two cores, a reader
         // beside a busy thread and the timer is sometimes descheduled for longer than a batch.
-        let (busy, busy_gate) = (AtomicBool::new(true), AtomicBool::new(true));
-        let (control, control_calls, control_over) = std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut x = 1u64;
-                while busy.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    while t.elapsed() < Duration::from_micros(300) {
-                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    }
-                    std::hint::black_box(x);
-                    std::thread::sleep(t.elapsed());
-                }
-            });
-            let r = read_loop(1.5, None);
-            busy.store(false, Ordering::Relaxed);
-            r
-        });
+        let busy = |hold: Duration, gate: Option<&Mutex<()>>| {
+            let stop = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| in_batches(&stop, hold, gate));
+                let r = read_loop(1.5, gate);
+                stop.store(true, Ordering::Relaxed);
+                r
+            })
+        };
+        let (control, control_calls, control_over) = busy(Duration::from_micros(300), None);
         // The platform's share in waiting for a lock: the same loop, each read first taking a mutex
         // that another thread holds for a batch's time and then leaves for as long, as the reclaimer
         // does with the store's lock. A reader that finds it held sleeps, and is woken when it is
         // released: on a virtual machine whose idle CPU has halted, that wake-up alone can take
         // milliseconds (the hypervisor runs the CPU again), which no lock of ours can avoid.
         let gate = Mutex::new(());
-        let (handoff, handoff_calls, handoff_over) = std::thread::scope(|s| {
-            s.spawn(|| {
-                while busy_gate.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    {
-                        let _held = gate.lock().expect("gate");
-                        let mut x = 1u64;
-                        while t.elapsed() < BATCH_HOLD {
-                            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        }
-                        std::hint::black_box(x);
-                    }
-                    std::thread::sleep(t.elapsed());
-                }
-            });
-            let r = read_loop(1.5, Some(&gate));
-            busy_gate.store(false, Ordering::Relaxed);
-            r
-        });
+        let (handoff, handoff_calls, handoff_over) = busy(BATCH_HOLD, Some(&gate));
         // A session lives at least its idle time: one second more and every session has expired.
         clock.advance(3601);
         for s in &live {
