@@ -10,7 +10,7 @@
 //   {"lang":"cpp","op":"read","ns_per_op":107.5,"c_op":"read","c_ns_per_op":118.4,
 //    "ratio_min":0.88,"ratio_median":0.91,"ratio_max":0.97,"reps":7}
 //   {"lang":"c","op":"read","ns_per_op":118.4,"min_ns":117.0,"max_ns":125.1,"reps":7}
-//   {"summary":"cpp read vs c read","ratio_median":0.91,...,"overhead_ns":-11.0,"goal_ns":20,"met":true}
+//   {"summary":"cpp read vs c read","ratio_median":0.91,...,"overhead_ns":-11.0,"goal_ratio":1.05,"met":true}
 // "read" builds a std::string from the bytes the library lends (ss_read_with); "read_owned" hands out the
 // library's buffer (sessionstore::OwnedString, ss_read). Both are compared with C's read (ss_read, free); C's
 // read into a caller buffer (read_buf, ss_read_with) is measured alongside, as a C line with its own ratio
@@ -32,6 +32,8 @@
 namespace {
 volatile std::size_t sink = 0;
 constexpr std::uint64_t kMask = SSB_SEQ_LEN - 1;
+/// Issue 20's target for a read from C++: at most 1.05x C's read, median of the repetitions' ratios.
+constexpr double kGoalRatio = 1.05;
 
 struct Spread {
   double min, median, max;
@@ -169,8 +171,8 @@ int main() {
           const double over = spread_of(diffs).median;
           std::snprintf(line, sizeof line,
                         "{\"summary\":\"cpp %s vs c read\",\"ratio_min\":%.3f,\"ratio_median\":%.3f,\"ratio_max\":%.3f,"
-                        "\"overhead_ns\":%.1f,\"goal_ns\":20,\"met\":%s}",
-                        v.name, q.min, q.median, q.max, over, over <= 20 ? "true" : "false");
+                        "\"overhead_ns\":%.1f,\"goal_ratio\":%.2f,\"met\":%s}",
+                        v.name, q.min, q.median, q.max, over, kGoalRatio, q.median <= kGoalRatio ? "true" : "false");
           summaries.push_back(line);
         }
       }
