@@ -365,7 +365,7 @@ impl std::error::Error for Stopping {}
 const REPLAY_BATCH: usize = 512;
 
 /// Changes read back, parsed on the reading thread and applied on the other. Their short strings
-/// (users, entities, removed ids) sit in `text`, and the applying thread sends each batch back to be
+/// (ids, users, entities) sit in `text`, and the applying thread sends each batch back to be
 /// refilled: with glibc's allocator, memory one thread allocates and another frees takes the
 /// allocating thread's arena lock on every free, and at 1M sessions that contention (two frees a
 /// session, 70,000 context switches) was half the time of an open.
@@ -392,8 +392,10 @@ enum Replayed {
     Mark(u64),
 }
 
-/// A stored session read back, with its id's hash computed on the reading thread.
+/// A stored session read back, with its id (decoded, in the batch's text) and the id's hash found on
+/// the reading thread.
 struct Put {
+    id: Range<usize>,
     hash: u64,
     ty: SessionType,
     user: Option<Range<usize>>,
@@ -413,71 +415,84 @@ enum Source {
     Journal,
 }
 
-/// Applies every record of `records` to `tables`, in order. One thread reads, checks and parses while
-/// this one inserts: on open, both halves cost about the same.
+/// Applies every record of `records` to `tables`, in order: this thread reads, checks and parses
+/// while another inserts (on open, both halves cost about the same). The thread that parses allocates
+/// the sessions' JSON, nearly all the memory an open takes, so it is the caller's: glibc grows a
+/// thread's arena other than the main one a page at a time, one `mprotect` per four sessions of
+/// 1 KiB (260,000 calls, a sixth of the reading thread's time, at 1M), where the main arena grows
+/// 128 KiB at a time.
 fn replay(mut records: Records, tables: &mut Tables, source: Source) -> Result<()> {
     tables.reserve(records.remaining().min(1 << 24) as usize);
     let hasher = tables.hasher().clone();
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch>>(8);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(8);
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
-        let reader =
-            std::thread::Builder::new().name("sessionstore-replay".into()).spawn_scoped(scope, move || {
-                let fresh = || recycled.try_recv().unwrap_or_default();
-                let mut batch = fresh();
-                loop {
-                    let next = records.next_record().map_err(Error::from).and_then(|payload| {
-                        let Some(payload) = payload else { return Ok(false) };
+        let applier = std::thread::Builder::new()
+            .name("sessionstore-replay".into())
+            .spawn_scoped(scope, move || -> Result<()> {
+                for mut batch in receiver {
+                    for change in batch.changes.drain(..) {
+                        apply(change, &batch.text, tables, source)?;
+                    }
+                    batch.text.clear();
+                    // The reader may have finished: the batch is then dropped here, once.
+                    let _ = recycle.send(batch);
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::io(format!("starting the replay thread: {e}")))?;
+        let read = (|| -> Result<()> {
+            let mut batch = Batch::default();
+            loop {
+                let more = match records.next_record()? {
+                    Some(payload) => {
                         for change in changes(payload) {
                             let replayed = parse(change?, &hasher, &mut batch)?;
                             batch.changes.push(replayed);
                         }
-                        Ok(true)
-                    });
-                    let more = matches!(next, Ok(true));
-                    if batch.changes.len() >= REPLAY_BATCH || !more {
-                        let sent = match next {
-                            Err(e) => sender.send(Err(e)),
-                            Ok(_) => sender.send(Ok(std::mem::replace(&mut batch, fresh()))),
-                        };
-                        if sent.is_err() || !more {
-                            return;
-                        }
+                        true
+                    }
+                    None => false,
+                };
+                if batch.changes.len() >= REPLAY_BATCH || !more {
+                    let next = recycled.try_recv().unwrap_or_default();
+                    // A send fails when the applier stopped at an error, which it returns.
+                    if sender.send(std::mem::replace(&mut batch, next)).is_err() || !more {
+                        return Ok(());
                     }
                 }
-            });
-        reader.map_err(|e| Error::io(format!("starting the replay thread: {e}")))?;
-        for batch in receiver {
-            let mut batch = batch?;
-            for change in batch.changes.drain(..) {
-                apply(change, &batch.text, tables, source)?;
             }
-            batch.text.clear();
-            // The reader may have finished: the batch is then dropped here, once.
-            let _ = recycle.send(batch);
-        }
-        Ok(())
+        })();
+        drop(sender);
+        let applied = applier.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // The first error in the file's order: the applier's, if any, is at a record before the one
+        // the reader stopped at.
+        applied.and(read)
     })
 }
 
 fn parse(change: Change, hasher: &IdHasher, batch: &mut Batch) -> Result<Replayed> {
     Ok(match change {
-        Change::Put(stored) => Replayed::Put(Put {
-            hash: hasher.key(&json_string(stored.json, &stored.id_span)).hash,
-            ty: stored.ty,
-            user: stored.user.map(|user| batch.keep(user)),
-            entity: stored.entity.map(|entity| batch.keep(entity)),
-            created_at: stored.created_at,
-            updated_at: stored.updated_at,
-            version: stored.version.as_ref().map(|(version, _)| *version),
-            stored: Rendered {
-                json: stored.json.to_owned(),
-                id_span: stored.id_span,
-                name_span: stored.name_span,
-                version_span: stored.version.map_or(0..0, |(_, span)| span),
-                created_span: None,
-            },
-        }),
+        Change::Put(stored) => {
+            let id = json_string(stored.json, &stored.id_span);
+            Replayed::Put(Put {
+                id: batch.keep(&id),
+                hash: hasher.key(&id).hash,
+                ty: stored.ty,
+                user: stored.user.map(|user| batch.keep(user)),
+                entity: stored.entity.map(|entity| batch.keep(entity)),
+                created_at: stored.created_at,
+                updated_at: stored.updated_at,
+                version: stored.version.as_ref().map(|(version, _)| *version),
+                stored: Rendered {
+                    json: stored.json.to_owned(),
+                    id_span: stored.id_span,
+                    name_span: stored.name_span,
+                    version_span: stored.version.map_or(0..0, |(_, span)| span),
+                    created_span: None,
+                },
+            })
+        }
         Change::Remove(number, id, why) => Replayed::Remove(number, batch.keep(id), why),
         Change::RemoveType(number, ty) => Replayed::RemoveType(number, ty),
         Change::Mark(number) => Replayed::Mark(number),
@@ -516,8 +531,7 @@ fn apply(change: Replayed, text: &str, tables: &mut Tables, source: Source) -> R
                 let input = SessionInput::parse(&stored.json)?;
                 stored = input.render(put.ty, put.created_at, put.updated_at, version);
             }
-            let id = json_string(&stored.json, &stored.id_span).into_owned();
-            let id = IdKey { id: &id, hash: put.hash };
+            let id = IdKey { id: &text[put.id], hash: put.hash };
             let slot = tables.find(id);
             // The live store never stores a session over one of another type.
             if slot.is_some_and(|slot| tables.at(slot).ty() != put.ty) {
@@ -612,6 +626,33 @@ mod tests {
         assert_eq!(next["version"], 4);
         store.check_invariants().unwrap();
         drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The replay's applying thread refuses what the live store never writes, and its error fails
+    /// the open, whatever the reading thread is doing then.
+    #[test]
+    fn a_journaled_session_that_changes_its_type_fails_the_open_as_corrupt() {
+        let dir = std::env::temp_dir().join(format!("ss-persistence-type-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (journal, _) = Journal::open(&dir, JournalOptions::new(SyncPolicy::Os)).unwrap();
+        let json = r#"{"session_id":"s1","created_at":5,"updated_at":6}"#;
+        let mut as_team = unnumbered_put(json, None);
+        as_team[5] = 1; // the body's first byte: the session type's index
+        journal.append(&unnumbered_put(json, None)).unwrap();
+        journal.append(&as_team).unwrap();
+        // Enough records after it that the reading thread is still busy when the applier stops.
+        for i in 0..5_000 {
+            journal.append(&unnumbered_put(&format!(r#"{{"session_id":"later-{i}"}}"#), None)).unwrap();
+        }
+        journal.close().unwrap();
+
+        let Err(err) = Store::open(Config { path: Some(dir.clone()), ..Config::default() }) else {
+            panic!("the open succeeded");
+        };
+        assert_eq!(err.kind, crate::ErrorKind::Corrupt, "{err}");
+        assert!(err.message.contains(r#""s1" changes its session_type"#), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
