@@ -578,6 +578,32 @@ ss_status ss_read_with(const ss_store *store,
                        char **out_error);
 
 /**
+ * Reads one session into the caller's buffer: when the session exists (as for ss_read()) and its JSON
+ * fits in `cap` bytes, copies it to `buf` (not NUL-terminated); in every case of SS_STATUS_OK writes
+ * the JSON's length to `*out_len`. A length above `cap` means nothing was copied: call again with a
+ * buffer that large, or use ss_read() (the session may change in between). For callers that keep
+ * one buffer for many reads, this allocates nothing.
+ *
+ * `session_id` and `user_id` are as for ss_read(). `buf` may be NULL when `cap` is 0 (to ask for the
+ * length). The buffer stays the caller's.
+ *
+ * Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (nothing written), SS_STATUS_INVALID_ARGUMENT (store,
+ * session_id or out_len NULL, buf NULL with a non-zero cap, an id not UTF-8) or SS_STATUS_INTERNAL.
+ * Thread-safe (one buffer per thread).
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid as described above (`buf` writable for `cap` bytes); a store
+ * handle is one that ss_store_open() or ss_store_share() returned and that has not been closed.
+ */
+ss_status ss_read_into(const ss_store *store,
+                       const char *session_id,
+                       const char *user_id,
+                       char *buf,
+                       size_t cap,
+                       size_t *out_len,
+                       char **out_error);
+
+/**
  * Renames a session of this handle's type: sets "session_data"."session_name" to `session_name`
  * (creating "session_data" when it is null or absent), sets "updated_at" to now, and writes the stored
  * JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).
@@ -779,7 +805,7 @@ const char *ss_status_str(uint32_t status);
  *    or by the time of the write when that is earlier: an "updated_at" in the future, which an
  *    import may carry, does not keep a session) expires. Times are whole seconds, so a session lives at least this long and less than a second
  *    more; values above 2^63 - 1 (here and for "max_age_s") are lowered to it;
- *  - "refresh_on_read": true to have ss_read() and ss_read_with() refresh the idle time too (needs
+ *  - "refresh_on_read": true to have ss_read(), ss_read_with() and ss_read_into() refresh the idle time too (needs
  *    "idle_expiry_s"; listings and queries do not refresh). Reads are remembered in memory only: after
  *    a durable store reopens, a session's idle time counts from its "updated_at";
  *  - "max_age_s": a session whose "created_at" is more than this many seconds old expires, however

@@ -240,6 +240,29 @@ fn null_arguments_ss_read_with() {
     assert_eq!(calls, 2);
 }
 
+#[test]
+fn null_arguments_ss_read_into() {
+    let h = seeded();
+    let (mut buf, mut len) = ([0u8; 4096], usize::MAX);
+    let into = |store, id, buf: *mut u8, cap, len, e| unsafe {
+        ss_read_into(store, id, null(), buf.cast(), cap, len, e)
+    };
+    let b = buf.as_mut_ptr();
+    assert_eq!(raw(|e| into(null(), c("s1").ptr(), b, 4096, &mut len, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| into(h.ptr, null(), b, 4096, &mut len, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| into(h.ptr, c("s1").ptr(), b, 4096, null_mut(), e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| into(h.ptr, c("s1").ptr(), null_mut(), 1, &mut len, e)), INVALID_ARGUMENT);
+    assert_eq!(raw(|e| into(h.ptr, c("zz").ptr(), b, 4096, &mut len, e)), NOT_FOUND);
+    assert_eq!(len, usize::MAX, "nothing written on failure");
+    // A NULL buffer of capacity 0 asks for the length alone.
+    assert_eq!(raw(|e| into(h.ptr, c("s1").ptr(), null_mut(), 0, &mut len, e)), OK);
+    let want = len;
+    assert!(want > 0 && want <= buf.len());
+    assert_eq!(raw(|e| into(h.ptr, c("s1").ptr(), b, 4096, &mut len, e)), OK);
+    assert_eq!(len, want);
+    assert!(std::str::from_utf8(&buf[..len]).unwrap().contains(r#""session_id":"s1""#));
+}
+
 fn null_arguments_listing(
     f: impl Fn(
         *const ss_store,

@@ -98,7 +98,7 @@ func BenchmarkOps(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
-		// The C read into a caller buffer (ss_read_with), what AppendReadJSON
+		// The C read into a caller buffer (ss_read_into), what AppendReadJSON
 		// does with a buffer that has room: the like-for-like C figure.
 		b.Run("c_buf", func(b *testing.B) {
 			defer reportCPU(b)()

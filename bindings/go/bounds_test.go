@@ -139,7 +139,7 @@ func TestBoundsExpiry(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 	_, err = s.ReadJSON("old", "u")
 	wantErr(t, err, ErrNotFound)
-	_, err = s.AppendReadJSON(make([]byte, 0, 4096), "old", "") // through ss_read_with
+	_, err = s.AppendReadJSON(make([]byte, 0, 4096), "old", "") // through ss_read_into
 	wantErr(t, err, ErrNotFound)
 	_, err = s.AppendReadJSON(nil, "old", "") // through ss_read
 	wantErr(t, err, ErrNotFound)

@@ -60,21 +60,6 @@ typedef struct {
 	ss_status status;
 } ssgo_result;
 
-// The caller's spare buffer, for ssgo_sink.
-typedef struct {
-	char *dst;
-	size_t cap;
-	size_t len;
-} ssgo_dst;
-
-// ssgo_sink is the ss_read_with sink of SSGO_READ: it copies the lent session
-// into the caller's buffer when it fits, and records its length either way.
-static void ssgo_sink(void *ctx, const char *json, size_t len) {
-	ssgo_dst *d = (ssgo_dst *)ctx;
-	d->len = len;
-	if (len <= d->cap) memcpy(d->dst, json, len);
-}
-
 // ssgo_call makes the library call op on store, with the arguments that call
 // takes among: a, b and c, NUL-terminated strings (c and, for calls with a
 // payload, b may be NULL), or a payload of len bytes at a (then b and c are
@@ -83,10 +68,9 @@ static void ssgo_sink(void *ctx, const char *json, size_t len) {
 // JSON result fits in the caller's spare buffer capacity (dst, cap bytes of
 // Go memory) it is copied there and freed at once: one cgo call instead of
 // two, and no Go allocation. A read into such a buffer goes through
-// ss_read_with, which lends the stored bytes to ssgo_sink: one copy, straight
-// into dst, and no allocation by the library either; only when the session
-// does not fit is it read again with ss_read. Otherwise r.json is the
-// library's string, for the caller to copy and free.
+// ss_read_into: one copy, straight into dst, and no allocation by the library
+// either; only when the session does not fit is it read again with ss_read.
+// Otherwise r.json is the library's string, for the caller to copy and free.
 static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char *b, const char *c,
                              size_t len, int64_t limit, uint64_t num, char *dst, size_t cap) {
 	ss_store *store = (ss_store *)handle;
@@ -96,10 +80,8 @@ static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char
 	switch (op) {
 	case SSGO_READ:
 		if (dst != NULL) {
-			ssgo_dst d = {dst, cap, 0};
-			st = ss_read_with(store, a, b, ssgo_sink, &d, &r.error);
-			if (st != SS_STATUS_OK || d.len <= cap) {
-				r.len = d.len;
+			st = ss_read_into(store, a, b, dst, cap, &r.len, &r.error);
+			if (st != SS_STATUS_OK || r.len <= cap) {
 				r.status = st;
 				return r;
 			}

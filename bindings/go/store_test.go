@@ -1166,7 +1166,7 @@ func TestAppendVariants(t *testing.T) {
 	if string(got) != "keep" {
 		t.Fatalf("AppendReadJSON on error returned %q", got)
 	}
-	// The same with room (the read goes through ss_read_with), another
+	// The same with room (the read goes through ss_read_into), another
 	// user's session included.
 	roomy := append(make([]byte, 0, 8192), "keep"...)
 	for _, user := range []string{"", "other"} {

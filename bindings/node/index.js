@@ -341,6 +341,7 @@ function bindFunctions(so, file) {
     upsert: fn('uint32_t ss_upsert(ss_store_ptr store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)'),
     upsertMany: fn('uint32_t ss_upsert_many(ss_store_ptr store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)'),
     read: fn('uint32_t ss_read(const ss_store_ptr store, const char *session_id, const char *user_id, void *out_json, void *out_len, void *out_error)'),
+    readInto: fn('uint32_t ss_read_into(const ss_store_ptr store, const char *session_id, const char *user_id, void *buf, size_t cap, void *out_len, void *out_error)'),
     allIds: fn('uint32_t ss_get_all_session_ids(const ss_store_ptr store, const char *user_id, const char *entity_id, void *out_json, void *out_len, void *out_error)'),
     all: fn('uint32_t ss_get_all_sessions(const ss_store_ptr store, const char *user_id, const char *entity_id, void *out_json, void *out_len, void *out_error)'),
     recent: fn('uint32_t ss_get_recent_sessions(const ss_store_ptr store, const char *user_id, const char *entity_id, int64_t limit, void *out_json, void *out_len, void *out_error)'),
@@ -360,6 +361,8 @@ function bindFunctions(so, file) {
     changes: fn('uint32_t ss_changes(const ss_store_ptr store, uint64_t after, size_t limit, const char *options_json, size_t options_len, void *out_json, void *out_len, void *out_error)'),
     exportWithSeq: fn('uint32_t ss_export_with_seq(const ss_store_ptr store, void *out_json, void *out_len, void *out_seq, void *out_error)'),
   };
+  // The buffer reads are copied into (see readRaw), grown up to MAX_READ_BUFFER for larger sessions.
+  L.readBuf = Buffer.allocUnsafeSlow(READ_BUFFER);
   const base = L.scratch;
   L.pJson = base;
   L.pLen = base + 8n;
@@ -397,10 +400,22 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LEN_LO = LITTLE_ENDIAN ? 2 : 3;
 const LEN_HI = LITTLE_ENDIAN ? 3 : 2;
 
+// A read copies the session into one buffer per library (ss_read_into) and decodes it from there: no
+// allocation in C, no free call, and Buffer's own UTF-8 decoding, about 450 ns less than ss_read + decode +
+// free for 1 KiB. Sessions larger than the buffer grow it, up to MAX_READ_BUFFER; larger ones use ss_read.
+const READ_BUFFER = 64 * 1024;
+const MAX_READ_BUFFER = 1024 * 1024;
+const bufferToString = uncurryThis(Buffer.prototype.toString);
+
+/** The length in the out_len slot (size_t) after a successful call. */
+function outLen(L) {
+  return L.u32[LEN_LO] + L.u32[LEN_HI] * 4294967296;
+}
+
 /** Takes the string in the out_json slot (after a successful call): decodes it, frees it, clears the slot. */
 function takeJson(L) {
   const p = L.slots[0];
-  const len = L.u32[LEN_LO] + L.u32[LEN_HI] * 4294967296;
+  const len = outLen(L);
   L.slots[0] = 0n;
   if (p === 0n) throw makeError(Status.INTERNAL, 'sessionstore: the library returned no JSON');
   try {
@@ -1048,10 +1063,27 @@ class SessionStore {
     // out_error NULL: a miss (NOT_FOUND, returned as null) then costs no message for C to allocate and no second
     // FFI call to free it. Any other failure is read again with out_error, for the library's message (a read
     // changes nothing, and no caller code runs in between).
-    const st = L.read(this.#h(), sid, uid, L.pJson, L.pLen, null);
-    if (st === OK) return takeJson(L);
+    const h = this.#h();
+    let buf = L.readBuf;
+    const st = L.readInto(h, sid, uid, buf, buf.length, L.pLen, null);
+    if (st === OK) {
+      let len = outLen(L);
+      if (len > buf.length && len <= MAX_READ_BUFFER) {
+        // Grown for this session; a writer may grow it again before the second call.
+        buf = L.readBuf = Buffer.allocUnsafeSlow(Math.min(MAX_READ_BUFFER, Math.max(len, 2 * buf.length)));
+        if (L.readInto(h, sid, uid, buf, buf.length, L.pLen, null) !== OK) return this.#readAllocating(h, sid, uid);
+        len = outLen(L);
+      }
+      return len <= buf.length ? bufferToString(buf, 'utf8', 0, len) : this.#readAllocating(h, sid, uid);
+    }
     if (st === NOT_FOUND) return null;
-    const again = L.read(this.#h(), sid, uid, L.pJson, L.pLen, L.pErr);
+    return this.#readAllocating(h, sid, uid);
+  }
+
+  /** readRaw through ss_read: for sessions larger than the read buffer, and for the message of a failure. */
+  #readAllocating(h, sid, uid) {
+    const L = this.#lib;
+    const again = L.read(h, sid, uid, L.pJson, L.pLen, L.pErr);
     if (again === OK) return takeJson(L);
     if (again === NOT_FOUND) {
       dropError(L);

@@ -13,8 +13,8 @@
  * SSB_SEED): for each step x, seq_session[j] = x % SSB_SESSIONS and seq_user[j] = (x >> 20) % SSB_USERS.
  * Call k of a round (k = 0, 1, ...; every round starts at 0) uses entry j = k % SSB_SEQ_LEN:
  *     read                 ss_read(store, id[seq_session[j]], NULL, &out, &len, &err), then ss_string_free(out)
- *     read_buf             ss_read_with(store, id[seq_session[j]], NULL, sink, ...), the sink copying the
- *                          session into one caller buffer (no allocation: the "read into a caller buffer")
+ *     read_buf             ss_read_into(store, id[seq_session[j]], NULL, buf, SSB_BUF_CAP, &len, &err): the
+ *                          session copied into one caller buffer (no allocation: the "read into a caller buffer")
  *     upsert               ss_upsert(store, json[seq_session[j]], 1024, &out, &len, &err) (the stored JSON
  *                          returned, as every binding returns it), then ss_string_free(out)
  *     get_recent_sessions  ss_get_recent_sessions(store, user[seq_user[j]], NULL, 5, &out, &len, &err),
@@ -69,7 +69,6 @@ typedef struct {
     uint32_t seq_session[SSB_SEQ_LEN];
     uint32_t seq_user[SSB_SEQ_LEN];
     char *buf; /* read_buf: the caller's buffer, SSB_BUF_CAP bytes */
-    size_t buf_len;
     int buf_overflow;
     volatile size_t sink; /* the loops add each result's length here */
 } ssb_workload;
@@ -255,17 +254,6 @@ SSB_FN uint64_t ssb_default_ops(ssb_op op) {
     }
 }
 
-/* read_buf's sink: copies the lent session into the workload's caller buffer. */
-SSB_HELPER void ssb_buf_sink(void *ctx, const char *json, size_t len) {
-    ssb_workload *w = (ssb_workload *)ctx;
-    if (len > SSB_BUF_CAP) {
-        w->buf_overflow = 1;
-        return;
-    }
-    memcpy(w->buf, json, len);
-    w->buf_len = len;
-}
-
 SSB_FN int64_t ssb_run(ssb_op op, ss_store *store, ssb_workload *w, uint64_t ops) {
     const uint64_t mask = SSB_SEQ_LEN - 1;
     int64_t fails = 0;
@@ -286,13 +274,15 @@ SSB_FN int64_t ssb_run(ssb_op op, ss_store *store, ssb_workload *w, uint64_t ops
         break;
     case SSB_READ_BUF:
         for (uint64_t k = 0; k < ops; k++) {
-            w->buf_len = 0;
-            if (ss_read_with(store, w->id[w->seq_session[k & mask]], NULL, ssb_buf_sink, w, &err) != SS_STATUS_OK) {
+            size_t len = 0;
+            if (ss_read_into(store, w->id[w->seq_session[k & mask]], NULL, w->buf, SSB_BUF_CAP, &len, &err)
+                != SS_STATUS_OK) {
                 fails++;
                 ss_string_free(err);
                 err = NULL;
             }
-            w->sink += w->buf_len;
+            if (len > SSB_BUF_CAP) w->buf_overflow = 1;
+            w->sink += len;
         }
         if (w->buf_overflow) fails++;
         break;

@@ -129,6 +129,21 @@ unsafe fn hand_over(out: *mut *mut c_char, out_len: *mut usize, mut bytes: Vec<u
     }
 }
 
+/// Copies `json` into the caller's buffer of `cap` bytes when it fits (no terminator), and writes its
+/// length to `*out_len` whether it fits or not, as snprintf does.
+///
+/// # Safety
+/// `out_len` is writable; `buf` is writable for `cap` bytes (it may be NULL when `cap` is 0).
+pub(crate) unsafe fn copy_into(buf: *mut c_char, cap: usize, out_len: *mut usize, json: &str) {
+    if json.len() <= cap && !json.is_empty() {
+        // SAFETY: `buf` is writable for `cap` >= `json.len()` bytes (this function's contract), and the
+        // store's bytes cannot overlap a buffer the caller owns.
+        unsafe { std::ptr::copy_nonoverlapping(json.as_ptr(), buf.cast::<u8>(), json.len()) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { write(out_len, json.len()) };
+}
+
 /// Lends `json` to the caller's sink for the duration of one call.
 ///
 /// # Safety

@@ -204,6 +204,49 @@ pub unsafe extern "C" fn ss_read_with(
     }
 }
 
+/// Reads one session into the caller's buffer: when the session exists (as for ss_read()) and its JSON
+/// fits in `cap` bytes, copies it to `buf` (not NUL-terminated); in every case of SS_STATUS_OK writes
+/// the JSON's length to `*out_len`. A length above `cap` means nothing was copied: call again with a
+/// buffer that large, or use ss_read() (the session may change in between). For callers that keep
+/// one buffer for many reads, this allocates nothing.
+///
+/// `session_id` and `user_id` are as for ss_read(). `buf` may be NULL when `cap` is 0 (to ask for the
+/// length). The buffer stays the caller's.
+///
+/// Returns SS_STATUS_OK, SS_STATUS_NOT_FOUND (nothing written), SS_STATUS_INVALID_ARGUMENT (store,
+/// session_id or out_len NULL, buf NULL with a non-zero cap, an id not UTF-8) or SS_STATUS_INTERNAL.
+/// Thread-safe (one buffer per thread).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as described above (`buf` writable for `cap` bytes); a store
+/// handle is one that ss_store_open() or ss_store_share() returned and that has not been closed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ss_read_into(
+    store: *const ss_store,
+    session_id: *const c_char,
+    user_id: *const c_char,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    out_error: *mut *mut c_char,
+) -> ss_status {
+    // SAFETY: the caller keeps the contract stated under # Safety.
+    unsafe {
+        guard(out_error, || {
+            let store = ptr::store(store)?;
+            let id = ptr::c_str(session_id, "session_id")?;
+            let user = ptr::opt_c_str(user_id, "user_id")?;
+            if out_len.is_null() {
+                return Err(crate::Error::invalid_argument("out_len is NULL"));
+            }
+            if buf.is_null() && cap > 0 {
+                return Err(crate::Error::invalid_argument("buf is NULL with a capacity above 0"));
+            }
+            store.read_with(id, user, |json| ptr::copy_into(buf, cap, out_len, json))
+        })
+    }
+}
+
 /// Renames a session of this handle's type: sets "session_data"."session_name" to `session_name`
 /// (creating "session_data" when it is null or absent), sets "updated_at" to now, and writes the stored
 /// JSON to `*out_json` (owned by the caller, free with ss_string_free(); NULL to skip).

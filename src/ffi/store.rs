@@ -96,7 +96,7 @@ impl ss_store {
 ///    or by the time of the write when that is earlier: an "updated_at" in the future, which an
 ///    import may carry, does not keep a session) expires. Times are whole seconds, so a session lives at least this long and less than a second
 ///    more; values above 2^63 - 1 (here and for "max_age_s") are lowered to it;
-///  - "refresh_on_read": true to have ss_read() and ss_read_with() refresh the idle time too (needs
+///  - "refresh_on_read": true to have ss_read(), ss_read_with() and ss_read_into() refresh the idle time too (needs
 ///    "idle_expiry_s"; listings and queries do not refresh). Reads are remembered in memory only: after
 ///    a durable store reopens, a session's idle time counts from its "updated_at";
 ///  - "max_age_s": a session whose "created_at" is more than this many seconds old expires, however

@@ -188,6 +188,32 @@ static void test_upsert_and_read(void) {
     EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_with(store, "\xff", NULL, keep_copy, &lent, out_error));
     CHECK(lent.calls == 1);
     CHECK(ss_read_with(store, "s1", NULL, keep_copy, &lent, NULL) == SS_STATUS_OK && lent.calls == 2);
+
+    /* ss_read_into copies into the caller's buffer when the session fits, and gives its length always. */
+    char buf[512];
+    size_t got = 0;
+    memset(buf, '#', sizeof buf);
+    EXPECT(SS_STATUS_OK, ss_read_into(store, "s1", "u1", buf, len, &got, out_error));
+    CHECK(got == len && memcmp(buf, json, len) == 0 && buf[len] == '#'); /* exactly len bytes, no NUL */
+    memset(buf, '#', sizeof buf);
+    got = 0;
+    EXPECT(SS_STATUS_OK, ss_read_into(store, "s1", NULL, buf, len - 1, &got, out_error));
+    CHECK(got == len && buf[0] == '#' && buf[len - 2] == '#'); /* too small: nothing copied */
+    got = 0;
+    EXPECT(SS_STATUS_OK, ss_read_into(store, "s1", NULL, NULL, 0, &got, out_error));
+    CHECK(got == len);
+    got = 7;
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read_into(store, "s1", "u2", buf, sizeof buf, &got, out_error));
+    EXPECT(SS_STATUS_NOT_FOUND, ss_read_into(store, "nope", NULL, buf, sizeof buf, &got, out_error));
+    CHECK(got == 7 && buf[0] == '#'); /* nothing written on a miss */
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_into(NULL, "s1", NULL, buf, sizeof buf, &got, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_into(store, NULL, NULL, buf, sizeof buf, &got, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_into(store, "s1", NULL, buf, sizeof buf, NULL, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_into(store, "s1", NULL, NULL, 16, &got, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_into(store, "\xff", NULL, buf, sizeof buf, &got, out_error));
+    EXPECT(SS_STATUS_INVALID_ARGUMENT, ss_read_into(store, "s1", "\xff", buf, sizeof buf, &got, out_error));
+    CHECK(got == 7 && buf[0] == '#');
+    CHECK(ss_read_into(store, "s1", NULL, buf, sizeof buf, &got, NULL) == SS_STATUS_OK && got == len);
     ss_string_free(json);
 
     /* NULL out-parameters are allowed: nothing is written there. */

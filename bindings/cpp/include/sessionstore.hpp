@@ -13,7 +13,8 @@
 //    default-constructed or close()d Store throws sessionstore::Error with code() == Status::Closed
 //    instead of handing a dangling pointer to the library.
 //  - Every failure throws sessionstore::Error (a std::runtime_error) carrying the library's status and
-//    message. The one exception is read(), which returns std::nullopt for SS_STATUS_NOT_FOUND.
+//    message. The exceptions are read() and read_into(), which report SS_STATUS_NOT_FOUND as
+//    std::nullopt (read_into() into a std::string: as false).
 //  - Payloads (sessions, arrays, queries, configs, exports) are std::string_view and go to the library
 //    as pointer + length, without a copy. Ids, user ids, entity ids, names and modes must be
 //    NUL-terminated for the C API: a const char* or a std::string is passed as is; a std::string_view is
@@ -26,6 +27,8 @@
 //      R = nlohmann::json / nlohmann::ordered_json   parsed (when <nlohmann/json.hpp> is available)
 //      R = void                        (upsert, upsert_if, upsert_many, rename_session, rename_session_if,
 //                                      append_runs) the result is not produced
+//    read_into() reads one session into the caller's buffer instead (a char* and its capacity, or a
+//    std::string whose capacity it reuses), so that a loop of reads allocates nothing.
 //    When <nlohmann/json.hpp> can be included (and SESSIONSTORE_NO_NLOHMANN is not defined), the methods
 //    taking a JSON payload also accept a nlohmann::json (or ordered_json) and then return one.
 //  - nlohmann::json cannot hold every value the store keeps verbatim in free-form fields: numbers out of
@@ -678,6 +681,22 @@ struct StringSink {
   }
 };
 
+/// Assigns what ss_read_with() lends to the caller's string, so that its capacity is reused; as for
+/// StringSink, an exception is kept and rethrown after the call.
+struct AssignSink {
+  std::string* out;
+  std::exception_ptr error;
+
+  static void receive(void* context, const char* json, std::size_t len) noexcept {
+    auto* self = static_cast<AssignSink*>(context);
+    try {
+      self->out->assign(json, len);
+    } catch (...) {
+      self->error = std::current_exception();
+    }
+  }
+};
+
 /// Calls `call(char** out_json, size_t* out_len, char** out_error)` and converts its result to R
 /// (R = void: asks for no result).
 template <class R, class Call>
@@ -1129,6 +1148,37 @@ class Store {
       if (st != SS_STATUS_OK) return detail::not_found_or_raise<R>(st, error);
       return std::optional<R>(detail::convert<R>(OwnedString(out, len)));
     }
+  }
+
+  /// read() into the caller's buffer, allocating nothing (ss_read_into): returns the length of the
+  /// session's JSON, or std::nullopt when read() would. When the length is at most `cap` the JSON is in
+  /// buf[0, length) (not NUL-terminated); above `cap` nothing was copied: call again with a buffer that
+  /// large (the session may change in between). `buf` may be nullptr when `cap` is 0, to ask for the
+  /// length only; nullptr with a `cap` above 0 throws InvalidArgument.
+  std::optional<std::size_t> read_into(const CStrArg& session_id, char* buf, std::size_t cap,
+                                       const CStrArg& user_id = {}) const {
+    std::size_t len = 0;
+    char* error = nullptr;
+    const ss_status st = ss_read_into(handle(), session_id.get(), user_id.get(), buf, cap, &len, &error);
+    if (st != SS_STATUS_OK) return detail::not_found_or_raise<std::size_t>(st, error);
+    return len;
+  }
+
+  /// read() into `out`, reusing its capacity (it allocates only to grow it): true when the session was
+  /// found (`out` holds its JSON), false when read() would give std::nullopt (`out` is left unchanged).
+  bool read_into(const CStrArg& session_id, std::string& out, const CStrArg& user_id = {}) const {
+    // ss_read_with, not ss_read_into: one call even when the session grows meanwhile, and no resize()
+    // zero-filling out's whole capacity before every read.
+    detail::AssignSink sink{&out, nullptr};
+    char* error = nullptr;
+    const ss_status st =
+        ss_read_with(handle(), session_id.get(), user_id.get(), &detail::AssignSink::receive, &sink, &error);
+    if (st != SS_STATUS_OK) {
+      (void)detail::not_found_or_raise<std::string>(st, error);  // throws unless NOT_FOUND
+      return false;
+    }
+    if (sink.error) std::rethrow_exception(sink.error);
+    return true;
   }
 
   /// A JSON array of the ids of this handle's sessions (insertion order), filtered by user and

@@ -123,3 +123,42 @@ TEST(Allocation, OwnedStringResultsNeedNoCppAllocation) {
   }
   EXPECT_TRUE(ok);
 }
+
+TEST(Allocation, ReadIntoNeedsNoCppAllocation) {
+  Store s = Store::open();
+  s.upsert<void>(R"({"session_id":"s1","user_id":"u"})");
+  char buf[256];
+  std::string out;
+  out.reserve(256);
+  std::optional<std::size_t> len;
+  bool found = false;
+  {
+    FailAllocations fail(1);
+    len = s.read_into("s1", buf, sizeof buf, "u");
+    found = s.read_into("s1", out, "u");
+  }
+  ASSERT_TRUE(len.has_value());
+  EXPECT_EQ(std::string(buf, *len), *s.read("s1"));
+  EXPECT_TRUE(found);
+  EXPECT_EQ(out, *s.read("s1"));
+}
+
+TEST(Allocation, ReadIntoAStringThatCannotGrowThrowsAndKeepsIt) {
+  REQUIRE_INJECTION();
+  Store s = Store::open();
+  s.upsert<void>(R"({"session_id":"big","pad":")" + std::string(100000, 'x') + "\"}");
+  std::string out = "kept";
+  int bad_allocs = 0;
+  for (int i = 0; i < 3; ++i) {
+    FailAllocations fail(50000);
+    try {
+      (void)s.read_into("big", out);  // the bad_alloc of assign() in ss_read_with's sink is carried out
+    } catch (const std::bad_alloc&) {
+      ++bad_allocs;
+    }
+  }
+  EXPECT_EQ(bad_allocs, 3);
+  EXPECT_EQ(out, "kept");
+  EXPECT_TRUE(s.read_into("big", out));
+  EXPECT_EQ(out.size(), s.read("big")->size());
+}

@@ -1,13 +1,16 @@
 // Several std::threads on one Store object, on shared handles, and opening/closing handles at once; many
-// threads appending runs to one session (append_runs) and read-modify-write loops with upsert_if.
+// threads appending runs to one session (append_runs) and read-modify-write loops with upsert_if; reads
+// into per-thread buffers (read_into) while a writer resizes the session.
 #include <sessionstore.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -323,4 +326,58 @@ TEST(Concurrency, AppendsAndCompareAndSetTogether) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   expect_all_runs_in_thread_order((*store.read<json>("mix"))["memory"]["runs"], 4, 50);
+}
+
+TEST(Concurrency, ReadIntoPerThreadBuffersWhileTheSessionChangesSize) {
+  // The writer switches the session between a size that fits the readers' buffers and one that does not:
+  // every read must give whole JSON, or a length above the buffer with the buffer untouched.
+  constexpr std::size_t kCap = 512;
+  constexpr int kReaders = 4;
+  Store store = Store::open();
+  const auto session = [](int n) {
+    return json{{"session_id", "grow"}, {"n", n}, {"pad", std::string(n % 2 ? 2000 : 10, 'x')}}.dump();
+  };
+  store.upsert<void>(session(0));
+  std::atomic<int> ready{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::atomic<long> fitted{0};
+  std::atomic<long> too_large{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kReaders; ++t) {
+    threads.emplace_back([&] {
+      wait_for_all(ready, kReaders + 1);
+      char buf[kCap];
+      std::string out;
+      do {
+        std::memset(buf, '#', sizeof buf);
+        const std::optional<std::size_t> len = store.read_into("grow", buf, sizeof buf);
+        if (!len) {
+          ++failures;
+        } else if (*len <= kCap) {
+          const json got = json::parse(std::string(buf, *len), nullptr, false);
+          if (got.is_discarded() || got["session_id"] != "grow" || got["n"].get<int>() % 2 != 0) ++failures;
+          ++fitted;
+        } else {
+          if (std::string(buf, sizeof buf) != std::string(sizeof buf, '#')) ++failures;
+          ++too_large;
+        }
+        if (!store.read_into("grow", out) || json::parse(out, nullptr, false).is_discarded()) ++failures;
+      } while (!done.load());
+    });
+  }
+  wait_for_all(ready, kReaders + 1);
+  // Until the readers have met both sizes (scheduling decides when), within a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int n = 1; n <= 400 || ((fitted.load() == 0 || too_large.load() == 0) &&
+                               std::chrono::steady_clock::now() < deadline);
+       ++n) {
+    store.upsert<void>(session(n));
+  }
+  done = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(fitted.load(), 0);
+  EXPECT_GT(too_large.load(), 0);
+  std::printf("[ READINTO] %d readers: %ld fitted, %ld too large\n", kReaders, fitted.load(), too_large.load());
 }

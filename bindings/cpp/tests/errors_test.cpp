@@ -388,6 +388,25 @@ TEST(Status, NewCallsInvalidArguments) {
   expect_error(Status::InvalidSession, [&] { s.append_runs("odd", "[1]"); });
 }
 
+TEST(Status, ReadIntoInvalidArguments) {
+  Store s = Store::open();
+  s.upsert(R"({"session_id":"s","user_id":"u"})");
+  char buf[256];
+  // The session exists: a NULL buffer with room claimed must not be answered with its length.
+  Error e = expect_error(Status::InvalidArgument, [&] { s.read_into("s", nullptr, 1); });
+  EXPECT_NE(e.message().find("buf"), std::string_view::npos) << e.what();
+  expect_error(Status::InvalidArgument, [&] { s.read_into("s", nullptr, sizeof buf, "u"); });
+  expect_error(Status::InvalidArgument, [&] { s.read_into(nullptr, buf, sizeof buf); });
+  expect_error(Status::InvalidArgument, [&] { s.read_into("\xff\xfe", buf, sizeof buf); });
+  expect_error(Status::InvalidArgument, [&] { s.read_into("s", buf, sizeof buf, "\xc3"); });
+  expect_error(Status::InvalidArgument, [&] { s.read_into(std::string_view("s\0", 2), buf, sizeof buf); });
+  std::string out = "kept";
+  expect_error(Status::InvalidArgument, [&] { s.read_into(nullptr, out); });
+  expect_error(Status::InvalidArgument, [&] { s.read_into("s", out, std::string("u\0", 2)); });
+  EXPECT_EQ(out, "kept");
+  EXPECT_EQ(s.read_into("s", buf, sizeof buf), s.read("s")->size()) << "the store is unaffected";
+}
+
 TEST(Status, DefaultLimitsOfAStoreAreTheHeaders) {
   Store s = Store::open();
   // Nesting: the session object is one level, so max_depth - 1 arrays inside it reach the limit.
@@ -508,6 +527,15 @@ TEST(Move, EveryMethodOnAClosedStoreThrowsClosed) {
         [&] { s->upsert_many("[]"); },
         [&] { s->read("x"); },
         [&] { s->read<OwnedString>("x"); },
+        [&] { s->read_into("x", nullptr, 0); },
+        [&] {
+          char buf[8];
+          s->read_into("x", buf, sizeof buf, "u");
+        },
+        [&] {
+          std::string out;
+          s->read_into("x", out);
+        },
         [&] { s->get_all_session_ids(); },
         [&] { s->get_all_sessions(); },
         [&] { s->get_recent_sessions(); },

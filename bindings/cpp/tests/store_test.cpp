@@ -196,6 +196,96 @@ TEST(Read, OwnedStringAvoidsTheCopy) {
   EXPECT_FALSE(assigned != std::string_view(*s.read("s1")));
 }
 
+TEST(ReadInto, ExactFitCopiesReadsBytes) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "u1", "a1"));
+  const std::string expected = *s.read("s1");
+  std::vector<char> buf(expected.size() + 1, '#');
+  const std::optional<std::size_t> n = s.read_into("s1", buf.data(), expected.size());
+  ASSERT_EQ(n, expected.size());
+  EXPECT_EQ(std::string(buf.data(), *n), expected);
+  EXPECT_EQ(buf[expected.size()], '#') << "not NUL-terminated: nothing written past the length";
+  std::vector<char> roomy(4096, '#');
+  ASSERT_EQ(s.read_into("s1", roomy.data(), roomy.size()), expected.size());
+  EXPECT_EQ(std::string(roomy.data(), expected.size()), expected);
+  EXPECT_EQ(roomy[expected.size()], '#');
+}
+
+TEST(ReadInto, TooSmallReturnsTheLengthAndCopiesNothing) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "u1", "a1"));
+  const std::string expected = *s.read("s1");
+  const std::string sentinel(expected.size(), '#');
+  std::string buf = sentinel;
+  EXPECT_EQ(s.read_into("s1", buf.data(), expected.size() - 1), expected.size());
+  EXPECT_EQ(buf, sentinel) << "a length above cap: nothing copied";
+  EXPECT_EQ(s.read_into("s1", buf.data(), 1), expected.size());
+  EXPECT_EQ(buf, sentinel);
+  EXPECT_EQ(s.read_into("s1", buf.data(), 0), expected.size());
+  EXPECT_EQ(buf, sentinel);
+  // The documented retry: a buffer of the length returned.
+  EXPECT_EQ(s.read_into("s1", buf.data(), buf.size()), expected.size());
+  EXPECT_EQ(buf, expected);
+}
+
+TEST(ReadInto, NullBufferWithCapZeroGivesTheLength) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "u1", "a1"));
+  EXPECT_EQ(s.read_into("s1", nullptr, 0), s.read("s1")->size());
+  EXPECT_EQ(s.read_into("s1", nullptr, 0, "u1"), s.read("s1")->size());
+  EXPECT_EQ(s.read_into("absent", nullptr, 0), std::nullopt);
+}
+
+TEST(ReadInto, NotFoundAnotherUserOrTypeIsNulloptAndWritesNothing) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "u1", "a1"));
+  const std::string sentinel(256, '#');
+  std::string buf = sentinel;
+  EXPECT_EQ(s.read_into("absent", buf.data(), buf.size()), std::nullopt);
+  EXPECT_EQ(s.read_into("s1", buf.data(), buf.size(), "someone-else"), std::nullopt);
+  EXPECT_EQ(s.share(Mode::Team).read_into("s1", buf.data(), buf.size()), std::nullopt)
+      << "another session type reads as absent";
+  EXPECT_EQ(buf, sentinel);
+}
+
+TEST(ReadInto, UserFilter) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "u1", "a1"));
+  s.upsert(agent_session("s2", "u2", "a1"));
+  char buf[512];
+  const std::optional<std::size_t> mine = s.read_into("s2", buf, sizeof buf, "u2");
+  ASSERT_TRUE(mine.has_value());
+  EXPECT_EQ(std::string(buf, *mine), *s.read("s2", "u2"));
+  EXPECT_EQ(json::parse(std::string(buf, *mine))["user_id"], "u2");
+  EXPECT_EQ(s.read_into("s2", buf, sizeof buf, "u1"), std::nullopt);
+  EXPECT_EQ(s.read_into("s2", buf, sizeof buf, ""), mine) << "empty user = no filter";
+  EXPECT_EQ(s.read_into("s2", buf, sizeof buf, std::nullopt), mine);
+  EXPECT_EQ(s.read_into(std::string_view("s1"), buf, sizeof buf, std::string("u1")), s.read("s1")->size());
+}
+
+TEST(ReadInto, StringReusesItsCapacity) {
+  Store s = Store::open();
+  s.upsert(agent_session("s1", "u1", "a1"));
+  std::string out;
+  out.reserve(4096);
+  const char* const storage = out.data();
+  ASSERT_TRUE(s.read_into("s1", out));
+  EXPECT_EQ(out, *s.read("s1"));
+  EXPECT_EQ(out.data(), storage) << "read into the capacity it had";
+  const std::string before = out;
+  EXPECT_FALSE(s.read_into("absent", out));
+  EXPECT_FALSE(s.read_into("s1", out, "someone-else"));
+  EXPECT_EQ(out, before) << "left unchanged when not found";
+  EXPECT_TRUE(s.read_into("s1", out, "u1"));
+  EXPECT_EQ(out, before);
+  // A session larger than the capacity: the string grows.
+  const std::string big = json{{"session_id", "big"}, {"pad", std::string(10000, 'x')}}.dump();
+  s.upsert<void>(big);
+  ASSERT_TRUE(s.read_into("big", out));
+  EXPECT_EQ(out, *s.read("big"));
+  EXPECT_GT(out.size(), 10000u);
+}
+
 TEST(Listing, AllSessionIdsAndSessionsWithFilters) {
   Store s = Store::open();
   s.upsert(agent_session("s1", "u1", "a1"));

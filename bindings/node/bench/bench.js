@@ -22,11 +22,12 @@
 // UTF-8 in native memory into a JS string; floor_free_1k: one ss_string_free() call of a 1 KiB block that
 // ss_read returned (reads untimed, in batches of 1,024); floor_read_koffi: a read as bare koffi calls on a
 // second store with the same workload, no argument checks (ss_read + decode + ss_string_free);
-// floor_read_nodecode: the same without the decode (what C does, plus two koffi calls);
+// floor_read_nodecode: the same without the decode (what C does, plus two koffi calls); floor_read_into: the
+// binding's own path as bare koffi calls (ss_read_into a 64 KiB Buffer, then Buffer's UTF-8 decoding);
 // floor_read_callback: the same through ss_read_with and a koffi callback (koffi.register) decoding the lent
 // bytes (one FFI call, no copy, no free, but a C-to-JS callback). The info line adds floor_estimate: the
 // median over repetitions of (C read + 2 bare calls + decode) / C read, and read_over_koffi: read /
-// floor_read_koffi (what the binding's own code adds to bare koffi calls).
+// floor_read_into (what the binding's own code adds to the same calls made bare).
 // Usage: node bench/bench.js [path/to/baseline_main]
 //   env: BENCH_REPS (default 7, at least 5), BENCH_OPS (calls per read round, default 100000; upsert rounds
 //   make a quarter of that, get_recent_sessions rounds half)
@@ -132,6 +133,8 @@ const FLOOR = (() => {
   const upsert = so.func('uint32_t ss_upsert(void *store, const char *json, size_t len, void *out_json, void *out_len, void *out_error)');
   const read = so.func('uint32_t ss_read(void *store, const char *session_id, const char *user_id, void *out_json, void *out_len, void *out_error)');
   const readWith = so.func('uint32_t ss_read_with(void *store, const char *session_id, const char *user_id, void *sink, void *context, void *out_error)');
+  const readInto = so.func('uint32_t ss_read_into(void *store, const char *session_id, const char *user_id, void *buf, size_t cap, void *out_len, void *out_error)');
+  const intoBuf = Buffer.allocUnsafeSlow(64 * 1024);
   const sinkProto = koffi.proto('void bench_ss_sink(void *context, void *json, size_t len)');
   let abs = null;
   try {
@@ -189,6 +192,10 @@ const FLOOR = (() => {
       sinkAdd(Number(slots[1]));
       free(slots[0]);
     }, ops),
+    floor_read_into: (ops) => nodeRound((k) => {
+      readInto(h, ids[seqSession[k & MASK]], null, intoBuf, intoBuf.length, pLen, pErr);
+      sinkAdd(intoBuf.toString('utf8', 0, Number(slots[1])).length);
+    }, ops),
     floor_read_callback: (ops) => nodeRound((k) => {
       readWith(h, ids[seqSession[k & MASK]], null, sink, null, pErr);
       sinkAdd(lent.length);
@@ -202,7 +209,7 @@ function sinkAdd(n) {
   sink += n;
 }
 const FLOOR_ORDER = ['floor_call_version', 'floor_call_int', 'floor_decode_1k', 'floor_free_1k', 'floor_read_koffi',
-  'floor_read_nodecode', 'floor_read_callback'].filter((v) => FLOOR[v]);
+  'floor_read_nodecode', 'floor_read_into', 'floor_read_callback'].filter((v) => FLOOR[v]);
 const roundOf = (v, ops) => (FLOOR[v] ? FLOOR[v](ops) : nodeRound(NODE[v], ops));
 
 // Each group: the C op, the Node variants compared with it, calls per round.
@@ -331,9 +338,9 @@ async function main() {
         formula: '(c read + 2 * floor_call_version + floor_decode_1k) / c read' };
       summary.push(`# floor estimate of a read: ratio ${est.median.toFixed(2)} (min ${est.min.toFixed(2)}, max ` +
         `${est.max.toFixed(2)}) = (C read + 2 bare koffi calls + decoding 1 KiB) / C read`);
-      const own = spreadOf(ns.read.map((x, r) => x / ns.floor_read_koffi[r]));
+      const own = spreadOf(ns.read.map((x, r) => x / ns.floor_read_into[r]));
       floorEstimate.read_over_koffi = { median: r3(own.median), min: r3(own.min), max: r3(own.max) };
-      summary.push(`# read / floor_read_koffi (the binding's own code): ${own.median.toFixed(3)} ` +
+      summary.push(`# read / floor_read_into (the binding's own code): ${own.median.toFixed(3)} ` +
         `(min ${own.min.toFixed(3)}, max ${own.max.toFixed(3)})`);
     }
   }

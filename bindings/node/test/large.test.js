@@ -79,3 +79,28 @@ test('the default max_session_bytes is 32 MiB', () => {
     bigger.close();
   }
 });
+
+test('reads of every size go through the read buffer, its growth, or the allocating path', () => {
+  // readRaw copies into a 64 KiB buffer per library, grows it up to 1 MiB, and reads larger sessions with
+  // ss_read: sizes on each side of both limits, in an order that shrinks and grows, read back exactly.
+  const s = new SessionStore();
+  try {
+    const KiB = 1024;
+    const sizes = [1, 64 * KiB - 200, 64 * KiB + 10, 5, 700 * KiB, 3, MiB + 100, 2 * KiB, 200 * KiB];
+    const sessions = sizes.map((n, i) => ({ session_id: `s${i}`, memory: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1) }));
+    const stored = sessions.map((session) => s.upsertRaw(JSON.stringify(session)));
+    for (let round = 0; round < 2; round++) {
+      for (let i = sizes.length - 1; i >= 0; i--) {
+        const raw = s.readRaw(`s${i}`);
+        assert.equal(raw, stored[i], `session ${i} (${sizes[i]} bytes of memory), round ${round}`);
+        assert.equal(s.read(`s${i}`).memory, sessions[i].memory);
+      }
+    }
+    assert.equal(s.readRaw('absent'), null);
+    const owned = s.upsertRaw(JSON.stringify({ session_id: 'owned', user_id: 'u1', memory: 'o'.repeat(300 * 1024) }));
+    assert.equal(s.readRaw('owned', 'u2'), null, "another user's session");
+    assert.equal(s.readRaw('owned', 'u1'), owned);
+  } finally {
+    s.close();
+  }
+});

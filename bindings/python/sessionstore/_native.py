@@ -53,6 +53,7 @@ FUNCTIONS: Dict[str, Tuple[str, int]] = {
     "upsert_if": ("ss_upsert_if", 7),
     "upsert_many": ("ss_upsert_many", 6),
     "read": ("ss_read", 6),
+    "read_into": ("ss_read_into", 7),
     "all_ids": ("ss_get_all_session_ids", 6),
     "all": ("ss_get_all_sessions", 6),
     "recent": ("ss_get_recent_sessions", 7),
@@ -96,7 +97,8 @@ class Lib:
         # The hot calls on a store handle are bound without argtypes, which makes a call about twice as
         # fast as ctypes' per-argument conversion: the caller (_store.py) passes only values of the exact
         # C types (the handle as a c_void_p, lengths as c_size_t, the limit as c_int64, bytes or None for
-        # char *, byref() of its own out-parameters) and exactly as many as the C prototype has (FUNCTIONS;
+        # const char *, a c_char array or byref() of one for ss_read_into's buffer, byref() of its own
+        # out-parameters) and exactly as many as the C prototype has (FUNCTIONS;
         # tests/test_native.py checks every call site against include/sessionstore.h). so[name] is a new
         # function object each time, so these never share settings with the typed ones.
         def raw(name: str) -> Any:
@@ -107,6 +109,7 @@ class Lib:
         self.upsert = raw("ss_upsert")
         self.upsert_many = raw("ss_upsert_many")
         self.read = raw("ss_read")
+        self.read_into = raw("ss_read_into")
         self.all_ids = raw("ss_get_all_session_ids")
         self.all = raw("ss_get_all_sessions")
         self.recent = raw("ss_get_recent_sessions")

@@ -9,7 +9,7 @@ import math
 import operator
 import os
 import threading
-from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p, sizeof, string_at
+from ctypes import byref, c_char, c_int64, c_size_t, c_uint64, c_void_p, sizeof, string_at
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -42,6 +42,8 @@ from ._native import Lib, load_library
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from _typeshed import WriteableBuffer
 
 Session = Dict[str, Any]
 """A session as a dict in Agno's shape: ``session_id`` required, snake_case fields, unknown ones kept. A
@@ -392,9 +394,10 @@ class Store:
 
     - ``idle_expiry_s`` (uint64): a session not written for more than this many seconds (by its ``updated_at``)
       expires;
-    - ``refresh_on_read`` (bool): :meth:`read` and :meth:`exists` refresh the idle time too (needs
-      ``idle_expiry_s``, else :class:`InvalidArgument`; listings and queries do not refresh). Reads are
-      remembered in memory only: after a durable store reopens, idle time counts from ``updated_at``;
+    - ``refresh_on_read`` (bool): :meth:`read`, :meth:`read_into` and :meth:`exists` refresh the idle time
+      too (needs ``idle_expiry_s``, else :class:`InvalidArgument`; listings and queries do not refresh).
+      Reads are remembered in memory only: after a durable store reopens, idle time counts from
+      ``updated_at``;
     - ``max_age_s`` (uint64): a session whose ``created_at`` is more than this many seconds old expires, however
       active;
     - ``max_sessions``, ``max_bytes`` (size_t): bounds on the sessions held, of every type, and on their
@@ -982,18 +985,93 @@ class Store:
         uid = _opt_id(user_id, "user_id")
         lib = self._lib
         sc = _scratch()
+        rb = sc[6]
+        if not rb:
+            _grow(rb, _READ_BUFFER)
+        h = self._enter()
+        try:
+            st = lib.read_into(h, sid, uid, rb[0], rb[1], sc[4], sc[5])
+        finally:
+            self._leave()
+        try:
+            if st == 0:
+                n = sc[1].value
+                if n <= rb[2]:
+                    return rb[0][:n]  # type: ignore[no-any-return]
+                return self._read_larger(sid, uid, n, sc)
+            if st == Status.NOT_FOUND:
+                _drop_error(lib, sc[2])
+                return None
+            raise _error(lib, st, sc[2])
+        finally:
+            _release(sc)
+
+    def _read_larger(self, sid: bytes, uid: Optional[bytes], n: int, sc: Scratch) -> Optional[bytes]:
+        # A session above the thread's buffer: read again into a larger one (kept for the next read) up
+        # to _READ_BUFFER_MAX; above that, or when it grew again in between, ss_read allocates it.
+        lib = self._lib
+        rb = sc[6]
+        if n <= _READ_BUFFER_MAX:
+            _grow(rb, 1 << (n - 1).bit_length())
+            h = self._enter()
+            try:
+                st = lib.read_into(h, sid, uid, rb[0], rb[1], sc[4], sc[5])
+            finally:
+                self._leave()
+            if st == 0 and sc[1].value <= rb[2]:
+                return rb[0][: sc[1].value]  # type: ignore[no-any-return]
+            if st == Status.NOT_FOUND:
+                _drop_error(lib, sc[2])
+                return None
+            if st != 0:
+                raise _error(lib, st, sc[2])
         h = self._enter()
         try:
             st = lib.read(h, sid, uid, sc[3], sc[4], sc[5])
         finally:
             self._leave()
+        if st == 0:
+            return _take(lib, sc[0], sc[1])
+        if st == Status.NOT_FOUND:
+            _drop_error(lib, sc[2])
+            return None
+        raise _error(lib, st, sc[2])
+
+    def read_into(self, buffer: "WriteableBuffer", session_id: str, user_id: Optional[str] = None) -> Optional[int]:
+        """Copies the stored JSON of a session (as :meth:`read_raw` finds it) to the start of ``buffer`` and
+        returns its length, or returns ``None`` where :meth:`read_raw` does. A length above the buffer's
+        size means nothing was copied (the buffer is untouched): call again with a buffer that large (the
+        session may change in between) or use :meth:`read_raw`. An empty buffer asks for the length.
+
+        ``buffer`` is a writable, C-contiguous bytes-like object of single bytes: a ``bytearray``, a
+        writable ``memoryview`` (a slice of one writes there), an ``array.array("B")``, an ``mmap``...;
+        ``bytes`` and other read-only buffers raise :class:`InvalidArgumentType`, a non-contiguous or
+        non-byte view :class:`InvalidArgument`. The buffer is held for the call (a ``bytearray`` cannot be
+        resized meanwhile) and released before it returns. One buffer kept for many reads makes a read
+        that allocates nothing for the JSON."""
+        self._check()
+        sid = _id(session_id, "session_id")
+        uid = _opt_id(user_id, "user_id")
+        # Last: nothing is held when an id is refused.
+        ptr, cap, mv = _writable(buffer, "buffer")
+        try:
+            sc = _scratch()
+            h = self._enter()
+            try:
+                st = self._lib.read_into(h, sid, uid, ptr, c_size_t(cap), sc[4], sc[5])
+            finally:
+                self._leave()
+        finally:
+            del ptr  # the last reference to the export: the buffer can be resized again
+            if mv is not None:
+                mv.release()
         try:
             if st == 0:
-                return _take(lib, sc[0], sc[1])
+                return sc[1].value
             if st == Status.NOT_FOUND:
-                _drop_error(lib, sc[2])
+                _drop_error(self._lib, sc[2])
                 return None
-            raise _error(lib, st, sc[2])
+            raise _error(self._lib, st, sc[2])
         finally:
             _release(sc)
 
@@ -1349,12 +1427,19 @@ def _mapping(value: object, what: str) -> Mapping[str, Any]:
     return value
 
 
-# Out-parameters: each thread keeps a few blocks (out_json, out_len / count, out_error and their byref()),
-# about 0.8 us cheaper per call than new ctypes objects. A block is taken off the thread's list for a call
-# and put back after, so code that runs in between (a finalizer calling the store) gets another block.
-# Every pointer read from a block is cleared at once, so a block never holds a pointer already freed.
+# Out-parameters: each thread keeps a few blocks (out_json, out_len / count, out_error and their byref(),
+# and read_raw's buffer), about 0.8 us cheaper per call than new ctypes objects. A block is taken off the
+# thread's list for a call and put back after, so code that runs in between (a finalizer calling the
+# store) gets another block. Every pointer read from a block is cleared at once, so a block never holds a
+# pointer already freed.
 _tls = threading.local()
-Scratch = Tuple[c_void_p, c_size_t, c_void_p, Any, Any, Any]
+Scratch = Tuple[c_void_p, c_size_t, c_void_p, Any, Any, Any, List[Any]]
+
+# read_raw reads through ss_read_into into its block's buffer ([array, capacity as c_size_t, capacity],
+# made on first use): no allocation and no ss_string_free call. Larger sessions grow it to this bound;
+# above it ss_read allocates, so a thread never keeps more than this for reads.
+_READ_BUFFER = 64 * 1024
+_READ_BUFFER_MAX = 1024 * 1024
 
 
 def _scratch() -> Scratch:
@@ -1365,7 +1450,54 @@ def _scratch() -> Scratch:
     except IndexError:
         pass
     out, n, err = c_void_p(), c_size_t(), c_void_p()
-    return (out, n, err, byref(out), byref(n), byref(err))
+    return (out, n, err, byref(out), byref(n), byref(err), [])
+
+
+def _grow(rb: List[Any], size: int) -> None:
+    rb[:] = [(c_char * size)(), c_size_t(size), size]
+
+
+# Formats of a buffer of single bytes (ctypes writes "<c" and "<B").
+_BYTE_FORMATS = frozenset(p + f for p in ("", "@", "=", "<", ">", "!") for f in "Bbc")
+
+
+def _writable(value: object, what: str) -> Tuple[Any, int, Optional[memoryview]]:
+    """The pointer to pass for a writable, C-contiguous buffer of bytes (``byref`` of a ctypes object that
+    holds an export of it, so that a ``bytearray`` cannot be resized or freed while the library writes;
+    ``None`` when empty), its size, and the memoryview to release after the call. Pointer and size come
+    from one export: a second export of ``value`` could be another buffer."""
+    if type(value) is bytearray:
+        # Exactly bytearray (not a subclass): writable and contiguous; its length is read once the export
+        # is held, when it can no longer change.
+        try:
+            ptr = byref(c_char.from_buffer(value))
+        except ValueError:  # empty (from_buffer needs one byte): a length query
+            return None, 0, None
+        return ptr, len(value), None
+    try:
+        mv = memoryview(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidArgumentType(
+            f"{what} must be a writable bytes-like object (a bytearray, a memoryview...), got {_describe(value)}"
+        ) from None
+    except (ValueError, BufferError) as e:  # a released memoryview, an exporter that refuses
+        raise InvalidArgument(f"{what} cannot be written: {e}") from None
+    try:
+        if mv.readonly:
+            raise InvalidArgumentType(
+                f"{what} must be writable, got a read-only {_describe(value)} (a bytearray or a writable memoryview)"
+            )
+        if mv.itemsize != 1 or mv.format not in _BYTE_FORMATS:
+            raise InvalidArgument(
+                f"{what} must be a buffer of bytes, got items of format {mv.format!r} ({mv.itemsize} bytes)"
+            )
+        if not mv.c_contiguous:
+            raise InvalidArgument(f"{what} must be C-contiguous (a memoryview with a step is not)")
+        cap = mv.nbytes
+        return (byref(c_char.from_buffer(mv)) if cap else None), cap, mv
+    except BaseException:
+        mv.release()
+        raise
 
 
 def _release(sc: Scratch) -> None:

@@ -73,6 +73,9 @@ def test_every_call_site_passes_every_argument() -> None:
     s.upsert_many([{"session_id": "c"}])
     team.upsert({"session_id": "t"})
     s.read("a"), s.read_raw("a", "u"), s.read("missing"), s.exists("a"), s.exists("a", "v")
+    s.read_into(bytearray(4096), "a"), s.read_into(bytearray(), "a", "u"), s.read_into(memoryview(bytearray(9)), "zz")
+    s.upsert({"session_id": "big", "pad": "x" * (2 << 20)})  # above read_raw's bound: ss_read; then above its first buffer
+    s.read_raw("big"), s.upsert({"session_id": "big", "pad": "x" * 100_000}), s.read_raw("big")
     s.get_all_session_ids("u", "x"), s.get_all_sessions(), s.get_recent_sessions(limit=3)
     s.query(session_type="any", fields="metadata"), s.query_raw()
     s.rename_session("a", "N"), s.rename_session("a", "M", "u")

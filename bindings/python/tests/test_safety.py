@@ -1,10 +1,12 @@
-"""Use after close, arguments whose code closes the store, threads (GIL released), leaks (RSS)."""
+"""Use after close, arguments whose code closes the store, read_into's buffers, threads (GIL released),
+leaks (RSS)."""
 
 import datetime as dt
 import gc
 import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, List
 
 import pytest
@@ -37,6 +39,8 @@ def test_use_after_close_raises_closed() -> None:
         lambda: s.upsert_if({"session_id": "x"}, -1),  # closed is reported before argument errors
         lambda: s.__enter__(),
         lambda: s.read(123),  # type: ignore[arg-type]  # closed is reported before argument errors
+        lambda: s.read_into(bytearray(8), "x"), lambda: s.read_into(bytearray(), "x", "u"),
+        lambda: s.read_into(b"read-only", 1),  # type: ignore[arg-type]
     ]
     for call in calls:
         with pytest.raises(ss.Closed) as e:
@@ -147,6 +151,179 @@ def test_arguments_that_close_the_store() -> None:
 
     with pytest.raises(ss.Closed):
         s.upsert_many([ClosingMapping(session_id="a"), {"session_id": "b"}])
+
+
+# --- read_into: the caller's buffer --------------------------------------------------------------------
+
+
+def _resizable(buf: bytearray) -> bool:
+    """Whether nothing holds an export of ``buf`` any more (a held one makes resizing raise)."""
+    try:
+        buf.append(0)
+    except BufferError:
+        return False
+    del buf[-1]
+    return True
+
+
+def test_read_into_refuses_buffers_it_cannot_write() -> None:
+    import array
+    import mmap
+
+    with Store() as s:
+        s.upsert({"session_id": "x"})
+        backing = bytearray(b"=" * 64)
+        wrong_type: List[Any] = [None, "text", 64, [0] * 64, object(), dt.datetime(2024, 1, 1)]
+        for bad in wrong_type:
+            with pytest.raises(ss.InvalidArgumentType, match="writable bytes-like") as e:
+                s.read_into(bad, "x")
+            assert isinstance(e.value, TypeError) and e.value.status == ss.Status.INVALID_ARGUMENT
+
+        class Bytes(bytes):
+            pass
+
+        ro_map = mmap.mmap(-1, 64, access=mmap.ACCESS_READ)
+        read_only: List[Any] = [b"=" * 64, Bytes(b"=" * 64), memoryview(b"=" * 64), memoryview(backing).toreadonly(),
+                                ro_map]
+        for bad in read_only:
+            with pytest.raises(ss.InvalidArgumentType, match="writable") as e:
+                s.read_into(bad, "x")
+            assert isinstance(e.value, TypeError)
+        ro_map.close()
+
+        released = memoryview(backing)
+        released.release()
+        not_bytes: List[Any] = [
+            memoryview(backing)[::2], memoryview(backing)[::-1],  # not contiguous
+            memoryview(backing).cast("i"), array.array("H", [0] * 32), array.array("d", [0.0] * 8),  # not single bytes
+            memoryview(backing).cast("?"),  # single bytes, but bools
+            memoryview(bytearray(64)).cast("B", (8, 8))[::2],  # a view with a step in its first dimension
+            released,
+        ]
+        for bad in not_bytes:
+            with pytest.raises(ss.InvalidArgument) as e:
+                s.read_into(bad, "x")
+            assert isinstance(e.value, ValueError) and not isinstance(e.value, TypeError), bad
+            assert e.value.status == ss.Status.INVALID_ARGUMENT
+        for view in read_only + not_bytes:
+            if isinstance(view, memoryview):
+                view.release()  # the test's own exports
+        assert backing == b"=" * 64 and _resizable(backing)  # nothing written, nothing held
+        assert s.read_into(memoryview(backing).cast("c"), "x") is not None  # format "c" is bytes
+        assert _resizable(backing)
+
+
+def test_read_into_subclasses_and_their_methods() -> None:
+    s = Store()
+    s.upsert({"session_id": "x"})
+    raw = s.read_raw("x")
+    assert raw is not None
+
+    class Hostile(bytearray):
+        # None of these is called: the size and the memory are the buffer's own.
+        def __len__(self) -> int:
+            s.close()
+            return 1 << 40
+
+        def __bool__(self) -> bool:
+            s.close()
+            return True
+
+        def __setitem__(self, *a: Any) -> None:
+            s.close()
+
+        def __getitem__(self, *a: Any) -> Any:
+            s.close()
+
+    small = Hostile(b"-" * 4)
+    assert s.read_into(small, "x") == len(raw) and bytearray(small) == b"-" * 4  # too small: untouched
+    big = Hostile(len(raw))
+    assert s.read_into(big, "x") == len(raw) and bytes(memoryview(big)) == raw
+    assert not s.closed and _resizable(big)
+    s.close()
+
+
+@pytest.mark.skipif(not hasattr(bytearray, "__buffer__"), reason="__buffer__ in Python: 3.12+")
+def test_read_into_buffer_method_that_closes_the_store() -> None:
+    s = Store()
+    backing = bytearray(256)
+
+    class Closing:
+        def __buffer__(self, flags: int) -> memoryview:
+            s.close()
+            return memoryview(backing)
+
+    with pytest.raises(ss.Closed):
+        s.read_into(Closing(), "x")  # type: ignore[arg-type]
+    assert _resizable(backing)
+
+
+class _DuringRead:
+    """A Lib whose read_into runs ``check`` just before the library writes."""
+
+    def __init__(self, lib: Any, check: Callable[[], None]) -> None:
+        self.lib, self.check = lib, check
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.lib, attr)
+
+    def read_into(self, *args: Any) -> Any:
+        self.check()
+        return self.lib.read_into(*args)
+
+
+def test_read_into_holds_the_buffer_for_the_call() -> None:
+    with Store() as s:
+        s.upsert({"session_id": "x", "pad": "p" * 300})
+        lib = s._lib
+        seen: List[str] = []
+
+        class Buffer(bytearray):  # a subclass: weak references, and the memoryview path
+            pass
+
+        for make in (bytearray, Buffer, lambda n: memoryview(bytearray(n))[10:]):
+            holder: List[Any] = [make(1000)]
+            target = holder[0]
+            backing = target.obj if isinstance(target, memoryview) else target
+            ref = weakref.ref(backing) if isinstance(backing, Buffer) else None
+
+            def check() -> None:
+                with pytest.raises(BufferError):
+                    backing.extend(b"xx")  # a bytearray cannot be resized while the library may write
+                with pytest.raises(BufferError):
+                    backing.clear()
+                holder.clear()  # the caller's own references gone mid-call
+                gc.collect()
+                assert ref is None or ref() is not None
+                seen.append(type(target).__name__)
+
+            s._lib = _DuringRead(lib, check)  # type: ignore[assignment]
+            n = s.read_into(target, "x")
+            s._lib = lib
+            assert n is not None and bytes(memoryview(target)[:n]) == s.read_raw("x")
+            if isinstance(target, memoryview):
+                target.release()  # the caller's own export
+            assert _resizable(backing)  # ours was released when the call returned
+            if ref is not None:
+                del target, backing
+                gc.collect()
+                assert ref() is None  # and nothing else keeps it
+        assert seen == ["bytearray", "Buffer", "memoryview"]
+
+        buf = bytearray(16)
+        assert s.read_into(buf, "missing") is None and _resizable(buf)
+        assert s.read_into(buf, "x") == len(s.read_raw("x") or b"") and _resizable(buf)  # too small
+        with pytest.raises(ss.InvalidArgument):
+            s.read_into(buf, "bad\0id")
+        assert _resizable(buf)
+        buf = bytearray(1000)
+        s._lib = _DuringRead(lib, s.close)  # type: ignore[assignment]
+        assert s.read_into(buf, "x") is not None  # closed during the call: the handle lives until it returns
+        assert s.closed and _resizable(buf)
+        with pytest.raises(ss.Closed):
+            s.read_into(buf, "x")
+        assert _resizable(buf)
+        s._lib = lib
 
 
 def test_close_while_other_threads_call() -> None:
@@ -264,3 +441,18 @@ def test_no_leak_100k_open_close_and_1m_reads() -> None:
         gc.collect()
         grown = _rss_kib() - before
     assert grown < 8 * 1024, f"RSS grew by {grown} KiB over 1M reads"
+
+    with Store() as s:  # read_into: the export of the caller's buffer and its ctypes objects are freed
+        s.upsert({"session_id": "r", "memory": {"pad": "y" * 1000}})
+        buf, view = bytearray(2048), memoryview(bytearray(2048))[1:]
+        read_into = s.read_into
+        for _ in range(10_000):
+            read_into(buf, "r"), read_into(view, "r"), read_into(buf, "missing")
+        gc.collect()
+        before = _rss_kib()
+        for _ in range(50_000):  # a leak of 60 bytes a call (less than one object) would pass 8 MiB
+            read_into(buf, "r"), read_into(view, "r"), read_into(buf, "missing")
+        gc.collect()
+        grown = _rss_kib() - before
+        assert _resizable(buf)
+    assert grown < 8 * 1024, f"RSS grew by {grown} KiB over 150k read_into calls"

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 
@@ -445,3 +447,212 @@ def test_non_finite_numbers() -> None:
         Store(non_finite_numbers="zero")  # type: ignore[arg-type]
     with pytest.raises(ss.InvalidArgumentType):
         Store(non_finite_numbers=0)  # type: ignore[arg-type]
+
+
+# --- read_into, and read_raw through ss_read_into ----------------------------------------------------
+
+
+def test_read_into_exact_fit_too_small_and_length_query(store: Store) -> None:
+    store.upsert({"session_id": "r", "user_id": "u", "memory": {"runs": ["é" * 50]}})
+    raw = store.read_raw("r")
+    assert raw is not None
+    n = len(raw)
+    exact = bytearray(n)
+    assert store.read_into(exact, "r") == n and bytes(exact) == raw
+    roomy = bytearray(b"\xaa" * (n + 10))
+    assert store.read_into(roomy, "r", "u") == n
+    assert roomy[:n] == raw and roomy[n:] == b"\xaa" * 10  # not NUL-terminated: the rest is untouched
+    small = bytearray(b"\x55" * (n - 1))
+    assert store.read_into(small, "r") == n  # the length: nothing copied
+    assert small == b"\x55" * (n - 1)
+    empty = bytearray()
+    assert store.read_into(empty, "r") == n and empty == b""
+    assert store.read_into(memoryview(bytearray()), "r") == n
+
+
+def test_read_into_views_and_other_buffers(store: Store) -> None:
+    import array
+    import mmap
+
+    store.upsert({"session_id": "v"})
+    raw = store.read_raw("v")
+    assert raw is not None
+    n = len(raw)
+    backing = bytearray(b"#" * (n + 20))
+    assert store.read_into(memoryview(backing)[7 : 7 + n], "v") == n  # a slice writes where it starts
+    assert backing[:7] == b"#" * 7 and backing[7 : 7 + n] == raw and backing[7 + n :] == b"#" * 13
+    arr = array.array("B", bytes(n))
+    assert store.read_into(arr, "v") == n and arr.tobytes() == raw
+    signed = array.array("b", bytes(n))
+    assert store.read_into(signed, "v") == n and signed.tobytes() == raw
+    chars = (ctypes.c_char * n)()
+    assert store.read_into(chars, "v") == n and chars.raw == raw  # format "<c"
+    grid = memoryview(bytearray(2 * n)).cast("B", (2, n))  # C-contiguous, two dimensions: 2n bytes
+    assert store.read_into(grid, "v") == n and grid.tobytes()[:n] == raw
+    with mmap.mmap(-1, n + 1) as m:
+        assert store.read_into(m, "v") == n and m[:n] == raw
+
+
+def test_read_into_none_like_read_raw(store: Store) -> None:
+    store.upsert({"session_id": "mine", "user_id": "ava"})
+    store.share("team").upsert({"session_id": "theirs"})
+    buf = bytearray(b"\x01" * 64)
+    assert store.read_into(buf, "missing") is None
+    assert store.read_into(buf, "mine", "ben") is None  # another user's
+    assert store.read_into(buf, "theirs") is None  # another type
+    assert store.read_into(bytearray(), "missing") is None
+    assert buf == b"\x01" * 64
+    assert store.read_into(buf, "mine", "") is not None  # "" is no user filter, as for read_raw
+
+
+def test_read_into_closed_and_bad_ids() -> None:
+    s = Store()
+    s.upsert({"session_id": "x"})
+    buf = bytearray(16)
+    with pytest.raises(ss.InvalidArgumentType):
+        s.read_into(buf, 1)  # type: ignore[arg-type]
+    with pytest.raises(ss.InvalidArgument):
+        s.read_into(buf, "a\0b")
+    with pytest.raises(ss.InvalidArgumentType):
+        s.read_into(buf, "x", 2)  # type: ignore[arg-type]
+    s.close()
+    with pytest.raises(ss.Closed) as e:
+        s.read_into(buf, "x")
+    assert e.value.status == Status.CLOSED
+    buf.extend(b"more")  # not held after any of these
+
+
+def test_read_into_threads_each_into_its_own_buffer() -> None:
+    with Store() as s:
+        expected = {}
+        for i in range(40):
+            expected[f"s{i}"] = s.upsert_raw(json.dumps({"session_id": f"s{i}", "pad": "p" * (i * 97)}))
+        errors: List[BaseException] = []
+        barrier = threading.Barrier(4)
+
+        def worker(k: int) -> None:
+            try:
+                buf = bytearray(8192)
+                backing = bytearray(8192)
+                view = memoryview(backing)[100:]
+                barrier.wait()
+                for rep in range(300):
+                    sid = f"s{(rep * 7 + k) % 40}"
+                    want = expected[sid]
+                    if rep % 2:
+                        n = s.read_into(buf, sid)
+                        assert n == len(want) and buf[:n] == want, sid
+                    else:
+                        n = s.read_into(view, sid)
+                        assert n == len(want) and backing[100 : 100 + n] == want, sid
+                    assert s.read_raw(sid) == want
+            except BaseException as e:  # pragma: no cover
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+
+
+def _in_new_thread(fn: Callable[[], None]) -> None:
+    """Runs ``fn`` in a thread of its own: read_raw's buffer is per thread, so this one starts at its first
+    size whatever the tests before it read."""
+    errors: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
+def test_read_raw_sessions_larger_than_its_buffer(store: Store) -> None:
+    from sessionstore import _store
+
+    first, bound = _store._READ_BUFFER, _store._READ_BUFFER_MAX
+    sizes = (100, first - 200, first + 1, 300_000, bound - 200, bound + 10, 2_500_000)
+    stored = {}
+    for size in sizes:
+        stored[size] = store.upsert_raw(json.dumps({"session_id": f"b{size}", "pad": "z" * size}))
+
+    def reads() -> None:
+        for _ in range(2):  # each size after larger and smaller ones: the buffer kept is reused or regrown
+            for size in sizes + sizes[::-1]:
+                got = store.read_raw(f"b{size}")
+                assert got == stored[size] and type(got) is bytes, size
+        assert store.read(f"b{sizes[3]}")["pad"] == "z" * sizes[3]  # type: ignore[index]
+
+    _in_new_thread(reads)
+
+
+class _Between:
+    """A Lib that runs ``action`` once, before its ``when``-th read call (ss_read_into or ss_read): a
+    session that changes between the calls of one read_raw."""
+
+    def __init__(self, lib: Any, when: int, action: Callable[[], object]) -> None:
+        self.lib, self._when, self._action, self.calls = lib, when, action, 0
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.lib, attr)
+
+    def _before(self) -> None:
+        self.calls += 1
+        if self.calls == self._when:
+            self._action()
+
+    def read_into(self, *args: Any) -> Any:
+        self._before()
+        return self.lib.read_into(*args)
+
+    def read(self, *args: Any) -> Any:
+        self._before()
+        return self.lib.read(*args)
+
+
+def test_read_raw_session_changed_between_its_calls() -> None:
+    from sessionstore import _store
+
+    big = _store._READ_BUFFER + 5000  # above the first buffer, below the bound
+
+    def body() -> None:
+        with Store() as s:
+            other = s.share()
+            lib = s._lib
+
+            def run(sid: str, action: Callable[[], object]) -> Tuple[Optional[bytes], int]:
+                between = _Between(lib, 2, action)
+                s._lib = between  # type: ignore[assignment]
+                try:
+                    return s.read_raw(sid), between.calls
+                finally:
+                    s._lib = lib
+
+            # Each case starts above the buffer left by the one before (64 KiB, 256, 512, 1024).
+            # Shrunk between the length and the second read: the second read, into a larger buffer, fits.
+            s.upsert({"session_id": "n", "pad": "n" * (2 * big)})
+            got, calls = run("n", lambda: other.upsert({"session_id": "n", "pad": "tiny"}))
+            assert calls == 2 and json.loads(got or b"")["pad"] == "tiny"
+            # Grown past the larger buffer between the length and the second read: ss_read reads it.
+            s.upsert({"session_id": "g", "pad": "x" * (4 * big)})
+            got, calls = run("g", lambda: other.upsert({"session_id": "g", "pad": "x" * (16 * big)}))
+            assert calls == 3 and got == s.read_raw("g") and json.loads(got or b"")["pad"] == "x" * (16 * big)
+            # Deleted between the two reads into the buffer: as if it had been gone first.
+            s.upsert({"session_id": "h", "pad": "y" * (8 * big)})
+            got, calls = run("h", lambda: other.delete_session("h"))
+            assert calls == 2 and got is None
+            # Above the bound, ss_read reads it after ss_read_into gave the length; it shrank in between.
+            s.upsert({"session_id": "k", "pad": "k" * (_store._READ_BUFFER_MAX + 1)})
+            got, calls = run("k", lambda: other.upsert({"session_id": "k", "pad": "short"}))
+            assert calls == 2 and json.loads(got or b"")["pad"] == "short"
+            other.close()
+
+    _in_new_thread(body)

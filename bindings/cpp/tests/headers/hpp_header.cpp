@@ -21,6 +21,10 @@ std::size_t sessionstore_header_hpp_check(sessionstore::Store& s, std::string_vi
   n += s.upsert_many(sv).size() + s.upsert_many<OwnedString>(sv).size();
   s.upsert_many<void>(sv);
   n += s.read(sv)->size() + s.read<OwnedString>(str, "u")->size();
+  char buf[64];
+  std::string reused;
+  n += *s.read_into("id", buf, sizeof buf) + s.read_into(sv, nullptr, 0, str).value_or(0);
+  n += static_cast<std::size_t>(s.read_into(str, reused)) + static_cast<std::size_t>(s.read_into("id", reused, sv));
   n += s.get_all_session_ids().size() + s.get_all_session_ids<OwnedString>("u", sv).size();
   n += s.get_all_sessions(str).size() + s.get_all_sessions<OwnedString>().size();
   n += s.get_recent_sessions().size() + s.get_recent_sessions<OwnedString>("u", "e", sessionstore::all).size();

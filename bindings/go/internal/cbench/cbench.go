@@ -124,7 +124,7 @@ func (b *Bench) run(op C.ssb_op, n int) error {
 // Read makes calls 0..n-1 of the baseline's read loop (ss_read, free).
 func (b *Bench) Read(n int) error { return b.run(C.SSB_READ, n) }
 
-// ReadBuf makes calls 0..n-1 of the read into a caller buffer (ss_read_with).
+// ReadBuf makes calls 0..n-1 of the read into a caller buffer (ss_read_into).
 func (b *Bench) ReadBuf(n int) error { return b.run(C.SSB_READ_BUF, n) }
 
 // Upsert makes calls 0..n-1 of the upsert loop (stored JSON returned, freed).

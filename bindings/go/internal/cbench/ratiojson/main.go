@@ -15,7 +15,7 @@
 // ns_per_op is the median over the repetitions. "read" is the Append method
 // with a buffer kept across calls, "read_alloc" the allocating one (go_alloc
 // in the benchmark names); both are compared with the same C read. "read" is
-// also compared with C read_buf (ss_read_with into a caller buffer, what the
+// also compared with C read_buf (ss_read_into a caller buffer, what the
 // Append method does when the buffer has room). Lines with "floor":true give
 // the cost of a bare cgo call (a C no-op, and ss_version) from Go minus the
 // same call from C, and read_floor the ratio (C read + that cost) / C read,
@@ -148,7 +148,7 @@ func main() {
 	for _, s := range summary {
 		fmt.Fprintln(os.Stderr, s)
 	}
-	// The same Go read against the C read into a caller buffer (ss_read_with),
+	// The same Go read against the C read into a caller buffer (ss_read_into),
 	// which is what AppendReadJSON does when the buffer has room.
 	if g, c := runs[[2]string{"read", "go"}], runs[[2]string{"read", "c_buf"}]; len(g) >= reps && len(c) >= reps {
 		r := ratiosOf(g[:reps], c[:reps])
