@@ -53,6 +53,11 @@ impl TablesLock {
         self.read()
     }
 
+    /// Whether a writer waits for the lock: a long read holding it ends its hold.
+    pub fn writer_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
     pub fn write(&self) -> ShardedLockWriteGuard<'_, Tables> {
         if let Ok(guard) = self.tables.try_write() {
             return guard;
