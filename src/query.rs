@@ -185,12 +185,12 @@ impl Query {
 }
 
 /// The matches of a query, found by a long read. The name search, the costly part of a match, is
-/// done between the read's batches, without the store's lock: under it, a candidate's name is only
-/// copied aside.
+/// done when the read lets go of the store's lock: under it, a candidate's name is only copied aside.
 struct Found<'n> {
     needle: Option<&'n Needle>,
     order: Order,
-    /// This batch's candidates that wait for the name search, with their spans in `names`.
+    /// The candidates of the read's current hold of the lock that wait for the name search, with their
+    /// spans in `names`.
     waiting: Vec<(Key, Slot, Range<usize>)>,
     names: String,
 }

@@ -31,12 +31,13 @@ const BATCH: usize = 8;
 /// batch made listings of 100k sessions about a fifth slower.
 const BATCHES_PER_HOLD: usize = 16;
 
-/// Where a long read puts what it finds: kept aside during a batch, settled after it.
+/// Where a long read puts what it finds: kept aside while the read holds the lock, settled when it
+/// lets go.
 pub trait Sink {
-    /// Moves what the last batch produced to where it belongs; called without the lock.
+    /// Moves what the last hold of the lock produced to where it belongs; called without the lock.
     fn settle(&mut self) {}
 
-    /// Whether the batch should end early (because what is kept aside is large).
+    /// Whether the hold should end early (because what is kept aside is large).
     fn full(&self) -> bool {
         false
     }

@@ -29,8 +29,9 @@ pub fn sessions<R: Deref<Target = Record>>(records: &[R]) -> String {
     array.finish()
 }
 
-/// Text written by a long read: each batch's goes to `staging`, which is moved to `out` after the
-/// batch (see [`Sink`]), so that the page faults of a growing `out` are not taken under the lock.
+/// Text written by a long read: what it writes while it holds the lock goes to `staging`, which is
+/// moved to `out` when it lets go (see [`Sink`]), so that the page faults of a growing `out` are not
+/// taken under the lock.
 #[derive(Default)]
 struct Staged {
     out: String,
@@ -39,7 +40,8 @@ struct Staged {
     started: bool,
 }
 
-/// How much a batch writes before it ends early, and what the staging buffer keeps between batches.
+/// How much a hold of the lock writes before it ends early, and what the staging buffer keeps between
+/// holds.
 const STAGING: usize = 256 << 10;
 
 impl Staged {
