@@ -585,11 +585,19 @@ impl Tables {
 
     /// The record `slot` held as of `snapshot`, which must have seen one there (its indexes say which
     /// slots did).
+    #[inline]
     pub fn resolve(&self, slot: Slot, snapshot: &Snapshot) -> Resolved<'_> {
         match self.slab.0.get(slot as usize).and_then(Option::as_ref) {
             Some(record) if snapshot.sees(record) => Resolved::Current(record),
             _ => Resolved::Kept(snapshot.kept(slot)),
         }
+    }
+
+    /// Loads the records `slots` hold now (the part [`Tables::resolve`] reads), for a long read to
+    /// resolve them next: see `crate::reading`.
+    pub fn touch_slots(&self, slots: &[Slot]) {
+        let records = slots.iter().filter_map(|&slot| self.slab.0.get(slot as usize)?.as_ref());
+        std::hint::black_box(records.fold(0, |acc, record| acc ^ record.listed_fields_ends()));
     }
 
     /// The sessions of `ty` that `filter` selects. Cheap: see [`Selection`].

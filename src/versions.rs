@@ -141,7 +141,11 @@ impl Snapshot {
         record.version <= self.at
     }
 
-    /// The record `slot` held as of this snapshot, replaced or removed since (and so kept).
+    /// The record `slot` held as of this snapshot, replaced or removed since (and so kept). Rare and
+    /// slow (a mutex): kept out of line, so that the common case of [`crate::tables::Tables::resolve`]
+    /// inlines into long reads' loops.
+    #[cold]
+    #[inline(never)]
     pub fn kept(&self, slot: Slot) -> Arc<Record> {
         self.versions.older(slot, self.at)
     }
