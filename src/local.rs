@@ -28,6 +28,7 @@ use crate::session_type::SessionType;
 use crate::store::{BoundsStats, FeedStats, Hooks, Stats, MAX_CHANGES};
 use crate::tables::{Bucket, Filter, IdHasher, IdKey, NewRecord, Tables};
 use crate::versions::Snapshot;
+use arcstr::ArcStr;
 use crossbeam_utils::sync::{ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 use std::collections::HashMap;
@@ -448,7 +449,7 @@ impl Local {
         let mut earlier: HashMap<&str, (Option<&'a str>, usize)> = HashMap::new();
         for new in resolved {
             match earlier.get(new.id.id) {
-                Some(&(user, bytes)) => demand.replaced.push((user.map(Arc::from), bytes)),
+                Some(&(user, bytes)) => demand.replaced.push((user.map(ArcStr::from), bytes)),
                 None => {
                     if let Some(old) = tables.find(new.id).map(|bucket| tables.at(bucket)) {
                         demand.replaces(old);

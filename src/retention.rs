@@ -20,10 +20,10 @@
 use crate::config::Config;
 use crate::error::{quote, Error, ErrorKind, Result};
 use crate::record::{Record, Slot};
+use arcstr::ArcStr;
 use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
 
 /// What the store does when a write would exceed a bound (config key "when_full").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -273,7 +273,7 @@ impl Links {
 #[derive(Debug, Default)]
 pub struct Demand<'a> {
     pub added: SmallVec<[(Option<&'a str>, usize); 1]>,
-    pub replaced: SmallVec<[(Option<Arc<str>>, usize); 1]>,
+    pub replaced: SmallVec<[(Option<ArcStr>, usize); 1]>,
     /// Sorted by [`Demand::ready`] (a write usually keeps one slot: no hashing for it).
     keep: SmallVec<[Slot; 1]>,
 }
@@ -303,7 +303,7 @@ pub struct Retention {
     /// Every session, least recently written first (when [`Limits::ordered`]).
     order: Option<(Links, Ends)>,
     /// Each user's sessions, least recently written first (with quotas).
-    by_user: Option<(Links, HashMap<Arc<str>, Ends>)>,
+    by_user: Option<(Links, HashMap<ArcStr, Ends>)>,
     /// Per slot, the unix second of the last read (with `refresh_on_read`), and the time that places
     /// the session in the lists: when it was last written, or given a second chance (which a read
     /// after it earns).
@@ -404,7 +404,7 @@ impl Retention {
         if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
             let ends = match users.get_mut(user) {
                 Some(ends) => ends,
-                None => users.entry(Arc::clone(user)).or_default(),
+                None => users.entry(user.clone()).or_default(),
             };
             links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
         }
@@ -436,12 +436,12 @@ impl Retention {
             links.merge(ends, &slots, &self.moved);
         }
         if let Some((links, users)) = &mut self.by_user {
-            let mut by_user: HashMap<&Arc<str>, Vec<(Slot, usize)>> = HashMap::new();
+            let mut by_user: HashMap<&ArcStr, Vec<(Slot, usize)>> = HashMap::new();
             for r in sorted.iter().filter(|r| r.user.is_some()) {
                 by_user.entry(r.user.as_ref().expect("filtered")).or_default().push((r.slot, r.json().len()));
             }
             for (user, slots) in by_user {
-                links.merge(users.entry(Arc::clone(user)).or_default(), &slots, &self.moved);
+                links.merge(users.entry(user.clone()).or_default(), &slots, &self.moved);
             }
         }
     }

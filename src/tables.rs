@@ -24,6 +24,7 @@ use crate::retention::{Demand, Limits, Liveness, Removal, Retention};
 use crate::session::Rendered;
 use crate::session_type::SessionType;
 use crate::versions::{Snapshot, Versions};
+use arcstr::ArcStr;
 use hashbrown::hash_map::EntryRef;
 use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
@@ -140,7 +141,7 @@ impl std::ops::Deref for Resolved<'_> {
 
 /// Orders by user or entity id. hashbrown's map, for `entry_ref`: indexing a session under its user and
 /// sharing the map's copy of the user's id is then one lookup, not two.
-type Named = hashbrown::HashMap<Arc<str>, Order, RandomState>;
+type Named = hashbrown::HashMap<ArcStr, Order, RandomState>;
 
 #[derive(Default)]
 struct TypeIndex {
@@ -756,11 +757,11 @@ impl Tables {
 
 /// The order of `name` in `map`, created when missing, and the map's copy of `name`, so that each user
 /// or entity id is held once however many sessions name it.
-fn named(map: &mut Named, name: &str) -> Arc<str> {
+fn named(map: &mut Named, name: &str) -> ArcStr {
     match map.entry_ref(name) {
         EntryRef::Occupied(entry) => entry.key().clone(),
         EntryRef::Vacant(entry) => {
-            let name: Arc<str> = Arc::from(name);
+            let name = ArcStr::from(name);
             entry.insert_with_key(name.clone(), Order::default());
             name
         }
@@ -780,7 +781,7 @@ fn free_slot(free: &mut Vec<Slot>, slab_len: usize, slot: Slot) {
 
 impl TypeIndex {
     /// The index's shared copies of a session's user and entity ids, which [`TypeIndex::add`] expects.
-    fn named(&mut self, user: Option<&str>, entity: Option<&str>) -> (Option<Arc<str>>, Option<Arc<str>>) {
+    fn named(&mut self, user: Option<&str>, entity: Option<&str>) -> (Option<ArcStr>, Option<ArcStr>) {
         (user.map(|u| named(&mut self.by_user, u)), entity.map(|e| named(&mut self.by_entity, e)))
     }
 
