@@ -90,7 +90,7 @@ impl<'a> Reading<'a> {
         &self,
         slots: impl IntoIterator<Item = Slot>,
         sink: &mut S,
-        mut step: impl FnMut(&mut S, &Record) -> bool,
+        mut step: impl FnMut(&mut S, &Resolved) -> bool,
     ) {
         let mut slots = slots.into_iter();
         let mut batch: Vec<Slot> = Vec::with_capacity(BATCH);
@@ -199,27 +199,18 @@ impl<'a> Reading<'a> {
 
     /// The records of `slots` as of the snapshot, to use without the lock (one reference count each).
     pub fn records(&self, slots: impl IntoIterator<Item = Slot>) -> Vec<Arc<Record>> {
-        let mut slots = slots.into_iter().peekable();
+        let slots = slots.into_iter();
         let mut records = Vec::with_capacity(slots.size_hint().0);
-        while slots.peek().is_some() {
-            let tables = self.lock.read_batch();
-            for _ in 0..BATCHES_PER_HOLD {
-                records.extend(
-                    slots
-                        .by_ref()
-                        .take(BATCH)
-                        .map(|slot| tables.resolve(slot, self.snapshot))
-                        .filter(|record| tables.alive(record, &self.liveness))
-                        .map(|record| record.into_arc()),
-                );
-                if slots.peek().is_none() || self.lock.writer_waiting() {
-                    break;
-                }
-            }
-        }
+        self.visit(slots, &mut records, |records, record| {
+            records.push(record.to_arc());
+            true
+        });
         records
     }
 }
+
+/// Records kept as they are read, each with its reference count: nothing to settle.
+impl Sink for Vec<Arc<Record>> {}
 
 /// Two sinks filled by one read.
 impl<A: Sink, B: Sink> Sink for (A, B) {

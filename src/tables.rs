@@ -120,10 +120,11 @@ pub enum Resolved<'t> {
 }
 
 impl Resolved<'_> {
-    pub fn into_arc(self) -> Arc<Record> {
+    /// The record, to keep beyond the lock.
+    pub fn to_arc(&self) -> Arc<Record> {
         match self {
             Resolved::Current(record) => Arc::clone(record),
-            Resolved::Kept(record) => record,
+            Resolved::Kept(record) => Arc::clone(record),
         }
     }
 }
