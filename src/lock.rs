@@ -44,9 +44,9 @@ impl TablesLock {
 
     /// For the next batch of a long read: waiting writers go first (for a bounded time).
     pub fn read_batch(&self) -> ShardedLockReadGuard<'_, Tables> {
-        if self.waiting.load(Ordering::Acquire) > 0 {
+        if self.writer_waiting() {
             let started = Instant::now();
-            while self.waiting.load(Ordering::Acquire) > 0 && started.elapsed() < READER_BACKOFF {
+            while self.writer_waiting() && started.elapsed() < READER_BACKOFF {
                 std::thread::yield_now();
             }
         }
