@@ -176,53 +176,88 @@ impl Default for Ends {
     }
 }
 
-/// Doubly linked lists of slots, each slot in at most one of them.
-#[derive(Debug, Default)]
-struct Links {
-    prev: Vec<Slot>,
-    next: Vec<Slot>,
+/// Which of a slot's links: in the store's recency list, or in its user's.
+#[derive(Debug, Clone, Copy)]
+enum ListKind {
+    All = 0,
+    User = 1,
 }
 
-impl Links {
-    fn grow(&mut self, slots: usize) {
-        self.prev.resize(slots, NIL);
-        self.next.resize(slots, NIL);
+/// A slot's neighbours in one list.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    prev: Slot,
+    next: Slot,
+}
+
+const UNLINKED: Link = Link { prev: NIL, next: NIL };
+
+/// A slot's places in the lists and the time that orders them, together in one cache line: in
+/// separate arrays, each costs a write a cache miss.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct SlotState {
+    links: [Link; 2],
+    /// The time that places the session in the lists: when it was last written, or given a second
+    /// chance (which a read after it earns).
+    moved: u32,
+}
+
+impl Default for SlotState {
+    fn default() -> Self {
+        SlotState { links: [UNLINKED; 2], moved: 0 }
+    }
+}
+
+/// Doubly linked lists of slots through their [`SlotState`]s, ordered by `moved`.
+#[derive(Debug, Default)]
+struct Slots(Vec<SlotState>);
+
+impl Slots {
+    fn link(&mut self, list: ListKind, slot: Slot) -> &mut Link {
+        &mut self.0[slot as usize].links[list as usize]
     }
 
-    /// Puts `slot` after the last entry whose key is at most its own, looking back from the back
+    fn next(&self, list: ListKind, slot: Slot) -> Slot {
+        self.0[slot as usize].links[list as usize].next
+    }
+
+    fn moved(&self, slot: Slot) -> u32 {
+        self.0[slot as usize].moved
+    }
+
+    /// Puts `slot` after the last entry whose `moved` is at most its own, looking back from the back
     /// past at most `walk` entries (then at the back: a clock that stepped back places a write
     /// among the latest, not exactly).
-    fn insert_by_key(&mut self, ends: &mut Ends, slot: Slot, bytes: usize, keys: &[u32], walk: usize) {
-        let key = keys[slot as usize];
+    fn insert_by_key(&mut self, list: ListKind, ends: &mut Ends, slot: Slot, bytes: usize, walk: usize) {
+        let key = self.moved(slot);
         let mut after = ends.back;
         let mut steps = 0;
-        while after != NIL && keys[after as usize] > key {
+        while after != NIL && self.moved(after) > key {
             if steps == walk {
                 after = ends.back;
                 break;
             }
-            after = self.prev[after as usize];
+            after = self.link(list, after).prev;
             steps += 1;
         }
-        self.insert_after(ends, after, slot, bytes);
+        self.insert_after(list, ends, after, slot, bytes);
     }
 
     /// Puts `slot` right after `after`, or at the front when it is NIL.
-    fn insert_after(&mut self, ends: &mut Ends, after: Slot, slot: Slot, bytes: usize) {
-        let s = slot as usize;
+    fn insert_after(&mut self, list: ListKind, ends: &mut Ends, after: Slot, slot: Slot, bytes: usize) {
         let next = match after {
             NIL => ends.front,
-            a => self.next[a as usize],
+            a => self.next(list, a),
         };
-        self.prev[s] = after;
-        self.next[s] = next;
+        *self.link(list, slot) = Link { prev: after, next };
         match after {
             NIL => ends.front = slot,
-            a => self.next[a as usize] = slot,
+            a => self.link(list, a).next = slot,
         }
         match next {
             NIL => ends.back = slot,
-            n => self.prev[n as usize] = slot,
+            n => self.link(list, n).prev = slot,
         }
         ends.sessions += 1;
         ends.bytes += bytes;
@@ -230,38 +265,47 @@ impl Links {
 
     /// Puts `slots` (not in the list; least recent first) where their keys say, in one walk back from
     /// the back: what an import needs, whatever its sessions' times.
-    fn merge(&mut self, ends: &mut Ends, slots: &[(Slot, usize)], keys: &[u32]) {
+    fn merge(&mut self, list: ListKind, ends: &mut Ends, slots: &[(Slot, usize)]) {
         let mut after = ends.back;
         for &(slot, bytes) in slots.iter().rev() {
-            while after != NIL && keys[after as usize] > keys[slot as usize] {
-                after = self.prev[after as usize];
+            while after != NIL && self.moved(after) > self.moved(slot) {
+                after = self.link(list, after).prev;
             }
-            self.insert_after(ends, after, slot, bytes);
+            self.insert_after(list, ends, after, slot, bytes);
         }
     }
 
-    fn unlink(&mut self, ends: &mut Ends, slot: Slot, bytes: usize) {
-        let s = slot as usize;
-        let (prev, next) = (self.prev[s], self.next[s]);
+    /// Moves `slot`, whose `moved` was just set, where it now belongs (usually the back): nothing
+    /// to relink when it is there already (a conversation going on writes the same session again).
+    fn relink(&mut self, list: ListKind, ends: &mut Ends, slot: Slot, old_bytes: usize, bytes: usize) {
+        let prev = self.link(list, slot).prev;
+        if ends.back == slot && (prev == NIL || self.moved(prev) <= self.moved(slot)) {
+            ends.bytes = ends.bytes - old_bytes + bytes;
+            return;
+        }
+        self.unlink(list, ends, slot, old_bytes);
+        self.insert_by_key(list, ends, slot, bytes, PLACING_WALK);
+    }
+
+    fn unlink(&mut self, list: ListKind, ends: &mut Ends, slot: Slot, bytes: usize) {
+        let Link { prev, next } = std::mem::replace(self.link(list, slot), UNLINKED);
         match prev {
             NIL => ends.front = next,
-            p => self.next[p as usize] = next,
+            p => self.link(list, p).next = next,
         }
         match next {
             NIL => ends.back = prev,
-            n => self.prev[n as usize] = prev,
+            n => self.link(list, n).prev = prev,
         }
-        self.prev[s] = NIL;
-        self.next[s] = NIL;
         ends.sessions -= 1;
         ends.bytes -= bytes;
     }
 
-    fn iter<'a>(&'a self, ends: &Ends) -> impl Iterator<Item = Slot> + 'a {
+    fn iter<'a>(&'a self, list: ListKind, ends: &Ends) -> impl Iterator<Item = Slot> + 'a {
         let mut at = ends.front;
         std::iter::from_fn(move || {
             let slot = (at != NIL).then_some(at)?;
-            at = self.next[slot as usize];
+            at = self.next(list, slot);
             Some(slot)
         })
     }
@@ -301,19 +345,20 @@ impl Demand<'_> {
 pub struct Retention {
     limits: Limits,
     /// Every session, least recently written first (when [`Limits::ordered`]).
-    order: Option<(Links, Ends)>,
+    order: Option<Ends>,
     /// Each user's sessions, least recently written first (with quotas).
-    by_user: Option<(Links, HashMap<ArcStr, Ends>)>,
-    /// Per slot, the unix second of the last read (with `refresh_on_read`), and the time that places
-    /// the session in the lists: when it was last written, or given a second chance (which a read
-    /// after it earns).
-    accessed: Vec<AtomicU32>,
-    moved: Vec<u32>,
+    by_user: Option<HashMap<ArcStr, Ends>>,
+    /// Per slot, its places in the lists (when the store keeps any).
+    slots: Slots,
     /// Per slot (with idle expiry), when the session was last written, or its `updated_at` if earlier:
     /// what its idle time counts from. An `updated_at` in the future (an import can carry any) would
     /// otherwise keep it alive for ever, and block the reclaimer's walk from the front of the
-    /// recency list, behind it, for ever too.
+    /// recency list, behind it, for ever too. Apart from the lists' state, which a read does not
+    /// need: every read of a store with idle expiry looks its slot up here.
     written: Vec<u32>,
+    /// Per slot, the unix second of the last read (with `refresh_on_read`; atomic, as reads note it
+    /// under the read lock).
+    accessed: Vec<AtomicU32>,
     /// Per slot, whether the session was read since it was last placed (with `refresh_on_read`): the
     /// CLOCK algorithm's reference bit.
     referenced: Vec<AtomicBool>,
@@ -342,14 +387,8 @@ impl Retention {
 
     /// Makes room for slots up to `slots`.
     pub fn grow(&mut self, slots: usize) {
-        if let Some((links, _)) = &mut self.order {
-            links.grow(slots);
-        }
-        if let Some((links, _)) = &mut self.by_user {
-            links.grow(slots);
-        }
         if self.order.is_some() || self.by_user.is_some() {
-            self.moved.resize(slots, 0);
+            self.slots.0.resize(slots, SlotState::default());
         }
         if self.limits.idle_expiry_s.is_some() {
             self.written.resize(slots, 0);
@@ -395,18 +434,18 @@ impl Retention {
     /// earlier, or now for a second chance), unread.
     pub fn inserted(&mut self, record: &Record, time: i64) {
         let (slot, bytes) = (record.slot, record.json().len());
-        if let Some(moved) = self.moved.get_mut(slot as usize) {
-            *moved = seconds(time);
+        if let Some(state) = self.slots.0.get_mut(slot as usize) {
+            state.moved = seconds(time);
         }
-        if let Some((links, ends)) = &mut self.order {
-            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
+        if let Some(ends) = &mut self.order {
+            self.slots.insert_by_key(ListKind::All, ends, slot, bytes, PLACING_WALK);
         }
-        if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
+        if let (Some(users), Some(user)) = (&mut self.by_user, &record.user) {
             let ends = match users.get_mut(user) {
                 Some(ends) => ends,
                 None => users.entry(user.clone()).or_default(),
             };
-            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
+            self.slots.insert_by_key(ListKind::User, ends, slot, bytes, PLACING_WALK);
         }
         self.unread(slot);
     }
@@ -426,22 +465,22 @@ impl Retention {
             return;
         }
         let mut sorted: Vec<&Record> = records.to_vec();
-        sorted.sort_by_key(|r| self.moved[r.slot as usize]);
+        sorted.sort_by_key(|r| self.slots.moved(r.slot));
         // Each keeps the time its write just gave it: its updated_at, or the write's if earlier.
         for r in &sorted {
             self.removed(r);
         }
-        if let Some((links, ends)) = &mut self.order {
+        if let Some(ends) = &mut self.order {
             let slots: Vec<(Slot, usize)> = sorted.iter().map(|r| (r.slot, r.json().len())).collect();
-            links.merge(ends, &slots, &self.moved);
+            self.slots.merge(ListKind::All, ends, &slots);
         }
-        if let Some((links, users)) = &mut self.by_user {
+        if let Some(users) = &mut self.by_user {
             let mut by_user: HashMap<&ArcStr, Vec<(Slot, usize)>> = HashMap::new();
             for r in sorted.iter().filter(|r| r.user.is_some()) {
                 by_user.entry(r.user.as_ref().expect("filtered")).or_default().push((r.slot, r.json().len()));
             }
             for (user, slots) in by_user {
-                links.merge(users.entry(user.clone()).or_default(), &slots, &self.moved);
+                self.slots.merge(ListKind::User, users.entry(user.clone()).or_default(), &slots);
             }
         }
     }
@@ -468,17 +507,15 @@ impl Retention {
         }
         // The same user's list: found once (a conversation going on is the common write).
         let (slot, old_bytes, bytes) = (new.slot, old.json().len(), new.json().len());
-        if let Some(moved) = self.moved.get_mut(slot as usize) {
-            *moved = seconds(now);
+        if let Some(state) = self.slots.0.get_mut(slot as usize) {
+            state.moved = seconds(now);
         }
-        if let Some((links, ends)) = &mut self.order {
-            links.unlink(ends, slot, old_bytes);
-            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
+        if let Some(ends) = &mut self.order {
+            self.slots.relink(ListKind::All, ends, slot, old_bytes, bytes);
         }
-        if let (Some((links, users)), Some(user)) = (&mut self.by_user, &new.user) {
+        if let (Some(users), Some(user)) = (&mut self.by_user, &new.user) {
             let ends = users.get_mut(user).expect("a user's session is in the user's list");
-            links.unlink(ends, slot, old_bytes);
-            links.insert_by_key(ends, slot, bytes, &self.moved, PLACING_WALK);
+            self.slots.relink(ListKind::User, ends, slot, old_bytes, bytes);
         }
         self.unread(slot);
     }
@@ -486,12 +523,12 @@ impl Retention {
     /// The session in `record`'s slot gone.
     pub fn removed(&mut self, record: &Record) {
         let (slot, bytes) = (record.slot, record.json().len());
-        if let Some((links, ends)) = &mut self.order {
-            links.unlink(ends, slot, bytes);
+        if let Some(ends) = &mut self.order {
+            self.slots.unlink(ListKind::All, ends, slot, bytes);
         }
-        if let (Some((links, users)), Some(user)) = (&mut self.by_user, &record.user) {
+        if let (Some(users), Some(user)) = (&mut self.by_user, &record.user) {
             let ends = users.get_mut(user).expect("a user's session is in the user's list");
-            links.unlink(ends, slot, bytes);
+            self.slots.unlink(ListKind::User, ends, slot, bytes);
             if ends.sessions == 0 {
                 users.remove(user);
             }
@@ -524,13 +561,13 @@ impl Retention {
     ) -> Vec<Slot> {
         let mut found = Vec::new();
         let mut looked = 0;
-        let Some((links, ends)) = &self.order else { return found };
+        let Some(ends) = &self.order else { return found };
         let mut at = ends.front;
         let mut reread = Vec::new();
         while at != NIL && found.len() < limit && looked < 4 * limit {
             looked += 1;
             let r = record(at);
-            let next = links.next[at as usize];
+            let next = self.slots.next(ListKind::All, at);
             if !liveness.alive(r, self.accessed(at), self.written(at)) {
                 found.push(at);
             } else if self.referenced(at) {
@@ -581,7 +618,7 @@ impl Retention {
                 }
             }
             for (user, (sessions, bytes)) in users {
-                let ends = self.by_user.as_ref().and_then(|(_, m)| m.get(user)).copied().unwrap_or_default();
+                let ends = self.by_user.as_ref().and_then(|m| m.get(user)).copied().unwrap_or_default();
                 let mut held = (
                     (ends.sessions as isize + sessions).max(0) as usize,
                     (ends.bytes as isize + bytes).max(0) as usize,
@@ -674,25 +711,21 @@ impl Retention {
 
     fn front(&self, list: List) -> Option<Slot> {
         let front = match list {
-            List::All => self.order.as_ref().map_or(NIL, |(_, ends)| ends.front),
-            List::User(user) => self.by_user.as_ref().and_then(|(_, m)| m.get(user)).map_or(NIL, |e| e.front),
+            List::All => self.order.as_ref().map_or(NIL, |ends| ends.front),
+            List::User(user) => self.by_user.as_ref().and_then(|m| m.get(user)).map_or(NIL, |e| e.front),
         };
         (front != NIL).then_some(front)
     }
 
     fn next(&self, list: List, slot: Slot) -> Option<Slot> {
-        let links = match list {
-            List::All => self.order.as_ref().map(|(links, _)| links),
-            List::User(_) => self.by_user.as_ref().map(|(links, _)| links),
-        };
-        let next = links.map_or(NIL, |l| l.next[slot as usize]);
+        let next = self.slots.next(list.kind(), slot);
         (next != NIL).then_some(next)
     }
 
     /// Each user's sessions and bytes, for [`crate::tables::Tables::check_invariants`].
     pub fn check(&self, records: &[&Record]) -> std::result::Result<(), String> {
-        if let Some((links, ends)) = &self.order {
-            let listed: Vec<Slot> = links.iter(ends).collect();
+        if let Some(ends) = &self.order {
+            let listed: Vec<Slot> = self.slots.iter(ListKind::All, ends).collect();
             if listed.len() != records.len() || ends.sessions != records.len() {
                 return Err(format!("the recency list holds {} sessions of {}", listed.len(), records.len()));
             }
@@ -701,7 +734,7 @@ impl Retention {
                 return Err(format!("the recency list counts {} bytes of {bytes}", ends.bytes));
             }
         }
-        if let Some((links, users)) = &self.by_user {
+        if let Some(users) = &self.by_user {
             let mut want: HashMap<&str, (usize, usize)> = HashMap::new();
             for r in records {
                 if let Some(u) = &r.user {
@@ -713,7 +746,7 @@ impl Retention {
                 return Err(format!("{} users listed, {} hold sessions", users.len(), want.len()));
             }
             for (user, ends) in users {
-                let listed = links.iter(ends).count();
+                let listed = self.slots.iter(ListKind::User, ends).count();
                 if want.get(&**user) != Some(&(ends.sessions, ends.bytes)) || listed != ends.sessions {
                     return Err(format!("user {user:?}'s list is off"));
                 }
@@ -728,6 +761,15 @@ impl Retention {
 enum List<'a> {
     All,
     User(&'a str),
+}
+
+impl List<'_> {
+    fn kind(self) -> ListKind {
+        match self {
+            List::All => ListKind::All,
+            List::User(_) => ListKind::User,
+        }
+    }
 }
 
 /// The sessions [`Retention::make_room`] takes, in order, and as a set.

@@ -160,6 +160,30 @@ fn over_max_sessions_the_least_recently_written_go_first() {
 }
 
 #[test]
+fn rewriting_the_most_recent_session_keeps_its_bytes_and_its_place_by_time() {
+    // The session at the back of both lists, written again: it stays there (its bytes recounted);
+    // written again with the clock stepped back, it goes where its time says.
+    let config = Config { max_sessions: 3, max_bytes: 1 << 20, user_max_sessions: 3, ..Config::default() };
+    let (store, clock) = open(config);
+    for id in ["a", "b", "c"] {
+        put(&store, id, "u");
+        clock.advance(10);
+    }
+    let grown = json!({"session_id": "c", "user_id": "u", "pad": "x".repeat(5000)}).to_string();
+    store.upsert(grown.as_bytes()).unwrap();
+    assert_eq!(bounds(&store)["bytes"], store.stats().unwrap().bytes);
+    store.check_invariants().unwrap();
+    clock.set(T0 + 5); // after a (T0), before b (T0 + 10)
+    put(&store, "c", "u");
+    store.check_invariants().unwrap();
+    put(&store, "d", "u");
+    assert_eq!(ids(&store), ["b", "c", "d"], "a, the least recent, goes first");
+    put(&store, "e", "u");
+    assert_eq!(ids(&store), ["b", "d", "e"], "then c, placed before b by its time");
+    store.check_invariants().unwrap();
+}
+
+#[test]
 fn over_max_bytes_as_many_go_as_the_new_session_needs() {
     let small = session("s0", "u").len() + 100;
     let (store, _clock) = open(Config { max_bytes: 5 * small, ..Config::default() });
