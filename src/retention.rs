@@ -6,7 +6,7 @@
 //! session is gone at once for every reader, whether or not its memory has been reclaimed yet;
 //! reclamation (by the store's reclaimer thread and by writes) only frees it, in short batches.
 //!
-//! Recency is a list of slots, linked through two arrays indexed by slot, in the order of the time
+//! Recency is a list of slots, linked through one array indexed by slot, in the order of the time
 //! each session was last written (its `updated_at`): every write puts its session at the back (an
 //! import of a session written long ago goes where its time says), so that the front is the least
 //! recently written session, evicted first, and the first to expire. Reads cannot relink under the
