@@ -2,8 +2,10 @@ package sessionstore
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -56,160 +58,122 @@ func loadWorkload() (*workload, error) {
 	return bench, benchErr
 }
 
-// BenchmarkOps measures each operation from Go through the binding and from
-// C (the baseline's loop), in the same process; `make bench` runs it
-// BENCH_COUNT (>= 5) times, so that Go and C rounds alternate, and
-// internal/cbench/ratiojson turns the results into ratios to C with their spread.
-// The "go" variants use the raw Append methods with a buffer kept across
-// calls: the same library call as the C loop (call, take the bytes, free
-// them), so the ratio is the cost of the binding; "go_alloc" returns a new
-// slice per call.
-func BenchmarkOps(b *testing.B) {
+// TestRatios is `make bench`'s measurement (skipped unless SSGO_BENCH_ROUNDS
+// is set): each operation from Go through the binding and from C (the
+// baseline's loop), in the same process, on the same store. A round makes
+// every variant of an operation in turn, each a few milliseconds of calls, so
+// that a slower or faster phase of a shared machine falls on all of them
+// alike; the order rotates from round to round, so that no variant always
+// follows the same one, and a garbage collection starts each round. It
+// prints one line per variant and round:
+//
+//	round: {"op":"read","variant":"go","round":3,"calls":20000,"ns_per_op":301.2}
+//
+// which internal/cbench/ratiojson turns into ratios to C with their spread
+// over the rounds. The "go" variants use the raw Append methods with a buffer
+// kept across calls: the same library call as the C loop, so the ratio is the
+// cost of the binding; "go_alloc" returns a new slice per call.
+func TestRatios(t *testing.T) {
+	rounds, err := strconv.Atoi(os.Getenv("SSGO_BENCH_ROUNDS"))
+	if err != nil || rounds < 1 {
+		t.Skip("set SSGO_BENCH_ROUNDS to the number of rounds (`make bench`)")
+	}
 	w, err := loadWorkload()
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	const mask = cbench.SeqLen - 1
 	s := w.goStore
-	b.Run("read", func(b *testing.B) {
-		b.Run("go", func(b *testing.B) {
-			defer reportCPU(b)()
-			b.ReportAllocs()
-			var buf []byte
-			for i := range b.N {
-				var err error
-				if buf, err = s.AppendReadJSON(buf[:0], w.IDs[w.SeqSession[i&mask]], ""); err != nil {
-					b.Fatal(err)
+	var buf []byte
+	// loop makes calls 0 .. n-1 of an op's sequence, one per call of call.
+	loop := func(call func(i int) error) func(n int) error {
+		return func(n int) error {
+			for i := range n {
+				if err := call(i); err != nil {
+					return err
 				}
 			}
-		})
-		b.Run("go_alloc", func(b *testing.B) {
-			defer reportCPU(b)()
-			b.ReportAllocs()
-			for i := range b.N {
-				if _, err := s.ReadJSON(w.IDs[w.SeqSession[i&mask]], ""); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("c", func(b *testing.B) {
-			defer reportCPU(b)()
-			if err := w.cBench.Read(b.N); err != nil {
-				b.Fatal(err)
-			}
-		})
-		// The C read into a caller buffer (ss_read_into), what AppendReadJSON
-		// does with a buffer that has room: the like-for-like C figure.
-		b.Run("c_buf", func(b *testing.B) {
-			defer reportCPU(b)()
-			if err := w.cBench.ReadBuf(b.N); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	// The floor of any binding call, in the same run: a C function that does
-	// nothing, and ss_version (a real, trivial library call), each called once
-	// per operation from Go through cgo ("go") and in a C loop ("c").
-	b.Run("cgo_noop", func(b *testing.B) {
-		b.Run("go", func(b *testing.B) {
-			defer reportCPU(b)()
-			for range b.N {
-				cbench.Noop()
-			}
-		})
-		b.Run("c", func(b *testing.B) {
-			defer reportCPU(b)()
-			cbench.NoopLoop(b.N)
-		})
-	})
-	b.Run("cgo_version", func(b *testing.B) {
-		b.Run("go", func(b *testing.B) {
-			defer reportCPU(b)()
-			for range b.N {
-				cbench.Version()
-			}
-		})
-		b.Run("c", func(b *testing.B) {
-			defer reportCPU(b)()
-			cbench.VersionLoop(b.N)
-		})
-	})
-	b.Run("upsert", func(b *testing.B) {
-		b.Run("go", func(b *testing.B) {
-			defer reportCPU(b)()
-			b.ReportAllocs()
-			var buf []byte
-			for i := range b.N {
-				var err error
-				if buf, err = s.AppendUpsertJSON(buf[:0], w.JSON[w.SeqSession[i&mask]]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("go_alloc", func(b *testing.B) {
-			defer reportCPU(b)()
-			b.ReportAllocs()
-			for i := range b.N {
-				if _, err := s.UpsertJSON(w.JSON[w.SeqSession[i&mask]]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("c", func(b *testing.B) {
-			defer reportCPU(b)()
-			if err := w.cBench.Upsert(b.N); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("get_recent_sessions", func(b *testing.B) {
-		b.Run("go", func(b *testing.B) {
-			defer reportCPU(b)()
-			b.ReportAllocs()
-			var buf []byte
-			for i := range b.N {
-				f := Filter{UserID: w.Users[w.SeqUser[i&mask]]}
-				var err error
-				if buf, err = s.AppendRecentSessionsJSON(buf[:0], f, cbench.RecentLimit); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("go_alloc", func(b *testing.B) {
-			defer reportCPU(b)()
-			b.ReportAllocs()
-			for i := range b.N {
-				f := Filter{UserID: w.Users[w.SeqUser[i&mask]]}
-				if _, err := s.GetRecentSessionsJSON(f, cbench.RecentLimit); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("c", func(b *testing.B) {
-			defer reportCPU(b)()
-			if err := w.cBench.GetRecentSessions(b.N); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-}
-
-// reportCPU adds a cpu-ns/op metric: the process's CPU time per operation,
-// GC work included. On a shared machine it is less disturbed than ns/op (wall
-// time) by other processes taking the CPUs. Use: defer reportCPU(b)().
-func reportCPU(b *testing.B) func() {
-	start := processCPU()
-	return func() {
-		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+			return nil
+		}
 	}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	type variant struct {
+		name string
+		run  func(n int) error
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	ops := []struct {
+		name     string
+		calls    int // per variant and round: a few milliseconds
+		variants []variant
+	}{
+		{"read", 20000, []variant{
+			{"go", loop(func(i int) (err error) {
+				buf, err = s.AppendReadJSON(buf[:0], w.IDs[w.SeqSession[i&mask]], "")
+				return err
+			})},
+			{"go_alloc", loop(func(i int) error {
+				_, err := s.ReadJSON(w.IDs[w.SeqSession[i&mask]], "")
+				return err
+			})},
+			{"c", w.cBench.Read},
+			// The C read into a caller buffer (ss_read_into), what
+			// AppendReadJSON does with a buffer that has room.
+			{"c_buf", w.cBench.ReadBuf},
+			// The same C call made once per operation through cgo, with
+			// nothing of the binding around it: the floor of a Go read.
+			{"floor_cgo", loop(w.cBench.ReadBufAt)},
+		}},
+		// A bare cgo call: a C function that does nothing, and ss_version (a
+		// real, trivial library call), each called once per operation from Go
+		// through cgo ("go") and in a C loop ("c").
+		{"cgo_noop", 100000, []variant{
+			{"go", loop(func(int) error { cbench.Noop(); return nil })},
+			{"c", func(n int) error { cbench.NoopLoop(n); return nil }},
+		}},
+		{"cgo_version", 100000, []variant{
+			{"go", loop(func(int) error { cbench.Version(); return nil })},
+			{"c", func(n int) error { cbench.VersionLoop(n); return nil }},
+		}},
+		{"upsert", 2000, []variant{
+			{"go", loop(func(i int) (err error) {
+				buf, err = s.AppendUpsertJSON(buf[:0], w.JSON[w.SeqSession[i&mask]])
+				return err
+			})},
+			{"go_alloc", loop(func(i int) error {
+				_, err := s.UpsertJSON(w.JSON[w.SeqSession[i&mask]])
+				return err
+			})},
+			{"c", w.cBench.Upsert},
+		}},
+		{"get_recent_sessions", 5000, []variant{
+			{"go", loop(func(i int) (err error) {
+				f := Filter{UserID: w.Users[w.SeqUser[i&mask]]}
+				buf, err = s.AppendRecentSessionsJSON(buf[:0], f, cbench.RecentLimit)
+				return err
+			})},
+			{"go_alloc", loop(func(i int) error {
+				_, err := s.GetRecentSessionsJSON(Filter{UserID: w.Users[w.SeqUser[i&mask]]}, cbench.RecentLimit)
+				return err
+			})},
+			{"c", w.cBench.GetRecentSessions},
+		}},
+	}
+	for _, op := range ops {
+		for round := -1; round < rounds; round++ { // round -1 warms up, untimed
+			runtime.GC()
+			for k := range op.variants {
+				v := op.variants[(k+max(round, 0))%len(op.variants)]
+				start := time.Now()
+				if err := v.run(op.calls); err != nil {
+					t.Fatalf("%s/%s: %v", op.name, v.name, err)
+				}
+				ns := float64(time.Since(start).Nanoseconds()) / float64(op.calls)
+				if round >= 0 {
+					fmt.Printf("round: {\"op\":%q,\"variant\":%q,\"round\":%d,\"calls\":%d,\"ns_per_op\":%.1f}\n",
+						op.name, v.name, round, op.calls, ns)
+				}
+			}
+		}
+	}
 }
 
 // BenchmarkTyped measures the typed methods, which add encoding/json on top

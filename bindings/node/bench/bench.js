@@ -2,8 +2,9 @@
 // Benchmark: the Node binding as a ratio to C measured in the same run. The C side is the repository's one
 // C baseline (comparison/c/baseline.h), run as a separate process (comparison/c/baseline_main.c --serve, built
 // by `make bench`) that holds its own store and times one round of C calls per command; this script
-// alternates a round of each Node variant of an op with a round of C, REPS times (at least 5), and reports
-// for every Node figure the min/median/max over the repetitions of (Node ns/op) / (C ns/op). JSON lines on
+// makes a round of each Node variant of an op and a round of C (a few to a few tens of milliseconds each),
+// REPS times (at least 5), in an order that rotates from one repetition to the next, and reports for every
+// Node figure the min/median/max over the repetitions of (Node ns/op) / (C ns/op). JSON lines on
 // stdout:
 //   {"lang":"node","info":true,"cpu":"AMD EPYC","loadavg_start":"...","loadavg_end":"...","reps":7,...}
 //   {"lang":"node","op":"read","ns_per_op":504.3,"c_op":"read","c_ns_per_op":131.5,
@@ -29,7 +30,7 @@
 // median over repetitions of (C read + 2 bare calls + decode) / C read, and read_over_koffi: read /
 // floor_read_into (what the binding's own code adds to the same calls made bare).
 // Usage: node bench/bench.js [path/to/baseline_main]
-//   env: BENCH_REPS (default 7, at least 5), BENCH_OPS (calls per read round, default 100000; upsert rounds
+//   env: BENCH_REPS (default 41, at least 5), BENCH_OPS (calls per read round, default 20000; upsert rounds
 //   make a quarter of that, get_recent_sessions rounds half)
 
 const path = require('node:path');
@@ -48,8 +49,8 @@ const SEQ_LEN = 65536;
 const RECENT_LIMIT = 5;
 const MIN_REPS = 5;
 
-const REPS = Math.max(MIN_REPS, Number(process.env.BENCH_REPS) > 0 ? Math.floor(Number(process.env.BENCH_REPS)) : 7);
-const OPS = Number(process.env.BENCH_OPS) > 0 ? Math.floor(Number(process.env.BENCH_OPS)) : 100000;
+const REPS = Math.max(MIN_REPS, Number(process.env.BENCH_REPS) > 0 ? Math.floor(Number(process.env.BENCH_REPS)) : 41);
+const OPS = Number(process.env.BENCH_OPS) > 0 ? Math.floor(Number(process.env.BENCH_OPS)) : 20000;
 const C_BASELINE = process.argv[2] || path.join(__dirname, '..', 'build', 'baseline_main');
 
 // --- the workload (baseline.h) -------------------------------------------------------------------------------
@@ -311,14 +312,19 @@ async function main() {
   const summary = [];
   let floorEstimate = null;
   for (const g of GROUPS) {
-    // Warm-up (the JIT, the caches), then REPS repetitions: each Node variant, then C.
+    // Warm-up (the JIT, the caches), then REPS repetitions of every Node variant and C, in an order that
+    // rotates from one repetition to the next, so that none always follows the same one.
     for (const v of g.variants) roundOf(v, Math.ceil(g.ops / 10));
     await c.round(g.op, Math.ceil(g.ops / 10));
     const ns = Object.fromEntries(g.variants.map((v) => [v, []]));
     const cns = [];
+    const order = [...g.variants, null]; // null: the C round
     for (let r = 0; r < REPS; r++) {
-      for (const v of g.variants) ns[v].push(roundOf(v, g.ops));
-      cns.push(await c.round(g.op, g.ops));
+      for (let k = 0; k < order.length; k++) {
+        const v = order[(k + r) % order.length];
+        if (v === null) cns.push(await c.round(g.op, g.ops));
+        else ns[v].push(roundOf(v, g.ops));
+      }
     }
     const cs = spreadOf(cns);
     for (const v of g.variants) {
@@ -349,10 +355,11 @@ async function main() {
   const cpu = cpuModel();
   const loadEnd = loadavg();
   console.log(JSON.stringify({ lang: 'node', info: true, cpu, loadavg_start: loadStart, loadavg_end: loadEnd,
-    fingerprint: mine, reps: REPS, order: 'per repetition: each node variant, then c, for each op',
+    fingerprint: mine, reps: REPS,
+    order: 'per repetition: every node variant of an op and c, the order rotating from one repetition to the next',
     floor_estimate: floorEstimate }));
   for (const rec of out) console.log(JSON.stringify(rec));
-  process.stderr.write(`# ${cpu}; load average ${loadStart} at start, ${loadEnd} at end; ${REPS} alternating ` +
+  process.stderr.write(`# ${cpu}; load average ${loadStart} at start, ${loadEnd} at end; ${REPS} ` +
     `repetitions (sink ${sink % 10})\n${summary.join('\n')}\n`);
 }
 

@@ -25,6 +25,8 @@ package cbench
 #cgo noescape cbench_version
 #cgo nocallback cbench_version
 #cgo nocallback cbench_loop
+#cgo noescape cbench_read_buf_at
+#cgo nocallback cbench_read_buf_at
 
 __attribute__((noinline)) static void cbench_noop(void) { __asm__ volatile(""); }
 static const char *cbench_version(void) { return ss_version(); }
@@ -40,6 +42,24 @@ static uintptr_t cbench_loop(int op, uint64_t n) {
 		else sink += (uintptr_t)version();
 	}
 	return sink;
+}
+
+// The floor of a read through cgo (BenchmarkOps/read/floor_cgo): call k of
+// the read_buf loop of baseline.h, alone, made once per operation from Go.
+// Nothing of the binding runs: the id is the workload's C string and the
+// length goes to C memory. The store and the workload are passed as integers,
+// as the binding passes its handle, so that cgo does not check them.
+static int cbench_read_buf_at(uintptr_t store, uintptr_t workload, uint64_t k) {
+	ssb_workload *w = (ssb_workload *)workload;
+	size_t len = 0;
+	char *err = NULL;
+	if (ss_read_into((ss_store *)store, w->id[w->seq_session[k & (SSB_SEQ_LEN - 1)]], NULL, w->buf, SSB_BUF_CAP,
+	                 &len, &err) != SS_STATUS_OK || len > SSB_BUF_CAP) {
+		ss_string_free(err);
+		return -1;
+	}
+	w->sink += len;
+	return 0;
 }
 */
 import "C"
@@ -132,6 +152,16 @@ func (b *Bench) Upsert(n int) error { return b.run(C.SSB_UPSERT, n) }
 
 // GetRecentSessions makes calls 0..n-1 of the get_recent_sessions loop.
 func (b *Bench) GetRecentSessions(n int) error { return b.run(C.SSB_RECENT, n) }
+
+// ReadBufAt makes call k of the read_buf loop, alone, through one cgo call:
+// what a binding's read could cost if it did nothing but call ss_read_into.
+func (b *Bench) ReadBufAt(k int) error {
+	if C.cbench_read_buf_at(C.uintptr_t(uintptr(unsafe.Pointer(b.store))), C.uintptr_t(uintptr(unsafe.Pointer(b.w.w))),
+		C.uint64_t(k)) != 0 {
+		return errors.New("cbench: read_buf call failed")
+	}
+	return nil
+}
 
 // Noop calls a C function that does nothing, once, through cgo: the cost of
 // a bare cgo call (BenchmarkOps/cgo_noop/go).
