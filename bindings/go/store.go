@@ -508,7 +508,16 @@ func (s *Store) Read(sessionID, userID string) (*Session, error) {
 
 // ReadJSON is Read returning the stored JSON.
 func (s *Store) ReadJSON(sessionID, userID string) ([]byte, error) {
-	return s.AppendReadJSON(nil, sessionID, userID)
+	// Read into a buffer on the stack and copy out exactly: for a session that
+	// fits, one cgo call and no allocation in C, where reading with no room
+	// costs ss_read's allocation and a second cgo call to free it. A larger
+	// session is read again with ss_read (see ssgo_read).
+	var buf [4096]byte
+	out, err := s.AppendReadJSON(buf[:0], sessionID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(out), nil
 }
 
 // AppendReadJSON is ReadJSON appending the session's JSON to dst and
