@@ -4,10 +4,12 @@
     python3 comparison/run.py --full  --out docs               # what `make bench` runs
     python3 comparison/run.py --smoke --out target/bench-smoke # what `make bench-smoke` runs (1k sessions)
 
-Rows (--rows, comma-separated; default: all for --full, and for --smoke SMOKE_ROWS below: floor, rust, c,
-mixed, versions, bounds, durable, and ss-redis when redis-server is installed):
+Rows (--rows, comma-separated; default: all for --full, and for --smoke SMOKE_ROWS below: floor, rust, paired,
+c, mixed, versions, bounds, durable, and ss-redis when redis-server is installed):
     floor      target/bench-bin/ss-bench-rust --row floor   the least any in-process store must do
     rust       target/bench-bin/ss-bench-rust --row rust    the engine through its Rust API
+    paired     target/bench-bin/ss-bench-rust --row paired  both in one process, batches of calls alternating:
+               the engine's ratio to the floor per round (read, recent, ids, query, update)
     c          target/bench-bin/ss_driver                   the engine through the C ABI
     redis      target/bench-bin/redis_driver                Redis 7 on loopback (started and stopped here)
     ss-redis   target/bench-bin/ss_driver --row ss-redis    sessionstore's Redis backend through the C ABI, on a
@@ -63,11 +65,11 @@ BIN = os.path.join(ROOT, "target", "bench-bin")
 VENV_PY = os.path.join(ROOT, "target", "bench-venv", "bin", "python")
 FULL_SIZES = [(10_000, 1024), (10_000, 16384), (100_000, 1024), (100_000, 16384), (1_000_000, 1024)]
 SMOKE_SIZES = [(1000, 1024)]
-ALL_ROWS = ["floor", "rust", "c", "redis", "ss-redis", "agno", "bindings", "criterion", "mixed", "versions",
-            "bounds", "durable"]
+ALL_ROWS = ["floor", "rust", "paired", "c", "redis", "ss-redis", "agno", "bindings", "criterion", "mixed",
+            "versions", "bounds", "durable"]
 # ss-redis takes about a second on the smoke size; without redis-server it is n/a, which a smoke run
 # accepts (`make test` installs redis-server for the Redis backend's own tests anyway).
-SMOKE_ROWS = ["floor", "rust", "c", "ss-redis", "mixed", "versions", "bounds", "durable"]
+SMOKE_ROWS = ["floor", "rust", "paired", "c", "ss-redis", "mixed", "versions", "bounds", "durable"]
 # The largest store ss-redis runs on, and the one session size it runs with.
 SS_REDIS_MAX, SS_REDIS_SIZE = 100_000, 1024
 CHECKED_OPS = ("recent", "ids", "query")
@@ -455,6 +457,9 @@ def main():
             big_1k = size == 1024 and (smoke or n >= 100_000)
             if row in ("floor", "rust"):
                 cmd, why = bench_bin("ss-bench-rust", "--row", row, "--data", data, "--deadline", str(deadline), *common)
+            elif row == "paired":
+                cmd, why = bench_bin("ss-bench-rust", "--row", "paired", "--data", data,
+                                     "--ops", "read,recent,ids,query,update", "--rounds", "5" if smoke else "51")
             elif row == "mixed":
                 if not big_1k:
                     continue

@@ -3,9 +3,11 @@
 //!  - `floor`: the least any in-process store must do for the same call, in plain Rust (std HashMap,
 //!    the same allocator and JSON parser the engine uses). See `Floor` for what each call does.
 //!  - `rust`: the engine itself, called through its Rust API (`sessionstore::Store`).
+//!  - `paired`: both in one process, each op timed in batches of calls, floor and engine in turn,
+//!    `--rounds` times (see `paired`): the engine's ratio to the floor with its spread.
 //!
-//! ss-bench-rust --row floor|rust --data target/bench-data/n10000-s1024 [--ops read,update,...]
-//!               [--time-cap 1.0] [--max-samples 20000] [--big-samples 5] [--deadline SECONDS]
+//! ss-bench-rust --row floor|rust|paired --data target/bench-data/n10000-s1024 [--ops read,update,...]
+//!               [--time-cap 1.0] [--max-samples 20000] [--big-samples 5] [--deadline SECONDS] [--rounds 21]
 //!
 //! Prints one JSON line per measurement (the protocol every driver of bench/ follows; see comparison/run.py).
 
@@ -498,6 +500,99 @@ impl Bench {
     }
 }
 
+/// Upserts every session of `data`'s sessions.jsonl into `store`, streamed from the file; returns how
+/// many and their JSON bytes.
+fn load(store: &mut Row, data: &Path) -> (usize, usize) {
+    let mut json_bytes = 0usize;
+    let mut loaded = 0usize;
+    let file = std::fs::File::open(data.join("sessions.jsonl")).expect("sessions.jsonl");
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::with_capacity(1 << 16);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if line.is_empty() {
+            continue;
+        }
+        json_bytes += line.len();
+        loaded += 1;
+        store.upsert(&line);
+    }
+    (loaded, json_bytes)
+}
+
+/// `--row paired`: the floor and the engine loaded side by side in this process, and each op timed in
+/// batches of calls (one clock read per batch, so that a 100-ns call is not lost in the timer's noise),
+/// floor and engine in turn, the one that goes first swapped every round, for `rounds` rounds. A slow
+/// phase of the machine then falls on both, and the ratio engine/floor of each round is a fair one;
+/// one line per op gives its min/median/max over the rounds, and each side's median ns per call.
+/// A batch is as many calls as the floor makes in about 2 ms (at least one), measured before the rounds.
+fn paired(plan: &Plan, data: &Path, ops: &[&str], rounds: usize) {
+    let mut floor = Row::Floor(Floor::default());
+    let mut engine = Row::Engine(Store::open_json(None).expect("open"));
+    load(&mut floor, data);
+    load(&mut engine, data);
+    for &op in ops {
+        // Call i of the op's sequence on one side; both sides make the same calls in the same order.
+        let call = |row: &mut Row, i: usize| match op {
+            "read" => drop(black_box(row.read(plan.read_ids[i % plan.read_ids.len()]))),
+            "recent" => drop(black_box(row.recent(plan.users[i % plan.users.len()]))),
+            "ids" => drop(black_box(row.ids(plan.entities[i % plan.entities.len()]))),
+            "query" => drop(black_box(row.query(plan.queries[i % plan.queries.len()].as_bytes()))),
+            "update" => row.upsert(plan.updates[i % plan.updates.len()].as_bytes()),
+            other => panic!("unknown op {other} for --row paired (read, recent, ids, query, update)"),
+        };
+        let mut next = [0usize; 2]; // the next call of each side
+        let mut batch = |row: &mut Row, side: usize, calls: usize| {
+            let start = Instant::now();
+            for _ in 0..calls {
+                call(row, next[side]);
+                next[side] += 1;
+            }
+            start.elapsed().as_nanos() as f64 / calls as f64
+        };
+        // Warm-up and calibration: the floor's calls in 2 ms, then as many engine calls.
+        let start = Instant::now();
+        let mut calls = 0;
+        while start.elapsed().as_secs_f64() < 0.002 {
+            batch(&mut floor, 0, 1);
+            calls += 1;
+        }
+        batch(&mut engine, 1, calls);
+        let (mut floor_ns, mut engine_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let (f, e) = if round % 2 == 0 {
+                let f = batch(&mut floor, 0, calls);
+                (f, batch(&mut engine, 1, calls))
+            } else {
+                let e = batch(&mut engine, 1, calls);
+                (batch(&mut floor, 0, calls), e)
+            };
+            floor_ns.push(f);
+            engine_ns.push(e);
+            ratios.push(e / f);
+        }
+        for v in [&mut floor_ns, &mut engine_ns, &mut ratios] {
+            v.sort_by(f64::total_cmp);
+        }
+        println!(
+            "{{\"row\":\"paired\",\"n\":{},\"size\":{},\"op\":\"{op}\",\"floor_ns\":{:.1},\"engine_ns\":{:.1},\"ratio_min\":{:.3},\"ratio_median\":{:.3},\"ratio_max\":{:.3},\"reps\":{rounds},\"calls\":{calls}}}",
+            plan.n,
+            plan.size,
+            percentile(&floor_ns, 0.5),
+            percentile(&engine_ns, 0.5),
+            ratios[0],
+            percentile(&ratios, 0.5),
+            ratios[rounds - 1],
+        );
+    }
+}
+
 /// The `select` operation's query.
 const SELECTIVE_QUERY: &str = r#"{"session_name":"tokyo #123","sort_by":"updated_at","sort_order":"desc","limit":20}"#;
 
@@ -518,6 +613,7 @@ fn main() {
     let mut max_samples = 20000;
     let mut big_samples = 5;
     let mut deadline = 0.0f64;
+    let mut rounds = 21;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut v = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -529,6 +625,7 @@ fn main() {
             "--max-samples" => max_samples = v().parse().expect("a count"),
             "--big-samples" => big_samples = v().parse().expect("a count"),
             "--deadline" => deadline = v().parse().expect("seconds"),
+            "--rounds" => rounds = v().parse::<usize>().expect("a count").max(1),
             _ => panic!("unknown argument {a}"),
         }
     }
@@ -542,30 +639,10 @@ fn main() {
     let mut store = match row.as_str() {
         "floor" => Row::Floor(Floor::default()),
         "rust" => Row::Engine(Store::open_json(None).expect("open")),
-        other => panic!("unknown row {other} (floor or rust)"),
+        "paired" => return paired(&plan, &data, &ops, rounds),
+        other => panic!("unknown row {other} (floor, rust or paired)"),
     };
-    let mut json_bytes = 0usize;
-    let mut loaded = 0usize;
-    {
-        let file = std::fs::File::open(data.join("sessions.jsonl")).expect("sessions.jsonl");
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut line = Vec::with_capacity(1 << 16);
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line).expect("read") == 0 {
-                break;
-            }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            if line.is_empty() {
-                continue;
-            }
-            json_bytes += line.len();
-            loaded += 1;
-            store.upsert(&line);
-        }
-    }
+    let (loaded, json_bytes) = load(&mut store, &data);
     let load_s = t0.elapsed().as_secs_f64();
     let rss = status_kb("VmRSS:");
     let hwm = status_kb("VmHWM:");
