@@ -340,8 +340,12 @@ def bounds_table(res):
     if not recs:
         return "n/a: the bounds row was not run"
     L = ["| store | operation | median | p99 | against, in the same run | ratio |", "|---|---|---|---|---|---|"]
-    labels = (("read_bounded", "read, bounds configured, not reached", "unbounded store"),
-              ("update_bounded", "upsert of an existing session, bounds configured", "unbounded store"),
+    labels = (("read_expiry_capacity", "read, expiry and capacity bounds configured, not reached", "unbounded store"),
+              ("read_bounded", "read, those bounds and a per-user quota configured, not reached", "unbounded store"),
+              ("update_expiry_capacity", "upsert of an existing session, expiry and capacity bounds configured",
+               "unbounded store"),
+              ("update_bounded", "upsert of an existing session, those bounds and a per-user quota configured",
+               "unbounded store"),
               ("insert_at_bound", "insert at the bound (each evicts one)", "insert below the bound"))
     for n, size in sorted({(k[0], k[1]) for k in recs}):
         for op, label, against in labels:
@@ -747,13 +751,19 @@ def targets(res):
     out.append((12, "Compare-and-set upsert within 1.05× of a plain upsert", "; ".join(figs), verdict(oks)))
 
     # 13-15. bounds (issue 15): configured but not reached, at the bound, and expiry of a whole store.
+    # Judged as issue 15 states it (expiry and capacity bounds); with a per-user quota as well, which keeps a
+    # recency list per user, the figure is given beside it.
     figs, oks = [], []
     for n in (100_000, 1_000_000):
         for op in ("read", "update"):
-            b, u = res.median("bounds", n, 1024, op + "_bounded"), res.median("bounds", n, 1024, op + "_unbounded")
-            if b and u:
-                figs.append(f"{op} {size_label(n, 1024)}: {fmt_ns(b)} against {fmt_ns(u)} = {b / u:.2f}×")
-                oks.append(b / u <= 1.1)
+            u = res.median("bounds", n, 1024, op + "_unbounded")
+            c, q = res.median("bounds", n, 1024, op + "_expiry_capacity"), res.median("bounds", n, 1024, op + "_bounded")
+            if c and u:
+                text = f"{op} {size_label(n, 1024)}: {fmt_ns(c)} against {fmt_ns(u)} = {c / u:.2f}×"
+                if q:
+                    text += f" (with a per-user quota too: {fmt_ns(q)} = {q / u:.2f}×)"
+                figs.append(text)
+                oks.append(c / u <= 1.1)
     out.append((13, "Read and upsert with expiry and capacity bounds configured, not reached: ≤ 1.1× unbounded",
                 "; ".join(figs), verdict(oks)))
     figs, oks = [], []
