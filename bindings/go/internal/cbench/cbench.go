@@ -1,12 +1,12 @@
 // Package cbench gives the Go benchmark the repository's one C baseline,
 // comparison/c/baseline.h: its workload (10,000 agent sessions of 1 KiB and
 // the random sequences every loop follows) and its C loops, run in this
-// process through cgo. BenchmarkOps runs the binding's loops and these, so
+// process through cgo. TestRatios runs the binding's loops and these, so
 // each binding figure is a ratio to C measured in the same run. It lives in a
 // non-test file because cgo is not allowed in _test.go files.
 //
-// A whole timed loop runs in C: the Go benchmark makes one cgo call per b.N
-// iterations, so that call's cost is not counted per operation. The C loops
+// A whole timed loop runs in C: the Go benchmark makes one cgo call per round
+// of calls, so that call's cost is not counted per operation. The C loops
 // run on the Go binding's own store (Workload.On), as in the C++ benchmark.
 package cbench
 
@@ -15,7 +15,7 @@ package cbench
 
 #include "baseline.h"
 
-// The floor of a binding call (BenchmarkOps/cgo_noop, cgo_version): a C
+// The floor of a binding call (TestRatios' cgo_noop, cgo_version): a C
 // function that does nothing and a trivial library call, each called once per
 // operation through cgo from Go, and n times from a C loop for comparison.
 // Declared like the binding's own calls (noescape, nocallback), so that the
@@ -44,7 +44,7 @@ static uintptr_t cbench_loop(int op, uint64_t n) {
 	return sink;
 }
 
-// The floor of a read through cgo (BenchmarkOps/read/floor_cgo): call k of
+// The floor of a read through cgo (TestRatios' read/floor_cgo): call k of
 // the read_buf loop of baseline.h, alone, made once per operation from Go.
 // Nothing of the binding runs: the id is the workload's C string and the
 // length goes to C memory. The store and the workload are passed as integers,
@@ -164,10 +164,10 @@ func (b *Bench) ReadBufAt(k int) error {
 }
 
 // Noop calls a C function that does nothing, once, through cgo: the cost of
-// a bare cgo call (BenchmarkOps/cgo_noop/go).
+// a bare cgo call (TestRatios' cgo_noop/go).
 func Noop() { C.cbench_noop() }
 
-// Version calls ss_version, once, through cgo (BenchmarkOps/cgo_version/go).
+// Version calls ss_version, once, through cgo (TestRatios' cgo_version/go).
 func Version() uintptr { return uintptr(unsafe.Pointer(C.cbench_version())) }
 
 // NoopLoop calls the no-op n times from C, in one cgo call.
