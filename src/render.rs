@@ -182,7 +182,11 @@ fn metadata(out: &mut String, record: &Record) {
     out.push_str(record.ty().entity_field());
     out.push_str("\":");
     optional(out, record.entity.as_deref());
-    let _ = write!(out, ",\"created_at\":{},\"updated_at\":{}", record.created_at, record.updated_at);
+    let mut digits = itoa::Buffer::new();
+    out.push_str(",\"created_at\":");
+    out.push_str(digits.format(record.created_at));
+    out.push_str(",\"updated_at\":");
+    out.push_str(digits.format(record.updated_at));
     if let Some(name) = record.quoted_name() {
         out.push_str(",\"session_data\":{\"session_name\":");
         out.push_str(name);

@@ -64,8 +64,8 @@ impl Rendered {
     /// Sets the version: a session is rendered before the store's lock is taken, with a guess of the
     /// version it will get, and corrected under the lock, usually in place (same number of digits).
     pub fn set_version(&mut self, version: u64) {
-        let mut digits = Decimal::default();
-        let digits = digits.format_unsigned(version);
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(version);
         let old = self.version_span.clone();
         if &self.json[old.clone()] == digits {
             return;
@@ -246,13 +246,9 @@ impl<'a> SessionInput<'a> {
     /// appended. Splicing instead of re-writing every field keeps the cost at one copy.
     pub fn render(&self, ty: SessionType, created_at: i64, updated_at: i64, version: u64) -> Rendered {
         let (mut created, mut updated, mut numbered) =
-            (Decimal::default(), Decimal::default(), Decimal::default());
-        let values: [&str; 4] = [
-            ty.quoted(),
-            created.format(created_at),
-            updated.format(updated_at),
-            numbered.format_unsigned(version),
-        ];
+            (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
+        let values: [&str; 4] =
+            [ty.quoted(), created.format(created_at), updated.format(updated_at), numbered.format(version)];
         // The stamps' values (by their index in STAMPS), and the edit.
         let mut replaced: [Option<(&Span, &str, usize)>; 5] = [None; 5];
         for (i, slot) in replaced.iter_mut().take(STAMPS.len()).enumerate() {
@@ -507,26 +503,6 @@ impl<'de> Visitor<'de> for SessionData {
             }
         }
         Ok(name)
-    }
-}
-
-/// Formats an `i64` without allocating.
-#[derive(Default)]
-struct Decimal([u8; 20]);
-
-impl Decimal {
-    fn format_unsigned(&mut self, n: u64) -> &str {
-        let mut cursor = std::io::Cursor::new(&mut self.0[..]);
-        std::io::Write::write_fmt(&mut cursor, format_args!("{n}")).expect("20 bytes hold any u64");
-        let len = cursor.position() as usize;
-        std::str::from_utf8(&self.0[..len]).expect("digits are ASCII")
-    }
-
-    fn format(&mut self, n: i64) -> &str {
-        let mut cursor = std::io::Cursor::new(&mut self.0[..]);
-        std::io::Write::write_fmt(&mut cursor, format_args!("{n}")).expect("20 bytes hold any i64");
-        let len = cursor.position() as usize;
-        std::str::from_utf8(&self.0[..len]).expect("digits are ASCII")
     }
 }
 
