@@ -244,7 +244,7 @@ impl<'a> Fields<'a> {
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes).map_err(|_| bad("entry is not UTF-8"))
+    simdutf8::basic::from_utf8(bytes).map_err(|_| bad("entry is not UTF-8"))
 }
 
 fn next(bytes: &[u8]) -> Result<(Change<'_>, &[u8])> {

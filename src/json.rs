@@ -29,8 +29,11 @@ pub fn checked_text(bytes: &[u8]) -> Result<&str> {
 
 /// `bytes` as text, when it is UTF-8.
 pub fn utf8(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes)
-        .map_err(|e| Error::invalid_json(format!("input is not valid UTF-8 (at byte {})", e.valid_up_to())))
+    simdutf8::basic::from_utf8(bytes).map_err(|_| {
+        // The fast check does not say where; the error path can afford std's second look.
+        let at = std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to());
+        Error::invalid_json(format!("input is not valid UTF-8 (at byte {at})"))
+    })
 }
 
 /// Checks that `text` nests no deeper than `limit`. A batch or an import checks each of its elements
@@ -366,6 +369,23 @@ pub fn write_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_utf8_is_refused_with_where_it_starts() {
+        for (bytes, at) in [(&b"\xff"[..], 0), (b"{\"a\":\"\xc3\"}", 6), (b"{\"a\":\"\xed\xa0\x80\"}", 6)] {
+            let err = utf8(bytes).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidJson);
+            assert_eq!(err.message, format!("input is not valid UTF-8 (at byte {at})"));
+        }
+        // Long enough for the vector path.
+        let mut long = vec![b'a'; 1000];
+        long.extend_from_slice(b"\xe2\x82");
+        assert_eq!(utf8(&long).unwrap_err().message, "input is not valid UTF-8 (at byte 1000)");
+        assert_eq!(
+            utf8("{\"a\":\"r\u{e9}sum\u{e9} \u{1f600}\"}".as_bytes()).unwrap(),
+            "{\"a\":\"r\u{e9}sum\u{e9} \u{1f600}\"}"
+        );
+    }
 
     #[test]
     fn depth_is_limited_outside_strings_only() {
