@@ -11,6 +11,7 @@
 use crate::record::Record;
 use crate::retention::Removal;
 use crate::session_type::SessionType;
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -139,12 +140,27 @@ pub struct Feed {
     latest: u64,
     /// The store's identity (see [`new_store_id`]).
     store: String,
+    /// Whether changes pushed out of the budget wait in `departed` (see [`Feed::defer_drops`]).
+    deferring: bool,
+    departed: Departed,
 }
+
+/// Changes pushed out of a feed, for the writer to drop once it has released the store's lock. One
+/// write usually pushes out one or two (inline); a large session pushes out more.
+pub type Departed = SmallVec<[Change; 2]>;
 
 impl Feed {
     /// A feed that keeps at most `budget` bytes of changes (0 keeps none), for a store made anew.
     pub fn new(budget: usize) -> Feed {
-        Feed { changes: Kept::default(), bytes: 0, budget, latest: 0, store: new_store_id() }
+        Feed {
+            changes: Kept::default(),
+            bytes: 0,
+            budget,
+            latest: 0,
+            store: new_store_id(),
+            deferring: false,
+            departed: Departed::new(),
+        }
     }
 
     /// The store's identity.
@@ -173,7 +189,23 @@ impl Feed {
         while self.bytes > self.budget {
             let Some(oldest) = self.changes.pop_front() else { break };
             self.bytes -= oldest.bytes();
+            if self.deferring {
+                self.departed.push(oldest);
+            }
         }
+    }
+
+    /// Until [`Feed::departed`], keeps the changes that pushes drop instead of dropping them: the
+    /// oldest change is often the last reference to a session long replaced, and freeing its JSON
+    /// is work a writer can do after it has let readers in again.
+    pub fn defer_drops(&mut self) {
+        self.deferring = true;
+    }
+
+    /// Ends [`Feed::defer_drops`]; returns what was pushed out meanwhile.
+    pub fn departed(&mut self) -> Departed {
+        self.deferring = false;
+        std::mem::take(&mut self.departed)
     }
 
     /// Starts after change `number` with nothing kept: what a snapshot of the state as of it holds.
@@ -256,6 +288,22 @@ mod tests {
         assert_eq!(feed.len(), 0);
         assert_eq!(numbers(feed.since(9, 10)), Vec::<u64>::new());
         assert!(matches!(feed.since(5, 10), Since::Truncated { .. }));
+    }
+
+    #[test]
+    fn a_deferring_writer_gets_what_its_pushes_dropped() {
+        let mut feed = Feed::new(2 * (ENTRY_BYTES + 2));
+        for n in 1..=3 {
+            feed.push(removal(n));
+        }
+        feed.defer_drops();
+        feed.push(removal(4));
+        feed.push(removal(5));
+        let departed: Vec<u64> = feed.departed().iter().map(Change::number).collect();
+        assert_eq!(departed, [2, 3], "1 went before the writer deferred");
+        assert_eq!(numbers(feed.since(3, 10)), [4, 5]);
+        feed.push(removal(6));
+        assert!(feed.departed().is_empty(), "not deferring: dropped at once");
     }
 
     #[test]

@@ -74,7 +74,9 @@ impl Shared {
 
     fn write(&self) -> Writing<'_> {
         let entered = self.persistence.as_ref().map(Persistence::enter);
-        Writing { tables: self.tables.write(), latest: &self.latest, _entered: entered }
+        let mut tables = self.tables.write();
+        tables.defer_feed_drops();
+        Writing { tables: Some(tables), latest: &self.latest, _entered: entered }
     }
 
     /// The version the next change will probably get.
@@ -106,17 +108,23 @@ impl Shared {
     }
 }
 
-/// The write lock, held by a mutation a durable store counts until it is released.
+/// The write lock, held by a mutation a durable store counts until it is released. What the change
+/// feed lets go of meanwhile is dropped after the lock is released.
 struct Writing<'a> {
-    // Declared first: the lock is released before the count goes down.
-    tables: ShardedLockWriteGuard<'a, Tables>,
+    // Declared first: the lock is released before the count goes down. `None` only while dropped.
+    tables: Option<ShardedLockWriteGuard<'a, Tables>>,
     latest: &'a AtomicU64,
     _entered: Option<Entered<'a>>,
 }
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        self.latest.store(self.tables.version(), Ordering::Relaxed);
+        let departed = self.tables.as_mut().map(|tables| {
+            self.latest.store(tables.version(), Ordering::Relaxed);
+            tables.feed_departed()
+        });
+        self.tables = None;
+        drop(departed);
     }
 }
 
@@ -124,13 +132,13 @@ impl std::ops::Deref for Writing<'_> {
     type Target = Tables;
 
     fn deref(&self) -> &Tables {
-        &self.tables
+        self.tables.as_ref().expect("held until dropped")
     }
 }
 
 impl std::ops::DerefMut for Writing<'_> {
     fn deref_mut(&mut self) -> &mut Tables {
-        &mut self.tables
+        self.tables.as_mut().expect("held until dropped")
     }
 }
 

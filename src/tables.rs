@@ -565,6 +565,16 @@ impl Tables {
         self.feed.since(after, limit)
     }
 
+    /// See [`Feed::defer_drops`].
+    pub fn defer_feed_drops(&mut self) {
+        self.feed.defer_drops();
+    }
+
+    /// See [`Feed::departed`].
+    pub fn feed_departed(&mut self) -> feed::Departed {
+        self.feed.departed()
+    }
+
     /// The feed's oldest kept change, its latest, how many it keeps and their bytes.
     pub fn feed_stats(&self) -> (u64, u64, usize, usize) {
         (self.feed.oldest(), self.feed.latest(), self.feed.len(), self.feed.bytes())
