@@ -3,13 +3,16 @@
 // builds it with -DSSB_DEFINE_EXTERN; this file sees its declarations, -DSSB_DECLARATIONS_ONLY). Its
 // workload (10,000 agent sessions of 1 KiB, 1,000 users) is loaded into one store through the binding, and
 // the C loops run on that store's handle; call k of every round, C or C++, uses entry k % SSB_SEQ_LEN of
-// the baseline's random sequences. Per op, REPS repetitions (BENCH_REPS, default 7, at least 5) of: a round of
-// each C++ variant, then a round of C; each C++ figure is reported as the min/median/max over the
-// repetitions of (C++ ns/op) / (C ns/op of the same repetition). JSON lines on stdout:
-//   {"lang":"cpp","info":true,"cpu":"AMD EPYC","loadavg_start":"...","loadavg_end":"...","reps":7,...}
+// the baseline's random sequences. Per op, REPS repetitions (BENCH_REPS, default 41, at least 5) of a short
+// round of each C++ variant and of each C op (BENCH_OPS calls, default 20,000; upserts a quarter of that,
+// get_recent_sessions half), in an order that rotates from one repetition to the next, as the Go and Node
+// benches do: a slow phase of the machine then lands on every variant in turn rather than on one. Each C++
+// figure is reported as the min/median/max over the repetitions of (C++ ns/op) / (C ns/op of the same
+// repetition). JSON lines on stdout:
+//   {"lang":"cpp","info":true,"cpu":"AMD EPYC","loadavg_start":"...","loadavg_end":"...","reps":41,...}
 //   {"lang":"cpp","op":"read","ns_per_op":107.5,"c_op":"read","c_ns_per_op":118.4,
-//    "ratio_min":0.88,"ratio_median":0.91,"ratio_max":0.97,"reps":7}
-//   {"lang":"c","op":"read","ns_per_op":118.4,"min_ns":117.0,"max_ns":125.1,"reps":7}
+//    "ratio_min":0.88,"ratio_median":0.91,"ratio_max":0.97,"reps":41}
+//   {"lang":"c","op":"read","ns_per_op":118.4,"min_ns":117.0,"max_ns":125.1,"reps":41}
 //   {"summary":"cpp read vs c read","ratio_median":0.91,...,"overhead_ns":-11.0,"goal_ratio":1.05,"met":true}
 // "read" builds a std::string from the bytes the library lends (ss_read_with); "read_owned" hands out the
 // library's buffer (sessionstore::OwnedString, ss_read). Both are compared with C's read (ss_read, free); C's
@@ -34,6 +37,19 @@ volatile std::size_t sink = 0;
 constexpr std::uint64_t kMask = SSB_SEQ_LEN - 1;
 /// Issue 20's target for a read from C++: at most 1.05x C's read, median of the repetitions' ratios.
 constexpr double kGoalRatio = 1.05;
+/// Repetitions and calls per read round unless BENCH_REPS and BENCH_OPS say otherwise: rounds of a few
+/// milliseconds, as many as the Node bench makes.
+constexpr int kDefaultReps = 41;
+constexpr std::uint64_t kDefaultOps = 20000;
+
+/// Calls per round of `op`: the read round's count, a quarter for upserts, half for get_recent_sessions.
+std::uint64_t round_ops(ssb_op op, std::uint64_t read_ops) {
+  switch (op) {
+    case SSB_UPSERT: return std::max<std::uint64_t>(1, read_ops / 4);
+    case SSB_RECENT: return std::max<std::uint64_t>(1, read_ops / 2);
+    default: return read_ops;
+  }
+}
 
 struct Spread {
   double min, median, max;
@@ -73,9 +89,11 @@ std::string loadavg() {
 
 int main() {
   try {
-    int reps = SSB_DEFAULT_REPS;
+    int reps = kDefaultReps;
     if (const char* e = std::getenv("BENCH_REPS")) reps = std::atoi(e);
     reps = std::max(reps, SSB_MIN_REPS);
+    std::uint64_t read_ops = kDefaultOps;
+    if (const char* e = std::getenv("BENCH_OPS"); e != nullptr && std::atoll(e) > 0) read_ops = std::atoll(e);
     const std::string load_start = loadavg();
 
     ssb_workload* w = ssb_workload_new();
@@ -140,15 +158,19 @@ int main() {
     std::vector<std::string> lines, summaries;
     char line[512];
     for (Group& g : groups) {
-      const std::uint64_t ops = ssb_default_ops(g.op);
+      const std::uint64_t ops = round_ops(g.op, read_ops);
       std::vector<ssb_op> cops{g.op};
       cops.insert(cops.end(), g.extra_c.begin(), g.extra_c.end());
       std::vector<std::vector<double>> cns(cops.size());
-      for (Variant& v : g.variants) v.run(ops / 10);  // warm-up
-      for (ssb_op op : cops) c_round(op, ops / 10);
+      // Every round of a repetition, C++ variants first and then the C ops: rotated by one per repetition.
+      std::vector<std::function<void()>> rounds;
+      for (Variant& v : g.variants) rounds.emplace_back([&v, ops] { v.ns.push_back(v.run(ops)); });
+      for (std::size_t i = 0; i < cops.size(); ++i)
+        rounds.emplace_back([&cns, &cops, &c_round, i, ops] { cns[i].push_back(c_round(cops[i], ops)); });
+      for (Variant& v : g.variants) v.run(ops);  // warm-up
+      for (ssb_op op : cops) c_round(op, ops);
       for (int r = 0; r < reps; ++r) {
-        for (Variant& v : g.variants) v.ns.push_back(v.run(ops));
-        for (std::size_t i = 0; i < cops.size(); ++i) cns[i].push_back(c_round(cops[i], ops));
+        for (std::size_t k = 0; k < rounds.size(); ++k) rounds[(k + static_cast<std::size_t>(r)) % rounds.size()]();
       }
       const Spread c = spread_of(cns[0]);
       auto ratios_to_c = [&](const std::vector<double>& xs, std::vector<double>* diffs) {
@@ -196,8 +218,10 @@ int main() {
     char cpu[256];
     ssb_cpu_model(cpu, sizeof cpu);
     std::printf("{\"lang\":\"cpp\",\"info\":true,\"cpu\":\"%s\",\"loadavg_start\":\"%s\",\"loadavg_end\":\"%s\","
-                "\"fingerprint\":\"%08x\",\"reps\":%d,\"order\":\"per repetition: each cpp variant, then c, for each op\"}\n",
-                cpu, load_start.c_str(), loadavg().c_str(), static_cast<unsigned>(ssb_fingerprint(w)), reps);
+                "\"fingerprint\":\"%08x\",\"reps\":%d,\"ops\":%llu,"
+                "\"order\":\"per op, each repetition: every cpp variant and c op, rotated by one per repetition\"}\n",
+                cpu, load_start.c_str(), loadavg().c_str(), static_cast<unsigned>(ssb_fingerprint(w)), reps,
+                static_cast<unsigned long long>(read_ops));
     for (const std::string& l : lines) std::printf("%s\n", l.c_str());
     for (const std::string& l : summaries) std::printf("%s\n", l.c_str());
 
