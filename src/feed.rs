@@ -149,6 +149,9 @@ pub struct Feed {
 /// write usually pushes out one or two (inline); a large session pushes out more.
 pub type Departed = SmallVec<[Change; 2]>;
 
+/// The most changes a writer keeps for after its lock (32 bytes each).
+const MAX_DEPARTED: usize = 4096;
+
 impl Feed {
     /// A feed that keeps at most `budget` bytes of changes (0 keeps none), for a store made anew.
     pub fn new(budget: usize) -> Feed {
@@ -189,7 +192,9 @@ impl Feed {
         while self.bytes > self.budget {
             let Some(oldest) = self.changes.pop_front() else { break };
             self.bytes -= oldest.bytes();
-            if self.deferring {
+            // Past the bound (a write of many sessions: an import), dropped here, under the lock: what a
+            // large batch pushes out is mostly entries of sessions it still holds, and costs little to drop.
+            if self.deferring && self.departed.len() < MAX_DEPARTED {
                 self.departed.push(oldest);
             }
         }
@@ -304,6 +309,16 @@ mod tests {
         assert_eq!(numbers(feed.since(3, 10)), [4, 5]);
         feed.push(removal(6));
         assert!(feed.departed().is_empty(), "not deferring: dropped at once");
+
+        // One write of many sessions keeps a bounded number for after its lock.
+        feed.defer_drops();
+        for n in 7..7 + 2 * MAX_DEPARTED as u64 {
+            feed.push(removal(n));
+        }
+        let departed = feed.departed();
+        assert_eq!(departed.len(), MAX_DEPARTED);
+        assert_eq!(departed[0].number(), 5, "the oldest first");
+        assert_eq!(numbers(feed.since(feed.latest() - 1, 10)), [feed.latest()], "the feed itself goes on");
     }
 
     #[test]
