@@ -28,8 +28,9 @@ c, mixed, versions, bounds, durable, and ss-redis when redis-server is installed
                the whole session upserted with it, and the change feed read while a writer runs (100k
                sessions of 1 and 16 KiB)
     bounds     target/bench-bin/ss-bounds: read and update with expiry and capacity bounds configured but not
-               reached, and with a per-user quota as well, against an unbounded store, inserts that each evict against inserts below the bound, and the longest read
-               while every session of the store expires at once and is reclaimed (100k and 1M 1 KiB sessions)
+               reached, and with a per-user quota as well, against an unbounded store, inserts that each evict
+               against inserts below the bound, and the longest read while every session of the store expires
+               at once and is reclaimed (100k and 1M 1 KiB sessions)
     durable    target/bench-bin/ss-durable: upsert per sync policy against in-memory, group commit, reopen
                and file sizes after compaction, writer latency during snapshots (1 KiB stores); then
                target/bench-bin/ss-durable-peers on the same data and disk: Redis with appendonly yes

@@ -61,15 +61,6 @@ typedef struct {
 	ss_status status;
 } ssgo_result;
 
-// ssgo_call makes the library call op on store, with the arguments that call
-// takes among: a, b and c, NUL-terminated strings (c and, for calls with a
-// payload, b may be NULL), or a payload of len bytes at a (then b and c are
-// the call's strings); limit; and num, an expected version or, for
-// SSGO_CHANGES, the change number to follow from. When a
-// JSON result fits in the caller's spare buffer capacity (dst, cap bytes of
-// Go memory) it is copied there and freed at once: one cgo call instead of
-// two, and no Go allocation. Otherwise r.json is the library's string, for
-// the caller to copy and free.
 // ssgo_take completes a successful call's JSON result: copied into dst and
 // freed when it fits, else left in r.json for the caller.
 static void ssgo_take(ssgo_result *r, char *json, char *dst, size_t cap) {
@@ -81,6 +72,15 @@ static void ssgo_take(ssgo_result *r, char *json, char *dst, size_t cap) {
 	}
 }
 
+// ssgo_call makes the library call op on store, with the arguments that call
+// takes among: a, b and c, NUL-terminated strings (c and, for calls with a
+// payload, b may be NULL), or a payload of len bytes at a (then b and c are
+// the call's strings); limit; and num, an expected version or, for
+// SSGO_CHANGES, the change number to follow from. When a
+// JSON result fits in the caller's spare buffer capacity (dst, cap bytes of
+// Go memory) it is copied there and freed at once: one cgo call instead of
+// two, and no Go allocation. Otherwise r.json is the library's string, for
+// the caller to copy and free.
 static ssgo_result ssgo_call(int op, uintptr_t handle, const char *a, const char *b, const char *c,
                              size_t len, int64_t limit, uint64_t num, char *dst, size_t cap) {
 	ss_store *store = (ss_store *)handle;
