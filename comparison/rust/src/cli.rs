@@ -1,14 +1,15 @@
-//! What the bench programs of src/bin share: their arguments and the workload's files. Each includes
-//! it with `#[path = "../cli.rs"] mod cli;` (they are separate binaries of one package, with no library).
+//! What the bench programs share: their arguments and the workload's files. Those of src/bin include
+//! it with `#[path = "../cli.rs"] mod cli;` (separate binaries of one package, with no library).
 
 /// The value after `--name` on the command line.
+#[allow(dead_code)] // ss-bench-rust and ss-alloc-stats parse their own
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
 
 /// The non-empty lines of a workload file (one session or id each).
-#[allow(dead_code)] // ss-durable-peers reads its sessions differently
+#[allow(dead_code)] // not every program reads whole files
 pub fn lines(path: &str) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -16,4 +17,29 @@ pub fn lines(path: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// Calls `each` with every non-empty line of a workload file, streamed (the programs that load 1M
+/// sessions do not hold the file as well); returns how many lines and bytes, newlines left out.
+#[allow(dead_code)] // not every program streams
+pub fn each_line(path: &str, mut each: impl FnMut(&[u8])) -> (usize, usize) {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::with_capacity(1 << 16);
+    let (mut count, mut bytes) = (0, 0);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).unwrap_or_else(|e| panic!("{path}: {e}")) == 0 {
+            return (count, bytes);
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if !line.is_empty() {
+            count += 1;
+            bytes += line.len();
+            each(&line);
+        }
+    }
 }

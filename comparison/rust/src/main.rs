@@ -11,6 +11,8 @@
 //!
 //! Prints one JSON line per measurement (the protocol every driver of bench/ follows; see comparison/run.py).
 
+mod cli;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sessionstore::{Filter, Store};
@@ -18,7 +20,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -503,27 +504,7 @@ impl Bench {
 /// Upserts every session of `data`'s sessions.jsonl into `store`, streamed from the file; returns how
 /// many and their JSON bytes.
 fn load(store: &mut Row, data: &Path) -> (usize, usize) {
-    let mut json_bytes = 0usize;
-    let mut loaded = 0usize;
-    let file = std::fs::File::open(data.join("sessions.jsonl")).expect("sessions.jsonl");
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line = Vec::with_capacity(1 << 16);
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
-            break;
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if line.is_empty() {
-            continue;
-        }
-        json_bytes += line.len();
-        loaded += 1;
-        store.upsert(&line);
-    }
-    (loaded, json_bytes)
+    cli::each_line(&data.join("sessions.jsonl").to_string_lossy(), |line| store.upsert(line))
 }
 
 /// `--row paired`: the floor and the engine loaded side by side in this process, and each op timed in

@@ -4,9 +4,11 @@
 //!
 //!     target/bench-bin/ss-alloc-stats target/bench-data/n1000000-s1024
 
+#[path = "../cli.rs"]
+mod cli;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
@@ -63,26 +65,11 @@ fn main() {
     let _g = LOCK.lock();
     let dir = std::env::args().nth(1).expect("usage: ss-alloc-stats DATA_DIR");
     let store = sessionstore::Store::open_json(None).expect("open");
-    let file = std::fs::File::open(format!("{dir}/sessions.jsonl")).expect("sessions.jsonl");
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line = Vec::with_capacity(1 << 16);
-    let (mut n, mut json) = (0u64, 0u64);
-    ON.store(true, Relaxed);
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
-            break;
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if line.is_empty() {
-            continue;
-        }
-        json += line.len() as u64;
-        n += 1;
-        store.upsert_with(&line, |_| ()).expect("upsert");
-    }
+    // Counting starts at the first line, after the reader's buffers are allocated.
+    let (n, json) = cli::each_line(&format!("{dir}/sessions.jsonl"), |line| {
+        ON.store(true, Relaxed);
+        store.upsert_with(line, |_| ()).expect("upsert");
+    });
     ON.store(false, Relaxed);
     let stats = store.stats().unwrap();
     let live = LIVE.load(Relaxed);
