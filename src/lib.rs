@@ -12,6 +12,7 @@ mod durable;
 mod error;
 mod feed;
 pub mod ffi;
+mod incremental_table;
 mod intake;
 mod json;
 mod local;

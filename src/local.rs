@@ -26,7 +26,7 @@ use crate::retention::{Demand, Limits, Liveness, Removal};
 use crate::session::{self, Rendered, SessionInput};
 use crate::session_type::SessionType;
 use crate::store::{BoundsStats, FeedStats, Hooks, Stats, MAX_CHANGES};
-use crate::tables::{Bucket, Filter, IdHasher, IdKey, NewRecord, Tables};
+use crate::tables::{Bucket, Emptied, Filter, IdHasher, IdKey, NewRecord, Tables};
 use crate::versions::Snapshot;
 use arcstr::ArcStr;
 use crossbeam_utils::sync::{ShardedLockReadGuard, ShardedLockWriteGuard};
@@ -76,7 +76,8 @@ impl Shared {
         let entered = self.persistence.as_ref().map(Persistence::enter);
         let mut tables = self.tables.write();
         tables.defer_feed_drops();
-        Writing { tables: Some(tables), latest: &self.latest, _entered: entered }
+        let emptied = tables.move_some_ids();
+        Writing { tables: Some(tables), emptied, latest: &self.latest, _entered: entered }
     }
 
     /// The version the next change will probably get.
@@ -109,10 +110,12 @@ impl Shared {
 }
 
 /// The write lock, held by a mutation a durable store counts until it is released. What the change
-/// feed lets go of meanwhile is dropped after the lock is released.
+/// feed lets go of meanwhile, and the hash tables emptied as they grow, are dropped after the lock is
+/// released.
 struct Writing<'a> {
     // Declared first: the lock is released before the count goes down. `None` only while dropped.
     tables: Option<ShardedLockWriteGuard<'a, Tables>>,
+    emptied: Emptied,
     latest: &'a AtomicU64,
     _entered: Option<Entered<'a>>,
 }
@@ -123,8 +126,9 @@ impl Drop for Writing<'_> {
             self.latest.store(tables.version(), Ordering::Relaxed);
             tables.feed_departed()
         });
+        let emptied = std::mem::take(&mut self.emptied);
         self.tables = None;
-        drop(departed);
+        drop((departed, emptied));
     }
 }
 

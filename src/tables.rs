@@ -17,6 +17,7 @@
 //! case: a conversation goes on) changes the id table and one slab entry, and no index.
 
 use crate::feed::{self, Feed, Since};
+use crate::incremental_table::{self, IncrementalTable};
 use crate::names::NameIndex;
 use crate::order::Order;
 use crate::record::{OrderKey, Record, RecordParts, Slot};
@@ -25,8 +26,6 @@ use crate::session::Rendered;
 use crate::session_type::SessionType;
 use crate::versions::{Snapshot, Versions};
 use arcstr::ArcStr;
-use hashbrown::hash_map::EntryRef;
-use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -83,9 +82,9 @@ impl NewRecord<'_> {
 /// The longest listing [`Tables::recent_in_place`] walks under the lock.
 const SHORT_WALK: usize = 64;
 
-/// Where [`Tables::find`] found a session: a bucket of the id table, valid until the next insertion
-/// or removal.
-pub type Bucket = usize;
+/// Where [`Tables::find`] found a session (valid until the next insertion or
+/// [`Tables::move_some_ids`]).
+pub use crate::incremental_table::Bucket;
 
 /// The current record of every slot.
 #[derive(Default)]
@@ -140,9 +139,64 @@ impl std::ops::Deref for Resolved<'_> {
     }
 }
 
-/// Orders by user or entity id. hashbrown's map, for `entry_ref`: indexing a session under its user and
-/// sharing the map's copy of the user's id is then one lookup, not two.
-type Named = hashbrown::HashMap<ArcStr, Order, RandomState>;
+/// Tables that [`Tables::move_some_ids`] emptied, held only to be dropped after the write lock is
+/// released.
+#[derive(Default)]
+pub struct Emptied {
+    _ids: Option<incremental_table::Emptied<Arc<Record>>>,
+    _named: Vec<incremental_table::Emptied<(ArcStr, Order)>>,
+}
+
+/// Orders by user or entity id, each with the one copy of its id that the records share.
+#[derive(Default)]
+struct Named {
+    table: IncrementalTable<(ArcStr, Order)>,
+    hasher: RandomState,
+}
+
+impl Named {
+    fn hash(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
+    fn get(&self, name: &str) -> Option<&Order> {
+        let bucket = self.table.find(self.hash(name), |(n, _)| n.as_str() == name)?;
+        Some(&self.table.get(bucket).1)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Order> {
+        let bucket = self.table.find(self.hash(name), |(n, _)| n.as_str() == name)?;
+        Some(&mut self.table.get_mut(bucket).1)
+    }
+
+    /// The table's copy of `name`, added with an empty order when missing: one lookup, where a
+    /// lookup and then an insert would hash the name twice.
+    fn share(&mut self, name: &str) -> ArcStr {
+        let hash = self.hash(name);
+        if let Some(bucket) = self.table.find(hash, |(n, _)| n.as_str() == name) {
+            return self.table.get(bucket).0.clone();
+        }
+        let name = ArcStr::from(name);
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, (name.clone(), Order::default()), |(n, _)| hasher.hash_one(n.as_str()));
+        name
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.table.remove(self.hash(name), |(n, _)| n.as_str() == name);
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Order> {
+        self.table.iter().map(|(_, order)| order)
+    }
+
+    /// See [`Tables::move_some_ids`].
+    fn move_some(&mut self) -> Option<incremental_table::Emptied<(ArcStr, Order)>> {
+        let hasher = &self.hasher;
+        self.table.step_for_write(&|(n, _): &(ArcStr, Order)| hasher.hash_one(n.as_str()))
+    }
+}
 
 #[derive(Default)]
 struct TypeIndex {
@@ -215,7 +269,7 @@ impl Everything {
 
 pub struct Tables {
     /// Every record by the hash of its id: the ids themselves live in the records' JSON.
-    by_id: HashTable<Arc<Record>>,
+    by_id: IncrementalTable<Arc<Record>>,
     hasher: IdHasher,
     slab: Slab,
     /// Slots of removed sessions, for the next insertions.
@@ -242,7 +296,7 @@ impl Tables {
     /// and the bounds of `limits`.
     pub fn new(hasher: IdHasher, feed_bytes: usize, limits: Limits) -> Self {
         Tables {
-            by_id: HashTable::new(),
+            by_id: IncrementalTable::default(),
             hasher,
             slab: Slab::default(),
             free: Vec::new(),
@@ -371,13 +425,24 @@ impl Tables {
 
     /// Where the session with this id is; `key` must come from this table's hasher.
     pub fn find(&self, key: IdKey) -> Option<Bucket> {
-        self.by_id.find_bucket_index(key.hash, |r| r.id() == key.id)
+        self.by_id.find(key.hash, |r| r.id() == key.id)
     }
 
-    /// Room for `additional` more sessions without growing the id table.
+    /// Room for `additional` more sessions: inserting them will not find the id table full.
     pub fn reserve(&mut self, additional: usize) {
         let hasher = &self.hasher;
         self.by_id.reserve(additional, |r| hasher.hash(&r.id()));
+    }
+
+    /// A write's share of moving the entries of the id table, and of the user and entity tables, out
+    /// of the tables they outgrew (see [`crate::incremental_table`]); call it when the write lock is
+    /// taken, before any [`Tables::find`]. Returns the tables it emptied, to drop after the lock.
+    #[must_use]
+    pub fn move_some_ids(&mut self) -> Emptied {
+        let hasher = &self.hasher;
+        let ids = self.by_id.step_for_write(&|r: &Arc<Record>| hasher.hash(&r.id()));
+        let named = self.types.iter_mut().flat_map(|index| [&mut index.by_user, &mut index.by_entity]);
+        Emptied { _ids: ids, _named: named.filter_map(Named::move_some).collect() }
     }
 
     pub fn len(&self, ty: SessionType) -> usize {
@@ -391,7 +456,7 @@ impl Tables {
 
     /// The session in `bucket`, which [`Tables::find`] gave since the last change.
     pub fn at(&self, bucket: Bucket) -> &Arc<Record> {
-        self.by_id.get_bucket(bucket).expect("a bucket from find")
+        self.by_id.get(bucket)
     }
 
     /// Stores `new` in `bucket`, which [`Tables::find`] gave for its id, or as a new session; the
@@ -441,7 +506,7 @@ impl Tables {
             Some(bucket) => (bucket, self.replace(bucket, new)),
             None => (self.insert(new), None),
         };
-        let record = self.by_id.get_bucket(bucket).expect("the bucket just stored");
+        let record = self.by_id.get(bucket);
         if in_order {
             self.feed.push(feed::Change::Put(Arc::clone(record)));
         }
@@ -469,12 +534,12 @@ impl Tables {
         self.names.add(slot, record.name().as_deref(), |s| slab.get(s).name());
         self.bytes += record.json().len();
         let hasher = &self.hasher;
-        self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id())).bucket_index()
+        self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id()))
     }
 
     fn replace(&mut self, bucket: Bucket, new: NewRecord) -> Option<Arc<Record>> {
         let written_at = new.written_at;
-        let old = Arc::clone(self.by_id.get_bucket(bucket).expect("a bucket from find"));
+        let old = Arc::clone(self.by_id.get(bucket));
         debug_assert_eq!(old.ty(), new.ty);
         let index = &mut self.types[new.ty.index()];
         let moved = old.created_at != new.created_at
@@ -497,7 +562,7 @@ impl Tables {
         let slab = &self.slab;
         self.names.replace(old.slot, old.name().as_deref(), record.name().as_deref(), |s| slab.get(s).name());
         self.bytes = self.bytes - old.json().len() + record.json().len();
-        *self.by_id.get_bucket_mut(bucket).expect("a bucket from find") = record;
+        *self.by_id.get_mut(bucket) = record;
         dropped
     }
 
@@ -524,7 +589,7 @@ impl Tables {
     /// session, no change is made and the number is not used.
     pub fn remove(&mut self, id: &str, number: u64, why: Removal) -> Option<Option<Arc<Record>>> {
         let hash = self.hasher.hash(id);
-        let (record, _) = self.by_id.find_entry(hash, |r| r.id() == id).ok()?.remove();
+        let record = self.by_id.remove(hash, |r| r.id() == id)?;
         debug_assert!(number > self.version, "change {number} after {}", self.version);
         self.version = number;
         match why {
@@ -547,10 +612,8 @@ impl Tables {
         for &slot in &slots {
             let record = self.slab.replace(slot, None).expect("an indexed slot holds a record");
             let hash = self.hasher.hash(&record.id());
-            match self.by_id.find_entry(hash, |r| Arc::ptr_eq(r, &record)) {
-                Ok(entry) => drop(entry.remove()),
-                Err(_) => unreachable!("every indexed record is in the id table"),
-            }
+            let removed = self.by_id.remove(hash, |r| Arc::ptr_eq(r, &record));
+            assert!(removed.is_some(), "every indexed record is in the id table");
             self.unname(&record);
             self.retention.removed(&record);
             self.bytes -= record.json().len();
@@ -721,7 +784,7 @@ impl Tables {
         let holds = |order: Option<&Order>, r: &Record| {
             order.is_some_and(|o| o.range(r.order_key()..=r.order_key(), &key_of).eq([r.slot]))
         };
-        for r in &self.by_id {
+        for r in self.by_id.iter() {
             let id = r.id();
             if !self.find(self.hasher.key(&id)).is_some_and(|b| Arc::ptr_eq(self.at(b), r)) {
                 return Err(format!("id {id:?} is not found at its bucket"));
@@ -766,19 +829,6 @@ impl Tables {
     }
 }
 
-/// The order of `name` in `map`, created when missing, and the map's copy of `name`, so that each user
-/// or entity id is held once however many sessions name it.
-fn named(map: &mut Named, name: &str) -> ArcStr {
-    match map.entry_ref(name) {
-        EntryRef::Occupied(entry) => entry.key().clone(),
-        EntryRef::Vacant(entry) => {
-            let name = ArcStr::from(name);
-            entry.insert_with_key(name.clone(), Order::default());
-            name
-        }
-    }
-}
-
 /// Frees `slot` for a later insert into `free`, the free list of a slab of `slab_len` slots. A full
 /// list is given room for every slot of the slab at once: growing it by doubling copies it, under the
 /// write lock, on the pushes of a mass expiry that frees a million slots (4 MiB at the last doubling,
@@ -793,7 +843,7 @@ fn free_slot(free: &mut Vec<Slot>, slab_len: usize, slot: Slot) {
 impl TypeIndex {
     /// The index's shared copies of a session's user and entity ids, which [`TypeIndex::add`] expects.
     fn named(&mut self, user: Option<&str>, entity: Option<&str>) -> (Option<ArcStr>, Option<ArcStr>) {
-        (user.map(|u| named(&mut self.by_user, u)), entity.map(|e| named(&mut self.by_entity, e)))
+        (user.map(|u| self.by_user.share(u)), entity.map(|e| self.by_entity.share(e)))
     }
 
     /// Indexes `record`, which is in its slot of `slab`, with user and entity from [`TypeIndex::named`].
