@@ -69,6 +69,7 @@ fn main() {
     let (n, json) = cli::each_line(&format!("{dir}/sessions.jsonl"), |line| {
         ON.store(true, Relaxed);
         store.upsert_with(line, |_| ()).expect("upsert");
+        true
     });
     ON.store(false, Relaxed);
     let stats = store.stats().unwrap();

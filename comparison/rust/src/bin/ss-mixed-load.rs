@@ -8,10 +8,11 @@
 //!                   [--only none|query|export|query+export|spin+spin]
 //!
 //! Prints one JSON line per condition (comparison/run.py's protocol): writer p50/p99/max in ns, writer
-//! calls, and how many reads completed. On a 2-core machine the "query+export" condition runs three busy
-//! threads on two cores, so part of its writer latency is the scheduler's, not the store's: the last
-//! condition, "spin+spin", measures that part alone, with two threads that spin without touching the
-//! store.
+//! calls, and how many reads completed; and first, a "growth" line: the same figures for the inserts
+//! that loaded the store from empty, through every resize of its tables. On a 2-core machine the
+//! "query+export" condition runs three busy threads on two cores, so part of its writer latency is
+//! the scheduler's, not the store's: the last condition, "spin+spin", measures that part alone, with
+//! two threads that spin without touching the store.
 
 #[path = "../cli.rs"]
 mod cli;
@@ -31,13 +32,30 @@ fn main() {
     // queries carry a sort and a page; here the point is a walk over every session).
     let query = queries.first().expect("a query").clone();
     let store = Store::open_json(None).expect("open");
+    // The load is timed too: the store grows from empty, through every resize of its tables.
+    let mut growth: Vec<u64> = Vec::with_capacity(sessions.len());
     for s in &sessions {
+        let t = Instant::now();
         store.upsert_with(s.as_bytes(), |_| ()).expect("load");
+        growth.push(t.elapsed().as_nanos() as u64);
     }
     let n = sessions.len();
     // The workload's directory is named n<sessions>-s<bytes>.
     let size: usize =
         data.rsplit("-s").next().and_then(|s| s.parse().ok()).expect("a data directory n<N>-s<SIZE>");
+    growth.sort_unstable();
+    let at = |q: f64| growth[((growth.len() - 1) as f64 * q) as usize];
+    println!(
+        "{{\"row\":\"growth\",\"n\":{n},\"size\":{size},\"p50_ns\":{},\"p99_ns\":{},\"max_ns\":{},\"ops\":{}}}",
+        at(0.5),
+        at(0.99),
+        growth.last().copied().unwrap_or(0),
+        growth.len()
+    );
+    drop(growth);
+    for s in &sessions[..cli::settling_writes(n).min(n)] {
+        store.upsert_with(s.as_bytes(), |_| ()).expect("settle");
+    }
     drop(sessions);
     let only = arg("--only");
     for reader in ["none", "query", "export", "query+export", "spin+spin"] {
