@@ -17,10 +17,10 @@
 //! case: a conversation goes on) changes the id table and one slab entry, and no index.
 
 use crate::feed::{self, Feed, Since};
-use crate::incremental_table::{self, IncrementalTable};
+use crate::incremental_table::{self, IncrementalTable, Rehash};
 use crate::names::NameIndex;
 use crate::order::Order;
-use crate::record::{OrderKey, Record, RecordParts, Slot};
+use crate::record::{self, OrderKey, Record, RecordParts, Slot};
 use crate::retention::{Demand, Limits, Liveness, Removal, Retention};
 use crate::session::Rendered;
 use crate::session_type::SessionType;
@@ -194,7 +194,13 @@ impl Named {
     /// See [`Tables::move_some_ids`].
     fn move_some(&mut self) -> Option<incremental_table::Emptied<(ArcStr, Order)>> {
         let hasher = &self.hasher;
-        self.table.step_for_write(&|(n, _): &(ArcStr, Order)| hasher.hash_one(n.as_str()))
+        let hash = |(n, _): &(ArcStr, Order)| hasher.hash_one(n.as_str());
+        let touch = |named: &[(ArcStr, Order)]| {
+            std::hint::black_box(
+                named.iter().fold(0u8, |acc, (n, _)| acc ^ n.as_bytes().first().copied().unwrap_or(0)),
+            );
+        };
+        self.table.step_for_write(&Rehash { hash: &hash, touch: &touch })
     }
 }
 
@@ -440,7 +446,8 @@ impl Tables {
     #[must_use]
     pub fn move_some_ids(&mut self) -> Emptied {
         let hasher = &self.hasher;
-        let ids = self.by_id.step_for_write(&|r: &Arc<Record>| hasher.hash(&r.id()));
+        let hash = |r: &Arc<Record>| hasher.hash(&r.id());
+        let ids = self.by_id.step_for_write(&Rehash { hash: &hash, touch: &record::touch });
         let named = self.types.iter_mut().flat_map(|index| [&mut index.by_user, &mut index.by_entity]);
         Emptied { _ids: ids, _named: named.filter_map(Named::move_some).collect() }
     }
