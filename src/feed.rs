@@ -14,7 +14,6 @@ use crate::session_type::SessionType;
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
 /// A new store identity: 128 random bits as 32 hexadecimal digits. Change numbers start again from 1
 /// in a store made anew (an in-memory store, or a durable one in a new directory), so a follower
@@ -36,7 +35,7 @@ const ENTRY_BYTES: usize = 48;
 #[derive(Clone, Debug)]
 pub enum Change {
     /// The session stored by the change numbered with its version.
-    Put(Arc<Record>),
+    Put(Record),
     /// The session with this id and type removed.
     Remove { number: u64, ty: SessionType, id: Box<str>, why: Removal },
     /// Every session of this type removed.
@@ -75,21 +74,39 @@ pub enum Since {
 /// (One `VecDeque` that doubles its buffer copies every kept change, under the store's write lock, on
 /// the push that fills it: milliseconds for the hundreds of thousands of small removals that a mass
 /// expiry records.)
+///
+/// Pushes run under the store's write lock, so once the feed is full they allocate and free nothing
+/// large: the list of chunks is sized for the most changes the budget can hold, and the chunk the
+/// oldest changes leave empty takes the next ones. glibc serves such blocks (32 KiB) from its bins,
+/// and during a mass expiry, with the blocks of many freed sessions waiting to be sorted or merged,
+/// one such allocation took milliseconds.
 #[derive(Debug, Default)]
 struct Kept {
     /// Every chunk but the first and the last holds [`CHUNK`] changes; none is empty.
     chunks: VecDeque<VecDeque<Change>>,
+    /// An emptied chunk, kept for the next one needed.
+    spare: Option<VecDeque<Change>>,
     len: usize,
 }
 
 const CHUNK: usize = 1024;
 
+/// The most chunks a feed makes room for up front (32 bytes each): a budget of about 200 MB. A larger
+/// budget, which the configuration allows, grows the list as it fills.
+const RESERVED_CHUNKS: usize = 4096;
+
 impl Kept {
+    /// Room for the chunks of `budget` bytes of the smallest changes, up to [`RESERVED_CHUNKS`].
+    fn with_budget(budget: usize) -> Kept {
+        let chunks = (budget / ENTRY_BYTES / CHUNK + 2).min(RESERVED_CHUNKS);
+        Kept { chunks: VecDeque::with_capacity(chunks), ..Kept::default() }
+    }
+
     fn push_back(&mut self, change: Change) {
         match self.chunks.back_mut() {
             Some(last) if last.len() < CHUNK => last.push_back(change),
             _ => {
-                let mut chunk = VecDeque::with_capacity(CHUNK);
+                let mut chunk = self.spare.take().unwrap_or_else(|| VecDeque::with_capacity(CHUNK));
                 chunk.push_back(change);
                 self.chunks.push_back(chunk);
             }
@@ -101,7 +118,7 @@ impl Kept {
         let first = self.chunks.front_mut()?;
         let change = first.pop_front()?;
         if first.is_empty() {
-            self.chunks.pop_front();
+            self.spare = self.chunks.pop_front();
         }
         self.len -= 1;
         Some(change)
@@ -156,7 +173,7 @@ impl Feed {
     /// A feed that keeps at most `budget` bytes of changes (0 keeps none), for a store made anew.
     pub fn new(budget: usize) -> Feed {
         Feed {
-            changes: Kept::default(),
+            changes: Kept::with_budget(budget),
             bytes: 0,
             budget,
             latest: 0,
@@ -325,10 +342,15 @@ mod tests {
     fn many_changes_span_chunks_and_every_position_is_found() {
         let kept = 5 * CHUNK / 2;
         let mut feed = Feed::new(kept * (ENTRY_BYTES + 6));
+        let room = feed.changes.chunks.capacity();
         let total = 4 * CHUNK as u64 + 77;
         for n in 1..=total {
             feed.push(removal(n));
         }
+        // Pushes run under the store's write lock: the list of chunks never grew, and the chunk the
+        // oldest changes left was taken up again rather than freed.
+        assert_eq!(feed.changes.chunks.capacity(), room, "the list of chunks was sized for the budget");
+        assert!(feed.changes.spare.is_none(), "the emptied chunk was reused");
         let oldest = feed.oldest();
         assert_eq!(feed.len() as u64, total + 1 - oldest);
         assert!(feed.len() > 2 * CHUNK, "{} changes kept: not across chunks", feed.len());

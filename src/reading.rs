@@ -21,7 +21,6 @@ use crate::tables::Resolved;
 use crate::versions::Snapshot;
 use smallvec::SmallVec;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 
 /// The records read between two looks for a waiting writer: a writer waits for one batch at most.
 /// While a batch's ids are read, the records of the next one are loaded, so that the cache misses of
@@ -198,7 +197,7 @@ impl<'a> Reading<'a> {
     }
 
     /// The records of `slots` as of the snapshot, to use without the lock (one reference count each).
-    pub fn records(&self, slots: impl IntoIterator<Item = Slot>) -> Vec<Arc<Record>> {
+    pub fn records(&self, slots: impl IntoIterator<Item = Slot>) -> Vec<Record> {
         let slots = slots.into_iter();
         let mut records = Vec::with_capacity(slots.size_hint().0);
         self.visit(slots, &mut records, |records, record| {
@@ -210,7 +209,7 @@ impl<'a> Reading<'a> {
 }
 
 /// Records kept as they are read, each with its reference count: nothing to settle.
-impl Sink for Vec<Arc<Record>> {}
+impl Sink for Vec<Record> {}
 
 /// Two sinks filled by one read.
 impl<A: Sink, B: Sink> Sink for (A, B) {

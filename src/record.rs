@@ -6,6 +6,7 @@ use crate::session::{Rendered, Span};
 use crate::session_type::SessionType;
 use arcstr::ArcStr;
 use std::borrow::Cow;
+use triomphe::HeaderSlice;
 
 /// Where a session lives in the tables for its whole life, updates and moves included: its place in
 /// the slab and its entry in every index. Freed slots are reused.
@@ -14,34 +15,59 @@ pub type Slot = u32;
 /// The order of every index: `created_at`, then first-insertion number.
 pub type OrderKey = (i64, u64);
 
-/// The id and name are not held apart: they are read from the JSON, where they appear as JSON strings.
+/// A session as stored, shared: cloning it takes a reference count. One allocation holds the count,
+/// the [`Fields`] and the JSON text, so that reaching a record's id (every lookup compares one, every
+/// listing copies them) is one dependent cache miss, not two: with the JSON in an allocation of its
+/// own, each record was a miss on the fields and then another on the text.
 ///
-/// `repr(C)` keeps the fields a long listing reads of every record (the JSON's address and length,
-/// the id's span, the version its snapshot compares, the insertion number it sorts by, the user and
-/// entity a filter compares) together at the front, after the two reference counts: in two cache
-/// lines at most, which a listing loads ahead of reading them (see [`Record::listed_fields_ends`]).
-/// Left to the compiler, the version landed in the allocation's last line, and a listing waited for
-/// two misses per record before it could start on the id's.
+/// The id and name are not held apart: they are read from the JSON, where they appear as JSON strings.
+#[derive(Clone)]
+pub struct Record(triomphe::Arc<HeaderSlice<Fields, str>>);
+
+/// What the tables and queries read of a record besides its JSON.
+///
+/// `repr(C)` keeps the fields a long listing reads of every record (the id's span, the version its
+/// snapshot compares, the insertion number it sorts by, the user and entity a filter compares)
+/// together at the front, after the reference count, in the allocation's first cache line, with the
+/// JSON's id right after the last field.
 #[derive(Debug)]
 #[repr(C)]
-pub struct Record {
-    json: Box<str>,
+pub struct Fields {
     id: TextSpan,
     /// The session's version: the number of the change that stored this record (see
     /// [`crate::versions`]), whose digits sit at `version_at` in the JSON.
     pub version: u64,
     /// The position in first-insertion order (kept when the session is updated) above the type's
-    /// index in the low byte: one word where two would take the record past 88 bytes.
+    /// index in the low byte.
     seq_and_type: u64,
     pub slot: Slot,
     version_at: u32,
     pub user: Option<ArcStr>,
     pub entity: Option<ArcStr>,
-    /// [`TextSpan::NONE`] when the session has no name: an `Option` would cost a word, which would
-    /// take the record (with its reference counts) past the allocator's 112-byte size class.
+    /// [`TextSpan::NONE`] when the session has no name.
     name: TextSpan,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl std::ops::Deref for Record {
+    type Target = Fields;
+
+    fn deref(&self) -> &Fields {
+        &self.0.header
+    }
+}
+
+impl AsRef<Record> for Record {
+    fn as_ref(&self) -> &Record {
+        self
+    }
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record").field("fields", &self.0.header).field("json", &self.json()).finish()
+    }
 }
 
 /// A JSON string in a record's JSON, quotes included. Sessions are capped below 4 GiB
@@ -99,7 +125,7 @@ impl Record {
         let RecordParts { ty, created_at, updated_at, version, stored } = parts;
         debug_assert_eq!(stored.version(), version);
         assert!(seq < 1 << 56, "fewer than 2^56 insertions");
-        Record {
+        let fields = Fields {
             id: TextSpan::new(stored.id_span),
             name: stored.name_span.map_or(TextSpan::NONE, TextSpan::new),
             user,
@@ -110,8 +136,13 @@ impl Record {
             version,
             slot,
             version_at: TextSpan::new(stored.version_span).start,
-            json: stored.json.into_boxed_str(),
-        }
+        };
+        Record(triomphe::Arc::from_header_and_str(fields, &stored.json))
+    }
+
+    /// Whether `a` and `b` are the same record (not merely equal ones).
+    pub fn ptr_eq(a: &Record, b: &Record) -> bool {
+        triomphe::Arc::ptr_eq(&a.0, &b.0)
     }
 
     /// The position in first-insertion order.
@@ -130,11 +161,11 @@ impl Record {
     }
 
     pub fn json(&self) -> &str {
-        &self.json
+        &self.0.slice
     }
 
     pub fn id(&self) -> Cow<'_, str> {
-        self.id.value(&self.json)
+        self.id.value(self.json())
     }
 
     fn name_span_of(&self) -> Option<TextSpan> {
@@ -142,17 +173,17 @@ impl Record {
     }
 
     pub fn name(&self) -> Option<Cow<'_, str>> {
-        self.name_span_of().map(|name| name.value(&self.json))
+        self.name_span_of().map(|name| name.value(self.json()))
     }
 
     /// The name as a JSON string, as stored.
     pub fn quoted_name(&self) -> Option<&str> {
-        self.name_span_of().map(|name| name.quoted(&self.json))
+        self.name_span_of().map(|name| name.quoted(self.json()))
     }
 
     /// The id as a JSON string, ready to copy into a listing.
     pub fn quoted_id(&self) -> &str {
-        self.id.quoted(&self.json)
+        self.id.quoted(self.json())
     }
 
     /// Where the id's JSON string (quotes included) sits in the JSON.
@@ -177,13 +208,13 @@ impl Record {
     /// Loads the first and the last of the fields a long listing reads (see the struct's layout),
     /// which may sit in two cache lines: see [`crate::tables::Tables::touch_slots`].
     pub fn listed_fields_ends(&self) -> u64 {
-        self.json.len() as u64 ^ u64::from(self.entity.is_some())
+        u64::from(self.id.start) ^ u64::from(self.entity.is_some())
     }
 
     /// Loads the first and the last byte of the quoted id, to bring it into the cache (it may cross
     /// a cache line): see [`touch`].
     fn id_ends(&self) -> u8 {
-        let json = self.json.as_bytes();
+        let json = self.json().as_bytes();
         json[self.id.start as usize] ^ json[self.id.end as usize - 1]
     }
 }
@@ -196,17 +227,18 @@ fn decimal_digits(n: u64) -> usize {
 /// Brings `records` and the start of their ids into the cache. A loop that does nothing but load lets
 /// the CPU wait for many cache misses at once; a loop that also copies each id waits for them one at a
 /// time. Long listings of a large store are bound by those misses: this made them 2x faster at 100k.
-pub fn touch<R: std::ops::Deref<Target = Record>>(records: &[R]) {
-    std::hint::black_box(records.iter().fold(0u8, |acc, r| acc ^ r.id_ends()));
+pub fn touch<R: AsRef<Record>>(records: &[R]) {
+    std::hint::black_box(records.iter().fold(0u8, |acc, r| acc ^ r.as_ref().id_ends()));
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_shared_record_stays_in_the_112_byte_size_class() {
-        // An Arc's allocation is the record and two counts; glibc's malloc adds 8 bytes and rounds
-        // to 16, so the record must be at most 88 bytes for the 112-byte class (a million sessions
-        // take 16 MB less than in the 128-byte one).
-        assert!(std::mem::size_of::<super::Record>() <= 88, "{}", std::mem::size_of::<super::Record>());
+    fn a_record_costs_its_json_and_80_bytes() {
+        // The reference count and the fields precede the JSON in one allocation (glibc's malloc adds
+        // 8 bytes and rounds to 16); the tables hold the record as a pointer and the JSON's length.
+        assert_eq!(std::mem::size_of::<super::Fields>(), 72);
+        assert_eq!(std::mem::size_of::<super::Record>(), 16);
+        assert_eq!(std::mem::size_of::<Option<super::Record>>(), 16);
     }
 }

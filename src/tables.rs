@@ -88,11 +88,11 @@ pub use crate::incremental_table::Bucket;
 
 /// The current record of every slot.
 #[derive(Default)]
-struct Slab(Vec<Option<Arc<Record>>>);
+struct Slab(Vec<Option<Record>>);
 
 impl Slab {
     fn get(&self, slot: Slot) -> &Record {
-        self.0[slot as usize].as_deref().expect("an indexed slot holds a record")
+        self.0[slot as usize].as_ref().expect("an indexed slot holds a record")
     }
 
     fn key(&self, slot: Slot) -> OrderKey {
@@ -100,7 +100,7 @@ impl Slab {
     }
 
     /// Puts `record` in `slot`; returns what the slot held.
-    fn replace(&mut self, slot: Slot, record: Option<Arc<Record>>) -> Option<Arc<Record>> {
+    fn replace(&mut self, slot: Slot, record: Option<Record>) -> Option<Record> {
         std::mem::replace(&mut self.0[slot as usize], record)
     }
 
@@ -114,17 +114,23 @@ impl Slab {
 
 /// A record as of a snapshot: the slot's current record, or one kept for the snapshot.
 pub enum Resolved<'t> {
-    Current(&'t Arc<Record>),
-    Kept(Arc<Record>),
+    Current(&'t Record),
+    Kept(Record),
 }
 
 impl Resolved<'_> {
     /// The record, to keep beyond the lock.
-    pub fn to_arc(&self) -> Arc<Record> {
+    pub fn to_arc(&self) -> Record {
         match self {
-            Resolved::Current(record) => Arc::clone(record),
-            Resolved::Kept(record) => Arc::clone(record),
+            Resolved::Current(record) => Record::clone(record),
+            Resolved::Kept(record) => record.clone(),
         }
+    }
+}
+
+impl AsRef<Record> for Resolved<'_> {
+    fn as_ref(&self) -> &Record {
+        self
     }
 }
 
@@ -143,7 +149,7 @@ impl std::ops::Deref for Resolved<'_> {
 /// released.
 #[derive(Default)]
 pub struct Emptied {
-    _ids: Option<incremental_table::Emptied<Arc<Record>>>,
+    _ids: Option<incremental_table::Emptied<Record>>,
     _named: Vec<incremental_table::Emptied<(ArcStr, Order)>>,
 }
 
@@ -275,7 +281,7 @@ impl Everything {
 
 pub struct Tables {
     /// Every record by the hash of its id: the ids themselves live in the records' JSON.
-    by_id: IncrementalTable<Arc<Record>>,
+    by_id: IncrementalTable<Record>,
     hasher: IdHasher,
     slab: Slab,
     /// Slots of removed sessions, for the next insertions.
@@ -395,7 +401,7 @@ impl Tables {
         // Without bounds or expiry there are no such lists: the sort of every session is skipped (a
         // few percent of a reopen's time).
         let mut records: Vec<&Record> = match limits.expires() || limits.bounded() {
-            true => self.by_id.iter().map(|r| &**r).collect(),
+            true => self.by_id.iter().collect(),
             false => Vec::new(),
         };
         records.sort_unstable_by_key(|r| (r.updated_at, r.version));
@@ -406,13 +412,13 @@ impl Tables {
     /// Puts the sessions in `slots`, just stored by one import, where their `updated_at` places them
     /// in the recency lists.
     pub fn placed(&mut self, slots: impl Iterator<Item = Slot>) {
-        let records: Vec<Arc<Record>> = slots.map(|slot| Arc::clone(self.in_slot(slot))).collect();
-        let records: Vec<&Record> = records.iter().map(|r| &**r).collect();
+        let records: Vec<Record> = slots.map(|slot| self.in_slot(slot).clone()).collect();
+        let records: Vec<&Record> = records.iter().collect();
         self.retention.placed(&records);
     }
 
     /// The record in `slot` (which holds one).
-    pub fn in_slot(&self, slot: Slot) -> &Arc<Record> {
+    pub fn in_slot(&self, slot: Slot) -> &Record {
         self.slab.0[slot as usize].as_ref().expect("an occupied slot")
     }
 
@@ -425,7 +431,7 @@ impl Tables {
         &self.hasher
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<Record>> {
+    pub fn get(&self, id: &str) -> Option<&Record> {
         self.find(self.hasher.key(id)).map(|bucket| self.at(bucket))
     }
 
@@ -446,7 +452,7 @@ impl Tables {
     #[must_use]
     pub fn move_some_ids(&mut self) -> Emptied {
         let hasher = &self.hasher;
-        let hash = |r: &Arc<Record>| hasher.hash(&r.id());
+        let hash = |r: &Record| hasher.hash(&r.id());
         let ids = self.by_id.step_for_write(&Rehash { hash: &hash, touch: &record::touch });
         let named = self.types.iter_mut().flat_map(|index| [&mut index.by_user, &mut index.by_entity]);
         Emptied { _ids: ids, _named: named.filter_map(Named::move_some).collect() }
@@ -462,7 +468,7 @@ impl Tables {
     }
 
     /// The session in `bucket`, which [`Tables::find`] gave since the last change.
-    pub fn at(&self, bucket: Bucket) -> &Arc<Record> {
+    pub fn at(&self, bucket: Bucket) -> &Record {
         self.by_id.get(bucket)
     }
 
@@ -471,7 +477,7 @@ impl Tables {
     /// releasing its lock (the record replaced, unless a snapshot keeps it).
     /// `new.version` must be the next change's number, except when loading a snapshot (see
     /// [`Tables::load`]).
-    pub fn put(&mut self, bucket: Option<Bucket>, new: NewRecord) -> (&Arc<Record>, Option<Arc<Record>>) {
+    pub fn put(&mut self, bucket: Option<Bucket>, new: NewRecord) -> (&Record, Option<Record>) {
         self.store(bucket, new, true)
     }
 
@@ -494,12 +500,7 @@ impl Tables {
         self.feed.start_after(number);
     }
 
-    fn store(
-        &mut self,
-        bucket: Option<Bucket>,
-        new: NewRecord,
-        in_order: bool,
-    ) -> (&Arc<Record>, Option<Arc<Record>>) {
+    fn store(&mut self, bucket: Option<Bucket>, new: NewRecord, in_order: bool) -> (&Record, Option<Record>) {
         debug_assert_eq!(bucket, self.find(new.id));
         debug_assert_eq!(new.id.hash, self.hasher.hash(new.id.id));
         debug_assert!(
@@ -515,7 +516,7 @@ impl Tables {
         };
         let record = self.by_id.get(bucket);
         if in_order {
-            self.feed.push(feed::Change::Put(Arc::clone(record)));
+            self.feed.push(feed::Change::Put(record.clone()));
         }
         (record, replaced)
     }
@@ -532,8 +533,8 @@ impl Tables {
         let (hash, written_at) = (new.id.hash, new.written_at);
         let index = &mut self.types[new.ty.index()];
         let (user, entity) = index.named(new.user, new.entity);
-        let record = Arc::new(Record::new(new.parts(), seq, slot, user, entity));
-        self.slab.replace(slot, Some(Arc::clone(&record)));
+        let record = Record::new(new.parts(), seq, slot, user, entity);
+        self.slab.replace(slot, Some(record.clone()));
         index.add(&record, &self.slab);
         self.retention.inserted(&record, record.updated_at.min(written_at));
         self.retention.wrote(slot, record.updated_at, written_at);
@@ -544,9 +545,9 @@ impl Tables {
         self.by_id.insert_unique(hash, record, |r| hasher.hash(&r.id()))
     }
 
-    fn replace(&mut self, bucket: Bucket, new: NewRecord) -> Option<Arc<Record>> {
+    fn replace(&mut self, bucket: Bucket, new: NewRecord) -> Option<Record> {
         let written_at = new.written_at;
-        let old = Arc::clone(self.by_id.get(bucket));
+        let old = self.by_id.get(bucket).clone();
         debug_assert_eq!(old.ty(), new.ty);
         let index = &mut self.types[new.ty.index()];
         let moved = old.created_at != new.created_at
@@ -558,11 +559,11 @@ impl Tables {
         } else {
             (old.user.clone(), old.entity.clone())
         };
-        let record = Arc::new(Record::new(new.parts(), old.seq(), old.slot, user, entity));
+        let record = Record::new(new.parts(), old.seq(), old.slot, user, entity);
         self.retention.replaced(&old, &record, record.updated_at.min(written_at));
         self.retention.wrote(old.slot, record.updated_at, written_at);
-        let dropped = self.versions.retire(old.slot, Arc::clone(&old), self.version);
-        self.slab.replace(old.slot, Some(Arc::clone(&record)));
+        let dropped = self.versions.retire(old.slot, old.clone(), self.version);
+        self.slab.replace(old.slot, Some(record.clone()));
         if moved {
             index.add(&record, &self.slab);
         }
@@ -575,7 +576,7 @@ impl Tables {
 
     /// Takes `record` (just removed from the id table) out of the indexes and the slab; returns it
     /// unless a snapshot keeps it, for the caller to drop after releasing its lock.
-    fn release(&mut self, record: Arc<Record>) -> Option<Arc<Record>> {
+    fn release(&mut self, record: Record) -> Option<Record> {
         self.retention.removed(&record);
         self.types[record.ty().index()].remove(&record, &self.slab);
         self.unname(&record);
@@ -594,7 +595,7 @@ impl Tables {
     /// Removes the session with this id by the change numbered `number`, for reason `why`; returns
     /// whether there was one, and what the caller should drop after releasing its lock. Without the
     /// session, no change is made and the number is not used.
-    pub fn remove(&mut self, id: &str, number: u64, why: Removal) -> Option<Option<Arc<Record>>> {
+    pub fn remove(&mut self, id: &str, number: u64, why: Removal) -> Option<Option<Record>> {
         let hash = self.hasher.hash(id);
         let record = self.by_id.remove(hash, |r| r.id() == id)?;
         debug_assert!(number > self.version, "change {number} after {}", self.version);
@@ -610,7 +611,7 @@ impl Tables {
 
     /// Removes every session of `ty` by the change numbered `number`; returns how many, and what the
     /// caller should drop after releasing its lock.
-    pub fn remove_type(&mut self, ty: SessionType, number: u64) -> (usize, Vec<Arc<Record>>) {
+    pub fn remove_type(&mut self, ty: SessionType, number: u64) -> (usize, Vec<Record>) {
         let slots: Vec<Slot> = self.types[ty.index()].all.iter().collect();
         debug_assert!(number > self.version, "change {number} after {}", self.version);
         self.version = number;
@@ -619,7 +620,7 @@ impl Tables {
         for &slot in &slots {
             let record = self.slab.replace(slot, None).expect("an indexed slot holds a record");
             let hash = self.hasher.hash(&record.id());
-            let removed = self.by_id.remove(hash, |r| Arc::ptr_eq(r, &record));
+            let removed = self.by_id.remove(hash, |r| Record::ptr_eq(r, &record));
             assert!(removed.is_some(), "every indexed record is in the id table");
             self.unname(&record);
             self.retention.removed(&record);
@@ -793,10 +794,16 @@ impl Tables {
         };
         for r in self.by_id.iter() {
             let id = r.id();
-            if !self.find(self.hasher.key(&id)).is_some_and(|b| Arc::ptr_eq(self.at(b), r)) {
+            if !self.find(self.hasher.key(&id)).is_some_and(|b| Record::ptr_eq(self.at(b), r)) {
                 return Err(format!("id {id:?} is not found at its bucket"));
             }
-            if !self.slab.0.get(r.slot as usize).and_then(Option::as_ref).is_some_and(|s| Arc::ptr_eq(s, r)) {
+            if !self
+                .slab
+                .0
+                .get(r.slot as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| Record::ptr_eq(s, r))
+            {
                 return Err(format!("{id:?} is not in its slot {}", r.slot));
             }
             let quoted: String = serde_json::from_str(r.quoted_id()).map_err(|e| e.to_string())?;
@@ -831,7 +838,7 @@ impl Tables {
             }
         }
         self.names.check(self.by_id.iter().map(|r| (r.slot, r.name())))?;
-        self.retention.check(&self.by_id.iter().map(|r| &**r).collect::<Vec<_>>())?;
+        self.retention.check(&self.by_id.iter().collect::<Vec<_>>())?;
         self.versions.check()
     }
 }

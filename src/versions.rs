@@ -30,7 +30,7 @@ struct Kept {
     /// The changes snapshots were taken after, with how many snapshots each.
     live: BTreeMap<u64, usize>,
     /// Retired records by slot, oldest first.
-    by_slot: HashMap<Slot, VecDeque<Arc<Record>>>,
+    by_slot: HashMap<Slot, VecDeque<Record>>,
     /// (change that retired it, its slot), in retirement order: what to free when snapshots go.
     retired: VecDeque<(u64, Slot)>,
 }
@@ -52,7 +52,7 @@ impl Versions {
     /// Keeps `old`, the record `slot` held until change `at` replaced or removed it, for the snapshots
     /// that see it. Returns it when none does, for the caller to drop after releasing its lock. Call it
     /// under the store's write lock.
-    pub fn retire(&self, slot: Slot, old: Arc<Record>, at: u64) -> Option<Arc<Record>> {
+    pub fn retire(&self, slot: Slot, old: Record, at: u64) -> Option<Record> {
         // No snapshot can be taken meanwhile: they are taken under the store's lock, which the caller
         // holds for writing.
         if self.live.load(Ordering::Acquire) == 0 {
@@ -69,10 +69,10 @@ impl Versions {
     }
 
     /// The record `slot` held as of change `at`, retired since.
-    fn older(&self, slot: Slot, at: u64) -> Arc<Record> {
+    fn older(&self, slot: Slot, at: u64) -> Record {
         let kept = self.kept();
         let versions = kept.by_slot.get(&slot).expect("a snapshot's records are kept while it lives");
-        Arc::clone(versions.iter().rev().find(|r| r.version <= at).expect("a record as old as the snapshot"))
+        versions.iter().rev().find(|r| r.version <= at).expect("a record as old as the snapshot").clone()
     }
 
     /// Forgets a snapshot taken after change `at`, and frees what no snapshot needs any more.
@@ -146,7 +146,7 @@ impl Snapshot {
     /// inlines into long reads' loops.
     #[cold]
     #[inline(never)]
-    pub fn kept(&self, slot: Slot) -> Arc<Record> {
+    pub fn kept(&self, slot: Slot) -> Record {
         self.versions.older(slot, self.at)
     }
 }
