@@ -389,15 +389,8 @@ impl Local {
             remove_named_into(&mut tables, first, &victims, &mut dropped);
             reclaimed += victims.len();
         }
-        let t1 = Instant::now();
         drop(tables);
-        let t2 = Instant::now();
-        let n = dropped.len();
         drop(dropped);
-        let t3 = Instant::now();
-        if t3 - held > Duration::from_millis(3) {
-            eprintln!("reclaim: hold {:?} unlock {:?} drop {:?} ({n})", t1 - held, t2 - t1, t3 - t2);
-        }
         for logged in logs {
             self.shared.commit(logged)?;
         }
