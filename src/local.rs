@@ -168,12 +168,15 @@ impl Local {
         let limits = Limits::of(&config);
         let clock: Arc<dyn Clock> = hooks.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mut tables = Tables::new(ids.clone(), config.feed_bytes, limits);
+        // One reading of the clock for the whole reopen: its records and its recency lists must
+        // agree on which sessions are future-dated.
+        let now = clock.now();
         let mut persistence = match &config.path {
-            Some(path) => Some(Persistence::open(path, &config, &mut tables, hooks.faults)?),
+            Some(path) => Some(Persistence::open(path, &config, &mut tables, now, hooks.faults)?),
             None => None,
         };
         if persistence.is_some() {
-            tables.replayed(clock.now());
+            tables.replayed(now);
         }
         let tables_version = tables.version();
         let tables = Arc::new(TablesLock::new(tables));

@@ -105,12 +105,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Persistence {
-    /// Opens the store's directory and replays its snapshot and journal into `tables` (empty).
+    /// Opens the store's directory and replays its snapshot and journal into `tables` (empty), as
+    /// written at `now` (the reopen's clock, which idle times count from again).
     #[doc(hidden)]
     pub fn open(
         path: &Path,
         config: &Config,
         tables: &mut Tables,
+        now: i64,
         faults: Option<Arc<FaultPlan>>,
     ) -> Result<Persistence> {
         let sync = match config.sync {
@@ -121,9 +123,9 @@ impl Persistence {
         let (journal, recovered) = Journal::open(path, JournalOptions { sync, faults })?;
         tables.set_store_id(journal.identity(crate::feed::new_store_id)?);
         if let Some(snapshot) = recovered.snapshot {
-            replay(snapshot, tables, Source::Snapshot)?;
+            replay(snapshot, tables, Source::Snapshot, now)?;
         }
-        replay(recovered.journal, tables, Source::Journal)?;
+        replay(recovered.journal, tables, Source::Journal, now)?;
         let report = recovered.report;
         Ok(Persistence {
             writers: AtomicUsize::new(0),
@@ -421,7 +423,7 @@ enum Source {
 /// thread's arena other than the main one a page at a time, one `mprotect` per four sessions of
 /// 1 KiB (260,000 calls, a sixth of the reading thread's time, at 1M), where the main arena grows
 /// 128 KiB at a time.
-fn replay(mut records: Records, tables: &mut Tables, source: Source) -> Result<()> {
+fn replay(mut records: Records, tables: &mut Tables, source: Source, now: i64) -> Result<()> {
     tables.reserve(records.remaining().min(1 << 24) as usize);
     let hasher = tables.hasher().clone();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(8);
@@ -432,7 +434,7 @@ fn replay(mut records: Records, tables: &mut Tables, source: Source) -> Result<(
             .spawn_scoped(scope, move || -> Result<()> {
                 for mut batch in receiver {
                     for change in batch.changes.drain(..) {
-                        apply(change, &batch.text, tables, source)?;
+                        apply(change, &batch.text, tables, source, now)?;
                     }
                     batch.text.clear();
                     // The reader may have finished: the batch is then dropped here, once.
@@ -521,7 +523,7 @@ fn number_of(number: Option<u64>, tables: &Tables, source: Source) -> Result<u64
     }
 }
 
-fn apply(change: Replayed, text: &str, tables: &mut Tables, source: Source) -> Result<()> {
+fn apply(change: Replayed, text: &str, tables: &mut Tables, source: Source, now: i64) -> Result<()> {
     match change {
         Replayed::Put(put) => {
             let version = number_of(put.version, tables, source)?;
@@ -548,7 +550,7 @@ fn apply(change: Replayed, text: &str, tables: &mut Tables, source: Source) -> R
                 created_at: put.created_at,
                 updated_at: put.updated_at,
                 // The reopen counts idle times again, from its own clock (`Tables::replayed`).
-                written_at: put.updated_at,
+                written_at: now,
                 version,
                 stored,
             };

@@ -201,7 +201,7 @@ impl<'a> Reading<'a> {
         let slots = slots.into_iter();
         let mut records = Vec::with_capacity(slots.size_hint().0);
         self.visit(slots, &mut records, |records, record| {
-            records.push(record.to_arc());
+            records.push(record.to_record());
             true
         });
         records

@@ -37,8 +37,8 @@ pub struct Fields {
     /// The session's version: the number of the change that stored this record (see
     /// [`crate::versions`]), whose digits sit at `version_at` in the JSON.
     pub version: u64,
-    /// The position in first-insertion order (kept when the session is updated) above the type's
-    /// index in the low byte.
+    /// The position in first-insertion order (kept when the session is updated) above a low byte
+    /// holding [`Record::future_dated`] in its top bit and the type's index below it.
     seq_and_type: u64,
     pub slot: Slot,
     version_at: u32,
@@ -110,6 +110,8 @@ pub struct RecordParts {
     pub ty: SessionType,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Whether `updated_at` was later than the store's clock when the record was stored.
+    pub future_dated: bool,
     pub version: u64,
     pub stored: Rendered,
 }
@@ -122,7 +124,7 @@ impl Record {
         user: Option<ArcStr>,
         entity: Option<ArcStr>,
     ) -> Record {
-        let RecordParts { ty, created_at, updated_at, version, stored } = parts;
+        let RecordParts { ty, created_at, updated_at, future_dated, version, stored } = parts;
         debug_assert_eq!(stored.version(), version);
         assert!(seq < 1 << 56, "fewer than 2^56 insertions");
         let fields = Fields {
@@ -132,7 +134,7 @@ impl Record {
             entity,
             created_at,
             updated_at,
-            seq_and_type: seq << 8 | ty.index() as u64,
+            seq_and_type: seq << 8 | u64::from(future_dated) << FUTURE_DATED_BIT | ty.index() as u64,
             version,
             slot,
             version_at: TextSpan::new(stored.version_span).start,
@@ -151,7 +153,15 @@ impl Record {
     }
 
     pub fn ty(&self) -> SessionType {
-        SessionType::ALL[(self.seq_and_type & 0xff) as usize]
+        SessionType::ALL[(self.seq_and_type & TYPE_MASK) as usize]
+    }
+
+    /// Whether `updated_at` was later than the store's clock when this record was stored (an import
+    /// or a reopen can bring such sessions): their idle time counts from the write instead, which
+    /// only the store's retention state knows. Every other record decides whether it has expired
+    /// from its own fields, without a second cache miss.
+    pub fn future_dated(&self) -> bool {
+        self.seq_and_type >> FUTURE_DATED_BIT & 1 == 1
     }
 
     /// Where the version's digits sit in the JSON.
@@ -218,6 +228,11 @@ impl Record {
         json[self.id.start as usize] ^ json[self.id.end as usize - 1]
     }
 }
+
+/// Where [`Record::future_dated`] sits in `seq_and_type`'s low byte, above the type's index.
+const FUTURE_DATED_BIT: u32 = 7;
+const TYPE_MASK: u64 = (1 << FUTURE_DATED_BIT) - 1;
+const _: () = assert!(SessionType::ALL.len() as u64 <= TYPE_MASK + 1);
 
 /// How many decimal digits `n` takes.
 fn decimal_digits(n: u64) -> usize {

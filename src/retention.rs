@@ -109,17 +109,17 @@ impl Liveness {
     /// Every session alive: for reads that must see everything held (durability snapshots).
     pub const EVERYTHING: Liveness = Liveness { now: 0, idle: None, age: None };
 
-    /// Whether `record`, last read at `accessed` (unix seconds, 0 when never or not tracked), is
-    /// alive. Times are whole seconds: a session expires once more than its limit has passed, so it
-    /// lives at least the limit (and less than a second more).
-    /// Idle time counts from `written` (see [`Retention::written`]) when it is before `updated_at`.
-    pub fn alive(&self, record: &Record, accessed: u32, written: i64) -> bool {
+    /// Whether `record`, current or kept for a snapshot, is alive by `retention`'s times. Times are
+    /// whole seconds: a session expires once more than its limit has passed, so it lives at least
+    /// the limit (and less than a second more).
+    pub fn alive(&self, record: &Record, retention: &Retention) -> bool {
         // Without limits, the record is not read at all: its times are in a cache line that long
         // listings of an unbounded store would otherwise wait for.
         if self.age.is_none() && self.idle.is_none() {
             return true;
         }
-        self.alive_at(record.created_at, record.updated_at.min(written), i64::from(accessed))
+        let accessed = retention.accessed(record.slot);
+        self.alive_at(record.created_at, retention.idle_from(record), i64::from(accessed))
     }
 
     /// As [`Liveness::alive`], for a session created, written (the earlier of its `updated_at` and
@@ -354,7 +354,7 @@ pub struct Retention {
     /// what its idle time counts from. An `updated_at` in the future (an import can carry any) would
     /// otherwise keep it alive for ever, and block the reclaimer's walk from the front of the
     /// recency list, behind it, for ever too. Apart from the lists' state, which a read does not
-    /// need: every read of a store with idle expiry looks its slot up here.
+    /// need; and only [`Record::future_dated`] records are looked up here.
     written: Vec<u32>,
     /// Per slot, the unix second of the last read (with `refresh_on_read`; atomic, as reads note it
     /// under the read lock).
@@ -369,6 +369,17 @@ pub struct Retention {
 /// A unix time as the u32 seconds access times are kept in (until 2106).
 fn seconds(now: i64) -> u32 {
     u32::try_from(now.max(0)).unwrap_or(u32::MAX)
+}
+
+/// What [`Retention::written`] keeps for a session written at `now` with this `updated_at`.
+fn written_time(updated_at: i64, now: i64) -> u32 {
+    seconds(updated_at.min(now))
+}
+
+/// Whether a session written at `now` with this `updated_at` counts its idle time from the write
+/// rather than from `updated_at`: what [`Record::future_dated`] says.
+pub fn future_dated(updated_at: i64, now: i64) -> bool {
+    i64::from(written_time(updated_at, now)) < updated_at
 }
 
 impl Retention {
@@ -403,7 +414,7 @@ impl Retention {
     /// Notes that the session in `slot` was written at `now` with this `updated_at`.
     pub fn wrote(&mut self, slot: Slot, updated_at: i64, now: i64) {
         if let Some(written) = self.written.get_mut(slot as usize) {
-            *written = seconds(updated_at.min(now));
+            *written = written_time(updated_at, now);
         }
     }
 
@@ -411,6 +422,15 @@ impl Retention {
     /// `i64::MAX` when the store has no idle expiry).
     pub fn written(&self, slot: Slot) -> i64 {
         self.written.get(slot as usize).map_or(i64::MAX, |&w| i64::from(w))
+    }
+
+    /// What `record`'s idle time counts from: its `updated_at`, or, when that was later than the
+    /// write ([`Record::future_dated`]), the write's time.
+    pub fn idle_from(&self, record: &Record) -> i64 {
+        match record.future_dated() {
+            true => record.updated_at.min(self.written(record.slot)),
+            false => record.updated_at,
+        }
     }
 
     pub fn accessed(&self, slot: Slot) -> u32 {
@@ -568,7 +588,7 @@ impl Retention {
             looked += 1;
             let r = record(at);
             let next = self.slots.next(ListKind::All, at);
-            if !liveness.alive(r, self.accessed(at), self.written(at)) {
+            if !liveness.alive(r, self) {
                 found.push(at);
             } else if self.referenced(at) {
                 reread.push(at);
@@ -692,7 +712,7 @@ impl Retention {
                 continue;
             }
             let r = record(slot);
-            let alive = liveness.alive(r, self.accessed(slot), self.written(slot));
+            let alive = liveness.alive(r, self);
             if alive && refuse {
                 return;
             }

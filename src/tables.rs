@@ -21,7 +21,7 @@ use crate::incremental_table::{self, IncrementalTable, Rehash};
 use crate::names::NameIndex;
 use crate::order::Order;
 use crate::record::{self, OrderKey, Record, RecordParts, Slot};
-use crate::retention::{Demand, Limits, Liveness, Removal, Retention};
+use crate::retention::{self, Demand, Limits, Liveness, Removal, Retention};
 use crate::session::Rendered;
 use crate::session_type::SessionType;
 use crate::versions::{Snapshot, Versions};
@@ -73,6 +73,7 @@ impl NewRecord<'_> {
             ty: self.ty,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            future_dated: retention::future_dated(self.updated_at, self.written_at),
             version: self.version,
             stored: self.stored,
         }
@@ -119,8 +120,8 @@ pub enum Resolved<'t> {
 }
 
 impl Resolved<'_> {
-    /// The record, to keep beyond the lock.
-    pub fn to_arc(&self) -> Record {
+    /// The record, to keep beyond the lock (one reference count).
+    pub fn to_record(&self) -> Record {
         match self {
             Resolved::Current(record) => Record::clone(record),
             Resolved::Kept(record) => record.clone(),
@@ -329,7 +330,7 @@ impl Tables {
 
     /// Whether `record` (current, or kept for a snapshot) is alive by `liveness`.
     pub fn alive(&self, record: &Record, liveness: &Liveness) -> bool {
-        liveness.alive(record, self.retention.accessed(record.slot), self.retention.written(record.slot))
+        liveness.alive(record, &self.retention)
     }
 
     /// Notes a read of `record` at `now`, which refreshes its idle time when the store says so.

@@ -365,6 +365,47 @@ fn a_durable_store_does_not_bring_back_what_was_evicted_or_expired() {
 }
 
 #[test]
+fn a_reopen_counts_idle_time_from_its_own_clock_for_sessions_dated_after_it() {
+    // A session whose updated_at is later than the reopen's clock (imported so, or written before
+    // the clock was set back) counts its idle time from the reopen, like one imported then: neither
+    // immortal until its date nor judged by a time the reopen never saw.
+    let dir = tempdir();
+    let config = Config {
+        path: Some(dir.clone()),
+        sync: sessionstore::Sync::Os,
+        idle_expiry_s: 60,
+        ..Config::default()
+    };
+    let clock = Arc::new(ManualClock::new(T0));
+    let hooks = || Hooks { clock: Some(clock.clone()), no_reclaimer: true, ..Hooks::default() };
+    {
+        let store = Store::open_with(config.clone(), hooks()).unwrap();
+        let import =
+            json!({"future": {"session_id": "future", "session_type": "agent", "updated_at": T0 + 1000}});
+        store.import(import.to_string().as_bytes()).unwrap();
+        clock.advance(100);
+        put(&store, "later", "u");
+        assert_eq!(ids(&store), ["later"], "the import, idle for 100 s, has expired");
+    }
+    // Back to T0 (a clock set back), and the import again, dated after it like "later" now is.
+    clock.set(T0);
+    let store = Store::open_with(config.clone(), hooks()).unwrap();
+    let import =
+        json!({"future": {"session_id": "future", "session_type": "agent", "updated_at": T0 + 1000}});
+    store.import(import.to_string().as_bytes()).unwrap();
+    drop(store);
+    clock.set(T0 + 30);
+    let store = Store::open_with(config.clone(), hooks()).unwrap();
+    clock.advance(60);
+    assert_eq!(ids(&store), ["future", "later"], "60 s after the reopen: alive");
+    clock.advance(1);
+    assert_eq!(ids(&store), Vec::<String>::new(), "61 s after the reopen: both gone");
+    assert_eq!(store.reclaim().unwrap(), 2);
+    store.check_invariants().unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn the_expiry_thread_reclaims_without_being_asked() {
     let clock = Arc::new(ManualClock::new(T0));
     let hooks = Hooks { clock: Some(clock.clone()), ..Hooks::default() };
