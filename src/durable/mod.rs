@@ -2,7 +2,7 @@
 //!
 //! The module knows nothing about sessions. The engine appends one payload per mutation while it holds
 //! its write lock (so the journal's order is the order the mutations were applied in), waits for
-//! durability with [`Journal::commit`] after releasing it (so that fsyncs of concurrent writers are
+//! durability with [`Journal::commit_gathering`] after releasing it (so that fsyncs of concurrent writers are
 //! shared, and reads are never blocked by one), and compacts with [`Journal::rotate`] (under its lock,
 //! cheap) followed by [`Journal::write_snapshot`] (without its lock, slow).
 //!
@@ -115,7 +115,7 @@ fn poisoned_error() -> DurableError {
 /// When appended records are forced to stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncPolicy {
-    /// [`Journal::commit`] returns once an fsync covering the record completed; concurrent committers
+    /// [`Journal::commit_gathering`] returns once an fsync covering the record completed; concurrent committers
     /// share one fsync (group commit). Survives power loss.
     Always,
     /// A background thread fsyncs this often: a power loss loses at most about one interval.
@@ -493,7 +493,7 @@ impl Journal {
         Ok((journal, Recovered { snapshot, journal: replay, report }))
     }
 
-    /// Appends one record and returns its LSN, for [`Journal::commit`]. Call it under the engine's
+    /// Appends one record and returns its LSN, for [`Journal::commit_gathering`]. Call it under the engine's
     /// write lock, so that journal order is apply order. On return the frame is in the kernel (it
     /// survives a crash of the process). On error the file is as it was before the call and the engine
     /// must not apply the mutation.
@@ -528,17 +528,17 @@ impl Journal {
         Ok(w.last_lsn)
     }
 
-    /// Waits until the record `lsn` is durable under the sync policy. Call it after releasing the
-    /// engine's lock, so that other writers append meanwhile and share the fsync: under `Always`, one
-    /// committer fsyncs for everyone waiting (outside every lock appends need) while the others wait for
-    /// it; a commit already covered by another's fsync returns at once. Under `Interval` and `Os` it
-    /// returns at once.
+    /// [`Journal::commit_gathering`] with nothing to gather.
     #[cfg(test)]
     pub fn commit(&self, lsn: u64) -> Result<()> {
         self.commit_gathering(lsn, || ())
     }
 
-    /// [`Journal::commit`], where the committer that is about to fsync for everyone waiting first calls
+    /// Waits until the record `lsn` is durable under the sync policy. Call it after releasing the
+    /// engine's lock, so that other writers append meanwhile and share the fsync: under `Always`, one
+    /// committer fsyncs for everyone waiting (outside every lock appends need) while the others wait for
+    /// it; a commit already covered by another's fsync returns at once. Under `Interval` and `Os` it
+    /// returns at once. The committer that is about to fsync for everyone waiting first calls
     /// `gather`: the engine waits there for writers already on their way to an append, so that one
     /// fsync covers them too instead of the next one.
     pub fn commit_gathering(&self, lsn: u64, gather: impl FnOnce()) -> Result<()> {
