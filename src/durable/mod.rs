@@ -2,9 +2,9 @@
 //!
 //! The module knows nothing about sessions. The engine appends one payload per mutation while it holds
 //! its write lock (so the journal's order is the order the mutations were applied in), waits for
-//! durability with [`Journal::commit_gathering`] after releasing it (so that fsyncs of concurrent writers are
-//! shared, and reads are never blocked by one), and compacts with [`Journal::rotate`] (under its lock,
-//! cheap) followed by [`Journal::write_snapshot`] (without its lock, slow).
+//! durability with [`Journal::commit_gathering`] after releasing it (so that fsyncs of concurrent
+//! writers are shared, and reads are never blocked by one), and compacts with [`Journal::rotate`]
+//! (under its lock, cheap) followed by [`Journal::write_snapshot`] (without its lock, slow).
 //!
 //! # Files
 //!
@@ -115,8 +115,8 @@ fn poisoned_error() -> DurableError {
 /// When appended records are forced to stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncPolicy {
-    /// [`Journal::commit_gathering`] returns once an fsync covering the record completed; concurrent committers
-    /// share one fsync (group commit). Survives power loss.
+    /// [`Journal::commit_gathering`] returns once an fsync covering the record completed; concurrent
+    /// committers share one fsync (group commit). Survives power loss.
     Always,
     /// A background thread fsyncs this often: a power loss loses at most about one interval.
     Interval(Duration),
@@ -493,10 +493,10 @@ impl Journal {
         Ok((journal, Recovered { snapshot, journal: replay, report }))
     }
 
-    /// Appends one record and returns its LSN, for [`Journal::commit_gathering`]. Call it under the engine's
-    /// write lock, so that journal order is apply order. On return the frame is in the kernel (it
-    /// survives a crash of the process). On error the file is as it was before the call and the engine
-    /// must not apply the mutation.
+    /// Appends one record and returns its LSN, for [`Journal::commit_gathering`]. Call it under the
+    /// engine's write lock, so that journal order is apply order. On return the frame is in the kernel
+    /// (it survives a crash of the process). On error the file is as it was before the call and the
+    /// engine must not apply the mutation.
     pub fn append(&self, payload: &[u8]) -> Result<u64> {
         if payload.is_empty() || payload.len() > MAX_RECORD_BYTES {
             return Err(error(DurableErrorKind::Invalid, format!("record of {} bytes", payload.len())));
