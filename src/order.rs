@@ -16,11 +16,12 @@
 //! of the leaves and of one leaf.
 
 use crate::record::{OrderKey, Slot};
+use smallvec::SmallVec;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 /// Moves the slots of leaf `i + 1` to the end of leaf `i`.
-fn merge(leaves: &mut Vec<Leaf>, i: usize) {
+fn merge(leaves: &mut Leaves, i: usize) {
     let next = leaves.remove(i + 1);
     Arc::make_mut(&mut leaves[i].slots).extend_from_slice(&next.slots);
     leaves[i].last = next.last;
@@ -32,9 +33,14 @@ const LEAF: usize = 512;
 
 #[derive(Clone, Default)]
 pub struct Order {
-    leaves: Arc<Vec<Leaf>>,
+    leaves: Arc<Leaves>,
     len: usize,
 }
+
+/// Most orders are a user's few sessions, one leaf: held inline, that leaf costs no allocation of its
+/// own (100 bytes per user in a vector of its own, 10 per session at ten sessions a user), and a
+/// listing reaches its slots through one pointer fewer.
+type Leaves = SmallVec<[Leaf; 1]>;
 
 #[derive(Clone)]
 struct Leaf {
