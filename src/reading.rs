@@ -107,7 +107,9 @@ impl<'a> Reading<'a> {
         // The next slot of `batch` to read: a batch cut short by a full sink goes on in the next hold.
         let mut next = 0;
         let mut started = false;
-        let mut last_yield = Instant::now();
+        // Since when the read has not yielded; read from the clock only once a read outlasts its
+        // first hold, so that a short listing costs no clock reading.
+        let mut since_yield: Option<Instant> = None;
         loop {
             let going = {
                 let tables = self.lock.read_batch();
@@ -150,9 +152,13 @@ impl<'a> Reading<'a> {
             if !going {
                 return;
             }
-            if last_yield.elapsed() >= YIELD_EVERY {
-                std::thread::yield_now();
-                last_yield = Instant::now();
+            match since_yield {
+                None => since_yield = Some(Instant::now()),
+                Some(since) if since.elapsed() >= YIELD_EVERY => {
+                    std::thread::yield_now();
+                    since_yield = Some(Instant::now());
+                }
+                Some(_) => {}
             }
         }
     }
