@@ -139,7 +139,9 @@ impl Record {
             slot,
             version_at: TextSpan::new(stored.version_span).start,
         };
-        Record(triomphe::Arc::from_header_and_str(fields, &stored.json))
+        let record = Record(triomphe::Arc::from_header_and_str(fields, &stored.json));
+        crate::session::recycle(stored.json);
+        record
     }
 
     /// Whether `a` and `b` are the same record (not merely equal ones).
