@@ -318,7 +318,11 @@ impl Compactor {
 
     /// Rotates the journal under the store's write lock, taking the state as of that moment (in O(1):
     /// see [`Tables::everything`]), then writes it without the lock. `None`: abandoned for a close.
+    /// The old journal is fsynced before the lock is taken, so that the rotation's fsync of it under
+    /// the lock has little to write: under "interval", fsyncing all of it there stopped every read and
+    /// write for 9-37 ms per compaction.
     fn compact(&self, tables: &TablesLock, journal: &Journal) -> Result<Option<SnapshotStats>> {
+        journal.sync_ahead_of_rotation()?;
         let (generation, everything) = {
             let tables = tables.write();
             let generation = journal.rotate()?;

@@ -4,7 +4,8 @@
 //! its write lock (so the journal's order is the order the mutations were applied in), waits for
 //! durability with [`Journal::commit_gathering`] after releasing it (so that fsyncs of concurrent
 //! writers are shared, and reads are never blocked by one), and compacts with [`Journal::rotate`]
-//! (under its lock, cheap) followed by [`Journal::write_snapshot`] (without its lock, slow).
+//! (under its lock, cheap, after [`Journal::sync_ahead_of_rotation`] without it) followed by
+//! [`Journal::write_snapshot`] (without its lock, slow).
 //!
 //! # Files
 //!
@@ -583,10 +584,33 @@ impl Journal {
         }
     }
 
+    /// What a rotation would fsync under the engine's lock, done before it: except under `Os`, the
+    /// current journal is fsynced twice (appends go on during the first; under "interval" tens of
+    /// milliseconds of them), so that [`Journal::rotate`]'s fsync of it finds little left to write. A
+    /// failure poisons the journal, as any fsync's does.
+    pub fn sync_ahead_of_rotation(&self) -> Result<()> {
+        let shared = &*self.shared;
+        if shared.policy == SyncPolicy::Os {
+            return Ok(());
+        }
+        let current = Arc::clone(&lock(&shared.writer).file);
+        for _ in 0..2 {
+            if shared.poisoned.load(Ordering::Acquire) {
+                return Err(poisoned_error());
+            }
+            if let Err(e) = current.sync() {
+                shared.poisoned.store(true, Ordering::Release);
+                return Err(io_error("syncing", current.path(), &e));
+            }
+        }
+        Ok(())
+    }
+
     /// Starts a new, empty journal and returns its generation, for a snapshot of the state as of now.
     /// Call it under the engine's write lock (the snapshot must hold exactly the mutations appended
     /// before it), then [`Journal::write_snapshot`] with the returned generation without the lock.
-    /// Cheap: the old journal is fsynced (except under `Os`) and a header is written.
+    /// Cheap: the old journal is fsynced (except under `Os`; [`Journal::sync_ahead_of_rotation`] leaves
+    /// it little to write), and the new one is created, and fsynced with its directory.
     pub fn rotate(&self) -> Result<u64> {
         let shared = &*self.shared;
         if shared.poisoned.load(Ordering::Acquire) {

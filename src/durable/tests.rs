@@ -531,3 +531,24 @@ fn locked_in_child_process() {
         assert_eq!(err.kind, DurableErrorKind::Locked);
     }
 }
+
+#[test]
+fn syncing_ahead_of_a_rotation_fsyncs_the_journal_except_under_os_and_a_failure_poisons() {
+    for policy in [SyncPolicy::Os, SyncPolicy::Always] {
+        let dir = TempDir::new("syncahead");
+        let plan = FaultPlan::new();
+        let (j, _) = open_with(dir.path(), policy, &plan);
+        j.append(&rec(0)).unwrap();
+        let before = plan.fsyncs();
+        j.sync_ahead_of_rotation().unwrap();
+        let expected = if policy == SyncPolicy::Os { 0 } else { 2 };
+        assert_eq!(plan.fsyncs() - before, expected, "{policy:?}");
+        if policy == SyncPolicy::Os {
+            continue;
+        }
+        plan.fail_next_fsync();
+        assert_eq!(j.sync_ahead_of_rotation().unwrap_err().kind, DurableErrorKind::Io);
+        assert!(j.is_poisoned());
+        assert_eq!(j.rotate().unwrap_err().kind, DurableErrorKind::Poisoned);
+    }
+}

@@ -1,6 +1,7 @@
 //! Durable stores: what the journal costs, measured against the in-memory store in the same process.
 //!
 //!     ss-durable --data target/bench-data/n100000-s1024 --dir DIR [--secs 2] [--threads 8] [--only CASE]
+//!                [--stall-sync os|interval|always]
 //!
 //! Cases (one JSON line each, comparison/run.py's protocol):
 //!  - "upsert": one thread updating random existing sessions (the workload's update.jsonl) for --secs,
@@ -10,8 +11,8 @@
 //!    that concurrent writers share fsyncs;
 //!  - "reopen": the store (all of sessions.jsonl) compacted, closed and opened again: open time, and
 //!    journal + snapshot bytes against the live JSON right after compaction;
-//!  - "stall": one writer's p99 while snapshots of the whole store are written back to back (sync "os"),
-//!    against its p99 with none.
+//!  - "stall": one writer's p99 while snapshots of the whole store are written back to back (sync "os",
+//!    or --stall-sync), against its p99 with none.
 //!
 //! DIR is emptied and reused; put it on the disk being measured. It is removed at the end unless
 //! SS_KEEP_DIR is set (to reopen it by hand afterwards).
@@ -104,6 +105,7 @@ fn main() {
     let secs: f64 = arg("--secs").map_or(2.0, |s| s.parse().expect("--secs"));
     let threads: usize = arg("--threads").map_or(8, |s| s.parse().expect("--threads"));
     let only = arg("--only");
+    let stall_sync = arg("--stall-sync").unwrap_or_else(|| "os".to_owned());
     let wanted = |case: &str| only.as_deref().is_none_or(|o| o == case);
     let sessions = lines(&format!("{data}/sessions.jsonl"));
     let updates = lines(&format!("{data}/update.jsonl"));
@@ -194,7 +196,7 @@ fn main() {
     }
 
     if wanted("stall") {
-        let store = open(Some(&fresh(&dir)), "os");
+        let store = open(Some(&fresh(&dir)), &stall_sync);
         load(&store, &sessions);
         let quiet = write_for(&store, &updates, secs, 0);
         let stop = AtomicBool::new(false);
@@ -215,7 +217,7 @@ fn main() {
             l
         });
         println!(
-            "{{\"row\":\"durable\",\"case\":\"stall\",\"n\":{n},\"size\":{size},\"sync\":\"os\",\"quiet_p50_ns\":{},\"quiet_p99_ns\":{},\"quiet_max_ns\":{},\"compacting_p50_ns\":{},\"compacting_p99_ns\":{},\"compacting_max_ns\":{},\"snapshots\":{},\"longest_snapshot_ns\":{}}}",
+            "{{\"row\":\"durable\",\"case\":\"stall\",\"n\":{n},\"size\":{size},\"sync\":\"{stall_sync}\",\"quiet_p50_ns\":{},\"quiet_p99_ns\":{},\"quiet_max_ns\":{},\"compacting_p50_ns\":{},\"compacting_p99_ns\":{},\"compacting_max_ns\":{},\"snapshots\":{},\"longest_snapshot_ns\":{}}}",
             at(&quiet, 0.5),
             at(&quiet, 0.99),
             quiet.last().copied().unwrap_or(0),
