@@ -222,6 +222,12 @@ impl Feed {
     /// is work a writer can do after it has let readers in again.
     pub fn defer_drops(&mut self) {
         self.deferring = true;
+        // The oldest change is usually the next one pushed out, and often its record's last
+        // reference: loaded now, as a write begins, its cache miss overlaps the write's own work
+        // instead of stalling the free at its end (paired row, update at 100k: 1.75x -> 1.64x the floor).
+        if let Some(Change::Put(record)) = self.changes.front() {
+            crate::record::touch_one(record);
+        }
     }
 
     /// Ends [`Feed::defer_drops`]; returns what was pushed out meanwhile.

@@ -250,6 +250,9 @@ impl Local {
         let before = self.expire_named(&mut tables, [pending.key], &liveness)?;
         let existing = existing(&tables, pending.key, self.mode)?;
         let stored = existing.map(|slot| tables.at(slot));
+        if let Some(old) = stored {
+            crate::record::touch_name(old);
+        }
         check_owner(stored.and_then(|r| r.user.as_deref()), &input)?;
         check_version(&input.session_id, stored.map(|r| r.version), expected)?;
         let new = resolve(pending, stored.map(|r| r.created_at), tables.version() + 1);
