@@ -677,11 +677,11 @@ impl Tables {
         }
     }
 
-    /// Loads the records `slots` hold now (the part [`Tables::resolve`] reads), for a long read to
-    /// resolve them next: see `crate::reading`.
+    /// Starts loading the records `slots` hold now (the part [`Tables::resolve`] reads), for a long
+    /// read to resolve them next: see `crate::reading`.
     pub fn touch_slots(&self, slots: &[Slot]) {
         let records = slots.iter().filter_map(|&slot| self.slab.0.get(slot as usize)?.as_ref());
-        std::hint::black_box(records.fold(0, |acc, record| acc ^ record.listed_fields_ends()));
+        records.for_each(Record::prefetch_listed_fields);
     }
 
     /// The sessions of `ty` that `filter` selects. Cheap: see [`Selection`].
