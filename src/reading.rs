@@ -24,8 +24,8 @@ use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 /// The records read between two looks for a waiting writer: a writer waits for one batch at most.
-/// While a batch's ids are read, the records of the next one are loaded, so that the cache misses of
-/// two batches overlap: with the look-ahead, and 16 records instead of 8, a listing of 10,000 ids out
+/// While a batch's ids are read, the records of the next one are prefetched, so that the cache misses
+/// of two batches overlap: with the look-ahead, and 16 records instead of 8, a listing of 10,000 ids out
 /// of 100k sessions went from 1.06-1.21 ms to 0.55-0.61 ms (see `comparison/analysis.md`).
 const BATCH: usize = 16;
 
@@ -102,7 +102,7 @@ impl<'a> Reading<'a> {
     ) {
         let mut slots = slots.into_iter();
         let mut batch: Vec<Slot> = Vec::with_capacity(BATCH);
-        // The batch after `batch`, whose records are loaded while `batch` is read: see `BATCH`.
+        // The batch after `batch`, whose records are prefetched while `batch` is read: see `BATCH`.
         let mut ahead: Vec<Slot> = Vec::with_capacity(BATCH);
         // The next slot of `batch` to read: a batch cut short by a full sink goes on in the next hold.
         let mut next = 0;
