@@ -126,7 +126,7 @@ impl Order {
     }
 
     /// Every slot, in key order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Slot> + '_ {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Slot> + Clone + '_ {
         self.leaves.iter().flat_map(|leaf| leaf.slots.iter().copied())
     }
 

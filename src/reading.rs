@@ -176,30 +176,35 @@ impl<'a> Reading<'a> {
 
     /// Builds `sink` from the records of `slots` that `admits` accepts, in first-insertion order,
     /// adding each with `add`; `make` makes an empty sink. When the slots are already in that order
-    /// (the usual case: sessions are mostly created in insertion order), one pass does it.
+    /// (the usual case: sessions are mostly created in insertion order), one pass does it; otherwise
+    /// two more passes, one to sort the slots and one to build again. The first pass only checks the
+    /// order: collecting every record's sort key on the way, in case, made a listing of ids out of
+    /// 100k sessions 1.44-1.54x the floor's time instead of 1.10-1.29x.
     pub fn build_in_insertion_order<S: Sink>(
         &self,
-        slots: impl IntoIterator<Item = Slot>,
+        slots: impl IntoIterator<Item = Slot> + Clone,
         admits: impl Fn(&Record) -> bool,
         make: impl Fn() -> S,
         add: impl Fn(&mut S, &Record),
     ) -> S {
-        let mut pass = (make(), Keyed::default());
-        self.visit(slots, &mut pass, |(built, keys), record| {
+        let mut pass = (make(), InOrder::default());
+        self.visit(slots.clone(), &mut pass, |(built, order), record| {
             if admits(record) {
-                keys.push(record.seq(), record.slot);
+                order.note(record.seq());
                 add(built, record);
             }
             true
         });
-        let (built, mut keys) = pass;
-        if keys.all.is_sorted() {
+        let (built, order) = pass;
+        if order.sorted {
             return built;
         }
-        keys.all.sort_unstable();
+        drop(built);
         let mut built = make();
-        self.visit(keys.all.into_iter().map(|(_, slot)| slot), &mut built, |built, record| {
-            add(built, record);
+        self.visit(self.in_insertion_order(slots), &mut built, |built, record| {
+            if admits(record) {
+                add(built, record);
+            }
             true
         });
         built
@@ -227,6 +232,27 @@ impl<'a> Reading<'a> {
         records
     }
 }
+
+/// Whether the insertion numbers a long read meets come in increasing order: nothing to settle.
+struct InOrder {
+    last: Option<u64>,
+    sorted: bool,
+}
+
+impl Default for InOrder {
+    fn default() -> Self {
+        InOrder { last: None, sorted: true }
+    }
+}
+
+impl InOrder {
+    fn note(&mut self, seq: u64) {
+        self.sorted &= self.last.is_none_or(|last| last < seq);
+        self.last = Some(seq);
+    }
+}
+
+impl Sink for InOrder {}
 
 /// Records kept as they are read, each with its reference count: nothing to settle.
 impl Sink for Vec<Record> {}

@@ -275,7 +275,7 @@ pub struct Everything {
 
 impl Everything {
     /// Every session's slot, by type.
-    pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + Clone + '_ {
         self.orders.iter().flat_map(Order::iter)
     }
 }

@@ -202,6 +202,30 @@ fn listings_keep_first_insertion_order_across_updates_and_other_types() {
 }
 
 #[test]
+fn filtered_listings_keep_first_insertion_order_when_created_at_goes_back() {
+    // The indexes are in created_at order: a listing whose sessions were created out of insertion
+    // order sorts them back, and still applies the part of the filter its index did not.
+    let store = open(SessionType::Agent);
+    let sessions = [
+        ("c", 30, "u", "e"),
+        ("x", 25, "u", "f"),
+        ("a", 10, "u", "e"),
+        ("b", 20, "u", "e"),
+        ("y", 5, "v", "e"),
+    ];
+    for (id, created, user, agent) in sessions {
+        upsert(&store, json!({"session_id": id, "created_at": created, "user_id": user, "agent_id": agent}));
+    }
+    let list = |u, e| ids(&store.get_all_session_ids(Filter::new(u, e)).unwrap());
+    assert_eq!(list(Some("u"), Some("e")), ["c", "a", "b"]);
+    assert_eq!(list(Some("u"), None), ["c", "x", "a", "b"]);
+    assert_eq!(list(None, Some("e")), ["c", "a", "b", "y"]);
+    assert_eq!(list(None, None), ["c", "x", "a", "b", "y"]);
+    let sessions = store.get_all_sessions(Filter::new(Some("u"), Some("e"))).unwrap();
+    assert_eq!(session_ids(&sessions), ["c", "a", "b"]);
+}
+
+#[test]
 fn recent_sessions_are_newest_first_with_ties_to_the_latest_inserted() {
     let store = open(SessionType::Agent);
     for (id, created) in [("old", 1), ("tie1", 5), ("tie2", 5), ("new", 9), ("tie3", 5)] {
